@@ -1,0 +1,684 @@
+//! The wire protocol between backend and browsers (and the HTTP API): observable events, the
+//! cluster snapshot, client commands and server messages. Plain serde data shared by both sides;
+//! owns the JSON field names, which are a contract for outside scripts — add fields, never rename.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::types::{Entry, LogIndex, LogModel, NodeId, Role, Term};
+
+/// Bumped whenever a message changes incompatibly.
+pub const PROTOCOL_VERSION: u32 = 1;
+
+/// Identifies one message in flight; assigned by the simulator when the message is sent.
+pub type MessageId = u64;
+
+/// The Raft RPCs (Figure 2) plus the forwarded client request of the *command* model.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type")]
+pub enum MessageBody {
+    /// Invoked by candidates to gather votes (§5.2).
+    RequestVote {
+        /// Index of the candidate's last log entry (§5.4).
+        last_log_index: LogIndex,
+        /// Term of the candidate's last log entry (§5.4).
+        last_log_term: Term,
+    },
+    /// Reply to `RequestVote`.
+    RequestVoteResponse {
+        /// True means the candidate received the vote.
+        vote_granted: bool,
+    },
+    /// Invoked by the leader to replicate entries (§5.3); also the heartbeat (§5.2).
+    AppendEntries {
+        /// Index of the entry immediately preceding the new ones.
+        prev_log_index: LogIndex,
+        /// Term of `prev_log_index`'s entry.
+        prev_log_term: Term,
+        /// Entries to store (empty for a heartbeat).
+        entries: Vec<Entry>,
+        /// The leader's `commit_index`.
+        leader_commit: LogIndex,
+    },
+    /// Reply to `AppendEntries`.
+    AppendEntriesResponse {
+        /// True if the follower had an entry matching `prev_log_index`/`prev_log_term`.
+        success: bool,
+        /// On success: the index of the last entry the follower now matches with the leader.
+        match_index: LogIndex,
+        /// The `prev_log_index` of the request this answers (lets the leader ignore stale replies).
+        rejected_index: LogIndex,
+        /// On rejection, the fast-backup hint: the follower's first index of `conflict_term`, or
+        /// its last index + 1 when its log is too short.
+        conflict_index: LogIndex,
+        /// On rejection, the term of the follower's conflicting entry at `prev_log_index`.
+        conflict_term: Option<Term>,
+    },
+    /// *command* model: a follower passes a client's request on to the leader.
+    ClientRequest {
+        /// The request.
+        command: crate::command::Command,
+        /// The client's request id, so the acceptance can be reported back.
+        request_id: u64,
+    },
+}
+
+impl MessageBody {
+    /// The short name used in events and the UI ("RequestVote", …).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            MessageBody::RequestVote { .. } => "RequestVote",
+            MessageBody::RequestVoteResponse { .. } => "RequestVoteResponse",
+            MessageBody::AppendEntries { .. } => "AppendEntries",
+            MessageBody::AppendEntriesResponse { .. } => "AppendEntriesResponse",
+            MessageBody::ClientRequest { .. } => "ClientRequest",
+        }
+    }
+}
+
+/// One message between two servers.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Message {
+    /// Sender.
+    pub from: NodeId,
+    /// Receiver.
+    pub to: NodeId,
+    /// Sender's `current_term`.
+    pub term: Term,
+    /// The RPC.
+    pub body: MessageBody,
+}
+
+/// A message as it travels through the simulated network.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InFlight {
+    /// Unique id.
+    pub id: MessageId,
+    /// "RequestVote", "AppendEntries", … (same as `message.body.kind()`).
+    pub kind: String,
+    /// Sender.
+    pub from: NodeId,
+    /// Receiver.
+    pub to: NodeId,
+    /// Virtual time it was sent (ms).
+    pub sent_at_ms: u64,
+    /// Virtual time it will arrive (ms).
+    pub deliver_at_ms: u64,
+    /// The message itself.
+    pub message: Message,
+}
+
+/// Something that happened, as the UI narrates it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Event {
+    /// A message left its sender.
+    MessageSent {
+        /// The message and its timing.
+        message: InFlight,
+    },
+    /// A message arrived and was handed to its receiver.
+    MessageDelivered {
+        /// Which message.
+        id: MessageId,
+        /// Sender.
+        from: NodeId,
+        /// Receiver.
+        to: NodeId,
+    },
+    /// A message was lost: "loss" (random), "cut" (link cut or partition), "node_down",
+    /// "dropped" (by a person).
+    MessageDropped {
+        /// Which message.
+        id: MessageId,
+        /// Sender.
+        from: NodeId,
+        /// Receiver.
+        to: NodeId,
+        /// Why.
+        reason: String,
+    },
+    /// A node's election timer fired.
+    ElectionTimeout {
+        /// The node.
+        node: NodeId,
+        /// The term it was in.
+        term: Term,
+    },
+    /// A node's role or term changed.
+    RoleChanged {
+        /// The node.
+        node: NodeId,
+        /// New role.
+        role: Role,
+        /// Its `current_term` now.
+        term: Term,
+        /// Its leader, if known.
+        leader_id: Option<NodeId>,
+    },
+    /// A node granted its vote.
+    VoteGranted {
+        /// The voter.
+        voter: NodeId,
+        /// Who got the vote.
+        candidate: NodeId,
+        /// In which term.
+        term: Term,
+    },
+    /// A candidate counted a vote reply.
+    VoteReceived {
+        /// The candidate.
+        node: NodeId,
+        /// Who answered.
+        from: NodeId,
+        /// Whether the vote was granted.
+        granted: bool,
+        /// Votes granted so far, the candidate's own included.
+        votes: Vec<NodeId>,
+    },
+    /// A node's election timer was (re)armed.
+    TimerReset {
+        /// The node.
+        node: NodeId,
+        /// When it fires (virtual ms).
+        election_deadline_ms: u64,
+    },
+    /// Entries were added to a node's log (in memory; not yet synced).
+    EntriesAppended {
+        /// The node.
+        node: NodeId,
+        /// The new entries, in order.
+        entries: Vec<Entry>,
+    },
+    /// A node removed a conflicting suffix of its log (§5.3).
+    EntriesTruncated {
+        /// The node.
+        node: NodeId,
+        /// First removed index.
+        from_index: LogIndex,
+    },
+    /// A node's log writes reached stable storage (fsync returned).
+    EntriesPersisted {
+        /// The node.
+        node: NodeId,
+        /// Last index now durable.
+        synced_index: LogIndex,
+    },
+    /// A node learned that entries are committed.
+    CommitAdvanced {
+        /// The node.
+        node: NodeId,
+        /// New `commit_index`.
+        commit_index: LogIndex,
+    },
+    /// A node's state machine executed an entry.
+    EntryApplied {
+        /// The node.
+        node: NodeId,
+        /// The entry's index (now `last_applied`).
+        index: LogIndex,
+        /// The register after it.
+        value: i64,
+    },
+    /// The leader's view of a follower changed (`next_index`/`match_index`).
+    ProgressUpdated {
+        /// The leader.
+        leader: NodeId,
+        /// The follower.
+        peer: NodeId,
+        /// Next entry to send.
+        next_index: LogIndex,
+        /// Highest entry known replicated.
+        match_index: LogIndex,
+    },
+    /// A client request reached a node.
+    ClientRequest {
+        /// The node it was sent to.
+        node: NodeId,
+        /// The request text.
+        command: String,
+        /// Request id (0 when none).
+        request_id: u64,
+    },
+    /// The leader appended a client request to its log.
+    ProposalAccepted {
+        /// The leader.
+        node: NodeId,
+        /// Request id.
+        request_id: u64,
+        /// Index it was given.
+        index: LogIndex,
+        /// Term it was given.
+        term: Term,
+    },
+    /// A node refused a client request.
+    ProposalRejected {
+        /// The node.
+        node: NodeId,
+        /// Request id.
+        request_id: u64,
+        /// Why, in a sentence.
+        reason: String,
+        /// Leader to try instead, if known.
+        leader_hint: Option<NodeId>,
+    },
+    /// A node crashed: volatile state gone, disk kept.
+    NodeCrashed {
+        /// The node.
+        node: NodeId,
+    },
+    /// A node lost power: like a crash, and unsynced writes are gone too.
+    PowerLost {
+        /// The node.
+        node: NodeId,
+        /// Last index that survived.
+        synced_index: LogIndex,
+        /// How many written-but-unsynced entries were lost.
+        lost_entries: u64,
+    },
+    /// A node restarted from its durable state.
+    NodeRestarted {
+        /// The node.
+        node: NodeId,
+        /// `current_term` recovered.
+        term: Term,
+        /// Log length recovered.
+        last_index: LogIndex,
+    },
+    /// A node's storage failed; the node was stopped.
+    StorageFailed {
+        /// The node.
+        node: NodeId,
+        /// The error.
+        error: String,
+    },
+    /// Network settings or partitions changed.
+    NetworkChanged {
+        /// The new network state.
+        network: NetworkView,
+    },
+    /// Cluster-level settings changed (speed, pause) — sent by the driver.
+    ControlChanged {
+        /// Paused or running.
+        paused: bool,
+        /// Virtual ms per wall ms (0 = as fast as possible).
+        speed: f64,
+    },
+}
+
+/// An event with its place in the run.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SimEvent {
+    /// Sequence number, strictly increasing from 1 within a run.
+    pub seq: u64,
+    /// Virtual time (ms).
+    pub time_ms: u64,
+    /// What happened.
+    #[serde(flatten)]
+    pub event: Event,
+}
+
+/// Network state as shown and as set by people.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct NetworkView {
+    /// Groups that can talk among themselves only; empty means no partition.
+    pub partitions: Vec<Vec<NodeId>>,
+    /// Directed links that are cut: `[from, to]`.
+    pub cut_links: Vec<[NodeId; 2]>,
+    /// Probability that any message is lost.
+    pub loss_probability: f64,
+    /// Probability that a message is delivered twice.
+    pub duplicate_probability: f64,
+    /// Minimum one-way latency (ms).
+    pub latency_ms_min: u64,
+    /// Maximum one-way latency (ms).
+    pub latency_ms_max: u64,
+}
+
+/// One log entry as listed in the API.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LogEntryView {
+    /// Index.
+    pub index: LogIndex,
+    /// Term.
+    pub term: Term,
+    /// "add 5", "value = 5" or "no-op".
+    pub command: String,
+}
+
+impl From<&Entry> for LogEntryView {
+    fn from(e: &Entry) -> Self {
+        LogEntryView {
+            index: e.index,
+            term: e.term,
+            command: e.data.describe(),
+        }
+    }
+}
+
+/// A leader's bookkeeping for one follower.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PeerProgress {
+    /// Next entry to send.
+    pub next_index: LogIndex,
+    /// Highest entry known replicated there.
+    pub match_index: LogIndex,
+}
+
+/// One node in the snapshot.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct NodeView {
+    /// 1..=n.
+    pub id: NodeId,
+    /// False while crashed.
+    pub up: bool,
+    /// Role (a crashed node reports `follower`).
+    pub role: Role,
+    /// Persistent.
+    pub current_term: Term,
+    /// Persistent.
+    pub voted_for: Option<NodeId>,
+    /// Volatile.
+    pub commit_index: LogIndex,
+    /// Volatile.
+    pub last_applied: LogIndex,
+    /// The state machine's register.
+    pub value: i64,
+    /// The log (as in memory when up; as on disk when down).
+    pub log: Vec<LogEntryView>,
+    /// Last index durable on disk.
+    pub synced_index: LogIndex,
+    /// Leader this node believes in.
+    pub leader_id: Option<NodeId>,
+    /// When the election timer fires (virtual ms); `None` for leaders and crashed nodes.
+    pub election_deadline_ms: Option<u64>,
+    /// Leader only: per-follower progress, keyed by follower id.
+    pub progress: BTreeMap<NodeId, PeerProgress>,
+    /// Candidate only: votes granted so far.
+    pub votes: Vec<NodeId>,
+}
+
+/// Everything needed to draw the cluster from scratch.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ClusterSnapshot {
+    /// Virtual time (ms).
+    pub time_ms: u64,
+    /// Sequence number of the last event included.
+    pub seq: u64,
+    /// The run's seed.
+    pub seed: u64,
+    /// Log model.
+    pub log_model: LogModel,
+    /// Virtual ms per wall ms (0 means as fast as possible).
+    pub speed: f64,
+    /// Paused?
+    pub paused: bool,
+    /// Timings in force.
+    pub timing: Timing,
+    /// Network.
+    pub network: NetworkView,
+    /// Nodes, by id.
+    pub nodes: Vec<NodeView>,
+    /// Messages in flight.
+    pub messages: Vec<InFlight>,
+}
+
+/// Raft and disk timings (all virtual ms).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Timing {
+    /// Election timeouts are drawn from `[min, max]`.
+    pub election_timeout_ms_min: u64,
+    /// See `election_timeout_ms_min`.
+    pub election_timeout_ms_max: u64,
+    /// How often a leader sends AppendEntries when idle.
+    pub heartbeat_interval_ms: u64,
+    /// Time an fsync takes.
+    pub fsync_ms: u64,
+    /// Max entries per AppendEntries.
+    pub max_entries_per_append: u64,
+}
+
+impl Default for Timing {
+    fn default() -> Self {
+        Timing {
+            election_timeout_ms_min: 150,
+            election_timeout_ms_max: 300,
+            heartbeat_interval_ms: 50,
+            fsync_ms: 2,
+            max_entries_per_append: 8,
+        }
+    }
+}
+
+/// A command from a person or script (WebSocket and `POST /api/commands`), tagged by `type`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ClientCommand {
+    /// Append a client request ("add 5"), optionally to a chosen node.
+    Append {
+        /// The request text.
+        command: String,
+        /// Node to send it to (default: the leader, or any live node in *command* mode).
+        #[serde(default)]
+        node: Option<NodeId>,
+    },
+    /// Crash a node (volatile state lost).
+    Crash {
+        /// Node.
+        node: NodeId,
+    },
+    /// Restart a crashed node from its disk.
+    Restart {
+        /// Node.
+        node: NodeId,
+    },
+    /// Cut a node's power (unsynced writes lost).
+    PowerLoss {
+        /// Node.
+        node: NodeId,
+    },
+    /// Make a node's election timer fire now.
+    Timeout {
+        /// Node.
+        node: NodeId,
+    },
+    /// Split the cluster into groups; nodes not listed form one more group.
+    Partition {
+        /// Groups of node ids.
+        groups: Vec<Vec<NodeId>>,
+    },
+    /// Cut the directed link `from → to`.
+    Cut {
+        /// Sender side.
+        from: NodeId,
+        /// Receiver side.
+        to: NodeId,
+    },
+    /// Restore the directed link `from → to`.
+    Uncut {
+        /// Sender side.
+        from: NodeId,
+        /// Receiver side.
+        to: NodeId,
+    },
+    /// Cut every link to and from a node.
+    Isolate {
+        /// Node.
+        node: NodeId,
+    },
+    /// Remove all partitions and cuts.
+    Heal,
+    /// Change loss, duplication or latency (fields left out stay as they are).
+    Network {
+        /// 0..=1.
+        #[serde(default)]
+        loss_probability: Option<f64>,
+        /// 0..=1.
+        #[serde(default)]
+        duplicate_probability: Option<f64>,
+        /// Minimum one-way latency.
+        #[serde(default)]
+        latency_ms_min: Option<u64>,
+        /// Maximum one-way latency.
+        #[serde(default)]
+        latency_ms_max: Option<u64>,
+    },
+    /// Lose one message in flight.
+    DropMessage {
+        /// Its id.
+        id: MessageId,
+    },
+    /// Stop virtual time.
+    Pause,
+    /// Let virtual time run.
+    Resume,
+    /// Advance to the next event (pauses first).
+    Step,
+    /// Set the speed: virtual ms per wall ms (1/1000 ..= 1), or 0 for as fast as possible.
+    Speed {
+        /// The factor.
+        speed: f64,
+    },
+    /// Start a new cluster (fields left out keep their current values).
+    Reset {
+        /// 1..=9.
+        #[serde(default)]
+        nodes: Option<u64>,
+        /// Seed.
+        #[serde(default)]
+        seed: Option<u64>,
+        /// "command" or "state".
+        #[serde(default)]
+        log_model: Option<LogModel>,
+        /// Timings.
+        #[serde(default)]
+        election_timeout_ms_min: Option<u64>,
+        /// Timings.
+        #[serde(default)]
+        election_timeout_ms_max: Option<u64>,
+        /// Timings.
+        #[serde(default)]
+        heartbeat_interval_ms: Option<u64>,
+    },
+}
+
+/// A command on the WebSocket: a client-chosen request id plus the command's fields.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ClientRequest {
+    /// Echoed in the reply.
+    pub request_id: u64,
+    /// The command (its `type` and fields sit beside `request_id` in the JSON object).
+    #[serde(flatten)]
+    pub command: ClientCommand,
+}
+
+/// What a successful command returns.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Default)]
+pub struct CommandOk {
+    /// `append`: index given to the entry (absent when forwarded and not yet accepted).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub index: Option<LogIndex>,
+    /// `append`: term given to the entry.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub term: Option<Term>,
+    /// `append`: the node that appended it (the leader).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub leader: Option<NodeId>,
+    /// `append?wait=commit`: true once committed.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub committed: Option<bool>,
+    /// Human-readable summary.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub message: Option<String>,
+}
+
+/// A message from server to browser, tagged by `type`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ServerMessage {
+    /// First message on every connection.
+    Hello {
+        /// [`PROTOCOL_VERSION`].
+        protocol_version: u32,
+        /// Current state.
+        snapshot: ClusterSnapshot,
+    },
+    /// A fresh full state (after a reset, or when the client fell behind).
+    Snapshot {
+        /// Current state.
+        snapshot: ClusterSnapshot,
+    },
+    /// Events, in order.
+    Events {
+        /// The batch.
+        events: Vec<SimEvent>,
+    },
+    /// Answer to one client request.
+    Reply {
+        /// The request's id.
+        request_id: u64,
+        /// True on success.
+        ok: bool,
+        /// Success details.
+        #[serde(skip_serializing_if = "Option::is_none", default)]
+        result: Option<CommandOk>,
+        /// What went wrong.
+        #[serde(skip_serializing_if = "Option::is_none", default)]
+        error: Option<String>,
+    },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn client_commands_use_the_documented_json() {
+        let c: ClientCommand =
+            serde_json::from_str(r#"{"type":"append","command":"add 5"}"#).unwrap();
+        assert_eq!(
+            c,
+            ClientCommand::Append {
+                command: "add 5".into(),
+                node: None
+            }
+        );
+        let c: ClientCommand = serde_json::from_str(r#"{"type":"crash","node":1}"#).unwrap();
+        assert_eq!(c, ClientCommand::Crash { node: 1 });
+        let c: ClientCommand = serde_json::from_str(r#"{"type":"power_loss","node":2}"#).unwrap();
+        assert_eq!(c, ClientCommand::PowerLoss { node: 2 });
+        let c: ClientCommand =
+            serde_json::from_str(r#"{"type":"partition","groups":[[1,2],[3,4,5]]}"#).unwrap();
+        assert_eq!(
+            c,
+            ClientCommand::Partition {
+                groups: vec![vec![1, 2], vec![3, 4, 5]]
+            }
+        );
+        let r: ClientRequest =
+            serde_json::from_str(r#"{"request_id":7,"type":"drop_message","id":3}"#).unwrap();
+        assert_eq!(r.request_id, 7);
+        assert_eq!(r.command, ClientCommand::DropMessage { id: 3 });
+        assert!(serde_json::from_str::<ClientCommand>(r#"{"type":"crash"}"#).is_err());
+        assert!(serde_json::from_str::<ClientCommand>(r#"{"type":"explode"}"#).is_err());
+    }
+
+    #[test]
+    fn events_flatten_their_type_beside_seq_and_time() {
+        let e = SimEvent {
+            seq: 3,
+            time_ms: 10,
+            event: Event::CommitAdvanced {
+                node: 1,
+                commit_index: 4,
+            },
+        };
+        let json = serde_json::to_value(&e).unwrap();
+        assert_eq!(json["type"], "commit_advanced");
+        assert_eq!(json["seq"], 3);
+        assert_eq!(json["commit_index"], 4);
+        let back: SimEvent = serde_json::from_value(json).unwrap();
+        assert_eq!(back, e);
+    }
+}

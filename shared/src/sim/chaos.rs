@@ -1,0 +1,246 @@
+//! Randomized runs: one seed picks a cluster, a fault schedule and a client load, and the safety
+//! checker runs after every step. Owns the fault schedule only; a failing seed replays exactly
+//! with `cargo run --release -p logscope-shared --bin simulate -- --seed <seed>`.
+
+use crate::protocol::{SimEvent, Timing};
+use crate::rng::Rng;
+use crate::sim::checker::{Checker, Violation};
+use crate::sim::{NetworkSettings, Sim, SimConfig};
+use crate::types::{LogModel, NodeId, Role};
+
+/// What a run did.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ChaosReport {
+    /// The seed.
+    pub seed: u64,
+    /// Cluster size.
+    pub nodes: u64,
+    /// Log model.
+    pub log_model: LogModel,
+    /// Events checked.
+    pub events: u64,
+    /// Entries committed by the end.
+    pub committed: u64,
+    /// Client requests accepted.
+    pub proposals: u64,
+    /// Crashes, power losses and network faults injected.
+    pub faults: u64,
+    /// Virtual time simulated (ms).
+    pub virtual_ms: u64,
+}
+
+/// Why a run failed.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ChaosFailure {
+    /// The seed that reproduces it.
+    pub seed: u64,
+    /// What broke.
+    pub violation: Violation,
+}
+
+impl std::fmt::Display for ChaosFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "seed {}: {}\n  reproduce with: cargo run --release -p logscope-shared --bin simulate \
+             -- --seed {}",
+            self.seed, self.violation, self.seed
+        )
+    }
+}
+
+/// The cluster a seed asks for: 1 to 7 nodes, either log model, and a network from perfect to
+/// quite bad.
+pub fn config_for_seed(seed: u64) -> SimConfig {
+    let mut rng = Rng::new(seed ^ 0xC4A0_5EED);
+    let nodes = [1, 2, 3, 3, 4, 5, 5, 5, 6, 7][rng.range_inclusive(0, 9) as usize];
+    let log_model = if rng.chance(0.5) {
+        LogModel::Command
+    } else {
+        LogModel::State
+    };
+    let latency_ms_min = rng.range_inclusive(1, 10);
+    SimConfig {
+        nodes,
+        seed,
+        log_model,
+        timing: Timing {
+            fsync_ms: rng.range_inclusive(0, 5),
+            max_entries_per_append: rng.range_inclusive(1, 8),
+            ..Timing::default()
+        },
+        network: NetworkSettings {
+            latency_ms_min,
+            latency_ms_max: latency_ms_min + rng.range_inclusive(0, 20),
+            loss_probability: [0.0, 0.0, 0.02, 0.1, 0.3][rng.range_inclusive(0, 4) as usize],
+            duplicate_probability: [0.0, 0.0, 0.05, 0.2][rng.range_inclusive(0, 3) as usize],
+        },
+    }
+}
+
+/// Run one seed for `duration_ms` of virtual time with faults, then heal everything and check
+/// that the cluster recovers: a leader is elected, a new entry commits everywhere, and every
+/// committed entry is on every node. `on_events` sees every batch (for determinism checks).
+pub fn run(
+    seed: u64,
+    duration_ms: u64,
+    mut on_events: impl FnMut(&[SimEvent]),
+) -> Result<ChaosReport, ChaosFailure> {
+    let config = config_for_seed(seed);
+    let mut report = ChaosReport {
+        seed,
+        nodes: config.nodes,
+        log_model: config.log_model,
+        ..ChaosReport::default()
+    };
+    let mut sim = Sim::new(config.clone()).expect("chaos configs are valid");
+    let mut checker = Checker::new();
+    let mut rng = Rng::new(seed ^ 0xFA17_5EED);
+    let fail = |violation| ChaosFailure { seed, violation };
+    let n = config.nodes;
+    let pick = |rng: &mut Rng| rng.range_inclusive(1, n) as NodeId;
+
+    let mut t = 0;
+    while t < duration_ms {
+        t += rng.range_inclusive(1, 120);
+        advance(&mut sim, &mut checker, t, &mut report, &mut on_events).map_err(fail)?;
+        let roll = rng.range_inclusive(0, 99);
+        let target = pick(&mut rng);
+        let ok = match roll {
+            0..=44 => {
+                let text = ["add 1", "add 5", "mul 2", "set 7", "add rand", "add -3"]
+                    [rng.range_inclusive(0, 5) as usize];
+                let node = rng.chance(0.5).then_some(target);
+                let accepted = sim.propose(node, text).is_ok();
+                report.proposals += u64::from(accepted);
+                true
+            }
+            45..=52 => sim.crash(target).is_ok(),
+            53..=62 => sim.restart(target).is_ok(),
+            63..=65 => sim.power_loss(target).is_ok(),
+            66..=69 => {
+                let mut groups = vec![Vec::new(), Vec::new()];
+                for id in 1..=n {
+                    groups[rng.range_inclusive(0, 1) as usize].push(id);
+                }
+                sim.partition(groups).is_ok()
+            }
+            70..=75 => {
+                sim.heal();
+                true
+            }
+            76..=79 => {
+                let other = pick(&mut rng);
+                if rng.chance(0.5) {
+                    sim.cut(target, other).is_ok()
+                } else {
+                    sim.uncut(target, other).is_ok()
+                }
+            }
+            80..=82 => sim.force_timeout(target).is_ok(),
+            83..=84 => {
+                let id = sim.messages_in_flight().next().map(|m| m.id);
+                id.is_some_and(|id| sim.drop_message(id).is_ok())
+            }
+            _ => false,
+        };
+        if ok && (45..=84).contains(&roll) {
+            report.faults += 1;
+        }
+        drain(&mut sim, &mut checker, &mut report, &mut on_events).map_err(fail)?;
+    }
+
+    // Recovery: heal the network, restart everyone, and give the cluster time to settle.
+    sim.heal();
+    sim.set_network(Some(0.0), Some(0.0), None, None)
+        .expect("valid network");
+    for id in 1..=n {
+        let _ = sim.restart(id);
+    }
+    let settle = config.timing.election_timeout_ms_max * 20;
+    t = sim.now_ms() + settle;
+    advance(&mut sim, &mut checker, t, &mut report, &mut on_events).map_err(fail)?;
+    checker.check_durability(&sim).map_err(fail)?;
+
+    let liveness = |detail: String, sim: &Sim| ChaosFailure {
+        seed,
+        violation: Violation {
+            property: "liveness after healing",
+            detail,
+            time_ms: sim.now_ms(),
+        },
+    };
+    let Some(leader) = sim.leader() else {
+        return Err(liveness("no leader elected after healing".into(), &sim));
+    };
+    let accepted = sim
+        .propose(Some(leader), "add 1")
+        .map_err(|e| liveness(format!("leader S{leader} refused a request: {e}"), &sim))?;
+    let crate::raft::ProposeOutcome::Appended { index, .. } = accepted.outcome else {
+        return Err(liveness(
+            "leader forwarded instead of appending".into(),
+            &sim,
+        ));
+    };
+    t = sim.now_ms() + settle;
+    advance(&mut sim, &mut checker, t, &mut report, &mut on_events).map_err(fail)?;
+    for id in 1..=n {
+        let raft = sim.node(id).expect("all restarted");
+        if raft.commit_index() < index || raft.last_applied() < index {
+            return Err(liveness(
+                format!(
+                    "S{id} has commit_index {} and last_applied {} after healing; expected at \
+                     least {index}",
+                    raft.commit_index(),
+                    raft.last_applied()
+                ),
+                &sim,
+            ));
+        }
+        // Every committed entry is on every node once the cluster has caught up.
+        for c in checker.committed() {
+            if raft.log().get(c.index) != Some(c) {
+                return Err(fail(Violation {
+                    property: "durability",
+                    detail: format!("S{id} lacks committed entry {} after catching up", c.index),
+                    time_ms: sim.now_ms(),
+                }));
+            }
+        }
+        if raft.role() == Role::Leader && id != leader {
+            return Err(liveness(format!("S{id} is also leader"), &sim));
+        }
+    }
+    report.committed = checker.committed().len() as u64;
+    report.virtual_ms = sim.now_ms();
+    Ok(report)
+}
+
+/// Check the events produced since the last call.
+fn drain(
+    sim: &mut Sim,
+    checker: &mut Checker,
+    report: &mut ChaosReport,
+    on_events: &mut impl FnMut(&[SimEvent]),
+) -> Result<(), Violation> {
+    let events = sim.take_events();
+    report.events += events.len() as u64;
+    on_events(&events);
+    checker.observe(sim, &events)
+}
+
+/// Run the simulator to `until`, checking after every single step.
+fn advance(
+    sim: &mut Sim,
+    checker: &mut Checker,
+    until: u64,
+    report: &mut ChaosReport,
+    on_events: &mut impl FnMut(&[SimEvent]),
+) -> Result<(), Violation> {
+    while sim.next_event_time().is_some_and(|t| t <= until) {
+        sim.step();
+        drain(sim, checker, report, on_events)?;
+    }
+    sim.run_until(until);
+    Ok(())
+}

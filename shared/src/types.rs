@@ -1,0 +1,125 @@
+//! The vocabulary of the Raft paper as plain data: ids, terms, indexes, entries, hard state and
+//! roles. Owns no behaviour beyond small helpers; everything here is serde so it can go on the wire.
+
+use serde::{Deserialize, Serialize};
+
+use crate::command::Command;
+
+/// A server's id. Servers are numbered 1..=n, as drawn (S1 = 1).
+pub type NodeId = u64;
+/// A Raft term (§5.1). Term 0 is "before any election".
+pub type Term = u64;
+/// A position in the log, starting at 1; index 0 means "before the first entry".
+/// The index is the log's logical timestamp.
+pub type LogIndex = u64;
+
+/// How clients use the log (chosen per cluster).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum LogModel {
+    /// Log the request ("add 5"): every replica executes it (state-machine replication).
+    /// Any node accepts a request; followers forward it to the leader.
+    #[default]
+    Command,
+    /// Log the state change ("value = 5"): only the leader executes; followers install the value
+    /// (primary-backup).
+    State,
+}
+
+impl std::fmt::Display for LogModel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            LogModel::Command => "command",
+            LogModel::State => "state",
+        })
+    }
+}
+
+impl std::str::FromStr for LogModel {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "command" => Ok(LogModel::Command),
+            "state" => Ok(LogModel::State),
+            other => Err(format!(
+                "unknown log model {other:?}: expected \"command\" or \"state\""
+            )),
+        }
+    }
+}
+
+/// What an entry carries.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum EntryData {
+    /// The blank entry a new leader appends at the start of its term (§8), so that it can commit
+    /// entries of earlier terms by committing one of its own (§5.4.2).
+    Noop,
+    /// *command* model: the client's request itself; every replica executes it.
+    Request {
+        /// The request.
+        command: Command,
+    },
+    /// *state* model: the value the leader computed by executing `command`; replicas install it.
+    Value {
+        /// The register's new value.
+        value: i64,
+        /// The request the leader executed to get it (shown to people, never re-executed).
+        command: Command,
+    },
+}
+
+impl EntryData {
+    /// How the entry is drawn and listed: "add 5", "value = 5" or "no-op".
+    pub fn describe(&self) -> String {
+        match self {
+            EntryData::Noop => "no-op".to_string(),
+            EntryData::Request { command } => command.to_string(),
+            EntryData::Value { value, .. } => format!("value = {value}"),
+        }
+    }
+}
+
+/// One log entry (Figure 2: "each entry contains command for state machine, and term when entry
+/// was received by leader").
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Entry {
+    /// Position in the log (first is 1).
+    pub index: LogIndex,
+    /// Term of the leader that created it.
+    pub term: Term,
+    /// What it carries.
+    pub data: EntryData,
+}
+
+/// The state Figure 2 calls "persistent state on all servers", apart from the log itself:
+/// it must be durable before any message that depends on it is sent.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HardState {
+    /// Latest term this server has seen.
+    pub current_term: Term,
+    /// Candidate that received this server's vote in `current_term`, if any.
+    pub voted_for: Option<NodeId>,
+}
+
+/// A server's role (§5.1).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// Passive: answers leaders and candidates.
+    Follower,
+    /// Asking for votes to become leader.
+    Candidate,
+    /// Handles client requests and replicates the log.
+    Leader,
+}
+
+impl std::fmt::Display for Role {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Role::Follower => "follower",
+            Role::Candidate => "candidate",
+            Role::Leader => "leader",
+        })
+    }
+}
