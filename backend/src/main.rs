@@ -1,1 +1,2 @@
+//! The `logscope` command: parses flags and starts the server.
 fn main() {}

@@ -614,6 +614,15 @@ pub enum ServerMessage {
         /// The batch.
         events: Vec<SimEvent>,
     },
+    /// The driver's clock, a few times a second, so viewers can animate between events.
+    Clock {
+        /// Virtual time now (ms).
+        time_ms: u64,
+        /// Paused?
+        paused: bool,
+        /// Virtual ms per wall ms (0 = as fast as possible).
+        speed: f64,
+    },
     /// Answer to one client request.
     Reply {
         /// The request's id.
