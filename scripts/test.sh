@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Runs every test of logscope: formatting and lints, the Rust tests of all crates (paper, scenario,
+# randomized simulation, storage, server integration and real-process crash tests), the wasm32
+# build of shared/, the release frontend build, smoke runs of the experiment commands, and the
+# browser end-to-end tests in headless Chromium. Installs whatever is missing first.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PATH="$HOME/.cargo/bin:$PATH"
+
+step() { printf '\n\033[1;34m==> %s\033[0m\n' "$*"; }
+
+step "setup"
+scripts/setup.sh --browser
+
+step "formatting"
+cargo fmt --all -- --check
+
+step "lints"
+cargo clippy --workspace --all-targets -- -D warnings
+
+step "shared/ builds for wasm32 (no I/O can sneak in)"
+cargo build -p logscope-shared --lib --target wasm32-unknown-unknown
+
+step "Rust tests"
+cargo test --workspace
+
+step "experiment commands (quick mode)"
+cargo run -q -p logscope-shared --bin simulate -- --quick
+cargo run -q -p logscope-shared --bin sim-bench -- --quick
+cargo run -q -p logscope-shared --bin figure16 -- --quick
+cargo run -q -p logscope-backend --bin storage-bench -- --quick
+
+step "frontend release build"
+trunk build --release
+
+step "browser end-to-end tests"
+e2e/run.sh
