@@ -114,15 +114,14 @@ impl Storage for MemStorage {
     }
 
     fn append(&mut self, entries: &[Entry]) -> Result<(), StorageError> {
-        let mut expected = self.log.len() as LogIndex + 1;
-        for entry in entries {
+        let first = self.log.len() as LogIndex + 1;
+        for (expected, entry) in (first..).zip(entries) {
             if entry.index != expected {
                 return Err(StorageError::NotContiguous {
                     expected,
                     got: entry.index,
                 });
             }
-            expected += 1;
         }
         self.log.extend_from_slice(entries);
         Ok(())
