@@ -307,6 +307,12 @@ impl<S: Storage> Sim<S> {
     pub fn last_seq(&self) -> u64 {
         self.event_seq
     }
+    /// Add a driver's own observation (e.g. [`Event::ControlChanged`]) to the run's numbered
+    /// event stream, stamped with the current virtual time, so viewers see it in order with the
+    /// rest. Changes nothing else in the run.
+    pub fn record_event(&mut self, event: Event) {
+        self.emit(event);
+    }
 
     /// The network as shown to people.
     pub fn network_view(&self) -> NetworkView {
