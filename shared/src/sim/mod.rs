@@ -542,6 +542,18 @@ impl<S: Storage> Sim<S> {
         Ok(())
     }
 
+    /// Give a crashed node a new storage object (the backend reopens the node's files, so that a
+    /// restart really reads them back from disk). Returns the old one. Refused while the node
+    /// runs: a running node's storage must never change under it.
+    pub fn replace_storage(&mut self, id: NodeId, storage: S) -> Result<S, SimError> {
+        self.check_node(id)?;
+        if self.is_up(id) {
+            return Err(SimError::NodeUp(id));
+        }
+        let n = &mut self.nodes[id as usize - 1];
+        Ok(std::mem::replace(&mut n.storage, storage))
+    }
+
     /// Restart a crashed node from its durable state.
     pub fn restart(&mut self, id: NodeId) -> Result<(), SimError> {
         self.check_node(id)?;
