@@ -1,0 +1,50 @@
+//! Real on-disk storage for each node: [`FileStorage`] implements `shared::Storage` with one
+//! directory per node, CRC-framed log records, an atomically replaced hard-state file and fsync.
+//! Owns files and durability; must not make Raft decisions (the core in `shared/` does) nor
+//! change the contract written in `shared/src/storage.rs`, which it passes as is
+//! (`backend/tests/file_storage.rs` runs the shared conformance suite against it).
+//!
+//! # Files (one directory per node)
+//!
+//! | file | content |
+//! |---|---|
+//! | `log` | the log: one record per entry, appended; truncated with `set_len` |
+//! | `hard_state` | one record holding `current_term` / `voted_for`; only ever replaced by rename |
+//! | `hard_state.tmp` | a new hard state written but not yet synced |
+//!
+//! A record is `len: u32 LE | crc32: u32 LE | payload`, where the CRC-32 (IEEE, `crc32fast`)
+//! covers the payload and `1 <= len <= 1 MiB`. The payload is the serde_json of a
+//! `shared::Entry` (or `shared::HardState`): about 80 bytes, readable with `strings`, and no
+//! second encoding to keep in step with the wire types. Entries are checked before encoding and
+//! after decoding (index continues the log, terms never decrease).
+//!
+//! # Crash, sync and power loss
+//!
+//! * `append` / `truncate_from` write to the file at once (a *crash*, i.e. the process dying,
+//!   keeps them: the OS has them). `sync` fsyncs the log only if something was written since the
+//!   last sync, so a group of batches costs one fsync.
+//! * `set_hard_state` writes a complete `hard_state.tmp`; `sync` fsyncs it, renames it over
+//!   `hard_state` and fsyncs the directory. After a crash, open installs a complete temp file
+//!   (the contract: a crash keeps writes) and discards a torn one (the old hard state is kept:
+//!   the replace is atomic).
+//! * `power_loss` is a **simulation** of what the disk would hold: the log is put back to its
+//!   last synced image (cut to the synced length, plus any synced records that an unsynced
+//!   truncation had removed), the temp hard state is deleted, and the result is fsynced.
+//! * `open` recovers: it reads the log, cuts a torn tail (the report says how many bytes and
+//!   why), refuses damage in the middle (`StorageError::Corrupt`), and fsyncs what it recovered,
+//!   so after open everything is durable. `load` re-reads the files rather than trusting memory.
+//!
+//! # Limits
+//!
+//! The whole log is read into memory on open and `load` (fine for a teaching cluster's thousands
+//! of entries). One process per directory is assumed; nothing locks it. If a torn write left an
+//! intact record *after* a damaged one (blocks of one write reaching the disk out of order),
+//! recovery reports corruption rather than guess.
+
+mod codec;
+mod file;
+
+pub use codec::{Damage, TailDamage, HEADER_BYTES, PAYLOAD_BYTES_MAX};
+pub use file::{
+    FileStorage, RecoveryReport, TempHardState, HARD_STATE_FILE, HARD_STATE_TMP_FILE, LOG_FILE,
+};
