@@ -1,1 +1,303 @@
-fn main() {}
+//! `simulate`: the randomized chaos simulation over many seeds (`shared::sim::chaos::run`), with
+//! a summary and, for every failing seed, the command that replays it. Owns the command line and
+//! the reporting only; the runs themselves are the library's and stay deterministic. Must not
+//! hide a failure: any failing seed makes the exit status 1.
+// The binaries measure and report wall time (progress, seeds per second); the deterministic
+// library never sees it. shared/clippy.toml forbids `Instant` for the library's sake.
+#![allow(clippy::disallowed_types)]
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::process::ExitCode;
+use std::time::Instant;
+
+use shared::sim::chaos::{self, ChaosFailure, ChaosReport};
+
+const USAGE: &str = "\
+simulate: randomized Raft simulation with safety checks after every step
+
+Usage:
+  simulate --seed N [--duration-ms MS]                  run one seed and print its report
+  simulate [--seeds COUNT] [--start S] [--duration-ms MS]
+                                                        run seeds S, S+1, ..., S+COUNT-1
+  simulate --quick                                      a few seeds, a few seconds (CI smoke run)
+
+Options:
+  --seed N          one seed; exit status 1 if it fails
+  --seeds COUNT     how many seeds to run (default 100)
+  --start S         first seed (default 0)
+  --duration-ms MS  virtual time of faults per seed before healing (default 10000)
+  --quick           20 seeds of 3000 ms
+  -h, --help        this text
+
+Each seed picks a cluster (1-7 nodes, either log model, network from perfect to 30% loss), a
+fault schedule and a client load, checks election safety, log matching, leader completeness,
+state machine safety and durability after every step, then heals everything and checks that a
+leader is elected and a new entry commits on every node. A failing seed prints the command that
+replays it. Exit status: 0 if every seed passed, 1 if any failed, 2 on bad arguments.";
+
+/// Virtual time of faults per seed unless `--duration-ms` says otherwise. The replay command that
+/// `ChaosFailure` prints (`--seed N` alone) relies on this default.
+const DURATION_MS_DEFAULT: u64 = 10_000;
+
+/// What the command line asked for.
+#[derive(Debug)]
+struct Args {
+    /// `Some` for `--seed`: one seed, full report.
+    single: Option<u64>,
+    seeds: u64,
+    start: u64,
+    duration_ms: u64,
+}
+
+fn parse_args(args: &[String]) -> Result<Option<Args>, String> {
+    let mut parsed = Args {
+        single: None,
+        seeds: 100,
+        start: 0,
+        duration_ms: DURATION_MS_DEFAULT,
+    };
+    let (mut seeds_given, mut start_given) = (false, false);
+    let mut i = 0;
+    while i < args.len() {
+        let flag = args[i].as_str();
+        let mut value = || {
+            i += 1;
+            let text = args.get(i).ok_or_else(|| format!("{flag} needs a value"))?;
+            text.parse::<u64>()
+                .map_err(|_| format!("{flag} takes a whole number (0 or more), got {text:?}"))
+        };
+        match flag {
+            "-h" | "--help" => return Ok(None),
+            "--seed" => parsed.single = Some(value()?),
+            "--seeds" => {
+                parsed.seeds = value()?;
+                seeds_given = true;
+            }
+            "--start" => {
+                parsed.start = value()?;
+                start_given = true;
+            }
+            "--duration-ms" => parsed.duration_ms = value()?,
+            "--quick" => {
+                parsed.seeds = 20;
+                parsed.duration_ms = 3_000;
+                seeds_given = true;
+            }
+            other => return Err(format!("unknown argument {other:?}")),
+        }
+        i += 1;
+    }
+    if parsed.single.is_some() && (seeds_given || start_given) {
+        return Err(
+            "--seed runs one seed: do not combine it with --seeds, --start or --quick".to_string(),
+        );
+    }
+    if parsed.seeds == 0 {
+        return Err("--seeds must be at least 1".to_string());
+    }
+    if parsed.start.checked_add(parsed.seeds - 1).is_none() {
+        return Err(format!(
+            "--start {} plus --seeds {} runs past the largest seed {}",
+            parsed.start,
+            parsed.seeds,
+            u64::MAX
+        ));
+    }
+    if parsed.duration_ms == 0 || parsed.duration_ms > 86_400_000 {
+        return Err(format!(
+            "--duration-ms must be between 1 and 86400000 (one virtual day), got {}",
+            parsed.duration_ms
+        ));
+    }
+    Ok(Some(parsed))
+}
+
+/// How one seed ended. A panic in the core (a broken assertion) is a failure of that seed, not
+/// the end of the whole sweep.
+enum Outcome {
+    Passed(ChaosReport),
+    Failed(ChaosFailure),
+    Panicked(String),
+}
+
+fn run_seed(seed: u64, duration_ms: u64) -> Outcome {
+    match catch_unwind(AssertUnwindSafe(|| chaos::run(seed, duration_ms, |_| {}))) {
+        Ok(Ok(report)) => Outcome::Passed(report),
+        Ok(Err(failure)) => Outcome::Failed(failure),
+        Err(payload) => {
+            let message = payload
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| payload.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "(non-text panic payload)".to_string());
+            Outcome::Panicked(format!(
+                "seed {seed}: panicked: {message}\n  reproduce with: cargo run --release -p \
+                 logscope-shared --bin simulate -- --seed {seed} --duration-ms {duration_ms}"
+            ))
+        }
+    }
+}
+
+fn print_report(r: &ChaosReport) {
+    println!("seed {}: passed", r.seed);
+    println!("  nodes:             {}", r.nodes);
+    println!("  log model:         {:?}", r.log_model);
+    println!("  virtual time:      {} ms", r.virtual_ms);
+    println!("  events checked:    {}", r.events);
+    println!("  proposals:         {}", r.proposals);
+    println!("  faults injected:   {}", r.faults);
+    println!("  entries committed: {}", r.committed);
+}
+
+fn main() -> ExitCode {
+    let argv: Vec<String> = std::env::args().skip(1).collect();
+    let args = match parse_args(&argv) {
+        Ok(Some(args)) => args,
+        Ok(None) => {
+            println!("{USAGE}");
+            return ExitCode::SUCCESS;
+        }
+        Err(e) => {
+            eprintln!("simulate: {e}\n(run with --help for usage)");
+            return ExitCode::from(2);
+        }
+    };
+
+    if let Some(seed) = args.single {
+        let config = chaos::config_for_seed(seed);
+        println!(
+            "seed {seed}: {} nodes, {:?} log model, latency {}-{} ms, loss {}, duplication {}, \
+             fsync {} ms; {} ms of faults",
+            config.nodes,
+            config.log_model,
+            config.network.latency_ms_min,
+            config.network.latency_ms_max,
+            config.network.loss_probability,
+            config.network.duplicate_probability,
+            config.timing.fsync_ms,
+            args.duration_ms
+        );
+        return match run_seed(seed, args.duration_ms) {
+            Outcome::Passed(report) => {
+                print_report(&report);
+                ExitCode::SUCCESS
+            }
+            Outcome::Failed(failure) => {
+                println!("FAILED {failure}");
+                ExitCode::FAILURE
+            }
+            Outcome::Panicked(text) => {
+                println!("FAILED {text}");
+                ExitCode::FAILURE
+            }
+        };
+    }
+
+    let last = args.start + (args.seeds - 1);
+    println!(
+        "simulate: seeds {}..={} ({} seeds), {} ms of faults each, then heal and check recovery",
+        args.start, last, args.seeds, args.duration_ms
+    );
+    let started = Instant::now();
+    let mut totals = ChaosReport::default();
+    let mut failures: Vec<String> = Vec::new();
+    // Progress about every 5% (and at least every 10 s of wall time), so a long soak shows life.
+    // Short sweeps (CI's --quick) stay quiet.
+    let progress_every = if args.seeds >= 100 {
+        args.seeds / 20
+    } else {
+        u64::MAX
+    };
+    let mut next_progress = progress_every;
+    let mut last_progress = Instant::now();
+    for (done, seed) in (args.start..=last).enumerate() {
+        match run_seed(seed, args.duration_ms) {
+            Outcome::Passed(r) => {
+                totals.events += r.events;
+                totals.committed += r.committed;
+                totals.faults += r.faults;
+                totals.proposals += r.proposals;
+                totals.virtual_ms += r.virtual_ms;
+            }
+            Outcome::Failed(failure) => {
+                // The library's replay command assumes the default duration; say so when the
+                // sweep used another one, or the replay would run a different schedule.
+                let mut text = failure.to_string();
+                if args.duration_ms != DURATION_MS_DEFAULT {
+                    text.push_str(&format!(" --duration-ms {}", args.duration_ms));
+                }
+                println!("FAILED {text}");
+                failures.push(text);
+            }
+            Outcome::Panicked(text) => {
+                println!("FAILED {text}");
+                failures.push(text);
+            }
+        }
+        let done = done as u64 + 1;
+        if done < args.seeds && (done >= next_progress || last_progress.elapsed().as_secs() >= 10) {
+            last_progress = Instant::now();
+            next_progress = done.saturating_add(progress_every);
+            eprintln!(
+                "progress: {done}/{} seeds, {} failed, {:.1} s",
+                args.seeds,
+                failures.len(),
+                started.elapsed().as_secs_f64()
+            );
+        }
+    }
+    let wall_s = started.elapsed().as_secs_f64();
+    println!(
+        "summary: {} seeds run ({}..={}), {} failed, {} events checked, {} entries committed, \
+         {} faults injected, {} proposals accepted, {:.1} virtual s, {:.1} wall s ({:.1} seeds/s)",
+        args.seeds,
+        args.start,
+        last,
+        failures.len(),
+        totals.events,
+        totals.committed,
+        totals.faults,
+        totals.proposals,
+        totals.virtual_ms as f64 / 1000.0,
+        wall_s,
+        args.seeds as f64 / wall_s.max(1e-9)
+    );
+    if failures.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        println!("failures ({}):", failures.len());
+        for f in &failures {
+            println!("{f}");
+        }
+        ExitCode::FAILURE
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(list: &[&str]) -> Result<Option<Args>, String> {
+        parse_args(&list.iter().map(|s| s.to_string()).collect::<Vec<_>>())
+    }
+
+    #[test]
+    fn parses_a_sweep_and_refuses_nonsense() {
+        let a = args(&["--seeds", "5", "--start", "7", "--duration-ms", "100"])
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            (a.seeds, a.start, a.duration_ms, a.single),
+            (5, 7, 100, None)
+        );
+        assert!(args(&["--help"]).unwrap().is_none());
+        assert!(args(&["--seeds"]).unwrap_err().contains("needs a value"));
+        assert!(args(&["--seeds", "-3"])
+            .unwrap_err()
+            .contains("whole number"));
+        assert!(args(&["--seeds", "0"]).unwrap_err().contains("at least 1"));
+        assert!(args(&["--seed", "1", "--seeds", "2"]).is_err());
+        assert!(args(&["--frobnicate"]).unwrap_err().contains("unknown"));
+        assert!(args(&["--start", &u64::MAX.to_string(), "--seeds", "2"]).is_err());
+    }
+}
