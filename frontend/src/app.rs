@@ -1,0 +1,7 @@
+//! placeholder
+use leptos::prelude::*;
+
+#[component]
+pub fn App() -> impl IntoView {
+    view! { <p>"hi"</p> }
+}

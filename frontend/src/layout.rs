@@ -1,0 +1,272 @@
+//! Pure geometry and styling decisions for the page: where servers sit on the ring, where a
+//! message is along its link, which log indexes are visible, which colour a term gets, how the
+//! speed slider maps to a speed. No Leptos and no browser, so it is unit-tested natively.
+
+use shared::types::{NodeId, Term};
+
+/// The ring's SVG coordinate system is `0..RING_VIEW` square.
+pub const RING_VIEW: f64 = 640.0;
+
+/// Okabe–Ito's colour-blind-safe palette (without black), used for terms in order.
+pub const TERM_COLOURS: [&str; 7] = [
+    "#56B4E9", // sky blue
+    "#E69F00", // orange
+    "#009E73", // bluish green
+    "#F0E442", // yellow
+    "#0072B2", // blue
+    "#D55E00", // vermillion
+    "#CC79A7", // reddish purple
+];
+
+/// Fill for term 0 ("before any election") and for crashed servers.
+pub const NO_TERM_COLOUR: &str = "#d9dde3";
+
+/// The fill colour of a term.
+pub fn term_colour(term: Term) -> &'static str {
+    if term == 0 {
+        return NO_TERM_COLOUR;
+    }
+    TERM_COLOURS[((term - 1) % TERM_COLOURS.len() as u64) as usize]
+}
+
+/// Text colour that stays readable on [`term_colour`] (WCAG contrast: dark on the light colours,
+/// white on blue and vermillion).
+pub fn term_text_colour(term: Term) -> &'static str {
+    match term_colour(term) {
+        "#0072B2" | "#D55E00" | "#009E73" => "#ffffff",
+        _ => "#111111",
+    }
+}
+
+/// A point in the ring's coordinates.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Point {
+    /// x.
+    pub x: f64,
+    /// y.
+    pub y: f64,
+}
+
+/// Where the servers sit and how big they are, for a cluster of `n`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Ring {
+    /// Cluster size.
+    pub n: u64,
+    /// Distance of each server from the centre.
+    pub radius: f64,
+    /// Radius of a server's circle.
+    pub node_radius: f64,
+}
+
+impl Ring {
+    /// The ring for `n` servers: S1 at the top, then clockwise.
+    pub fn new(n: u64) -> Ring {
+        let n = n.max(1);
+        let radius = if n == 1 { 0.0 } else { RING_VIEW * 0.36 };
+        // Neighbouring circles must not touch: keep each within 35% of the gap between centres.
+        let gap = if n == 1 {
+            f64::MAX
+        } else {
+            2.0 * radius * (std::f64::consts::PI / n as f64).sin()
+        };
+        let node_radius = (gap * 0.35).min(54.0);
+        Ring {
+            n,
+            radius,
+            node_radius,
+        }
+    }
+
+    /// The centre of the ring.
+    pub fn centre(&self) -> Point {
+        Point {
+            x: RING_VIEW / 2.0,
+            y: RING_VIEW / 2.0,
+        }
+    }
+
+    /// The centre of server `id` (1-based).
+    pub fn node(&self, id: NodeId) -> Point {
+        let c = self.centre();
+        let angle = -std::f64::consts::FRAC_PI_2
+            + 2.0 * std::f64::consts::PI * (id.saturating_sub(1)) as f64 / self.n as f64;
+        Point {
+            x: c.x + self.radius * angle.cos(),
+            y: c.y + self.radius * angle.sin(),
+        }
+    }
+
+    /// Where a message from `from` to `to` is drawn when `fraction` (0..=1) of its flight is
+    /// done. It travels from rim to rim, shifted a little to the right of its direction so that
+    /// requests and replies on the same link pass each other instead of overlapping.
+    pub fn message_at(&self, from: NodeId, to: NodeId, fraction: f64) -> Point {
+        let (a, b) = (self.node(from), self.node(to));
+        let (dx, dy) = (b.x - a.x, b.y - a.y);
+        let len = (dx * dx + dy * dy).sqrt();
+        if len < 1e-9 {
+            return a;
+        }
+        let (ux, uy) = (dx / len, dy / len);
+        let start = self.node_radius + 4.0;
+        let travel = (len - 2.0 * start).max(0.0);
+        let along = start + travel * fraction.clamp(0.0, 1.0);
+        let side = self.lane_offset();
+        Point {
+            x: a.x + ux * along - uy * side,
+            y: a.y + uy * along + ux * side,
+        }
+    }
+
+    /// Sideways shift of a message lane from the link's centre line.
+    pub fn lane_offset(&self) -> f64 {
+        (self.node_radius * 0.16).clamp(4.0, 8.0)
+    }
+
+    /// The angle of travel in degrees (for arrowheads).
+    pub fn heading_deg(&self, from: NodeId, to: NodeId) -> f64 {
+        let (a, b) = (self.node(from), self.node(to));
+        (b.y - a.y).atan2(b.x - a.x).to_degrees()
+    }
+
+    /// Size of a message marker.
+    pub fn message_size(&self) -> f64 {
+        (self.node_radius * 0.26).clamp(7.0, 13.0)
+    }
+}
+
+/// Which log indexes to draw: those in the scrolled-to window plus a margin, so thousands of
+/// entries cost no more than the few dozen on screen.
+pub fn visible_indexes(
+    scroll_left_px: f64,
+    viewport_px: f64,
+    cell_px: f64,
+    max_index: u64,
+) -> std::ops::RangeInclusive<u64> {
+    const OVERSCAN: u64 = 4;
+    if max_index == 0 || cell_px <= 0.0 {
+        return 1..=0;
+    }
+    let first = ((scroll_left_px.max(0.0) / cell_px).floor() as u64 + 1).min(max_index);
+    let count = (viewport_px.max(0.0) / cell_px).ceil() as u64 + 1;
+    let lo = first.saturating_sub(OVERSCAN).max(1);
+    let hi = (first + count + OVERSCAN).min(max_index);
+    if lo > hi {
+        return 1..=0;
+    }
+    lo..=hi
+}
+
+/// Speed slider position (0..=3) to speed: 10^(v−3), from 1/1000× to 1× as in RaftScope.
+pub fn speed_from_slider(v: f64) -> f64 {
+    10f64.powf(v.clamp(0.0, 3.0) - 3.0)
+}
+
+/// The slider position for a speed (inverse of [`speed_from_slider`]); "max" (0) sits at the top.
+pub fn slider_from_speed(speed: f64) -> f64 {
+    if speed <= 0.0 {
+        return 3.0;
+    }
+    (speed.log10() + 3.0).clamp(0.0, 3.0)
+}
+
+/// Snap a speed to a round value people can read: 1/1000, 1/500, 1/200, 1/100, 1/50, …, 1.
+pub fn snap_speed(speed: f64) -> f64 {
+    let denominators: [f64; 10] = [1000.0, 500.0, 200.0, 100.0, 50.0, 20.0, 10.0, 5.0, 2.0, 1.0];
+    let target = speed.clamp(0.001, 1.0).log10();
+    denominators
+        .iter()
+        .map(|d| 1.0 / d)
+        .min_by(|a, b| {
+            (a.log10() - target)
+                .abs()
+                .total_cmp(&(b.log10() - target).abs())
+        })
+        .unwrap_or(0.01)
+}
+
+/// "12.345 s" for a virtual time in ms.
+pub fn format_time_ms(time_ms: f64) -> String {
+    format!("{:.3} s", time_ms.max(0.0) / 1000.0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn servers_sit_on_a_ring_starting_at_the_top_without_touching() {
+        for n in 1..=9 {
+            let ring = Ring::new(n);
+            let c = ring.centre();
+            for id in 1..=n {
+                let p = ring.node(id);
+                let d = ((p.x - c.x).powi(2) + (p.y - c.y).powi(2)).sqrt();
+                assert!((d - ring.radius).abs() < 1e-6);
+                assert!(p.x - ring.node_radius >= 0.0 && p.x + ring.node_radius <= RING_VIEW);
+                for other in 1..id {
+                    let q = ring.node(other);
+                    let gap = ((p.x - q.x).powi(2) + (p.y - q.y).powi(2)).sqrt();
+                    assert!(gap > 2.0 * ring.node_radius, "n={n}: S{id} touches S{other}");
+                }
+            }
+        }
+        let ring = Ring::new(5);
+        assert!(ring.node(1).y < ring.centre().y, "S1 is at the top");
+        assert!(ring.node(2).x > ring.centre().x, "S2 is to the right (clockwise)");
+    }
+
+    #[test]
+    fn messages_go_rim_to_rim_and_pass_each_other() {
+        let ring = Ring::new(5);
+        let start = ring.message_at(1, 3, 0.0);
+        let end = ring.message_at(1, 3, 1.0);
+        let a = ring.node(1);
+        let b = ring.node(3);
+        let da = ((start.x - a.x).powi(2) + (start.y - a.y).powi(2)).sqrt();
+        let db = ((end.x - b.x).powi(2) + (end.y - b.y).powi(2)).sqrt();
+        assert!(da > ring.node_radius && da < ring.node_radius + 15.0);
+        assert!(db > ring.node_radius && db < ring.node_radius + 15.0);
+        // Opposite directions at the same point of the link are in different lanes.
+        let there = ring.message_at(1, 3, 0.5);
+        let back = ring.message_at(3, 1, 0.5);
+        let apart = ((there.x - back.x).powi(2) + (there.y - back.y).powi(2)).sqrt();
+        assert!((apart - 2.0 * ring.lane_offset()).abs() < 1e-6);
+        // Out-of-range fractions are clamped.
+        assert_eq!(ring.message_at(1, 3, -1.0), start);
+        assert_eq!(ring.message_at(1, 3, 7.0), end);
+    }
+
+    #[test]
+    fn only_the_visible_window_of_the_log_is_drawn() {
+        assert_eq!(visible_indexes(0.0, 400.0, 40.0, 0), 1..=0);
+        assert_eq!(visible_indexes(0.0, 400.0, 40.0, 5), 1..=5);
+        let r = visible_indexes(40_000.0, 800.0, 40.0, 2_000);
+        assert!(r.contains(&1001) && r.contains(&1020));
+        assert!(r.end() - r.start() < 40, "{r:?}");
+        assert_eq!(*visible_indexes(1e9, 800.0, 40.0, 2_000).end(), 2_000);
+    }
+
+    #[test]
+    fn speed_slider_is_logarithmic_like_raftscope() {
+        assert!((speed_from_slider(0.0) - 0.001).abs() < 1e-12);
+        assert!((speed_from_slider(1.0) - 0.01).abs() < 1e-12);
+        assert!((speed_from_slider(3.0) - 1.0).abs() < 1e-12);
+        for v in [0.0, 0.5, 1.0, 2.2, 3.0] {
+            assert!((slider_from_speed(speed_from_slider(v)) - v).abs() < 1e-9);
+        }
+        assert_eq!(slider_from_speed(0.0), 3.0);
+        assert_eq!(snap_speed(0.0097), 0.01);
+        assert_eq!(snap_speed(0.6), 0.5);
+        assert_eq!(snap_speed(5.0), 1.0);
+    }
+
+    #[test]
+    fn terms_cycle_through_the_palette_and_stay_readable() {
+        assert_eq!(term_colour(0), NO_TERM_COLOUR);
+        assert_eq!(term_colour(1), TERM_COLOURS[0]);
+        assert_eq!(term_colour(8), TERM_COLOURS[0]);
+        assert_eq!(term_text_colour(5), "#ffffff");
+        assert_eq!(term_text_colour(4), "#111111");
+        assert_eq!(format_time_ms(12_345.0), "12.345 s");
+    }
+}
