@@ -486,6 +486,11 @@ impl<S: Storage> Sim<S> {
         request_id: u64,
     ) -> Result<AppendAccepted, SimError> {
         self.check_node(node)?;
+        // Refuse before emitting anything: a request to a down node never reached it, and a
+        // refused input must leave the event stream untouched.
+        if !self.is_up(node) {
+            return Err(SimError::NodeDown(node));
+        }
         self.emit(Event::ClientRequest {
             node,
             command: command.to_string(),
@@ -494,7 +499,7 @@ impl<S: Storage> Sim<S> {
         let raft = self.nodes[node as usize - 1]
             .raft
             .as_mut()
-            .ok_or(SimError::NodeDown(node))?;
+            .expect("checked up");
         raft.advance_clock(self.now_ms);
         let result = raft.propose(command, request_id);
         self.flush(node);
