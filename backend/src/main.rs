@@ -1,2 +1,270 @@
-//! The `logscope` command: parses flags and starts the server.
-fn main() {}
+//! The `logscope` command: parses flags, sets up logging, starts the driver and the server, and
+//! shuts them down gracefully on Ctrl-C or SIGTERM. Owns the command line; must not contain any
+//! behaviour the integration tests could not reach through `backend::server::serve`.
+
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use backend::driver::{self, DriverConfig};
+use backend::server::{self, Limits, ServerConfig};
+use clap::parser::ValueSource;
+use clap::{CommandFactory, FromArgMatches, Parser};
+use shared::protocol::Timing;
+use shared::sim::{NetworkSettings, SimConfig};
+use shared::LogModel;
+
+/// logscope: a live Raft cluster (real files, simulated network and clock) shown in the browser.
+///
+/// Serves the built frontend, a WebSocket at /ws and a JSON API under /api/ (see docs/api.md) on
+/// one port. The cluster lives in --data-dir: kill the process, start it again on the same
+/// directory, and every node recovers from its files. Times are virtual milliseconds; --speed
+/// says how many pass per wall-clock millisecond.
+#[derive(Debug, Parser)]
+#[command(name = "logscope", version, about, long_about)]
+struct Cli {
+    /// Address to listen on. The default serves this machine only; 0.0.0.0 serves everyone.
+    #[arg(long, default_value = "127.0.0.1")]
+    bind: IpAddr,
+
+    /// Port to listen on (0 picks a free one; the URL is printed).
+    #[arg(long, default_value_t = 7878)]
+    port: u16,
+
+    /// Number of Raft servers, 1 to 9 (used when the data directory holds no cluster yet).
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..=9))]
+    nodes: u64,
+
+    /// Seed of every random choice (election timeouts, latencies, losses). Default: drawn from
+    /// the clock and printed, so a run can be repeated.
+    #[arg(long)]
+    seed: Option<u64>,
+
+    /// Directory holding cluster.json and one node-<id>/ directory of files per server.
+    #[arg(long, default_value = "data")]
+    data_dir: PathBuf,
+
+    /// Wipe the data directory's cluster and start a new one (otherwise a stored cluster is
+    /// recovered and the cluster flags below are ignored).
+    #[arg(long)]
+    fresh: bool,
+
+    /// Virtual ms per wall ms: 0.001 to 1 (real time), or 0 for as fast as possible.
+    #[arg(long, default_value_t = driver::SPEED_DEFAULT, value_parser = parse_speed)]
+    speed: f64,
+
+    /// Start with virtual time paused.
+    #[arg(long)]
+    paused: bool,
+
+    /// What entries hold: "command" (the request; every replica executes it) or "state" (the
+    /// value the leader computed; replicas install it).
+    #[arg(long, default_value = "command")]
+    log_model: LogModel,
+
+    /// Shortest election timeout (virtual ms).
+    #[arg(long, default_value_t = Timing::default().election_timeout_ms_min)]
+    election_timeout_ms_min: u64,
+
+    /// Longest election timeout (virtual ms); each timeout is drawn from [min, max].
+    #[arg(long, default_value_t = Timing::default().election_timeout_ms_max)]
+    election_timeout_ms_max: u64,
+
+    /// How often an idle leader sends AppendEntries (virtual ms).
+    #[arg(long, default_value_t = Timing::default().heartbeat_interval_ms)]
+    heartbeat_interval_ms: u64,
+
+    /// How long an fsync takes in virtual time (the real fsync happens too).
+    #[arg(long, default_value_t = Timing::default().fsync_ms)]
+    fsync_ms: u64,
+
+    /// Shortest one-way network latency (virtual ms).
+    #[arg(long, default_value_t = NetworkSettings::default().latency_ms_min)]
+    latency_ms_min: u64,
+
+    /// Longest one-way network latency (virtual ms); each message's is drawn from [min, max].
+    #[arg(long, default_value_t = NetworkSettings::default().latency_ms_max)]
+    latency_ms_max: u64,
+
+    /// The built frontend (the output of `trunk build`).
+    #[arg(long, default_value = "dist")]
+    static_dir: PathBuf,
+}
+
+/// Flags that shape a new cluster: ignored (with a warning) when a stored cluster is recovered.
+const CLUSTER_FLAGS: &[&str] = &[
+    "nodes",
+    "seed",
+    "log_model",
+    "election_timeout_ms_min",
+    "election_timeout_ms_max",
+    "heartbeat_interval_ms",
+    "fsync_ms",
+    "latency_ms_min",
+    "latency_ms_max",
+];
+
+fn parse_speed(s: &str) -> Result<f64, String> {
+    let speed: f64 = s.parse().map_err(|_| format!("{s:?} is not a number"))?;
+    driver::check_speed(speed).map_err(|e| e.message)?;
+    Ok(speed)
+}
+
+fn main() -> ExitCode {
+    let matches = Cli::command().get_matches();
+    let cli = match Cli::from_arg_matches(&matches) {
+        Ok(cli) => cli,
+        Err(e) => e.exit(),
+    };
+    let explicit: Vec<&str> = CLUSTER_FLAGS
+        .iter()
+        .copied()
+        .filter(|id| matches.value_source(id) == Some(ValueSource::CommandLine))
+        .collect();
+
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .init();
+
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_name("logscope-server")
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("logscope: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli, explicit)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("logscope: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli, explicit: Vec<&str>) -> anyhow::Result<()> {
+    let seed = cli.seed.unwrap_or_else(clock_seed);
+    let cluster = SimConfig {
+        nodes: cli.nodes,
+        seed,
+        log_model: cli.log_model,
+        timing: Timing {
+            election_timeout_ms_min: cli.election_timeout_ms_min,
+            election_timeout_ms_max: cli.election_timeout_ms_max,
+            heartbeat_interval_ms: cli.heartbeat_interval_ms,
+            fsync_ms: cli.fsync_ms,
+            ..Timing::default()
+        },
+        network: NetworkSettings {
+            latency_ms_min: cli.latency_ms_min,
+            latency_ms_max: cli.latency_ms_max,
+            ..NetworkSettings::default()
+        },
+    };
+    let config = ServerConfig {
+        bind: SocketAddr::new(cli.bind, cli.port),
+        static_dir: cli.static_dir.clone(),
+        driver: DriverConfig {
+            data_dir: cli.data_dir.clone(),
+            fresh: cli.fresh,
+            cluster,
+            speed: cli.speed,
+            paused: cli.paused,
+            ..DriverConfig::default()
+        },
+        limits: Limits::default(),
+    };
+    let handle = server::serve(config).await?;
+    let info = handle.start_info();
+    let c = &info.cluster;
+    if info.recovered {
+        tracing::info!(
+            data_dir = %info.data_dir.display(),
+            nodes = c.nodes,
+            seed = c.seed,
+            log_model = %c.log_model,
+            "recovered the cluster stored in the data directory"
+        );
+        if !explicit.is_empty() {
+            tracing::warn!(
+                flags = ?explicit,
+                "the data directory already holds a cluster, so these flags are ignored; \
+                 start with --fresh to create a new cluster"
+            );
+        }
+    } else {
+        tracing::info!(
+            data_dir = %info.data_dir.display(),
+            nodes = c.nodes,
+            seed = c.seed,
+            log_model = %c.log_model,
+            "started a new cluster (repeat it with --fresh --seed {})",
+            c.seed
+        );
+    }
+    for (node, report) in &info.recovery {
+        if !report.is_clean() {
+            tracing::warn!(node, ?report, "recovery repaired this node's files");
+        }
+    }
+    for (node, error) in &info.failed_nodes {
+        tracing::error!(node, %error, "this node could not start from its files");
+    }
+    if !cli.static_dir.join("index.html").is_file() {
+        tracing::warn!(
+            static_dir = %cli.static_dir.display(),
+            "no built frontend here: run `trunk build --release` (or scripts/run.sh); the API works anyway"
+        );
+    }
+    println!("logscope listening on http://{}", handle.local_addr());
+
+    let token = handle.shutdown_token();
+    tokio::spawn(async move {
+        shutdown_signal().await;
+        tracing::info!("shutting down");
+        token.cancel();
+    });
+    handle.wait().await?;
+    Ok(())
+}
+
+/// A seed from the clock, for runs nobody asked to repeat (it is printed, so they can be).
+fn clock_seed() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(1, |d| d.as_nanos() as u64 % 1_000_000)
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(e) = tokio::signal::ctrl_c().await {
+            tracing::error!(error = %e, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = terminate => {},
+    }
+}

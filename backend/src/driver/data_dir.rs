@@ -1,0 +1,326 @@
+//! The data directory of a live cluster: `cluster.json` (what the cluster is: nodes, seed, log
+//! model, timings, network settings) and one `node-<id>/` directory per node holding that node's
+//! files (written by [`FileStorage`]). Owns the layout, the manifest and wiping; must not read or
+//! write the nodes' files itself — `FileStorage` does.
+//!
+//! A restarted process finds `cluster.json`, rebuilds the same cluster and reopens every node's
+//! files, so Raft recovers from disk. The manifest is written before any node directory is
+//! created (temp file, fsync, rename, fsync the directory), so a directory with node files always
+//! has a complete manifest. Wiping removes only names this module creates, never anything else a
+//! person may keep in the same directory.
+
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use shared::protocol::Timing;
+use shared::sim::{NetworkSettings, SimConfig};
+use shared::{LogModel, NodeId};
+
+use crate::storage::{FileStorage, RecoveryReport};
+
+/// The manifest's file name.
+pub const MANIFEST_FILE: &str = "cluster.json";
+const MANIFEST_TMP_FILE: &str = "cluster.json.tmp";
+/// Bumped when the manifest changes incompatibly.
+const MANIFEST_FORMAT: u32 = 1;
+
+/// What `cluster.json` holds.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Manifest {
+    /// [`MANIFEST_FORMAT`] when written.
+    pub format: u32,
+    /// Cluster size.
+    pub nodes: u64,
+    /// The run's seed.
+    pub seed: u64,
+    /// How clients use the log.
+    pub log_model: LogModel,
+    /// Raft and disk timings.
+    pub timing: Timing,
+    /// Loss, duplication and latency as last set.
+    pub network: ManifestNetwork,
+}
+
+/// The network settings part of the manifest (plain data, so the file stays readable).
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ManifestNetwork {
+    /// Minimum one-way latency (ms).
+    pub latency_ms_min: u64,
+    /// Maximum one-way latency (ms).
+    pub latency_ms_max: u64,
+    /// Probability that a message is lost.
+    pub loss_probability: f64,
+    /// Probability that a message is delivered twice.
+    pub duplicate_probability: f64,
+}
+
+impl Manifest {
+    /// The manifest describing `config`.
+    pub fn from_config(config: &SimConfig) -> Self {
+        let n = config.network;
+        Manifest {
+            format: MANIFEST_FORMAT,
+            nodes: config.nodes,
+            seed: config.seed,
+            log_model: config.log_model,
+            timing: config.timing,
+            network: ManifestNetwork {
+                latency_ms_min: n.latency_ms_min,
+                latency_ms_max: n.latency_ms_max,
+                loss_probability: n.loss_probability,
+                duplicate_probability: n.duplicate_probability,
+            },
+        }
+    }
+
+    /// The simulator configuration this manifest describes.
+    pub fn to_config(&self) -> SimConfig {
+        let n = self.network;
+        SimConfig {
+            nodes: self.nodes,
+            seed: self.seed,
+            log_model: self.log_model,
+            timing: self.timing,
+            network: NetworkSettings {
+                latency_ms_min: n.latency_ms_min,
+                latency_ms_max: n.latency_ms_max,
+                loss_probability: n.loss_probability,
+                duplicate_probability: n.duplicate_probability,
+            },
+        }
+    }
+}
+
+/// Why the data directory could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum DataDirError {
+    /// A file operation failed.
+    #[error("{what} {path}: {source}")]
+    Io {
+        /// What was being done.
+        what: &'static str,
+        /// On which path.
+        path: PathBuf,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// `cluster.json` is unreadable or describes an impossible cluster.
+    #[error("{path} is not a valid logscope manifest: {reason} (start with --fresh to wipe it)")]
+    BadManifest {
+        /// The manifest's path.
+        path: PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
+    /// A node's files could not be opened or recovered.
+    #[error("cannot open S{node}'s files in {path}: {reason}")]
+    Node {
+        /// The node.
+        node: NodeId,
+        /// Its directory.
+        path: PathBuf,
+        /// The storage error.
+        reason: String,
+    },
+}
+
+/// The data directory.
+#[derive(Clone, Debug)]
+pub struct DataDir {
+    root: PathBuf,
+}
+
+impl DataDir {
+    /// The directory at `root` (created when needed).
+    pub fn new(root: impl Into<PathBuf>) -> Self {
+        DataDir { root: root.into() }
+    }
+
+    /// Its path.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// Node `id`'s directory.
+    pub fn node_dir(&self, id: NodeId) -> PathBuf {
+        self.root.join(format!("node-{id}"))
+    }
+
+    /// The manifest, if there is one.
+    pub fn read_manifest(&self) -> Result<Option<Manifest>, DataDirError> {
+        let path = self.root.join(MANIFEST_FILE);
+        let bytes = match fs::read(&path) {
+            Ok(b) => b,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(source) => {
+                return Err(DataDirError::Io {
+                    what: "cannot read",
+                    path,
+                    source,
+                })
+            }
+        };
+        let bad = |reason: String| DataDirError::BadManifest {
+            path: path.clone(),
+            reason,
+        };
+        let manifest: Manifest = serde_json::from_slice(&bytes).map_err(|e| bad(e.to_string()))?;
+        if manifest.format != MANIFEST_FORMAT {
+            return Err(bad(format!(
+                "format {} is not the supported format {MANIFEST_FORMAT}",
+                manifest.format
+            )));
+        }
+        shared::sim::validate(&manifest.to_config()).map_err(|e| bad(e.to_string()))?;
+        Ok(Some(manifest))
+    }
+
+    /// Write the manifest atomically: temp file, fsync, rename, fsync the directory.
+    pub fn write_manifest(&self, manifest: &Manifest) -> Result<(), DataDirError> {
+        self.create_root()?;
+        let tmp = self.root.join(MANIFEST_TMP_FILE);
+        let path = self.root.join(MANIFEST_FILE);
+        let io = |what, path: &Path| {
+            let path = path.to_path_buf();
+            move |source| DataDirError::Io { what, path, source }
+        };
+        let mut json = serde_json::to_vec_pretty(manifest).map_err(|e| DataDirError::Io {
+            what: "cannot encode",
+            path: path.clone(),
+            source: std::io::Error::other(e),
+        })?;
+        json.push(b'\n');
+        let mut file = fs::File::create(&tmp).map_err(io("cannot create", &tmp))?;
+        file.write_all(&json).map_err(io("cannot write", &tmp))?;
+        file.sync_all().map_err(io("cannot fsync", &tmp))?;
+        drop(file);
+        fs::rename(&tmp, &path).map_err(io("cannot rename into", &path))?;
+        sync_dir(&self.root).map_err(io("cannot fsync", &self.root))
+    }
+
+    /// Remove the manifest and every `node-<id>` directory (and nothing else).
+    pub fn wipe(&self) -> Result<(), DataDirError> {
+        let entries = match fs::read_dir(&self.root) {
+            Ok(e) => e,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+            Err(source) => {
+                return Err(DataDirError::Io {
+                    what: "cannot list",
+                    path: self.root.clone(),
+                    source,
+                })
+            }
+        };
+        for entry in entries.flatten() {
+            let name = entry.file_name();
+            let name = name.to_string_lossy();
+            let path = entry.path();
+            if is_node_dir_name(&name) && path.is_dir() {
+                // FileStorage removes only the files it writes; the directory goes too unless a
+                // person left something of their own in it.
+                FileStorage::wipe(&path).map_err(|e| DataDirError::Node {
+                    node: name["node-".len()..].parse().unwrap_or(0),
+                    path: path.clone(),
+                    reason: e.to_string(),
+                })?;
+                if let Err(e) = fs::remove_dir(&path) {
+                    tracing::warn!(path = %path.display(), error = %e, "kept a node directory that holds other files");
+                }
+            } else if name == MANIFEST_FILE || name == MANIFEST_TMP_FILE {
+                fs::remove_file(&path).map_err(|source| DataDirError::Io {
+                    what: "cannot remove",
+                    path,
+                    source,
+                })?;
+            }
+        }
+        sync_dir(&self.root).map_err(|source| DataDirError::Io {
+            what: "cannot fsync",
+            path: self.root.clone(),
+            source,
+        })
+    }
+
+    /// Open (and recover) node `id`'s files.
+    pub fn open_node(&self, id: NodeId) -> Result<(FileStorage, RecoveryReport), DataDirError> {
+        let path = self.node_dir(id);
+        FileStorage::open(&path).map_err(|e| DataDirError::Node {
+            node: id,
+            path,
+            reason: e.to_string(),
+        })
+    }
+
+    fn create_root(&self) -> Result<(), DataDirError> {
+        fs::create_dir_all(&self.root).map_err(|source| DataDirError::Io {
+            what: "cannot create",
+            path: self.root.clone(),
+            source,
+        })
+    }
+}
+
+/// `node-1` … `node-9` (digits only, so `node-notes` or `node-1.bak` are left alone).
+fn is_node_dir_name(name: &str) -> bool {
+    name.strip_prefix("node-")
+        .is_some_and(|n| (1..=3).contains(&n.len()) && n.bytes().all(|b| b.is_ascii_digit()))
+}
+
+/// Make a rename or removal in `dir` durable.
+fn sync_dir(dir: &Path) -> std::io::Result<()> {
+    fs::File::open(dir)?.sync_all()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn manifest_round_trips_and_wipe_spares_other_files() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = DataDir::new(tmp.path().join("data"));
+        assert_eq!(dir.read_manifest().unwrap(), None);
+        let config = SimConfig {
+            nodes: 3,
+            seed: 42,
+            log_model: LogModel::State,
+            ..SimConfig::default()
+        };
+        dir.write_manifest(&Manifest::from_config(&config)).unwrap();
+        let back = dir.read_manifest().unwrap().expect("manifest written");
+        assert_eq!(back.to_config(), config);
+
+        fs::create_dir_all(dir.node_dir(1)).unwrap();
+        fs::write(dir.root().join("notes.txt"), "keep me").unwrap();
+        fs::create_dir_all(dir.root().join("node-x")).unwrap();
+        dir.wipe().unwrap();
+        assert_eq!(dir.read_manifest().unwrap(), None);
+        assert!(!dir.node_dir(1).exists(), "node directories are wiped");
+        assert!(
+            dir.root().join("notes.txt").exists(),
+            "other files are kept"
+        );
+        assert!(
+            dir.root().join("node-x").exists(),
+            "only node-<number> is ours"
+        );
+    }
+
+    #[test]
+    fn a_damaged_manifest_is_a_clear_error() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = DataDir::new(tmp.path());
+        fs::write(tmp.path().join(MANIFEST_FILE), "{\"format\":1,\"nodes\":").unwrap();
+        let err = dir.read_manifest().unwrap_err().to_string();
+        assert!(err.contains("not a valid logscope manifest"), "{err}");
+        assert!(err.contains("--fresh"), "{err}");
+
+        let mut m = Manifest::from_config(&SimConfig::default());
+        m.nodes = 12;
+        dir.write_manifest(&m).unwrap();
+        let err = dir.read_manifest().unwrap_err().to_string();
+        assert!(err.contains("1 to 9 nodes"), "{err}");
+    }
+}

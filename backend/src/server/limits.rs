@@ -1,0 +1,241 @@
+//! Limits that keep one client from hurting the others: size caps, token-bucket rate limits per
+//! WebSocket connection and per IP address for HTTP, and the cap on WebSocket connections. Owns
+//! the numbers and the buckets; must not know about routes or messages.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+/// Every limit the server enforces. The defaults suit a classroom on one machine.
+#[derive(Clone, Debug)]
+pub struct Limits {
+    /// Largest HTTP body and WebSocket message accepted (bigger ones get an error reply).
+    pub body_bytes_max: usize,
+    /// Largest WebSocket message read at all: above it the connection is closed (1009), since
+    /// the server would have to buffer it first.
+    pub ws_message_bytes_hard_max: usize,
+    /// WebSocket connections served at once.
+    pub ws_connections_max: usize,
+    /// Appends per second per WebSocket connection, and per IP address over HTTP.
+    pub appends_per_second: f64,
+    /// Appends allowed in a burst.
+    pub append_burst: f64,
+    /// Requests of any kind per second per WebSocket connection, and per IP address over HTTP.
+    pub requests_per_second: f64,
+    /// Requests allowed in a burst.
+    pub request_burst: f64,
+    /// Commands one WebSocket connection may have waiting for replies.
+    pub ws_in_flight_max: usize,
+    /// IP addresses whose HTTP buckets are remembered.
+    pub http_clients_max: usize,
+    /// `POST /api/commands?wait=commit`: default and longest wall-clock wait.
+    pub commit_wait_default: Duration,
+    /// See `commit_wait_default`.
+    pub commit_wait_max: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            body_bytes_max: 64 * 1024,
+            ws_message_bytes_hard_max: 1024 * 1024,
+            ws_connections_max: 2000,
+            appends_per_second: 50.0,
+            append_burst: 50.0,
+            requests_per_second: 200.0,
+            request_burst: 200.0,
+            ws_in_flight_max: 64,
+            http_clients_max: 10_000,
+            commit_wait_default: Duration::from_secs(30),
+            commit_wait_max: Duration::from_secs(120),
+        }
+    }
+}
+
+/// A token bucket: `rate` tokens per second, at most `burst` saved up.
+#[derive(Clone, Debug)]
+pub struct TokenBucket {
+    tokens: f64,
+    rate: f64,
+    burst: f64,
+    last: Instant,
+}
+
+impl TokenBucket {
+    /// A full bucket.
+    pub fn new(rate: f64, burst: f64, now: Instant) -> Self {
+        TokenBucket {
+            tokens: burst,
+            rate,
+            burst,
+            last: now,
+        }
+    }
+
+    /// Take one token if there is one.
+    pub fn try_take(&mut self, now: Instant) -> bool {
+        let elapsed = now.saturating_duration_since(self.last).as_secs_f64();
+        self.tokens = (self.tokens + elapsed * self.rate).min(self.burst);
+        self.last = now;
+        if self.tokens >= 1.0 {
+            self.tokens -= 1.0;
+            true
+        } else {
+            false
+        }
+    }
+
+    fn is_full(&self, now: Instant) -> bool {
+        let elapsed = now.saturating_duration_since(self.last).as_secs_f64();
+        self.tokens + elapsed * self.rate >= self.burst
+    }
+}
+
+/// The two buckets of one client (a WebSocket connection or an IP address).
+#[derive(Clone, Debug)]
+pub struct ClientBuckets {
+    requests: TokenBucket,
+    appends: TokenBucket,
+}
+
+/// Which limit refused a request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Refused {
+    /// Too many requests of any kind.
+    Requests,
+    /// Too many appends.
+    Appends,
+    /// Too many different clients tracked (HTTP only).
+    Clients,
+}
+
+impl Refused {
+    /// The error a client gets.
+    pub fn message(self, limits: &Limits, per: &str) -> String {
+        match self {
+            Refused::Requests => format!(
+                "rate limit: at most {} requests per second per {per}; slow down and retry",
+                limits.requests_per_second
+            ),
+            Refused::Appends => format!(
+                "rate limit: at most {} appends per second per {per}; slow down and retry",
+                limits.appends_per_second
+            ),
+            Refused::Clients => "the server is tracking too many clients; retry shortly".into(),
+        }
+    }
+}
+
+impl ClientBuckets {
+    /// Full buckets.
+    pub fn new(limits: &Limits, now: Instant) -> Self {
+        ClientBuckets {
+            requests: TokenBucket::new(limits.requests_per_second, limits.request_burst, now),
+            appends: TokenBucket::new(limits.appends_per_second, limits.append_burst, now),
+        }
+    }
+
+    /// Admit one request (and count it as an append when `append`).
+    pub fn admit(&mut self, append: bool, now: Instant) -> Result<(), Refused> {
+        if !self.requests.try_take(now) {
+            return Err(Refused::Requests);
+        }
+        if append && !self.appends.try_take(now) {
+            return Err(Refused::Appends);
+        }
+        Ok(())
+    }
+}
+
+/// Buckets per IP address for the HTTP API.
+#[derive(Debug)]
+pub struct PerIp {
+    limits: Limits,
+    clients: Mutex<HashMap<IpAddr, ClientBuckets>>,
+}
+
+impl PerIp {
+    /// No client seen yet.
+    pub fn new(limits: Limits) -> Self {
+        PerIp {
+            limits,
+            clients: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Admit one request from `ip`.
+    pub fn admit(&self, ip: IpAddr, append: bool) -> Result<(), Refused> {
+        let now = Instant::now();
+        // A poisoned lock only means another request panicked mid-update of plain numbers.
+        let mut clients = self.clients.lock().unwrap_or_else(|p| p.into_inner());
+        if !clients.contains_key(&ip) && clients.len() >= self.limits.http_clients_max {
+            // Forget clients whose buckets refilled: they are idle, and a new full bucket is
+            // the same as the old one.
+            clients.retain(|_, b| !(b.requests.is_full(now) && b.appends.is_full(now)));
+            if clients.len() >= self.limits.http_clients_max {
+                return Err(Refused::Clients);
+            }
+        }
+        clients
+            .entry(ip)
+            .or_insert_with(|| ClientBuckets::new(&self.limits, now))
+            .admit(append, now)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bucket_allows_a_burst_then_the_rate() {
+        let t0 = Instant::now();
+        let mut b = TokenBucket::new(10.0, 3.0, t0);
+        assert!(b.try_take(t0) && b.try_take(t0) && b.try_take(t0));
+        assert!(!b.try_take(t0), "the burst is spent");
+        assert!(!b.try_take(t0 + Duration::from_millis(50)), "half a token");
+        assert!(
+            b.try_take(t0 + Duration::from_millis(110)),
+            "one token after 100 ms"
+        );
+        assert!(b.try_take(t0 + Duration::from_secs(10)));
+        assert!(b.try_take(t0 + Duration::from_secs(10)));
+        assert!(b.try_take(t0 + Duration::from_secs(10)));
+        assert!(
+            !b.try_take(t0 + Duration::from_secs(10)),
+            "never more than the burst"
+        );
+    }
+
+    #[test]
+    fn appends_have_their_own_bucket() {
+        let limits = Limits {
+            append_burst: 2.0,
+            appends_per_second: 1.0,
+            ..Limits::default()
+        };
+        let now = Instant::now();
+        let mut c = ClientBuckets::new(&limits, now);
+        assert_eq!(c.admit(true, now), Ok(()));
+        assert_eq!(c.admit(true, now), Ok(()));
+        assert_eq!(c.admit(true, now), Err(Refused::Appends));
+        assert_eq!(c.admit(false, now), Ok(()), "other commands still pass");
+    }
+
+    #[test]
+    fn per_ip_tracking_is_bounded() {
+        let limits = Limits {
+            http_clients_max: 2,
+            request_burst: 1.0,
+            requests_per_second: 0.001,
+            ..Limits::default()
+        };
+        let per_ip = PerIp::new(limits);
+        let ip = |n: u8| IpAddr::from([10, 0, 0, n]);
+        assert_eq!(per_ip.admit(ip(1), false), Ok(()));
+        assert_eq!(per_ip.admit(ip(2), false), Ok(()));
+        assert_eq!(per_ip.admit(ip(3), false), Err(Refused::Clients));
+        assert_eq!(per_ip.admit(ip(1), false), Err(Refused::Requests));
+    }
+}

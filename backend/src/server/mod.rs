@@ -1,0 +1,305 @@
+//! The axum server: the built frontend's static files, the WebSocket stream at `/ws` and the JSON
+//! HTTP API under `/api/`, all on one port. Owns sockets, limits and the wire format of replies;
+//! must not touch the simulator — everything goes through the driver's handle. See `docs/api.md`
+//! for the protocol.
+//!
+//! [`serve`] starts the driver and the server and returns a [`ServerHandle`] with the bound
+//! address (bind port 0 in tests) and a graceful shutdown.
+
+mod limits;
+mod routes;
+mod ws;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::DefaultBodyLimit;
+use axum::http::StatusCode;
+use axum::routing::{any, get, post};
+use axum::Router;
+use shared::protocol::{ClientCommand, CommandOk, ServerMessage};
+use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
+use tokio_util::sync::CancellationToken;
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+
+use crate::driver::{self, CommandError, DriverConfig, DriverHandle, DriverThread, StartInfo};
+pub use limits::Limits;
+
+/// Everything the server needs to start.
+#[derive(Clone, Debug)]
+pub struct ServerConfig {
+    /// Address and port to listen on (port 0 picks a free one).
+    pub bind: SocketAddr,
+    /// The frontend's build output (`trunk build` writes `dist/`).
+    pub static_dir: PathBuf,
+    /// The live cluster.
+    pub driver: DriverConfig,
+    /// Size and rate limits.
+    pub limits: Limits,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            bind: SocketAddr::from(([127, 0, 0, 1], 7878)),
+            static_dir: PathBuf::from("dist"),
+            driver: DriverConfig::default(),
+            limits: Limits::default(),
+        }
+    }
+}
+
+/// Why the server could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    /// The driver (data directory, cluster settings) could not start.
+    #[error(transparent)]
+    Driver(#[from] driver::DriverError),
+    /// The address could not be bound.
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        /// The address.
+        addr: SocketAddr,
+        /// The OS error.
+        source: std::io::Error,
+    },
+}
+
+/// A running server.
+#[derive(Debug)]
+pub struct ServerHandle {
+    local_addr: SocketAddr,
+    shutdown: CancellationToken,
+    server: tokio::task::JoinHandle<std::io::Result<()>>,
+    driver: DriverHandle,
+    driver_thread: DriverThread,
+    start_info: StartInfo,
+}
+
+impl ServerHandle {
+    /// The address it listens on.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// What the driver found at start (recovered or new cluster).
+    pub fn start_info(&self) -> &StartInfo {
+        &self.start_info
+    }
+
+    /// The driver, for in-process tools (the WebSocket benchmark taps its broadcast).
+    pub fn driver(&self) -> &DriverHandle {
+        &self.driver
+    }
+
+    /// Cancelling this token shuts the server down (same as [`ServerHandle::shutdown`]).
+    pub fn shutdown_token(&self) -> CancellationToken {
+        self.shutdown.clone()
+    }
+
+    /// Stop accepting, close every WebSocket, answer waiting requests, stop the driver, and
+    /// wait for all of it.
+    pub async fn shutdown(self) -> std::io::Result<()> {
+        self.shutdown.cancel();
+        self.wait().await
+    }
+
+    /// Wait until the server has stopped (after its shutdown token is cancelled).
+    pub async fn wait(self) -> std::io::Result<()> {
+        let ServerHandle {
+            mut server,
+            driver,
+            driver_thread,
+            shutdown,
+            ..
+        } = self;
+        // Connections get a few seconds to close cleanly after shutdown begins.
+        let result = tokio::select! {
+            r = &mut server => r,
+            _ = async {
+                shutdown.cancelled().await;
+                tokio::time::sleep(Duration::from_secs(10)).await;
+            } => {
+                tracing::warn!("connections did not close within 10 s; stopping anyway");
+                server.abort();
+                Ok(Ok(()))
+            }
+        };
+        driver.shutdown().await;
+        driver_thread.join().await;
+        match result {
+            Ok(r) => r,
+            Err(e) if e.is_cancelled() => Ok(()),
+            Err(e) => Err(std::io::Error::other(e)),
+        }
+    }
+}
+
+/// Shared by every request handler.
+#[derive(Clone)]
+pub(crate) struct AppState {
+    inner: Arc<Inner>,
+}
+
+pub(crate) struct Inner {
+    driver: DriverHandle,
+    limits: Limits,
+    ws_slots: Arc<Semaphore>,
+    per_ip: limits::PerIp,
+    shutdown: CancellationToken,
+    static_dir: PathBuf,
+}
+
+/// Start the driver and the server. Returns once the port is bound.
+pub async fn serve(config: ServerConfig) -> Result<ServerHandle, ServeError> {
+    let (driver, start_info, driver_thread) = driver::start(config.driver.clone()).await?;
+    let listener = match TcpListener::bind(config.bind).await {
+        Ok(l) => l,
+        Err(source) => {
+            driver.shutdown().await;
+            driver_thread.join().await;
+            return Err(ServeError::Bind {
+                addr: config.bind,
+                source,
+            });
+        }
+    };
+    let local_addr = listener.local_addr().map_err(|source| ServeError::Bind {
+        addr: config.bind,
+        source,
+    })?;
+    let shutdown = CancellationToken::new();
+    let state = AppState {
+        inner: Arc::new(Inner {
+            driver: driver.clone(),
+            ws_slots: Arc::new(Semaphore::new(config.limits.ws_connections_max)),
+            per_ip: limits::PerIp::new(config.limits.clone()),
+            limits: config.limits.clone(),
+            shutdown: shutdown.clone(),
+            static_dir: config.static_dir.clone(),
+        }),
+    };
+    let app = router(state, &config);
+    // Waiting requests are answered at once when shutdown begins, so they don't hold it up.
+    {
+        let (driver, shutdown) = (driver.clone(), shutdown.clone());
+        tokio::spawn(async move {
+            shutdown.cancelled().await;
+            driver.shutdown().await;
+        });
+    }
+    let server = {
+        let shutdown = shutdown.clone();
+        tokio::spawn(async move {
+            axum::serve(
+                listener,
+                app.into_make_service_with_connect_info::<SocketAddr>(),
+            )
+            .with_graceful_shutdown(async move { shutdown.cancelled().await })
+            .await
+        })
+    };
+    tracing::info!(%local_addr, "server listening");
+    Ok(ServerHandle {
+        local_addr,
+        shutdown,
+        server,
+        driver,
+        driver_thread,
+        start_info,
+    })
+}
+
+fn router(state: AppState, config: &ServerConfig) -> Router {
+    let limits = &config.limits;
+    // Above our own longest wait, so it only ever catches a bug.
+    let api_timeout = limits.commit_wait_max + Duration::from_secs(30);
+    let api = Router::new()
+        .route(
+            "/api/cluster",
+            get(routes::cluster).fallback(routes::method_not_allowed),
+        )
+        .route(
+            "/api/commands",
+            post(routes::commands).fallback(routes::method_not_allowed),
+        )
+        .route(
+            "/api/health",
+            get(routes::health).fallback(routes::method_not_allowed),
+        )
+        .route("/api", any(routes::not_found))
+        .route("/api/", any(routes::not_found))
+        .route("/api/{*rest}", any(routes::not_found))
+        .layer(DefaultBodyLimit::max(limits.body_bytes_max))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::GATEWAY_TIMEOUT,
+            api_timeout,
+        ));
+    Router::new()
+        .merge(api)
+        .route("/ws", get(ws::upgrade))
+        .fallback(routes::static_files)
+        .with_state(state)
+        .layer(TraceLayer::new_for_http())
+}
+
+/// Read one command from a JSON value, with an error that says what is wrong.
+pub(crate) fn parse_command(value: serde_json::Value) -> Result<ClientCommand, CommandError> {
+    if !value.is_object() {
+        return Err(CommandError::invalid(format!(
+            "expected a JSON object such as {{\"type\":\"crash\",\"node\":1}}, got {}",
+            json_kind(&value)
+        )));
+    }
+    match value.get("type") {
+        None => return Err(CommandError::invalid(
+            "missing \"type\": say which command, e.g. {\"type\":\"append\",\"command\":\"add 5\"}",
+        )),
+        Some(t) if !t.is_string() => {
+            return Err(CommandError::invalid(format!(
+                "\"type\" must be a string such as \"append\" or \"crash\", got {}",
+                json_kind(t)
+            )))
+        }
+        Some(_) => {}
+    }
+    serde_json::from_value(value)
+        .map_err(|e| CommandError::invalid(format!("invalid command: {e}")))
+}
+
+fn json_kind(value: &serde_json::Value) -> &'static str {
+    match value {
+        serde_json::Value::Null => "null",
+        serde_json::Value::Bool(_) => "a boolean",
+        serde_json::Value::Number(_) => "a number",
+        serde_json::Value::String(_) => "a string",
+        serde_json::Value::Array(_) => "an array",
+        serde_json::Value::Object(_) => "an object",
+    }
+}
+
+/// A `ServerMessage::Reply` as JSON.
+pub(crate) fn reply_json(
+    request_id: u64,
+    result: Result<CommandOk, CommandError>,
+) -> axum::extract::ws::Utf8Bytes {
+    let message = match result {
+        Ok(ok) => ServerMessage::Reply {
+            request_id,
+            ok: true,
+            result: Some(ok),
+            error: None,
+        },
+        Err(e) => ServerMessage::Reply {
+            request_id,
+            ok: false,
+            result: None,
+            error: Some(e.message),
+        },
+    };
+    driver::to_json(&message)
+}

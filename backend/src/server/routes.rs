@@ -1,0 +1,310 @@
+//! The HTTP side: `GET /api/cluster`, `POST /api/commands`, `GET /api/health`, JSON errors for
+//! everything else under `/api/`, and the frontend's static files (or a page saying how to build
+//! them). Owns status codes and the `{ok, result | error}` envelope; must not reach the simulator
+//! except through the driver's handle.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::time::Duration;
+
+use axum::body::{Body, Bytes};
+use axum::extract::rejection::{BytesRejection, QueryRejection};
+use axum::extract::{ConnectInfo, Query, Request, State};
+use axum::http::{header, Method, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use tower_http::services::ServeDir;
+
+use super::{parse_command, AppState};
+use crate::driver::{AppendWait, CommandError, ErrorKind, Status};
+
+/// The HTTP status for a failed command.
+fn status_of(kind: ErrorKind) -> StatusCode {
+    match kind {
+        ErrorKind::Invalid => StatusCode::BAD_REQUEST,
+        ErrorKind::NotFound => StatusCode::NOT_FOUND,
+        ErrorKind::Conflict => StatusCode::CONFLICT,
+        ErrorKind::Timeout => StatusCode::GATEWAY_TIMEOUT,
+        ErrorKind::TooMany => StatusCode::TOO_MANY_REQUESTS,
+        ErrorKind::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+    }
+}
+
+/// `{"ok":false,"error":…}` with the status the error calls for.
+fn error(e: CommandError) -> Response {
+    error_with(status_of(e.kind), e.message)
+}
+
+/// The error envelope (a struct, so `ok` comes first in the JSON).
+#[derive(Serialize)]
+struct ErrorBody {
+    ok: bool,
+    error: String,
+}
+
+/// The success envelope.
+#[derive(Serialize)]
+struct OkBody<T> {
+    ok: bool,
+    result: T,
+}
+
+pub(super) fn error_with(status: StatusCode, message: impl Into<String>) -> Response {
+    let body = ErrorBody {
+        ok: false,
+        error: message.into(),
+    };
+    (status, axum::Json(body)).into_response()
+}
+
+/// Pre-serialized JSON as a response.
+fn json_text(text: impl Into<Body>) -> Response {
+    (
+        StatusCode::OK,
+        [(header::CONTENT_TYPE, "application/json")],
+        text.into(),
+    )
+        .into_response()
+}
+
+fn admit(state: &AppState, addr: SocketAddr, append: bool) -> Result<(), Response> {
+    state.inner.per_ip.admit(addr.ip(), append).map_err(|r| {
+        error_with(
+            StatusCode::TOO_MANY_REQUESTS,
+            r.message(&state.inner.limits, "IP address"),
+        )
+    })
+}
+
+/// `GET /api/cluster`: the snapshot.
+pub(super) async fn cluster(
+    State(state): State<AppState>,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+) -> Response {
+    if let Err(r) = admit(&state, addr, false) {
+        return r;
+    }
+    match state.inner.driver.snapshot().await {
+        Ok(s) => json_text(String::from(s.json().as_str())),
+        Err(e) => error(e),
+    }
+}
+
+/// `GET /api/health`'s body.
+#[derive(Serialize)]
+struct Health {
+    ok: bool,
+    status: &'static str,
+    protocol_version: u32,
+    #[serde(flatten)]
+    run: Status,
+}
+
+/// `GET /api/health`: is the driver alive, and a one-line summary of the run.
+pub(super) async fn health(State(state): State<AppState>) -> Response {
+    let status = tokio::time::timeout(Duration::from_secs(5), state.inner.driver.status()).await;
+    match status {
+        Ok(Ok(status)) => (
+            StatusCode::OK,
+            axum::Json(Health {
+                ok: true,
+                status: "ok",
+                protocol_version: shared::protocol::PROTOCOL_VERSION,
+                run: status,
+            }),
+        )
+            .into_response(),
+        Ok(Err(e)) => error(e),
+        Err(_) => error_with(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the simulator did not answer within 5 s",
+        ),
+    }
+}
+
+/// `POST /api/commands[?wait=commit[&timeout_ms=N]]`: one `ClientCommand` as the JSON body.
+pub(super) async fn commands(
+    State(state): State<AppState>,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    query: Result<Query<HashMap<String, String>>, QueryRejection>,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let limits = &state.inner.limits;
+    let body = match body {
+        Ok(b) => b,
+        Err(r) if r.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+            return error_with(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                format!(
+                    "request body too large: the limit is {} bytes (one command per request)",
+                    limits.body_bytes_max
+                ),
+            )
+        }
+        Err(r) => {
+            return error_with(
+                r.status(),
+                format!("cannot read the body: {}", r.body_text()),
+            )
+        }
+    };
+    let query = match query {
+        Ok(Query(q)) => q,
+        Err(r) => {
+            return error_with(
+                StatusCode::BAD_REQUEST,
+                format!("bad query string: {}", r.body_text()),
+            )
+        }
+    };
+    let wait = match parse_wait(&query, limits) {
+        Ok(w) => w,
+        Err(e) => return error(e),
+    };
+    if body.is_empty() {
+        return error(CommandError::invalid(
+            "empty body: send one command as JSON, e.g. {\"type\":\"append\",\"command\":\"add 5\"}",
+        ));
+    }
+    let value: serde_json::Value = match serde_json::from_slice(&body) {
+        Ok(v) => v,
+        Err(e) => return error(CommandError::invalid(format!("invalid JSON: {e}"))),
+    };
+    let command = match parse_command(value) {
+        Ok(c) => c,
+        Err(e) => return error(e),
+    };
+    let is_append = matches!(command, shared::protocol::ClientCommand::Append { .. });
+    if !is_append && wait != AppendWait::Appended {
+        return error(CommandError::invalid("wait=commit applies to append only"));
+    }
+    if let Err(r) = admit(&state, addr, is_append) {
+        return r;
+    }
+    match state.inner.driver.command(command, wait).await {
+        Ok(result) => (StatusCode::OK, axum::Json(OkBody { ok: true, result })).into_response(),
+        Err(e) => error(e),
+    }
+}
+
+fn parse_wait(
+    query: &HashMap<String, String>,
+    limits: &super::Limits,
+) -> Result<AppendWait, CommandError> {
+    if let Some(unknown) = query
+        .keys()
+        .find(|k| k.as_str() != "wait" && k.as_str() != "timeout_ms")
+    {
+        return Err(CommandError::invalid(format!(
+            "unknown query parameter {unknown:?}: expected wait=commit and timeout_ms"
+        )));
+    }
+    let timeout = match query.get("timeout_ms") {
+        None => limits.commit_wait_default,
+        Some(t) => {
+            let max = limits.commit_wait_max.as_millis() as u64;
+            match t.parse::<u64>() {
+                Ok(ms) if (1..=max).contains(&ms) => Duration::from_millis(ms),
+                _ => {
+                    return Err(CommandError::invalid(format!(
+                    "timeout_ms must be a whole number of milliseconds from 1 to {max}, got {t:?}"
+                )))
+                }
+            }
+        }
+    };
+    match query.get("wait").map(String::as_str) {
+        None => {
+            if query.contains_key("timeout_ms") {
+                return Err(CommandError::invalid("timeout_ms needs wait=commit"));
+            }
+            Ok(AppendWait::Appended)
+        }
+        Some("commit") => Ok(AppendWait::Committed {
+            wall_timeout: timeout,
+        }),
+        Some(other) => Err(CommandError::invalid(format!(
+            "wait must be \"commit\", got {other:?}"
+        ))),
+    }
+}
+
+/// Any other method on an API route.
+pub(super) async fn method_not_allowed(method: Method, uri: Uri) -> Response {
+    let allowed = match uri.path() {
+        "/api/commands" => "POST",
+        _ => "GET",
+    };
+    let mut r = error_with(
+        StatusCode::METHOD_NOT_ALLOWED,
+        format!("{method} is not allowed on {}: use {allowed}", uri.path()),
+    );
+    if let Ok(v) = allowed.parse() {
+        r.headers_mut().insert(header::ALLOW, v);
+    }
+    r
+}
+
+/// Anything else under `/api/`.
+pub(super) async fn not_found(method: Method, uri: Uri) -> Response {
+    error_with(
+        StatusCode::NOT_FOUND,
+        format!(
+            "no such endpoint: {method} {}; the API is GET /api/cluster, POST /api/commands, \
+             GET /api/health and the WebSocket at /ws (see docs/api.md)",
+            uri.path()
+        ),
+    )
+}
+
+/// Everything that is not `/api/` or `/ws`: the built frontend.
+pub(super) async fn static_files(State(state): State<AppState>, request: Request) -> Response {
+    let dir = &state.inner.static_dir;
+    if !dir.join("index.html").is_file() {
+        let status = if request.uri().path() == "/" {
+            StatusCode::OK
+        } else {
+            StatusCode::NOT_FOUND
+        };
+        return (status, frontend_missing_page(dir)).into_response();
+    }
+    match ServeDir::new(dir).try_call(request).await {
+        Ok(response) => response.map(Body::new),
+        Err(e) => error_with(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("cannot read a static file: {e}"),
+        ),
+    }
+}
+
+fn frontend_missing_page(dir: &Path) -> axum::response::Html<String> {
+    let dir = html_escape(&dir.display().to_string());
+    axum::response::Html(format!(
+        r#"<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>logscope: frontend not built</title>
+<style>body{{font-family:system-ui,sans-serif;max-width:42rem;margin:3rem auto;line-height:1.5}}
+code,pre{{background:#f3f3f3;padding:.1rem .3rem}}</style></head>
+<body>
+<h1>logscope is running, but the frontend is not built</h1>
+<p>There is no <code>index.html</code> in <code>{dir}</code>, the directory this server serves
+the browser app from (<code>--static-dir</code>).</p>
+<p>Build it at the root of the repository, then reload this page:</p>
+<pre>scripts/setup.sh          # once: installs trunk and the wasm32 target
+trunk build --release     # writes dist/</pre>
+<p>or simply run <code>scripts/run.sh</code>, which builds everything and starts the server.
+If the build output is elsewhere, start the server with <code>--static-dir &lt;dir&gt;</code>.</p>
+<p>The API works already: <a href="/api/cluster">GET /api/cluster</a>,
+<code>POST /api/commands</code>, <a href="/api/health">GET /api/health</a> and the WebSocket
+at <code>/ws</code> (see <code>docs/api.md</code>).</p>
+</body></html>
+"#
+    ))
+}
+
+fn html_escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
