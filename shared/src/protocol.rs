@@ -394,6 +394,7 @@ pub struct NodeView {
     /// When the election timer fires (virtual ms); `None` for leaders and crashed nodes.
     pub election_deadline_ms: Option<u64>,
     /// Leader only: per-follower progress, keyed by follower id.
+    #[serde(deserialize_with = "node_keyed_map")]
     pub progress: BTreeMap<NodeId, PeerProgress>,
     /// Candidate only: votes granted so far.
     pub votes: Vec<NodeId>,
@@ -638,6 +639,24 @@ pub enum ServerMessage {
     },
 }
 
+/// JSON object keys are strings (`{"2": …}`). serde_json turns them back into numbers when it
+/// reads a map directly, but not inside an internally tagged enum such as [`ServerMessage`], which
+/// buffers the object first; so read the keys as strings and parse them here.
+fn node_keyed_map<'de, D, V>(deserializer: D) -> Result<BTreeMap<NodeId, V>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    V: Deserialize<'de>,
+{
+    let raw = BTreeMap::<String, V>::deserialize(deserializer)?;
+    raw.into_iter()
+        .map(|(k, v)| {
+            k.parse::<NodeId>()
+                .map(|id| (id, v))
+                .map_err(|_| serde::de::Error::custom(format!("{k:?} is not a node id")))
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -671,6 +690,64 @@ mod tests {
         assert_eq!(r.command, ClientCommand::DropMessage { id: 3 });
         assert!(serde_json::from_str::<ClientCommand>(r#"{"type":"crash"}"#).is_err());
         assert!(serde_json::from_str::<ClientCommand>(r#"{"type":"explode"}"#).is_err());
+    }
+
+    #[test]
+    fn a_snapshot_with_progress_round_trips_inside_a_server_message() {
+        let mut progress = BTreeMap::new();
+        progress.insert(
+            2,
+            PeerProgress {
+                next_index: 3,
+                match_index: 2,
+            },
+        );
+        let node = NodeView {
+            id: 1,
+            up: true,
+            role: Role::Leader,
+            current_term: 1,
+            voted_for: Some(1),
+            commit_index: 2,
+            last_applied: 2,
+            value: 0,
+            log: Vec::new(),
+            synced_index: 2,
+            leader_id: Some(1),
+            election_deadline_ms: None,
+            progress,
+            votes: Vec::new(),
+        };
+        let snapshot = ClusterSnapshot {
+            time_ms: 1,
+            seq: 1,
+            seed: 1,
+            log_model: LogModel::Command,
+            speed: 1.0,
+            paused: false,
+            timing: Timing::default(),
+            network: NetworkView {
+                partitions: Vec::new(),
+                cut_links: Vec::new(),
+                loss_probability: 0.0,
+                duplicate_probability: 0.0,
+                latency_ms_min: 1,
+                latency_ms_max: 2,
+            },
+            nodes: vec![node],
+            messages: Vec::new(),
+        };
+        let m = ServerMessage::Hello {
+            protocol_version: PROTOCOL_VERSION,
+            snapshot: snapshot.clone(),
+        };
+        let json = serde_json::to_string(&m).unwrap();
+        assert!(json.contains(r#""progress":{"2":"#), "{json}");
+        let back: ServerMessage = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, m);
+        let direct: ClusterSnapshot =
+            serde_json::from_str(&serde_json::to_string(&snapshot).unwrap()).unwrap();
+        assert_eq!(direct, snapshot);
     }
 
     #[test]
