@@ -3,6 +3,10 @@
 //! printed table (recorded in docs/bench-storage.md); must not be used as a test.
 //!
 //! Run: `cargo run -p logscope-backend --release --bin storage-bench -- [--quick] [--dir PATH]`
+//!
+//! The cases run interleaved, in rounds (case A for a slice, then B, …, then A again), so that a
+//! burst of load from something else on the machine spreads over every case instead of skewing
+//! the one that happened to be running.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{Seek, SeekFrom, Write};
@@ -21,21 +25,31 @@ struct Args {
     /// Short run (0.5 s per case instead of 4 s): numbers are rougher.
     #[arg(long)]
     quick: bool,
-    /// Scratch directory, on the disk to measure (a tmpfs makes fsync free). Its bench files are
-    /// deleted at the end.
+    /// Scratch directory, on the disk to measure (a tmpfs makes fsync free). The files the bench
+    /// creates there are deleted at the end.
     #[arg(long, default_value = "target/storage-bench")]
     dir: PathBuf,
 }
 
-/// Stop a case after this many bytes, whatever the time budget (a no-fsync case on a fast disk
+/// Stop a case after this many bytes, whatever the time budget (the no-fsync case on a fast disk
 /// would otherwise write gigabytes).
 const CASE_BYTES_MAX: u64 = 64 << 20;
-/// Block written by the raw fsync loops: about one small log record.
+/// Block written by the raw append loop: about one small log record.
 const RAW_BLOCK_BYTES: usize = 128;
+/// Block rewritten in place by the raw overwrite loop: one page.
+const RAW_PAGE_BYTES: usize = 4096;
+/// Each case's time budget is split into this many slices, run round-robin.
+const ROUNDS: u32 = 8;
+/// Durable batch sizes measured.
+const BATCHES: [u64; 3] = [1, 8, 64];
 
-/// One measured case.
-struct Row {
+/// One timed operation: write something (and usually fsync it); returns (entries, bytes) written.
+type Op = Box<dyn FnMut() -> Result<(u64, u64)>>;
+
+/// One measured case and its running totals.
+struct Case {
     name: String,
+    op: Op,
     /// Timed operations (one write + fsync, or one append batch + sync).
     ops: u64,
     entries: u64,
@@ -44,13 +58,40 @@ struct Row {
     latencies_us: Vec<u64>,
 }
 
-impl Row {
+impl Case {
+    fn new(name: impl Into<String>, op: Op) -> Case {
+        Case {
+            name: name.into(),
+            op,
+            ops: 0,
+            entries: 0,
+            bytes: 0,
+            elapsed: Duration::ZERO,
+            latencies_us: Vec::new(),
+        }
+    }
+
+    /// Run the operation for `slice` (or until the byte cap is spent).
+    fn run_slice(&mut self, slice: Duration) -> Result<()> {
+        let start = Instant::now();
+        while start.elapsed() < slice && self.bytes < CASE_BYTES_MAX {
+            let t = Instant::now();
+            let (entries, bytes) = (self.op)()?;
+            self.latencies_us.push(t.elapsed().as_micros() as u64);
+            self.ops += 1;
+            self.entries += entries;
+            self.bytes += bytes;
+        }
+        self.elapsed += start.elapsed();
+        Ok(())
+    }
+
     fn per_second(&self, n: u64) -> f64 {
         n as f64 / self.elapsed.as_secs_f64()
     }
 
+    /// Nearest-rank percentile; `latencies_us` must be sorted.
     fn percentile_us(&self, percent: usize) -> u64 {
-        // `latencies_us` is sorted by `finish`; nearest-rank percentile.
         let n = self.latencies_us.len();
         if n == 0 {
             return 0;
@@ -58,52 +99,29 @@ impl Row {
         let rank = (n * percent).div_ceil(100).clamp(1, n);
         self.latencies_us[rank - 1]
     }
-}
 
-/// Time `op` until the budget or the byte cap is spent. `op` returns (entries, bytes) it wrote.
-fn run_case(
-    name: impl Into<String>,
-    budget: Duration,
-    mut op: impl FnMut() -> Result<(u64, u64)>,
-) -> Result<Row> {
-    let mut row = Row {
-        name: name.into(),
-        ops: 0,
-        entries: 0,
-        bytes: 0,
-        elapsed: Duration::ZERO,
-        latencies_us: Vec::new(),
-    };
-    let start = Instant::now();
-    while start.elapsed() < budget && row.bytes < CASE_BYTES_MAX {
-        let t = Instant::now();
-        let (entries, bytes) = op()?;
-        row.latencies_us.push(t.elapsed().as_micros() as u64);
-        row.ops += 1;
-        row.entries += entries;
-        row.bytes += bytes;
+    fn max_us(&self) -> u64 {
+        self.latencies_us.last().copied().unwrap_or(0)
     }
-    row.elapsed = start.elapsed();
-    row.latencies_us.sort_unstable();
-    Ok(row)
 }
 
-fn raw_append_fsync(dir: &Path, budget: Duration) -> Result<Row> {
+/// Raw disk: append a small block and fdatasync, the syscall pattern of a one-entry commit.
+fn raw_append(dir: &Path) -> Result<Case> {
     let path = dir.join("raw-append");
     let mut file = File::create(&path).with_context(|| format!("create {}", path.display()))?;
     let block = [0x5a_u8; RAW_BLOCK_BYTES];
-    run_case(
+    Ok(Case::new(
         format!("raw: append {RAW_BLOCK_BYTES} B + fdatasync"),
-        budget,
-        || {
+        Box::new(move || {
             file.write_all(&block)?;
             file.sync_data()?;
             Ok((0, RAW_BLOCK_BYTES as u64))
-        },
-    )
+        }),
+    ))
 }
 
-fn raw_overwrite_fsync(dir: &Path, budget: Duration) -> Result<Row> {
+/// Raw disk: rewrite one page in place and fdatasync (no size change, so no metadata to commit).
+fn raw_overwrite(dir: &Path) -> Result<Case> {
     let path = dir.join("raw-overwrite");
     let mut file = OpenOptions::new()
         .create(true)
@@ -111,15 +129,18 @@ fn raw_overwrite_fsync(dir: &Path, budget: Duration) -> Result<Row> {
         .write(true)
         .open(&path)
         .with_context(|| format!("create {}", path.display()))?;
-    let block = [0xa5_u8; 4096];
-    file.write_all(&block)?;
+    let page = [0xa5_u8; RAW_PAGE_BYTES];
+    file.write_all(&page)?;
     file.sync_all()?;
-    run_case("raw: overwrite 4 KiB + fdatasync", budget, || {
-        file.seek(SeekFrom::Start(0))?;
-        file.write_all(&block)?;
-        file.sync_data()?;
-        Ok((0, block.len() as u64))
-    })
+    Ok(Case::new(
+        format!("raw: overwrite {} KiB + fdatasync", RAW_PAGE_BYTES / 1024),
+        Box::new(move || {
+            file.seek(SeekFrom::Start(0))?;
+            file.write_all(&page)?;
+            file.sync_data()?;
+            Ok((0, RAW_PAGE_BYTES as u64))
+        }),
+    ))
 }
 
 fn entry(index: LogIndex) -> Entry {
@@ -132,57 +153,76 @@ fn entry(index: LogIndex) -> Entry {
     }
 }
 
-fn durable_append(dir: &Path, budget: Duration, batch: u64, fsync: bool) -> Result<Row> {
-    let node_dir = dir.join(format!(
-        "node-batch-{batch}-{}",
-        if fsync { "sync" } else { "nosync" }
-    ));
-    let mut storage = FileStorage::open_fresh(&node_dir)?;
+fn node_dir(dir: &Path, batch: u64, fsync: bool) -> PathBuf {
+    let mode = if fsync { "sync" } else { "nosync" };
+    dir.join(format!("node-batch-{batch}-{mode}"))
+}
+
+/// `FileStorage`: append a batch of `batch` entries, then `sync` (unless `fsync` is false).
+fn file_storage(dir: &Path, batch: u64, fsync: bool) -> Result<Case> {
+    let mut storage = FileStorage::open_fresh(node_dir(dir, batch, fsync))?;
     let name = if fsync {
         format!("FileStorage: append {batch} + sync")
     } else {
         format!("FileStorage: append {batch}, no sync")
     };
     let mut next: LogIndex = 1;
-    let row = run_case(name, budget, || {
-        let entries: Vec<Entry> = (next..next + batch).map(entry).collect();
-        let before = storage.log_bytes();
-        storage.append(&entries)?;
-        if fsync {
-            storage.sync()?;
-        }
-        next += batch;
-        Ok((batch, storage.log_bytes() - before))
-    })?;
-    drop(storage);
-    FileStorage::wipe(&node_dir)?;
-    fs::remove_dir(&node_dir).ok();
-    Ok(row)
+    Ok(Case::new(
+        name,
+        Box::new(move || {
+            let entries: Vec<Entry> = (next..next + batch).map(entry).collect();
+            let before = storage.log_bytes();
+            storage.append(&entries)?;
+            if fsync {
+                storage.sync()?;
+            }
+            next += batch;
+            Ok((batch, storage.log_bytes() - before))
+        }),
+    ))
 }
 
-fn print_table(rows: &[Row]) {
+fn print_table(cases: &[Case]) {
     println!(
-        "{:<34} {:>8} {:>10} {:>11} {:>8} {:>8} {:>8} {:>8}",
+        "{:<34} {:>7} {:>8} {:>10} {:>8} {:>8} {:>8} {:>8}",
         "case", "ops", "ops/s", "entries/s", "MB/s", "p50 µs", "p99 µs", "max µs"
     );
-    for row in rows {
-        let entries_per_s = if row.entries == 0 {
+    for case in cases {
+        let entries_per_s = if case.entries == 0 {
             "-".to_string()
         } else {
-            format!("{:.0}", row.per_second(row.entries))
+            format!("{:.0}", case.per_second(case.entries))
         };
         println!(
-            "{:<34} {:>8} {:>10.0} {:>11} {:>8.2} {:>8} {:>8} {:>8}",
-            row.name,
-            row.ops,
-            row.per_second(row.ops),
+            "{:<34} {:>7} {:>8.0} {:>10} {:>8.2} {:>8} {:>8} {:>8}",
+            case.name,
+            case.ops,
+            case.per_second(case.ops),
             entries_per_s,
-            row.per_second(row.bytes) / 1e6,
-            row.percentile_us(50),
-            row.percentile_us(99),
-            row.latencies_us.last().copied().unwrap_or(0),
+            case.per_second(case.bytes) / 1e6,
+            case.percentile_us(50),
+            case.percentile_us(99),
+            case.max_us(),
         );
     }
+}
+
+fn cleanup(dir: &Path) -> Result<()> {
+    for name in ["raw-append", "raw-overwrite"] {
+        match fs::remove_file(dir.join(name)) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e.into()),
+            _ => {}
+        }
+    }
+    for fsync in [true, false] {
+        for batch in BATCHES {
+            let node = node_dir(dir, batch, fsync);
+            FileStorage::wipe(&node)?;
+            // Only succeeds when the directory is empty, which is the point.
+            fs::remove_dir(&node).ok();
+        }
+    }
+    Ok(())
 }
 
 fn main() -> Result<()> {
@@ -198,38 +238,44 @@ fn main() -> Result<()> {
         .canonicalize()
         .with_context(|| format!("resolve {}", args.dir.display()))?;
     println!(
-        "storage-bench: scratch dir {}, {:.1} s per case{}",
+        "storage-bench: scratch dir {}, {:.1} s per case in {ROUNDS} interleaved rounds{}",
         dir.display(),
         budget.as_secs_f64(),
         if args.quick { " (--quick)" } else { "" }
     );
 
-    let mut rows = vec![
-        raw_append_fsync(&dir, budget)?,
-        raw_overwrite_fsync(&dir, budget)?,
-    ];
-    for batch in [1, 8, 64] {
-        rows.push(durable_append(&dir, budget, batch, true)?);
+    let mut cases = vec![raw_append(&dir)?, raw_overwrite(&dir)?];
+    for batch in BATCHES {
+        cases.push(file_storage(&dir, batch, true)?);
     }
-    rows.push(durable_append(&dir, budget, 64, false)?);
-    for name in ["raw-append", "raw-overwrite"] {
-        fs::remove_file(dir.join(name)).ok();
+    cases.push(file_storage(&dir, 64, false)?);
+
+    let slice = budget / ROUNDS;
+    let result =
+        (0..ROUNDS).try_for_each(|_| cases.iter_mut().try_for_each(|c| c.run_slice(slice)));
+    // Close every file (dropping each op drops its handles) before deleting, and delete even if a
+    // case failed.
+    for case in &mut cases {
+        case.op = Box::new(|| Ok((0, 0)));
+        case.latencies_us.sort_unstable();
     }
+    cleanup(&dir)?;
+    result?;
 
     println!();
-    print_table(&rows);
-    let commit = &rows[2];
+    print_table(&cases);
+    let commit = &cases[2];
     println!();
     println!(
         "one-entry commit latency (append 1 + sync): p50 {} µs, p99 {} µs, max {} µs over {} commits",
         commit.percentile_us(50),
         commit.percentile_us(99),
-        commit.latencies_us.last().copied().unwrap_or(0),
+        commit.max_us(),
         commit.ops
     );
     println!(
         "raw fsync rate (append {RAW_BLOCK_BYTES} B + fdatasync): {:.0} /s",
-        rows[0].per_second(rows[0].ops)
+        cases[0].per_second(cases[0].ops)
     );
     println!("MB/s counts record bytes (8-byte header + JSON payload); 1 MB = 10^6 bytes");
     Ok(())

@@ -66,6 +66,14 @@ pub fn encode_entry(
     check_continues(tail, entry)?;
     let payload = serde_json::to_vec(entry)
         .map_err(|e| StorageError::Io(format!("cannot encode entry {}: {e}", entry.index)))?;
+    if payload.len() > PAYLOAD_BYTES_MAX {
+        // Unreachable with today's commands; an error rather than a panic if entries ever grow.
+        return Err(StorageError::Io(format!(
+            "entry {} encodes to {} bytes, above the record limit of {PAYLOAD_BYTES_MAX}",
+            entry.index,
+            payload.len()
+        )));
+    }
     encode_record(&payload, out);
     Ok(LogTail {
         last_index: entry.index,

@@ -26,7 +26,9 @@
 //! * `set_hard_state` writes a complete `hard_state.tmp`; `sync` fsyncs it, renames it over
 //!   `hard_state` and fsyncs the directory. After a crash, open installs a complete temp file
 //!   (the contract: a crash keeps writes) and discards a torn one (the old hard state is kept:
-//!   the replace is atomic).
+//!   the replace is atomic). A crash while a *second* unsynced hard state overwrites the temp file
+//!   falls back to the last synced one: safe, because nothing that depends on an unsynced hard
+//!   state has been sent.
 //! * `power_loss` is a **simulation** of what the disk would hold: the log is put back to its
 //!   last synced image (cut to the synced length, plus any synced records that an unsynced
 //!   truncation had removed), the temp hard state is deleted, and the result is fsynced.
