@@ -122,7 +122,9 @@ fn main() -> ExitCode {
         .filter(|id| matches.value_source(id) == Some(ValueSource::CommandLine))
         .collect();
 
+    // Logs go to stderr; stdout carries only the URL line, for scripts to read.
     tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),

@@ -271,10 +271,9 @@ async fn next_message(ws: &mut Ws) -> ServerMessage {
 
 /// Events in a viewer's stream are contiguous from the hello snapshot on.
 fn assert_contiguous(v: &Viewer) {
-    let mut expected = v.hello.seq + 1;
-    for e in v.events.iter().filter(|e| e.seq > v.hello.seq) {
-        assert_eq!(e.seq, expected, "event seq must be contiguous");
-        expected += 1;
+    let seqs = v.events.iter().map(|e| e.seq).filter(|s| *s > v.hello.seq);
+    for (expected, seq) in (v.hello.seq + 1..).zip(seqs) {
+        assert_eq!(seq, expected, "event seq must be contiguous");
     }
 }
 

@@ -904,7 +904,7 @@ impl Driver {
                 let synced = self
                     .sim
                     .storage(node)
-                    .map_or(0, |s| shared::Storage::synced_index(s));
+                    .map_or(0, shared::Storage::synced_index);
                 done(format!(
                     "S{node} lost power: writes not yet fsynced are gone; its log now ends at \
                      index {synced}"

@@ -68,13 +68,13 @@ fn json_text(text: impl Into<Body>) -> Response {
         .into_response()
 }
 
-fn admit(state: &AppState, addr: SocketAddr, append: bool) -> Result<(), Response> {
-    state.inner.per_ip.admit(addr.ip(), append).map_err(|r| {
-        error_with(
-            StatusCode::TOO_MANY_REQUESTS,
-            r.message(&state.inner.limits, "IP address"),
-        )
-    })
+/// `Some(refusal)` when `addr` is over its rate limit.
+fn refuse(state: &AppState, addr: SocketAddr, append: bool) -> Option<Response> {
+    let refused = state.inner.per_ip.admit(addr.ip(), append).err()?;
+    Some(error_with(
+        StatusCode::TOO_MANY_REQUESTS,
+        refused.message(&state.inner.limits, "IP address"),
+    ))
 }
 
 /// `GET /api/cluster`: the snapshot.
@@ -82,8 +82,8 @@ pub(super) async fn cluster(
     State(state): State<AppState>,
     ConnectInfo(addr): ConnectInfo<SocketAddr>,
 ) -> Response {
-    if let Err(r) = admit(&state, addr, false) {
-        return r;
+    if let Some(refusal) = refuse(&state, addr, false) {
+        return refusal;
     }
     match state.inner.driver.snapshot().await {
         Ok(s) => json_text(String::from(s.json().as_str())),
@@ -179,8 +179,8 @@ pub(super) async fn commands(
     if !is_append && wait != AppendWait::Appended {
         return error(CommandError::invalid("wait=commit applies to append only"));
     }
-    if let Err(r) = admit(&state, addr, is_append) {
-        return r;
+    if let Some(refusal) = refuse(&state, addr, is_append) {
+        return refusal;
     }
     match state.inner.driver.command(command, wait).await {
         Ok(result) => (StatusCode::OK, axum::Json(OkBody { ok: true, result })).into_response(),
