@@ -93,6 +93,9 @@ fn parse_args(args: &[String]) -> Result<Option<Args>, String> {
     Ok(Some(parsed))
 }
 
+/// One of the rates a repetition is summarised by.
+type Metric = fn(&Run) -> f64;
+
 /// One repetition's counts and its wall time.
 #[derive(Clone, Copy, Debug, Default)]
 struct Run {
@@ -253,7 +256,7 @@ fn main() -> ExitCode {
         runs.push(r);
     }
     println!("summary over {} reps (min / median / max):", runs.len());
-    let rows: [(&str, fn(&Run) -> f64); 4] = [
+    let rows: [(&str, Metric); 4] = [
         ("virtual s per wall s", Run::virtual_per_wall),
         ("delivered messages per wall s", Run::messages_per_s),
         ("events per wall s", Run::events_per_s),
