@@ -335,6 +335,41 @@ fn the_vote_survives_a_restart() {
     assert_eq!((reply.to, vote_of(&reply)), (3, Some(false)));
 }
 
+/// §5.2, Figure 2 (Rules for Servers, Followers): "If election timeout elapses without
+/// receiving AppendEntries RPC from current leader or granting vote to candidate: convert to
+/// candidate." Granting a vote re-arms the timer; refusing one does not.
+#[test]
+fn granting_a_vote_resets_the_election_timer_refusing_does_not() {
+    let mut node = node_with(config(1, 3), hs(2), log_of_terms(&[1, 2]));
+    let deadline = node.election_deadline_ms();
+    let now = deadline - 1;
+    node.advance_clock(now);
+
+    // Same term, less up-to-date candidate: refused, the timer keeps running.
+    node.step(request_vote(2, 1, 2, 1, 1));
+    assert_eq!(node.voted_for(), None);
+    assert_eq!(
+        node.election_deadline_ms(),
+        deadline,
+        "a refusal must not re-arm the timer"
+    );
+
+    // Same term, up-to-date candidate: granted, the timer starts over from now.
+    node.step(request_vote(3, 1, 2, 2, 2));
+    assert_eq!(node.voted_for(), Some(3));
+    let rearmed = node.election_deadline_ms();
+    assert!(
+        (now + 150..=now + 300).contains(&rearmed),
+        "deadline {rearmed} must be a fresh timeout from {now}"
+    );
+    node.tick(deadline);
+    assert_eq!(
+        node.role(),
+        Role::Follower,
+        "the old deadline no longer fires"
+    );
+}
+
 /// §5.2: "Raft uses randomized election timeouts … chosen randomly from a fixed interval (e.g.,
 /// 150–300ms). This spreads out the servers so that in most cases only a single server will time
 /// out." Every timeout is in range, servers differ, and one server's successive timeouts differ.
@@ -1145,6 +1180,41 @@ fn figure8_once_a_current_term_entry_commits_the_old_one_is_committed_and_safe()
         assert_eq!(log[2].term, 4, "S{id}: committed index 3 (term 4) survives");
         assert!(net.node(id).commit_index() >= 3);
     }
+}
+
+/// §5.3 with Figure 2's persistence rule: the leader's own copy counts toward a majority only
+/// once it is durable. Readys may be taken before earlier ones are synced; an entry that is only
+/// in memory must not be committed, even by a cluster of one.
+#[test]
+fn a_leader_counts_only_its_durable_entries_toward_a_commit() {
+    let (mut leader, mut storage) = leader_of(1, 1, vec![]);
+    assert_eq!(
+        leader.commit_index(),
+        1,
+        "the no-op of a single server commits once synced"
+    );
+
+    leader.propose(Command::Add(1), 1).unwrap();
+    let first = leader.ready().write(&mut storage).unwrap();
+    leader.propose(Command::Add(2), 2).unwrap();
+    let second = leader.ready(); // taken, not yet written
+    let (_, persisted) = first.sync(&mut storage).unwrap();
+    leader.advance(persisted);
+    assert_eq!(storage.synced_index(), 2);
+    assert_eq!(
+        leader.commit_index(),
+        2,
+        "index 3 is only in memory: not committed"
+    );
+
+    let (_, persisted) = second
+        .write(&mut storage)
+        .unwrap()
+        .sync(&mut storage)
+        .unwrap();
+    leader.advance(persisted);
+    assert_eq!((leader.commit_index(), leader.last_applied()), (3, 3));
+    assert_eq!(leader.value(), 3);
 }
 
 // ===== Persistence (Figure 2: "updated on stable storage before responding to RPCs") =====
