@@ -391,13 +391,11 @@ fn a_nine_node_cluster_works_and_needs_five() {
 /// Bad inputs get the right error and change nothing: same snapshot, no events.
 #[test]
 fn bad_inputs_are_refused_and_change_nothing() {
-    let mut sim = Sim::new(config(5, 81)).unwrap();
-    sim.run_for(2_000);
-    let leader = sim.leader().expect("a leader");
+    let mut c = Checked::new(config(5, 81));
+    let leader = c.await_leader(3_000);
     let down = (1..=5).find(|id| *id != leader).unwrap();
-    sim.crash(down).unwrap();
+    c.with(|s| s.crash(down)).unwrap();
     let up = (1..=5).find(|id| *id != leader && *id != down).unwrap();
-    sim.take_events();
 
     type Case = (
         &'static str,
@@ -531,8 +529,8 @@ fn bad_inputs_are_refused_and_change_nothing() {
         ),
     ];
     for (name, op, want) in cases {
-        let before = sim.snapshot();
-        let got = op(&mut sim).expect_err(name);
+        let before = c.sim.snapshot();
+        let got = op(&mut c.sim).expect_err(name);
         match (&got, &want) {
             (SimError::BadConfig(msg), SimError::BadConfig(_)) => {
                 assert!(!msg.is_empty(), "{name}: the error must say why")
@@ -540,15 +538,15 @@ fn bad_inputs_are_refused_and_change_nothing() {
             _ => assert_eq!(got, want, "{name}"),
         }
         assert!(!got.to_string().is_empty());
-        assert_eq!(sim.snapshot(), before, "{name} changed the cluster");
-        let events = sim.take_events();
+        assert_eq!(c.sim.snapshot(), before, "{name} changed the cluster");
+        let events = c.sim.take_events();
         assert!(events.is_empty(), "{name} emitted {events:?}");
     }
 
     // The simulator still works after all that.
-    sim.restart(down).unwrap();
-    let accepted = sim.propose(None, "add 1").unwrap();
-    assert_eq!(accepted.node, leader);
+    c.with(|s| s.restart(down)).unwrap();
+    let index = c.propose_to_leader("add 1");
+    c.await_applied_everywhere(index, 2_000);
 }
 
 /// A configuration out of range is refused with a message, before anything runs.
