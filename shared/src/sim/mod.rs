@@ -447,8 +447,8 @@ impl<S: Storage> Sim<S> {
 
     // ----- Client requests -----
 
-    /// A client request, to `node` or (when `None`) to the leader — or, in *command* mode with
-    /// no leader known, to the lowest-numbered running node, which will refuse or forward it.
+    /// A client request, to `node` or (when `None`) to the leader with the highest term. With no
+    /// node named and no leader running, the request is refused with [`SimError::NoNode`].
     pub fn propose(
         &mut self,
         node: Option<NodeId>,
