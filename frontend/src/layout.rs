@@ -206,13 +206,19 @@ mod tests {
                 for other in 1..id {
                     let q = ring.node(other);
                     let gap = ((p.x - q.x).powi(2) + (p.y - q.y).powi(2)).sqrt();
-                    assert!(gap > 2.0 * ring.node_radius, "n={n}: S{id} touches S{other}");
+                    assert!(
+                        gap > 2.0 * ring.node_radius,
+                        "n={n}: S{id} touches S{other}"
+                    );
                 }
             }
         }
         let ring = Ring::new(5);
         assert!(ring.node(1).y < ring.centre().y, "S1 is at the top");
-        assert!(ring.node(2).x > ring.centre().x, "S2 is to the right (clockwise)");
+        assert!(
+            ring.node(2).x > ring.centre().x,
+            "S2 is to the right (clockwise)"
+        );
     }
 
     #[test]

@@ -59,6 +59,8 @@ pub enum Tone {
 /// One sentence of the story, newest first in [`ClusterView::narration`].
 #[derive(Clone, Debug, PartialEq)]
 pub struct Narration {
+    /// Unique within the page's life (narration survives resyncs), for keyed lists.
+    pub id: u64,
     /// Sequence number of the event that produced it (0 for the page's own notes).
     pub seq: u64,
     /// Virtual time (ms).
@@ -230,6 +232,7 @@ pub struct ClusterView {
     /// *command* model).
     applied_values: BTreeMap<LogIndex, (NodeId, i64)>,
     divergent: BTreeSet<LogIndex>,
+    narration_next_id: u64,
 }
 
 impl ClusterView {
@@ -283,6 +286,7 @@ impl ClusterView {
             needs_resync: false,
             applied_values: BTreeMap::new(),
             divergent: BTreeSet::new(),
+            narration_next_id: 1,
         }
     }
 
@@ -296,6 +300,7 @@ impl ClusterView {
             || snapshot.seq < self.seq;
         let mut fresh = ClusterView::from_snapshot(snapshot);
         fresh.narration = std::mem::take(&mut self.narration);
+        fresh.narration_next_id = self.narration_next_id;
         if new_cluster {
             fresh.requests.clear();
             let text = format!(
@@ -335,7 +340,8 @@ impl ClusterView {
     }
 
     fn node_mut(&mut self, id: NodeId) -> Option<&mut NodeState> {
-        id.checked_sub(1).and_then(|i| self.nodes.get_mut(i as usize))
+        id.checked_sub(1)
+            .and_then(|i| self.nodes.get_mut(i as usize))
     }
 
     /// Votes needed for a majority.
@@ -626,8 +632,9 @@ impl ClusterView {
                     }
                     None => "a request".to_string(),
                 };
-                let text =
-                    format!("S{node}, the leader, appended {command} as entry {index} in term {term}");
+                let text = format!(
+                    "S{node}, the leader, appended {command} as entry {index} in term {term}"
+                );
                 self.narrate_at(seq, t, text, Focus::NodeEntry(*node, *index), Tone::Client);
             }
             Event::ProposalRejected {
@@ -803,7 +810,10 @@ impl ClusterView {
                             .join(", ")
                     )
                 };
-                Some((format!("S{node} is leader for term {term}{from}"), Tone::Leader))
+                Some((
+                    format!("S{node} is leader for term {term}{from}"),
+                    Tone::Leader,
+                ))
             }
             Role::Follower => {
                 n.votes.clear();
@@ -890,7 +900,10 @@ impl ClusterView {
     }
 
     fn narrate_at(&mut self, seq: u64, time_ms: u64, text: String, focus: Focus, tone: Tone) {
+        let id = self.narration_next_id;
+        self.narration_next_id += 1;
         self.narration.push_front(Narration {
+            id,
             seq,
             time_ms,
             text,
@@ -993,10 +1006,7 @@ fn describe_network_change(old: &NetworkView, new: &NetworkView) -> Vec<(String,
         let mut isolated = BTreeSet::new();
         for &[a, b] in &added {
             for x in [a, b] {
-                let all_cut = new_cuts
-                    .iter()
-                    .filter(|l| l[0] == x || l[1] == x)
-                    .count();
+                let all_cut = new_cuts.iter().filter(|l| l[0] == x || l[1] == x).count();
                 let mine = added.iter().filter(|l| l[0] == x || l[1] == x).count();
                 if mine >= 2 && all_cut == mine && mine == added.len() {
                     isolated.insert(x);
@@ -1019,10 +1029,7 @@ fn describe_network_change(old: &NetworkView, new: &NetworkView) -> Vec<(String,
     }
     if (new.loss_probability - old.loss_probability).abs() > 1e-9 {
         out.push((
-            format!(
-                "Message loss set to {:.0}%",
-                new.loss_probability * 100.0
-            ),
+            format!("Message loss set to {:.0}%", new.loss_probability * 100.0),
             Focus::None,
         ));
     }

@@ -561,9 +561,7 @@ fn network_changes_are_described_in_one_sentence_each() {
     assert!(f.view.link_blocked(2, 1));
     assert!(!f.view.link_blocked(2, 3));
 
-    f.ev(Event::NetworkChanged {
-        network: network(),
-    });
+    f.ev(Event::NetworkChanged { network: network() });
     assert!(f.said("The network is healed"));
 
     let mut n = network();
@@ -606,7 +604,10 @@ fn control_changes_and_clock() {
     assert_eq!(f.view.time_ms, 5_000);
     assert!(f.view.paused);
     f.view.on_clock(4_000, true, 1.0);
-    assert_eq!(f.view.time_ms, 5_000, "time never runs backwards within a run");
+    assert_eq!(
+        f.view.time_ms, 5_000,
+        "time never runs backwards within a run"
+    );
     assert_eq!(format_speed(1.0), "1×");
     assert_eq!(format_speed(0.0), "max");
     assert_eq!(format_speed(0.01), "1/100×");
@@ -650,7 +651,10 @@ fn unknown_nodes_and_misplaced_entries_never_panic() {
         node: 1,
         entries: vec![entry(5, 1, 1)],
     });
-    assert!(f.view.needs_resync, "an entry past the end means we missed something");
+    assert!(
+        f.view.needs_resync,
+        "an entry past the end means we missed something"
+    );
     assert_eq!(f.view.node(1).unwrap().last_index(), 0);
     // Commit beyond the log is clamped, not trusted.
     f.ev(Event::CommitAdvanced {

@@ -1,0 +1,402 @@
+//! The controls: the top bar (connection, virtual clock, pause/step/speed, reset, help), the
+//! client panel (append with the command grammar, checked locally as you type and by the
+//! server), the network panel (isolate, heal, loss and latency) and the reset dialog.
+
+use leptos::prelude::*;
+use shared::protocol::ClientCommand;
+use shared::types::{LogModel, NodeId};
+
+use crate::app::use_ctx;
+use crate::components::inspector::ReplyLine;
+use crate::layout::{format_time_ms, slider_from_speed, snap_speed, speed_from_slider};
+use crate::model::format_speed;
+use crate::ws::{ConnState, Origin};
+
+/// Quick buttons under the append form.
+const QUICK: [&str; 5] = ["add 1", "add 5", "mul 2", "set 0", "add rand"];
+
+/// Header with playback controls.
+#[component]
+pub fn TopBar() -> impl IntoView {
+    let ctx = use_ctx();
+    let paused = move || ctx.view.with(|v| v.as_ref().is_some_and(|v| v.paused));
+    let speed = move || ctx.view.with(|v| v.as_ref().map_or(0.01, |v| v.speed));
+    // While the slider is dragged it shows where it is, not the server's speed.
+    let dragging = RwSignal::new(None::<f64>);
+    let slider_value = move || dragging.get().unwrap_or_else(|| slider_from_speed(speed()));
+    let speed_label = move || match dragging.get() {
+        Some(v) => format_speed(snap_speed(speed_from_slider(v))),
+        None => format_speed(speed()),
+    };
+    let meta = move || {
+        ctx.view.with(|v| {
+            v.as_ref().map(|v| {
+                format!(
+                    "{} servers · seed {} · log {}",
+                    v.nodes.len(),
+                    v.seed,
+                    match v.log_model {
+                        LogModel::Command => "requests",
+                        LogModel::State => "state changes",
+                    }
+                )
+            })
+        })
+    };
+    view! {
+        <header class="topbar">
+            <div class="brand">
+                <span class="logo" aria-hidden="true">"◉"</span>
+                <span class="name">"logscope"</span>
+            </div>
+            <ConnBadge/>
+            <div class="clock" data-testid="clock" title="Virtual time of the simulated cluster">
+                {move || format_time_ms(ctx.now.get())}
+            </div>
+            <div class="playback">
+                <button class="btn big" data-testid="pause" on:click=move |_| ctx.toggle_pause()
+                    title="Pause or resume (space or .)">
+                    {move || if paused() { "▶ Resume" } else { "⏸ Pause" }}
+                </button>
+                <button class="btn big" data-testid="step" title="Advance to the next event (s)"
+                    on:click=move |_| ctx.send(ClientCommand::Step, Origin::Playback)>"⏭ Step"</button>
+                <label class="speed">
+                    <span>"speed"</span>
+                    <input type="range" min="0" max="3" step="0.01" data-testid="speed"
+                        aria-label="Speed, from 1/1000 to 1 times real time"
+                        prop:value=move || format!("{:.2}", slider_value())
+                        on:input=move |ev| {
+                            if let Ok(v) = event_target_value(&ev).parse::<f64>() {
+                                dragging.set(Some(v));
+                            }
+                        }
+                        on:change=move |ev| {
+                            if let Ok(v) = event_target_value(&ev).parse::<f64>() {
+                                ctx.send(ClientCommand::Speed { speed: snap_speed(speed_from_slider(v)) }, Origin::Playback);
+                            }
+                            dragging.set(None);
+                        }/>
+                    <output data-testid="speed-label">{speed_label}</output>
+                </label>
+            </div>
+            <div class="meta" data-testid="meta">{meta}</div>
+            <div class="topbar-right">
+                <button class="btn" data-testid="reset-open" on:click=move |_| ctx.reset_open.set(true)>"New cluster…"</button>
+                <button class="btn round" data-testid="help-open" aria-label="Keyboard help (?)"
+                    on:click=move |_| ctx.help_open.update(|o| *o = !*o)>"?"</button>
+            </div>
+            <div class="topbar-reply"><ReplyLine origin=Origin::Playback/></div>
+        </header>
+    }
+}
+
+#[component]
+fn ConnBadge() -> impl IntoView {
+    let ctx = use_ctx();
+    let text = move || {
+        let _ = ctx.wall_s.get();
+        match ctx.conn.get() {
+            ConnState::Open => "live".to_string(),
+            ConnState::Connecting { .. } => "connecting…".to_string(),
+            ConnState::Waiting { .. } => "offline".to_string(),
+        }
+    };
+    let class = move || match ctx.conn.get() {
+        ConnState::Open => "conn open",
+        ConnState::Connecting { .. } => "conn connecting",
+        ConnState::Waiting { .. } => "conn closed",
+    };
+    view! {
+        <div class=class data-testid="conn" role="status"><span class="dot"></span>{text}</div>
+    }
+}
+
+/// Append requests.
+#[component]
+pub fn ClientPanel() -> impl IntoView {
+    let ctx = use_ctx();
+    let target = RwSignal::new(String::from("leader"));
+    let n = Memo::new(move |_| {
+        ctx.view
+            .with(|v| v.as_ref().map_or(0, |v| v.nodes.len() as u64))
+    });
+    let parse_error = move || {
+        let text = ctx.append_text.get();
+        if text.trim().is_empty() {
+            return None;
+        }
+        text.trim()
+            .parse::<shared::Command>()
+            .err()
+            .map(|e| e.to_string())
+    };
+    let append = move |text: String| {
+        let node: Option<NodeId> = target
+            .get_untracked()
+            .strip_prefix('S')
+            .and_then(|s| s.parse().ok());
+        match text.trim().parse::<shared::Command>() {
+            Ok(_) => ctx.send(
+                ClientCommand::Append {
+                    command: text.trim().to_string(),
+                    node,
+                },
+                Origin::Append,
+            ),
+            Err(e) => ctx.local_error(Origin::Append, e.to_string()),
+        }
+    };
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        append(ctx.append_text.get_untracked());
+    };
+    let model_hint = move || {
+        ctx.view.with(|v| match v.as_ref().map(|v| v.log_model) {
+            Some(LogModel::State) => {
+                "The leader runs the request and logs the new value (primary–backup)."
+            }
+            _ => "Every server runs the logged request itself (state-machine replication).",
+        })
+    };
+    view! {
+        <section class="panel client" aria-label="Client requests">
+            <h2>"Client requests"</h2>
+            <form class="append-form" on:submit=submit>
+                <input type="text" class="text" class:invalid=move || parse_error().is_some()
+                    data-testid="append-input" aria-label="Request: add N, mul N, set N or add rand"
+                    placeholder="add 5" autocomplete="off" spellcheck="false"
+                    prop:value=move || ctx.append_text.get()
+                    on:input=move |ev| {
+                        ctx.append_text.set(event_target_value(&ev));
+                        ctx.clear_reply(Origin::Append);
+                    }/>
+                <select aria-label="Send to" data-testid="append-target"
+                    on:change=move |ev| target.set(event_target_value(&ev))>
+                    <option value="leader" selected=true>"→ leader"</option>
+                    <For each=move || 1..=n.get() key=|id| *id let:id>
+                        <option value=format!("S{id}")>{format!("→ S{id}")}</option>
+                    </For>
+                </select>
+                <button class="btn primary" type="submit" data-testid="append-submit">"Append"</button>
+            </form>
+            {move || parse_error().map(|e| view! { <p class="reply error" data-testid="parse-error">{e}</p> })}
+            <ReplyLine origin=Origin::Append/>
+            <div class="quick">
+                {QUICK.iter().map(|q| {
+                    let q = q.to_string();
+                    let label = q.clone();
+                    view! {
+                        <button class="btn chip" on:click=move |_| {
+                            ctx.append_text.set(q.clone());
+                            append(q.clone());
+                        }>{label}</button>
+                    }
+                }).collect_view()}
+            </div>
+            <p class="hint">{model_hint}</p>
+        </section>
+    }
+}
+
+/// Partitions, loss and latency.
+#[component]
+pub fn NetworkPanel() -> impl IntoView {
+    let ctx = use_ctx();
+    let n = Memo::new(move |_| {
+        ctx.view
+            .with(|v| v.as_ref().map_or(0, |v| v.nodes.len() as u64))
+    });
+    let network = Memo::new(move |_| ctx.view.with(|v| v.as_ref().map(|v| v.network.clone())));
+    let loss = move || network.get().map_or(0.0, |n| n.loss_probability);
+    let lat_min = move || network.get().map_or(0, |n| n.latency_ms_min);
+    let lat_max = move || network.get().map_or(0, |n| n.latency_ms_max);
+    let faults = move || {
+        network
+            .get()
+            .is_some_and(|n| !n.partitions.is_empty() || !n.cut_links.is_empty())
+    };
+    view! {
+        <section class="panel network" aria-label="Network">
+            <h2>"Network" <span class="hint">"click a line on the ring to cut it"</span></h2>
+            <div class="row-buttons">
+                <span class="label">"Isolate"</span>
+                <For each=move || 1..=n.get() key=|id| *id let:id>
+                    <button class="btn chip" data-testid=format!("isolate-{id}")
+                        on:click=move |_| ctx.send(ClientCommand::Isolate { node: id }, Origin::Network)>
+                        {format!("S{id}")}
+                    </button>
+                </For>
+                <button class="btn primary" class:attention=faults data-testid="heal"
+                    on:click=move |_| ctx.send(ClientCommand::Heal, Origin::Network)>"Heal network"</button>
+            </div>
+            <label class="slider">
+                <span>"Message loss"</span>
+                <input type="range" min="0" max="0.5" step="0.01" data-testid="loss"
+                    prop:value=move || loss().to_string()
+                    on:change=move |ev| {
+                        if let Ok(p) = event_target_value(&ev).parse::<f64>() {
+                            ctx.send(ClientCommand::Network { loss_probability: Some(p), duplicate_probability: None, latency_ms_min: None, latency_ms_max: None }, Origin::Network);
+                        }
+                    }/>
+                <output>{move || format!("{:.0}%", loss() * 100.0)}</output>
+            </label>
+            <label class="slider">
+                <span>"Latency min"</span>
+                <input type="range" min="0" max="200" step="1" data-testid="latency-min"
+                    prop:value=move || lat_min().to_string()
+                    on:change=move |ev| {
+                        if let Ok(v) = event_target_value(&ev).parse::<u64>() {
+                            ctx.send(ClientCommand::Network { loss_probability: None, duplicate_probability: None, latency_ms_min: Some(v), latency_ms_max: None }, Origin::Network);
+                        }
+                    }/>
+                <output>{move || format!("{} ms", lat_min())}</output>
+            </label>
+            <label class="slider">
+                <span>"Latency max"</span>
+                <input type="range" min="0" max="200" step="1" data-testid="latency-max"
+                    prop:value=move || lat_max().to_string()
+                    on:change=move |ev| {
+                        if let Ok(v) = event_target_value(&ev).parse::<u64>() {
+                            ctx.send(ClientCommand::Network { loss_probability: None, duplicate_probability: None, latency_ms_min: None, latency_ms_max: Some(v) }, Origin::Network);
+                        }
+                    }/>
+                <output>{move || format!("{} ms", lat_max())}</output>
+            </label>
+            <ReplyLine origin=Origin::Network/>
+        </section>
+    }
+}
+
+/// "New cluster…": size, seed, log model and timings.
+#[component]
+pub fn ResetDialog() -> impl IntoView {
+    let ctx = use_ctx();
+    let nodes = RwSignal::new(String::new());
+    let seed = RwSignal::new(String::new());
+    let model = RwSignal::new(String::new());
+    let et_min = RwSignal::new(String::new());
+    let et_max = RwSignal::new(String::new());
+    let heartbeat = RwSignal::new(String::new());
+    let waiting = RwSignal::new(false);
+    // Fill the form from the current cluster whenever it opens.
+    Effect::new(move |_| {
+        if !ctx.reset_open.get() {
+            return;
+        }
+        ctx.clear_reply(Origin::Reset);
+        if let Some((n, s, m, t)) = ctx.peek(|v| (v.nodes.len(), v.seed, v.log_model, v.timing)) {
+            nodes.set(n.to_string());
+            seed.set(s.to_string());
+            model.set(m.to_string());
+            et_min.set(t.election_timeout_ms_min.to_string());
+            et_max.set(t.election_timeout_ms_max.to_string());
+            heartbeat.set(t.heartbeat_interval_ms.to_string());
+        }
+    });
+    // Close once the server accepted it.
+    Effect::new(move |_| {
+        let ok = ctx
+            .replies
+            .with(|r| matches!(r.get(&Origin::Reset), Some(Ok(_))));
+        if ok && waiting.get_untracked() {
+            waiting.set(false);
+            ctx.reset_open.set(false);
+            ctx.clear_reply(Origin::Reset);
+        }
+    });
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let number = |s: RwSignal<String>, what: &str| -> Result<Option<u64>, String> {
+            let t = s.get_untracked();
+            let t = t.trim();
+            if t.is_empty() {
+                return Ok(None);
+            }
+            t.parse::<u64>()
+                .map(Some)
+                .map_err(|_| format!("{what} must be a whole number, not {t:?}"))
+        };
+        let parsed = (|| {
+            let n = number(nodes, "the number of servers")?;
+            if let Some(n) = n {
+                if !(1..=9).contains(&n) {
+                    return Err(format!("a cluster has 1 to 9 servers, not {n}"));
+                }
+            }
+            let log_model = model.get_untracked().parse::<LogModel>().ok();
+            Ok(ClientCommand::Reset {
+                nodes: n,
+                seed: number(seed, "the seed")?,
+                log_model,
+                election_timeout_ms_min: number(et_min, "the election timeout")?,
+                election_timeout_ms_max: number(et_max, "the election timeout")?,
+                heartbeat_interval_ms: number(heartbeat, "the heartbeat interval")?,
+            })
+        })();
+        match parsed {
+            Ok(cmd) => {
+                waiting.set(true);
+                ctx.send(cmd, Origin::Reset);
+            }
+            Err(e) => ctx.local_error(Origin::Reset, e),
+        }
+    };
+    let random_seed = move |_| {
+        let r = (js_sys::Math::random() * 1_000_000.0) as u64;
+        seed.set(r.to_string());
+    };
+    let field = move |label: &'static str,
+                      sig: RwSignal<String>,
+                      testid: &'static str,
+                      min: &'static str,
+                      max: &'static str| {
+        view! {
+            <label class="field">
+                <span>{label}</span>
+                <input type="number" min=min max=max data-testid=testid prop:value=move || sig.get()
+                    on:input=move |ev| sig.set(event_target_value(&ev))/>
+            </label>
+        }
+    };
+    view! {
+        <Show when=move || ctx.reset_open.get()>
+            <div class="overlay" on:click=move |_| ctx.reset_open.set(false)>
+                <form class="dialog" data-testid="reset-dialog" on:submit=submit
+                    on:click=|ev| ev.stop_propagation()>
+                    <h2>"Start a new cluster"</h2>
+                    <p class="hint">"The current run and its disks are replaced. Everything below is reproducible from the seed."</p>
+                    {field("Servers (1–9)", nodes, "reset-nodes", "1", "9")}
+                    <label class="field">
+                        <span>"Seed"</span>
+                        <span class="with-button">
+                            <input type="number" min="0" data-testid="reset-seed" prop:value=move || seed.get()
+                                on:input=move |ev| seed.set(event_target_value(&ev))/>
+                            <button type="button" class="btn" on:click=random_seed>"🎲"</button>
+                        </span>
+                    </label>
+                    <fieldset class="field">
+                        <legend>"The log holds"</legend>
+                        <label class="radio"><input type="radio" name="model" value="command"
+                            prop:checked=move || model.get() == "command"
+                            on:change=move |_| model.set("command".into())/>
+                            " requests (\u{201c}add 5\u{201d}): every server runs them"</label>
+                        <label class="radio"><input type="radio" name="model" value="state"
+                            prop:checked=move || model.get() == "state"
+                            on:change=move |_| model.set("state".into())/>
+                            " state changes (\u{201c}value = 5\u{201d}): only the leader runs them"</label>
+                    </fieldset>
+                    <div class="field-row">
+                        {field("Election timeout min (ms)", et_min, "reset-et-min", "1", "100000")}
+                        {field("max (ms)", et_max, "reset-et-max", "1", "100000")}
+                        {field("Heartbeat (ms)", heartbeat, "reset-heartbeat", "1", "100000")}
+                    </div>
+                    <ReplyLine origin=Origin::Reset/>
+                    <div class="dialog-buttons">
+                        <button type="button" class="btn" on:click=move |_| ctx.reset_open.set(false)>"Cancel"</button>
+                        <button type="submit" class="btn primary" data-testid="reset-submit">"Start"</button>
+                    </div>
+                </form>
+            </div>
+        </Show>
+    }
+}

@@ -1,0 +1,358 @@
+//! The side panel for a selected server (its full state and its actions: crash, restart, power
+//! loss, time out, isolate, send it a request) or a selected message (every field, and a drop
+//! button while it is in flight).
+
+use leptos::prelude::*;
+use shared::protocol::{ClientCommand, InFlight, MessageBody};
+use shared::types::{NodeId, Role};
+
+use crate::app::{use_ctx, Ctx, Selection};
+use crate::model::{describe_kind, NodeState};
+use crate::ws::Origin;
+
+/// Whichever inspector the selection asks for.
+#[component]
+pub fn Inspector() -> impl IntoView {
+    let ctx = use_ctx();
+    move || match ctx.selection.get() {
+        Selection::None => ().into_any(),
+        Selection::Node(id) => view! { <NodePanel id/> }.into_any(),
+        Selection::Message(id) => view! { <MessagePanel id/> }.into_any(),
+    }
+}
+
+/// Inline reply (error or confirmation) for one control group.
+#[component]
+pub fn ReplyLine(origin: Origin) -> impl IntoView {
+    let ctx = use_ctx();
+    let reply = move || ctx.replies.with(|r| r.get(&origin).cloned());
+    move || {
+        match reply() {
+        Some(Err(e)) => view! {
+            <p class="reply error" role="alert" data-testid=format!("error-{origin:?}").to_lowercase()>{e}</p>
+        }
+        .into_any(),
+        Some(Ok(m)) => view! { <p class="reply ok">{m}</p> }.into_any(),
+        None => ().into_any(),
+    }
+    }
+}
+
+fn isolated(v: &crate::model::ClusterView, id: NodeId) -> bool {
+    v.nodes.len() > 1
+        && v.nodes
+            .iter()
+            .filter(|n| n.id != id)
+            .all(|n| v.link_blocked(id, n.id) && v.link_blocked(n.id, id))
+}
+
+fn deadline_text(n: &NodeState, now: f64) -> String {
+    match n.election_deadline_ms {
+        Some(d) if n.up => format!(
+            "in {:.0} ms (at {:.3} s)",
+            (d as f64 - now).max(0.0),
+            d as f64 / 1000.0
+        ),
+        _ => "—".to_string(),
+    }
+}
+
+#[component]
+fn NodePanel(id: NodeId) -> impl IntoView {
+    let ctx = use_ctx();
+    let state = Memo::new(move |_| {
+        ctx.view
+            .with(|v| v.as_ref().and_then(|v| v.node(id).cloned()))
+    });
+    let is_isolated = Memo::new(move |_| {
+        ctx.view
+            .with(|v| v.as_ref().is_some_and(|v| isolated(v, id)))
+    });
+    let up = move || state.get().is_some_and(|n| n.up);
+    let role = move || state.get().map(|n| n.role);
+    let send = move |c: ClientCommand| ctx.send(c, Origin::Node);
+    let crash_or_restart = move |_| {
+        if up() {
+            send(ClientCommand::Crash { node: id })
+        } else {
+            send(ClientCommand::Restart { node: id })
+        }
+    };
+    let isolate = move |_| {
+        if is_isolated.get_untracked() {
+            reconnect(ctx, id);
+        } else {
+            send(ClientCommand::Isolate { node: id })
+        }
+    };
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let text = ctx.append_text.get_untracked();
+        match text.trim().parse::<shared::Command>() {
+            Ok(_) => send(ClientCommand::Append {
+                command: text.trim().to_string(),
+                node: Some(id),
+            }),
+            Err(e) => ctx.local_error(Origin::Node, e.to_string()),
+        }
+    };
+    let title = move || {
+        state
+            .get()
+            .map(|n| {
+                let role = if !n.up {
+                    "down".to_string()
+                } else {
+                    n.role.to_string()
+                };
+                format!("S{id} · {role} · term {}", n.current_term)
+            })
+            .unwrap_or_else(|| format!("S{id}"))
+    };
+    let rows = move || {
+        let n = state.get()?;
+        let now = ctx.now.get();
+        let opt = |o: Option<NodeId>| o.map_or("—".to_string(), |v| format!("S{v}"));
+        let mut rows = vec![
+            ("current_term", n.current_term.to_string()),
+            ("voted_for", opt(n.voted_for)),
+            ("leader", opt(n.leader_id)),
+            (
+                "log",
+                format!(
+                    "{} entries (last term {})",
+                    n.last_index(),
+                    n.term_at(n.last_index()).unwrap_or(0)
+                ),
+            ),
+            ("on disk (synced_index)", n.synced_index.to_string()),
+            ("commit_index", n.commit_index.to_string()),
+            ("last_applied", n.last_applied.to_string()),
+            ("state machine", n.value.to_string()),
+            ("election timer", deadline_text(&n, now)),
+        ];
+        if n.role == Role::Candidate && n.up {
+            rows.push((
+                "votes",
+                n.votes
+                    .iter()
+                    .map(|v| format!("S{v}"))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            ));
+        }
+        if let Some(e) = &n.storage_error {
+            rows.push(("disk error", e.clone()));
+        }
+        Some(
+            rows.into_iter()
+                .map(|(k, v)| view! { <dt>{k}</dt><dd>{v}</dd> })
+                .collect_view(),
+        )
+    };
+    let progress = move || {
+        let n = state.get()?;
+        if !n.up || n.role != Role::Leader {
+            return None;
+        }
+        let rows = n
+            .progress
+            .iter()
+            .map(|(peer, p)| {
+                view! { <tr><td>{format!("S{peer}")}</td><td>{p.next_index.to_string()}</td><td>{p.match_index.to_string()}</td></tr> }
+            })
+            .collect_view();
+        Some(view! {
+            <table class="progress" data-testid="progress-table">
+                <thead><tr><th>"peer"</th><th>"next_index"</th><th>"match_index"</th></tr></thead>
+                <tbody>{rows}</tbody>
+            </table>
+        })
+    };
+    view! {
+        <section class="panel inspector" data-testid="node-panel" aria-label=move || format!("Server S{id}")>
+            <h2>
+                {title}
+                <button class="close" aria-label="Close" on:click=move |_| ctx.selection.set(Selection::None)>"×"</button>
+            </h2>
+            <div class="actions">
+                <button class="btn" class:danger=up on:click=crash_or_restart data-testid="node-crash">
+                    {move || if up() { "Crash" } else { "Restart" }}
+                </button>
+                <button class="btn danger" on:click=move |_| send(ClientCommand::PowerLoss { node: id })
+                    disabled=move || !up() data-testid="node-power-loss"
+                    title="Crash and lose every write not yet synced to disk">"Power loss"</button>
+                <button class="btn" on:click=move |_| send(ClientCommand::Timeout { node: id })
+                    disabled=move || !up() || role() == Some(Role::Leader) data-testid="node-timeout"
+                    title="Make its election timer fire now">"Time out"</button>
+                <button class="btn" on:click=isolate data-testid="node-isolate">
+                    {move || if is_isolated.get() { "Reconnect" } else { "Isolate" }}
+                </button>
+            </div>
+            <form class="inline-form" on:submit=submit>
+                <input type="text" class="text" aria-label="Request to send to this server"
+                    prop:value=move || ctx.append_text.get()
+                    on:input=move |ev| ctx.append_text.set(event_target_value(&ev))/>
+                <button class="btn primary" type="submit" disabled=move || !up() data-testid="node-send">
+                    {format!("Send to S{id}")}
+                </button>
+            </form>
+            <ReplyLine origin=Origin::Node/>
+            <dl class="state">{rows}</dl>
+            {progress}
+        </section>
+    }
+}
+
+fn reconnect(ctx: Ctx, id: NodeId) {
+    let cuts = ctx
+        .peek(|v| v.network.cut_links.clone())
+        .unwrap_or_default();
+    for [from, to] in cuts {
+        if from == id || to == id {
+            ctx.send(ClientCommand::Uncut { from, to }, Origin::Node);
+        }
+    }
+}
+
+fn body_rows(m: &InFlight) -> Vec<(&'static str, String)> {
+    match &m.message.body {
+        MessageBody::RequestVote {
+            last_log_index,
+            last_log_term,
+        } => vec![
+            ("last_log_index", last_log_index.to_string()),
+            ("last_log_term", last_log_term.to_string()),
+        ],
+        MessageBody::RequestVoteResponse { vote_granted } => {
+            vec![("vote_granted", vote_granted.to_string())]
+        }
+        MessageBody::AppendEntries {
+            prev_log_index,
+            prev_log_term,
+            entries,
+            leader_commit,
+        } => vec![
+            ("prev_log_index", prev_log_index.to_string()),
+            ("prev_log_term", prev_log_term.to_string()),
+            (
+                "entries",
+                if entries.is_empty() {
+                    "none (heartbeat)".to_string()
+                } else {
+                    entries
+                        .iter()
+                        .map(|e| format!("{}:t{} {}", e.index, e.term, e.data.describe()))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                },
+            ),
+            ("leader_commit", leader_commit.to_string()),
+        ],
+        MessageBody::AppendEntriesResponse {
+            success,
+            match_index,
+            rejected_index,
+            conflict_index,
+            conflict_term,
+        } => {
+            let mut rows = vec![("success", success.to_string())];
+            if *success {
+                rows.push(("match_index", match_index.to_string()));
+            } else {
+                rows.push(("rejected prev_log_index", rejected_index.to_string()));
+                rows.push(("conflict_index", conflict_index.to_string()));
+                rows.push((
+                    "conflict_term",
+                    conflict_term.map_or("—".to_string(), |t| t.to_string()),
+                ));
+            }
+            rows
+        }
+        MessageBody::ClientRequest {
+            command,
+            request_id,
+        } => vec![
+            ("command", command.to_string()),
+            ("request_id", request_id.to_string()),
+        ],
+    }
+}
+
+#[component]
+fn MessagePanel(id: u64) -> impl IntoView {
+    let ctx = use_ctx();
+    // Remember the message after it lands, so the panel does not vanish under the cursor.
+    let kept = StoredValue::new(None::<InFlight>);
+    let status = Memo::new(move |_| {
+        ctx.view.with(|v| {
+            let v = v.as_ref()?;
+            if let Some(m) = v.messages.get(&id) {
+                kept.set_value(Some(m.clone()));
+                return Some((m.clone(), "in flight".to_string()));
+            }
+            if let Some(g) = v.ghosts.iter().find(|g| g.flight.id == id) {
+                kept.set_value(Some(g.flight.clone()));
+                let why = match g.reason.as_str() {
+                    "loss" => "lost by the network",
+                    "cut" => "lost: the link is cut",
+                    "node_down" => "lost: the receiver is down",
+                    "dropped" => "dropped by hand",
+                    other => other,
+                };
+                return Some((g.flight.clone(), why.to_string()));
+            }
+            kept.get_value().map(|m| (m, "delivered".to_string()))
+        })
+    });
+    let in_flight = move || status.get().is_some_and(|(_, s)| s == "in flight");
+    let rows = move || {
+        let (m, s) = status.get()?;
+        let mut rows = vec![
+            ("status", s),
+            ("from → to", format!("S{} → S{}", m.from, m.to)),
+            ("term", m.message.term.to_string()),
+            ("sent at", format!("{:.3} s", m.sent_at_ms as f64 / 1000.0)),
+            (
+                "arrives at",
+                format!("{:.3} s", m.deliver_at_ms as f64 / 1000.0),
+            ),
+        ];
+        rows.extend(body_rows(&m).into_iter().map(|(k, v)| (k, v)));
+        Some(
+            rows.into_iter()
+                .map(|(k, v)| view! { <dt>{k}</dt><dd>{v}</dd> })
+                .collect_view(),
+        )
+    };
+    let title = move || {
+        status
+            .get()
+            .map(|(m, _)| {
+                let kind = describe_kind(&m);
+                let mut chars = kind.chars();
+                chars
+                    .next()
+                    .map(|c| c.to_uppercase().collect::<String>() + chars.as_str())
+                    .unwrap_or(kind)
+            })
+            .unwrap_or_else(|| "Message".to_string())
+    };
+    view! {
+        <section class="panel inspector" data-testid="message-panel">
+            <h2>
+                {title}
+                <button class="close" aria-label="Close" on:click=move |_| ctx.selection.set(Selection::None)>"×"</button>
+            </h2>
+            <div class="actions">
+                <button class="btn danger" disabled=move || !in_flight() data-testid="message-drop"
+                    on:click=move |_| ctx.send(ClientCommand::DropMessage { id }, Origin::Message)>"Drop this message"</button>
+                <button class="btn" on:click=move |_| ctx.toggle_pause()>
+                    {move || if ctx.view.with(|v| v.as_ref().is_some_and(|v| v.paused)) { "Resume" } else { "Pause" }}
+                </button>
+            </div>
+            <ReplyLine origin=Origin::Message/>
+            <dl class="state">{rows}</dl>
+        </section>
+    }
+}

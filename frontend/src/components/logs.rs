@@ -1,0 +1,448 @@
+//! The logs: one row per server under a shared index ruler (the index is the log's logical
+//! timestamp), plus the global committed log. Entries are coloured by term, committed ones solid
+//! and the rest dashed, memory-only ones striped; the leader's next_index/match_index sit under
+//! each follower and a quorum counter under each uncommitted leader entry. Only the scrolled-to
+//! window of indexes is in the DOM, so thousands of entries scroll smoothly.
+
+use leptos::html;
+use leptos::prelude::*;
+use shared::types::{LogIndex, NodeId, Role};
+
+use crate::app::{use_ctx, Ctx, Selection};
+use crate::layout::{term_colour, term_text_colour, visible_indexes};
+use crate::model::{ClusterView, Focus};
+
+/// Width of one entry column (px), gap included.
+pub const CELL_PX: f64 = 64.0;
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+struct CellLook {
+    index: LogIndex,
+    term: u64,
+    text: String,
+    committed: bool,
+    synced: bool,
+    applied: bool,
+    divergent: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+enum Marker {
+    /// The leader's next_index for this follower.
+    Next(LogIndex),
+    /// The leader's match_index for this follower.
+    Match(LogIndex),
+    /// Replication count of an uncommitted leader entry.
+    Quorum(LogIndex, usize, usize),
+}
+
+/// What a row label shows.
+#[derive(Clone, Debug, PartialEq)]
+struct RowLook {
+    up: bool,
+    role: Role,
+    is_leader: bool,
+    value: i64,
+    last_index: LogIndex,
+    commit_index: LogIndex,
+    last_applied: LogIndex,
+    synced_index: LogIndex,
+}
+
+fn short_text(command: &str) -> String {
+    match command.strip_prefix("value = ") {
+        Some(v) => format!("= {v}"),
+        None => command.to_string(),
+    }
+}
+
+fn cells_of(
+    v: &ClusterView,
+    id: NodeId,
+    range: std::ops::RangeInclusive<LogIndex>,
+) -> Vec<CellLook> {
+    let Some(n) = v.node(id) else {
+        return Vec::new();
+    };
+    let end = (*range.end()).min(n.last_index());
+    (*range.start()..=end)
+        .filter_map(|i| {
+            let e = n.entry(i)?;
+            Some(CellLook {
+                index: i,
+                term: e.term,
+                text: e.command.clone(),
+                committed: i <= n.commit_index,
+                synced: i <= n.synced_index,
+                applied: i <= n.last_applied,
+                divergent: v.is_divergent(i),
+            })
+        })
+        .collect()
+}
+
+fn markers_of(
+    v: &ClusterView,
+    id: NodeId,
+    range: std::ops::RangeInclusive<LogIndex>,
+) -> Vec<Marker> {
+    let Some(leader_id) = v.leader() else {
+        return Vec::new();
+    };
+    let Some(leader) = v.node(leader_id) else {
+        return Vec::new();
+    };
+    if id == leader_id {
+        return range
+            .filter_map(|i| {
+                v.replication(i)
+                    .map(|(have, of)| Marker::Quorum(i, have, of))
+            })
+            .collect();
+    }
+    let Some(p) = leader.progress.get(&id) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    if range.contains(&p.next_index) {
+        out.push(Marker::Next(p.next_index));
+    }
+    if p.match_index > 0 && range.contains(&p.match_index) {
+        out.push(Marker::Match(p.match_index));
+    }
+    out
+}
+
+fn left_px(index: LogIndex) -> f64 {
+    (index.saturating_sub(1)) as f64 * CELL_PX
+}
+
+fn focus_index(f: Focus) -> Option<LogIndex> {
+    match f {
+        Focus::Entry(i) | Focus::NodeEntry(_, i) => Some(i),
+        _ => None,
+    }
+}
+
+/// The log table.
+#[component]
+pub fn LogTable() -> impl IntoView {
+    let ctx = use_ctx();
+    let scroller = NodeRef::<html::Div>::new();
+    let scroll_left = RwSignal::new(0.0f64);
+    let viewport = RwSignal::new(1200.0f64);
+    // Follow the end of the log while the user has not scrolled back.
+    let follow = RwSignal::new(true);
+    let max_index = Memo::new(move |_| ctx.view.with(|v| v.as_ref().map_or(0, |v| v.max_index())));
+    let n = Memo::new(move |_| {
+        ctx.view
+            .with(|v| v.as_ref().map_or(0, |v| v.nodes.len() as u64))
+    });
+    let range = Memo::new(move |_| {
+        visible_indexes(scroll_left.get(), viewport.get(), CELL_PX, max_index.get())
+    });
+
+    let measure = move || {
+        if let Some(el) = scroller.get_untracked() {
+            viewport.set(el.client_width() as f64);
+            scroll_left.set(el.scroll_left() as f64);
+            let at_end = el.scroll_left() + el.client_width() >= el.scroll_width() - CELL_PX as i32;
+            follow.set(at_end);
+        }
+    };
+    let resize = window_event_listener(leptos::ev::resize, move |_| {
+        if let Some(el) = scroller.get_untracked() {
+            viewport.set(el.client_width() as f64);
+        }
+    });
+    on_cleanup(move || resize.remove());
+
+    // Keep the newest entries in view as they arrive (after the DOM has grown).
+    Effect::new(move |_| {
+        let _ = max_index.get();
+        if !follow.get_untracked() {
+            return;
+        }
+        request_animation_frame(move || {
+            if let Some(el) = scroller.get_untracked() {
+                let end = el.scroll_width() - el.client_width();
+                if el.scroll_left() < end {
+                    el.set_scroll_left(end);
+                }
+                viewport.set(el.client_width() as f64);
+                scroll_left.set(el.scroll_left() as f64);
+            }
+        });
+    });
+    // Bring a highlighted entry into view.
+    Effect::new(move |_| {
+        let Some(i) = focus_index(ctx.highlight.get()) else {
+            return;
+        };
+        if let Some(el) = scroller.get_untracked() {
+            let x = left_px(i);
+            let w = el.client_width() as f64;
+            let sl = el.scroll_left() as f64;
+            if x < sl || x + CELL_PX > sl + w {
+                follow.set(false);
+                el.set_scroll_left((x - w / 2.0).max(0.0) as i32);
+                scroll_left.set(el.scroll_left() as f64);
+            }
+        }
+    });
+
+    let width = move || format!("width:{}px", (max_index.get() as f64 + 2.0) * CELL_PX);
+    let highlight_band = move || {
+        focus_index(ctx.highlight.get()).map(|i| {
+            view! { <div class="column-highlight" style=format!("left:{}px;width:{}px", left_px(i), CELL_PX)></div> }
+        })
+    };
+    let jump_to_end = move |_| {
+        follow.set(true);
+        if let Some(el) = scroller.get_untracked() {
+            el.set_scroll_left(el.scroll_width());
+        }
+    };
+
+    view! {
+        <div class="logs" data-testid="logs">
+            <div class="logs-labels">
+                <div class="ruler-label">"index"</div>
+                <For each=move || 1..=n.get() key=|id| *id let:id>
+                    <RowLabel id/>
+                </For>
+                <div class="row-label committed-label" title="Entries known committed: the replicated log as one">
+                    <span class="row-name">"committed"</span>
+                    <span class="row-sub" data-testid="global-commit">
+                        {move || ctx.view.with(|v| v.as_ref().map(|v| format!("{} entries", v.commit_index())).unwrap_or_default())}
+                    </span>
+                </div>
+            </div>
+            <div class="logs-scroll" node_ref=scroller on:scroll=move |_| measure()>
+                <div class="logs-canvas" style=width>
+                    {highlight_band}
+                    <div class="ruler">
+                        <For each=move || range.get() key=|i| *i let:i>
+                            <div class="tick" style=format!("left:{}px;width:{}px", left_px(i), CELL_PX)>{i.to_string()}</div>
+                        </For>
+                    </div>
+                    <For each=move || 1..=n.get() key=|id| *id let:id>
+                        <LogRow id range/>
+                    </For>
+                    <CommittedRow range/>
+                </div>
+            </div>
+            <Show when=move || !follow.get()>
+                <button class="jump-end" on:click=jump_to_end title="Scroll to the newest entries">"newest →"</button>
+            </Show>
+        </div>
+    }
+}
+
+#[component]
+fn RowLabel(id: NodeId) -> impl IntoView {
+    let ctx = use_ctx();
+    let look = Memo::new(move |_| {
+        ctx.view.with(|v| {
+            v.as_ref().and_then(|v| {
+                let n = v.node(id)?;
+                Some(RowLook {
+                    up: n.up,
+                    role: n.role,
+                    is_leader: n.up && v.leader() == Some(id),
+                    value: n.value,
+                    last_index: n.last_index(),
+                    commit_index: n.commit_index,
+                    last_applied: n.last_applied,
+                    synced_index: n.synced_index,
+                })
+            })
+        })
+    });
+    let l = move || look.get();
+    let select = move |_| ctx.selection.set(Selection::Node(id));
+    view! {
+        <div class="row-label" class:leader=move || l().is_some_and(|l| l.is_leader)
+            class:down=move || l().is_some_and(|l| !l.up)
+            class:highlight=move || matches!(ctx.highlight.get(), Focus::Node(n) if n == id)
+            on:click=select
+            data-testid=format!("row-{id}")
+            data-last-index=move || l().map(|l| l.last_index).unwrap_or(0).to_string()
+            data-commit-index=move || l().map(|l| l.commit_index).unwrap_or(0).to_string()
+            data-last-applied=move || l().map(|l| l.last_applied).unwrap_or(0).to_string()
+            data-synced-index=move || l().map(|l| l.synced_index).unwrap_or(0).to_string()
+            data-value=move || l().map(|l| l.value).unwrap_or(0).to_string()>
+            <span class="row-name">
+                {format!("S{id}")}
+                {move || match l() {
+                    Some(l) if !l.up => " ✕ down",
+                    Some(l) if l.is_leader => " ♛ leader",
+                    Some(l) if l.role == Role::Candidate => " ? candidate",
+                    _ => "",
+                }}
+            </span>
+            <span class="row-value" title="The state machine's register on this server">
+                {move || l().map(|l| format!("= {}", l.value)).unwrap_or_default()}
+            </span>
+            <span class="row-sub">
+                {move || l().map(|l| format!("commit {} · applied {} · disk {}", l.commit_index, l.last_applied, l.synced_index)).unwrap_or_default()}
+            </span>
+        </div>
+    }
+}
+
+#[component]
+fn LogRow(id: NodeId, range: Memo<std::ops::RangeInclusive<LogIndex>>) -> impl IntoView {
+    let ctx = use_ctx();
+    let cells = Memo::new(move |_| {
+        let r = range.get();
+        ctx.view
+            .with(|v| v.as_ref().map(|v| cells_of(v, id, r)).unwrap_or_default())
+    });
+    let markers = Memo::new(move |_| {
+        let r = range.get();
+        ctx.view
+            .with(|v| v.as_ref().map(|v| markers_of(v, id, r)).unwrap_or_default())
+    });
+    let commit_bar = Memo::new(move |_| {
+        ctx.view.with(|v| {
+            v.as_ref()
+                .and_then(|v| v.node(id))
+                .filter(|n| n.up && n.commit_index > 0)
+                .map(|n| n.commit_index)
+        })
+    });
+    let down = Memo::new(move |_| {
+        ctx.view
+            .with(|v| v.as_ref().and_then(|v| v.node(id)).is_some_and(|n| !n.up))
+    });
+    view! {
+        <div class="log-row" class:down=move || down.get() data-testid=format!("log-{id}")>
+            <For each=move || cells.get() key=|c| c.clone() let:cell>
+                <Cell cell node=Some(id) ctx/>
+            </For>
+            {move || commit_bar.get().map(|c| view! {
+                <div class="commit-bar" style=format!("left:{}px", left_px(c + 1) - 3.0)
+                    title=format!("S{id}'s commit index: {c}")></div>
+            })}
+            <For each=move || markers.get() key=|m| m.clone() let:marker>
+                {match marker {
+                    Marker::Next(i) => view! {
+                        <div class="marker next" style=format!("left:{}px;width:{}px", left_px(i), CELL_PX)
+                            title=format!("The leader's next_index for S{id}: {i}")>"▲ next"</div>
+                    }.into_any(),
+                    Marker::Match(i) => view! {
+                        <div class="marker match" style=format!("left:{}px;width:{}px", left_px(i), CELL_PX)
+                            title=format!("The leader's match_index for S{id}: {i}")>"● match"</div>
+                    }.into_any(),
+                    Marker::Quorum(i, have, of) => view! {
+                        <div class="marker quorum" style=format!("left:{}px;width:{}px", left_px(i), CELL_PX)
+                            data-testid=format!("quorum-{i}")
+                            title=format!("Entry {i} is on {have} of {of} servers' disks; it commits at a majority")>
+                            {format!("{have}/{of}")}
+                        </div>
+                    }.into_any(),
+                }}
+            </For>
+        </div>
+    }
+}
+
+#[component]
+fn CommittedRow(range: Memo<std::ops::RangeInclusive<LogIndex>>) -> impl IntoView {
+    let ctx = use_ctx();
+    let cells = Memo::new(move |_| {
+        let r = range.get();
+        ctx.view.with(|v| {
+            v.as_ref()
+                .map(|v| {
+                    let end = (*r.end()).min(v.commit_index());
+                    (*r.start()..=end)
+                        .filter_map(|i| {
+                            let e = v.committed.get(i as usize - 1)?;
+                            Some(CellLook {
+                                index: i,
+                                term: e.term,
+                                text: e.command.clone(),
+                                committed: true,
+                                synced: true,
+                                applied: false,
+                                divergent: v.is_divergent(i),
+                            })
+                        })
+                        .collect::<Vec<_>>()
+                })
+                .unwrap_or_default()
+        })
+    });
+    view! {
+        <div class="log-row committed-row" data-testid="log-committed">
+            <For each=move || cells.get() key=|c| c.clone() let:cell>
+                <Cell cell node=None ctx/>
+            </For>
+        </div>
+    }
+}
+
+#[component]
+fn Cell(cell: CellLook, node: Option<NodeId>, ctx: Ctx) -> impl IntoView {
+    let index = cell.index;
+    let style = format!(
+        "left:{}px;width:{}px;background-color:{};color:{}",
+        left_px(index) + 3.0,
+        CELL_PX - 6.0,
+        term_colour(cell.term),
+        term_text_colour(cell.term)
+    );
+    let title = format!(
+        "index {index}, term {}: {}{}{}{}",
+        cell.term,
+        cell.text,
+        if cell.committed {
+            " · committed"
+        } else {
+            " · not committed"
+        },
+        if node.is_some() {
+            if cell.synced {
+                " · on disk"
+            } else {
+                " · in memory only"
+            }
+        } else {
+            ""
+        },
+        if cell.divergent {
+            " · replicas computed different values!"
+        } else {
+            ""
+        }
+    );
+    let class = format!(
+        "cell{}{}{}{}",
+        if cell.committed {
+            " committed"
+        } else {
+            " uncommitted"
+        },
+        if cell.synced { " synced" } else { " unsynced" },
+        if cell.applied { " applied" } else { "" },
+        if cell.divergent { " divergent" } else { "" },
+    );
+    let click = move |_| {
+        let focus = match node {
+            Some(n) => Focus::NodeEntry(n, index),
+            None => Focus::Entry(index),
+        };
+        ctx.highlight
+            .update(|h| *h = if *h == focus { Focus::None } else { focus });
+    };
+    view! {
+        <div class=class style=style title=title on:click=click
+            data-testid=format!("entry-{}-{index}", node.map_or("c".to_string(), |n| n.to_string()))
+            data-term=cell.term.to_string()>
+            <span class="cell-term">{format!("t{}", cell.term)}</span>
+            <span class="cell-text">{short_text(&cell.text)}</span>
+        </div>
+    }
+}

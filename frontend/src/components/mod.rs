@@ -1,0 +1,9 @@
+//! Thin Leptos components over the view model: each reads `Ctx` and draws one part of the page.
+//! None of them holds Raft knowledge of its own.
+
+pub mod controls;
+pub mod inspector;
+pub mod logs;
+pub mod narration;
+pub mod overlays;
+pub mod ring;

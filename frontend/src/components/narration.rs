@@ -1,0 +1,81 @@
+//! The narration panel: what happened, newest first, one sentence each. Clicking a sentence
+//! highlights what it talks about (a server, an entry, a message, a link); clicking again clears.
+
+use leptos::prelude::*;
+
+use crate::app::{use_ctx, Selection};
+use crate::model::{Focus, Narration, Tone};
+
+/// Items drawn (the model keeps more).
+const SHOWN_MAX: usize = 120;
+
+fn tone_class(t: Tone) -> &'static str {
+    match t {
+        Tone::Election => "tone-election",
+        Tone::Leader => "tone-leader",
+        Tone::Log => "tone-log",
+        Tone::Client => "tone-client",
+        Tone::Fault => "tone-fault",
+        Tone::Network => "tone-network",
+        Tone::Control => "tone-control",
+        Tone::Warning => "tone-warning",
+    }
+}
+
+/// The panel.
+#[component]
+pub fn NarrationPanel() -> impl IntoView {
+    let ctx = use_ctx();
+    let items = Memo::new(move |_| {
+        ctx.view.with(|v| {
+            v.as_ref()
+                .map(|v| {
+                    v.narration
+                        .iter()
+                        .take(SHOWN_MAX)
+                        .cloned()
+                        .collect::<Vec<_>>()
+                })
+                .unwrap_or_default()
+        })
+    });
+    view! {
+        <section class="panel narration" aria-label="What happened">
+            <h2>"What happened" <span class="hint">"newest first · click to highlight"</span></h2>
+            <ol class="narration-list" data-testid="narration" aria-live="polite">
+                <For each=move || items.get() key=|n| n.id let:item>
+                    <NarrationItem item/>
+                </For>
+            </ol>
+        </section>
+    }
+}
+
+#[component]
+fn NarrationItem(item: Narration) -> impl IntoView {
+    let ctx = use_ctx();
+    let focus = item.focus;
+    let active = move || focus != Focus::None && ctx.highlight.get() == focus;
+    let click = move |_| {
+        let next = if ctx.highlight.get_untracked() == focus {
+            Focus::None
+        } else {
+            focus
+        };
+        ctx.highlight.set(next);
+        if let Focus::Message(id) = focus {
+            if ctx.peek(|v| v.messages.contains_key(&id)).unwrap_or(false) {
+                ctx.selection.set(Selection::Message(id));
+            }
+        }
+    };
+    let time = format!("{:.3}s", item.time_ms as f64 / 1000.0);
+    view! {
+        <li class=format!("narration-item {}", tone_class(item.tone)) class:active=active>
+            <button on:click=click disabled=focus == Focus::None>
+                <span class="n-time">{time}</span>
+                <span class="n-text">{item.text.clone()}</span>
+            </button>
+        </li>
+    }
+}

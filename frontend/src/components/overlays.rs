@@ -1,0 +1,142 @@
+//! Overlays and reference: the keyboard help, the "server unreachable" panel (which says how to
+//! start it and reconnects by itself), and the legend of colours and shapes.
+
+use leptos::prelude::*;
+
+use crate::app::use_ctx;
+use crate::layout::{term_colour, term_text_colour};
+use crate::ws::ConnState;
+
+/// Keyboard shortcuts, listed once here and handled in `app`.
+pub const SHORTCUTS: [(&str, &str); 7] = [
+    ("space  or  .", "pause / resume"),
+    ("s", "step: advance to the next event"),
+    ("c", "client request to the leader (the append box's text)"),
+    ("k", "crash the leader (or restart a crashed server)"),
+    ("?", "this help"),
+    ("Esc", "close panels, clear the highlight"),
+    ("Enter", "on a focused server: open its panel"),
+];
+
+/// "?" help.
+#[component]
+pub fn HelpOverlay() -> impl IntoView {
+    let ctx = use_ctx();
+    view! {
+        <Show when=move || ctx.help_open.get()>
+            <div class="overlay" on:click=move |_| ctx.help_open.set(false)>
+                <div class="dialog help" data-testid="help" role="dialog" aria-label="Keyboard shortcuts"
+                    on:click=|ev| ev.stop_propagation()>
+                    <h2>"Keyboard"</h2>
+                    <table class="keys">
+                        {SHORTCUTS.iter().map(|(k, what)| view! {
+                            <tr><td><kbd>{*k}</kbd></td><td>{*what}</td></tr>
+                        }).collect_view()}
+                    </table>
+                    <h2>"Mouse and touch"</h2>
+                    <ul class="help-list">
+                        <li>"Tap a server for its state and actions: crash, restart, power loss, time out, isolate, send it a request."</li>
+                        <li>"Tap a moving message to see its fields and drop it (the run pauses while you look)."</li>
+                        <li>"Tap a line between two servers to cut that link; tap again to restore it."</li>
+                        <li>"Tap a sentence under \u{201c}What happened\u{201d} to highlight what it is about."</li>
+                    </ul>
+                    <div class="dialog-buttons">
+                        <button class="btn primary" on:click=move |_| ctx.help_open.set(false)>"Close"</button>
+                    </div>
+                </div>
+            </div>
+        </Show>
+    }
+}
+
+/// Shown while the server cannot be reached.
+#[component]
+pub fn ConnectionOverlay() -> impl IntoView {
+    let ctx = use_ctx();
+    let show = move || {
+        !matches!(
+            ctx.conn.get(),
+            ConnState::Open | ConnState::Connecting { attempts: 0 }
+        )
+    };
+    let retry_text = move || {
+        let _ = ctx.wall_s.get();
+        match ctx.conn.get() {
+            ConnState::Waiting {
+                retry_at_ms,
+                attempts,
+            } => {
+                let now = web_sys::window()
+                    .and_then(|w| w.performance())
+                    .map(|p| p.now())
+                    .unwrap_or(0.0);
+                let s = ((retry_at_ms - now) / 1000.0).ceil().max(0.0);
+                format!("Trying again in {s:.0} s (attempt {attempts})…")
+            }
+            _ => "Connecting…".to_string(),
+        }
+    };
+    let url = crate::ws::default_url();
+    view! {
+        <Show when=show>
+            <div class="overlay soft">
+                <div class="dialog offline" data-testid="offline" role="alertdialog" aria-label="Server unreachable">
+                    <h2>"The logscope server is not reachable"</h2>
+                    <p>"This page draws a cluster that runs in the logscope server, at "<code>{url.clone()}</code>"."</p>
+                    <p>"Start it from the repository:"</p>
+                    <pre class="command">"./scripts/run.sh"</pre>
+                    <p class="hint">"This page reconnects by itself as soon as the server answers."</p>
+                    <p class="retry" role="status">{retry_text}</p>
+                    <div class="dialog-buttons">
+                        <button class="btn primary" data-testid="retry" on:click=move |_| ctx.reconnect_now()>"Retry now"</button>
+                    </div>
+                </div>
+            </div>
+        </Show>
+    }
+}
+
+/// What the colours and shapes mean.
+#[component]
+pub fn Legend() -> impl IntoView {
+    let ctx = use_ctx();
+    let max_term = Memo::new(move |_| {
+        ctx.view
+            .with(|v| v.as_ref().map_or(1, |v| v.max_term().max(1)))
+    });
+    let terms = move || {
+        let hi = max_term.get();
+        let lo = hi.saturating_sub(6).max(1);
+        (lo..=hi)
+            .map(|t| view! {
+                <span class="chip-term" style=format!("background:{};color:{}", term_colour(t), term_text_colour(t))>{format!("term {t}")}</span>
+            })
+            .collect_view()
+    };
+    view! {
+        <section class="legend" aria-label="Legend">
+            <div class="legend-group"><span class="legend-title">"Terms"</span>{terms}</div>
+            <div class="legend-group">
+                <span class="legend-title">"Messages"</span>
+                <span class="legend-item"><svg viewBox="-12 -12 24 24" class="legend-svg"><path d="M0,-9 L9,0 L0,9 L-9,0 Z" fill="#7b2d8e"/></svg>"RequestVote"</span>
+                <span class="legend-item"><svg viewBox="-12 -12 24 24" class="legend-svg"><circle r="9" fill="#1f4e79"/></svg>"AppendEntries"</span>
+                <span class="legend-item"><svg viewBox="-12 -12 24 24" class="legend-svg"><circle r="5.5" fill="#1f4e79"/></svg>"heartbeat"</span>
+                <span class="legend-item"><svg viewBox="-12 -12 24 24" class="legend-svg"><circle r="9" fill="#fff" stroke="#1f4e79" stroke-width="2.5"/><path d="M-4.5,0 L4.5,0 M0,-4.5 L0,4.5" stroke="#1f4e79" stroke-width="2.5"/></svg>"reply: yes"</span>
+                <span class="legend-item"><svg viewBox="-12 -12 24 24" class="legend-svg"><circle r="9" fill="#fff" stroke="#1f4e79" stroke-width="2.5"/><path d="M-4.5,0 L4.5,0" stroke="#1f4e79" stroke-width="2.5"/></svg>"reply: no"</span>
+                <span class="legend-item"><svg viewBox="-12 -12 24 24" class="legend-svg"><rect x="-8" y="-8" width="16" height="16" rx="2" fill="#a04a00"/></svg>"forwarded request"</span>
+                <span class="legend-item"><svg viewBox="-12 -12 24 24" class="legend-svg"><circle r="7" fill="#1f4e79" opacity="0.4"/><path d="M-8,-8 L8,8 M8,-8 L-8,8" stroke="#c0392b" stroke-width="2.5"/></svg>"lost"</span>
+            </div>
+            <div class="legend-group">
+                <span class="legend-title">"Entries"</span>
+                <span class="legend-cell committed synced">"committed"</span>
+                <span class="legend-cell uncommitted synced">"not committed"</span>
+                <span class="legend-cell uncommitted unsynced">"memory only"</span>
+                <span class="legend-item">"▬ on disk"</span>
+                <span class="legend-item">"✓ applied"</span>
+                <span class="legend-item">"┃ commit index"</span>
+                <span class="legend-item">"▲ next_index  ● match_index (leader's view)"</span>
+                <span class="legend-item">"3/5 copies on disk"</span>
+            </div>
+        </section>
+    }
+}

@@ -1,0 +1,545 @@
+//! The ring: servers S1…Sn around a circle (role, term colour, election timer, votes, crashes),
+//! the links between them (click to cut or restore), and the messages in flight animated along
+//! the links (click to inspect). Reads the view model and the animated "now"; sends commands only
+//! through the context.
+
+use leptos::prelude::*;
+use shared::protocol::{ClientCommand, InFlight, MessageBody};
+use shared::types::{NodeId, Role};
+
+use crate::app::{use_ctx, Ctx, Selection};
+use crate::layout::{term_colour, term_text_colour, Ring, RING_VIEW};
+use crate::model::{flight_fraction, Focus, Ghost};
+use crate::ws::Origin;
+
+/// Message colours by kind (shape also differs, so colour is never the only cue).
+pub const VOTE_COLOUR: &str = "#7b2d8e";
+/// AppendEntries colour.
+pub const APPEND_COLOUR: &str = "#1f4e79";
+/// Forwarded client request colour.
+pub const CLIENT_COLOUR: &str = "#a04a00";
+
+#[derive(Clone, Debug, PartialEq)]
+struct NodeLook {
+    up: bool,
+    role: Role,
+    term: u64,
+    is_leader: bool,
+    votes: Vec<NodeId>,
+    coming: Vec<NodeId>,
+    refused: Vec<NodeId>,
+    deadline_ms: Option<u64>,
+    failed: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct LinkLook {
+    ab: bool,
+    ba: bool,
+    ab_cut: bool,
+    ba_cut: bool,
+}
+
+fn ring_memo(ctx: Ctx) -> Memo<Ring> {
+    Memo::new(move |_| {
+        Ring::new(
+            ctx.view
+                .with(|v| v.as_ref().map_or(5, |v| v.nodes.len() as u64)),
+        )
+    })
+}
+
+/// The SVG with everything on the ring.
+#[component]
+pub fn ClusterRing() -> impl IntoView {
+    let ctx = use_ctx();
+    let ring = ring_memo(ctx);
+    let n = Memo::new(move |_| ring.get().n);
+    let has_view = move || ctx.view.with(|v| v.is_some());
+    let pairs = move || {
+        let n = n.get();
+        (1..=n)
+            .flat_map(|a| (a + 1..=n).map(move |b| (a, b)))
+            .collect::<Vec<_>>()
+    };
+    let flights = Memo::new(move |_| {
+        ctx.view.with(|v| {
+            v.as_ref()
+                .map(|v| v.messages.values().cloned().collect::<Vec<_>>())
+                .unwrap_or_default()
+        })
+    });
+    let ghosts = Memo::new(move |_| {
+        ctx.view.with(|v| {
+            v.as_ref()
+                .map(|v| v.ghosts.iter().cloned().collect::<Vec<_>>())
+                .unwrap_or_default()
+        })
+    });
+    let view_box = format!("0 0 {RING_VIEW} {RING_VIEW}");
+    view! {
+        <svg class="ring" viewBox=view_box data-testid="ring" role="img"
+            aria-label="Servers on a ring with the messages between them"
+            on:click=move |_| {
+                ctx.selection.set(Selection::None);
+                ctx.highlight.set(Focus::None);
+            }>
+            <Show when=has_view>
+                <CentreInfo ring/>
+                <g class="links">
+                    <For each=pairs key=|p| *p let:pair>
+                        <Link a=pair.0 b=pair.1 ring/>
+                    </For>
+                </g>
+                <g class="nodes">
+                    <For each=move || 1..=n.get() key=|id| *id let:id>
+                        <NodeGlyph id ring/>
+                    </For>
+                </g>
+                <g class="messages" data-testid="messages">
+                    <For each=move || ghosts.get() key=|g| g.flight.id let:ghost>
+                        <GhostGlyph ghost ring/>
+                    </For>
+                    <For each=move || flights.get() key=|m| m.id let:flight>
+                        <MessageGlyph flight ring/>
+                    </For>
+                </g>
+            </Show>
+        </svg>
+    }
+}
+
+#[component]
+fn CentreInfo(ring: Memo<Ring>) -> impl IntoView {
+    let ctx = use_ctx();
+    let c = RING_VIEW / 2.0;
+    let summary = Memo::new(move |_| {
+        ctx.view.with(|v| {
+            v.as_ref().map(|v| {
+                let leader = v.leader();
+                let term = leader
+                    .and_then(|l| v.node(l))
+                    .map(|n| n.current_term)
+                    .unwrap_or_else(|| v.max_term());
+                (leader, term, v.paused, v.commit_index())
+            })
+        })
+    });
+    let show = move || ring.get().n > 1;
+    view! {
+        <Show when=show>
+            <g class="centre" pointer-events="none">
+                <Show when=move || summary.get().is_some_and(|s| s.2)>
+                    <g class="pause-glyph" transform=format!("translate({c},{})", c - 6.0)>
+                        <rect x="-34" y="-40" width="24" height="80" rx="5"/>
+                        <rect x="10" y="-40" width="24" height="80" rx="5"/>
+                    </g>
+                </Show>
+                <text class="centre-title" x=c y=c - 8.0 text-anchor="middle" data-testid="centre-leader">
+                    {move || match summary.get() {
+                        Some((Some(l), _, _, _)) => format!("S{l} leads"),
+                        _ => "no leader".to_string(),
+                    }}
+                </text>
+                <text class="centre-sub" x=c y=c + 18.0 text-anchor="middle">
+                    {move || summary.get().map(|s| format!("term {} · commit {}", s.1, s.3)).unwrap_or_default()}
+                </text>
+            </g>
+        </Show>
+    }
+}
+
+#[component]
+fn Link(a: NodeId, b: NodeId, ring: Memo<Ring>) -> impl IntoView {
+    let ctx = use_ctx();
+    let look = Memo::new(move |_| {
+        ctx.view.with(|v| {
+            v.as_ref().map(|v| {
+                let cut = |x: NodeId, y: NodeId| {
+                    v.network.cut_links.iter().any(|l| l[0] == x && l[1] == y)
+                };
+                LinkLook {
+                    ab: v.link_blocked(a, b),
+                    ba: v.link_blocked(b, a),
+                    ab_cut: cut(a, b),
+                    ba_cut: cut(b, a),
+                }
+            })
+        })
+    });
+    let geometry = move || {
+        let r = ring.get();
+        (r.node(a), r.node(b))
+    };
+    let highlighted = move || ctx.highlight.get() == Focus::Link(a, b);
+    let state_class = move || match look.get() {
+        Some(l) if l.ab && l.ba => "link-line blocked",
+        Some(l) if l.ab || l.ba => "link-line half",
+        _ => "link-line",
+    };
+    let toggle = move |ev: web_sys::MouseEvent| {
+        ev.stop_propagation();
+        let Some(l) = look.get_untracked() else {
+            return;
+        };
+        if l.ab_cut || l.ba_cut {
+            for (x, y, is_cut) in [(a, b, l.ab_cut), (b, a, l.ba_cut)] {
+                if is_cut {
+                    ctx.send(ClientCommand::Uncut { from: x, to: y }, Origin::Network);
+                }
+            }
+        } else if l.ab || l.ba {
+            ctx.local_error(
+                Origin::Network,
+                format!(
+                    "S{a} and S{b} are in different partitions: use \u{201c}Heal network\u{201d} to \
+                     join them"
+                ),
+            );
+        } else {
+            ctx.send(ClientCommand::Cut { from: a, to: b }, Origin::Network);
+            ctx.send(ClientCommand::Cut { from: b, to: a }, Origin::Network);
+        }
+    };
+    let title = move || match look.get() {
+        Some(l) if l.ab_cut || l.ba_cut => format!("S{a} ↔ S{b} is cut: click to restore it"),
+        Some(l) if l.ab || l.ba => format!("S{a} ↔ S{b}: blocked by a partition"),
+        _ => format!("S{a} ↔ S{b}: click to cut this link"),
+    };
+    // A one-way cut shows which way with an arrowhead near the receiver that cannot hear.
+    let one_way = move || {
+        let l = look.get()?;
+        if l.ab == l.ba {
+            return None;
+        }
+        let (from, to) = if l.ab { (a, b) } else { (b, a) };
+        let r = ring.get();
+        let p = r.message_at(from, to, 0.85);
+        Some(format!(
+            "translate({:.1},{:.1}) rotate({:.1})",
+            p.x,
+            p.y,
+            r.heading_deg(from, to)
+        ))
+    };
+    let mid = move || {
+        let (p, q) = geometry();
+        ((p.x + q.x) / 2.0, (p.y + q.y) / 2.0)
+    };
+    view! {
+        <g class="link" class:highlight=highlighted on:click=toggle
+            data-testid=format!("link-{a}-{b}")
+            data-blocked=move || look.get().is_some_and(|l| l.ab || l.ba).to_string()>
+            <title>{title}</title>
+            <line class="link-hit" x1=move || geometry().0.x y1=move || geometry().0.y
+                x2=move || geometry().1.x y2=move || geometry().1.y/>
+            <line class=state_class x1=move || geometry().0.x y1=move || geometry().0.y
+                x2=move || geometry().1.x y2=move || geometry().1.y/>
+            <Show when=move || look.get().is_some_and(|l| l.ab || l.ba)>
+                <g class="cut-mark" transform=move || { let (x, y) = mid(); format!("translate({x:.1},{y:.1})") }>
+                    <circle r="11"/>
+                    <path d="M-5,-5 L5,5 M5,-5 L-5,5"/>
+                </g>
+            </Show>
+            {move || one_way().map(|t| view! {
+                <path class="cut-arrow" transform=t d="M-9,-7 L3,0 L-9,7 Z"/>
+            })}
+        </g>
+    }
+}
+
+#[component]
+fn NodeGlyph(id: NodeId, ring: Memo<Ring>) -> impl IntoView {
+    let ctx = use_ctx();
+    let look = Memo::new(move |_| {
+        ctx.view.with(|v| {
+            v.as_ref().and_then(|v| {
+                let n = v.node(id)?;
+                Some(NodeLook {
+                    up: n.up,
+                    role: n.role,
+                    term: n.current_term,
+                    is_leader: n.up && v.leader() == Some(id),
+                    votes: n.votes.clone(),
+                    coming: if n.role == Role::Candidate {
+                        v.votes_coming(id)
+                    } else {
+                        Vec::new()
+                    },
+                    refused: n.votes_refused.clone(),
+                    deadline_ms: n.election_deadline_ms,
+                    failed: n.storage_error.is_some(),
+                })
+            })
+        })
+    });
+    let timeout_max = Memo::new(move |_| {
+        ctx.view.with(|v| {
+            v.as_ref()
+                .map_or(300, |v| v.timing.election_timeout_ms_max.max(1))
+        })
+    });
+    let centre = move || ring.get().node(id);
+    let r = move || ring.get().node_radius;
+    let role_name = move || match look.get() {
+        Some(l) if !l.up => "down",
+        Some(l) if l.role == Role::Leader => "leader",
+        Some(l) if l.role == Role::Candidate => "candidate",
+        _ => "follower",
+    };
+    let selected = move || ctx.selection.get() == Selection::Node(id);
+    let highlighted =
+        move || matches!(ctx.highlight.get(), Focus::Node(n) | Focus::NodeEntry(n, _) if n == id);
+    let fill = move || match look.get() {
+        Some(l) if l.up => term_colour(l.term),
+        _ => "#eceef1",
+    };
+    let text_fill = move || match look.get() {
+        Some(l) if l.up => term_text_colour(l.term),
+        _ => "#6b7280",
+    };
+    // Election timer: the fraction of the longest timeout still to run (RaftScope's arc).
+    let timer_r = move || r() + 9.0;
+    let timer_dash = move || {
+        let l = look.get()?;
+        if !l.up || l.role == Role::Leader {
+            return None;
+        }
+        let deadline = l.deadline_ms? as f64;
+        let fraction = ((deadline - ctx.now.get()) / timeout_max.get() as f64).clamp(0.0, 1.0);
+        let circumference = 2.0 * std::f64::consts::PI * timer_r();
+        Some(format!(
+            "{:.2} {:.2}",
+            fraction * circumference,
+            circumference
+        ))
+    };
+    let label_pos = move || {
+        let ring = ring.get();
+        let p = ring.node(id);
+        let c = ring.centre();
+        let (dx, dy) = (p.x - c.x, p.y - c.y);
+        let len = (dx * dx + dy * dy).sqrt();
+        let (ux, uy) = if len < 1e-6 {
+            (0.0, 1.0)
+        } else {
+            (dx / len, dy / len)
+        };
+        let d = ring.node_radius + 30.0;
+        (ux * d, uy * d + 8.0)
+    };
+    let select = move |ev: web_sys::MouseEvent| {
+        ev.stop_propagation();
+        let next = if ctx.selection.get_untracked() == Selection::Node(id) {
+            Selection::None
+        } else {
+            Selection::Node(id)
+        };
+        ctx.selection.set(next);
+        ctx.highlight.set(Focus::None);
+    };
+    let votes_view = move || {
+        let l = look.get()?;
+        if !l.up || l.role != Role::Candidate {
+            return None;
+        }
+        let n = ring.get().n;
+        let spacing = 10.0;
+        let x0 = -(n as f64 - 1.0) * spacing / 2.0;
+        let y = r() * 0.55;
+        let dots = (1..=n)
+            .map(|peer| {
+                let class = if l.votes.contains(&peer) {
+                    "vote have"
+                } else if l.coming.contains(&peer) {
+                    "vote coming"
+                } else if l.refused.contains(&peer) {
+                    "vote refused"
+                } else {
+                    "vote none"
+                };
+                let x = x0 + (peer - 1) as f64 * spacing;
+                view! { <circle class=class cx=x cy=y r="3.8"><title>{format!("S{peer}")}</title></circle> }
+            })
+            .collect_view();
+        Some(view! { <g class="votes">{dots}</g> })
+    };
+    view! {
+        <g class="node" class:selected=selected class:highlight=highlighted
+            class:leader=move || look.get().is_some_and(|l| l.is_leader)
+            class:candidate=move || look.get().is_some_and(|l| l.up && l.role == Role::Candidate)
+            class:down=move || look.get().is_some_and(|l| !l.up)
+            transform=move || { let p = centre(); format!("translate({:.1},{:.1})", p.x, p.y) }
+            on:click=select
+            data-testid=format!("node-{id}")
+            data-role=role_name
+            data-term=move || look.get().map(|l| l.term).unwrap_or(0).to_string()
+            role="button" tabindex="0"
+            aria-label=move || format!("S{id}, {}, term {}", role_name(), look.get().map(|l| l.term).unwrap_or(0))
+            on:keydown=move |ev: web_sys::KeyboardEvent| {
+                if ev.key() == "Enter" {
+                    ctx.selection.set(Selection::Node(id));
+                }
+            }>
+            <circle class="halo" r=move || r() + 20.0/>
+            <circle class="timer-track" r=timer_r/>
+            {move || timer_dash().map(|d| view! {
+                <circle class="timer-arc" r=timer_r() stroke-dasharray=d transform="rotate(-90)"/>
+            })}
+            <circle class="body" r=r fill=fill/>
+            <text class="term" y=move || if look.get().is_some_and(|l| l.role == Role::Candidate) { -2.0 } else { 4.0 }
+                fill=text_fill text-anchor="middle">
+                {move || look.get().map(|l| l.term.to_string()).unwrap_or_default()}
+            </text>
+            <text class="term-caption" y=move || if look.get().is_some_and(|l| l.role == Role::Candidate) { -r() * 0.52 } else { r() * 0.55 }
+                fill=text_fill text-anchor="middle">"term"</text>
+            {votes_view}
+            <Show when=move || look.get().is_some_and(|l| l.is_leader)>
+                <path class="crown" transform=move || format!("translate(0,{:.1})", -r() - 8.0)
+                    d="M-16,0 L-16,-14 L-8,-6 L0,-18 L8,-6 L16,-14 L16,0 Z"/>
+            </Show>
+            <Show when=move || look.get().is_some_and(|l| !l.up)>
+                <g class="down-icon" transform=move || format!("translate({:.1},{:.1})", r() * 0.62, -r() * 0.62)>
+                    <circle r="13"/>
+                    <path d=move || if look.get().is_some_and(|l| l.failed) { "M-6,-6 L6,6 M6,-6 L-6,6" } else { "M2,-9 L-5,1 L1,1 L-2,9 L5,-1 L-1,-1 Z" }/>
+                </g>
+            </Show>
+            <text class="node-label" x=move || label_pos().0 y=move || label_pos().1 text-anchor="middle">
+                {format!("S{id}")}
+                <tspan class="node-role" dx="6">{move || match role_name() {
+                    "follower" => String::new(),
+                    other => other.to_string(),
+                }}</tspan>
+            </text>
+        </g>
+    }
+}
+
+/// The marker for a message: shape by kind (RequestVote ◆, AppendEntries ●, heartbeat •,
+/// forwarded request ■), replies hollow with + (granted/success) or − (refused/rejected).
+fn message_shape(body: &MessageBody, size: f64) -> AnyView {
+    let s = size;
+    match body {
+        MessageBody::RequestVote { .. } => view! {
+            <path class="msg-shape" fill=VOTE_COLOUR stroke=VOTE_COLOUR
+                d=format!("M0,{n} L{s},0 L0,{s} L{n},0 Z", n = -s)/>
+        }
+        .into_any(),
+        MessageBody::RequestVoteResponse { vote_granted } => {
+            reply_shape(VOTE_COLOUR, true, *vote_granted, s).into_any()
+        }
+        MessageBody::AppendEntries { entries, .. } if entries.is_empty() => view! {
+            <circle class="msg-shape" r=s * 0.62 fill=APPEND_COLOUR stroke=APPEND_COLOUR/>
+        }
+        .into_any(),
+        MessageBody::AppendEntries { entries, .. } => view! {
+            <circle class="msg-shape" r=s fill=APPEND_COLOUR stroke=APPEND_COLOUR/>
+            <text class="msg-count" y=s * 0.38 text-anchor="middle">{entries.len().to_string()}</text>
+        }
+        .into_any(),
+        MessageBody::AppendEntriesResponse { success, .. } => {
+            reply_shape(APPEND_COLOUR, false, *success, s).into_any()
+        }
+        MessageBody::ClientRequest { .. } => view! {
+            <rect class="msg-shape" x=-s y=-s width=2.0 * s height=2.0 * s rx="2"
+                fill=CLIENT_COLOUR stroke=CLIENT_COLOUR/>
+        }
+        .into_any(),
+    }
+}
+
+fn reply_shape(colour: &'static str, diamond: bool, good: bool, s: f64) -> impl IntoView {
+    let outline = if diamond {
+        view! { <path class="msg-shape reply" fill="#ffffff" stroke=colour
+        d=format!("M0,{n} L{s},0 L0,{s} L{n},0 Z", n = -s)/> }
+        .into_any()
+    } else {
+        view! { <circle class="msg-shape reply" r=s fill="#ffffff" stroke=colour/> }.into_any()
+    };
+    let k = s * 0.5;
+    let sign = if good {
+        format!("M{n},0 L{k},0 M0,{n} L0,{k}", n = -k)
+    } else {
+        format!("M{n},0 L{k},0", n = -k)
+    };
+    view! {
+        {outline}
+        <path class="msg-sign" stroke=colour d=sign/>
+    }
+}
+
+fn kind_class(body: &MessageBody) -> &'static str {
+    match body {
+        MessageBody::RequestVote { .. } => "msg request-vote",
+        MessageBody::RequestVoteResponse { .. } => "msg request-vote-reply",
+        MessageBody::AppendEntries { entries, .. } if entries.is_empty() => "msg heartbeat",
+        MessageBody::AppendEntries { .. } => "msg append-entries",
+        MessageBody::AppendEntriesResponse { .. } => "msg append-entries-reply",
+        MessageBody::ClientRequest { .. } => "msg client-request",
+    }
+}
+
+#[component]
+fn MessageGlyph(flight: InFlight, ring: Memo<Ring>) -> impl IntoView {
+    let ctx = use_ctx();
+    let id = flight.id;
+    let (from, to) = (flight.from, flight.to);
+    let size = move || ring.get().message_size();
+    let pos = {
+        let flight = flight.clone();
+        move || {
+            let f = flight_fraction(&flight, ctx.now.get());
+            let p = ring.get().message_at(from, to, f);
+            format!("translate({:.1},{:.1})", p.x, p.y)
+        }
+    };
+    let heading = move || format!("rotate({:.1})", ring.get().heading_deg(from, to));
+    let selected = move || ctx.selection.get() == Selection::Message(id);
+    let highlighted = move || ctx.highlight.get() == Focus::Message(id);
+    let body = flight.message.body.clone();
+    let class = kind_class(&body);
+    let click = move |ev: web_sys::MouseEvent| {
+        ev.stop_propagation();
+        ctx.selection.set(Selection::Message(id));
+        // RaftScope pauses while a message is inspected: it would be gone before you could read.
+        if ctx.peek(|v| !v.paused).unwrap_or(false) {
+            ctx.send(ClientCommand::Pause, Origin::Message);
+        }
+    };
+    view! {
+        <g class=class class:selected=selected class:highlight=highlighted transform=pos
+            on:click=click data-testid="message" data-kind=flight.kind.clone()
+            data-from=from.to_string() data-to=to.to_string()>
+            <circle class="msg-hit" r=move || size() + 8.0/>
+            <g transform=heading>
+                <path class="msg-arrow" d=move || { let s = size(); format!("M{:.1},-4 L{:.1},0 L{:.1},4", s + 2.0, s + 7.0, s + 2.0) }/>
+            </g>
+            {move || message_shape(&body, size())}
+        </g>
+    }
+}
+
+#[component]
+fn GhostGlyph(ghost: Ghost, ring: Memo<Ring>) -> impl IntoView {
+    let ctx = use_ctx();
+    let (from, to, at) = (ghost.flight.from, ghost.flight.to, ghost.position());
+    let p = move || ring.get().message_at(from, to, at);
+    let lost_at = ghost.lost_at_ms as f64;
+    // Fade over about 1.2 s of wall time, whatever the speed.
+    let opacity = move || {
+        let speed = ctx.view.with(|v| v.as_ref().map_or(0.01, |v| v.speed));
+        let fade_ms = if speed > 0.0 { 1_200.0 * speed } else { 1.0 };
+        (1.0 - (ctx.now.get() - lost_at) / fade_ms).clamp(0.0, 1.0) * 0.85
+    };
+    let body = ghost.flight.message.body.clone();
+    let size = move || ring.get().message_size();
+    let id = ghost.flight.id;
+    view! {
+        <g class="ghost" opacity=opacity data-testid="ghost"
+            transform=move || { let p = p(); format!("translate({:.1},{:.1})", p.x, p.y) }
+            on:click=move |ev: web_sys::MouseEvent| { ev.stop_propagation(); ctx.selection.set(Selection::Message(id)); }>
+            {move || message_shape(&body, size())}
+            <path class="ghost-x" d=move || { let s = size() + 3.0; format!("M{n},{n} L{s},{s} M{s},{n} L{n},{s}", n = -s) }/>
+        </g>
+    }
+}
