@@ -662,7 +662,7 @@ const COLORS: [&str; 10] = [
     "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#17becf",
     "#bcbd22", "#7f7f7f",
 ];
-const WIDTH: f64 = 960.0;
+const WIDTH: f64 = 1000.0;
 const PANEL_HEIGHT: f64 = 360.0;
 const PLOT_LEFT: f64 = 70.0;
 const PLOT_RIGHT: f64 = 720.0;
@@ -766,6 +766,19 @@ fn panel(
         },
         (PLOT_TOP + PLOT_BOTTOM) / 2.0
     ));
+    // Where trials were given up: nothing right of this line is a measurement.
+    if let Axis::Log { .. } = axis {
+        if series.iter().any(|(r, _)| r.capped > 0) {
+            let xx = axis.x(cap_ms as f64);
+            out.push_str(&format!(
+                "<line x1=\"{xx:.1}\" y1=\"{PLOT_TOP}\" x2=\"{xx:.1}\" y2=\"{PLOT_BOTTOM}\" \
+                 class=\"cap\"/>\n<text x=\"{:.1}\" y=\"{}\" class=\"tick\" \
+                 text-anchor=\"end\">cap</text>\n",
+                xx - 4.0,
+                PLOT_TOP + 14.0
+            ));
+        }
+    }
     // The CDFs: a step up at every distinct time; capped trials never arrive, so a line with
     // capped trials ends below 100%.
     for (index, (r, color)) in series.iter().enumerate() {
@@ -828,11 +841,18 @@ fn chart(results: &[RangeResult], args: &Args) -> String {
         .filter(|r| r.range.0 == 150)
         .map(|r| (r, color_of(r.range)))
         .collect();
-    let bottom: Vec<(&RangeResult, &str)> = results
+    // The paper's order in the bottom panel: the scaled ranges, then 150–300 for reference.
+    let mut bottom: Vec<(&RangeResult, &str)> = results
         .iter()
-        .filter(|r| r.range.0 != 150 || r.range == (150, 300))
+        .filter(|r| r.range.0 != 150)
         .map(|r| (r, color_of(r.range)))
         .collect();
+    bottom.extend(
+        results
+            .iter()
+            .filter(|r| r.range == (150, 300))
+            .map(|r| (r, color_of(r.range))),
+    );
     let max_of = |series: &[(&RangeResult, &str)]| {
         series
             .iter()
@@ -854,7 +874,7 @@ fn chart(results: &[RangeResult], args: &Args) -> String {
     let bottom_axis = Axis::Linear {
         hi: max_of(&bottom).div_ceil(100).max(1) * 100,
     };
-    let height = PANEL_HEIGHT * 2.0 + 70.0;
+    let height = PANEL_HEIGHT * 2.0 + 60.0;
     let mut out = format!(
         "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{WIDTH}\" height=\"{height}\" \
          viewBox=\"0 0 {WIDTH} {height}\" font-family=\"Helvetica, Arial, sans-serif\">\n\
@@ -867,6 +887,7 @@ fn chart(results: &[RangeResult], args: &Args) -> String {
          .minor {{ stroke: #f0f0f0; stroke-width: 1; }}\n\
          .frame {{ fill: none; stroke: #333; stroke-width: 1; }}\n\
          .note {{ font-size: 11px; fill: #555; }}\n\
+         .cap {{ stroke: #555; stroke-width: 1; stroke-dasharray: 4 3; }}\n\
          </style>\n\
          <rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n"
     );
@@ -890,17 +911,25 @@ fn chart(results: &[RangeResult], args: &Args) -> String {
             args.cap_ms,
         );
     }
-    out.push_str(&format!(
-        "<text x=\"{PLOT_LEFT}\" y=\"{}\" class=\"note\">logscope simulator, 5 nodes, {} trials per \
-         line, one-way latency {}–{} ms, fsync {} ms, heartbeat = min/2; leader crashed at a random \
-         moment of its heartbeat interval. \
-         Command: cargo run --release -p logscope-shared --bin figure16</text>\n</svg>\n",
-        PANEL_HEIGHT * 2.0 + 40.0,
-        args.trials,
-        args.latency_ms.0,
-        args.latency_ms.1,
-        args.fsync_ms
-    ));
+    let notes = [
+        format!(
+            "logscope simulator: 5 nodes, {} trials per line (trial i: seed {}+i), one-way latency \
+             {}–{} ms, fsync {} ms, heartbeat = min/2.",
+            args.trials, args.seed, args.latency_ms.0, args.latency_ms.1, args.fsync_ms
+        ),
+        "Two of the four survivors have stale logs and cannot win; the leader is crashed at a \
+         random moment of its heartbeat interval."
+            .to_string(),
+        "Command: cargo run --release -p logscope-shared --bin figure16 (see docs/figure16.md)"
+            .to_string(),
+    ];
+    for (i, note) in notes.iter().enumerate() {
+        out.push_str(&format!(
+            "<text x=\"{PLOT_LEFT}\" y=\"{}\" class=\"note\">{note}</text>\n",
+            PANEL_HEIGHT * 2.0 + 20.0 + 15.0 * i as f64
+        ));
+    }
+    out.push_str("</svg>\n");
     out
 }
 
