@@ -590,6 +590,8 @@ struct Driver {
     /// The last storage error each node reported (to explain a failed restart).
     storage_errors: BTreeMap<NodeId, String>,
     slipping: bool,
+    /// Replies held until the frame's events are broadcast (see [`Driver::flush`]).
+    replies: Vec<(ReplyTx, Result<CommandOk, CommandError>)>,
 }
 
 type SnapshotKey = (u64, u64, u64, bool, u64);
@@ -617,6 +619,7 @@ impl Driver {
             snapshot_cache: None,
             storage_errors: BTreeMap::new(),
             slipping: false,
+            replies: Vec::new(),
         }
     }
 
@@ -625,7 +628,7 @@ impl Driver {
         loop {
             let now = Instant::now();
             self.advance(now);
-            self.flush_events();
+            self.flush();
             self.pending.check(&self.sim, now);
             if now.duration_since(self.last_clock) >= self.clock_interval {
                 self.send_clock(now);
@@ -662,6 +665,7 @@ impl Driver {
     }
 
     fn stop(&mut self) {
+        self.flush();
         self.pending.fail_all(&CommandError::stopped());
         tracing::info!(time_ms = self.sim.now_ms(), "driver stopped");
     }
@@ -726,7 +730,20 @@ impl Driver {
         }));
     }
 
-    /// Take the simulator's events, answer the requests they settle, and broadcast them.
+    /// Broadcast the events so far, then send the replies held back meanwhile.
+    ///
+    /// Commands are carried out as they arrive, but their events go out with the frame's (one
+    /// broadcast per frame, however many commands arrive: the cost of a broadcast grows with
+    /// the number of viewers) and their replies right after, so a reply never overtakes the
+    /// events its command caused. A reply waits at most one frame (25 ms).
+    fn flush(&mut self) {
+        self.flush_events();
+        for (reply, result) in self.replies.drain(..) {
+            let _ = reply.send(result);
+        }
+    }
+
+    /// Broadcast the simulator's events, then answer the forwarded requests they settle.
     fn flush_events(&mut self) {
         let events = self.sim.take_events();
         let (Some(first), Some(last)) = (events.first(), events.last()) else {
@@ -737,8 +754,11 @@ impl Driver {
             last_seq: last.seq,
         };
         self.note_storage_errors(&events);
-        self.pending.on_events(&events);
-        self.broadcast(kind, to_json(&ServerMessage::Events { events }));
+        let message = ServerMessage::Events { events };
+        self.broadcast(kind, to_json(&message));
+        if let ServerMessage::Events { events } = &message {
+            self.pending.on_events(events);
+        }
     }
 
     fn note_storage_errors(&mut self, events: &[SimEvent]) {
@@ -808,6 +828,9 @@ impl Driver {
                 reply,
             } => self.command(command, wait, reply),
             Request::Snapshot { reply } => {
+                // Everything the snapshot covers is broadcast first, so a new viewer's stream
+                // starts right after it.
+                self.flush_events();
                 let _ = reply.send(self.snapshot());
             }
             Request::Status { reply } => {
@@ -825,27 +848,24 @@ impl Driver {
             }
             other => self.control(other),
         };
-        // Events first, reply second: a viewer that sent the command sees its effect broadcast
-        // no later than the reply leaves the driver.
-        self.flush_events();
-        let _ = reply.send(result);
+        self.answer(reply, result);
+    }
+
+    /// Reply once this frame's events are out.
+    fn answer(&mut self, reply: ReplyTx, result: Result<CommandOk, CommandError>) {
+        self.replies.push((reply, result));
     }
 
     fn append(&mut self, text: &str, node: Option<NodeId>, wait: AppendWait, reply: ReplyTx) {
         if self.pending.len() >= PENDING_MAX {
-            let _ = reply.send(Err(CommandError::too_many(format!(
+            let error = CommandError::too_many(format!(
                 "{PENDING_MAX} requests are already waiting for the cluster; try again shortly"
-            ))));
-            return;
+            ));
+            return self.answer(reply, Err(error));
         }
-        let accepted = self.sim.propose(node, text);
-        self.flush_events();
-        let accepted = match accepted {
+        let accepted = match self.sim.propose(node, text) {
             Ok(a) => a,
-            Err(e) => {
-                let _ = reply.send(Err(e.into()));
-                return;
-            }
+            Err(e) => return self.answer(reply, Err(e.into())),
         };
         let wait_virtual_ms =
             WAIT_ELECTION_TIMEOUTS * self.sim.config().timing.election_timeout_ms_max;
@@ -856,13 +876,13 @@ impl Driver {
         };
         match (accepted.outcome, wait) {
             (ProposeOutcome::Appended { index, term }, AppendWait::Appended) => {
-                let _ = reply.send(Ok(pending::appended(accepted.node, index, term, None)));
+                let ok = pending::appended(accepted.node, index, term, None);
+                self.answer(reply, Ok(ok));
             }
             (ProposeOutcome::Appended { index, term }, AppendWait::Committed { wall_timeout }) => {
+                // Checked every frame (a one-node cluster commits it at the next one).
                 let d = deadline(wall_timeout);
                 self.pending.commit(index, term, accepted.node, d, reply);
-                // A one-node cluster may have committed it already.
-                self.pending.check(&self.sim, now);
             }
             (ProposeOutcome::Forwarded { leader }, wait) => {
                 let (wait_commit, wall) = match wait {
@@ -1057,6 +1077,8 @@ impl Driver {
 
     fn reset(&mut self, cluster: SimConfig) -> Result<CommandOk, CommandError> {
         shared::sim::validate(&cluster)?;
+        // The old run's last events go out before its end is announced.
+        self.flush_events();
         let (sim, info) = open_cluster(&self.data_dir, cluster, true).map_err(|e| {
             CommandError::unavailable(format!("could not start a new cluster: {e}"))
         })?;
@@ -1065,7 +1087,7 @@ impl Driver {
         ));
         self.sim = sim;
         self.run += 1;
-        self.storage_errors.clear();
+        self.storage_errors = info.failed_nodes.iter().cloned().collect();
         self.snapshot_cache = None;
         self.rebase(Instant::now());
         let reply = self.snapshot();

@@ -36,6 +36,8 @@ use crate::driver::{AppendWait, CommandError, Outgoing, OutgoingKind, SnapshotRe
 
 /// A send that takes longer than this means the viewer stopped reading: the connection is closed.
 const SEND_TIMEOUT: Duration = Duration::from_secs(20);
+/// Initial read buffer per connection.
+const READ_BUFFER_BYTES: usize = 8 * 1024;
 
 /// `GET /ws`: upgrade, unless the request is not a WebSocket handshake or the server is full.
 pub(super) async fn upgrade(
@@ -72,8 +74,11 @@ pub(super) async fn upgrade(
         );
     };
     let hard_max = inner.limits.ws_message_bytes_hard_max;
+    // Requests are small: a small read buffer (it grows for a big message) keeps a thousand
+    // idle viewers from costing 128 KiB each.
     ws.max_message_size(hard_max)
         .max_frame_size(hard_max)
+        .read_buffer_size(READ_BUFFER_BYTES)
         .on_upgrade(move |socket| async move {
             tracing::debug!(%addr, "viewer connected");
             Connection::new(state, socket).run().await;
