@@ -7,21 +7,23 @@
 //! # One trial
 //!
 //! 1. Five nodes start from pre-filled storages (all entries of term 1): three *current* nodes
-//!    hold 100 entries, two *lagging* nodes hold fewer (20–40 and 0–19). One current node, picked
-//!    at random, times out at once and is elected (only a current node can win); it commits its
-//!    no-op.
-//! 2. The links from the two lagging nodes *to the leader* are cut. They still receive every
-//!    heartbeat (so they stay followers and their election timers are reset like everyone
-//!    else's), but their replies are lost, so the leader never learns it should repair their
-//!    logs: they stay behind, with logs older (last term 1) and shorter than the others'. This is
-//!    the paper's "the servers in each trial had different log lengths, so some candidates were
-//!    not eligible to become leader": two of the four survivors can never collect three votes.
-//! 3. After a warm-up, the leader sends its regular heartbeat broadcast (one `AppendEntries` to
+//!    hold 100 entries, two *lagging* nodes hold fewer (20–40 and 0–19). The lagging nodes are
+//!    held down while one current node, picked at random, times out at once and is elected by
+//!    the other two; it commits its no-op.
+//! 2. The lagging nodes are restarted with every link *from* them cut. They receive every
+//!    heartbeat (so they follow the leader and their election timers are reset like everyone
+//!    else's), but their replies are lost, so no leader learns it should repair their logs: they
+//!    stay behind, with logs older (last term 1) and shorter than the others'. This is the
+//!    paper's "the servers in each trial had different log lengths, so some candidates were not
+//!    eligible to become leader": two of the four survivors can never collect three votes.
+//! 3. After a warm-up (one to two maximum timeouts, and until every survivor follows the leader in
+//!    its term), the leader sends its regular heartbeat broadcast (one `AppendEntries` to
 //!    every follower at the same instant: the paper's "synchronized broadcast of heartbeat RPCs")
 //!    and is crashed at a uniformly random millisecond of the following heartbeat interval. The
 //!    cut links are healed at the crash. Messages already in flight still arrive.
 //! 4. The *time without a leader* is the virtual time from the crash to the first moment a
-//!    surviving node becomes leader (its `RoleChanged` to leader — necessarily of a higher term).
+//!    surviving node is leader (checked after every simulator step; its term is necessarily
+//!    higher than the crashed leader's, and the program checks that it is).
 //!    A trial that elects nobody within the cap (60 s by default) is *capped*; its time counts as
 //!    the cap, so statistics over capped trials are lower bounds (printed with `>=`).
 // The benchmark binaries measure wall time; the deterministic library never sees it.
@@ -298,6 +300,11 @@ fn run_trial(seed: u64, range: (u64, u64), args: &Args) -> Result<Trial, String>
         }
     })
     .map_err(|e| format!("bad configuration: {e}"))?;
+    // 1: the lagging nodes sit out the first election, so that nobody repairs their logs and no
+    // term of theirs outruns the leader's.
+    for l in lagging {
+        sim.crash(l).map_err(|e| e.to_string())?;
+    }
     // Start the first election at once on a current node: with identical timeouts (150–150) the
     // nodes' first timers would otherwise fire in lockstep forever and never elect anyone.
     let first = (1..=5)
@@ -306,11 +313,11 @@ fn run_trial(seed: u64, range: (u64, u64), args: &Args) -> Result<Trial, String>
         .expect("three current nodes");
     sim.force_timeout(first).map_err(|e| e.to_string())?;
 
-    // 1-2: a leader that has committed its no-op, then the lagging nodes' replies are cut. If the
-    // leadership changes during the warm-up (possible with the tightest timeouts), start over.
-    let setup_deadline_ms = SETUP_CAP_MS;
-    let leader = 'setup: loop {
-        sim.heal();
+    // Until the crash, wait for a leader that has committed its no-op and that every survivor
+    // follows in its term; if the leadership changes during the warm-up (possible with the
+    // tightest timeouts), wait for the next one.
+    let mut lagging_started = false;
+    let leader = loop {
         let leader = loop {
             if let Some(l) = sim.leader() {
                 let raft = sim.node(l).expect("a leader is up");
@@ -319,7 +326,7 @@ fn run_trial(seed: u64, range: (u64, u64), args: &Args) -> Result<Trial, String>
                 }
             }
             match sim.next_event_time() {
-                Some(t) if t <= setup_deadline_ms => {
+                Some(t) if t <= SETUP_CAP_MS => {
                     sim.step();
                     sim.take_events();
                 }
@@ -331,27 +338,46 @@ fn run_trial(seed: u64, range: (u64, u64), args: &Args) -> Result<Trial, String>
                 "seed {seed}: S{leader} became leader with a stale log (election restriction)"
             ));
         }
-        let term = sim.node(leader).expect("up").current_term();
-        for l in lagging {
-            sim.cut(l, leader).map_err(|e| e.to_string())?;
+        // 2: the lagging nodes come back with every link *from* them cut: they hear the leader
+        // (its heartbeats reset their timers as everyone else's) but nothing they send arrives,
+        // so no leader learns that their logs need repair.
+        if !lagging_started {
+            for l in lagging {
+                for other in (1..=5).filter(|o| *o != l) {
+                    sim.cut(l, other).map_err(|e| e.to_string())?;
+                }
+                sim.restart(l).map_err(|e| e.to_string())?;
+            }
+            lagging_started = true;
         }
+        let term = sim.node(leader).expect("up").current_term();
         let (_, max) = range;
         let warm_up_ms = max + rng.range_inclusive(0, max);
         let until = sim.now_ms() + warm_up_ms;
         advance_to(&mut sim, until);
-        // 3: the next regular heartbeat is the synchronized broadcast.
-        let heartbeat_at = match sim.node(leader) {
-            Some(r) if sim.leader() == Some(leader) && r.current_term() == term => {
-                r.next_deadline_ms()
+        let settled = sim.leader() == Some(leader)
+            && sim.node_ids().all(|id| {
+                sim.node(id).is_some_and(|r| {
+                    r.current_term() == term && (id == leader || r.leader_id() == Some(leader))
+                })
+            });
+        if !settled || sim.now_ms() > SETUP_CAP_MS {
+            if sim.now_ms() > SETUP_CAP_MS {
+                return Err(format!(
+                    "seed {seed}: the cluster did not settle within {SETUP_CAP_MS} ms"
+                ));
             }
-            _ => continue 'setup,
-        };
+            continue;
+        }
+        // 3: the next regular heartbeat is the synchronized broadcast.
+        let heartbeat_at = sim.node(leader).expect("up").next_deadline_ms();
         advance_to(&mut sim, heartbeat_at);
         let crash_at = heartbeat_at + rng.range_inclusive(0, hb - 1);
         advance_to(&mut sim, crash_at);
-        match sim.node(leader) {
-            Some(r) if sim.leader() == Some(leader) && r.current_term() == term => break leader,
-            _ => continue 'setup,
+        if sim.leader() == Some(leader)
+            && sim.node(leader).is_some_and(|r| r.current_term() == term)
+        {
+            break leader;
         }
     };
 
@@ -647,7 +673,8 @@ fn main() -> ExitCode {
             eprintln!("figure16: could not write {}: {e}", path.display());
             return ExitCode::FAILURE;
         }
-        println!("chart written to {}", path.display());
+        let shown = path.canonicalize().unwrap_or_else(|_| path.clone());
+        println!("chart written to {}", shown.display());
     }
     if broken {
         ExitCode::FAILURE
