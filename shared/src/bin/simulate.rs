@@ -8,7 +8,9 @@
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::process::ExitCode;
-use std::time::Instant;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use shared::sim::chaos::{self, ChaosFailure, ChaosReport};
 
@@ -26,6 +28,8 @@ Options:
   --seeds COUNT     how many seeds to run (default 100)
   --start S         first seed (default 0)
   --duration-ms MS  virtual time of faults per seed before healing (default 10000)
+  --max-events N    stop a seed that produces more than N events, as a failure (default
+                    10000000; a seed normally checks a few thousand)
   --quick           20 seeds of 3000 ms
   -h, --help        this text
 
@@ -47,6 +51,7 @@ struct Args {
     seeds: u64,
     start: u64,
     duration_ms: u64,
+    max_events: u64,
 }
 
 fn parse_args(args: &[String]) -> Result<Option<Args>, String> {
@@ -55,6 +60,7 @@ fn parse_args(args: &[String]) -> Result<Option<Args>, String> {
         seeds: 100,
         start: 0,
         duration_ms: DURATION_MS_DEFAULT,
+        max_events: 10_000_000,
     };
     let (mut seeds_given, mut start_given) = (false, false);
     let mut i = 0;
@@ -78,6 +84,7 @@ fn parse_args(args: &[String]) -> Result<Option<Args>, String> {
                 start_given = true;
             }
             "--duration-ms" => parsed.duration_ms = value()?,
+            "--max-events" => parsed.max_events = value()?,
             "--quick" => {
                 parsed.seeds = 20;
                 parsed.duration_ms = 3_000;
@@ -103,6 +110,9 @@ fn parse_args(args: &[String]) -> Result<Option<Args>, String> {
             u64::MAX
         ));
     }
+    if parsed.max_events == 0 {
+        return Err("--max-events must be at least 1".to_string());
+    }
     if parsed.duration_ms == 0 || parsed.duration_ms > 86_400_000 {
         return Err(format!(
             "--duration-ms must be between 1 and 86400000 (one virtual day), got {}",
@@ -113,29 +123,92 @@ fn parse_args(args: &[String]) -> Result<Option<Args>, String> {
 }
 
 /// How one seed ended. A panic in the core (a broken assertion) is a failure of that seed, not
-/// the end of the whole sweep.
+/// the end of the whole sweep; so is a run that blows through its event budget.
 enum Outcome {
     Passed(ChaosReport),
     Failed(ChaosFailure),
     Panicked(String),
 }
 
-fn run_seed(seed: u64, duration_ms: u64) -> Outcome {
-    match catch_unwind(AssertUnwindSafe(|| chaos::run(seed, duration_ms, |_| {}))) {
+/// Panic payload that stops a run over its event budget (caught right away by `run_seed`).
+struct OverBudget;
+
+/// Silence the default panic message for [`OverBudget`], which is not a bug in this program but
+/// its way of stopping a runaway run; every other panic is printed as usual.
+fn install_panic_hook() {
+    let default_hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        if info.payload().downcast_ref::<OverBudget>().is_none() {
+            default_hook(info);
+        }
+    }));
+}
+
+fn run_seed(seed: u64, duration_ms: u64, max_events: u64) -> Outcome {
+    let replay = format!(
+        "  reproduce with: cargo run --release -p logscope-shared --bin simulate -- --seed {seed} \
+         --duration-ms {duration_ms}"
+    );
+    let mut events = 0u64;
+    // A seed checks a few thousand events. One that produces millions is not converging (a
+    // livelock or a message storm): stop it and report it rather than stall the sweep and eat
+    // the machine's memory ("put a limit on everything").
+    let count = |batch: &[shared::protocol::SimEvent]| {
+        events += batch.len() as u64;
+        if events > max_events {
+            std::panic::panic_any(OverBudget);
+        }
+    };
+    match catch_unwind(AssertUnwindSafe(|| chaos::run(seed, duration_ms, count))) {
         Ok(Ok(report)) => Outcome::Passed(report),
         Ok(Err(failure)) => Outcome::Failed(failure),
+        Err(payload) if payload.downcast_ref::<OverBudget>().is_some() => {
+            Outcome::Panicked(format!(
+                "seed {seed}: stopped after {max_events} events without finishing (a seed \
+                 normally checks a few thousand): the cluster is not converging — a livelock or \
+                 a message storm\n{replay} --max-events {}",
+                max_events.saturating_mul(10)
+            ))
+        }
         Err(payload) => {
             let message = payload
                 .downcast_ref::<&str>()
                 .map(|s| s.to_string())
                 .or_else(|| payload.downcast_ref::<String>().cloned())
                 .unwrap_or_else(|| "(non-text panic payload)".to_string());
-            Outcome::Panicked(format!(
-                "seed {seed}: panicked: {message}\n  reproduce with: cargo run --release -p \
-                 logscope-shared --bin simulate -- --seed {seed} --duration-ms {duration_ms}"
-            ))
+            Outcome::Panicked(format!("seed {seed}: panicked: {message}\n{replay}"))
         }
     }
+}
+
+/// A seed normally takes milliseconds. One that runs for minutes (a livelock or a message storm
+/// in the core) would otherwise stall a long sweep in silence, so a watchdog thread names it.
+/// It only reads two counters; the runs stay single-threaded and deterministic.
+fn watchdog(current_seed: Arc<AtomicU64>, seeds_done: Arc<AtomicU64>) {
+    const SLOW_S: u64 = 30;
+    std::thread::spawn(move || {
+        let mut seen = (u64::MAX, Instant::now());
+        let mut last_warning = None;
+        loop {
+            std::thread::sleep(Duration::from_secs(1));
+            let done = seeds_done.load(Ordering::Relaxed);
+            if done != seen.0 {
+                seen = (done, Instant::now());
+                last_warning = None;
+                continue;
+            }
+            let running_s = seen.1.elapsed().as_secs();
+            if running_s >= SLOW_S && last_warning.is_none_or(|w: u64| running_s >= w + 60) {
+                last_warning = Some(running_s);
+                let seed = current_seed.load(Ordering::Relaxed);
+                eprintln!(
+                    "watchdog: seed {seed} has been running for {running_s} s (seeds take \
+                     milliseconds); replay it alone with: cargo run --release -p logscope-shared \
+                     --bin simulate -- --seed {seed}"
+                );
+            }
+        }
+    });
 }
 
 fn print_report(r: &ChaosReport) {
@@ -151,6 +224,7 @@ fn print_report(r: &ChaosReport) {
 
 fn main() -> ExitCode {
     let argv: Vec<String> = std::env::args().skip(1).collect();
+    install_panic_hook();
     let args = match parse_args(&argv) {
         Ok(Some(args)) => args,
         Ok(None) => {
@@ -177,7 +251,7 @@ fn main() -> ExitCode {
             config.timing.fsync_ms,
             args.duration_ms
         );
-        return match run_seed(seed, args.duration_ms) {
+        return match run_seed(seed, args.duration_ms, args.max_events) {
             Outcome::Passed(report) => {
                 print_report(&report);
                 ExitCode::SUCCESS
@@ -210,8 +284,13 @@ fn main() -> ExitCode {
     };
     let mut next_progress = progress_every;
     let mut last_progress = Instant::now();
+    let current_seed = Arc::new(AtomicU64::new(args.start));
+    let seeds_done = Arc::new(AtomicU64::new(0));
+    watchdog(Arc::clone(&current_seed), Arc::clone(&seeds_done));
     for (done, seed) in (args.start..=last).enumerate() {
-        match run_seed(seed, args.duration_ms) {
+        current_seed.store(seed, Ordering::Relaxed);
+        seeds_done.store(done as u64, Ordering::Relaxed);
+        match run_seed(seed, args.duration_ms, args.max_events) {
             Outcome::Passed(r) => {
                 totals.events += r.events;
                 totals.committed += r.committed;
