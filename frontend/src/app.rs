@@ -341,11 +341,14 @@ pub fn App() -> impl IntoView {
     };
 
     view! {
-        <div class="app">
+        <div class="app" data-testid="app"
+            data-seq=move || ctx.view.with(|v| v.as_ref().map_or(0, |v| v.seq)).to_string()
+            data-paused=move || ctx.view.with(|v| v.as_ref().is_some_and(|v| v.paused)).to_string()>
             <TopBar/>
             <main class="main">
                 <section class="stage" aria-label="The cluster">
                     <ClusterRing/>
+                    <Legend/>
                 </section>
                 <aside class="side">
                     <Inspector/>
@@ -358,7 +361,6 @@ pub fn App() -> impl IntoView {
                 <section class="logs-section" aria-label="The logs">
                     <LogTable/>
                 </section>
-                <Legend/>
             </main>
             <Show when=move || keyboard_reply().is_some()>
                 <div class="toast" role="alert" data-testid="key-error"

@@ -62,7 +62,7 @@ impl Ring {
     /// The ring for `n` servers: S1 at the top, then clockwise.
     pub fn new(n: u64) -> Ring {
         let n = n.max(1);
-        let radius = if n == 1 { 0.0 } else { RING_VIEW * 0.36 };
+        let radius = if n == 1 { 0.0 } else { RING_VIEW * 0.335 };
         // Neighbouring circles must not touch: keep each within 35% of the gap between centres.
         let gap = if n == 1 {
             f64::MAX

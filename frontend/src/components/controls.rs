@@ -56,10 +56,16 @@ pub fn TopBar() -> impl IntoView {
             <div class="playback">
                 <button class="btn big" data-testid="pause" on:click=move |_| ctx.toggle_pause()
                     title="Pause or resume (space or .)">
-                    {move || if paused() { "▶ Resume" } else { "⏸ Pause" }}
+                    {move || if paused() {
+                        view! { <svg class="icon" viewBox="0 0 16 16" aria-hidden="true"><path d="M4,2 L14,8 L4,14 Z"/></svg>"Resume" }.into_any()
+                    } else {
+                        view! { <svg class="icon" viewBox="0 0 16 16" aria-hidden="true"><rect x="3" y="2" width="3.6" height="12" rx="1"/><rect x="9.4" y="2" width="3.6" height="12" rx="1"/></svg>"Pause" }.into_any()
+                    }}
                 </button>
                 <button class="btn big" data-testid="step" title="Advance to the next event (s)"
-                    on:click=move |_| ctx.send(ClientCommand::Step, Origin::Playback)>"⏭ Step"</button>
+                    on:click=move |_| ctx.send(ClientCommand::Step, Origin::Playback)>
+                    <svg class="icon" viewBox="0 0 16 16" aria-hidden="true"><path d="M2,2 L10,8 L2,14 Z"/><rect x="11" y="2" width="3" height="12" rx="1"/></svg>"Step"
+                </button>
                 <label class="speed">
                     <span>"speed"</span>
                     <input type="range" min="0" max="3" step="0.01" data-testid="speed"
@@ -85,7 +91,7 @@ pub fn TopBar() -> impl IntoView {
                 <button class="btn round" data-testid="help-open" aria-label="Keyboard help (?)"
                     on:click=move |_| ctx.help_open.update(|o| *o = !*o)>"?"</button>
             </div>
-            <div class="topbar-reply"><ReplyLine origin=Origin::Playback/></div>
+            <div class="topbar-reply"><ReplyLine origin=Origin::Playback errors_only=true/></div>
         </header>
     }
 }

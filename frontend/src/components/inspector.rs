@@ -23,9 +23,18 @@ pub fn Inspector() -> impl IntoView {
 
 /// Inline reply (error or confirmation) for one control group.
 #[component]
-pub fn ReplyLine(origin: Origin) -> impl IntoView {
+pub fn ReplyLine(
+    origin: Origin,
+    /// Show only errors (where a confirmation would just move the layout).
+    #[prop(optional)]
+    errors_only: bool,
+) -> impl IntoView {
     let ctx = use_ctx();
-    let reply = move || ctx.replies.with(|r| r.get(&origin).cloned());
+    let reply = move || {
+        ctx.replies
+            .with(|r| r.get(&origin).cloned())
+            .filter(|r| !(errors_only && r.is_ok()))
+    };
     move || {
         match reply() {
         Some(Err(e)) => view! {

@@ -274,11 +274,14 @@ fn RowLabel(id: NodeId) -> impl IntoView {
             data-value=move || l().map(|l| l.value).unwrap_or(0).to_string()>
             <span class="row-name">
                 {format!("S{id}")}
-                {move || match l() {
-                    Some(l) if !l.up => " ✕ down",
-                    Some(l) if l.is_leader => " ♛ leader",
-                    Some(l) if l.role == Role::Candidate => " ? candidate",
-                    _ => "",
+                {move || {
+                    let tag = match l() {
+                        Some(l) if !l.up => Some(("tag down", "down")),
+                        Some(l) if l.is_leader => Some(("tag leader", "leader")),
+                        Some(l) if l.role == Role::Candidate => Some(("tag candidate", "candidate")),
+                        _ => None,
+                    };
+                    tag.map(|(class, text)| view! { <span class=class>{text}</span> })
                 }}
             </span>
             <span class="row-value" title="The state machine's register on this server">

@@ -115,7 +115,14 @@ pub fn Legend() -> impl IntoView {
     };
     view! {
         <section class="legend" aria-label="Legend">
-            <div class="legend-group"><span class="legend-title">"Terms"</span>{terms}</div>
+            <div class="legend-group"><span class="legend-title">"Terms (colour)"</span>{terms}</div>
+            <div class="legend-group">
+                <span class="legend-title">"Servers"</span>
+                <span class="legend-item"><svg viewBox="-12 -12 24 24" class="legend-svg"><circle r="9" fill="#56B4E9" stroke="#111" stroke-width="3.5"/></svg>"leader (crown, bold ring)"</span>
+                <span class="legend-item"><svg viewBox="-12 -12 24 24" class="legend-svg"><circle r="9" fill="#56B4E9" stroke="#111" stroke-width="2" stroke-dasharray="4 2.5"/></svg>"candidate (dots: votes)"</span>
+                <span class="legend-item"><svg viewBox="-12 -12 24 24" class="legend-svg"><circle r="9" fill="#eceef1" stroke="#9ca3af" stroke-width="2" stroke-dasharray="4 3"/></svg>"crashed"</span>
+                <span class="legend-item"><svg viewBox="-12 -12 24 24" class="legend-svg"><circle r="10" fill="none" stroke="#eceff3" stroke-width="3"/><path d="M0,-10 A10,10 0 0,1 10,0" fill="none" stroke="#475569" stroke-width="3"/></svg>"election timer left"</span>
+            </div>
             <div class="legend-group">
                 <span class="legend-title">"Messages"</span>
                 <span class="legend-item"><svg viewBox="-12 -12 24 24" class="legend-svg"><path d="M0,-9 L9,0 L0,9 L-9,0 Z" fill="#7b2d8e"/></svg>"RequestVote"</span>
@@ -127,15 +134,16 @@ pub fn Legend() -> impl IntoView {
                 <span class="legend-item"><svg viewBox="-12 -12 24 24" class="legend-svg"><circle r="7" fill="#1f4e79" opacity="0.4"/><path d="M-8,-8 L8,8 M8,-8 L-8,8" stroke="#c0392b" stroke-width="2.5"/></svg>"lost"</span>
             </div>
             <div class="legend-group">
-                <span class="legend-title">"Entries"</span>
+                <span class="legend-title">"Log entries"</span>
                 <span class="legend-cell committed synced">"committed"</span>
-                <span class="legend-cell uncommitted synced">"not committed"</span>
-                <span class="legend-cell uncommitted unsynced">"memory only"</span>
-                <span class="legend-item">"▬ on disk"</span>
-                <span class="legend-item">"✓ applied"</span>
-                <span class="legend-item">"┃ commit index"</span>
-                <span class="legend-item">"▲ next_index  ● match_index (leader's view)"</span>
-                <span class="legend-item">"3/5 copies on disk"</span>
+                <span class="legend-cell uncommitted synced">"not yet"</span>
+                <span class="legend-cell uncommitted unsynced">"in memory only"</span>
+                <span class="legend-item"><span class="sym">"▁"</span>"dark base: on disk"</span>
+                <span class="legend-item"><span class="sym">"✓"</span>"applied to the state machine"</span>
+                <span class="legend-item"><span class="sym">"┃"</span>"the server's commit index"</span>
+                <span class="legend-item"><span class="sym">"▲"</span>"leader's next_index for it"</span>
+                <span class="legend-item"><span class="sym">"●"</span>"leader's match_index for it"</span>
+                <span class="legend-item"><span class="sym" style="color:#b45309">"3/5"</span>"copies of a leader entry"</span>
             </div>
         </section>
     }

@@ -130,9 +130,9 @@ fn CentreInfo(ring: Memo<Ring>) -> impl IntoView {
         <Show when=show>
             <g class="centre" pointer-events="none">
                 <Show when=move || summary.get().is_some_and(|s| s.2)>
-                    <g class="pause-glyph" transform=format!("translate({c},{})", c - 6.0)>
-                        <rect x="-34" y="-40" width="24" height="80" rx="5"/>
-                        <rect x="10" y="-40" width="24" height="80" rx="5"/>
+                    <g class="pause-glyph" transform=format!("translate({c},{})", c - 62.0)>
+                        <rect x="-20" y="-22" width="14" height="44" rx="4"/>
+                        <rect x="6" y="-22" width="14" height="44" rx="4"/>
                     </g>
                 </Show>
                 <text class="centre-title" x=c y=c - 8.0 text-anchor="middle" data-testid="centre-leader">
@@ -325,8 +325,18 @@ fn NodeGlyph(id: NodeId, ring: Memo<Ring>) -> impl IntoView {
         } else {
             (dx / len, dy / len)
         };
-        let d = ring.node_radius + 30.0;
-        (ux * d, uy * d + 8.0)
+        // Beside the circle on the outside: left-hand servers are labelled to their left, and so
+        // on, so a long label ("S5 candidate") never runs over the circle.
+        let d = ring.node_radius + 18.0;
+        let anchor = if ux < -0.35 {
+            "end"
+        } else if ux > 0.35 {
+            "start"
+        } else {
+            "middle"
+        };
+        let lift = if anchor == "middle" { 12.0 } else { 0.0 };
+        (ux * d, uy * (d + lift) + 8.0, anchor)
     };
     let select = move |ev: web_sys::MouseEvent| {
         ev.stop_propagation();
@@ -387,15 +397,15 @@ fn NodeGlyph(id: NodeId, ring: Memo<Ring>) -> impl IntoView {
                 <circle class="timer-arc" r=timer_r() stroke-dasharray=d transform="rotate(-90)"/>
             })}
             <circle class="body" r=r fill=fill/>
-            <text class="term" y=move || if look.get().is_some_and(|l| l.role == Role::Candidate) { -2.0 } else { 4.0 }
+            <text class="term" y=move || if look.get().is_some_and(|l| l.role == Role::Candidate) { 10.0 } else { 4.0 }
                 fill=text_fill text-anchor="middle">
                 {move || look.get().map(|l| l.term.to_string()).unwrap_or_default()}
             </text>
-            <text class="term-caption" y=move || if look.get().is_some_and(|l| l.role == Role::Candidate) { -r() * 0.52 } else { r() * 0.55 }
+            <text class="term-caption" y=move || if look.get().is_some_and(|l| l.role == Role::Candidate) { -24.0 } else { r() * 0.55 }
                 fill=text_fill text-anchor="middle">"term"</text>
             {votes_view}
             <Show when=move || look.get().is_some_and(|l| l.is_leader)>
-                <path class="crown" transform=move || format!("translate(0,{:.1})", -r() - 8.0)
+                <path class="crown" transform=move || format!("translate(0,{:.1})", -r() + 5.0)
                     d="M-16,0 L-16,-14 L-8,-6 L0,-18 L8,-6 L16,-14 L16,0 Z"/>
             </Show>
             <Show when=move || look.get().is_some_and(|l| !l.up)>
@@ -404,7 +414,7 @@ fn NodeGlyph(id: NodeId, ring: Memo<Ring>) -> impl IntoView {
                     <path d=move || if look.get().is_some_and(|l| l.failed) { "M-6,-6 L6,6 M6,-6 L-6,6" } else { "M2,-9 L-5,1 L1,1 L-2,9 L5,-1 L-1,-1 Z" }/>
                 </g>
             </Show>
-            <text class="node-label" x=move || label_pos().0 y=move || label_pos().1 text-anchor="middle">
+            <text class="node-label" x=move || label_pos().0 y=move || label_pos().1 text-anchor=move || label_pos().2>
                 {format!("S{id}")}
                 <tspan class="node-role" dx="6">{move || match role_name() {
                     "follower" => String::new(),

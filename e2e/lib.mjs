@@ -1,0 +1,115 @@
+// Shared helpers for the browser tests and the benchmark: start the real logscope binary on a
+// free port with a temporary data directory, open Debian's Chromium through playwright-core, and
+// wait for conditions (never fixed sleeps).
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, mkdirSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import net from 'node:net';
+import { chromium } from 'playwright-core';
+
+export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+export const ARTIFACTS = join(ROOT, 'artifacts', 'e2e');
+export const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
+export const BINARY = process.env.LOGSCOPE_BIN || join(ROOT, 'target', 'release', 'logscope');
+
+/** A free TCP port on 127.0.0.1. */
+export function freePort() {
+  return new Promise((ok, fail) => {
+    const srv = net.createServer();
+    srv.unref();
+    srv.on('error', fail);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address();
+      srv.close(() => ok(port));
+    });
+  });
+}
+
+/** Poll `check` until it returns a truthy value or `timeoutMs` passes. */
+export async function until(check, { timeoutMs = 20000, intervalMs = 50, what = 'condition' } = {}) {
+  const deadline = Date.now() + timeoutMs;
+  let last;
+  for (;;) {
+    try {
+      last = await check();
+      if (last) return last;
+    } catch (e) {
+      last = e;
+    }
+    if (Date.now() > deadline) {
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what} (last: ${last})`);
+    }
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
+}
+
+/**
+ * Start the backend serving dist/ on a free port. Returns { url, port, stop, log }.
+ * Extra CLI arguments (e.g. ['--speed', '0.1']) are passed through.
+ */
+export async function startBackend(args = []) {
+  if (!existsSync(BINARY)) {
+    throw new Error(`${BINARY} is missing: build it with cargo build --release -p logscope-backend --bin logscope`);
+  }
+  if (!existsSync(join(ROOT, 'dist', 'index.html'))) {
+    throw new Error('dist/index.html is missing: build the frontend with trunk build --release');
+  }
+  const port = await freePort();
+  const dataDir = mkdtempSync(join(tmpdir(), 'logscope-e2e-'));
+  const child = spawn(BINARY, [
+    '--static-dir', join(ROOT, 'dist'), '--data-dir', dataDir, '--port', String(port), '--fresh',
+    ...args,
+  ], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let log = '';
+  child.stdout.on('data', (d) => { log += d; });
+  child.stderr.on('data', (d) => { log += d; });
+  let exited = false;
+  child.on('exit', () => { exited = true; });
+  const url = `http://127.0.0.1:${port}`;
+  await until(async () => {
+    if (exited) throw new Error(`backend exited:\n${log}`);
+    const r = await fetch(`${url}/api/cluster`);
+    return r.ok;
+  }, { timeoutMs: 20000, what: 'the backend to answer' });
+  return {
+    url,
+    port,
+    log: () => log,
+    async stop() {
+      if (!exited) {
+        child.kill('SIGTERM');
+        await until(() => exited, { timeoutMs: 10000, what: 'the backend to stop' }).catch(() => child.kill('SIGKILL'));
+      }
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Launch headless Chromium. */
+export async function launch() {
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update'],
+  });
+}
+
+/** Send a command through the HTTP API (for test setup only; the UI is what is under test). */
+export async function api(url, command) {
+  const r = await fetch(`${url}/api/commands`, { method: 'POST', body: JSON.stringify(command), headers: { 'content-type': 'application/json' } });
+  return r.json();
+}
+
+/** The cluster snapshot from the HTTP API. */
+export async function cluster(url) {
+  const r = await fetch(`${url}/api/cluster`);
+  return r.json();
+}
+
+/** Save a screenshot under artifacts/e2e/. */
+export async function shot(page, name) {
+  mkdirSync(ARTIFACTS, { recursive: true });
+  await page.screenshot({ path: join(ARTIFACTS, `${name}.png`) });
+}

@@ -1,0 +1,277 @@
+// End-to-end tests of the page against the real backend serving the release build: every check
+// goes through the UI (clicks, typing, keys) and reads what the page draws. The HTTP API is used
+// only to set up a known cluster between tests (reset with a seed, heal, speed).
+import { test, before, after, beforeEach, afterEach } from 'node:test';
+import assert from 'node:assert/strict';
+import { startBackend, launch, until, api, cluster, shot } from '../lib.mjs';
+
+// Real time (1 virtual ms per wall ms): elections take a few hundred ms, so the tests are quick.
+const SPEED = 1;
+let backend;
+let browser;
+let page;
+let errors;
+
+before(async () => {
+  backend = process.env.LOGSCOPE_URL
+    ? { url: process.env.LOGSCOPE_URL, stop: async () => {} }
+    : await startBackend(['--speed', String(SPEED), '--seed', '11']);
+  browser = await launch();
+});
+
+after(async () => {
+  await browser?.close();
+  await backend?.stop();
+});
+
+beforeEach(async () => {
+  // A known cluster for every test: 5 servers, a fixed seed, a clean network, real-time speed.
+  await api(backend.url, { type: 'reset', nodes: 5, seed: 11, log_model: 'command' });
+  await api(backend.url, { type: 'heal' });
+  await api(backend.url, { type: 'network', loss_probability: 0, latency_ms_min: 5, latency_ms_max: 15 });
+  await api(backend.url, { type: 'speed', speed: SPEED });
+  await api(backend.url, { type: 'resume' });
+  page = await browser.newPage({ viewport: { width: 1600, height: 1000 } });
+  errors = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
+  await page.goto(backend.url);
+  await until(() => page.locator('[data-testid=conn].open').count(), { what: 'the page to connect' });
+});
+
+afterEach(async () => {
+  await page?.close();
+  assert.deepEqual(errors, [], 'the page logged no errors');
+});
+
+const $ = (id) => page.locator(`[data-testid="${id}"]`);
+
+/** Id and term of the one server drawn as leader (waits until there is exactly one). */
+async function leader({ above = 0 } = {}) {
+  return until(async () => {
+    const leaders = page.locator('[data-testid^=node-][data-role=leader]');
+    if ((await leaders.count()) !== 1) return null;
+    const id = Number((await leaders.getAttribute('data-testid')).slice(5));
+    const term = Number(await leaders.getAttribute('data-term'));
+    return term > above ? { id, term } : null;
+  }, { what: `one leader${above ? ` above term ${above}` : ''}`, timeoutMs: 15000 });
+}
+
+async function rowNumber(id, attr) {
+  return Number(await $(`row-${id}`).getAttribute(attr));
+}
+
+/** Append through the form and return the entry's index (read from the committed row). */
+async function appendFromUi(text) {
+  await $('append-input').fill(text);
+  await $('append-submit').click();
+  const cell = page.locator('[data-testid=log-committed] .cell', { hasText: text }).last();
+  await cell.waitFor({ timeout: 15000 });
+  return Number((await cell.getAttribute('data-testid')).split('-').pop());
+}
+
+async function everyRowHas(index, ids = [1, 2, 3, 4, 5]) {
+  for (const id of ids) {
+    const cell = $(`entry-${id}-${index}`);
+    await until(async () => (await cell.count()) && (await cell.getAttribute('class')).includes(' committed'),
+      { what: `entry ${index} committed on S${id}`, timeoutMs: 15000 });
+  }
+}
+
+test('the page loads and shows five servers and a leader', async () => {
+  await until(async () => (await page.locator('[data-testid^=node-][data-role]').count()) === 5, { what: 'five servers' });
+  const { id, term } = await leader();
+  assert.ok(id >= 1 && id <= 5);
+  assert.ok(term >= 1);
+  assert.match(await $('centre-leader').textContent(), new RegExp(`S${id} leads`));
+  // Every server has a log row, and the no-op of the leader's term reaches the committed log.
+  for (let i = 1; i <= 5; i++) assert.equal(await $(`row-${i}`).count(), 1);
+  await until(async () => Number(await $('global-commit').textContent().then((t) => t.split(' ')[0])) >= 1,
+    { what: 'the leader no-op to commit' });
+  await shot(page, '01-loaded');
+});
+
+test('an entry appended from the UI reaches every row and commits', async () => {
+  await leader();
+  const index = await appendFromUi('add 7');
+  await everyRowHas(index);
+  assert.equal((await $(`entry-3-${index}`).textContent()).includes('add 7'), true);
+  // The narration says so, and points at the entry.
+  await until(() => page.locator('[data-testid=narration] li', { hasText: `Entry ${index} (add 7) is committed` }).count(),
+    { what: 'the commit narration' });
+  await shot(page, '02-appended');
+});
+
+test('crashing the leader from the UI elects another with a higher term; a restart catches up', async () => {
+  const old = await leader();
+  await page.locator(`[data-testid=node-${old.id}] .body`).click();
+  await $('node-panel').waitFor();
+  await $('node-crash').click();
+  await until(async () => (await $(`node-${old.id}`).getAttribute('data-role')) === 'down', { what: 'the crash to show' });
+  const next = await leader({ above: old.term });
+  assert.notEqual(next.id, old.id);
+  assert.ok(next.term > old.term);
+  await shot(page, '03-leader-crashed');
+  await page.keyboard.press('Escape'); // back to the client panel
+
+  // While it is down the others go on.
+  const index = await appendFromUi('mul 3');
+  await everyRowHas(index, [1, 2, 3, 4, 5].filter((i) => i !== old.id));
+  assert.ok((await rowNumber(old.id, 'data-last-index')) < index);
+
+  // Restart from its panel (the same button now says Restart): it catches up from the leader.
+  await page.locator(`[data-testid=node-${old.id}] .body`).click();
+  await until(async () => (await $('node-crash').textContent()).includes('Restart'), { what: 'the restart button' });
+  await $('node-crash').click();
+  await everyRowHas(index, [old.id]);
+  await until(async () => (await rowNumber(old.id, 'data-last-applied')) >= index, { what: 'the restarted server to apply' });
+  await shot(page, '04-restarted-caught-up');
+});
+
+test('an isolated server misses entries and catches up after healing', async () => {
+  const l = await leader();
+  const f = (l.id % 5) + 1;
+  await $(`isolate-${f}`).click();
+  await until(async () => (await $(`link-${Math.min(l.id, f)}-${Math.max(l.id, f)}`).getAttribute('data-blocked')) === 'true',
+    { what: 'the cut link to show' });
+  const first = await appendFromUi('add 2');
+  const second = await appendFromUi('add 3');
+  await everyRowHas(second, [1, 2, 3, 4, 5].filter((i) => i !== f));
+  assert.ok((await rowNumber(f, 'data-last-index')) < first, 'the isolated server has not received the entries');
+  await shot(page, '05-isolated');
+
+  await $('heal').click();
+  await until(async () => (await page.locator('[data-testid^=link-][data-blocked=true]').count()) === 0, { what: 'links restored' });
+  await everyRowHas(second, [f]);
+  await shot(page, '06-healed');
+});
+
+test('pause stops time and step advances one event', async () => {
+  await leader();
+  await $('pause').click();
+  await until(async () => (await $('app').getAttribute('data-paused')) === 'true', { what: 'paused' });
+  const clock = await $('clock').textContent();
+  const seq = Number(await $('app').getAttribute('data-seq'));
+  // Time stays still while paused: watch it for a while (the clock would move ~1 s at speed 1).
+  const deadline = Date.now() + 1200;
+  while (Date.now() < deadline) {
+    assert.equal(await $('clock').textContent(), clock, 'the clock is still');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  assert.equal(Number(await $('app').getAttribute('data-seq')), seq, 'no events while paused');
+  await shot(page, '07-paused');
+
+  const before = (await cluster(backend.url)).seq;
+  await $('step').click();
+  const afterSeq = await until(async () => {
+    const s = Number(await $('app').getAttribute('data-seq'));
+    return s > seq ? s : null;
+  }, { what: 'a step to arrive' });
+  const server = await cluster(backend.url);
+  assert.equal(server.paused, true, 'a step leaves the run paused');
+  assert.equal(afterSeq, server.seq, 'the page shows exactly what the server did');
+  assert.ok(server.seq > before);
+  // One step is one queue item: a few events at most, never a stretch of the run.
+  assert.ok(server.seq - before <= 12, `one step produced ${server.seq - before} events`);
+
+  await $('pause').click();
+  await until(async () => (await $('app').getAttribute('data-paused')) === 'false', { what: 'resumed' });
+  await until(async () => (await $('clock').textContent()) !== clock, { what: 'the clock to move again' });
+});
+
+test('a message can be inspected and dropped', async () => {
+  await leader();
+  await page.keyboard.press('Space');
+  await until(async () => (await $('app').getAttribute('data-paused')) === 'true', { what: 'paused by the space key' });
+  // While paused, heartbeats stay in flight where they are.
+  const msg = await until(async () => {
+    const n = await page.locator('[data-testid=message]').count();
+    if (n > 0) return page.locator('[data-testid=message]').first();
+    await $('step').click();
+    return null;
+  }, { what: 'a message in flight' });
+  const from = await msg.getAttribute('data-from');
+  const to = await msg.getAttribute('data-to');
+  await msg.dispatchEvent('click');
+  await $('message-panel').waitFor();
+  const panel = await $('message-panel').textContent();
+  assert.match(panel, new RegExp(`S${from} → S${to}`));
+  assert.match(panel, /in flight/);
+  await shot(page, '08-message-inspected');
+  await $('message-drop').click();
+  await until(() => page.locator('[data-testid=narration] li', { hasText: 'was dropped by hand' }).count(), { what: 'the drop narration' });
+  await until(async () => (await $('message-panel').textContent()).includes('dropped by hand'), { what: 'the panel to say dropped' });
+});
+
+test('clicking a link cuts it and clicking again restores it', async () => {
+  await leader();
+  const link = $('link-1-2');
+  await link.dispatchEvent('click');
+  await until(async () => (await link.getAttribute('data-blocked')) === 'true', { what: 'the link to be cut' });
+  const net = (await cluster(backend.url)).network;
+  assert.deepEqual(net.cut_links.map((l) => l.join('-')).sort(), ['1-2', '2-1']);
+  await link.dispatchEvent('click');
+  await until(async () => (await link.getAttribute('data-blocked')) === 'false', { what: 'the link to be restored' });
+});
+
+test('the keyboard help opens with ? and closes with Escape', async () => {
+  await page.keyboard.press('?');
+  await $('help').waitFor();
+  const text = await $('help').textContent();
+  for (const k of ['pause / resume', 'step', 'client request to the leader', 'crash the leader']) {
+    assert.ok(text.includes(k), `help lists "${k}"`);
+  }
+  await shot(page, '09-help');
+  await page.keyboard.press('Escape');
+  await until(async () => (await $('help').count()) === 0, { what: 'the help to close' });
+});
+
+test('keyboard: c appends to the leader and k crashes it', async () => {
+  const l = await leader();
+  const before = Number((await $('global-commit').textContent()).split(' ')[0]);
+  await $('append-input').fill('set 42');
+  await page.locator('body').click({ position: { x: 5, y: 990 } });
+  await page.keyboard.press('c');
+  await until(() => page.locator('[data-testid=log-committed] .cell', { hasText: 'set 42' }).count(), { what: 'the c key to append' });
+  assert.ok(Number((await $('global-commit').textContent()).split(' ')[0]) > before);
+  await page.keyboard.press('k');
+  await until(async () => (await $(`node-${l.id}`).getAttribute('data-role')) === 'down', { what: 'the k key to crash the leader' });
+});
+
+test('bad commands show an inline error, locally and from the server', async () => {
+  await leader();
+  await $('append-input').fill('div 2');
+  await until(async () => (await $('parse-error').count()) === 1, { what: 'the parse error' });
+  assert.match(await $('parse-error').textContent(), /unknown operation "div"/);
+  await $('append-submit').click();
+  assert.match(await $('error-append').textContent(), /unknown operation/);
+
+  // The server's own refusal: a request to a crashed server.
+  await api(backend.url, { type: 'crash', node: 2 });
+  await until(async () => (await $('node-2').getAttribute('data-role')) === 'down', { what: 'S2 down' });
+  await $('append-input').fill('add 1');
+  await $('append-target').selectOption('S2');
+  await $('append-submit').click();
+  await until(async () => (await $('error-append').count()) === 1, { what: 'the server error' });
+  assert.match(await $('error-append').textContent(), /S2 is down/);
+  await shot(page, '10-errors');
+});
+
+test('the page says how to start the server when it is unreachable, and reconnects by itself', async () => {
+  // A page pointed at a port where nothing listens shows the panel; we only need the static page,
+  // so route the WebSocket of this page to a dead port.
+  await page.close();
+  page = await browser.newPage({ viewport: { width: 1600, height: 1000 } });
+  page.on('pageerror', (e) => errors.push(e.message));
+  await page.routeWebSocket(/\/ws$/, (ws) => ws.close());
+  await page.goto(backend.url);
+  await $('offline').waitFor({ timeout: 15000 });
+  assert.match(await $('offline').textContent(), /scripts\/run\.sh/);
+  await shot(page, '11-offline');
+  // Let the socket through again: the page finds the server without a reload.
+  await page.unrouteAll();
+  await page.routeWebSocket(/\/ws$/, (ws) => ws.connectToServer());
+  await $('retry').click();
+  await until(() => page.locator('[data-testid=conn].open').count(), { what: 'the page to reconnect', timeoutMs: 15000 });
+  assert.equal(await $('offline').count(), 0);
+});
