@@ -132,7 +132,7 @@ test('an isolated server misses entries and catches up after healing', async () 
   const l = await leader();
   const f = (l.id % 5) + 1;
   await $(`isolate-${f}`).click();
-  await until(async () => (await $(`link-${Math.min(l.id, f)}-${Math.max(l.id, f)}`).getAttribute('data-blocked')) === 'true',
+  await until(async () => (await $(`link-${Math.min(l.id, f)}-${Math.max(l.id, f)}`).getAttribute('data-blocked')) === 'both',
     { what: 'the cut link to show' });
   const first = await appendFromUi('add 2');
   const second = await appendFromUi('add 3');
@@ -141,7 +141,7 @@ test('an isolated server misses entries and catches up after healing', async () 
   await shot(page, '05-isolated');
 
   await $('heal').click();
-  await until(async () => (await page.locator('[data-testid^=link-][data-blocked=true]').count()) === 0, { what: 'links restored' });
+  await until(async () => (await page.locator('[data-testid^=link-]:not([data-blocked=none])').count()) === 0, { what: 'links restored' });
   await everyRowHas(second, [f]);
   await shot(page, '06-healed');
 });
@@ -150,6 +150,9 @@ test('pause stops time and step advances one event', async () => {
   await leader();
   await $('pause').click();
   await until(async () => (await $('app').getAttribute('data-paused')) === 'true', { what: 'paused' });
+  // The page settles on the exact virtual time the server paused at.
+  const pausedAt = `${((await cluster(backend.url)).time_ms / 1000).toFixed(3)} s`;
+  await until(async () => (await $('clock').textContent()) === pausedAt, { what: `the clock to show ${pausedAt}` });
   const clock = await $('clock').textContent();
   const seq = Number(await $('app').getAttribute('data-seq'));
   // Time stays still while paused: watch it for a while (the clock would move ~1 s at speed 1).
@@ -207,11 +210,12 @@ test('clicking a link cuts it and clicking again restores it', async () => {
   await leader();
   const link = $('link-1-2');
   await link.dispatchEvent('click');
-  await until(async () => (await link.getAttribute('data-blocked')) === 'true', { what: 'the link to be cut' });
+  await until(async () => (await link.getAttribute('data-blocked')) === 'both', { what: 'the link to be cut both ways' });
   const net = (await cluster(backend.url)).network;
   assert.deepEqual(net.cut_links.map((l) => l.join('-')).sort(), ['1-2', '2-1']);
   await link.dispatchEvent('click');
-  await until(async () => (await link.getAttribute('data-blocked')) === 'false', { what: 'the link to be restored' });
+  await until(async () => (await link.getAttribute('data-blocked')) === 'none', { what: 'the link to be restored' });
+  assert.deepEqual((await cluster(backend.url)).network.cut_links, []);
 });
 
 test('the keyboard help opens with ? and closes with Escape', async () => {

@@ -41,7 +41,8 @@ impl PlaybackClock {
     pub fn sync(&mut self, virtual_ms: f64, wall_ms: f64, speed: f64, paused: bool) {
         let shown = self.now(wall_ms);
         let tolerance = (speed * 250.0).max(1.0);
-        self.base_virtual_ms = if shown > virtual_ms && shown - virtual_ms < tolerance {
+        // Paused, the server's time is exact and final: show it, even if we ran a little ahead.
+        self.base_virtual_ms = if !paused && shown > virtual_ms && shown - virtual_ms < tolerance {
             shown
         } else {
             virtual_ms
@@ -96,6 +97,11 @@ mod tests {
         // The server is ahead: catch up.
         c.sync(400.0, 60.0, 1.0, false);
         assert_eq!(c.now(60.0), 400.0);
+        // Paused: the server's time is exact, even a little behind what we showed.
+        c.sync(390.0, 60.0, 1.0, true);
+        assert_eq!(c.now(60.0), 390.0);
+        assert_eq!(c.now(5_000.0), 390.0);
+        c.sync(400.0, 60.0, 1.0, false);
         // A reset to 0 is far behind: take it.
         c.sync(0.0, 70.0, 1.0, false);
         assert_eq!(c.now(70.0), 0.0);

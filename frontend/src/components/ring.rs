@@ -183,11 +183,9 @@ fn Link(a: NodeId, b: NodeId, ring: Memo<Ring>) -> impl IntoView {
             return;
         };
         if l.ab_cut || l.ba_cut {
-            for (x, y, is_cut) in [(a, b, l.ab_cut), (b, a, l.ba_cut)] {
-                if is_cut {
-                    ctx.send(ClientCommand::Uncut { from: x, to: y }, Origin::Network);
-                }
-            }
+            // Restore both directions: the other one may be cut by an event still on its way.
+            ctx.send(ClientCommand::Uncut { from: a, to: b }, Origin::Network);
+            ctx.send(ClientCommand::Uncut { from: b, to: a }, Origin::Network);
         } else if l.ab || l.ba {
             ctx.local_error(
                 Origin::Network,
@@ -229,7 +227,11 @@ fn Link(a: NodeId, b: NodeId, ring: Memo<Ring>) -> impl IntoView {
     view! {
         <g class="link" class:highlight=highlighted on:click=toggle
             data-testid=format!("link-{a}-{b}")
-            data-blocked=move || look.get().is_some_and(|l| l.ab || l.ba).to_string()>
+            data-blocked=move || match look.get() {
+                Some(l) if l.ab && l.ba => "both",
+                Some(l) if l.ab || l.ba => "one-way",
+                _ => "none",
+            }>
             <title>{title}</title>
             <line class="link-hit" x1=move || geometry().0.x y1=move || geometry().0.y
                 x2=move || geometry().1.x y2=move || geometry().1.y/>
