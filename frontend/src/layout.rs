@@ -144,14 +144,14 @@ pub fn visible_indexes(
 ) -> std::ops::RangeInclusive<u64> {
     const OVERSCAN: u64 = 4;
     if max_index == 0 || cell_px <= 0.0 {
-        return 1..=0;
+        return std::ops::RangeInclusive::new(1, 0); // empty
     }
     let first = ((scroll_left_px.max(0.0) / cell_px).floor() as u64 + 1).min(max_index);
     let count = (viewport_px.max(0.0) / cell_px).ceil() as u64 + 1;
     let lo = first.saturating_sub(OVERSCAN).max(1);
     let hi = (first + count + OVERSCAN).min(max_index);
     if lo > hi {
-        return 1..=0;
+        return std::ops::RangeInclusive::new(1, 0); // empty
     }
     lo..=hi
 }
@@ -244,7 +244,7 @@ mod tests {
 
     #[test]
     fn only_the_visible_window_of_the_log_is_drawn() {
-        assert_eq!(visible_indexes(0.0, 400.0, 40.0, 0), 1..=0);
+        assert!(visible_indexes(0.0, 400.0, 40.0, 0).is_empty());
         assert_eq!(visible_indexes(0.0, 400.0, 40.0, 5), 1..=5);
         let r = visible_indexes(40_000.0, 800.0, 40.0, 2_000);
         assert!(r.contains(&1001) && r.contains(&1020));

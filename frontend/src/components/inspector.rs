@@ -327,7 +327,7 @@ fn MessagePanel(id: u64) -> impl IntoView {
                 format!("{:.3} s", m.deliver_at_ms as f64 / 1000.0),
             ),
         ];
-        rows.extend(body_rows(&m).into_iter().map(|(k, v)| (k, v)));
+        rows.extend(body_rows(&m));
         Some(
             rows.into_iter()
                 .map(|(k, v)| view! { <dt>{k}</dt><dd>{v}</dd> })
