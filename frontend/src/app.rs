@@ -132,7 +132,20 @@ fn handle_server_message(ctx: Ctx, message: ServerMessage) {
             let (time, speed, paused) = (snapshot.time_ms as f64, snapshot.speed, snapshot.paused);
             ctx.view.update(|v| match v {
                 Some(view) => view.resync(snapshot),
-                None => *v = Some(ClusterView::from_snapshot(snapshot)),
+                None => {
+                    let mut view = ClusterView::from_snapshot(snapshot);
+                    let leader = view
+                        .leader()
+                        .map_or("no leader yet".to_string(), |l| format!("S{l} leads"));
+                    let text = format!(
+                        "Watching {} servers (seed {}): {leader}, {} committed entries",
+                        view.nodes.len(),
+                        view.seed,
+                        view.commit_index()
+                    );
+                    view.note(text, Tone::Control);
+                    *v = Some(view);
+                }
             });
             ctx.clock
                 .update_value(|c| c.reset(time, wall, speed, paused));

@@ -69,7 +69,7 @@ impl Ring {
         } else {
             2.0 * radius * (std::f64::consts::PI / n as f64).sin()
         };
-        let node_radius = (gap * 0.35).min(54.0);
+        let node_radius = (gap * 0.29).min(54.0);
         Ring {
             n,
             radius,

@@ -13,7 +13,7 @@ use crate::layout::{term_colour, term_text_colour, visible_indexes};
 use crate::model::{ClusterView, Focus};
 
 /// Width of one entry column (px), gap included.
-pub const CELL_PX: f64 = 64.0;
+pub const CELL_PX: f64 = 68.0;
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 struct CellLook {

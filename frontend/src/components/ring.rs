@@ -76,7 +76,8 @@ pub fn ClusterRing() -> impl IntoView {
                 .unwrap_or_default()
         })
     });
-    let view_box = format!("0 0 {RING_VIEW} {RING_VIEW}");
+    // Wider than the ring itself: labels of the left- and right-most servers sit beside them.
+    let view_box = format!("-100 0 {} {RING_VIEW}", RING_VIEW + 200.0);
     view! {
         <svg class="ring" viewBox=view_box data-testid="ring" role="img"
             aria-label="Servers on a ring with the messages between them"
@@ -356,7 +357,7 @@ fn NodeGlyph(id: NodeId, ring: Memo<Ring>) -> impl IntoView {
             return None;
         }
         let n = ring.get().n;
-        let spacing = 10.0;
+        let spacing = (1.6 * r() / n as f64).min(10.0);
         let x0 = -(n as f64 - 1.0) * spacing / 2.0;
         let y = r() * 0.55;
         let dots = (1..=n)
@@ -371,7 +372,7 @@ fn NodeGlyph(id: NodeId, ring: Memo<Ring>) -> impl IntoView {
                     "vote none"
                 };
                 let x = x0 + (peer - 1) as f64 * spacing;
-                view! { <circle class=class cx=x cy=y r="3.8"><title>{format!("S{peer}")}</title></circle> }
+                view! { <circle class=class cx=x cy=y r=(spacing * 0.38).min(3.8)><title>{format!("S{peer}")}</title></circle> }
             })
             .collect_view();
         Some(view! { <g class="votes">{dots}</g> })
