@@ -370,6 +370,35 @@ fn granting_a_vote_resets_the_election_timer_refusing_does_not() {
     );
 }
 
+/// Figure 2 (Followers): "If election timeout elapses without receiving AppendEntries RPC from
+/// current leader or granting vote to candidate: convert to candidate." Merely learning a higher
+/// term from a candidate whose log is stale does not re-arm the timer — otherwise stale candidates
+/// could keep postponing the servers that can win (§9.3's unequal logs).
+#[test]
+fn a_refused_higher_term_candidate_does_not_postpone_the_election_timer() {
+    let mut node = node_with(config(1, 3), hs(2), log_of_terms(&[1, 2]));
+    let deadline = node.election_deadline_ms();
+    let now = deadline - 1;
+    node.advance_clock(now);
+
+    // Term 5 candidate with a stale log: the node adopts term 5 but refuses the vote.
+    node.step(request_vote(2, 1, 5, 1, 1));
+    assert_eq!(node.current_term(), 5);
+    assert_eq!(node.voted_for(), None);
+    assert_eq!(
+        node.election_deadline_ms(),
+        deadline,
+        "stepping up to a higher term must not re-arm the timer"
+    );
+    node.tick(deadline);
+    assert_eq!(
+        node.role(),
+        Role::Candidate,
+        "the original deadline still fires"
+    );
+    assert_eq!(node.current_term(), 6);
+}
+
 /// §5.2: "Raft uses randomized election timeouts … chosen randomly from a fixed interval (e.g.,
 /// 150–300ms). This spreads out the servers so that in most cases only a single server will time
 /// out." Every timeout is in range, servers differ, and one server's successive timeouts differ.

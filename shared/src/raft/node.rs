@@ -502,6 +502,7 @@ impl RaftNode {
     fn become_follower(&mut self, term: Term, leader: Option<NodeId>) {
         let changed =
             term != self.current_term || self.role != Role::Follower || leader != self.leader_id;
+        let was_leader = self.role == Role::Leader;
         if term > self.current_term {
             self.current_term = term;
             self.voted_for = None;
@@ -518,7 +519,14 @@ impl RaftNode {
                 leader_id: leader,
             });
         }
-        self.reset_election_timer();
+        // Figure 2 resets the election timer only on AppendEntries from the current leader or on
+        // granting a vote; merely learning of a higher term does not. (Resetting here would let a
+        // candidate whose stale log cannot win keep postponing the timeouts of the servers that
+        // can, which is exactly the situation of §9.3.) A deposed leader had no timer running, so
+        // it arms a fresh one.
+        if was_leader {
+            self.reset_election_timer();
+        }
     }
 
     fn become_leader(&mut self) {
@@ -647,9 +655,8 @@ impl RaftNode {
         );
         if self.role == Role::Candidate || self.leader_id != Some(leader) {
             self.become_follower(term, Some(leader));
-        } else {
-            self.reset_election_timer();
         }
+        self.reset_election_timer();
 
         // "2. Reply false if log doesn't contain an entry at prevLogIndex whose term matches
         // prevLogTerm." With the fast-backup hint of §5.3 ("the follower can include the term of
