@@ -10,7 +10,7 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { ROOT, startBackend, launch, until, api, cluster } from './lib.mjs';
+import { ROOT, startBackend, launch, until, api, cluster, shot } from './lib.mjs';
 
 const ENTRIES = Number(process.env.BENCH_ENTRIES || 2000);
 const MEASURE_MS = Number(process.env.BENCH_MEASURE_MS || 10000);
@@ -54,7 +54,7 @@ async function fillLogs(url) {
   }
   await until(async () => (await cluster(url)).nodes.every((n) => n.commit_index >= ENTRIES),
     { what: `${ENTRIES} entries committed everywhere`, timeoutMs: 120000, intervalMs: 500 });
-  await api(url, { type: 'network', latency_ms_min: 150, latency_ms_max: 250 });
+  await api(url, { type: 'network', latency_ms_min: 200, latency_ms_max: 300 });
   await api(url, { type: 'speed', speed: 1 });
 }
 
@@ -129,6 +129,7 @@ try {
   // Let the slow network fill up with messages before measuring.
   await until(async () => (await page.locator('[data-testid=message]').count()) >= 20, { what: 'messages in flight', timeoutMs: 20000 });
   const f = await frames(page);
+  await shot(page, 'bench-2000-entries');
   const drawn = await page.locator('[data-testid^=entry-]').count();
   const clicks = await appendToDraw(page, backend.url);
   const info = await page.evaluate(() => navigator.userAgent);
