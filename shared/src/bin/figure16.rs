@@ -802,7 +802,7 @@ fn panel(
                  class=\"cap\"/>\n<text x=\"{:.1}\" y=\"{}\" class=\"tick\" \
                  text-anchor=\"end\">cap</text>\n",
                 xx - 4.0,
-                PLOT_TOP + 14.0
+                PLOT_BOTTOM - 8.0
             ));
         }
     }
