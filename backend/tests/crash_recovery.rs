@@ -330,5 +330,33 @@ async fn a_node_crashed_in_the_ui_restarts_from_its_files() {
     for c in &committed {
         assert!(holds(n, c), "restarted S{follower} lost {c:?}");
     }
+
+    // A second process on the same directory would corrupt the logs: it is refused.
+    let second_log = tmp.path().join("second.log");
+    let mut second = Command::new(env!("CARGO_BIN_EXE_logscope"))
+        .args(["--port", "0", "--paused"])
+        .arg("--data-dir")
+        .arg(&data)
+        .stdout(Stdio::null())
+        .stderr(File::create(&second_log).expect("log file"))
+        .spawn()
+        .expect("start a second logscope");
+    let deadline = Instant::now() + DEADLINE;
+    let status = loop {
+        if let Some(status) = second.try_wait().expect("try_wait") {
+            break status;
+        }
+        if Instant::now() > deadline {
+            let _ = second.kill();
+            panic!("a second logscope on the same data directory kept running");
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    assert!(!status.success(), "the second process must not start");
+    let stderr = std::fs::read_to_string(&second_log).unwrap_or_default();
+    assert!(
+        stderr.contains("another logscope process") && stderr.contains(&p.child.id().to_string()),
+        "{stderr}"
+    );
     p.kill_9();
 }

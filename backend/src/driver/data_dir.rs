@@ -22,6 +22,8 @@ use crate::storage::{FileStorage, RecoveryReport};
 
 /// The manifest's file name.
 pub const MANIFEST_FILE: &str = "cluster.json";
+/// Locked (flock) by the process using the directory; holds its pid for people to read.
+pub const LOCK_FILE: &str = "logscope.lock";
 const MANIFEST_TMP_FILE: &str = "cluster.json.tmp";
 /// Bumped when the manifest changes incompatibly.
 const MANIFEST_FORMAT: u32 = 1;
@@ -113,6 +115,18 @@ pub enum DataDirError {
         path: PathBuf,
         /// What is wrong.
         reason: String,
+    },
+    /// Another process holds the directory's lock.
+    #[error(
+        "another logscope process{} is using the data directory {path}: stop it, or start this \
+         one with a different --data-dir",
+        holder.map(|p| format!(" (pid {p})")).unwrap_or_default()
+    )]
+    Busy {
+        /// The data directory.
+        path: PathBuf,
+        /// The pid written in the lock file, if readable.
+        holder: Option<u32>,
     },
     /// A node's files could not be opened or recovered.
     #[error("cannot open S{node}'s files in {path}: {reason}")]
@@ -253,6 +267,42 @@ impl DataDir {
         })
     }
 
+    /// Take the directory for this process. Two processes writing the same node files would
+    /// interleave their records (each appending its own entry 1, say) and corrupt the logs, so a
+    /// second one is refused. The lock is an `flock` on [`LOCK_FILE`]: the kernel releases it
+    /// when the process dies, even by `kill -9`, so a crash never leaves a stale lock.
+    pub fn lock(&self) -> Result<DirLock, DataDirError> {
+        self.create_root()?;
+        let path = self.root.join(LOCK_FILE);
+        let io = |what| {
+            let path = path.clone();
+            move |source| DataDirError::Io { what, path, source }
+        };
+        let mut file = fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&path)
+            .map_err(io("cannot open"))?;
+        if let Err(e) = try_lock_exclusive(&file) {
+            if e.kind() == std::io::ErrorKind::WouldBlock {
+                let holder = fs::read_to_string(&path)
+                    .ok()
+                    .and_then(|s| s.trim().parse().ok());
+                return Err(DataDirError::Busy {
+                    path: self.root.clone(),
+                    holder,
+                });
+            }
+            return Err(io("cannot lock")(e));
+        }
+        // The pid is only for people reading the file; the flock is what counts.
+        file.set_len(0).map_err(io("cannot write"))?;
+        writeln!(file, "{}", std::process::id()).map_err(io("cannot write"))?;
+        Ok(DirLock { _file: file })
+    }
+
     fn create_root(&self) -> Result<(), DataDirError> {
         fs::create_dir_all(&self.root).map_err(|source| DataDirError::Io {
             what: "cannot create",
@@ -260,6 +310,31 @@ impl DataDir {
             source,
         })
     }
+}
+
+/// Held while this process uses a data directory (see [`DataDir::lock`]); dropping it releases
+/// the directory.
+#[derive(Debug)]
+pub struct DirLock {
+    _file: fs::File,
+}
+
+#[cfg(unix)]
+fn try_lock_exclusive(file: &fs::File) -> std::io::Result<()> {
+    use std::os::fd::AsRawFd;
+    // SAFETY: flock only reads the descriptor number, which `file` keeps open for the call.
+    let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(std::io::Error::last_os_error())
+    }
+}
+
+/// Elsewhere there is no lock: one process per directory is then the user's to ensure.
+#[cfg(not(unix))]
+fn try_lock_exclusive(_file: &fs::File) -> std::io::Result<()> {
+    Ok(())
 }
 
 /// `node-1` … `node-9` (digits only, so `node-notes` or `node-1.bak` are left alone).
@@ -305,6 +380,26 @@ mod tests {
         assert!(
             dir.root().join("node-x").exists(),
             "only node-<number> is ours"
+        );
+    }
+
+    #[test]
+    fn a_second_user_of_the_directory_is_refused_until_the_first_lets_go() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = DataDir::new(tmp.path().join("data"));
+        let held = dir.lock().expect("first lock");
+        let err = dir.lock().expect_err("a second lock must fail").to_string();
+        assert!(err.contains("another logscope process"), "{err}");
+        assert!(
+            err.contains(&format!("pid {}", std::process::id())),
+            "{err}"
+        );
+        drop(held);
+        dir.lock().expect("free again once released");
+        dir.wipe().unwrap();
+        assert!(
+            dir.root().join(LOCK_FILE).exists(),
+            "wiping keeps the lock file"
         );
     }
 

@@ -47,7 +47,7 @@ use shared::{NodeId, Sim};
 use tokio::sync::{broadcast, mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 
-pub use data_dir::{DataDir, DataDirError, Manifest, MANIFEST_FILE};
+pub use data_dir::{DataDir, DataDirError, DirLock, Manifest, LOCK_FILE, MANIFEST_FILE};
 use pending::{Deadline, Pending, ReplyTx};
 
 use crate::storage::{FileStorage, RecoveryReport};
@@ -474,6 +474,13 @@ pub async fn start(
                 }
             };
             let data_dir = DataDir::new(&config.data_dir);
+            let lock = match data_dir.lock() {
+                Ok(lock) => lock,
+                Err(e) => {
+                    let _ = started_tx.send(Err(e.into()));
+                    return;
+                }
+            };
             let (sim, info) = match open_cluster(&data_dir, config.cluster.clone(), config.fresh) {
                 Ok(v) => v,
                 Err(e) => {
@@ -481,7 +488,7 @@ pub async fn start(
                     return;
                 }
             };
-            let driver = Driver::new(config, data_dir, sim, outgoing);
+            let driver = Driver::new(config, data_dir, lock, sim, outgoing);
             if started_tx.send(Ok(info)).is_err() {
                 return;
             }
@@ -575,6 +582,8 @@ pub(crate) fn to_json<T: Serialize>(value: &T) -> Utf8Bytes {
 
 struct Driver {
     data_dir: DataDir,
+    /// Held for as long as the driver runs.
+    _lock: DirLock,
     sim: LiveSim,
     run: u64,
     speed: f64,
@@ -600,12 +609,14 @@ impl Driver {
     fn new(
         config: DriverConfig,
         data_dir: DataDir,
+        lock: DirLock,
         sim: LiveSim,
         outgoing: broadcast::Sender<Arc<Outgoing>>,
     ) -> Self {
         let now = Instant::now();
         Driver {
             data_dir,
+            _lock: lock,
             anchor: (now, sim.now_ms() as f64),
             sim,
             run: 1,
