@@ -62,10 +62,10 @@ async function rowNumber(id, attr) {
 }
 
 /** Append through the form and return the entry's index (read from the committed row). */
-async function appendFromUi(text) {
+async function appendFromUi(text, drawnAs = text) {
   await $('append-input').fill(text);
   await $('append-submit').click();
-  const cell = page.locator('[data-testid=log-committed] .cell', { hasText: text }).last();
+  const cell = page.locator('[data-testid=log-committed] .cell', { hasText: drawnAs }).last();
   await cell.waitFor({ timeout: 15000 });
   return Number((await cell.getAttribute('data-testid')).split('-').pop());
 }
@@ -180,6 +180,13 @@ test('pause stops time and step advances one event', async () => {
   await $('pause').click();
   await until(async () => (await $('app').getAttribute('data-paused')) === 'false', { what: 'resumed' });
   await until(async () => (await $('clock').textContent()) !== clock, { what: 'the clock to move again' });
+
+  // Space pauses exactly once even while the Pause button still has the focus from the click.
+  await page.keyboard.press('Space');
+  await until(async () => (await $('app').getAttribute('data-paused')) === 'true', { what: 'paused by space' });
+  const settled = `${((await cluster(backend.url)).time_ms / 1000).toFixed(3)} s`;
+  await until(async () => (await $('clock').textContent()) === settled, { what: 'the clock to settle' });
+  assert.equal((await cluster(backend.url)).paused, true, 'one toggle, not two');
 });
 
 test('a message can be inspected and dropped', async () => {
@@ -275,7 +282,29 @@ test('the page says how to start the server when it is unreachable, and reconnec
   // Let the socket through again: the page finds the server without a reload.
   await page.unrouteAll();
   await page.routeWebSocket(/\/ws$/, (ws) => ws.connectToServer());
-  await $('retry').click();
-  await until(() => page.locator('[data-testid=conn].open').count(), { what: 'the page to reconnect', timeoutMs: 15000 });
+  await until(() => page.locator('[data-testid=conn].open').count(), { what: 'the page to reconnect by itself', timeoutMs: 15000 });
   assert.equal(await $('offline').count(), 0);
+});
+
+test('the reset dialog starts a new cluster: 3 servers logging state changes', async () => {
+  await leader();
+  await $('reset-open').click();
+  await $('reset-dialog').waitFor();
+  await $('reset-nodes').fill('12');
+  await $('reset-submit').click();
+  assert.match(await $('error-reset').textContent(), /1 to 9 servers/);
+  await $('reset-nodes').fill('3');
+  await $('reset-seed').fill('77');
+  await page.locator('[data-testid=reset-dialog] input[value=state]').check();
+  await $('reset-submit').click();
+  await until(async () => (await $('reset-dialog').count()) === 0, { what: 'the dialog to close' });
+  await until(async () => (await page.locator('[data-testid^=node-][data-role]').count()) === 3, { what: 'three servers' });
+  assert.match(await $('meta').textContent(), /3 servers · seed 77 · log state changes/);
+  await leader();
+  // In the state model the leader logs the value it computed: "= 5", the same on every server.
+  const index = await appendFromUi('add 5', '= 5');
+  await everyRowHas(index, [1, 2, 3]);
+  assert.match(await $(`entry-2-${index}`).textContent(), /= 5/);
+  await until(async () => (await rowNumber(3, 'data-value')) === 5, { what: 'S3 to apply the value' });
+  await shot(page, '12-state-model');
 });

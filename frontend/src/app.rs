@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 
 use leptos::prelude::*;
-use shared::protocol::{ClientCommand, ServerMessage};
+use shared::protocol::{ClientCommand, ServerMessage, PROTOCOL_VERSION};
 use shared::types::NodeId;
 
 use crate::clock::PlaybackClock;
@@ -53,6 +53,9 @@ pub struct Ctx {
     pub reset_open: RwSignal<bool>,
     /// The append form's text (shared with the "c" key and the server panel).
     pub append_text: RwSignal<String>,
+    /// Set when the server speaks another protocol version (the page must be reloaded).
+    pub version_mismatch: RwSignal<Option<u32>>,
+    last_resync_ms: StoredValue<f64>,
     connection: StoredValue<Option<Connection>, LocalStorage>,
     clock: StoredValue<PlaybackClock>,
 }
@@ -118,6 +121,9 @@ pub fn use_ctx() -> Ctx {
     expect_context::<Ctx>()
 }
 
+/// Least wall time between two reconnects asked for by gaps in the event stream.
+const RESYNC_INTERVAL_MS: f64 = 5_000.0;
+
 fn wall_ms() -> f64 {
     web_sys::window()
         .and_then(|w| w.performance())
@@ -128,7 +134,13 @@ fn wall_ms() -> f64 {
 fn handle_server_message(ctx: Ctx, message: ServerMessage) {
     let wall = wall_ms();
     match message {
+        ServerMessage::Hello {
+            protocol_version, ..
+        } if protocol_version != PROTOCOL_VERSION => {
+            ctx.version_mismatch.set(Some(protocol_version));
+        }
         ServerMessage::Hello { snapshot, .. } | ServerMessage::Snapshot { snapshot } => {
+            ctx.version_mismatch.set(None);
             let (time, speed, paused) = (snapshot.time_ms as f64, snapshot.speed, snapshot.paused);
             ctx.view.update(|v| match v {
                 Some(view) => view.resync(snapshot),
@@ -174,8 +186,10 @@ fn handle_server_message(ctx: Ctx, message: ServerMessage) {
                 ctx.clock
                     .update_value(|c| c.sync(time, wall, speed, paused));
             }
-            if needs_resync {
-                // A fresh connection starts with a Hello carrying the full state.
+            // A fresh connection starts with a Hello carrying the full state; at most one such
+            // reconnect every few seconds, so a confused stream cannot make us hammer the server.
+            if needs_resync && wall - ctx.last_resync_ms.get_value() > RESYNC_INTERVAL_MS {
+                ctx.last_resync_ms.set_value(wall);
                 ctx.reconnect_now();
             }
         }
@@ -308,6 +322,8 @@ pub fn App() -> impl IntoView {
         help_open: RwSignal::new(false),
         reset_open: RwSignal::new(false),
         append_text: RwSignal::new("add 5".to_string()),
+        version_mismatch: RwSignal::new(None),
+        last_resync_ms: StoredValue::new(f64::MIN),
         connection: StoredValue::new_local(None),
         clock: StoredValue::new(PlaybackClock::new()),
     };
@@ -381,6 +397,11 @@ pub fn App() -> impl IntoView {
                     {move || keyboard_reply().unwrap_or_default()}
                 </div>
             </Show>
+            {move || ctx.version_mismatch.get().map(|v| view! {
+                <div class="toast" role="alert">
+                    {format!("The server speaks protocol version {v}; this page speaks {PROTOCOL_VERSION}. Reload the page.")}
+                </div>
+            })}
             <HelpOverlay/>
             <ResetDialog/>
             <ConnectionOverlay/>

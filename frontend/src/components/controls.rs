@@ -367,7 +367,7 @@ pub fn ResetDialog() -> impl IntoView {
     view! {
         <Show when=move || ctx.reset_open.get()>
             <div class="overlay" on:click=move |_| ctx.reset_open.set(false)>
-                <form class="dialog" data-testid="reset-dialog" on:submit=submit
+                <form class="dialog" data-testid="reset-dialog" on:submit=submit novalidate=true
                     on:click=|ev| ev.stop_propagation()>
                     <h2>"Start a new cluster"</h2>
                     <p class="hint">"The current run and its disks are replaced. Everything below is reproducible from the seed."</p>
