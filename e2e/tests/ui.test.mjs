@@ -63,10 +63,21 @@ async function rowNumber(id, attr) {
 
 /** Append through the form and return the entry's index (read from the committed row). */
 async function appendFromUi(text, drawnAs = text) {
-  await $('append-input').fill(text);
-  await $('append-submit').click();
   const cell = page.locator('[data-testid=log-committed] .cell', { hasText: drawnAs }).last();
-  await cell.waitFor({ timeout: 15000 });
+  // On a loaded machine an election can be under way at the moment of the click; the server then
+  // answers "no leader right now" inline, and a person would simply click again.
+  for (let attempt = 1; ; attempt++) {
+    await $('append-input').fill(text);
+    await $('append-submit').click();
+    const outcome = await until(async () => {
+      if (await cell.count()) return 'drawn';
+      if (await $('error-append').count()) return (await $('error-append').textContent()) || 'error';
+      return null;
+    }, { what: `"${text}" to commit`, timeoutMs: 15000 });
+    if (outcome === 'drawn') break;
+    if (attempt >= 3 || !/leader/.test(outcome)) throw new Error(`append "${text}" failed: ${outcome}`);
+    await leader();
+  }
   return Number((await cell.getAttribute('data-testid')).split('-').pop());
 }
 

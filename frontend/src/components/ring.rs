@@ -394,6 +394,7 @@ fn NodeGlyph(id: NodeId, ring: Memo<Ring>) -> impl IntoView {
                     ctx.selection.set(Selection::Node(id));
                 }
             }>
+            <title>{move || format!("S{id}: {}, term {} — click for its state and actions", role_name(), look.get().map(|l| l.term).unwrap_or(0))}</title>
             <circle class="halo" r=move || r() + 20.0/>
             <circle class="timer-track" r=timer_r/>
             {move || timer_dash().map(|d| view! {
@@ -525,7 +526,7 @@ fn MessageGlyph(flight: InFlight, ring: Memo<Ring>) -> impl IntoView {
             data-from=from.to_string() data-to=to.to_string()>
             <circle class="msg-hit" r=move || size() + 8.0/>
             <g transform=heading>
-                <path class="msg-arrow" d=move || { let s = size(); format!("M{:.1},-4 L{:.1},0 L{:.1},4", s + 2.0, s + 7.0, s + 2.0) }/>
+                <path class="msg-arrow" d=move || { let s = size(); format!("M{:.1},-4.5 L{:.1},0 L{:.1},4.5 Z", s + 2.5, s + 9.5, s + 2.5) }/>
             </g>
             {move || message_shape(&body, size())}
         </g>
