@@ -12,6 +12,7 @@ mod ws;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -78,6 +79,7 @@ pub struct ServerHandle {
     driver: DriverHandle,
     driver_thread: DriverThread,
     start_info: StartInfo,
+    driver_failed: Arc<AtomicBool>,
 }
 
 impl ServerHandle {
@@ -115,6 +117,7 @@ impl ServerHandle {
             driver,
             driver_thread,
             shutdown,
+            driver_failed,
             ..
         } = self;
         // Connections get a few seconds to close cleanly after shutdown begins.
@@ -131,6 +134,9 @@ impl ServerHandle {
         };
         driver.shutdown().await;
         driver_thread.join().await;
+        if driver_failed.load(Ordering::SeqCst) {
+            return Err(std::io::Error::other("the simulator stopped unexpectedly"));
+        }
         match result {
             Ok(r) => r,
             Err(e) if e.is_cancelled() => Ok(()),
@@ -185,11 +191,24 @@ pub async fn serve(config: ServerConfig) -> Result<ServerHandle, ServeError> {
     };
     let app = router(state, &config);
     // Waiting requests are answered at once when shutdown begins, so they don't hold it up.
+    // And a driver that stops on its own (a bug) takes the server down with it, loudly, rather
+    // than leave a server that answers every request with an error.
+    let driver_failed = Arc::new(AtomicBool::new(false));
     {
         let (driver, shutdown) = (driver.clone(), shutdown.clone());
+        let failed = driver_failed.clone();
+        let stopped = driver.stopped();
         tokio::spawn(async move {
-            shutdown.cancelled().await;
-            driver.shutdown().await;
+            tokio::select! {
+                _ = shutdown.cancelled() => driver.shutdown().await,
+                _ = stopped.cancelled() => {
+                    if !shutdown.is_cancelled() {
+                        tracing::error!("the simulator stopped unexpectedly; shutting down");
+                        failed.store(true, Ordering::SeqCst);
+                        shutdown.cancel();
+                    }
+                }
+            }
         });
     }
     let server = {
@@ -211,6 +230,7 @@ pub async fn serve(config: ServerConfig) -> Result<ServerHandle, ServeError> {
         driver,
         driver_thread,
         start_info,
+        driver_failed,
     })
 }
 
