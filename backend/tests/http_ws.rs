@@ -522,7 +522,8 @@ async fn a_viewer_that_falls_behind_gets_a_fresh_snapshot_and_goes_on() {
         assert!(after.windows(2).all(|w| w[1] == w[0] + 1), "contiguous");
     } else {
         // It lagged again (possible on a slow machine): each snapshot restarts the count.
-        assert!(latest_snapshot_seq > resync.seq);
+        let seqs: Vec<u64> = v.snapshots.iter().map(|s| s.seq).collect();
+        assert!(latest_snapshot_seq > resync.seq, "snapshot seqs {seqs:?}");
     }
     // Still a working connection.
     let (ok, _, error) = v.request(json!({"type": "pause"})).await;
@@ -1058,4 +1059,105 @@ async fn shutdown_closes_viewers_with_going_away() {
     };
     assert_eq!(code, Some(1001));
     stop.await.unwrap();
+}
+
+#[tokio::test]
+async fn a_commit_wait_without_a_majority_times_out_and_says_the_entry_may_still_commit() {
+    let server = TestServer::start(Options::default()).await;
+    let (leader, _) = server.leader().await;
+    for id in (1..=3).filter(|id| *id != leader) {
+        server.command(json!({"type": "crash", "node": id})).await;
+    }
+    let (status, body) = server
+        .post(
+            "?wait=commit&timeout_ms=300",
+            json!({"type": "append", "command": "add 1"}).to_string(),
+        )
+        .await;
+    assert_eq!(status, 504, "{body}");
+    let error = body["error"].as_str().unwrap();
+    assert!(
+        error.contains("timed out") && error.contains("may still commit"),
+        "{error}"
+    );
+    // It is on the leader's log, uncommitted; restarting one follower commits it.
+    let s = server.cluster().await;
+    let l = &s.nodes[leader as usize - 1];
+    let index = l.log.len() as u64;
+    assert_eq!(l.log.last().unwrap().command, "add 1");
+    assert!(l.commit_index < index);
+    let follower = (1..=3).find(|id| *id != leader).unwrap();
+    server
+        .command(json!({"type": "restart", "node": follower}))
+        .await;
+    eventually("the entry committed once a majority is back", || async {
+        let s = server.cluster().await;
+        (s.nodes[leader as usize - 1].commit_index >= index).then_some(())
+    })
+    .await;
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn in_the_state_model_a_follower_refuses_and_names_the_leader() {
+    let server = TestServer::start(Options::default()).await;
+    server
+        .command(json!({"type": "reset", "log_model": "state"}))
+        .await;
+    let (leader, _) = server.leader().await;
+    let follower = (1..=3).find(|id| *id != leader).unwrap();
+    eventually("the follower to know its leader", || async {
+        let s = server.cluster().await;
+        (s.nodes[follower as usize - 1].leader_id == Some(leader)).then_some(())
+    })
+    .await;
+    let (status, body) = server
+        .post(
+            "",
+            json!({"type": "append", "command": "add 1", "node": follower}).to_string(),
+        )
+        .await;
+    assert_eq!(status, 409, "{body}");
+    let error = body["error"].as_str().unwrap();
+    assert!(error.contains(&format!("try S{leader}")), "{error}");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn power_loss_keeps_only_synced_entries_and_restart_reads_them_back() {
+    let server = TestServer::start(Options::default()).await;
+    let (leader, _) = server.leader().await;
+    let follower = (1..=3).find(|id| *id != leader).unwrap();
+    let (status, body) = server
+        .post(
+            "?wait=commit",
+            json!({"type": "append", "command": "set 4"}).to_string(),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let index = body["result"]["index"].as_u64().unwrap();
+    eventually("the follower's disk to hold the entry", || async {
+        let s = server.cluster().await;
+        (s.nodes[follower as usize - 1].synced_index >= index).then_some(())
+    })
+    .await;
+    let r = server
+        .command(json!({"type": "power_loss", "node": follower}))
+        .await;
+    assert!(r["message"].as_str().unwrap().contains("lost power"));
+    let s = server.cluster().await;
+    let down = &s.nodes[follower as usize - 1];
+    assert!(!down.up);
+    assert!(
+        down.log.len() as u64 >= index,
+        "synced entries survive a power loss"
+    );
+    server
+        .command(json!({"type": "restart", "node": follower}))
+        .await;
+    let s = server.cluster().await;
+    let n = &s.nodes[follower as usize - 1];
+    assert!(n.up);
+    assert_eq!(n.log[index as usize - 1].command, "set 4");
+    server.stop().await;
 }

@@ -290,6 +290,12 @@ impl SnapshotReply {
         }
     }
 
+    /// True when a viewer that has every event up to `seq` already knows all this snapshot
+    /// holds (same run assumed).
+    pub fn seq_covered_by(&self, seq: u64) -> bool {
+        self.snapshot.seq <= seq
+    }
+
     /// `ServerMessage::Hello` with this snapshot.
     pub fn hello_json(&self) -> Utf8Bytes {
         self.hello

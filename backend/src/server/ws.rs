@@ -249,6 +249,10 @@ impl Connection {
                             .close(close_code::AWAY, "the server is shutting down")
                             .await;
                     };
+                    if snapshot.run == cursor.run && snapshot.seq_covered_by(cursor.seq) {
+                        // Only clock messages were missed: the viewer has every event already.
+                        continue;
+                    }
                     cursor = Cursor::new(&snapshot);
                     if self.send(snapshot.snapshot_message_json()).await.is_err() {
                         return;
