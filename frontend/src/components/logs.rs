@@ -432,6 +432,12 @@ fn Cell(cell: CellLook, node: Option<NodeId>, ctx: Ctx) -> impl IntoView {
         if cell.applied { " applied" } else { "" },
         if cell.divergent { " divergent" } else { "" },
     );
+    let text = short_text(&cell.text);
+    let text_class = if text.chars().count() > 6 {
+        "cell-text long"
+    } else {
+        "cell-text"
+    };
     let click = move |_| {
         let focus = match node {
             Some(n) => Focus::NodeEntry(n, index),
@@ -445,7 +451,7 @@ fn Cell(cell: CellLook, node: Option<NodeId>, ctx: Ctx) -> impl IntoView {
             data-testid=format!("entry-{}-{index}", node.map_or("c".to_string(), |n| n.to_string()))
             data-term=cell.term.to_string()>
             <span class="cell-term">{format!("t{}", cell.term)}</span>
-            <span class="cell-text">{short_text(&cell.text)}</span>
+            <span class=text_class>{text}</span>
         </div>
     }
 }
