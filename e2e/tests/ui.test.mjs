@@ -319,3 +319,40 @@ test('the reset dialog starts a new cluster: 3 servers logging state changes', a
   await until(async () => (await rowNumber(3, 'data-value')) === 5, { what: 'S3 to apply the value' });
   await shot(page, '12-state-model');
 });
+
+test('clicking a sentence of the narration highlights what it is about', async () => {
+  const l = await leader();
+  const index = await appendFromUi('add 4');
+  const sentence = page.locator('[data-testid=narration] li', { hasText: `Entry ${index} (add 4) is committed` });
+  await sentence.locator('button').click();
+  await until(() => page.locator('.column-highlight').count(), { what: 'the entry column to light up' });
+  await shot(page, '13-narration-highlight');
+  // A sentence about a server lights up that server.
+  await page.locator('[data-testid=narration] li', { hasText: `A client sent "add 4" to S${l.id}` }).first().locator('button').click();
+  await until(() => page.locator(`[data-testid=node-${l.id}].highlight`).count(), { what: 'the leader to light up' });
+  await page.keyboard.press('Escape');
+  await until(async () => (await page.locator('[data-testid^=node-].highlight').count()) === 0, { what: 'Escape to clear' });
+});
+
+test('works by touch and by keyboard alone', async () => {
+  await leader();
+  // Touch: a phone-sized page, tap a server, tap Crash.
+  const phone = await browser.newContext({ viewport: { width: 390, height: 844 }, hasTouch: true, isMobile: true });
+  const p = await phone.newPage();
+  await p.goto(backend.url);
+  await until(() => p.locator('[data-testid=conn].open').count(), { what: 'the phone page to connect' });
+  await p.locator('[data-testid=node-3] .body').tap();
+  await p.locator('[data-testid=node-panel]').waitFor();
+  await p.locator('[data-testid=node-crash]').tap();
+  await until(async () => (await p.locator('[data-testid=node-3]').getAttribute('data-role')) === 'down', { what: 'S3 down after taps' });
+  await shot(p, '14-phone');
+  await phone.close();
+  // Keyboard: focus a server, Enter opens its panel, the buttons are reachable with Tab.
+  await page.locator('[data-testid=node-3]').focus();
+  await page.keyboard.press('Enter');
+  await $('node-panel').waitFor();
+  assert.match(await $('node-panel').textContent(), /S3 · down/);
+  await $('node-crash').focus();
+  await page.keyboard.press('Enter');
+  await until(async () => (await $('node-3').getAttribute('data-role')) !== 'down', { what: 'S3 restarted from the keyboard' });
+});
