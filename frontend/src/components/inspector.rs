@@ -129,8 +129,13 @@ fn NodePanel(id: NodeId) -> impl IntoView {
             (
                 "log",
                 format!(
-                    "{} entries (last term {})",
+                    "{} {} (last term {})",
                     n.last_index(),
+                    if n.last_index() == 1 {
+                        "entry"
+                    } else {
+                        "entries"
+                    },
                     n.term_at(n.last_index()).unwrap_or(0)
                 ),
             ),
