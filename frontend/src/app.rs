@@ -161,10 +161,13 @@ fn handle_server_message(ctx: Ctx, message: ServerMessage) {
             });
             ctx.clock
                 .update_value(|c| c.reset(time, wall, speed, paused));
-            if let Selection::Node(id) = ctx.selection.get_untracked() {
-                if ctx.peek(|v| v.node(id).is_none()).unwrap_or(true) {
-                    ctx.selection.set(Selection::None);
+            match ctx.selection.get_untracked() {
+                Selection::Node(id) if ctx.peek(|v| v.node(id).is_none()).unwrap_or(true) => {
+                    ctx.selection.set(Selection::None)
                 }
+                // Message ids start again in a new run: an old selection would point elsewhere.
+                Selection::Message(_) => ctx.selection.set(Selection::None),
+                _ => {}
             }
         }
         ServerMessage::Events { events } => {

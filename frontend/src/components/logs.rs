@@ -49,11 +49,10 @@ struct RowLook {
     synced_index: LogIndex,
 }
 
+/// The text drawn in a cell: what the entry holds, as the API lists it ("add 5", "value = 5",
+/// "no-op"); the tooltip repeats it in full when it is cut short.
 fn short_text(command: &str) -> String {
-    match command.strip_prefix("value = ") {
-        Some(v) => format!("= {v}"),
-        None => command.to_string(),
-    }
+    command.to_string()
 }
 
 fn cells_of(
@@ -214,7 +213,7 @@ pub fn LogTable() -> impl IntoView {
                 <div class="row-label committed-label" title="Entries known committed: the replicated log as one">
                     <span class="row-name">"committed"</span>
                     <span class="row-sub" data-testid="global-commit">
-                        {move || ctx.view.with(|v| v.as_ref().map(|v| format!("{} entries", v.commit_index())).unwrap_or_default())}
+                        {move || ctx.view.with(|v| v.as_ref().map(|v| format!("{} {}", v.commit_index(), if v.commit_index() == 1 { "entry" } else { "entries" })).unwrap_or_default())}
                     </span>
                 </div>
             </div>
