@@ -49,10 +49,13 @@ struct RowLook {
     synced_index: LogIndex,
 }
 
-/// The text drawn in a cell: what the entry holds, as the API lists it ("add 5", "value = 5",
-/// "no-op"); the tooltip repeats it in full when it is cut short.
+/// The text drawn in a cell: what the entry holds ("add 5", "no-op"), with "value = 5" drawn as
+/// "= 5" so that the value itself fits; the tooltip has the full text.
 fn short_text(command: &str) -> String {
-    command.to_string()
+    match command.strip_prefix("value = ") {
+        Some(v) => format!("= {v}"),
+        None => command.to_string(),
+    }
 }
 
 fn cells_of(
