@@ -158,9 +158,7 @@ pub fn ClientPanel() -> impl IntoView {
     };
     let model_hint = move || {
         ctx.view.with(|v| match v.as_ref().map(|v| v.log_model) {
-            Some(LogModel::State) => {
-                "The leader runs the request and logs the new value (primary–backup)."
-            }
+            Some(LogModel::State) => "The leader runs the request and logs the new value, \u{201c}value = 5\u{201d} (drawn \u{201c}= 5\u{201d}): primary\u{2013}backup.",
             _ => "Every server runs the logged request itself (state-machine replication).",
         })
     };
