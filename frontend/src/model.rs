@@ -885,7 +885,7 @@ impl ClusterView {
                 if self.divergent.insert(index) {
                     let what = self
                         .committed
-                        .get(index as usize - 1)
+                        .get((index as usize).wrapping_sub(1))
                         .map(|e| format!(" ({})", e.command))
                         .unwrap_or_default();
                     let text = format!(

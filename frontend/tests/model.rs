@@ -646,6 +646,16 @@ fn unknown_nodes_and_misplaced_entries_never_panic() {
         index: 0,
         value: 1,
     });
+    f.ev(Event::EntryApplied {
+        node: 1,
+        index: 0,
+        value: 1,
+    });
+    f.ev(Event::EntryApplied {
+        node: 2,
+        index: 0,
+        value: 2,
+    });
     assert!(!f.view.needs_resync);
     f.ev(Event::EntriesAppended {
         node: 1,
