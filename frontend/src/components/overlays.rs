@@ -100,14 +100,31 @@ pub fn ConnectionOverlay() -> impl IntoView {
 #[component]
 pub fn Legend() -> impl IntoView {
     let ctx = use_ctx();
-    let max_term = Memo::new(move |_| {
-        ctx.view
-            .with(|v| v.as_ref().map_or(1, |v| v.max_term().max(1)))
+    // The terms on screen: servers' current terms and the terms of their newest entries (an
+    // isolated server's runaway term shows up without hiding the others).
+    let terms_in_use = Memo::new(move |_| {
+        ctx.view.with(|v| {
+            let mut terms: Vec<u64> = v
+                .as_ref()
+                .map(|v| {
+                    v.nodes
+                        .iter()
+                        .flat_map(|n| [Some(n.current_term), n.term_at(n.last_index())])
+                        .flatten()
+                        .filter(|t| *t > 0)
+                        .collect()
+                })
+                .unwrap_or_default();
+            terms.sort_unstable();
+            terms.dedup();
+            let skip = terms.len().saturating_sub(7);
+            terms.split_off(skip)
+        })
     });
     let terms = move || {
-        let hi = max_term.get();
-        let lo = hi.saturating_sub(6).max(1);
-        (lo..=hi)
+        terms_in_use
+            .get()
+            .into_iter()
             .map(|t| view! {
                 <span class="chip-term" style=format!("background:{};color:{}", term_colour(t), term_text_colour(t))>{format!("term {t}")}</span>
             })
