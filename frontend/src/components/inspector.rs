@@ -81,7 +81,7 @@ fn NodePanel(id: NodeId) -> impl IntoView {
     let role = move || state.get().map(|n| n.role);
     let send = move |c: ClientCommand| ctx.send(c, Origin::Node);
     let crash_or_restart = move |_| {
-        if up() {
+        if state.get_untracked().is_some_and(|n| n.up) {
             send(ClientCommand::Crash { node: id })
         } else {
             send(ClientCommand::Restart { node: id })
