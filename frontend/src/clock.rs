@@ -1,6 +1,7 @@
 //! The page's idea of "now" in virtual time, between the server's clock messages: the last known
 //! virtual time plus the wall time since, times the speed (RaftScope animates messages with
-//! exactly this). Pure: the caller passes wall-clock readings in.
+//! exactly this), and how long to wait before reconnecting. Pure: the caller passes wall-clock
+//! readings in.
 
 /// Extrapolates virtual time from the last sync point.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -61,6 +62,12 @@ impl PlaybackClock {
     }
 }
 
+/// Wait before reconnect attempt `attempts` (1-based): 0.5 s doubling up to 5 s, so a server
+/// started after the page is found within seconds, without being hammered meanwhile.
+pub fn reconnect_backoff_ms(attempts: u32) -> f64 {
+    (500.0 * 2f64.powi(attempts.saturating_sub(1).min(8) as i32)).min(5_000.0)
+}
+
 impl Default for PlaybackClock {
     fn default() -> Self {
         Self::new()
@@ -78,6 +85,17 @@ mod tests {
         assert!((c.now(51_000.0) - 1_010.0).abs() < 1e-9);
         c.sync(1_010.0, 51_000.0, 0.01, true);
         assert_eq!(c.now(60_000.0), 1_010.0);
+    }
+
+    #[test]
+    fn reconnects_back_off_to_five_seconds() {
+        let waits: Vec<f64> = (1..=6).map(reconnect_backoff_ms).collect();
+        assert_eq!(
+            waits,
+            vec![500.0, 1_000.0, 2_000.0, 4_000.0, 5_000.0, 5_000.0]
+        );
+        assert_eq!(reconnect_backoff_ms(0), 500.0);
+        assert_eq!(reconnect_backoff_ms(u32::MAX), 5_000.0);
     }
 
     #[test]

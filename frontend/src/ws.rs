@@ -85,12 +85,6 @@ pub struct Connection {
     inner: Rc<RefCell<Inner>>,
 }
 
-/// Back-off before reconnect attempt `attempts` (1-based): 0.5 s doubling up to 5 s, so a backend
-/// started after the page is found within seconds, without hammering it.
-pub fn backoff_ms(attempts: u32) -> f64 {
-    (500.0 * 2f64.powi(attempts.saturating_sub(1).min(8) as i32)).min(5_000.0)
-}
-
 fn wall_ms() -> f64 {
     web_sys::window()
         .and_then(|w| w.performance())
@@ -300,7 +294,7 @@ impl Connection {
             inner.attempts += 1;
             (inner.attempts, inner.on_state.clone())
         };
-        let delay = backoff_ms(attempts);
+        let delay = crate::clock::reconnect_backoff_ms(attempts);
         on_state(ConnState::Waiting {
             attempts,
             retry_at_ms: wall_ms() + delay,

@@ -42,7 +42,7 @@ pub fn NarrationPanel() -> impl IntoView {
     view! {
         <section class="panel narration" aria-label="What happened">
             <h2>"What happened" <span class="hint">"newest first · click to highlight"</span></h2>
-            <ol class="narration-list" data-testid="narration" aria-live="polite">
+            <ol class="narration-list" data-testid="narration">
                 <For each=move || items.get() key=|n| n.id let:item>
                     <NarrationItem item/>
                 </For>
