@@ -19,8 +19,8 @@ Usage:
   sim-bench --quick
 
 Options:
-  --virtual-s S     virtual seconds per repetition (default 60)
-  --reps N          repetitions, each with its own seed SEED, SEED+1, ... (default 7)
+  --virtual-s S     virtual seconds per repetition (default 30)
+  --reps N          repetitions, each with its own seed SEED, SEED+1, ... (default 5)
   --seed SEED       first seed (default 1)
   --interval-ms MS  a client proposal (`add 1` to the leader) every MS virtual ms (default 10)
   --quick           2 virtual seconds, 2 repetitions (CI smoke run)
@@ -41,8 +41,8 @@ struct Args {
 
 fn parse_args(args: &[String]) -> Result<Option<Args>, String> {
     let mut parsed = Args {
-        virtual_s: 60,
-        reps: 7,
+        virtual_s: 30,
+        reps: 5,
         seed: 1,
         interval_ms: 10,
     };
@@ -229,7 +229,7 @@ fn main() -> ExitCode {
         let seed = args.seed + rep;
         let r = run_once(seed, args.virtual_s, args.interval_ms);
         println!(
-            "{:>4} {:>8} {:>9.3} {:>10} {:>10} {:>10} {:>9} {:>10} {:>10.1} {:>12.0} {:>12.0} {:>12.0}",
+            "{:>4} {:>8} {:>9.3} {:>10} {:>10} {:>10} {:>9} {:>10} {:>10.1} {:>12.1} {:>12.0} {:>12.0}",
             rep + 1,
             seed,
             r.wall_s,
@@ -264,7 +264,9 @@ fn main() -> ExitCode {
     ];
     for (name, metric) in rows {
         let (lo, mid, hi) = min_median_max(runs.iter().map(metric).collect());
-        println!("  {name:<30} {lo:>12.0} / {mid:>12.0} / {hi:>12.0}");
+        // Rates below 100 (virtual seconds per wall second of a slow run) keep a decimal.
+        let decimals = usize::from(hi < 100.0);
+        println!("  {name:<30} {lo:>12.decimals$} / {mid:>12.decimals$} / {hi:>12.decimals$}");
     }
     ExitCode::SUCCESS
 }
