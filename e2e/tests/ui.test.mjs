@@ -356,3 +356,39 @@ test('works by touch and by keyboard alone', async () => {
   await page.keyboard.press('Enter');
   await until(async () => (await $('node-3').getAttribute('data-role')) !== 'down', { what: 'S3 restarted from the keyboard' });
 });
+
+test('a leader cut off in the minority cannot commit; healing throws its entry away', async () => {
+  const old = await leader();
+  await $('split-minority').click();
+  // The majority side elects a leader of a newer term; the old one still believes it leads.
+  const next = await until(async () => {
+    const leaders = page.locator('[data-testid^=node-][data-role=leader]');
+    for (let i = 0; i < (await leaders.count()); i++) {
+      const id = Number((await leaders.nth(i).getAttribute('data-testid')).slice(5));
+      const term = Number(await leaders.nth(i).getAttribute('data-term'));
+      if (id !== old.id && term > old.term) return { id, term };
+    }
+    return null;
+  }, { what: 'a new leader on the majority side' });
+  assert.equal(await $(`node-${old.id}`).getAttribute('data-role'), 'leader', 'the old leader has not heard');
+  // A request to the old leader is appended there but never commits.
+  await $('append-input').fill('add 100');
+  await $('append-target').selectOption(`S${old.id}`);
+  await $('append-submit').click();
+  const stale = page.locator(`[data-testid=log-${old.id}] .cell`, { hasText: 'add 100' });
+  await stale.waitFor({ timeout: 15000 });
+  assert.match(await stale.getAttribute('class'), / uncommitted/);
+  await $('append-target').selectOption('leader');
+  const index = await appendFromUi('add 1');
+  // The minority side is the old leader and the lowest-numbered other server; the rest commit.
+  const partner = [1, 2, 3, 4, 5].find((i) => i !== old.id);
+  await everyRowHas(index, [1, 2, 3, 4, 5].filter((i) => i !== old.id && i !== partner));
+  assert.ok((await rowNumber(old.id, 'data-commit-index')) < index, 'the minority commits nothing new');
+  await shot(page, '15-split-brain');
+
+  await $('heal').click();
+  await until(async () => (await stale.count()) === 0, { what: 'the old leader to drop its uncommitted entry' });
+  await everyRowHas(index);
+  await until(() => page.locator('[data-testid=narration] li', { hasText: 'conflicting' }).count(), { what: 'the truncation narration' });
+  assert.equal(await page.locator('[data-testid=log-committed] .cell', { hasText: 'add 100' }).count(), 0);
+});

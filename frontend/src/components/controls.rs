@@ -219,6 +219,36 @@ pub fn NetworkPanel() -> impl IntoView {
             .get()
             .is_some_and(|n| !n.partitions.is_empty() || !n.cut_links.is_empty())
     };
+    // The classic demonstrations (the Secret Lives of Data's partition scene): split the cluster
+    // in two with the leader on one side; the other side holds the rest.
+    let split = move |leader_with_majority: bool| {
+        let Some((leader, n)) = ctx.peek(|v| (v.leader(), v.nodes.len() as NodeId)) else {
+            return;
+        };
+        let Some(leader) = leader.filter(|_| n >= 3) else {
+            ctx.local_error(
+                Origin::Network,
+                "a split needs a leader and at least 3 servers".to_string(),
+            );
+            return;
+        };
+        let minority = (n as usize - 1) / 2; // the largest group that is not a majority
+        let size = if leader_with_majority {
+            n as usize - minority
+        } else {
+            minority
+        };
+        let mut group = vec![leader];
+        group.extend((1..=n).filter(|id| *id != leader).take(size - 1));
+        ctx.send(
+            ClientCommand::Partition {
+                groups: vec![group],
+            },
+            Origin::Network,
+        );
+    };
+    let split_minority = move |_| split(false);
+    let split_majority = move |_| split(true);
     view! {
         <section class="panel network" aria-label="Network">
             <h2>"Network" <span class="hint">"click a line on the ring to cut it"</span></h2>
@@ -232,6 +262,17 @@ pub fn NetworkPanel() -> impl IntoView {
                 </For>
                 <button class="btn primary" class:attention=faults data-testid="heal"
                     on:click=move |_| ctx.send(ClientCommand::Heal, Origin::Network)>"Heal network"</button>
+            </div>
+            <div class="row-buttons split">
+                <span class="label">"Split"</span>
+                <button class="btn chip" data-testid="split-minority" on:click=split_minority
+                    title="Cut the cluster in two, with the leader on the minority side">
+                    "leader in minority"
+                </button>
+                <button class="btn chip" data-testid="split-majority" on:click=split_majority
+                    title="Cut the cluster in two, with the leader on the majority side">
+                    "leader in majority"
+                </button>
             </div>
             <label class="slider">
                 <span>"Message loss"</span>

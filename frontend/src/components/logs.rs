@@ -280,6 +280,7 @@ fn RowLabel(id: NodeId) -> impl IntoView {
                     let tag = match l() {
                         Some(l) if !l.up => Some(("tag down", "down")),
                         Some(l) if l.is_leader => Some(("tag leader", "leader")),
+                        Some(l) if l.role == Role::Leader => Some(("tag stale", "old leader")),
                         Some(l) if l.role == Role::Candidate => Some(("tag candidate", "candidate")),
                         _ => None,
                     };

@@ -408,8 +408,11 @@ fn NodeGlyph(id: NodeId, ring: Memo<Ring>) -> impl IntoView {
             <text class="term-caption" y=move || if look.get().is_some_and(|l| l.role == Role::Candidate) { -24.0 } else { r() * 0.55 }
                 fill=text_fill text-anchor="middle">"term"</text>
             {votes_view}
-            <Show when=move || look.get().is_some_and(|l| l.is_leader)>
-                <path class="crown" transform=move || format!("translate(0,{:.1})", -r() + 5.0)
+            // A leader of an older term that has not heard of the newer one yet (cut off in a
+            // minority, say) keeps a grey crown: it still acts as leader, but cannot commit.
+            <Show when=move || look.get().is_some_and(|l| l.up && l.role == Role::Leader)>
+                <path class="crown" class:stale=move || look.get().is_some_and(|l| !l.is_leader)
+                    transform=move || format!("translate(0,{:.1})", -r() + 5.0)
                     d="M-16,0 L-16,-14 L-8,-6 L0,-18 L8,-6 L16,-14 L16,0 Z"/>
             </Show>
             <Show when=move || look.get().is_some_and(|l| !l.up)>
