@@ -150,8 +150,8 @@ fn handle_server_message(ctx: Ctx, message: ServerMessage) {
                         .leader()
                         .map_or("no leader yet".to_string(), |l| format!("S{l} leads"));
                     let text = format!(
-                        "Watching {} servers (seed {}): {leader}, {} committed entries",
-                        view.nodes.len(),
+                        "Watching {} (seed {}): {leader}, {} committed entries",
+                        crate::model::count(view.nodes.len() as u64, "server", "servers"),
                         view.seed,
                         view.commit_index()
                     );

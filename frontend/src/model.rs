@@ -304,8 +304,8 @@ impl ClusterView {
         if new_cluster {
             fresh.requests.clear();
             let text = format!(
-                "A new cluster: {} servers, seed {}, the log holds {}",
-                fresh.nodes.len(),
+                "A new cluster: {}, seed {}, the log holds {}",
+                count(fresh.nodes.len() as u64, "server", "servers"),
                 fresh.seed,
                 match fresh.log_model {
                     LogModel::Command => "requests (\"add 5\")",
@@ -923,6 +923,11 @@ impl ClusterView {
     pub fn is_divergent(&self, index: LogIndex) -> bool {
         self.divergent.contains(&index)
     }
+}
+
+/// "1 server", "5 servers".
+pub fn count(n: u64, one: &str, many: &str) -> String {
+    format!("{n} {}", plural(n, one, many))
 }
 
 fn plural<'a>(n: u64, one: &'a str, many: &'a str) -> &'a str {
