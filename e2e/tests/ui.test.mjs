@@ -111,6 +111,14 @@ test('an entry appended from the UI reaches every row and commits', async () => 
   await until(() => page.locator('[data-testid=narration] li', { hasText: `Entry ${index} (add 7) is committed` }).count(),
     { what: 'the commit narration' });
   await shot(page, '02-appended');
+
+  // Sent to a follower, a request is forwarded to the leader (the command log model).
+  const { id } = await leader();
+  const follower = (id % 5) + 1;
+  await $('append-target').selectOption(`S${follower}`);
+  const forwarded = await appendFromUi('add 8');
+  await everyRowHas(forwarded);
+  assert.equal(await page.locator('[data-testid=narration] li', { hasText: `S${follower} forwarded "add 8" to the leader` }).count(), 1);
 });
 
 test('crashing the leader from the UI elects another with a higher term; a restart catches up', async () => {
