@@ -15,6 +15,8 @@ use shared::types::{LogIndex, LogModel, NodeId, Role, Term};
 pub const NARRATION_MAX: usize = 300;
 /// Lost messages kept as fading ghosts at most.
 pub const GHOSTS_MAX: usize = 64;
+/// Client requests remembered (by id) to name them when a leader accepts or refuses them.
+pub const REQUESTS_MAX: usize = 1_000;
 /// A ghost is forgotten this long (virtual ms) after it was lost, whatever the UI's fade does.
 pub const GHOST_KEEP_MS: u64 = 5_000;
 
@@ -616,6 +618,10 @@ impl ClusterView {
                         index: None,
                     },
                 );
+                // Only recent requests are ever looked up again (their acceptance follows soon).
+                while self.requests.len() > REQUESTS_MAX {
+                    self.requests.pop_first();
+                }
                 let text = format!("A client sent \"{command}\" to S{node}");
                 self.narrate_at(seq, t, text, Focus::Node(*node), Tone::Client);
             }

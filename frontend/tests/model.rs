@@ -2,7 +2,9 @@
 //! a real simulated cluster (shared's `Sim`, with crashes, power loss, partitions and client load)
 //! whose snapshot at the start plus its events must rebuild exactly the snapshot at the end.
 
-use logscope_frontend::model::{flight_fraction, format_speed, Applied, ClusterView, Focus, Tone};
+use logscope_frontend::model::{
+    flight_fraction, format_speed, Applied, ClusterView, Focus, Tone, REQUESTS_MAX,
+};
 use shared::protocol::{
     ClusterSnapshot, Event, InFlight, Message, MessageBody, NetworkView, NodeView, PeerProgress,
     SimEvent, Timing,
@@ -838,4 +840,35 @@ fn a_snapshot_taken_mid_run_resumes_where_the_events_left_off() {
     assert_matches(&early, &late_snapshot, "early viewer");
     assert_matches(&late, &late_snapshot, "late viewer");
     assert_eq!(early.committed, late.committed);
+}
+
+#[test]
+fn old_client_requests_are_forgotten_but_recent_ones_named() {
+    let mut f = Feed::new(3);
+    for id in 1..=(REQUESTS_MAX as u64 + 10) {
+        f.ev(Event::ClientRequest {
+            node: 1,
+            command: format!("add {id}"),
+            request_id: id,
+        });
+    }
+    assert_eq!(f.view.requests.len(), REQUESTS_MAX);
+    assert!(!f.view.requests.contains_key(&1));
+    f.ev(Event::ProposalAccepted {
+        node: 1,
+        request_id: REQUESTS_MAX as u64 + 10,
+        index: 3,
+        term: 1,
+    });
+    assert!(f.said(&format!(
+        "appended \"add {}\" as entry 3",
+        REQUESTS_MAX + 10
+    )));
+    f.ev(Event::ProposalAccepted {
+        node: 1,
+        request_id: 1,
+        index: 4,
+        term: 1,
+    });
+    assert!(f.said("appended a request as entry 4"));
 }
