@@ -39,11 +39,11 @@ pub struct Ctx {
     pub now: RwSignal<f64>,
     /// Connection state.
     pub conn: RwSignal<ConnState>,
-    /// Wall time (ms), refreshed about once a second for countdowns.
+    /// Wall time in whole seconds (set by the animation loop), for countdowns.
     pub wall_s: RwSignal<u64>,
     /// What the side panel shows.
     pub selection: RwSignal<Selection>,
-    /// What a narration click (or hover) highlights.
+    /// What a narration or entry click highlights.
     pub highlight: RwSignal<Focus>,
     /// Last reply per control.
     pub replies: RwSignal<BTreeMap<Origin, Result<String, String>>>,
