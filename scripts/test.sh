@@ -29,9 +29,13 @@ cargo run -q -p logscope-shared --bin simulate -- --quick
 cargo run -q -p logscope-shared --bin sim-bench -- --quick
 cargo run -q -p logscope-shared --bin figure16 -- --quick
 cargo run -q -p logscope-backend --bin storage-bench -- --quick
+cargo run -q -p logscope-backend --bin ws-bench -- --quick
 
 step "frontend release build"
 trunk build --release
 
 step "browser end-to-end tests"
-e2e/run.sh
+# The real backend binary (the debug build `cargo test` just made: building it again with release
+# LTO would add minutes and test nothing more) serving the release frontend.
+cargo build -q -p logscope-backend --bin logscope
+LOGSCOPE_BIN="$PWD/target/debug/logscope" e2e/run.sh
