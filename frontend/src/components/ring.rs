@@ -85,7 +85,11 @@ pub fn ClusterRing() -> impl IntoView {
                 ctx.selection.set(Selection::None);
                 ctx.highlight.set(Focus::None);
             }>
-            <Show when=has_view>
+            <Show when=has_view fallback=|| view! {
+                <text class="centre-title" x=RING_VIEW / 2.0 y=RING_VIEW / 2.0 text-anchor="middle">
+                    "Connecting to the logscope server…"
+                </text>
+            }>
                 <CentreInfo ring/>
                 <g class="links">
                     <For each=pairs key=|p| *p let:pair>
