@@ -227,6 +227,8 @@ pub struct ClusterView {
     pub narration: VecDeque<Narration>,
     /// Client requests by request id.
     pub requests: BTreeMap<u64, RequestTrack>,
+    /// Who led each term, as far as this page has seen (Election Safety: at most one per term).
+    pub leaders_by_term: BTreeMap<Term, NodeId>,
     /// Set when an event could not be fitted (a gap in `seq`, an entry out of place): the page
     /// should ask for a fresh snapshot.
     pub needs_resync: bool,
@@ -270,6 +272,11 @@ impl ClusterView {
             .max_by_key(|n| n.commit_index.min(n.last_index()))
             .map(|n| n.log[..n.commit_index.min(n.last_index()) as usize].to_vec())
             .unwrap_or_default();
+        let leaders_by_term = nodes
+            .iter()
+            .filter(|n| n.up && n.role == Role::Leader)
+            .map(|n| (n.current_term, n.id))
+            .collect();
         ClusterView {
             seq: snapshot.seq,
             time_ms: snapshot.time_ms,
@@ -285,6 +292,7 @@ impl ClusterView {
             committed,
             narration: VecDeque::new(),
             requests: BTreeMap::new(),
+            leaders_by_term,
             needs_resync: false,
             applied_values: BTreeMap::new(),
             divergent: BTreeSet::new(),
@@ -317,6 +325,9 @@ impl ClusterView {
             fresh.narrate_at(fresh.seq, fresh.time_ms, text, Focus::None, Tone::Control);
         } else {
             fresh.requests = std::mem::take(&mut self.requests);
+            let mut leaders = std::mem::take(&mut self.leaders_by_term);
+            leaders.append(&mut fresh.leaders_by_term);
+            fresh.leaders_by_term = leaders;
             let (seq, time_ms) = (fresh.seq, fresh.time_ms);
             fresh.narrate_at(
                 seq,
@@ -760,6 +771,7 @@ impl ClusterView {
         leader_id: Option<NodeId>,
     ) {
         let cluster_size = self.nodes.len() as NodeId;
+        let mut self_leaders_insert = None;
         let Some(n) = self.node_mut(node) else {
             return;
         };
@@ -788,6 +800,7 @@ impl ClusterView {
                 ))
             }
             Role::Leader => {
+                self_leaders_insert = Some((term, node));
                 let votes = std::mem::take(&mut n.votes);
                 n.election_deadline_ms = None;
                 // Figure 2: "nextIndex … initialized to leader last log index + 1; matchIndex
@@ -846,6 +859,9 @@ impl ClusterView {
                 }
             }
         };
+        if let Some((term, leader)) = self_leaders_insert {
+            self.leaders_by_term.insert(term, leader);
+        }
         if let Some((text, tone)) = sentence {
             self.narrate_at(seq, t, text, Focus::Node(node), tone);
         }

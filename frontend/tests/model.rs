@@ -207,6 +207,7 @@ fn an_election_from_timeout_to_leader() {
     );
     assert_eq!(s3.progress.len(), 2);
     assert_eq!(f.view.leader(), Some(3));
+    assert_eq!(f.view.leaders_by_term.get(&2), Some(&3));
     assert!(f.said("S3 is leader for term 2 with votes from S1, S3"));
     assert_eq!(f.view.narration[0].tone, Tone::Leader);
 }

@@ -212,6 +212,7 @@ pub fn NetworkPanel() -> impl IntoView {
     });
     let network = Memo::new(move |_| ctx.view.with(|v| v.as_ref().map(|v| v.network.clone())));
     let loss = move || network.get().map_or(0.0, |n| n.loss_probability);
+    let duplication = move || network.get().map_or(0.0, |n| n.duplicate_probability);
     let lat_min = move || network.get().map_or(0, |n| n.latency_ms_min);
     let lat_max = move || network.get().map_or(0, |n| n.latency_ms_max);
     let faults = move || {
@@ -284,6 +285,17 @@ pub fn NetworkPanel() -> impl IntoView {
                         }
                     }/>
                 <output>{move || format!("{:.0}%", loss() * 100.0)}</output>
+            </label>
+            <label class="slider">
+                <span>"Duplication"</span>
+                <input type="range" min="0" max="0.5" step="0.01" data-testid="duplication"
+                    prop:value=move || duplication().to_string()
+                    on:change=move |ev| {
+                        if let Ok(p) = event_target_value(&ev).parse::<f64>() {
+                            ctx.send(ClientCommand::Network { loss_probability: None, duplicate_probability: Some(p), latency_ms_min: None, latency_ms_max: None }, Origin::Network);
+                        }
+                    }/>
+                <output>{move || format!("{:.0}%", duplication() * 100.0)}</output>
             </label>
             <label class="slider">
                 <span>"Latency min"</span>

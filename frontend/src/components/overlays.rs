@@ -121,18 +121,37 @@ pub fn Legend() -> impl IntoView {
             terms.split_off(skip)
         })
     });
+    let leaders = Memo::new(move |_| {
+        ctx.view.with(|v| {
+            v.as_ref()
+                .map(|v| v.leaders_by_term.clone())
+                .unwrap_or_default()
+        })
+    });
     let terms = move || {
+        let leaders = leaders.get();
         terms_in_use
             .get()
             .into_iter()
-            .map(|t| view! {
-                <span class="chip-term" style=format!("background:{};color:{}", term_colour(t), term_text_colour(t))>{format!("term {t}")}</span>
+            .map(|t| {
+                let label = match leaders.get(&t) {
+                    Some(l) => format!("term {t} · S{l}"),
+                    None => format!("term {t}"),
+                };
+                let title = match leaders.get(&t) {
+                    Some(l) => format!("S{l} led term {t}"),
+                    None => format!("no leader seen in term {t}"),
+                };
+                view! {
+                    <span class="chip-term" title=title
+                        style=format!("background:{};color:{}", term_colour(t), term_text_colour(t))>{label}</span>
+                }
             })
             .collect_view()
     };
     view! {
         <section class="legend" aria-label="Legend">
-            <div class="legend-group"><span class="legend-title">"Terms (colour)"</span>{terms}</div>
+            <div class="legend-group"><span class="legend-title">"Terms (colour) · leader"</span>{terms}</div>
             <div class="legend-group">
                 <span class="legend-title">"Servers"</span>
                 <span class="legend-item"><svg viewBox="-12 -12 24 24" class="legend-svg"><circle r="9" fill="#56B4E9" stroke="#111" stroke-width="3.5"/></svg>"leader (crown, bold ring)"</span>
