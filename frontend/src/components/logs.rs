@@ -32,8 +32,9 @@ enum Marker {
     Next(LogIndex),
     /// The leader's match_index for this follower.
     Match(LogIndex),
-    /// Replication count of an uncommitted leader entry.
-    Quorum(LogIndex, usize, usize),
+    /// Replication count of an uncommitted leader entry, and whether it is from an older term
+    /// than the leader's (such an entry never commits by counting, §5.4.2).
+    Quorum(LogIndex, usize, usize, bool),
 }
 
 /// What a row label shows.
@@ -97,8 +98,9 @@ fn markers_of(
     if id == leader_id {
         return range
             .filter_map(|i| {
+                let old_term = leader.term_at(i).is_some_and(|t| t < leader.current_term);
                 v.replication(i)
-                    .map(|(have, of)| Marker::Quorum(i, have, of))
+                    .map(|(have, of)| Marker::Quorum(i, have, of, old_term))
             })
             .collect();
     }
@@ -341,11 +343,21 @@ fn LogRow(id: NodeId, range: Memo<std::ops::RangeInclusive<LogIndex>>) -> impl I
                         <div class="marker match" style=format!("left:{}px;width:{}px", left_px(i), CELL_PX)
                             title=format!("The leader's match_index for S{id}: {i}")>"● match"</div>
                     }.into_any(),
-                    Marker::Quorum(i, have, of) => view! {
+                    Marker::Quorum(i, have, of, false) => view! {
                         <div class="marker quorum" style=format!("left:{}px;width:{}px", left_px(i), CELL_PX)
                             data-testid=format!("quorum-{i}")
                             title=format!("Entry {i} is on {have} of {of} servers' disks; it commits at a majority")>
                             {format!("{have}/{of}")}
+                        </div>
+                    }.into_any(),
+                    // Raft §5.4.2 (Figure 8): a majority is not enough for an entry of an older
+                    // term; it commits only along with an entry of the leader's own term.
+                    Marker::Quorum(i, have, of, true) => view! {
+                        <div class="marker quorum old-term" style=format!("left:{}px;width:{}px", left_px(i), CELL_PX)
+                            data-testid=format!("quorum-{i}")
+                            title=format!("Entry {i} is on {have} of {of} servers' disks, but it is from an older term: \
+                                a leader commits it only by committing an entry of its own term (Raft §5.4.2)")>
+                            {format!("{have}/{of} old")}
                         </div>
                     }.into_any(),
                 }}

@@ -181,6 +181,7 @@ pub fn Legend() -> impl IntoView {
                 <span class="legend-item"><span class="sym">"▲"</span>"leader's next_index for it"</span>
                 <span class="legend-item"><span class="sym">"●"</span>"leader's match_index for it"</span>
                 <span class="legend-item"><span class="sym" style="color:#b45309">"3/5"</span>"copies of a leader entry"</span>
+                <span class="legend-item"><span class="sym" style="color:#7b2d8e">"old"</span>"older term: waits for a current-term entry"</span>
             </div>
         </section>
     }
