@@ -811,7 +811,12 @@ fn replay_matches_simulator(seed: u64, log_model: LogModel, nodes: u64) {
 
 #[test]
 fn snapshot_plus_events_rebuilds_the_simulator_state() {
-    for seed in 1..=12 {
+    // LOGSCOPE_FE_SEEDS=300 runs a deeper sweep (the default keeps `cargo test` quick).
+    let seeds: u64 = std::env::var("LOGSCOPE_FE_SEEDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(12);
+    for seed in 1..=seeds {
         replay_matches_simulator(seed, LogModel::Command, 5);
         replay_matches_simulator(seed, LogModel::State, 3);
     }
