@@ -1,6 +1,7 @@
-//! logscope's browser visualizer. `model` (the view-model reducer) and `layout` (pure geometry) are
-//! plain Rust, compiled and unit-tested natively; everything that touches Leptos or the browser
-//! lives behind `cfg(target_arch = "wasm32")`.
+//! logscope's browser visualizer. `model` (the view-model reducer), `layout` (geometry, colours,
+//! the speed scale) and `clock` (the animated "now", reconnect back-off) are plain Rust, compiled
+//! and unit-tested natively; everything that touches Leptos or the browser (`app`, `components`,
+//! `ws`) lives behind `cfg(target_arch = "wasm32")`, so native builds never compile Leptos.
 
 pub mod clock;
 pub mod layout;
