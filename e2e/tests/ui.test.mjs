@@ -256,7 +256,7 @@ test('the keyboard help opens with ? and closes with Escape', async () => {
   await until(async () => (await $('help').count()) === 0, { what: 'the help to close' });
 });
 
-test('keyboard: c appends to the leader and k crashes it', async () => {
+test('keyboard: c appends to the leader, k crashes it, - and + change the speed', async () => {
   const l = await leader();
   const before = Number((await $('global-commit').textContent()).split(' ')[0]);
   await $('append-input').fill('set 42');
@@ -266,6 +266,11 @@ test('keyboard: c appends to the leader and k crashes it', async () => {
   assert.ok(Number((await $('global-commit').textContent()).split(' ')[0]) > before);
   await page.keyboard.press('k');
   await until(async () => (await $(`node-${l.id}`).getAttribute('data-role')) === 'down', { what: 'the k key to crash the leader' });
+  // - and + move the speed one notch.
+  await page.keyboard.press('-');
+  await until(async () => (await $('speed-label').textContent()) === '1/2×', { what: 'the - key to slow down' });
+  await page.keyboard.press('+');
+  await until(async () => (await $('speed-label').textContent()) === '1×', { what: 'the + key to speed up' });
 });
 
 test('bad commands show an inline error, locally and from the server', async () => {

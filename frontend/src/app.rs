@@ -274,6 +274,14 @@ fn on_key(ctx: Ctx, ev: web_sys::KeyboardEvent) {
         }
         "?" => ctx.help_open.update(|o| *o = !*o),
         "s" | "S" => ctx.send(ClientCommand::Step, Origin::Keyboard),
+        "+" | "=" | "-" | "_" => {
+            // One notch of the speed scale (1/1000, 1/500, 1/200, 1/100, …, 1) up or down.
+            let faster = key == "+" || key == "=";
+            if let Some(speed) = ctx.peek(|v| v.speed) {
+                let next = crate::layout::speed_step(speed, faster);
+                ctx.send(ClientCommand::Speed { speed: next }, Origin::Keyboard);
+            }
+        }
         "c" | "C" => {
             let text = ctx.append_text.get_untracked();
             let command = if text.trim().parse::<shared::Command>().is_ok() {

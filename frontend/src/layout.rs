@@ -169,9 +169,26 @@ pub fn slider_from_speed(speed: f64) -> f64 {
     (speed.log10() + 3.0).clamp(0.0, 3.0)
 }
 
+/// The round speeds, slowest first: 1/1000, 1/500, 1/200, 1/100, 1/50, …, 1.
+const SPEED_DENOMINATORS: [f64; 10] =
+    [1000.0, 500.0, 200.0, 100.0, 50.0, 20.0, 10.0, 5.0, 2.0, 1.0];
+
+/// The next round speed up (`faster`) or down from `speed`, staying within 1/1000..=1.
+pub fn speed_step(speed: f64, faster: bool) -> f64 {
+    let speeds = SPEED_DENOMINATORS.map(|d| 1.0 / d);
+    let current = snap_speed(if speed <= 0.0 { 1.0 } else { speed });
+    let at = speeds.iter().position(|s| *s == current).unwrap_or(3);
+    let next = if faster {
+        (at + 1).min(speeds.len() - 1)
+    } else {
+        at.saturating_sub(1)
+    };
+    speeds[next]
+}
+
 /// Snap a speed to a round value people can read: 1/1000, 1/500, 1/200, 1/100, 1/50, …, 1.
 pub fn snap_speed(speed: f64) -> f64 {
-    let denominators: [f64; 10] = [1000.0, 500.0, 200.0, 100.0, 50.0, 20.0, 10.0, 5.0, 2.0, 1.0];
+    let denominators = SPEED_DENOMINATORS;
     let target = speed.clamp(0.001, 1.0).log10();
     denominators
         .iter()
@@ -264,6 +281,15 @@ mod tests {
         assert_eq!(snap_speed(0.0097), 0.01);
         assert_eq!(snap_speed(0.6), 0.5);
         assert_eq!(snap_speed(5.0), 1.0);
+        assert_eq!(speed_step(0.01, true), 0.02);
+        assert_eq!(speed_step(0.01, false), 0.005);
+        assert_eq!(speed_step(1.0, true), 1.0);
+        assert_eq!(speed_step(0.001, false), 0.001);
+        assert_eq!(
+            speed_step(0.0, false),
+            0.5,
+            "from \"max\" down to the fastest but one"
+        );
     }
 
     #[test]

@@ -8,9 +8,10 @@ use crate::layout::{term_colour, term_text_colour};
 use crate::ws::ConnState;
 
 /// Keyboard shortcuts, listed once here and handled in `app`.
-pub const SHORTCUTS: [(&str, &str); 7] = [
+pub const SHORTCUTS: [(&str, &str); 8] = [
     ("space  or  .", "pause / resume"),
     ("s", "step: advance to the next event"),
+    ("+  /  −", "faster / slower (one notch of the speed scale)"),
     ("c", "client request to the leader (the append box's text)"),
     ("k", "crash the leader (or restart a crashed server)"),
     ("?", "this help"),
