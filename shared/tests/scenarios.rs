@@ -601,3 +601,40 @@ fn bad_configurations_are_refused() {
         }
     }
 }
+
+/// Replication stays proportionate under steady load on a network that duplicates messages: a
+/// reply to an old or duplicated batch must not start another stream of batches to a follower.
+/// (A core that cleared its "batch outstanding" flag on any successful reply sent hundreds of
+/// messages per request here, growing with the length of the run.)
+#[test]
+fn duplicated_replies_do_not_multiply_replication_traffic() {
+    let mut sim = Sim::new(SimConfig {
+        network: NetworkSettings {
+            duplicate_probability: 0.2,
+            ..NetworkSettings::default()
+        },
+        ..config(5, 3)
+    })
+    .unwrap();
+    sim.run_for(2_000);
+    let start = sim.stats().messages_delivered;
+    let mut accepted = 0u64;
+    for _ in 0..1_000 {
+        if sim.propose(None, "add 1").is_ok() {
+            accepted += 1;
+        }
+        sim.run_for(10);
+        sim.take_events();
+        // Fail fast: a multiplying core would otherwise make this test run for minutes.
+        assert!(
+            sim.stats().messages_delivered - start < 30 * 1_000,
+            "over 30,000 messages for at most 1,000 requests: replication traffic multiplied"
+        );
+    }
+    assert!(accepted > 900, "only {accepted} of 1000 requests accepted");
+    let per_request = (sim.stats().messages_delivered - start) as f64 / accepted as f64;
+    assert!(
+        per_request < 30.0,
+        "{per_request:.1} messages delivered per request: replication traffic multiplied"
+    );
+}

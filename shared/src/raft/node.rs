@@ -40,6 +40,10 @@ pub struct Progress {
     /// An AppendEntries carrying entries is outstanding; don't send another until it is answered
     /// or the next heartbeat (which doubles as the retry).
     inflight: bool,
+    /// Last index carried by the outstanding batch: only a reply covering it ends the wait. (A
+    /// reply to an older or duplicated batch must not, or every such reply would start one more
+    /// concurrent stream of batches to this follower.)
+    inflight_last: LogIndex,
 }
 
 /// What `propose` did with a request.
@@ -551,6 +555,7 @@ impl RaftNode {
                         next_index,
                         match_index: 0,
                         inflight: false,
+                        inflight_last: 0,
                     },
                 )
             })
@@ -772,7 +777,9 @@ impl RaftNode {
             // arrive out of order or twice, so only ever move forward.
             progress.match_index = progress.match_index.max(match_index);
             progress.next_index = progress.next_index.max(progress.match_index + 1);
-            progress.inflight = false;
+            if progress.match_index >= progress.inflight_last {
+                progress.inflight = false;
+            }
         } else {
             if rejected_index + 1 != progress.next_index || rejected_index < progress.match_index {
                 return; // A rejection of an older probe; a newer one is under way.
@@ -830,6 +837,9 @@ impl RaftNode {
         let prev_log_index = progress.next_index - 1;
         let hi = prev_log_index + self.config.max_entries_per_append;
         let entries = self.log.slice(progress.next_index, hi).to_vec();
+        if has_entries {
+            progress.inflight_last = prev_log_index + entries.len() as LogIndex;
+        }
         let prev_log_term = self
             .log
             .term(prev_log_index)
