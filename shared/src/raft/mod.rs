@@ -8,5 +8,5 @@ mod node;
 mod ready;
 
 pub use log::RaftLog;
-pub use node::{replicated_count, Config, Progress, ProposeError, ProposeOutcome, RaftNode};
+pub use node::{Config, Progress, ProposeError, ProposeOutcome, RaftNode};
 pub use ready::{Persisted, Ready, Unsynced};

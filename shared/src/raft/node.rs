@@ -1009,14 +1009,3 @@ impl RaftNode {
             .map(|p| (p.next_index, p.match_index))
     }
 }
-
-/// Followers the leader is waiting on (used by the UI's quorum counter).
-pub fn replicated_count(node: &RaftNode, index: LogIndex) -> usize {
-    let mut count = usize::from(node.persisted_index >= index);
-    count += node
-        .progress
-        .values()
-        .filter(|p| p.match_index >= index)
-        .count();
-    count
-}
