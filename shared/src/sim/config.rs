@@ -1,0 +1,288 @@
+//! What defines a run (cluster size, seed, log model, timings, network) and the checks on it, plus
+//! the patch types that change a few fields and re-check the result. Owns validation and its
+//! person-readable messages; must not touch a running simulation (the caller applies the result).
+
+use crate::protocol::{ClientCommand, Timing};
+use crate::types::LogModel;
+
+use super::SimError;
+
+/// Largest cluster the simulator (and the UI) supports.
+pub const NODES_MAX: u64 = 9;
+
+/// Everything that defines a run, apart from the inputs.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SimConfig {
+    /// Cluster size, 1..=9.
+    pub nodes: u64,
+    /// The seed every random choice derives from.
+    pub seed: u64,
+    /// How clients use the log.
+    pub log_model: LogModel,
+    /// Raft and disk timings.
+    pub timing: Timing,
+    /// Network behaviour.
+    pub network: NetworkSettings,
+}
+
+/// Loss, duplication and latency of the simulated network.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct NetworkSettings {
+    /// One-way latency is uniform in `[min, max]` ms (different latencies reorder messages).
+    pub latency_ms_min: u64,
+    /// See `latency_ms_min`.
+    pub latency_ms_max: u64,
+    /// Probability that a message is lost.
+    pub loss_probability: f64,
+    /// Probability that a message is delivered twice.
+    pub duplicate_probability: f64,
+}
+
+impl Default for NetworkSettings {
+    fn default() -> Self {
+        // "Broadcast time" in the paper's sense is a few ms to ~15 ms.
+        NetworkSettings {
+            latency_ms_min: 5,
+            latency_ms_max: 15,
+            loss_probability: 0.0,
+            duplicate_probability: 0.0,
+        }
+    }
+}
+
+impl Default for SimConfig {
+    fn default() -> Self {
+        SimConfig {
+            nodes: 5,
+            seed: 1,
+            log_model: LogModel::Command,
+            timing: Timing::default(),
+            network: NetworkSettings::default(),
+        }
+    }
+}
+
+// ----- Patches -----
+
+/// A change to some of the network settings; each `None` keeps the current value. The field names
+/// are those of [`ClientCommand::Network`].
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct NetworkPatch {
+    /// New loss probability, 0..=1.
+    pub loss_probability: Option<f64>,
+    /// New duplication probability, 0..=1.
+    pub duplicate_probability: Option<f64>,
+    /// New minimum one-way latency (ms).
+    pub latency_ms_min: Option<u64>,
+    /// New maximum one-way latency (ms).
+    pub latency_ms_max: Option<u64>,
+}
+
+/// A change to some of the Raft timings a person may set; each `None` keeps the current value.
+/// (fsync time and batch size are fixed per run, so they are not here.)
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct TimingPatch {
+    /// New lower end of the election timeout range (ms).
+    pub election_timeout_ms_min: Option<u64>,
+    /// New upper end of the election timeout range (ms).
+    pub election_timeout_ms_max: Option<u64>,
+    /// New leader heartbeat interval (ms).
+    pub heartbeat_interval_ms: Option<u64>,
+}
+
+/// A change to some of a run's configuration (what a reset may change); each `None` keeps the
+/// current value. The field names are those of [`ClientCommand::Reset`].
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ConfigPatch {
+    /// New cluster size.
+    pub nodes: Option<u64>,
+    /// New seed.
+    pub seed: Option<u64>,
+    /// New log model.
+    pub log_model: Option<LogModel>,
+    /// New timings.
+    pub timing: TimingPatch,
+}
+
+impl NetworkSettings {
+    /// These settings with `patch` applied, checked. Setting only one end of the latency range
+    /// moves the other along when needed, rather than refusing.
+    pub fn patched(&self, patch: &NetworkPatch) -> Result<NetworkSettings, SimError> {
+        let mut n = *self;
+        if let Some(p) = patch.loss_probability {
+            n.loss_probability = p;
+        }
+        if let Some(p) = patch.duplicate_probability {
+            n.duplicate_probability = p;
+        }
+        if let Some(v) = patch.latency_ms_min {
+            n.latency_ms_min = v;
+        }
+        if let Some(v) = patch.latency_ms_max {
+            n.latency_ms_max = v;
+        }
+        // Setting only one end of the range moves the other along, rather than refusing.
+        if patch.latency_ms_min.is_some() && patch.latency_ms_max.is_none() {
+            n.latency_ms_max = n.latency_ms_max.max(n.latency_ms_min);
+        }
+        if patch.latency_ms_max.is_some() && patch.latency_ms_min.is_none() {
+            n.latency_ms_min = n.latency_ms_min.min(n.latency_ms_max);
+        }
+        validate_network(&n)?;
+        Ok(n)
+    }
+}
+
+impl TimingPatch {
+    fn apply_to(&self, t: &mut Timing) {
+        if let Some(v) = self.election_timeout_ms_min {
+            t.election_timeout_ms_min = v;
+        }
+        if let Some(v) = self.election_timeout_ms_max {
+            t.election_timeout_ms_max = v;
+        }
+        if let Some(v) = self.heartbeat_interval_ms {
+            t.heartbeat_interval_ms = v;
+        }
+    }
+}
+
+impl SimConfig {
+    /// This configuration with `patch` applied, checked as a whole with [`validate`]. An election
+    /// timeout range set upside down is refused (only the network's latency range moves its other
+    /// end along).
+    pub fn patched(&self, patch: &ConfigPatch) -> Result<SimConfig, SimError> {
+        let mut c = self.clone();
+        if let Some(n) = patch.nodes {
+            c.nodes = n;
+        }
+        if let Some(s) = patch.seed {
+            c.seed = s;
+        }
+        if let Some(m) = patch.log_model {
+            c.log_model = m;
+        }
+        patch.timing.apply_to(&mut c.timing);
+        validate(&c)?;
+        Ok(c)
+    }
+}
+
+/// The network fields of a [`ClientCommand::Network`]; any other command is refused.
+impl TryFrom<&ClientCommand> for NetworkPatch {
+    type Error = SimError;
+    fn try_from(command: &ClientCommand) -> Result<Self, SimError> {
+        match *command {
+            ClientCommand::Network {
+                loss_probability,
+                duplicate_probability,
+                latency_ms_min,
+                latency_ms_max,
+            } => Ok(NetworkPatch {
+                loss_probability,
+                duplicate_probability,
+                latency_ms_min,
+                latency_ms_max,
+            }),
+            _ => Err(SimError::BadConfig(
+                "only a network command carries network settings".to_string(),
+            )),
+        }
+    }
+}
+
+/// The configuration fields of a [`ClientCommand::Reset`]; any other command is refused.
+impl TryFrom<&ClientCommand> for ConfigPatch {
+    type Error = SimError;
+    fn try_from(command: &ClientCommand) -> Result<Self, SimError> {
+        match *command {
+            ClientCommand::Reset {
+                nodes,
+                seed,
+                log_model,
+                election_timeout_ms_min,
+                election_timeout_ms_max,
+                heartbeat_interval_ms,
+            } => Ok(ConfigPatch {
+                nodes,
+                seed,
+                log_model,
+                timing: TimingPatch {
+                    election_timeout_ms_min,
+                    election_timeout_ms_max,
+                    heartbeat_interval_ms,
+                },
+            }),
+            _ => Err(SimError::BadConfig(
+                "only a reset command carries a cluster configuration".to_string(),
+            )),
+        }
+    }
+}
+
+// ----- Validation -----
+
+pub(super) fn validate_network(n: &NetworkSettings) -> Result<(), SimError> {
+    let prob = |name: &str, p: f64| {
+        if (0.0..=1.0).contains(&p) {
+            Ok(())
+        } else {
+            Err(SimError::BadConfig(format!(
+                "{name} must be between 0 and 1, got {p}"
+            )))
+        }
+    };
+    prob("loss_probability", n.loss_probability)?;
+    prob("duplicate_probability", n.duplicate_probability)?;
+    if n.latency_ms_min > n.latency_ms_max {
+        return Err(SimError::BadConfig(format!(
+            "latency_ms_min ({}) is above latency_ms_max ({})",
+            n.latency_ms_min, n.latency_ms_max
+        )));
+    }
+    if n.latency_ms_max > 10_000 {
+        return Err(SimError::BadConfig(format!(
+            "latency_ms_max must be at most 10000 ms, got {}",
+            n.latency_ms_max
+        )));
+    }
+    Ok(())
+}
+
+/// Check a configuration, with a message a person can act on.
+pub fn validate(config: &SimConfig) -> Result<(), SimError> {
+    if config.nodes == 0 || config.nodes > NODES_MAX {
+        return Err(SimError::BadConfig(format!(
+            "a cluster has 1 to {NODES_MAX} nodes, not {}",
+            config.nodes
+        )));
+    }
+    let t = &config.timing;
+    if t.election_timeout_ms_min == 0 || t.election_timeout_ms_min > t.election_timeout_ms_max {
+        return Err(SimError::BadConfig(format!(
+            "election timeout range must satisfy 1 <= min <= max, got {}..{} ms",
+            t.election_timeout_ms_min, t.election_timeout_ms_max
+        )));
+    }
+    if t.election_timeout_ms_max > 60_000 {
+        return Err(SimError::BadConfig(
+            "election_timeout_ms_max must be at most 60000 ms".to_string(),
+        ));
+    }
+    if t.heartbeat_interval_ms == 0 || t.heartbeat_interval_ms > 60_000 {
+        return Err(SimError::BadConfig(format!(
+            "heartbeat_interval_ms must be between 1 and 60000, got {}",
+            t.heartbeat_interval_ms
+        )));
+    }
+    if t.max_entries_per_append == 0 || t.max_entries_per_append > 1000 {
+        return Err(SimError::BadConfig(format!(
+            "max_entries_per_append must be between 1 and 1000, got {}",
+            t.max_entries_per_append
+        )));
+    }
+    if t.fsync_ms > 10_000 {
+        return Err(SimError::BadConfig("fsync_ms must be at most 10000".into()));
+    }
+    validate_network(&config.network)
+}

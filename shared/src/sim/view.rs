@@ -1,0 +1,137 @@
+//! Reading the simulation from outside: nodes, logs, the leader, messages in flight, and the
+//! snapshot and network view drawn by the UI. Owns the translation into protocol views; must not
+//! change the run (everything here takes `&self`).
+
+use std::collections::BTreeMap;
+
+use crate::protocol::{
+    ClusterSnapshot, InFlight, LogEntryView, NetworkView, NodeView, PeerProgress,
+};
+use crate::raft::RaftNode;
+use crate::storage::Storage;
+use crate::types::{Entry, NodeId, Role};
+
+use super::Sim;
+
+impl<S: Storage> Sim<S> {
+    /// A running node's Raft state (`None` while crashed or for an unknown id).
+    pub fn node(&self, id: NodeId) -> Option<&RaftNode> {
+        self.nodes.get(id.wrapping_sub(1) as usize)?.raft.as_ref()
+    }
+    /// A node's storage.
+    pub fn storage(&self, id: NodeId) -> Option<&S> {
+        self.nodes
+            .get(id.wrapping_sub(1) as usize)
+            .map(|n| &n.storage)
+    }
+    /// True while the node runs.
+    pub fn is_up(&self, id: NodeId) -> bool {
+        self.node(id).is_some()
+    }
+    /// The node's log: in memory while up, as recovered from disk while down.
+    pub fn node_log(&self, id: NodeId) -> Vec<Entry> {
+        let Some(n) = self.nodes.get(id.wrapping_sub(1) as usize) else {
+            return Vec::new();
+        };
+        match (&n.raft, &n.down_state) {
+            (Some(raft), _) => raft.log().entries().to_vec(),
+            (None, Some((_, log))) => log.clone(),
+            (None, None) => Vec::new(),
+        }
+    }
+    /// The leader with the highest term among running nodes, if any.
+    pub fn leader(&self) -> Option<NodeId> {
+        self.nodes
+            .iter()
+            .filter_map(|n| n.raft.as_ref())
+            .filter(|r| r.role() == Role::Leader)
+            .max_by_key(|r| r.current_term())
+            .map(|r| r.id())
+    }
+    /// Messages in flight, by id.
+    pub fn messages_in_flight(&self) -> impl Iterator<Item = &InFlight> {
+        self.in_flight.values().map(|(m, _)| m)
+    }
+
+    /// The network as shown to people.
+    pub fn network_view(&self) -> NetworkView {
+        NetworkView {
+            partitions: self.partitions.clone(),
+            cut_links: self.cut_links.iter().map(|(a, b)| [*a, *b]).collect(),
+            loss_probability: self.config.network.loss_probability,
+            duplicate_probability: self.config.network.duplicate_probability,
+            latency_ms_min: self.config.network.latency_ms_min,
+            latency_ms_max: self.config.network.latency_ms_max,
+        }
+    }
+
+    /// Everything needed to draw the cluster (speed and paused are the driver's to fill in).
+    pub fn snapshot(&self) -> ClusterSnapshot {
+        let nodes = self
+            .nodes
+            .iter()
+            .map(|n| match &n.raft {
+                Some(r) => NodeView {
+                    id: n.id,
+                    up: true,
+                    role: r.role(),
+                    current_term: r.current_term(),
+                    voted_for: r.voted_for(),
+                    commit_index: r.commit_index(),
+                    last_applied: r.last_applied(),
+                    value: r.value(),
+                    log: r.log().entries().iter().map(LogEntryView::from).collect(),
+                    synced_index: n.storage.synced_index(),
+                    leader_id: r.leader_id(),
+                    election_deadline_ms: (r.role() != Role::Leader)
+                        .then(|| r.election_deadline_ms()),
+                    progress: r
+                        .progress()
+                        .iter()
+                        .map(|(id, p)| {
+                            (
+                                *id,
+                                PeerProgress {
+                                    next_index: p.next_index,
+                                    match_index: p.match_index,
+                                },
+                            )
+                        })
+                        .collect(),
+                    votes: r.votes_granted(),
+                },
+                None => {
+                    let (hs, log) = n.down_state.clone().unwrap_or_default();
+                    NodeView {
+                        id: n.id,
+                        up: false,
+                        role: Role::Follower,
+                        current_term: hs.current_term,
+                        voted_for: hs.voted_for,
+                        commit_index: 0,
+                        last_applied: 0,
+                        value: 0,
+                        log: log.iter().map(LogEntryView::from).collect(),
+                        synced_index: n.storage.synced_index(),
+                        leader_id: None,
+                        election_deadline_ms: None,
+                        progress: BTreeMap::new(),
+                        votes: Vec::new(),
+                    }
+                }
+            })
+            .collect();
+        ClusterSnapshot {
+            time_ms: self.now_ms,
+            seq: self.event_seq,
+            seed: self.config.seed,
+            log_model: self.config.log_model,
+            speed: 0.0,
+            paused: false,
+            timing: self.config.timing,
+            network: self.network_view(),
+            nodes,
+            messages: self.messages_in_flight().cloned().collect(),
+        }
+    }
+}
