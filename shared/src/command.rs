@@ -1,5 +1,5 @@
-//! The client command grammar (`add 5`, `mul 3`, `set 7`, `add rand`) and the state machine it
-//! drives: one integer register starting at 0. Parsing never panics; arithmetic wraps instead of
+//! The client command grammar (`add 5`, `mul 3`, `set 7`, `add rand`) and what each does to the
+//! register (the state machine itself is in `state_machine.rs`). Parsing never panics; arithmetic wraps instead of
 //! overflowing, because a student typing `mul 1000000000` twice must not crash a node.
 
 use serde::{Deserialize, Serialize};
@@ -66,7 +66,9 @@ impl std::str::FromStr for Command {
             let n: i64 = word
                 .parse()
                 .map_err(|_| CommandError::BadOperand(word.to_string()))?;
-            if n.abs() > OPERAND_ABS_MAX {
+            // `unsigned_abs`, not `abs`: `abs()` of `i64::MIN` overflows (a panic in a debug
+            // build, and `i64::MIN` itself in release, which slipped past this check).
+            if n.unsigned_abs() > OPERAND_ABS_MAX.unsigned_abs() {
                 return Err(CommandError::OutOfRange(n));
             }
             Ok(n)
@@ -94,6 +96,24 @@ impl std::fmt::Display for Command {
     }
 }
 
+/// Serde helpers that carry a [`Command`] as its text ("add 5") where the wire protocol has always
+/// had text: `#[serde(with = "crate::command::as_text")]`.
+pub mod as_text {
+    use super::Command;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    /// Write the command as "add 5".
+    pub fn serialize<S: Serializer>(command: &Command, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(command)
+    }
+
+    /// Read "add 5" back, with the parser's own error message.
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Command, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        text.parse().map_err(serde::de::Error::custom)
+    }
+}
+
 impl Command {
     /// The register's value after executing this command on `value`. `add rand` draws from `rng`:
     /// each caller passes its own generator, which is exactly why replicas diverge in *command*
@@ -105,40 +125,6 @@ impl Command {
             Command::Set(n) => n,
             Command::AddRand => value.wrapping_add(rng.range_inclusive(1, ADD_RAND_MAX) as i64),
         }
-    }
-}
-
-/// The replicated state machine: one integer register, starting at 0.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct StateMachine {
-    /// Current value of the register.
-    pub value: i64,
-    rng: Rng,
-}
-
-impl StateMachine {
-    /// A register at 0 whose `add rand` draws come from `rng`.
-    pub fn new(rng: Rng) -> Self {
-        StateMachine { value: 0, rng }
-    }
-
-    /// Execute `command` on `base` with this machine's random stream, without changing the
-    /// register (the *state*-model leader computes the value to log this way).
-    pub fn execute_on(&mut self, command: Command, base: i64) -> i64 {
-        command.execute(base, &mut self.rng)
-    }
-
-    /// Apply one committed entry's data and return the new value.
-    pub fn apply(&mut self, data: &crate::types::EntryData) -> i64 {
-        use crate::types::EntryData;
-        match data {
-            EntryData::Noop => {}
-            EntryData::Request { command } => {
-                self.value = command.execute(self.value, &mut self.rng)
-            }
-            EntryData::Value { value, .. } => self.value = *value,
-        }
-        self.value
     }
 }
 
@@ -183,6 +169,17 @@ mod tests {
             Err(CommandError::Trailing("2".into()))
         );
         assert!(CommandError::Empty.to_string().contains("add 5"));
+        // Found from outside: `abs()` of i64::MIN overflowed and slipped past the range check
+        // (and panicked the driver thread in a debug build).
+        assert_eq!(
+            "add -9223372036854775808".parse::<Command>(),
+            Err(CommandError::OutOfRange(i64::MIN))
+        );
+        assert_eq!(
+            "mul -1000000001".parse::<Command>(),
+            Err(CommandError::OutOfRange(-1_000_000_001))
+        );
+        assert_eq!("set -1000000000".parse(), Ok(Command::Set(-1_000_000_000)));
     }
 
     #[test]

@@ -9,12 +9,16 @@ pub mod protocol;
 pub mod raft;
 pub mod rng;
 pub mod sim;
+pub mod state_machine;
 pub mod storage;
 pub mod types;
 
-pub use command::{Command, CommandError, StateMachine};
-pub use raft::{Config, ProposeError, ProposeOutcome, RaftNode, Ready};
+pub use command::{Command, CommandError};
+pub use raft::{Config, Proposal, ProposeError, ProposeOutcome, RaftNode, Ready};
 pub use rng::Rng;
 pub use sim::{Sim, SimConfig};
+pub use state_machine::StateMachine;
 pub use storage::{MemStorage, Storage, StorageError};
-pub use types::{Entry, EntryData, HardState, LogIndex, LogModel, NodeId, Role, Term};
+pub use types::{
+    ClientSerial, Entry, EntryData, HardState, LogIndex, LogModel, NodeId, Role, Term,
+};

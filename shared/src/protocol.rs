@@ -6,7 +6,13 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::types::{Entry, LogIndex, LogModel, NodeId, Role, Term};
+use crate::command::Command;
+pub use crate::raft::{
+    AppendEntries, AppendEntriesResponse, ClientRequest as ForwardedRequest, Message, MessageBody,
+    MessageKind, RaftEvent, RejectKind, RequestVote, RequestVoteResponse,
+};
+pub use crate::storage::StorageFailureKind;
+use crate::types::{ClientSerial, Entry, EntryData, LogIndex, LogModel, NodeId, Role, Term};
 
 /// Bumped whenever a message changes incompatibly.
 pub const PROTOCOL_VERSION: u32 = 1;
@@ -14,89 +20,13 @@ pub const PROTOCOL_VERSION: u32 = 1;
 /// Identifies one message in flight; assigned by the simulator when the message is sent.
 pub type MessageId = u64;
 
-/// The Raft RPCs (Figure 2) plus the forwarded client request of the *command* model.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "type")]
-pub enum MessageBody {
-    /// Invoked by candidates to gather votes (§5.2).
-    RequestVote {
-        /// Index of the candidate's last log entry (§5.4).
-        last_log_index: LogIndex,
-        /// Term of the candidate's last log entry (§5.4).
-        last_log_term: Term,
-    },
-    /// Reply to `RequestVote`.
-    RequestVoteResponse {
-        /// True means the candidate received the vote.
-        vote_granted: bool,
-    },
-    /// Invoked by the leader to replicate entries (§5.3); also the heartbeat (§5.2).
-    AppendEntries {
-        /// Index of the entry immediately preceding the new ones.
-        prev_log_index: LogIndex,
-        /// Term of `prev_log_index`'s entry.
-        prev_log_term: Term,
-        /// Entries to store (empty for a heartbeat).
-        entries: Vec<Entry>,
-        /// The leader's `commit_index`.
-        leader_commit: LogIndex,
-    },
-    /// Reply to `AppendEntries`.
-    AppendEntriesResponse {
-        /// True if the follower had an entry matching `prev_log_index`/`prev_log_term`.
-        success: bool,
-        /// On success: the index of the last entry the follower now matches with the leader.
-        match_index: LogIndex,
-        /// The `prev_log_index` of the request this answers (lets the leader ignore stale replies).
-        rejected_index: LogIndex,
-        /// On rejection, the fast-backup hint: the follower's first index of `conflict_term`, or
-        /// its last index + 1 when its log is too short.
-        conflict_index: LogIndex,
-        /// On rejection, the term of the follower's conflicting entry at `prev_log_index`.
-        conflict_term: Option<Term>,
-    },
-    /// *command* model: a follower passes a client's request on to the leader.
-    ClientRequest {
-        /// The request.
-        command: crate::command::Command,
-        /// The client's request id, so the acceptance can be reported back.
-        request_id: u64,
-    },
-}
-
-impl MessageBody {
-    /// The short name used in events and the UI ("RequestVote", …).
-    pub fn kind(&self) -> &'static str {
-        match self {
-            MessageBody::RequestVote { .. } => "RequestVote",
-            MessageBody::RequestVoteResponse { .. } => "RequestVoteResponse",
-            MessageBody::AppendEntries { .. } => "AppendEntries",
-            MessageBody::AppendEntriesResponse { .. } => "AppendEntriesResponse",
-            MessageBody::ClientRequest { .. } => "ClientRequest",
-        }
-    }
-}
-
-/// One message between two servers.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Message {
-    /// Sender.
-    pub from: NodeId,
-    /// Receiver.
-    pub to: NodeId,
-    /// Sender's `current_term`.
-    pub term: Term,
-    /// The RPC.
-    pub body: MessageBody,
-}
-
 /// A message as it travels through the simulated network.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct InFlight {
     /// Unique id.
     pub id: MessageId,
     /// "RequestVote", "AppendEntries", … (same as `message.body.kind()`).
-    pub kind: String,
+    pub kind: MessageKind,
     /// Sender.
     pub from: NodeId,
     /// Receiver.
@@ -127,8 +57,7 @@ pub enum Event {
         /// Receiver.
         to: NodeId,
     },
-    /// A message was lost: "loss" (random), "cut" (link cut or partition), "node_down",
-    /// "dropped" (by a person).
+    /// A message was lost.
     MessageDropped {
         /// Which message.
         id: MessageId,
@@ -137,7 +66,7 @@ pub enum Event {
         /// Receiver.
         to: NodeId,
         /// Why.
-        reason: String,
+        reason: DropReason,
     },
     /// A node's election timer fired.
     ElectionTimeout {
@@ -221,6 +150,16 @@ pub enum Event {
         /// The register after it.
         value: i64,
     },
+    /// A committed entry repeats a request its state machine executed before (same client and
+    /// serial, §8), so it was not executed again.
+    DuplicateIgnored {
+        /// The node.
+        node: NodeId,
+        /// The entry's index.
+        index: LogIndex,
+        /// Whose request it was.
+        client: ClientSerial,
+    },
     /// The leader's view of a follower changed (`next_index`/`match_index`).
     ProgressUpdated {
         /// The leader.
@@ -236,10 +175,14 @@ pub enum Event {
     ClientRequest {
         /// The node it was sent to.
         node: NodeId,
-        /// The request text.
-        command: String,
+        /// The request, as text on the wire ("add 5").
+        #[serde(with = "crate::command::as_text")]
+        command: Command,
         /// Request id (0 when none).
         request_id: u64,
+        /// The client's id and serial, when it gave them (or the simulator assigned them).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        client: Option<ClientSerial>,
     },
     /// The leader appended a client request to its log.
     ProposalAccepted {
@@ -251,6 +194,10 @@ pub enum Event {
         index: LogIndex,
         /// Term it was given.
         term: Term,
+        /// The log already held this request (same client and serial): nothing was appended,
+        /// and `index`/`term` name the entry it already has.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        duplicate: bool,
     },
     /// A node refused a client request.
     ProposalRejected {
@@ -258,6 +205,8 @@ pub enum Event {
         node: NodeId,
         /// Request id.
         request_id: u64,
+        /// Why, as a kind.
+        kind: RejectKind,
         /// Why, in a sentence.
         reason: String,
         /// Leader to try instead, if known.
@@ -290,7 +239,9 @@ pub enum Event {
     StorageFailed {
         /// The node.
         node: NodeId,
-        /// The error.
+        /// What kind of failure.
+        kind: StorageFailureKind,
+        /// The error, in a sentence.
         error: String,
     },
     /// Network settings or partitions changed.
@@ -305,6 +256,128 @@ pub enum Event {
         /// Virtual ms per wall ms (0 = as fast as possible).
         speed: f64,
     },
+}
+
+/// Why a message in flight was lost.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DropReason {
+    /// The network lost it at random (`loss_probability`).
+    Loss,
+    /// The link was cut, or a partition separated sender and receiver.
+    Cut,
+    /// The receiver was down when it arrived.
+    NodeDown,
+    /// A person dropped it by hand.
+    Dropped,
+}
+
+impl From<RaftEvent> for Event {
+    /// The core's events travel under the same names and fields.
+    fn from(e: RaftEvent) -> Self {
+        match e {
+            RaftEvent::ElectionTimeout { node, term } => Event::ElectionTimeout { node, term },
+            RaftEvent::RoleChanged {
+                node,
+                role,
+                term,
+                leader_id,
+            } => Event::RoleChanged {
+                node,
+                role,
+                term,
+                leader_id,
+            },
+            RaftEvent::VoteGranted {
+                voter,
+                candidate,
+                term,
+            } => Event::VoteGranted {
+                voter,
+                candidate,
+                term,
+            },
+            RaftEvent::VoteReceived {
+                node,
+                from,
+                granted,
+                votes,
+            } => Event::VoteReceived {
+                node,
+                from,
+                granted,
+                votes,
+            },
+            RaftEvent::TimerReset {
+                node,
+                election_deadline_ms,
+            } => Event::TimerReset {
+                node,
+                election_deadline_ms,
+            },
+            RaftEvent::EntriesAppended { node, entries } => {
+                Event::EntriesAppended { node, entries }
+            }
+            RaftEvent::EntriesTruncated { node, from_index } => {
+                Event::EntriesTruncated { node, from_index }
+            }
+            RaftEvent::EntriesPersisted { node, synced_index } => {
+                Event::EntriesPersisted { node, synced_index }
+            }
+            RaftEvent::CommitAdvanced { node, commit_index } => {
+                Event::CommitAdvanced { node, commit_index }
+            }
+            RaftEvent::EntryApplied { node, index, value } => {
+                Event::EntryApplied { node, index, value }
+            }
+            RaftEvent::DuplicateIgnored {
+                node,
+                index,
+                client,
+            } => Event::DuplicateIgnored {
+                node,
+                index,
+                client,
+            },
+            RaftEvent::ProgressUpdated {
+                leader,
+                peer,
+                next_index,
+                match_index,
+            } => Event::ProgressUpdated {
+                leader,
+                peer,
+                next_index,
+                match_index,
+            },
+            RaftEvent::ProposalAccepted {
+                node,
+                request_id,
+                index,
+                term,
+                duplicate,
+            } => Event::ProposalAccepted {
+                node,
+                request_id,
+                index,
+                term,
+                duplicate,
+            },
+            RaftEvent::ProposalRejected {
+                node,
+                request_id,
+                kind,
+                reason,
+                leader_hint,
+            } => Event::ProposalRejected {
+                node,
+                request_id,
+                kind,
+                reason,
+                leader_hint,
+            },
+        }
+    }
 }
 
 /// An event with its place in the run.
@@ -343,8 +416,10 @@ pub struct LogEntryView {
     pub index: LogIndex,
     /// Term.
     pub term: Term,
-    /// "add 5", "value = 5" or "no-op".
+    /// "add 5", "value = 5" or "no-op": how the entry is drawn.
     pub command: String,
+    /// The entry itself, typed (so nobody parses `command` back).
+    pub data: EntryData,
 }
 
 impl From<&Entry> for LogEntryView {
@@ -353,6 +428,7 @@ impl From<&Entry> for LogEntryView {
             index: e.index,
             term: e.term,
             command: e.data.describe(),
+            data: e.data.clone(),
         }
     }
 }
@@ -423,6 +499,10 @@ pub struct ClusterSnapshot {
     pub nodes: Vec<NodeView>,
     /// Messages in flight.
     pub messages: Vec<InFlight>,
+    /// Settings that are allowed but will not behave as people expect, one sentence each (e.g.
+    /// election timeouts too close together to ever settle).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
 }
 
 /// Raft and disk timings (all virtual ms).
@@ -736,6 +816,7 @@ mod tests {
             },
             nodes: vec![node],
             messages: Vec::new(),
+            warnings: Vec::new(),
         };
         let m = ServerMessage::Hello {
             protocol_version: PROTOCOL_VERSION,

@@ -40,6 +40,30 @@ pub enum StorageError {
     Corrupt(String),
 }
 
+/// What kind of failure a [`StorageError`] is, for events and the page (the sentence is in the
+/// error's text).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StorageFailureKind {
+    /// An append did not continue the log (a caller bug).
+    NotContiguous,
+    /// The medium failed (disk full, permissions, …).
+    Io,
+    /// A record failed its checksum or could not be decoded.
+    Corrupt,
+}
+
+impl StorageError {
+    /// The failure's kind.
+    pub fn kind(&self) -> StorageFailureKind {
+        match self {
+            StorageError::NotContiguous { .. } => StorageFailureKind::NotContiguous,
+            StorageError::Io(_) => StorageFailureKind::Io,
+            StorageError::Corrupt(_) => StorageFailureKind::Corrupt,
+        }
+    }
+}
+
 /// Durable state of one node. See the module docs for the contract.
 pub trait Storage {
     /// Hard state and log as a restarted node would recover them.
@@ -168,6 +192,7 @@ pub mod conformance {
             term,
             data: EntryData::Request {
                 command: Command::Add(index as i64),
+                client: None,
             },
         }
     }

@@ -13,6 +13,18 @@ pub type Term = u64;
 /// The index is the log's logical timestamp.
 pub type LogIndex = u64;
 
+/// Who sent a client request and its place in that client's sequence (Raft §8): "clients assign
+/// unique serial numbers to every command. Then, the state machine tracks the latest serial number
+/// processed for each client". A duplicated or retried request carries the same pair, so it is
+/// appended and applied once.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct ClientSerial {
+    /// The client (the page draws a random one per tab; scripts choose their own).
+    pub client_id: u64,
+    /// The request's number within that client (a retry reuses it).
+    pub serial: u64,
+}
+
 /// How clients use the log (chosen per cluster).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "snake_case")]
@@ -59,6 +71,9 @@ pub enum EntryData {
     Request {
         /// The request.
         command: Command,
+        /// Who asked, for exactly-once execution (§8); absent in logs written before it existed.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        client: Option<ClientSerial>,
     },
     /// *state* model: the value the leader computed by executing `command`; replicas install it.
     Value {
@@ -66,15 +81,34 @@ pub enum EntryData {
         value: i64,
         /// The request the leader executed to get it (shown to people, never re-executed).
         command: Command,
+        /// Who asked, for exactly-once execution (§8).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        client: Option<ClientSerial>,
     },
 }
 
 impl EntryData {
+    /// The client request behind the entry, if it carries one with a serial.
+    pub fn client(&self) -> Option<ClientSerial> {
+        match self {
+            EntryData::Noop => None,
+            EntryData::Request { client, .. } | EntryData::Value { client, .. } => *client,
+        }
+    }
+
+    /// The request the entry was made from (none for a no-op).
+    pub fn command(&self) -> Option<Command> {
+        match self {
+            EntryData::Noop => None,
+            EntryData::Request { command, .. } | EntryData::Value { command, .. } => Some(*command),
+        }
+    }
+
     /// How the entry is drawn and listed: "add 5", "value = 5" or "no-op".
     pub fn describe(&self) -> String {
         match self {
             EntryData::Noop => "no-op".to_string(),
-            EntryData::Request { command } => command.to_string(),
+            EntryData::Request { command, .. } => command.to_string(),
             EntryData::Value { value, .. } => format!("value = {value}"),
         }
     }

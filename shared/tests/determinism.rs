@@ -41,7 +41,7 @@ fn scripted_run(seed: u64) -> (Vec<SimEvent>, ClusterSnapshot) {
     phase(&mut sim, 1_500, &mut events);
     for text in ["add 5", "add rand", "mul 3"] {
         // Refusals are part of the run too (they are events); only their presence matters here.
-        let _ = sim.propose(None, text);
+        let _ = sim.propose(None, text.parse().expect("a valid command"));
         phase(&mut sim, 40, &mut events);
     }
     if let Some(leader) = sim.leader() {
@@ -50,8 +50,8 @@ fn scripted_run(seed: u64) -> (Vec<SimEvent>, ClusterSnapshot) {
     phase(&mut sim, 1_000, &mut events);
     sim.partition(vec![vec![1, 2], vec![3, 4, 5]])
         .expect("valid groups");
-    let _ = sim.propose(Some(1), "set 9");
-    let _ = sim.propose(Some(4), "add 1");
+    let _ = sim.propose(Some(1), "set 9".parse().unwrap());
+    let _ = sim.propose(Some(4), "add 1".parse().unwrap());
     phase(&mut sim, 1_000, &mut events);
     sim.heal();
     let _ = sim.power_loss(3);

@@ -7,7 +7,7 @@
 mod common;
 
 use common::Checked;
-use shared::protocol::Event;
+use shared::protocol::{Event, MessageKind};
 use shared::sim::SimError;
 use shared::{
     Command, EntryData, LogIndex, LogModel, NodeId, ProposeError, ProposeOutcome, SimConfig,
@@ -59,11 +59,13 @@ fn command_mode_any_node_accepts_and_every_node_executes() {
     let leader = settled_leader(&mut c);
     let follower = follower_of(leader);
 
-    let accepted = c.with(|s| s.propose(Some(follower), "add 5")).unwrap();
+    let accepted = c
+        .with(|s| s.propose(Some(follower), "add 5".parse().unwrap()))
+        .unwrap();
     assert_eq!(accepted.outcome, ProposeOutcome::Forwarded { leader });
     let forwarded = c.log.iter().any(|e| {
         matches!(&e.event, Event::MessageSent { message }
-            if message.kind == "ClientRequest" && message.from == follower && message.to == leader)
+            if message.kind == MessageKind::ClientRequest && message.from == follower && message.to == leader)
     });
     assert!(
         forwarded,
@@ -74,10 +76,13 @@ fn command_mode_any_node_accepts_and_every_node_executes() {
     let index = {
         let found = c.wait_for(500, |s| {
             s.node(leader).unwrap().log().entries().iter().any(|e| {
-                e.data
-                    == EntryData::Request {
+                matches!(
+                    e.data,
+                    EntryData::Request {
                         command: Command::Add(5),
+                        ..
                     }
+                )
             })
         });
         assert!(found, "the leader never logged the forwarded request");
@@ -103,7 +108,9 @@ fn command_mode_any_node_accepts_and_every_node_executes() {
     }
     assert_eq!(values(&c), vec![5; 5]);
     // A request sent straight to the leader is appended, not forwarded.
-    let direct = c.with(|s| s.propose(Some(leader), "mul 3")).unwrap();
+    let direct = c
+        .with(|s| s.propose(Some(leader), "mul 3".parse().unwrap()))
+        .unwrap();
     assert!(matches!(
         direct.outcome,
         ProposeOutcome::Appended { term, .. } if term == c.sim.node(leader).unwrap().current_term()
@@ -115,9 +122,13 @@ fn command_mode_any_node_accepts_and_every_node_executes() {
 fn command_mode_without_a_leader_refuses_with_no_leader() {
     let mut c = cluster(LogModel::Command, 6);
     // At time 0 nobody has timed out yet.
-    let err = c.with(|s| s.propose(Some(3), "add 1")).unwrap_err();
+    let err = c
+        .with(|s| s.propose(Some(3), "add 1".parse().unwrap()))
+        .unwrap_err();
     assert_eq!(err, SimError::Refused(ProposeError::NoLeader { node: 3 }));
-    let err = c.with(|s| s.propose(None, "add 1")).unwrap_err();
+    let err = c
+        .with(|s| s.propose(None, "add 1".parse().unwrap()))
+        .unwrap_err();
     assert!(matches!(err, SimError::NoNode(_)), "{err:?}");
 }
 
@@ -156,7 +167,9 @@ fn state_mode_non_leader_refuses_with_a_leader_hint() {
     let follower = follower_of(leader);
     let logs: Vec<_> = c.sim.node_ids().map(|id| c.sim.node_log(id)).collect();
 
-    let err = c.with(|s| s.propose(Some(follower), "add 1")).unwrap_err();
+    let err = c
+        .with(|s| s.propose(Some(follower), "add 1".parse().unwrap()))
+        .unwrap_err();
     assert_eq!(
         err,
         SimError::Refused(ProposeError::NotLeader {
@@ -171,7 +184,7 @@ fn state_mode_non_leader_refuses_with_a_leader_hint() {
     });
     assert!(reported, "the refusal is an event with the hint");
     assert!(
-        !c.log.iter().any(|e| matches!(&e.event, Event::MessageSent { message } if message.kind == "ClientRequest")),
+        !c.log.iter().any(|e| matches!(&e.event, Event::MessageSent { message } if message.kind == MessageKind::ClientRequest)),
         "state mode never forwards"
     );
     c.run_for(500);
@@ -194,26 +207,20 @@ fn state_mode_leader_logs_values() {
     let log = c.sim.node_log(leader);
     let logged: Vec<_> = indexes
         .iter()
-        .map(|i| log[*i as usize - 1].data.clone())
+        .map(|i| match &log[*i as usize - 1].data {
+            EntryData::Value { value, command, .. } => (*value, *command),
+            other => panic!("state model logs values, got {other:?}"),
+        })
         .collect();
     assert_eq!(
         logged,
         vec![
-            EntryData::Value {
-                value: 7,
-                command: Command::Set(7)
-            },
-            EntryData::Value {
-                value: 12,
-                command: Command::Add(5)
-            },
-            EntryData::Value {
-                value: 24,
-                command: Command::Mul(2)
-            },
+            (7, Command::Set(7)),
+            (12, Command::Add(5)),
+            (24, Command::Mul(2)),
         ]
     );
-    assert_eq!(logged[2].describe(), "value = 24");
+    assert_eq!(log[indexes[2] as usize - 1].data.describe(), "value = 24");
     for id in 1..=5 {
         assert_eq!(c.sim.node_log(id), log, "S{id} holds the same values");
     }
@@ -231,7 +238,7 @@ fn state_mode_add_rand_is_drawn_once_and_replicas_agree() {
     c.await_applied_everywhere(index, 2_000);
 
     let entry = c.sim.node_log(leader)[index as usize - 1].clone();
-    let EntryData::Value { value, command } = entry.data else {
+    let EntryData::Value { value, command, .. } = entry.data else {
         panic!("expected a value entry, got {entry:?}");
     };
     assert_eq!(command, Command::AddRand);

@@ -6,7 +6,9 @@
 mod common;
 
 use common::*;
-use shared::protocol::{Event, Message, MessageBody};
+use shared::protocol::{
+    AppendEntries, AppendEntriesResponse, Event, Message, MessageBody, MessageKind, RequestVote,
+};
 use shared::{Command, EntryData, HardState, MemStorage, ProposeOutcome, RaftNode, Role, Storage};
 
 // ===== §5.1 Raft basics =====
@@ -137,8 +139,13 @@ fn follower_election_timeout_starts_an_election_and_votes_for_itself() {
     assert_eq!(node.role(), Role::Candidate);
     assert_eq!(node.current_term(), 3);
     assert_eq!(node.voted_for(), Some(1));
-    assert_eq!(node.votes_granted(), vec![1]);
+    assert_eq!(
+        node.votes_granted(),
+        Vec::<u64>::new(),
+        "its own vote counts only once it is on disk"
+    );
     let (out, events) = persist(&mut node, &mut storage);
+    assert_eq!(node.votes_granted(), vec![1]);
     assert!(events
         .iter()
         .any(|e| matches!(e, Event::ElectionTimeout { node: 1, term: 2 })));
@@ -149,10 +156,10 @@ fn follower_election_timeout_starts_an_election_and_votes_for_itself() {
         assert_eq!(m.term, 3);
         assert_eq!(
             m.body,
-            MessageBody::RequestVote {
+            MessageBody::RequestVote(RequestVote {
                 last_log_index: 2,
                 last_log_term: 2
-            }
+            })
         );
     }
 }
@@ -174,7 +181,7 @@ fn candidate_times_out_and_starts_a_new_election() {
     assert_eq!(out.len(), 2);
     assert!(out
         .iter()
-        .all(|m| m.term == 2 && m.body.kind() == "RequestVote"));
+        .all(|m| m.term == 2 && m.body.kind() == MessageKind::RequestVote));
 }
 
 /// §5.2: "A candidate wins an election if it receives votes from a majority of the servers in
@@ -210,6 +217,7 @@ fn candidate_wins_only_with_a_majority_of_the_full_cluster() {
     for (n, answers, expected) in cases {
         let mut node = new_node(1, *n);
         node.campaign();
+        persist(&mut node, &mut MemStorage::new());
         for (voter, granted) in *answers {
             node.step(vote_response(*voter, 1, 1, *granted));
         }
@@ -227,7 +235,9 @@ fn split_vote_leaves_both_candidates_then_a_new_term_resolves_it() {
     net.campaign(1);
     net.campaign(2);
     // S3 hears S1 first, S4 hears S2 first.
-    net.set_hook(|m| m.body.kind() == "RequestVote" && matches!((m.from, m.to), (1, 4) | (2, 3)));
+    net.set_hook(|m| {
+        m.body.kind() == MessageKind::RequestVote && matches!((m.from, m.to), (1, 4) | (2, 3))
+    });
     net.deliver_all();
     net.clear_hook();
     for id in [1, 2] {
@@ -520,7 +530,8 @@ fn leader_appends_a_proposal_and_replicates_it() {
     assert_eq!(
         last.data,
         EntryData::Request {
-            command: Command::Add(7)
+            command: Command::Add(7),
+            client: None
         }
     );
 
@@ -540,12 +551,12 @@ fn leader_appends_a_proposal_and_replicates_it() {
     for m in &out {
         assert_eq!(
             m.body,
-            MessageBody::AppendEntries {
+            MessageBody::AppendEntries(AppendEntries {
                 prev_log_index: 2,
                 prev_log_term: 2,
                 entries: vec![last.clone()],
                 leader_commit: leader.commit_index(),
-            }
+            })
         );
     }
     assert_eq!(
@@ -602,7 +613,10 @@ fn followers_learn_commit_from_leader_commit_and_apply_in_order() {
         .map(|(i, c)| shared::Entry {
             index: i as u64 + 1,
             term: 1,
-            data: EntryData::Request { command: *c },
+            data: EntryData::Request {
+                command: *c,
+                client: None,
+            },
         })
         .collect();
 
@@ -673,13 +687,13 @@ fn consistency_check_rejects_a_mismatched_prev_entry() {
             0,
         ));
         let (out, _) = persist(&mut node, &mut storage);
-        let MessageBody::AppendEntriesResponse {
+        let MessageBody::AppendEntriesResponse(AppendEntriesResponse {
             success,
             match_index,
             rejected_index,
             conflict_index,
             conflict_term,
-        } = out[0].body
+        }) = out[0].body
         else {
             panic!("expected a response, got {:?}", out[0]);
         };
@@ -817,19 +831,19 @@ fn figure7_every_follower_log_converges_in_o_terms_round_trips() {
         // entries. (A heartbeat may resend the same probe while it is unanswered; that is a
         // retry, not another round trip.)
         let probes = distinct_positions(&net.delivered, 1, id, |m| match &m.body {
-            MessageBody::AppendEntries {
+            MessageBody::AppendEntries(AppendEntries {
                 prev_log_index,
                 entries,
                 ..
-            } if !entries.is_empty() => Some(*prev_log_index),
+            }) if !entries.is_empty() => Some(*prev_log_index),
             _ => None,
         });
         let rejected = distinct_positions(&net.delivered, id, 1, |m| match m.body {
-            MessageBody::AppendEntriesResponse {
+            MessageBody::AppendEntriesResponse(AppendEntriesResponse {
                 success: false,
                 rejected_index,
                 ..
-            } => Some(rejected_index),
+            }) => Some(rejected_index),
             _ => None,
         });
         assert_eq!(
@@ -938,11 +952,11 @@ fn duplicate_or_reordered_append_entries_never_truncate_matching_entries() {
     let matched: Vec<_> = out
         .iter()
         .map(|m| match m.body {
-            MessageBody::AppendEntriesResponse {
+            MessageBody::AppendEntriesResponse(AppendEntriesResponse {
                 success: true,
                 match_index,
                 ..
-            } => match_index,
+            }) => match_index,
             _ => panic!("unexpected {m:?}"),
         })
         .collect();
@@ -1059,6 +1073,7 @@ fn a_new_leader_appends_a_noop_of_its_term_and_sends_it() {
     let mut storage = storage_with(hs(4), &log_of_terms(&[1, 4]));
     let mut node = node_with(config(1, 3), hs(4), log_of_terms(&[1, 4]));
     node.campaign();
+    persist(&mut node, &mut storage);
     node.step(vote_response(2, 1, 5, true));
     assert_eq!(node.role(), Role::Leader);
     let noop = node.log().get(3).cloned().expect("a no-op at index 3");

@@ -6,10 +6,11 @@
 mod common;
 
 use common::Checked;
-use shared::command::CommandError;
 use shared::protocol::{Event, Timing};
 use shared::sim::{NetworkSettings, SimError};
-use shared::{Command, EntryData, LogIndex, NodeId, ProposeOutcome, Role, Sim, SimConfig, Storage};
+use shared::{
+    ClientSerial, Command, LogIndex, NodeId, ProposeOutcome, Role, Sim, SimConfig, Storage,
+};
 
 fn config(nodes: u64, seed: u64) -> SimConfig {
     SimConfig {
@@ -64,10 +65,8 @@ fn leader_crash_elects_a_new_leader_in_a_higher_term() {
     );
     let entry = c.sim.node(new).unwrap().log().get(index).cloned();
     assert_eq!(
-        entry.map(|e| e.data),
-        Some(EntryData::Request {
-            command: Command::Add(5)
-        }),
+        entry.and_then(|e| e.data.command()),
+        Some(Command::Add(5)),
         "the new leader holds the committed entry"
     );
 
@@ -130,7 +129,9 @@ fn a_minority_partition_makes_no_progress_while_the_majority_does() {
         assert_eq!(c.sim.node(*id).unwrap().value(), 11, "S{id}");
     }
     // Proposals to the stranded leader are still accepted, and still never commit.
-    let more = c.with(|s| s.propose(Some(old), "add 1000")).unwrap();
+    let more = c
+        .with(|s| s.propose(Some(old), "add 1000".parse().unwrap()))
+        .unwrap();
     assert!(matches!(more.outcome, ProposeOutcome::Appended { .. }));
     let progressed = c.wait_for(1_000, |s| s.node(old).unwrap().commit_index() >= stranded);
     assert!(!progressed);
@@ -163,10 +164,8 @@ fn a_rejoining_stale_leader_steps_down_and_loses_its_uncommitted_entries() {
             "S{id}'s log must match the leader's"
         );
         assert_ne!(
-            log[stranded as usize - 1].data,
-            EntryData::Request {
-                command: Command::Add(100)
-            },
+            log[stranded as usize - 1].data.command(),
+            Some(Command::Add(100)),
             "S{id} kept the uncommitted entry"
         );
         assert_eq!(c.sim.node(id).unwrap().value(), 11, "S{id}");
@@ -414,12 +413,12 @@ fn bad_inputs_are_refused_and_change_nothing() {
         ("cut to 99", Box::new(|s| s.cut(1, 99)), unknown(99)),
         (
             "propose to 0",
-            Box::new(|s| s.propose(Some(0), "add 1").map(|_| ())),
+            Box::new(|s| s.propose(Some(0), "add 1".parse().unwrap()).map(|_| ())),
             unknown(0),
         ),
         (
             "propose to 99",
-            Box::new(|s| s.propose(Some(99), "add 1").map(|_| ())),
+            Box::new(|s| s.propose(Some(99), "add 1".parse().unwrap()).map(|_| ())),
             unknown(99),
         ),
         (
@@ -439,7 +438,7 @@ fn bad_inputs_are_refused_and_change_nothing() {
         ),
         (
             "propose to a down node",
-            Box::new(move |s| s.propose(Some(down), "add 1").map(|_| ())),
+            Box::new(move |s| s.propose(Some(down), "add 1".parse().unwrap()).map(|_| ())),
             SimError::NodeDown(down),
         ),
         (
@@ -458,24 +457,15 @@ fn bad_inputs_are_refused_and_change_nothing() {
             SimError::LeaderTimeout(leader),
         ),
         (
-            "empty command",
-            Box::new(|s| s.propose(None, "").map(|_| ())),
-            SimError::BadCommand(CommandError::Empty),
-        ),
-        (
-            "unknown operation",
-            Box::new(|s| s.propose(None, "div 2").map(|_| ())),
-            SimError::BadCommand(CommandError::UnknownOp("div".into())),
-        ),
-        (
-            "bad operand",
-            Box::new(|s| s.propose(None, "add five").map(|_| ())),
-            SimError::BadCommand(CommandError::BadOperand("five".into())),
-        ),
-        (
-            "operand out of range",
-            Box::new(|s| s.propose(Some(1), "mul 99999999999").map(|_| ())),
-            SimError::BadCommand(CommandError::OutOfRange(99_999_999_999)),
+            "client id 0 is the simulator's own",
+            Box::new(move |s| {
+                let client = Some(ClientSerial {
+                    client_id: 0,
+                    serial: 1,
+                });
+                s.propose_as(up, Command::Add(1), 8, client).map(|_| ())
+            }),
+            SimError::ReservedClient,
         ),
         (
             "node in two partition groups",
@@ -620,7 +610,7 @@ fn duplicated_replies_do_not_multiply_replication_traffic() {
     let start = sim.stats().messages_delivered;
     let mut accepted = 0u64;
     for _ in 0..1_000 {
-        if sim.propose(None, "add 1").is_ok() {
+        if sim.propose(None, "add 1".parse().unwrap()).is_ok() {
             accepted += 1;
         }
         sim.run_for(10);

@@ -241,7 +241,10 @@ fn prefilled(len: LogIndex) -> MemStorage {
         .map(|index| Entry {
             index,
             term: 1,
-            data: EntryData::Request { command },
+            data: EntryData::Request {
+                command,
+                client: None,
+            },
         })
         .collect();
     let hard_state = HardState {
@@ -461,13 +464,13 @@ fn measure_broadcast_ms(args: &Args) -> Vec<u64> {
                 continue;
             };
             match &message.message.body {
-                MessageBody::AppendEntries { entries, .. } if entries.is_empty() => {
+                MessageBody::AppendEntries(ae) if ae.entries.is_empty() => {
                     arriving
                         .entry((message.to, message.deliver_at_ms))
                         .or_default()
                         .push_back(message.sent_at_ms);
                 }
-                MessageBody::AppendEntriesResponse { .. } => {
+                MessageBody::AppendEntriesResponse(_) => {
                     let sent = arriving
                         .get_mut(&(message.from, message.sent_at_ms))
                         .and_then(|q| q.pop_front());

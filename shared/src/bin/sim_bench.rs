@@ -142,7 +142,11 @@ fn run_once(seed: u64, virtual_s: u64, interval_ms: u64) -> Run {
             run.events += sim.take_events().len() as u64;
         }
         sim.run_until(next_proposal_ms);
-        if sim.leader().is_some() && sim.propose(None, "add 1").is_ok() {
+        if sim.leader().is_some()
+            && sim
+                .propose(None, "add 1".parse().expect("a valid command"))
+                .is_ok()
+        {
             run.proposals += 1;
         }
         run.events += sim.take_events().len() as u64;

@@ -20,9 +20,10 @@
 //! Volatile state — `commit_index`, `last_applied`, role, votes received, leader bookkeeping — is
 //! never persisted and is lost on a crash.
 
-use crate::protocol::{Event, Message};
+use crate::raft::event::RaftEvent;
+use crate::raft::message::Message;
 use crate::storage::{Storage, StorageError};
-use crate::types::{Entry, HardState, LogIndex, Term};
+use crate::types::{Entry, HardState, LogIndex};
 
 /// Output of a node since the previous `Ready`.
 #[derive(Debug, Default)]
@@ -37,10 +38,9 @@ pub struct Ready {
     /// removed while the replacement has not arrived yet).
     pub truncate_from: Option<LogIndex>,
     /// What happened, in order, for people and checkers.
-    pub events: Vec<Event>,
+    pub events: Vec<RaftEvent>,
     messages: Vec<Message>,
     last_index: LogIndex,
-    last_term: Term,
 }
 
 impl Ready {
@@ -49,9 +49,9 @@ impl Ready {
         hard_state: Option<HardState>,
         entries: Vec<Entry>,
         truncate_from: Option<LogIndex>,
-        events: Vec<Event>,
+        events: Vec<RaftEvent>,
         messages: Vec<Message>,
-        (last_index, last_term): (LogIndex, Term),
+        last_index: LogIndex,
     ) -> Self {
         Ready {
             number,
@@ -61,7 +61,6 @@ impl Ready {
             events,
             messages,
             last_index,
-            last_term,
         }
     }
 
@@ -93,7 +92,6 @@ impl Ready {
             needs_sync: self.needs_write(),
             messages: self.messages,
             last_index: self.last_index,
-            last_term: self.last_term,
         })
     }
 }
@@ -105,7 +103,6 @@ pub struct Unsynced {
     needs_sync: bool,
     messages: Vec<Message>,
     last_index: LogIndex,
-    last_term: Term,
 }
 
 impl Unsynced {
@@ -122,7 +119,6 @@ impl Unsynced {
             Persisted {
                 number: self.number,
                 last_index: self.last_index,
-                last_term: self.last_term,
             },
         ))
     }
@@ -142,6 +138,6 @@ impl Unsynced {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Persisted {
     pub(crate) number: u64,
+    /// The log's last index when the batch was taken.
     pub(crate) last_index: LogIndex,
-    pub(crate) last_term: Term,
 }

@@ -108,10 +108,11 @@ pub fn run(
         let target = pick(&mut rng);
         let ok = match roll {
             0..=44 => {
-                let text = ["add 1", "add 5", "mul 2", "set 7", "add rand", "add -3"]
+                use crate::command::Command::{Add, AddRand, Mul, Set};
+                let command = [Add(1), Add(5), Mul(2), Set(7), AddRand, Add(-3)]
                     [rng.range_inclusive(0, 5) as usize];
                 let node = rng.chance(0.5).then_some(target);
-                let accepted = sim.propose(node, text).is_ok();
+                let accepted = sim.propose(node, command).is_ok();
                 report.proposals += u64::from(accepted);
                 true
             }
@@ -174,7 +175,7 @@ pub fn run(
         return Err(liveness("no leader elected after healing".into(), &sim));
     };
     let accepted = sim
-        .propose(Some(leader), "add 1")
+        .propose(Some(leader), crate::command::Command::Add(1))
         .map_err(|e| liveness(format!("leader S{leader} refused a request: {e}"), &sim))?;
     let crate::raft::ProposeOutcome::Appended { index, .. } = accepted.outcome else {
         return Err(liveness(

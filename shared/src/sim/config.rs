@@ -249,6 +249,31 @@ pub(super) fn validate_network(n: &NetworkSettings) -> Result<(), SimError> {
     Ok(())
 }
 
+impl SimConfig {
+    /// Settings that are allowed but will not behave as people usually expect, each said in a
+    /// sentence. Today: an election-timeout spread narrower than one message delay plus an
+    /// fsync, where servers keep timing out together and splitting the vote, possibly forever
+    /// (a fine demo of split votes — §5.2's reason for randomized timeouts — so it is allowed).
+    pub fn warnings(&self) -> Vec<String> {
+        let t = &self.timing;
+        let spread = t.election_timeout_ms_max - t.election_timeout_ms_min;
+        let round = self.network.latency_ms_max + t.fsync_ms;
+        let mut warnings = Vec::new();
+        if self.nodes > 1 && spread < round {
+            warnings.push(format!(
+                "election timeouts {}–{} ms spread only {spread} ms, less than one message delay \
+                 plus an fsync ({} + {} ms): servers will often time out together and split the \
+                 vote, and may never elect a leader; widen the range for a cluster that settles",
+                t.election_timeout_ms_min,
+                t.election_timeout_ms_max,
+                self.network.latency_ms_max,
+                t.fsync_ms
+            ));
+        }
+        warnings
+    }
+}
+
 /// Check a configuration, with a message a person can act on.
 pub fn validate(config: &SimConfig) -> Result<(), SimError> {
     if config.nodes == 0 || config.nodes > NODES_MAX {
@@ -285,4 +310,29 @@ pub fn validate(config: &SimConfig) -> Result<(), SimError> {
         return Err(SimError::BadConfig("fsync_ms must be at most 10000".into()));
     }
     validate_network(&config.network)
+}
+
+#[cfg(test)]
+mod warning_tests {
+    use super::*;
+    use crate::protocol::Timing;
+
+    #[test]
+    fn a_spread_below_one_round_is_allowed_but_said() {
+        let narrow = SimConfig {
+            timing: Timing {
+                election_timeout_ms_min: 150,
+                election_timeout_ms_max: 150,
+                ..Timing::default()
+            },
+            ..SimConfig::default()
+        };
+        assert!(validate(&narrow).is_ok(), "150–150 ms is a good demo");
+        let warnings = narrow.warnings();
+        assert_eq!(warnings.len(), 1, "{warnings:?}");
+        assert!(warnings[0].contains("split the vote"), "{}", warnings[0]);
+        assert!(SimConfig::default().warnings().is_empty());
+        let single = SimConfig { nodes: 1, ..narrow };
+        assert!(single.warnings().is_empty(), "one node cannot split a vote");
+    }
 }

@@ -7,7 +7,7 @@ use std::collections::VecDeque;
 
 use crate::protocol::Event;
 use crate::raft::{Config, RaftNode, Unsynced};
-use crate::storage::Storage;
+use crate::storage::{Storage, StorageError};
 use crate::types::{Entry, HardState, LogIndex, NodeId};
 
 use super::queue::{Item, QueueKey};
@@ -69,8 +69,11 @@ impl<S: Storage> Sim<S> {
         let n = &mut self.nodes[id as usize - 1];
         let before = n.storage.last_index();
         if let Err(e) = n.storage.power_loss() {
-            let error = e.to_string();
-            self.emit(Event::StorageFailed { node: id, error });
+            self.emit(Event::StorageFailed {
+                node: id,
+                kind: e.kind(),
+                error: e.to_string(),
+            });
         }
         let n = &mut self.nodes[id as usize - 1];
         let synced_index = n.storage.synced_index();
@@ -142,8 +145,11 @@ impl<S: Storage> Sim<S> {
         let (hard_state, entries) = match recovered {
             Ok(state) => state,
             Err(e) => {
-                let error = e.to_string();
-                self.emit(Event::StorageFailed { node: id, error });
+                self.emit(Event::StorageFailed {
+                    node: id,
+                    kind: e.kind(),
+                    error: e.to_string(),
+                });
                 return;
             }
         };
@@ -211,11 +217,11 @@ impl<S: Storage> Sim<S> {
             let events = std::mem::take(&mut ready.events);
             let written = ready.write(&mut n.storage);
             for e in events {
-                self.emit(e);
+                self.emit(e.into());
             }
             let unsynced = match written {
                 Ok(u) => u,
-                Err(e) => return self.storage_failed(id, e.to_string()),
+                Err(e) => return self.storage_failed(id, e),
             };
             let fsync_ms = self.config.timing.fsync_ms;
             let n = &mut self.nodes[id as usize - 1];
@@ -226,7 +232,7 @@ impl<S: Storage> Sim<S> {
                         n.raft.as_mut().expect("up").advance(persisted);
                         self.send_all(messages);
                     }
-                    Err(e) => return self.storage_failed(id, e.to_string()),
+                    Err(e) => return self.storage_failed(id, e),
                 }
             } else {
                 n.unsynced.push_back(unsynced);
@@ -262,15 +268,19 @@ impl<S: Storage> Sim<S> {
                     }
                     self.send_all(messages);
                 }
-                Err(e) => return self.storage_failed(id, e.to_string()),
+                Err(e) => return self.storage_failed(id, e),
             }
         }
         self.flush(id);
     }
 
-    fn storage_failed(&mut self, id: NodeId, error: String) {
+    fn storage_failed(&mut self, id: NodeId, error: StorageError) {
         self.stop_node(id);
-        self.emit(Event::StorageFailed { node: id, error });
+        self.emit(Event::StorageFailed {
+            node: id,
+            kind: error.kind(),
+            error: error.to_string(),
+        });
     }
 
     fn arm_timer(&mut self, id: NodeId) {

@@ -41,10 +41,10 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use crate::command::Command;
 use crate::protocol::{Event, InFlight, MessageId, SimEvent};
-use crate::raft::{ProposeError, ProposeOutcome};
+use crate::raft::{Proposal, ProposeError, ProposeOutcome};
 use crate::rng::Rng;
 use crate::storage::{MemStorage, Storage};
-use crate::types::{Entry, NodeId, Term};
+use crate::types::{ClientSerial, Entry, NodeId, Term};
 
 pub use config::{
     validate, ConfigPatch, NetworkPatch, NetworkSettings, SimConfig, TimingPatch, NODES_MAX,
@@ -65,9 +65,11 @@ pub enum SimError {
     /// The node is already running.
     #[error("S{0} is already running")]
     NodeUp(NodeId),
-    /// Bad request text.
-    #[error("{0}")]
-    BadCommand(#[from] crate::command::CommandError),
+    /// A client id the simulator keeps for itself.
+    #[error(
+        "client_id {ANONYMOUS_CLIENT} is reserved for requests sent without one: use 1 or more"
+    )]
+    ReservedClient,
     /// The node refused the request.
     #[error("{0}")]
     Refused(#[from] ProposeError),
@@ -84,6 +86,10 @@ pub enum SimError {
     #[error("S{0} is the leader: a leader has no election timer to time out")]
     LeaderTimeout(NodeId),
 }
+
+/// The client id the simulator gives requests sent without one (each gets the next serial), so
+/// that even those are appended and applied once when the network duplicates a forward.
+pub const ANONYMOUS_CLIENT: u64 = 0;
 
 /// What an accepted client request became.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -108,6 +114,9 @@ pub struct Sim<S: Storage = MemStorage> {
     in_flight: BTreeMap<MessageId, (InFlight, QueueKey)>,
     next_message_id: MessageId,
     next_request_id: u64,
+    /// Next serial for requests without a client id: one past the highest found in any log, so
+    /// a cluster recovered from disk never reuses a serial its logs already hold.
+    next_anonymous_serial: u64,
     cut_links: BTreeSet<(NodeId, NodeId)>,
     partitions: Vec<Vec<NodeId>>,
     events: Vec<SimEvent>,
@@ -153,6 +162,7 @@ impl<S: Storage> Sim<S> {
             in_flight: BTreeMap::new(),
             next_message_id: 1,
             next_request_id: 1,
+            next_anonymous_serial: 1,
             cut_links: BTreeSet::new(),
             partitions: Vec::new(),
             events: Vec::new(),
@@ -166,6 +176,13 @@ impl<S: Storage> Sim<S> {
         for id in 1..=sim.config.nodes {
             sim.start_node(id);
         }
+        let highest = (1..=sim.config.nodes)
+            .flat_map(|id| sim.node_log(id))
+            .filter_map(|e| e.data.client())
+            .filter(|c| c.client_id == ANONYMOUS_CLIENT)
+            .map(|c| c.serial)
+            .max();
+        sim.next_anonymous_serial = highest.map_or(1, |s| s + 1);
         Ok(sim)
     }
 
@@ -244,18 +261,11 @@ impl<S: Storage> Sim<S> {
     pub fn propose(
         &mut self,
         node: Option<NodeId>,
-        text: &str,
+        command: Command,
     ) -> Result<AppendAccepted, SimError> {
-        let command: Command = text.parse()?;
         let target =
             match node {
-                Some(id) => {
-                    self.check_node(id)?;
-                    if !self.is_up(id) {
-                        return Err(SimError::NodeDown(id));
-                    }
-                    id
-                }
+                Some(id) => id,
                 None => match self.leader() {
                     Some(l) => l,
                     None => return Err(SimError::NoNode(
@@ -277,23 +287,52 @@ impl<S: Storage> Sim<S> {
         command: Command,
         request_id: u64,
     ) -> Result<AppendAccepted, SimError> {
+        self.propose_as(node, command, request_id, None)
+    }
+
+    /// A client request to `node` from `client` (§8: its id and this request's serial; a retry
+    /// reuses them and is executed once). Without one, the request gets the next serial of
+    /// [`ANONYMOUS_CLIENT`].
+    pub fn propose_as(
+        &mut self,
+        node: NodeId,
+        command: Command,
+        request_id: u64,
+        client: Option<ClientSerial>,
+    ) -> Result<AppendAccepted, SimError> {
         self.check_node(node)?;
+        if client.is_some_and(|c| c.client_id == ANONYMOUS_CLIENT) {
+            return Err(SimError::ReservedClient);
+        }
         // Refuse before emitting anything: a request to a down node never reached it, and a
         // refused input must leave the event stream untouched.
         if !self.is_up(node) {
             return Err(SimError::NodeDown(node));
         }
+        let client = client.unwrap_or_else(|| {
+            let serial = self.next_anonymous_serial;
+            self.next_anonymous_serial += 1;
+            ClientSerial {
+                client_id: ANONYMOUS_CLIENT,
+                serial,
+            }
+        });
         self.emit(Event::ClientRequest {
             node,
-            command: command.to_string(),
+            command,
             request_id,
+            client: Some(client),
         });
         let raft = self.nodes[node as usize - 1]
             .raft
             .as_mut()
             .expect("checked up");
         raft.advance_clock(self.now_ms);
-        let result = raft.propose(command, request_id);
+        let result = raft.propose_request(Proposal {
+            command,
+            request_id,
+            client: Some(client),
+        });
         self.flush(node);
         Ok(AppendAccepted {
             node,

@@ -5,7 +5,7 @@
 
 use std::collections::BTreeSet;
 
-use crate::protocol::{Event, InFlight, Message, MessageId};
+use crate::protocol::{DropReason, Event, InFlight, Message, MessageId};
 use crate::storage::Storage;
 use crate::types::NodeId;
 
@@ -115,7 +115,7 @@ impl<S: Storage> Sim<S> {
             .remove(&id)
             .ok_or(SimError::UnknownMessage(id))?;
         self.queue.cancel(&key);
-        self.drop_in_flight(&m, "dropped");
+        self.drop_in_flight(&m, DropReason::Dropped);
         Ok(())
     }
 
@@ -170,7 +170,7 @@ impl<S: Storage> Sim<S> {
             self.next_message_id += 1;
             let flight = InFlight {
                 id,
-                kind: message.body.kind().to_string(),
+                kind: message.body.kind(),
                 from: message.from,
                 to: message.to,
                 sent_at_ms: self.now_ms,
@@ -196,17 +196,17 @@ impl<S: Storage> Sim<S> {
     /// A lost message's time came: it vanishes (unless a person dropped it already).
     pub(super) fn lose(&mut self, id: MessageId) {
         if let Some((m, _)) = self.in_flight.remove(&id) {
-            self.drop_in_flight(&m, "loss");
+            self.drop_in_flight(&m, DropReason::Loss);
         }
     }
 
-    fn drop_in_flight(&mut self, m: &InFlight, reason: &str) {
+    fn drop_in_flight(&mut self, m: &InFlight, reason: DropReason) {
         self.stats.messages_dropped += 1;
         self.emit(Event::MessageDropped {
             id: m.id,
             from: m.from,
             to: m.to,
-            reason: reason.to_string(),
+            reason,
         });
     }
 
@@ -215,10 +215,10 @@ impl<S: Storage> Sim<S> {
             return;
         };
         if !self.link_open(m.from, m.to) {
-            return self.drop_in_flight(&m, "cut");
+            return self.drop_in_flight(&m, DropReason::Cut);
         }
         if !self.is_up(m.to) {
-            return self.drop_in_flight(&m, "node_down");
+            return self.drop_in_flight(&m, DropReason::NodeDown);
         }
         self.stats.messages_delivered += 1;
         self.emit(Event::MessageDelivered {

@@ -132,6 +132,7 @@ impl<S: Storage> Sim<S> {
             network: self.network_view(),
             nodes,
             messages: self.messages_in_flight().cloned().collect(),
+            warnings: self.config.warnings(),
         }
     }
 }

@@ -7,7 +7,10 @@
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
-use shared::protocol::{Event, Message, MessageBody, SimEvent};
+use shared::protocol::{
+    AppendEntries, AppendEntriesResponse, Event, Message, MessageBody, RequestVote,
+    RequestVoteResponse, SimEvent,
+};
 use shared::sim::checker::Checker;
 use shared::{
     Command, Config, Entry, EntryData, HardState, LogIndex, LogModel, MemStorage, NodeId,
@@ -37,6 +40,7 @@ pub fn entry(index: LogIndex, term: Term) -> Entry {
         term,
         data: EntryData::Request {
             command: Command::Add(index as i64),
+            client: None,
         },
     }
 }
@@ -106,12 +110,12 @@ pub fn append(
         from,
         to,
         term,
-        body: MessageBody::AppendEntries {
+        body: MessageBody::AppendEntries(AppendEntries {
             prev_log_index,
             prev_log_term,
             entries,
             leader_commit,
-        },
+        }),
     }
 }
 
@@ -127,10 +131,10 @@ pub fn request_vote(
         from,
         to,
         term,
-        body: MessageBody::RequestVote {
+        body: MessageBody::RequestVote(RequestVote {
             last_log_index,
             last_log_term,
-        },
+        }),
     }
 }
 
@@ -140,7 +144,7 @@ pub fn vote_response(from: NodeId, to: NodeId, term: Term, vote_granted: bool) -
         from,
         to,
         term,
-        body: MessageBody::RequestVoteResponse { vote_granted },
+        body: MessageBody::RequestVoteResponse(RequestVoteResponse { vote_granted }),
     }
 }
 
@@ -150,25 +154,19 @@ pub fn append_ok(from: NodeId, to: NodeId, term: Term, match_index: LogIndex) ->
         from,
         to,
         term,
-        body: MessageBody::AppendEntriesResponse {
-            success: true,
-            match_index,
-            rejected_index: 0,
-            conflict_index: 0,
-            conflict_term: None,
-        },
+        body: MessageBody::AppendEntriesResponse(AppendEntriesResponse::accept(match_index, 0)),
     }
 }
 
 /// True for an AppendEntries (heartbeat or not).
 pub fn is_append(m: &Message) -> bool {
-    matches!(m.body, MessageBody::AppendEntries { .. })
+    matches!(m.body, MessageBody::AppendEntries(_))
 }
 
 /// The entries an AppendEntries carries (empty for anything else).
 pub fn carried(m: &Message) -> &[Entry] {
     match &m.body {
-        MessageBody::AppendEntries { entries, .. } => entries,
+        MessageBody::AppendEntries(ae) => &ae.entries,
         _ => &[],
     }
 }
@@ -176,7 +174,7 @@ pub fn carried(m: &Message) -> &[Entry] {
 /// `Some(granted)` for a RequestVoteResponse.
 pub fn vote_of(m: &Message) -> Option<bool> {
     match m.body {
-        MessageBody::RequestVoteResponse { vote_granted } => Some(vote_granted),
+        MessageBody::RequestVoteResponse(r) => Some(r.vote_granted),
         _ => None,
     }
 }
@@ -184,7 +182,7 @@ pub fn vote_of(m: &Message) -> Option<bool> {
 /// `Some(success)` for an AppendEntriesResponse.
 pub fn append_success(m: &Message) -> Option<bool> {
     match m.body {
-        MessageBody::AppendEntriesResponse { success, .. } => Some(success),
+        MessageBody::AppendEntriesResponse(r) => Some(r.success),
         _ => None,
     }
 }
@@ -198,7 +196,7 @@ pub fn persist(node: &mut RaftNode, storage: &mut MemStorage) -> (Vec<Message>, 
     let mut events = Vec::new();
     while node.has_ready() {
         let mut ready = node.ready();
-        events.append(&mut ready.events);
+        events.extend(ready.events.drain(..).map(Event::from));
         let unsynced = ready.write(storage).expect("MemStorage never fails");
         let (mut sent, persisted) = unsynced.sync(storage).expect("MemStorage never fails");
         messages.append(&mut sent);
@@ -215,6 +213,7 @@ pub fn leader_of(n: u64, term: Term, entries: Vec<Entry>) -> (RaftNode, MemStora
     let mut storage = storage_with(hard_state, &entries);
     let mut node = node_with(config(1, n), hard_state, entries);
     node.campaign();
+    persist(&mut node, &mut storage); // the vote for itself counts once durable
     for voter in 2..=n / 2 + 1 {
         node.step(vote_response(voter, 1, term, true));
     }
@@ -616,7 +615,7 @@ impl Checked {
     /// Propose `text` to the leader and return the index it got (panics if not appended).
     pub fn propose_to_leader(&mut self, text: &str) -> LogIndex {
         let accepted = self
-            .with(|s| s.propose(None, text))
+            .with(|s| s.propose(None, text.parse().expect("test commands parse")))
             .unwrap_or_else(|e| panic!("propose {text:?}: {e}"));
         match accepted.outcome {
             ProposeOutcome::Appended { index, .. } => index,

@@ -1,0 +1,246 @@
+//! Exact client semantics (Raft §8) and the durability rules they rest on, each test written
+//! against a bug found from outside: a one-node leader handing out `(index, term)` before its term
+//! was durable, a duplicated forward applied twice, and `advance()` trusting an entry that went
+//! old term → new term → old term while the newer write was still unsynced. Owns no production
+//! code.
+
+mod common;
+
+use common::*;
+use shared::protocol::Event;
+use shared::sim::SimError;
+use shared::{
+    ClientSerial, Command, Entry, EntryData, LogIndex, LogModel, MemStorage, Role, SimConfig, Term,
+};
+
+fn accepted(log: &[shared::protocol::SimEvent]) -> Vec<(LogIndex, Term, bool)> {
+    log.iter()
+        .filter_map(|e| match e.event {
+            Event::ProposalAccepted {
+                index,
+                term,
+                duplicate,
+                ..
+            } => Some((index, term, duplicate)),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Finding 1: a one-node cluster became leader — and handed out `(index, term)` — before its new
+/// term was synced. A power loss in that window brought it back in the old term; it won the same
+/// term again and gave the same `(index, term)` to a different request, so `?wait=commit` (which
+/// names an entry by that pair) could tell the first client its request committed.
+#[test]
+fn a_one_node_leader_hands_out_nothing_before_its_term_is_durable() {
+    let mut c = Checked::new(SimConfig {
+        nodes: 1,
+        timing: shared::protocol::Timing {
+            fsync_ms: 10,
+            ..Default::default()
+        },
+        ..SimConfig::default()
+    });
+    // Run up to the election timeout, and stop right after it: the vote is written, not synced.
+    while !c
+        .log
+        .iter()
+        .any(|e| matches!(e.event, Event::ElectionTimeout { .. }))
+    {
+        assert!(c.sim.step(), "the lone node times out");
+        c.drain();
+    }
+    assert_ne!(
+        c.sim.node(1).unwrap().role(),
+        Role::Leader,
+        "not leader while its term is not on disk"
+    );
+    let early = c.with(|s| s.propose(None, Command::Add(1)));
+    assert!(
+        matches!(early, Err(SimError::NoNode(_))),
+        "no leader may take a request yet: {early:?}"
+    );
+    // Power loss in the window, then a normal life.
+    c.with(|s| s.power_loss(1)).unwrap();
+    c.with(|s| s.restart(1)).unwrap();
+    c.await_leader(2_000);
+    c.with(|s| s.propose(None, Command::Add(2))).unwrap();
+    c.run_for(100);
+    let pairs = accepted(&c.log);
+    assert_eq!(pairs.len(), 1, "{pairs:?}");
+    // And across many seeds and crash points, no (index, term) is ever handed out twice.
+    for seed in 1..=40 {
+        let mut c = Checked::new(SimConfig {
+            nodes: 1,
+            seed,
+            timing: shared::protocol::Timing {
+                fsync_ms: 1 + seed % 7,
+                ..Default::default()
+            },
+            ..SimConfig::default()
+        });
+        for round in 0..6 {
+            c.run_for(40 + seed * 13 % 200);
+            let _ = c.with(|s| s.propose(None, Command::Add(round)));
+            c.run_for(seed % 5);
+            if c.sim.is_up(1) {
+                c.with(|s| s.power_loss(1)).unwrap();
+                c.with(|s| s.restart(1)).unwrap();
+            }
+        }
+        let mut pairs: Vec<_> = accepted(&c.log).iter().map(|(i, t, _)| (*i, *t)).collect();
+        let n = pairs.len();
+        pairs.sort_unstable();
+        pairs.dedup();
+        assert_eq!(
+            pairs.len(),
+            n,
+            "seed {seed}: an (index, term) was given twice"
+        );
+    }
+}
+
+/// Finding 2: in the command model a forwarded request that the network duplicated was appended
+/// twice, so one `add 5` from one click was applied twice on every replica.
+#[test]
+fn a_duplicated_forward_is_appended_and_applied_once() {
+    let mut c = Checked::new(SimConfig {
+        nodes: 5,
+        seed: 3,
+        log_model: LogModel::Command,
+        ..SimConfig::default()
+    });
+    let leader = c.await_leader(3_000);
+    c.run_for(200);
+    let follower = if leader == 1 { 2 } else { 1 };
+    c.with(|s| s.set_network(None, Some(1.0), None, None))
+        .unwrap();
+    c.with(|s| s.propose(Some(follower), Command::Add(5)))
+        .unwrap();
+    c.run_for(1_000);
+    for id in 1..=5 {
+        assert_eq!(
+            c.sim.node(id).unwrap().value(),
+            5,
+            "S{id} applied add 5 once"
+        );
+    }
+    let leader_log = c.sim.node_log(leader);
+    let copies = leader_log
+        .iter()
+        .filter(|e| e.data.command() == Some(Command::Add(5)))
+        .count();
+    assert_eq!(copies, 1, "appended once");
+    assert!(
+        accepted(&c.log).iter().any(|(_, _, duplicate)| *duplicate),
+        "the second copy is reported as a duplicate"
+    );
+}
+
+/// §8: a client that retries (same client id and serial) after not hearing back gets the entry
+/// it already has, and the state machine executes it once.
+#[test]
+fn a_retry_with_the_same_serial_is_executed_once() {
+    let mut c = Checked::new(SimConfig {
+        nodes: 3,
+        seed: 5,
+        ..SimConfig::default()
+    });
+    let leader = c.await_leader(3_000);
+    let client = Some(ClientSerial {
+        client_id: 42,
+        serial: 1,
+    });
+    let first = c
+        .with(|s| s.propose_as(leader, Command::Add(5), 1, client))
+        .unwrap();
+    let again = c
+        .with(|s| s.propose_as(leader, Command::Add(5), 2, client))
+        .unwrap();
+    assert_eq!(
+        first.outcome, again.outcome,
+        "the retry names the same entry"
+    );
+    let next = Some(ClientSerial {
+        client_id: 42,
+        serial: 2,
+    });
+    c.with(|s| s.propose_as(leader, Command::Add(5), 3, next))
+        .unwrap();
+    c.run_for(500);
+    for id in 1..=3 {
+        assert_eq!(c.sim.node(id).unwrap().value(), 10, "S{id}");
+    }
+}
+
+/// §8 at the state machine: should a log ever hold the same request twice (a log written
+/// before serials were checked at the leader), the second is not executed, and that is said.
+#[test]
+fn the_state_machine_skips_a_request_it_executed_before() {
+    let client = Some(ClientSerial {
+        client_id: 9,
+        serial: 4,
+    });
+    let add5 = |index| Entry {
+        index,
+        term: 1,
+        data: EntryData::Request {
+            command: Command::Add(5),
+            client,
+        },
+    };
+    let log = vec![add5(1), add5(2)];
+    let mut storage = storage_with(hs(1), &log);
+    let mut node = node_with(config(1, 1), hs(1), log);
+    node.campaign();
+    let (_, events) = persist(&mut node, &mut storage);
+    assert_eq!(node.role(), Role::Leader);
+    assert_eq!(node.last_applied(), 3, "both entries and the no-op applied");
+    assert_eq!(node.value(), 5, "add 5 executed once");
+    assert!(events
+        .iter()
+        .any(|e| matches!(e, Event::DuplicateIgnored { index: 2, .. })));
+}
+
+/// Finding 3: `advance()` took a synced batch's last `(index, term)` matching the in-memory log
+/// as proof of durability. A follower's entry can go old term → new term → old term while the
+/// newer write is still unsynced; the old proof then matched, and a non-durable entry was
+/// treated as durable and applied.
+#[test]
+fn a_rewritten_entry_is_durable_only_once_its_latest_write_is() {
+    let mut storage = storage_with(hs(1), &log_of_terms(&[1]));
+    let mut node = node_with(config(2, 3), hs(1), log_of_terms(&[1]));
+    let take = |node: &mut shared::RaftNode, storage: &mut MemStorage| {
+        let ready = node.ready();
+        ready.write(storage).expect("MemStorage never fails")
+    };
+    // Term 2's leader sends entry 2 of term 2: written, not synced.
+    node.step(append(1, 2, 2, 1, 1, vec![entry(2, 2)], 0));
+    let first = take(&mut node, &mut storage);
+    // Term 3's leader overwrites it with its own entry 2.
+    node.step(append(3, 2, 3, 1, 1, vec![entry(2, 3)], 0));
+    let second = take(&mut node, &mut storage);
+    // Term 4's leader holds term 2's entry 2 and puts it back, saying it is committed.
+    node.step(append(1, 2, 4, 1, 1, vec![entry(2, 2)], 2));
+    let third = take(&mut node, &mut storage);
+    assert_eq!(node.log().term(2), Some(2));
+
+    let (_, proof) = first.sync(&mut storage).unwrap();
+    node.advance(proof);
+    assert!(
+        node.persisted_index() < 2,
+        "only the first write of index 2 is proven durable, not the latest"
+    );
+    assert!(node.last_applied() < 2, "nothing non-durable is applied");
+
+    for batch in [second, third] {
+        let (_, proof) = batch.sync(&mut storage).unwrap();
+        node.advance(proof);
+    }
+    assert_eq!(node.persisted_index(), 2);
+    assert_eq!(
+        node.last_applied(),
+        2,
+        "applied once its latest write is durable"
+    );
+}
