@@ -336,3 +336,152 @@ mod warning_tests {
         assert!(single.warnings().is_empty(), "one node cannot split a vote");
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_network_patch_changes_only_what_it_names() {
+        let n = NetworkSettings::default();
+        let patched = n
+            .patched(&NetworkPatch {
+                loss_probability: Some(0.25),
+                ..NetworkPatch::default()
+            })
+            .expect("valid");
+        assert_eq!(patched.loss_probability, 0.25);
+        assert_eq!(patched.duplicate_probability, n.duplicate_probability);
+        assert_eq!(
+            (patched.latency_ms_min, patched.latency_ms_max),
+            (n.latency_ms_min, n.latency_ms_max)
+        );
+        assert_eq!(n.patched(&NetworkPatch::default()), Ok(n));
+    }
+
+    #[test]
+    fn one_end_of_the_latency_range_moves_the_other_along() {
+        let n = NetworkSettings::default(); // 5..=15 ms
+        let up = n
+            .patched(&NetworkPatch {
+                latency_ms_min: Some(40),
+                ..NetworkPatch::default()
+            })
+            .expect("valid");
+        assert_eq!((up.latency_ms_min, up.latency_ms_max), (40, 40));
+        let down = n
+            .patched(&NetworkPatch {
+                latency_ms_max: Some(2),
+                ..NetworkPatch::default()
+            })
+            .expect("valid");
+        assert_eq!((down.latency_ms_min, down.latency_ms_max), (2, 2));
+        // Both ends given upside down is a mistake, not something to fix silently.
+        let both = n.patched(&NetworkPatch {
+            latency_ms_min: Some(50),
+            latency_ms_max: Some(10),
+            ..NetworkPatch::default()
+        });
+        assert!(matches!(both, Err(SimError::BadConfig(_))), "{both:?}");
+    }
+
+    #[test]
+    fn a_bad_network_patch_is_refused() {
+        let n = NetworkSettings::default();
+        for bad in [1.5, -0.1, f64::NAN] {
+            let patch = NetworkPatch {
+                duplicate_probability: Some(bad),
+                ..NetworkPatch::default()
+            };
+            assert!(n.patched(&patch).is_err(), "{bad} accepted");
+        }
+    }
+
+    #[test]
+    fn a_config_patch_is_applied_then_validated_as_a_whole() {
+        let c = SimConfig::default();
+        let patch = ConfigPatch {
+            nodes: Some(3),
+            seed: Some(42),
+            log_model: Some(LogModel::State),
+            timing: TimingPatch {
+                heartbeat_interval_ms: Some(20),
+                ..TimingPatch::default()
+            },
+        };
+        let patched = c.patched(&patch).expect("valid");
+        assert_eq!((patched.nodes, patched.seed), (3, 42));
+        assert_eq!(patched.log_model, LogModel::State);
+        assert_eq!(patched.timing.heartbeat_interval_ms, 20);
+        assert_eq!(
+            patched.timing.election_timeout_ms_min,
+            c.timing.election_timeout_ms_min
+        );
+        assert_eq!(patched.network, c.network);
+        assert_eq!(c.patched(&ConfigPatch::default()), Ok(c.clone()));
+
+        let too_many = ConfigPatch {
+            nodes: Some(NODES_MAX + 1),
+            ..ConfigPatch::default()
+        };
+        assert!(c.patched(&too_many).is_err());
+        // Unlike latency, an election timeout range is never moved along: min above max fails.
+        let upside_down = ConfigPatch {
+            timing: TimingPatch {
+                election_timeout_ms_min: Some(500),
+                ..TimingPatch::default()
+            },
+            ..ConfigPatch::default()
+        };
+        assert!(c.patched(&upside_down).is_err());
+    }
+
+    /// The way the backend's driver is meant to use the patches: the command is matched by value
+    /// and the arm that binds nothing converts it.
+    fn control(config: &SimConfig, command: ClientCommand) -> Result<SimConfig, SimError> {
+        match command {
+            ClientCommand::Network { .. } => Ok(SimConfig {
+                network: config.network.patched(&NetworkPatch::try_from(&command)?)?,
+                ..config.clone()
+            }),
+            ClientCommand::Reset { .. } => config.patched(&ConfigPatch::try_from(&command)?),
+            _ => Err(SimError::BadConfig("not a configuration command".into())),
+        }
+    }
+
+    #[test]
+    fn patches_come_from_client_commands() {
+        let c = SimConfig::default();
+        let network = ClientCommand::Network {
+            loss_probability: Some(0.5),
+            duplicate_probability: None,
+            latency_ms_min: None,
+            latency_ms_max: Some(3),
+        };
+        let patched = control(&c, network).expect("valid");
+        assert_eq!(patched.network.loss_probability, 0.5);
+        assert_eq!(
+            (
+                patched.network.latency_ms_min,
+                patched.network.latency_ms_max
+            ),
+            (3, 3)
+        );
+        let reset = ClientCommand::Reset {
+            nodes: Some(7),
+            seed: None,
+            log_model: None,
+            election_timeout_ms_min: Some(100),
+            election_timeout_ms_max: None,
+            heartbeat_interval_ms: None,
+        };
+        let patched = control(&c, reset).expect("valid");
+        assert_eq!(patched.nodes, 7);
+        assert_eq!(patched.timing.election_timeout_ms_min, 100);
+        assert_eq!(patched.seed, c.seed);
+
+        // The wrong command is refused, not read as an empty patch.
+        assert!(NetworkPatch::try_from(&ClientCommand::Heal).is_err());
+        assert!(ConfigPatch::try_from(&ClientCommand::Heal).is_err());
+    }
+}
