@@ -158,6 +158,8 @@ fn latency_range(text: &str) -> Result<(u64, u64), String> {
     Ok((lo, hi))
 }
 
+/// Statistics of one range. Capped trials count as the cap (so with any capped trial they are
+/// lower bounds).
 #[derive(Clone, Debug)]
 struct RangeResult {
     range: (u64, u64),

@@ -25,7 +25,6 @@
 //!    higher than the crashed leader's, and the program checks that it is).
 //!    A trial that elects nobody within the cap (60 s by default) is *capped*; its time counts as
 //!    the cap, so statistics over capped trials are lower bounds (printed with `>=`).
-// The benchmark binaries measure wall time; the deterministic library never sees it.
 
 use std::collections::{BTreeMap, VecDeque};
 
