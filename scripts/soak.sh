@@ -3,4 +3,4 @@
 # Usage: scripts/soak.sh [SEEDS] [START]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-exec cargo run --release -p logscope-shared --bin simulate -- --seeds "${1:-10000}" --start "${2:-0}"
+exec cargo run --release -p logscope-tools --bin simulate -- --seeds "${1:-10000}" --start "${2:-0}"

@@ -25,9 +25,9 @@ step "Rust tests"
 cargo test --workspace
 
 step "experiment commands (quick mode)"
-cargo run -q -p logscope-shared --bin simulate -- --quick
-cargo run -q -p logscope-shared --bin sim-bench -- --quick
-cargo run -q -p logscope-shared --bin figure16 -- --quick
+cargo run -q -p logscope-tools --bin simulate -- --quick
+cargo run -q -p logscope-tools --bin sim-bench -- --quick
+cargo run -q -p logscope-tools --bin figure16 -- --quick
 cargo run -q -p logscope-backend --bin storage-bench -- --quick
 cargo run -q -p logscope-backend --bin ws-bench -- --quick
 

@@ -1,6 +1,6 @@
 //! Randomized runs: one seed picks a cluster, a fault schedule and a client load, and the safety
 //! checker runs after every step. Owns the fault schedule only; a failing seed replays exactly
-//! with `cargo run --release -p logscope-shared --bin simulate -- --seed <seed>`.
+//! with `cargo run --release -p logscope-tools --bin simulate -- --seed <seed>`.
 
 use crate::protocol::{SimEvent, Timing};
 use crate::rng::Rng;
@@ -42,7 +42,7 @@ impl std::fmt::Display for ChaosFailure {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "seed {}: {}\n  reproduce with: cargo run --release -p logscope-shared --bin simulate \
+            "seed {}: {}\n  reproduce with: cargo run --release -p logscope-tools --bin simulate \
              -- --seed {}",
             self.seed, self.violation, self.seed
         )

@@ -2,36 +2,21 @@
 //! a summary and, for every failing seed, the command that replays it. Owns the command line and
 //! the reporting only; the runs themselves are the library's and stay deterministic. Must not
 //! hide a failure: any failing seed makes the exit status 1.
-// The binaries measure and report wall time (progress, seeds per second); the deterministic
-// library never sees it. shared/clippy.toml forbids `Instant` for the library's sake.
-#![allow(clippy::disallowed_types)]
-
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use clap::{value_parser, Parser};
 use shared::sim::chaos::{self, ChaosFailure, ChaosReport};
+use tools::cli::{self, or_quick, seed_range, Resolve};
 
-const USAGE: &str = "\
-simulate: randomized Raft simulation with safety checks after every step
-
-Usage:
-  simulate --seed N [--duration-ms MS]                  run one seed and print its report
-  simulate [--seeds COUNT] [--start S] [--duration-ms MS]
-                                                        run seeds S, S+1, ..., S+COUNT-1
-  simulate --quick                                      a few seeds, a few seconds (CI smoke run)
-
-Options:
-  --seed N          one seed; exit status 1 if it fails
-  --seeds COUNT     how many seeds to run (default 100)
-  --start S         first seed (default 0)
-  --duration-ms MS  virtual time of faults per seed before healing (default 10000)
-  --max-events N    stop a seed that produces more than N events, as a failure (default
-                    10000000; a seed normally checks a few thousand)
-  --quick           20 seeds of 3000 ms
-  -h, --help        this text
+const AFTER_HELP: &str = "\
+Usage forms:
+  simulate --seed N [--duration-ms MS]                   run one seed and print its report
+  simulate [--seeds COUNT] [--start S] [--duration-ms MS] run seeds S, S+1, ..., S+COUNT-1
+  simulate --quick                                       a few seeds, a few seconds (CI smoke run)
 
 Each seed picks a cluster (1-7 nodes, either log model, network from perfect to 30% loss), a
 fault schedule and a client load, checks election safety, log matching, leader completeness,
@@ -43,7 +28,44 @@ replays it. Exit status: 0 if every seed passed, 1 if any failed, 2 on bad argum
 /// `ChaosFailure` prints (`--seed N` alone) relies on this default.
 const DURATION_MS_DEFAULT: u64 = 10_000;
 
-/// What the command line asked for.
+/// How to replay one seed (the reports add `--duration-ms` and friends).
+const REPLAY: &str = "cargo run --release -p logscope-tools --bin simulate --";
+
+/// simulate: randomized Raft simulation with safety checks after every step
+#[derive(Parser, Debug)]
+#[command(name = "simulate", after_help = AFTER_HELP)]
+struct Cli {
+    /// One seed, full report; exit status 1 if it fails
+    #[arg(long, value_name = "N", conflicts_with_all = ["seeds", "start", "quick"])]
+    seed: Option<u64>,
+    /// How many seeds to run [default: 100; with --quick: 20]
+    #[arg(long, value_name = "COUNT", value_parser = value_parser!(u64).range(1..))]
+    seeds: Option<u64>,
+    /// First seed
+    #[arg(long, value_name = "S", default_value_t = 0)]
+    start: u64,
+    /// Virtual time of faults per seed before healing [default: 10000; with --quick: 3000]
+    #[arg(
+        long,
+        value_name = "MS",
+        value_parser = value_parser!(u64).range(1..=86_400_000)
+    )]
+    duration_ms: Option<u64>,
+    /// Stop a seed that produces more than N events, as a failure (a seed normally checks a few
+    /// thousand)
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = 10_000_000,
+        value_parser = value_parser!(u64).range(1..)
+    )]
+    max_events: u64,
+    /// 20 seeds of 3000 ms (CI smoke run); flags given explicitly still apply
+    #[arg(long)]
+    quick: bool,
+}
+
+/// What one invocation runs.
 #[derive(Debug)]
 struct Args {
     /// `Some` for `--seed`: one seed, full report.
@@ -54,72 +76,26 @@ struct Args {
     max_events: u64,
 }
 
-fn parse_args(args: &[String]) -> Result<Option<Args>, String> {
-    let mut parsed = Args {
-        single: None,
-        seeds: 100,
-        start: 0,
-        duration_ms: DURATION_MS_DEFAULT,
-        max_events: 10_000_000,
-    };
-    let (mut seeds_given, mut start_given) = (false, false);
-    let mut i = 0;
-    while i < args.len() {
-        let flag = args[i].as_str();
-        let mut value = || {
-            i += 1;
-            let text = args.get(i).ok_or_else(|| format!("{flag} needs a value"))?;
-            text.parse::<u64>()
-                .map_err(|_| format!("{flag} takes a whole number (0 or more), got {text:?}"))
-        };
-        match flag {
-            "-h" | "--help" => return Ok(None),
-            "--seed" => parsed.single = Some(value()?),
-            "--seeds" => {
-                parsed.seeds = value()?;
-                seeds_given = true;
-            }
-            "--start" => {
-                parsed.start = value()?;
-                start_given = true;
-            }
-            "--duration-ms" => parsed.duration_ms = value()?,
-            "--max-events" => parsed.max_events = value()?,
-            "--quick" => {
-                parsed.seeds = 20;
-                parsed.duration_ms = 3_000;
-                seeds_given = true;
-            }
-            other => return Err(format!("unknown argument {other:?}")),
+impl Resolve for Cli {
+    type Settings = Args;
+
+    fn resolve(self) -> Result<Args, String> {
+        let seeds = or_quick(self.seeds, self.quick, 20, 100);
+        if seed_range(self.start, seeds).is_none() {
+            return Err(format!(
+                "--start {} plus --seeds {seeds} runs past the largest seed {}",
+                self.start,
+                u64::MAX
+            ));
         }
-        i += 1;
+        Ok(Args {
+            single: self.seed,
+            seeds,
+            start: self.start,
+            duration_ms: or_quick(self.duration_ms, self.quick, 3_000, DURATION_MS_DEFAULT),
+            max_events: self.max_events,
+        })
     }
-    if parsed.single.is_some() && (seeds_given || start_given) {
-        return Err(
-            "--seed runs one seed: do not combine it with --seeds, --start or --quick".to_string(),
-        );
-    }
-    if parsed.seeds == 0 {
-        return Err("--seeds must be at least 1".to_string());
-    }
-    if parsed.start.checked_add(parsed.seeds - 1).is_none() {
-        return Err(format!(
-            "--start {} plus --seeds {} runs past the largest seed {}",
-            parsed.start,
-            parsed.seeds,
-            u64::MAX
-        ));
-    }
-    if parsed.max_events == 0 {
-        return Err("--max-events must be at least 1".to_string());
-    }
-    if parsed.duration_ms == 0 || parsed.duration_ms > 86_400_000 {
-        return Err(format!(
-            "--duration-ms must be between 1 and 86400000 (one virtual day), got {}",
-            parsed.duration_ms
-        ));
-    }
-    Ok(Some(parsed))
 }
 
 /// How one seed ended. A panic in the core (a broken assertion) is a failure of that seed, not
@@ -145,10 +121,7 @@ fn install_panic_hook() {
 }
 
 fn run_seed(seed: u64, duration_ms: u64, max_events: u64) -> Outcome {
-    let replay = format!(
-        "  reproduce with: cargo run --release -p logscope-shared --bin simulate -- --seed {seed} \
-         --duration-ms {duration_ms}"
-    );
+    let replay = format!("  reproduce with: {REPLAY} --seed {seed} --duration-ms {duration_ms}");
     let mut events = 0u64;
     // A seed checks a few thousand events. One that produces millions is not converging (a
     // livelock or a message storm): stop it and report it rather than stall the sweep and eat
@@ -203,8 +176,7 @@ fn watchdog(current_seed: Arc<AtomicU64>, seeds_done: Arc<AtomicU64>) {
                 let seed = current_seed.load(Ordering::Relaxed);
                 eprintln!(
                     "watchdog: seed {seed} has been running for {running_s} s (seeds take \
-                     milliseconds); replay it alone with: cargo run --release -p logscope-shared \
-                     --bin simulate -- --seed {seed}"
+                     milliseconds); replay it alone with: {REPLAY} --seed {seed}"
                 );
             }
         }
@@ -223,19 +195,8 @@ fn print_report(r: &ChaosReport) {
 }
 
 fn main() -> ExitCode {
-    let argv: Vec<String> = std::env::args().skip(1).collect();
+    let args = cli::parse::<Cli>();
     install_panic_hook();
-    let args = match parse_args(&argv) {
-        Ok(Some(args)) => args,
-        Ok(None) => {
-            println!("{USAGE}");
-            return ExitCode::SUCCESS;
-        }
-        Err(e) => {
-            eprintln!("simulate: {e}\n(run with --help for usage)");
-            return ExitCode::from(2);
-        }
-    };
 
     if let Some(seed) = args.single {
         let config = chaos::config_for_seed(seed);
@@ -354,29 +315,55 @@ fn main() -> ExitCode {
 
 #[cfg(test)]
 mod tests {
+    use clap::error::ErrorKind;
+    use clap::CommandFactory;
+
     use super::*;
 
-    fn args(list: &[&str]) -> Result<Option<Args>, String> {
-        parse_args(&list.iter().map(|s| s.to_string()).collect::<Vec<_>>())
+    fn args(list: &[&str]) -> Result<Args, clap::Error> {
+        cli::try_parse_from::<Cli, _, _>(std::iter::once("simulate").chain(list.iter().copied()))
+    }
+
+    #[test]
+    fn the_command_line_is_consistent() {
+        Cli::command().debug_assert();
     }
 
     #[test]
     fn parses_a_sweep_and_refuses_nonsense() {
-        let a = args(&["--seeds", "5", "--start", "7", "--duration-ms", "100"])
-            .unwrap()
-            .unwrap();
+        let a = args(&["--seeds", "5", "--start=7", "--duration-ms=100"]).unwrap();
         assert_eq!(
             (a.seeds, a.start, a.duration_ms, a.single),
             (5, 7, 100, None)
         );
-        assert!(args(&["--help"]).unwrap().is_none());
-        assert!(args(&["--seeds"]).unwrap_err().contains("needs a value"));
-        assert!(args(&["--seeds", "-3"])
-            .unwrap_err()
-            .contains("whole number"));
-        assert!(args(&["--seeds", "0"]).unwrap_err().contains("at least 1"));
-        assert!(args(&["--seed", "1", "--seeds", "2"]).is_err());
-        assert!(args(&["--frobnicate"]).unwrap_err().contains("unknown"));
-        assert!(args(&["--start", &u64::MAX.to_string(), "--seeds", "2"]).is_err());
+        let d = args(&[]).unwrap();
+        assert_eq!(
+            (d.seeds, d.start, d.duration_ms, d.max_events),
+            (100, 0, DURATION_MS_DEFAULT, 10_000_000)
+        );
+        let q = args(&["--quick"]).unwrap();
+        assert_eq!((q.seeds, q.duration_ms), (20, 3_000));
+        let one = args(&["--seed=5", "--duration-ms", "300"]).unwrap();
+        assert_eq!((one.single, one.duration_ms), (Some(5), 300));
+        assert_eq!(
+            args(&["--help"]).unwrap_err().kind(),
+            ErrorKind::DisplayHelp
+        );
+        let kind = |list: &[&str]| args(list).unwrap_err().kind();
+        assert_eq!(kind(&["--seeds"]), ErrorKind::InvalidValue);
+        assert_eq!(kind(&["--seeds", "-3"]), ErrorKind::UnknownArgument);
+        assert_eq!(kind(&["--seeds=0"]), ErrorKind::ValueValidation);
+        assert_eq!(kind(&["--max-events=0"]), ErrorKind::ValueValidation);
+        assert_eq!(
+            kind(&["--seed", "1", "--seeds", "2"]),
+            ErrorKind::ArgumentConflict
+        );
+        assert_eq!(kind(&["--seed=1", "--quick"]), ErrorKind::ArgumentConflict);
+        assert_eq!(kind(&["--frobnicate"]), ErrorKind::UnknownArgument);
+        let last = u64::MAX.to_string();
+        assert_eq!(
+            kind(&["--start", &last, "--seeds", "2"]),
+            ErrorKind::ArgumentConflict
+        );
     }
 }

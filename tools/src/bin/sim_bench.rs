@@ -2,35 +2,47 @@
 //! delivered messages and events per wall-clock second on one thread. Owns the command line, the
 //! workload and the statistics; must not change the simulator's behaviour (it only drives it
 //! through its public API, exactly as the backend's driver does).
-// The benchmark binaries measure wall time; the deterministic library never sees it.
-// shared/clippy.toml forbids `Instant` for the library's sake.
-#![allow(clippy::disallowed_types)]
 
 use std::process::ExitCode;
 use std::time::Instant;
 
+use clap::{value_parser, Parser};
 use shared::sim::{Sim, SimConfig};
+use tools::cli::{self, or_quick, FirstSeed, Resolve};
+use tools::stats::min_median_max;
 
-const USAGE: &str = "\
-sim-bench: simulator speed under a steady client load
-
-Usage:
-  sim-bench [--virtual-s S] [--reps N] [--seed SEED] [--interval-ms MS]
-  sim-bench --quick
-
-Options:
-  --virtual-s S     virtual seconds per repetition (default 600)
-  --reps N          repetitions, each with its own seed SEED, SEED+1, ... (default 5)
-  --seed SEED       first seed (default 1)
-  --interval-ms MS  a client proposal (`add 1` to the leader) every MS virtual ms (default 10)
-  --quick           2 virtual seconds, 2 repetitions (CI smoke run)
-  -h, --help        this text
-
+const AFTER_HELP: &str = "\
 The cluster is the simulator's default: 5 nodes, command log model, one-way latency 5-15 ms,
 fsync 2 ms, election timeout 150-300 ms, heartbeat 50 ms. Every queued item is processed with
 Sim::step and the events it produced are drained with take_events, as the backend's driver
 does. Single-threaded: pin it to one core with `taskset -c 1` for stable numbers.";
 
+/// sim-bench: simulator speed under a steady client load
+#[derive(Parser, Debug)]
+#[command(name = "sim-bench", after_help = AFTER_HELP)]
+struct Cli {
+    /// Virtual seconds per repetition [default: 600; with --quick: 2]
+    #[arg(long, value_name = "S", value_parser = value_parser!(u64).range(1..=86_400))]
+    virtual_s: Option<u64>,
+    /// Repetitions, each with its own seed SEED, SEED+1, ... [default: 5; with --quick: 2]
+    #[arg(long, value_name = "N", value_parser = value_parser!(u64).range(1..=1000))]
+    reps: Option<u64>,
+    #[command(flatten)]
+    seed: FirstSeed,
+    /// A client proposal (`add 1` to the leader) every MS virtual ms
+    #[arg(
+        long,
+        value_name = "MS",
+        default_value_t = 10,
+        value_parser = value_parser!(u64).range(1..=60_000)
+    )]
+    interval_ms: u64,
+    /// 2 virtual seconds, 2 repetitions (CI smoke run); flags given explicitly still apply
+    #[arg(long)]
+    quick: bool,
+}
+
+/// What one invocation runs.
 #[derive(Debug)]
 struct Args {
     virtual_s: u64,
@@ -39,59 +51,21 @@ struct Args {
     interval_ms: u64,
 }
 
-fn parse_args(args: &[String]) -> Result<Option<Args>, String> {
-    let mut parsed = Args {
+impl Resolve for Cli {
+    type Settings = Args;
+
+    fn resolve(self) -> Result<Args, String> {
         // Ten virtual minutes take about 0.4 s: long enough to time well, short enough to repeat.
-        virtual_s: 600,
-        reps: 5,
-        seed: 1,
-        interval_ms: 10,
-    };
-    let mut i = 0;
-    while i < args.len() {
-        let flag = args[i].as_str();
-        let mut value = || {
-            i += 1;
-            let text = args.get(i).ok_or_else(|| format!("{flag} needs a value"))?;
-            text.parse::<u64>()
-                .map_err(|_| format!("{flag} takes a whole number (0 or more), got {text:?}"))
-        };
-        match flag {
-            "-h" | "--help" => return Ok(None),
-            "--virtual-s" => parsed.virtual_s = value()?,
-            "--reps" => parsed.reps = value()?,
-            "--seed" => parsed.seed = value()?,
-            "--interval-ms" => parsed.interval_ms = value()?,
-            "--quick" => {
-                parsed.virtual_s = 2;
-                parsed.reps = 2;
-            }
-            other => return Err(format!("unknown argument {other:?}")),
-        }
-        i += 1;
+        let virtual_s = or_quick(self.virtual_s, self.quick, 2, 600);
+        let reps = or_quick(self.reps, self.quick, 2, 5);
+        self.seed.seeds(reps)?;
+        Ok(Args {
+            virtual_s,
+            reps,
+            seed: self.seed.first,
+            interval_ms: self.interval_ms,
+        })
     }
-    if !(1..=86_400).contains(&parsed.virtual_s) {
-        return Err(format!(
-            "--virtual-s must be between 1 and 86400, got {}",
-            parsed.virtual_s
-        ));
-    }
-    if !(1..=1000).contains(&parsed.reps) {
-        return Err(format!(
-            "--reps must be between 1 and 1000, got {}",
-            parsed.reps
-        ));
-    }
-    if !(1..=60_000).contains(&parsed.interval_ms) {
-        return Err(format!(
-            "--interval-ms must be between 1 and 60000, got {}",
-            parsed.interval_ms
-        ));
-    }
-    if parsed.seed.checked_add(parsed.reps).is_none() {
-        return Err(format!("--seed {} is too large", parsed.seed));
-    }
-    Ok(Some(parsed))
 }
 
 /// One of the rates a repetition is summarised by.
@@ -142,11 +116,7 @@ fn run_once(seed: u64, virtual_s: u64, interval_ms: u64) -> Run {
             run.events += sim.take_events().len() as u64;
         }
         sim.run_until(next_proposal_ms);
-        if sim.leader().is_some()
-            && sim
-                .propose(None, "add 1".parse().expect("a valid command"))
-                .is_ok()
-        {
+        if sim.leader().is_some() && sim.propose(None, shared::Command::Add(1)).is_ok() {
             run.proposals += 1;
         }
         run.events += sim.take_events().len() as u64;
@@ -165,31 +135,8 @@ fn run_once(seed: u64, virtual_s: u64, interval_ms: u64) -> Run {
     run
 }
 
-/// (min, median, max) of the values; the median of an even count is the mean of the middle two.
-fn min_median_max(mut values: Vec<f64>) -> (f64, f64, f64) {
-    values.sort_by(f64::total_cmp);
-    let n = values.len();
-    let median = if n % 2 == 1 {
-        values[n / 2]
-    } else {
-        (values[n / 2 - 1] + values[n / 2]) / 2.0
-    };
-    (values[0], median, values[n - 1])
-}
-
 fn main() -> ExitCode {
-    let argv: Vec<String> = std::env::args().skip(1).collect();
-    let args = match parse_args(&argv) {
-        Ok(Some(args)) => args,
-        Ok(None) => {
-            println!("{USAGE}");
-            return ExitCode::SUCCESS;
-        }
-        Err(e) => {
-            eprintln!("sim-bench: {e}\n(run with --help for usage)");
-            return ExitCode::from(2);
-        }
-    };
+    let args = cli::parse::<Cli>();
     let defaults = SimConfig::default();
     println!(
         "sim-bench: {} nodes, {:?} log model, latency {}-{} ms, fsync {} ms, election timeout \
@@ -208,11 +155,7 @@ fn main() -> ExitCode {
         args.reps,
         args.seed,
         args.seed + args.reps - 1,
-        if cfg!(debug_assertions) {
-            "DEBUG (numbers are meaningless: use --release)"
-        } else {
-            "release"
-        }
+        cli::build_label()
     );
     println!(
         "{:>4} {:>8} {:>9} {:>10} {:>10} {:>10} {:>9} {:>10} {:>10} {:>12} {:>12} {:>12}",
@@ -278,33 +221,43 @@ fn main() -> ExitCode {
 
 #[cfg(test)]
 mod tests {
+    use clap::error::ErrorKind;
+    use clap::CommandFactory;
+
     use super::*;
 
-    fn args(list: &[&str]) -> Result<Option<Args>, String> {
-        parse_args(&list.iter().map(|s| s.to_string()).collect::<Vec<_>>())
+    fn args(list: &[&str]) -> Result<Args, clap::Error> {
+        cli::try_parse_from::<Cli, _, _>(std::iter::once("sim-bench").chain(list.iter().copied()))
     }
 
     #[test]
-    fn parses_and_refuses_bad_values() {
-        let a = args(&["--virtual-s", "3", "--reps", "4", "--seed", "9"])
-            .unwrap()
-            .unwrap();
+    fn the_command_line_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn parses_both_flag_forms_and_refuses_bad_values() {
+        let a = args(&["--virtual-s", "3", "--reps=4", "--seed=9"]).unwrap();
         assert_eq!((a.virtual_s, a.reps, a.seed, a.interval_ms), (3, 4, 9, 10));
-        assert!(args(&["-h"]).unwrap().is_none());
-        assert!(args(&["--reps", "0"]).unwrap_err().contains("between 1"));
-        assert!(args(&["--interval-ms", "1.5"])
-            .unwrap_err()
-            .contains("whole number"));
-        assert!(args(&["--virtual-s"])
-            .unwrap_err()
-            .contains("needs a value"));
-        assert!(args(&["extra"]).unwrap_err().contains("unknown"));
-    }
-
-    #[test]
-    fn statistics_of_odd_and_even_counts() {
-        assert_eq!(min_median_max(vec![3.0, 1.0, 2.0]), (1.0, 2.0, 3.0));
-        assert_eq!(min_median_max(vec![4.0, 1.0, 2.0, 3.0]), (1.0, 2.5, 4.0));
+        let d = args(&[]).unwrap();
+        assert_eq!(
+            (d.virtual_s, d.reps, d.seed, d.interval_ms),
+            (600, 5, 1, 10)
+        );
+        let q = args(&["--quick", "--seed", "5"]).unwrap();
+        assert_eq!((q.virtual_s, q.reps, q.seed), (2, 2, 5));
+        assert_eq!(args(&["--quick", "--reps=3"]).unwrap().reps, 3);
+        assert_eq!(args(&["-h"]).unwrap_err().kind(), ErrorKind::DisplayHelp);
+        let kind = |list: &[&str]| args(list).unwrap_err().kind();
+        assert_eq!(kind(&["--reps", "0"]), ErrorKind::ValueValidation);
+        assert_eq!(kind(&["--interval-ms=1.5"]), ErrorKind::ValueValidation);
+        assert_eq!(kind(&["--virtual-s"]), ErrorKind::InvalidValue);
+        assert_eq!(kind(&["extra"]), ErrorKind::UnknownArgument);
+        let last = u64::MAX.to_string();
+        assert_eq!(
+            kind(&["--seed", &last, "--reps=2"]),
+            ErrorKind::ArgumentConflict
+        );
     }
 
     #[test]
