@@ -1,0 +1,448 @@
+//! What people and scripts send (WebSocket and `POST /api/commands`) and what they get back.
+//! Owns the command and reply JSON; parsing a request's text into a typed command happens at the
+//! edge that receives it, with [`crate::Command`]'s parser.
+
+use serde::{Deserialize, Serialize};
+
+use crate::types::{LogIndex, LogModel, NodeId, Term};
+
+use super::event::{MessageId, SimEvent};
+use super::view::ClusterSnapshot;
+
+/// A command from a person or script (WebSocket and `POST /api/commands`), tagged by `type`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ClientCommand {
+    /// Append a client request ("add 5"), optionally to a chosen node.
+    Append {
+        /// The request text (parsed where it is received, into a [`crate::Command`]).
+        command: String,
+        /// Node to send it to (default: the leader, or any live node in *command* mode).
+        #[serde(default)]
+        node: Option<NodeId>,
+        /// The client's id (1 or more), for exactly-once execution (Raft §8): give it together
+        /// with `serial`, and a retry with the same pair is executed once.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        client_id: Option<u64>,
+        /// This request's serial number within `client_id`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        serial: Option<u64>,
+    },
+    /// Crash a node (volatile state lost).
+    Crash {
+        /// Node.
+        node: NodeId,
+    },
+    /// Restart a crashed node from its disk.
+    Restart {
+        /// Node.
+        node: NodeId,
+    },
+    /// Cut a node's power (unsynced writes lost).
+    PowerLoss {
+        /// Node.
+        node: NodeId,
+    },
+    /// Make a node's election timer fire now.
+    Timeout {
+        /// Node.
+        node: NodeId,
+    },
+    /// Split the cluster into groups; nodes not listed form one more group.
+    Partition {
+        /// Groups of node ids.
+        groups: Vec<Vec<NodeId>>,
+    },
+    /// Cut the directed link `from → to`.
+    Cut {
+        /// Sender side.
+        from: NodeId,
+        /// Receiver side.
+        to: NodeId,
+    },
+    /// Restore the directed link `from → to`.
+    Uncut {
+        /// Sender side.
+        from: NodeId,
+        /// Receiver side.
+        to: NodeId,
+    },
+    /// Cut every link to and from a node.
+    Isolate {
+        /// Node.
+        node: NodeId,
+    },
+    /// Remove all partitions and cuts.
+    Heal,
+    /// Change loss, duplication or latency (fields left out stay as they are).
+    Network {
+        /// 0..=1.
+        #[serde(default)]
+        loss_probability: Option<f64>,
+        /// 0..=1.
+        #[serde(default)]
+        duplicate_probability: Option<f64>,
+        /// Minimum one-way latency.
+        #[serde(default)]
+        latency_ms_min: Option<u64>,
+        /// Maximum one-way latency.
+        #[serde(default)]
+        latency_ms_max: Option<u64>,
+    },
+    /// Lose one message in flight.
+    DropMessage {
+        /// Its id.
+        id: MessageId,
+    },
+    /// Stop virtual time.
+    Pause,
+    /// Let virtual time run.
+    Resume,
+    /// Advance to the next event (pauses first).
+    Step,
+    /// Set the speed: virtual ms per wall ms (1/1000 ..= 1), or 0 for as fast as possible.
+    Speed {
+        /// The factor.
+        speed: f64,
+    },
+    /// Start a new cluster (fields left out keep their current values).
+    Reset {
+        /// 1..=9.
+        #[serde(default)]
+        nodes: Option<u64>,
+        /// Seed.
+        #[serde(default)]
+        seed: Option<u64>,
+        /// "command" or "state".
+        #[serde(default)]
+        log_model: Option<LogModel>,
+        /// Timings.
+        #[serde(default)]
+        election_timeout_ms_min: Option<u64>,
+        /// Timings.
+        #[serde(default)]
+        election_timeout_ms_max: Option<u64>,
+        /// Timings.
+        #[serde(default)]
+        heartbeat_interval_ms: Option<u64>,
+    },
+}
+
+/// A command on the WebSocket: a client-chosen request id plus the command's fields.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ClientRequest {
+    /// Echoed in the reply.
+    pub request_id: u64,
+    /// The command (its `type` and fields sit beside `request_id` in the JSON object).
+    #[serde(flatten)]
+    pub command: ClientCommand,
+}
+
+/// What a successful command returns.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Default)]
+pub struct CommandOk {
+    /// `append`: index given to the entry (absent when forwarded and not yet accepted).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub index: Option<LogIndex>,
+    /// `append`: term given to the entry.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub term: Option<Term>,
+    /// `append`: the node that appended it (the leader).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub leader: Option<NodeId>,
+    /// `append?wait=commit`: true once committed.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub committed: Option<bool>,
+    /// Human-readable summary.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub message: Option<String>,
+}
+
+/// A message from server to browser, tagged by `type`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ServerMessage {
+    /// First message on every connection.
+    Hello {
+        /// [`crate::protocol::PROTOCOL_VERSION`].
+        protocol_version: u32,
+        /// Current state.
+        snapshot: ClusterSnapshot,
+    },
+    /// A fresh full state (after a reset, or when the client fell behind).
+    Snapshot {
+        /// Current state.
+        snapshot: ClusterSnapshot,
+    },
+    /// Events, in order.
+    Events {
+        /// The batch.
+        events: Vec<SimEvent>,
+    },
+    /// The driver's clock, a few times a second, so viewers can animate between events.
+    Clock {
+        /// Virtual time now (ms).
+        time_ms: u64,
+        /// Paused?
+        paused: bool,
+        /// Virtual ms per wall ms (0 = as fast as possible).
+        speed: f64,
+    },
+    /// Answer to one client request.
+    Reply(Reply),
+}
+
+/// Answer to one client request: on the wire `{"request_id", "ok", "result" | "error"}`, in
+/// Rust a `Result`, so a reply can never be both or neither.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(into = "ReplyWire", try_from = "ReplyWire")]
+pub struct Reply {
+    /// The request's id.
+    pub request_id: u64,
+    /// What came of it: details, or what went wrong in a sentence.
+    pub outcome: Result<CommandOk, String>,
+}
+
+/// [`Reply`]'s JSON shape (documented in docs/api.md).
+#[derive(Serialize, Deserialize)]
+struct ReplyWire {
+    request_id: u64,
+    ok: bool,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    result: Option<CommandOk>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    error: Option<String>,
+}
+
+impl From<Reply> for ReplyWire {
+    fn from(r: Reply) -> Self {
+        let ok = r.outcome.is_ok();
+        let (result, error) = match r.outcome {
+            Ok(result) => (Some(result), None),
+            Err(error) => (None, Some(error)),
+        };
+        ReplyWire {
+            request_id: r.request_id,
+            ok,
+            result,
+            error,
+        }
+    }
+}
+
+impl TryFrom<ReplyWire> for Reply {
+    type Error = String;
+    fn try_from(w: ReplyWire) -> Result<Self, String> {
+        let outcome = match (w.ok, w.result, w.error) {
+            (true, result, None) => Ok(result.unwrap_or_default()),
+            (false, None, Some(error)) => Err(error),
+            (ok, _, _) => {
+                return Err(format!(
+                    "a reply with ok={ok} must carry {}",
+                    if ok {
+                        "no error"
+                    } else {
+                        "an error and no result"
+                    }
+                ))
+            }
+        };
+        Ok(Reply {
+            request_id: w.request_id,
+            outcome,
+        })
+    }
+}
+
+impl ClientCommand {
+    /// An append's client id and serial (§8), checked: both or neither, and the id not 0 (the
+    /// simulator's own, for requests sent without one).
+    pub fn client_serial(&self) -> Result<Option<crate::types::ClientSerial>, String> {
+        let ClientCommand::Append {
+            client_id, serial, ..
+        } = self
+        else {
+            return Ok(None);
+        };
+        match (client_id, serial) {
+            (None, None) => Ok(None),
+            (Some(0), Some(_)) => Err(
+                "client_id 0 is reserved for requests sent without one: use 1 or more".to_string(),
+            ),
+            (Some(client_id), Some(serial)) => Ok(Some(crate::types::ClientSerial {
+                client_id: *client_id,
+                serial: *serial,
+            })),
+            _ => Err("give client_id and serial together, or neither".to_string()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+    use crate::protocol::{Event, NetworkView, NodeView, PeerProgress, Timing, PROTOCOL_VERSION};
+    use crate::types::Role;
+
+    #[test]
+    fn client_commands_use_the_documented_json() {
+        let c: ClientCommand =
+            serde_json::from_str(r#"{"type":"append","command":"add 5"}"#).unwrap();
+        assert_eq!(
+            c,
+            ClientCommand::Append {
+                command: "add 5".into(),
+                node: None,
+                client_id: None,
+                serial: None,
+            }
+        );
+        let c: ClientCommand = serde_json::from_str(r#"{"type":"crash","node":1}"#).unwrap();
+        assert_eq!(c, ClientCommand::Crash { node: 1 });
+        let c: ClientCommand = serde_json::from_str(r#"{"type":"power_loss","node":2}"#).unwrap();
+        assert_eq!(c, ClientCommand::PowerLoss { node: 2 });
+        let c: ClientCommand =
+            serde_json::from_str(r#"{"type":"partition","groups":[[1,2],[3,4,5]]}"#).unwrap();
+        assert_eq!(
+            c,
+            ClientCommand::Partition {
+                groups: vec![vec![1, 2], vec![3, 4, 5]]
+            }
+        );
+        let r: ClientRequest =
+            serde_json::from_str(r#"{"request_id":7,"type":"drop_message","id":3}"#).unwrap();
+        assert_eq!(r.request_id, 7);
+        assert_eq!(r.command, ClientCommand::DropMessage { id: 3 });
+        assert!(serde_json::from_str::<ClientCommand>(r#"{"type":"crash"}"#).is_err());
+        assert!(serde_json::from_str::<ClientCommand>(r#"{"type":"explode"}"#).is_err());
+    }
+
+    #[test]
+    fn a_reply_is_a_result_with_the_documented_json() {
+        let ok = ServerMessage::Reply(Reply {
+            request_id: 3,
+            outcome: Ok(CommandOk {
+                index: Some(4),
+                ..CommandOk::default()
+            }),
+        });
+        let json = serde_json::to_string(&ok).unwrap();
+        assert_eq!(
+            json,
+            r#"{"type":"reply","request_id":3,"ok":true,"result":{"index":4}}"#
+        );
+        assert_eq!(serde_json::from_str::<ServerMessage>(&json).unwrap(), ok);
+        let err = ServerMessage::Reply(Reply {
+            request_id: 4,
+            outcome: Err("S9 is down".into()),
+        });
+        let json = serde_json::to_string(&err).unwrap();
+        assert_eq!(
+            json,
+            r#"{"type":"reply","request_id":4,"ok":false,"error":"S9 is down"}"#
+        );
+        assert_eq!(serde_json::from_str::<ServerMessage>(&json).unwrap(), err);
+        let both = r#"{"type":"reply","request_id":4,"ok":true,"error":"x"}"#;
+        assert!(serde_json::from_str::<ServerMessage>(both).is_err());
+    }
+
+    #[test]
+    fn an_append_takes_client_id_and_serial_together() {
+        let with: ClientCommand =
+            serde_json::from_str(r#"{"type":"append","command":"add 5","client_id":7,"serial":2}"#)
+                .unwrap();
+        assert_eq!(
+            with.client_serial(),
+            Ok(Some(crate::types::ClientSerial {
+                client_id: 7,
+                serial: 2
+            }))
+        );
+        let half: ClientCommand =
+            serde_json::from_str(r#"{"type":"append","command":"add 5","client_id":7}"#).unwrap();
+        assert!(half.client_serial().is_err());
+        let zero: ClientCommand =
+            serde_json::from_str(r#"{"type":"append","command":"add 5","client_id":0,"serial":1}"#)
+                .unwrap();
+        assert!(zero.client_serial().is_err());
+    }
+
+    #[test]
+    fn a_snapshot_with_progress_round_trips_inside_a_server_message() {
+        let mut progress = BTreeMap::new();
+        progress.insert(
+            2,
+            PeerProgress {
+                next_index: 3,
+                match_index: 2,
+            },
+        );
+        let node = NodeView {
+            id: 1,
+            up: true,
+            role: Role::Leader,
+            current_term: 1,
+            voted_for: Some(1),
+            commit_index: 2,
+            last_applied: 2,
+            value: 0,
+            log: Vec::new(),
+            synced_index: 2,
+            leader_id: Some(1),
+            election_deadline_ms: None,
+            progress,
+            votes: Vec::new(),
+        };
+        let snapshot = ClusterSnapshot {
+            time_ms: 1,
+            seq: 1,
+            seed: 1,
+            log_model: LogModel::Command,
+            speed: 1.0,
+            paused: false,
+            timing: Timing::default(),
+            network: NetworkView {
+                partitions: Vec::new(),
+                cut_links: Vec::new(),
+                loss_probability: 0.0,
+                duplicate_probability: 0.0,
+                latency_ms_min: 1,
+                latency_ms_max: 2,
+            },
+            nodes: vec![node],
+            messages: Vec::new(),
+            warnings: Vec::new(),
+        };
+        let m = ServerMessage::Hello {
+            protocol_version: PROTOCOL_VERSION,
+            snapshot: snapshot.clone(),
+        };
+        let json = serde_json::to_string(&m).unwrap();
+        assert!(json.contains(r#""progress":{"2":"#), "{json}");
+        let back: ServerMessage = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, m);
+        let direct: ClusterSnapshot =
+            serde_json::from_str(&serde_json::to_string(&snapshot).unwrap()).unwrap();
+        assert_eq!(direct, snapshot);
+    }
+
+    #[test]
+    fn events_flatten_their_type_beside_seq_and_time() {
+        let e = SimEvent {
+            seq: 3,
+            time_ms: 10,
+            event: Event::CommitAdvanced {
+                node: 1,
+                commit_index: 4,
+            },
+        };
+        let json = serde_json::to_value(&e).unwrap();
+        assert_eq!(json["type"], "commit_advanced");
+        assert_eq!(json["seq"], 3);
+        assert_eq!(json["commit_index"], 4);
+        let back: SimEvent = serde_json::from_value(json).unwrap();
+        assert_eq!(back, e);
+    }
+}

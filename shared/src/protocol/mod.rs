@@ -1,0 +1,21 @@
+//! The wire protocol between backend and browsers (and the HTTP API): observable events, the
+//! cluster snapshot, client commands and server messages. Plain serde data shared by both sides;
+//! owns the JSON field names, which are a contract for outside scripts — add fields, never rename.
+//! `event.rs` holds what happened, `view.rs` the snapshot, `command.rs` what people send and what
+//! they get back.
+
+mod command;
+mod event;
+mod view;
+
+pub use crate::raft::{
+    AppendEntries, AppendEntriesResponse, ClientRequest as ForwardedRequest, Message, MessageBody,
+    MessageKind, RaftEvent, RejectKind, RequestVote, RequestVoteResponse,
+};
+pub use crate::storage::StorageFailureKind;
+pub use command::{ClientCommand, ClientRequest, CommandOk, Reply, ServerMessage};
+pub use event::{DropReason, Event, InFlight, MessageId, SimEvent};
+pub use view::{ClusterSnapshot, LogEntryView, NetworkView, NodeView, PeerProgress, Timing};
+
+/// Bumped whenever a message changes incompatibly.
+pub const PROTOCOL_VERSION: u32 = 1;
