@@ -1,0 +1,132 @@
+//! Figure 2 persistence: state is "updated on stable storage before responding to RPCs".
+//! Replies leave only after their batch is synced, the vote is durable before it is sent, a
+//! restart resets volatile state and replays the durable log, and a follower applies committed
+//! entries only once they are durable.
+
+use crate::common::*;
+use shared::protocol::Message;
+use shared::{Command, HardState, MemStorage, Role, Storage};
+
+// ===== Persistence (Figure 2: "updated on stable storage before responding to RPCs") =====
+
+/// Figure 2: persistent state is "updated on stable storage before responding to RPCs". The
+/// Ready API makes this structural: a vote reply is visible in `pending_messages`, but the only
+/// way to take it is `Unsynced::sync`, after `write`.
+#[test]
+fn replies_leave_only_after_their_batch_is_synced() {
+    let mut storage = MemStorage::new();
+    let mut node = new_node(1, 3);
+    // S1 votes for S2, S2 wins and sends its first entry.
+    node.step(request_vote(2, 1, 1, 0, 0));
+    node.step(append(2, 1, 1, 0, 0, log_of_terms(&[1]), 0));
+    let ready = node.ready();
+    let pending: Vec<Message> = ready.pending_messages().to_vec();
+    assert_eq!(pending.len(), 2, "a vote reply and an append reply wait");
+    assert!(ready.hard_state.is_some() && !ready.entries.is_empty());
+
+    let unsynced = ready.write(&mut storage).unwrap();
+    assert!(unsynced.needs_sync());
+    assert_eq!(
+        unsynced.pending_messages(),
+        &pending[..],
+        "still held back after write"
+    );
+    assert_eq!(storage.synced_index(), 0, "written, not durable");
+
+    let (sent, persisted) = unsynced.sync(&mut storage).unwrap();
+    assert_eq!(sent, pending, "sync hands back exactly the held messages");
+    assert_eq!(storage.synced_index(), 1);
+    node.advance(persisted);
+    assert_eq!(node.persisted_index(), 1);
+}
+
+/// Figure 2: currentTerm and votedFor must be durable before the vote is sent, so a power loss
+/// between write and sync loses both the vote and its reply, never only one of them.
+#[test]
+fn hard_state_is_durable_before_the_vote_is_sent() {
+    let mut storage = MemStorage::new();
+    let mut node = new_node(1, 3);
+    node.step(request_vote(2, 1, 7, 0, 0));
+    let ready = node.ready();
+    assert_eq!(
+        ready.hard_state,
+        Some(HardState {
+            current_term: 7,
+            voted_for: Some(2)
+        })
+    );
+    let unsynced = ready.write(&mut storage).unwrap();
+
+    // Power lost before sync: the vote was never durable and its reply was never sent.
+    let mut crashed = storage.clone();
+    crashed.power_loss().unwrap();
+    assert_eq!(crashed.load().unwrap().0, HardState::default());
+
+    let (sent, _) = unsynced.sync(&mut storage).unwrap();
+    assert_eq!(vote_of(&sent[0]), Some(true));
+    let mut crashed = storage.clone();
+    crashed.power_loss().unwrap();
+    assert_eq!(
+        crashed.load().unwrap().0,
+        HardState {
+            current_term: 7,
+            voted_for: Some(2)
+        },
+        "once the vote is out, it survives a power loss"
+    );
+}
+
+/// Figure 2: commitIndex and lastApplied are "volatile state on all servers … (initialized to
+/// 0)". A restarted server recovers term, vote and log from storage, starts with nothing
+/// committed or applied, and re-applies its durable log once the leader tells it the commit.
+#[test]
+fn volatile_state_resets_on_restart_and_the_durable_log_is_replayed() {
+    let mut net = Network::new(3);
+    assert!(net.elect(1, 1));
+    for n in [5, 7] {
+        net.propose(1, Command::Add(n)).unwrap();
+        net.deliver_all();
+    }
+    net.tick_all(net.node(1).next_deadline_ms());
+    net.deliver_all();
+    let before = (net.node(2).hard_state(), net.log(2), net.node(2).value());
+    assert_eq!(net.node(2).commit_index(), 3);
+    assert_eq!(before.2, 12);
+
+    net.crash(2);
+    net.restart(2);
+    let s2 = net.node(2);
+    assert_eq!(
+        (s2.hard_state(), s2.log().entries().to_vec()),
+        (before.0, before.1.clone())
+    );
+    assert_eq!(
+        (s2.commit_index(), s2.last_applied(), s2.value()),
+        (0, 0, 0)
+    );
+    assert_eq!(s2.role(), Role::Follower);
+    assert_eq!(s2.leader_id(), None);
+
+    net.tick(1, net.node(1).next_deadline_ms());
+    net.deliver_all();
+    let s2 = net.node(2);
+    assert_eq!(
+        (s2.commit_index(), s2.last_applied(), s2.value()),
+        (3, 3, 12)
+    );
+}
+
+/// §5.3 with Figure 2's persistence rule: a follower applies only entries it has durably
+/// stored, so a power loss can never take back an entry it already executed.
+#[test]
+fn a_follower_applies_committed_entries_only_once_they_are_durable() {
+    let mut storage = MemStorage::new();
+    let mut node = new_node(2, 3);
+    node.step(append(1, 2, 1, 0, 0, log_of_terms(&[1, 1]), 2));
+    assert_eq!(node.commit_index(), 2, "the leader says both are committed");
+    assert_eq!(node.last_applied(), 0, "but nothing is on disk yet");
+    let unsynced = node.ready().write(&mut storage).unwrap();
+    let (_, persisted) = unsynced.sync(&mut storage).unwrap();
+    node.advance(persisted);
+    assert_eq!(node.last_applied(), 2);
+}
