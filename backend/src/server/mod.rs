@@ -6,6 +6,7 @@
 //! [`serve`] starts the driver and the server and returns a [`ServerHandle`] with the bound
 //! address (bind port 0 in tests) and a graceful shutdown.
 
+mod error;
 mod limits;
 mod routes;
 mod ws;
@@ -28,6 +29,7 @@ use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::driver::{self, CommandError, DriverConfig, DriverHandle, DriverThread, StartInfo};
+pub(crate) use error::ServerError;
 pub use limits::Limits;
 
 /// Everything the server needs to start.

@@ -31,7 +31,7 @@ use tokio::sync::broadcast::error::RecvError;
 use tokio::sync::{mpsc, Semaphore};
 
 use super::limits::ClientBuckets;
-use super::{parse_command, reply_json, AppState};
+use super::{parse_command, reply_json, AppState, ServerError};
 use crate::driver::{AppendWait, CommandError, Outgoing, OutgoingKind, SnapshotReply};
 
 /// A send that takes longer than this means the viewer stopped reading: the connection is closed.
@@ -44,39 +44,37 @@ pub(super) async fn upgrade(
     State(state): State<AppState>,
     ConnectInfo(addr): ConnectInfo<SocketAddr>,
     ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
-) -> Response {
-    let ws = match ws {
-        Ok(ws) => ws,
-        Err(r) => {
-            return super::routes::error_with(
-                r.status(),
-                format!(
-                    "/ws is a WebSocket endpoint: connect with a WebSocket client ({})",
-                    r.body_text()
-                ),
-            )
-        }
-    };
+) -> Result<Response, ServerError> {
+    let ws = ws.map_err(|r| {
+        ServerError::new(
+            r.status(),
+            format!(
+                "/ws is a WebSocket endpoint: connect with a WebSocket client ({})",
+                r.body_text()
+            ),
+        )
+    })?;
     let inner = &state.inner;
     if inner.shutdown.is_cancelled() {
-        return super::routes::error_with(
+        return Err(ServerError::new(
             StatusCode::SERVICE_UNAVAILABLE,
             "the server is shutting down",
-        );
+        ));
     }
-    let Ok(slot) = inner.ws_slots.clone().try_acquire_owned() else {
-        return super::routes::error_with(
+    let slot = inner.ws_slots.clone().try_acquire_owned().map_err(|_| {
+        ServerError::new(
             StatusCode::SERVICE_UNAVAILABLE,
             format!(
                 "too many WebSocket connections: the server takes {} at once; try again later",
                 inner.limits.ws_connections_max
             ),
-        );
-    };
+        )
+    })?;
     let hard_max = inner.limits.ws_message_bytes_hard_max;
     // Requests are small: a small read buffer (it grows for a big message) keeps a thousand
     // idle viewers from costing 128 KiB each.
-    ws.max_message_size(hard_max)
+    Ok(ws
+        .max_message_size(hard_max)
         .max_frame_size(hard_max)
         .read_buffer_size(READ_BUFFER_BYTES)
         .on_upgrade(move |socket| async move {
@@ -85,7 +83,7 @@ pub(super) async fn upgrade(
             tracing::debug!(%addr, "viewer disconnected");
             drop(slot);
         })
-        .into_response()
+        .into_response())
 }
 
 /// Where a viewer is in the stream: it has everything up to `seq` of `run`.
