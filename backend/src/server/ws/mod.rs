@@ -15,18 +15,22 @@
 //! The broadcast keeps a bounded number of messages. A viewer that reads too slowly misses some
 //! (`RecvError::Lagged`); instead of dropping it, the connection sends a fresh
 //! `ServerMessage::Snapshot` and goes on from there.
+//!
+//! # Testing
+//!
+//! [`handle_socket`] takes any `Sink<Message>` and `Stream` of messages, not a `WebSocket`: the
+//! unit tests (`tests.rs`) drive a connection through in-memory channels, without a socket.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::extract::ws::rejection::WebSocketUpgradeRejection;
-use axum::extract::ws::{close_code, CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
+use axum::extract::ws::{close_code, CloseFrame, Message, Utf8Bytes, WebSocketUpgrade};
 use axum::extract::{ConnectInfo, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use futures_util::stream::{SplitSink, SplitStream};
-use futures_util::{SinkExt, StreamExt};
+use futures_util::{Sink, SinkExt, Stream, StreamExt};
 use tokio::sync::broadcast::error::RecvError;
 use tokio::sync::{mpsc, Semaphore};
 
@@ -79,11 +83,24 @@ pub(super) async fn upgrade(
         .read_buffer_size(READ_BUFFER_BYTES)
         .on_upgrade(move |socket| async move {
             tracing::debug!(%addr, "viewer connected");
-            Connection::new(state, socket).run().await;
+            let (write, read) = socket.split();
+            handle_socket(write, read, state).await;
             tracing::debug!(%addr, "viewer disconnected");
             drop(slot);
         })
         .into_response())
+}
+
+/// Serve one viewer until it leaves, the server shuts down or the simulator stops: `Hello` first,
+/// then the live stream and the replies to its requests. `write` and `read` are the two halves of
+/// a WebSocket in production and in-memory channels in the unit tests.
+pub(super) async fn handle_socket<W, R>(write: W, read: R, state: AppState)
+where
+    W: Sink<Message> + Unpin,
+    W::Error: std::fmt::Display,
+    R: Stream<Item = Result<Message, axum::Error>> + Unpin,
+{
+    Connection::new(state, write, read).run().await;
 }
 
 /// Where a viewer is in the stream: it has everything up to `seq` of `run`.
@@ -173,19 +190,23 @@ enum Next {
     Nothing,
 }
 
-struct Connection {
+struct Connection<W, R> {
     state: AppState,
-    sink: SplitSink<WebSocket, Message>,
-    stream: SplitStream<WebSocket>,
+    sink: W,
+    stream: R,
     buckets: ClientBuckets,
     in_flight: Arc<Semaphore>,
     replies_tx: mpsc::Sender<Utf8Bytes>,
     replies_rx: mpsc::Receiver<Utf8Bytes>,
 }
 
-impl Connection {
-    fn new(state: AppState, socket: WebSocket) -> Self {
-        let (sink, stream) = socket.split();
+impl<W, R> Connection<W, R>
+where
+    W: Sink<Message> + Unpin,
+    W::Error: std::fmt::Display,
+    R: Stream<Item = Result<Message, axum::Error>> + Unpin,
+{
+    fn new(state: AppState, sink: W, stream: R) -> Self {
         let limits = &state.inner.limits;
         let (replies_tx, replies_rx) = mpsc::channel(limits.ws_in_flight_max + 16);
         Connection {
@@ -401,3 +422,6 @@ impl Connection {
         None
     }
 }
+
+#[cfg(test)]
+mod tests;
