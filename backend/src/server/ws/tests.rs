@@ -4,7 +4,7 @@
 //! sleeps to let time pass.
 
 use std::path::PathBuf;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use axum::extract::ws::{close_code, Message};
 use futures_channel::mpsc;
@@ -89,15 +89,16 @@ impl Harness {
         }
     }
 
-    /// Read until a message of type `kind` (skipping others, e.g. clocks).
+    /// Read until a message of type `kind` (skipping others, e.g. clocks), within [`DEADLINE`].
     async fn read_until(&mut self, kind: &str) -> Value {
-        for _ in 0..10_000 {
+        let deadline = Instant::now() + DEADLINE;
+        while Instant::now() < deadline {
             let message = self.read().await;
             if message["type"] == kind {
                 return message;
             }
         }
-        panic!("no {kind} message among 10,000");
+        panic!("no {kind} message within {DEADLINE:?}");
     }
 
     /// Send one text message as the viewer.
@@ -272,7 +273,9 @@ async fn a_viewer_that_falls_behind_gets_a_fresh_snapshot_and_goes_on() {
         }
     });
     let mut seq = seq;
+    let deadline = Instant::now() + DEADLINE;
     let events = loop {
+        assert!(Instant::now() < deadline, "no events after the snapshot");
         let message = h.read().await;
         match message["type"].as_str() {
             Some("snapshot") => seq = message["snapshot"]["seq"].as_u64().expect("seq"),
