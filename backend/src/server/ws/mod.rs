@@ -36,7 +36,10 @@ use tokio::sync::{mpsc, Semaphore};
 
 use super::limits::ClientBuckets;
 use super::{parse_command, reply_json, AppState, ServerError};
-use crate::driver::{AppendWait, CommandError, Outgoing, OutgoingKind, SnapshotReply};
+use crate::driver::{AppendWait, CommandError};
+use cursor::{Admit, Cursor};
+
+mod cursor;
 
 /// A send that takes longer than this means the viewer stopped reading: the connection is closed.
 const SEND_TIMEOUT: Duration = Duration::from_secs(20);
@@ -101,84 +104,6 @@ where
     R: Stream<Item = Result<Message, axum::Error>> + Unpin,
 {
     Connection::new(state, write, read).run().await;
-}
-
-/// Where a viewer is in the stream: it has everything up to `seq` of `run`.
-#[derive(Clone, Copy, Debug)]
-struct Cursor {
-    run: u64,
-    seq: u64,
-    time_ms: u64,
-}
-
-/// What to do with one broadcast message.
-#[derive(Debug, PartialEq, Eq)]
-enum Admit {
-    Send,
-    Skip,
-    /// A gap: the viewer needs a fresh snapshot.
-    Resync,
-}
-
-impl Cursor {
-    fn new(s: &SnapshotReply) -> Self {
-        Cursor {
-            run: s.run,
-            seq: s.snapshot.seq,
-            time_ms: s.snapshot.time_ms,
-        }
-    }
-
-    fn admit(&mut self, out: &Outgoing) -> Admit {
-        if out.run < self.run {
-            return Admit::Skip;
-        }
-        if out.run > self.run {
-            // A new run can only start with the reset's snapshot.
-            return match out.kind {
-                OutgoingKind::Snapshot { seq } => {
-                    *self = Cursor {
-                        run: out.run,
-                        seq,
-                        time_ms: 0,
-                    };
-                    Admit::Send
-                }
-                _ => Admit::Resync,
-            };
-        }
-        match out.kind {
-            OutgoingKind::Events {
-                first_seq,
-                last_seq,
-            } => {
-                if last_seq <= self.seq {
-                    Admit::Skip
-                } else if first_seq > self.seq + 1 {
-                    Admit::Resync
-                } else {
-                    self.seq = last_seq;
-                    Admit::Send
-                }
-            }
-            OutgoingKind::Clock { time_ms } => {
-                if time_ms < self.time_ms {
-                    Admit::Skip
-                } else {
-                    self.time_ms = time_ms;
-                    Admit::Send
-                }
-            }
-            OutgoingKind::Snapshot { seq } => {
-                if seq <= self.seq {
-                    Admit::Skip
-                } else {
-                    self.seq = seq;
-                    Admit::Send
-                }
-            }
-        }
-    }
 }
 
 /// What the loop decided to do next.
