@@ -59,6 +59,9 @@ impl Driver {
         self.replies.push((reply, result));
     }
 
+    /// The one place an append's command text reaches the core (`Sim::propose` parses it
+    /// today). When the core takes a typed command, parse `text` here, right after the
+    /// `PENDING_MAX` check, so a full queue still answers "too many" first.
     fn append(&mut self, text: &str, node: Option<NodeId>, wait: AppendWait, reply: ReplyTx) {
         if self.pending.len() >= PENDING_MAX {
             let error = CommandError::too_many(format!(
