@@ -6,6 +6,7 @@
 //! [`serve`] starts the driver and the server and returns a [`ServerHandle`] with the bound
 //! address (bind port 0 in tests) and a graceful shutdown.
 
+mod error;
 mod limits;
 mod routes;
 mod ws;
@@ -28,6 +29,7 @@ use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::driver::{self, CommandError, DriverConfig, DriverHandle, DriverThread, StartInfo};
+pub(crate) use error::ServerError;
 pub use limits::Limits;
 
 /// Everything the server needs to start.
@@ -160,6 +162,27 @@ pub(crate) struct Inner {
     static_dir: PathBuf,
 }
 
+impl AppState {
+    /// The state for a server that talks to `driver` and stops when `shutdown` is cancelled.
+    pub(crate) fn new(
+        driver: DriverHandle,
+        limits: Limits,
+        shutdown: CancellationToken,
+        static_dir: PathBuf,
+    ) -> Self {
+        AppState {
+            inner: Arc::new(Inner {
+                driver,
+                ws_slots: Arc::new(Semaphore::new(limits.ws_connections_max)),
+                per_ip: limits::PerIp::new(limits.clone()),
+                limits,
+                shutdown,
+                static_dir,
+            }),
+        }
+    }
+}
+
 /// Start the driver and the server. Returns once the port is bound.
 pub async fn serve(config: ServerConfig) -> Result<ServerHandle, ServeError> {
     let (driver, start_info, driver_thread) = driver::start(config.driver.clone()).await?;
@@ -179,16 +202,12 @@ pub async fn serve(config: ServerConfig) -> Result<ServerHandle, ServeError> {
         source,
     })?;
     let shutdown = CancellationToken::new();
-    let state = AppState {
-        inner: Arc::new(Inner {
-            driver: driver.clone(),
-            ws_slots: Arc::new(Semaphore::new(config.limits.ws_connections_max)),
-            per_ip: limits::PerIp::new(config.limits.clone()),
-            limits: config.limits.clone(),
-            shutdown: shutdown.clone(),
-            static_dir: config.static_dir.clone(),
-        }),
-    };
+    let state = AppState::new(
+        driver.clone(),
+        config.limits.clone(),
+        shutdown.clone(),
+        config.static_dir.clone(),
+    );
     let app = router(state, &config);
     // Waiting requests are answered at once when shutdown begins, so they don't hold it up.
     // And a driver that stops on its own (a bug) takes the server down with it, loudly, rather

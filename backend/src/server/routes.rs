@@ -1,6 +1,7 @@
 //! The HTTP side: `GET /api/cluster`, `POST /api/commands`, `GET /api/health`, JSON errors for
 //! everything else under `/api/`, and the frontend's static files (or a page saying how to build
-//! them). Owns status codes and the `{ok, result | error}` envelope; must not reach the simulator
+//! them). Owns which request gets which status and the `{ok, result}` envelope (errors are
+//! [`ServerError`]s); must not reach the simulator
 //! except through the driver's handle.
 
 use std::collections::HashMap;
@@ -14,48 +15,17 @@ use axum::extract::{ConnectInfo, Query, Request, State};
 use axum::http::{header, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
+use shared::protocol::CommandOk;
 use tower_http::services::ServeDir;
 
-use super::{parse_command, AppState};
-use crate::driver::{AppendWait, CommandError, ErrorKind, Status};
-
-/// The HTTP status for a failed command.
-fn status_of(kind: ErrorKind) -> StatusCode {
-    match kind {
-        ErrorKind::Invalid => StatusCode::BAD_REQUEST,
-        ErrorKind::NotFound => StatusCode::NOT_FOUND,
-        ErrorKind::Conflict => StatusCode::CONFLICT,
-        ErrorKind::Timeout => StatusCode::GATEWAY_TIMEOUT,
-        ErrorKind::TooMany => StatusCode::TOO_MANY_REQUESTS,
-        ErrorKind::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
-    }
-}
-
-/// `{"ok":false,"error":…}` with the status the error calls for.
-fn error(e: CommandError) -> Response {
-    error_with(status_of(e.kind), e.message)
-}
-
-/// The error envelope (a struct, so `ok` comes first in the JSON).
-#[derive(Serialize)]
-struct ErrorBody {
-    ok: bool,
-    error: String,
-}
+use super::{parse_command, AppState, ServerError};
+use crate::driver::{AppendWait, CommandError, Status};
 
 /// The success envelope.
 #[derive(Serialize)]
-struct OkBody<T> {
+pub(super) struct OkBody<T> {
     ok: bool,
     result: T,
-}
-
-pub(super) fn error_with(status: StatusCode, message: impl Into<String>) -> Response {
-    let body = ErrorBody {
-        ok: false,
-        error: message.into(),
-    };
-    (status, axum::Json(body)).into_response()
 }
 
 /// Pre-serialized JSON as a response.
@@ -68,32 +38,33 @@ fn json_text(text: impl Into<Body>) -> Response {
         .into_response()
 }
 
-/// `Some(refusal)` when `addr` is over its rate limit.
-fn refuse(state: &AppState, addr: SocketAddr, append: bool) -> Option<Response> {
-    let refused = state.inner.per_ip.admit(addr.ip(), append).err()?;
-    Some(error_with(
-        StatusCode::TOO_MANY_REQUESTS,
-        refused.message(&state.inner.limits, "IP address"),
-    ))
+/// A refusal when `addr` is over its rate limit.
+fn admit(state: &AppState, addr: SocketAddr, append: bool) -> Result<(), ServerError> {
+    state
+        .inner
+        .per_ip
+        .admit(addr.ip(), append)
+        .map_err(|refused| {
+            ServerError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                refused.message(&state.inner.limits, "IP address"),
+            )
+        })
 }
 
 /// `GET /api/cluster`: the snapshot.
 pub(super) async fn cluster(
     State(state): State<AppState>,
     ConnectInfo(addr): ConnectInfo<SocketAddr>,
-) -> Response {
-    if let Some(refusal) = refuse(&state, addr, false) {
-        return refusal;
-    }
-    match state.inner.driver.snapshot().await {
-        Ok(s) => json_text(String::from(s.json().as_str())),
-        Err(e) => error(e),
-    }
+) -> Result<Response, ServerError> {
+    admit(&state, addr, false)?;
+    let snapshot = state.inner.driver.snapshot().await?;
+    Ok(json_text(String::from(snapshot.json().as_str())))
 }
 
 /// `GET /api/health`'s body.
 #[derive(Serialize)]
-struct Health {
+pub(super) struct Health {
     ok: bool,
     status: &'static str,
     protocol_version: u32,
@@ -102,25 +73,23 @@ struct Health {
 }
 
 /// `GET /api/health`: is the driver alive, and a one-line summary of the run.
-pub(super) async fn health(State(state): State<AppState>) -> Response {
-    let status = tokio::time::timeout(Duration::from_secs(5), state.inner.driver.status()).await;
-    match status {
-        Ok(Ok(status)) => (
-            StatusCode::OK,
-            axum::Json(Health {
-                ok: true,
-                status: "ok",
-                protocol_version: shared::protocol::PROTOCOL_VERSION,
-                run: status,
-            }),
-        )
-            .into_response(),
-        Ok(Err(e)) => error(e),
-        Err(_) => error_with(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "the simulator did not answer within 5 s",
-        ),
-    }
+pub(super) async fn health(
+    State(state): State<AppState>,
+) -> Result<axum::Json<Health>, ServerError> {
+    let status = tokio::time::timeout(Duration::from_secs(5), state.inner.driver.status())
+        .await
+        .map_err(|_| {
+            ServerError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "the simulator did not answer within 5 s",
+            )
+        })??;
+    Ok(axum::Json(Health {
+        ok: true,
+        status: "ok",
+        protocol_version: shared::protocol::PROTOCOL_VERSION,
+        run: status,
+    }))
 }
 
 /// `POST /api/commands[?wait=commit[&timeout_ms=N]]`: one `ClientCommand` as the JSON body.
@@ -129,63 +98,47 @@ pub(super) async fn commands(
     ConnectInfo(addr): ConnectInfo<SocketAddr>,
     query: Result<Query<HashMap<String, String>>, QueryRejection>,
     body: Result<Bytes, BytesRejection>,
-) -> Response {
+) -> Result<axum::Json<OkBody<CommandOk>>, ServerError> {
     let limits = &state.inner.limits;
-    let body = match body {
-        Ok(b) => b,
-        Err(r) if r.status() == StatusCode::PAYLOAD_TOO_LARGE => {
-            return error_with(
+    let body = body.map_err(|r| {
+        if r.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ServerError::new(
                 StatusCode::PAYLOAD_TOO_LARGE,
                 format!(
                     "request body too large: the limit is {} bytes (one command per request)",
                     limits.body_bytes_max
                 ),
             )
-        }
-        Err(r) => {
-            return error_with(
+        } else {
+            ServerError::new(
                 r.status(),
                 format!("cannot read the body: {}", r.body_text()),
             )
         }
-    };
-    let query = match query {
-        Ok(Query(q)) => q,
-        Err(r) => {
-            return error_with(
-                StatusCode::BAD_REQUEST,
-                format!("bad query string: {}", r.body_text()),
-            )
-        }
-    };
-    let wait = match parse_wait(&query, limits) {
-        Ok(w) => w,
-        Err(e) => return error(e),
-    };
+    })?;
+    let Query(query) = query.map_err(|r| {
+        ServerError::new(
+            StatusCode::BAD_REQUEST,
+            format!("bad query string: {}", r.body_text()),
+        )
+    })?;
+    let wait = parse_wait(&query, limits)?;
     if body.is_empty() {
-        return error(CommandError::invalid(
+        return Err(CommandError::invalid(
             "empty body: send one command as JSON, e.g. {\"type\":\"append\",\"command\":\"add 5\"}",
-        ));
+        )
+        .into());
     }
-    let value: serde_json::Value = match serde_json::from_slice(&body) {
-        Ok(v) => v,
-        Err(e) => return error(CommandError::invalid(format!("invalid JSON: {e}"))),
-    };
-    let command = match parse_command(value) {
-        Ok(c) => c,
-        Err(e) => return error(e),
-    };
+    let value: serde_json::Value = serde_json::from_slice(&body)
+        .map_err(|e| CommandError::invalid(format!("invalid JSON: {e}")))?;
+    let command = parse_command(value)?;
     let is_append = matches!(command, shared::protocol::ClientCommand::Append { .. });
     if !is_append && wait != AppendWait::Appended {
-        return error(CommandError::invalid("wait=commit applies to append only"));
+        return Err(CommandError::invalid("wait=commit applies to append only").into());
     }
-    if let Some(refusal) = refuse(&state, addr, is_append) {
-        return refusal;
-    }
-    match state.inner.driver.command(command, wait).await {
-        Ok(result) => (StatusCode::OK, axum::Json(OkBody { ok: true, result })).into_response(),
-        Err(e) => error(e),
-    }
+    admit(&state, addr, is_append)?;
+    let result = state.inner.driver.command(command, wait).await?;
+    Ok(axum::Json(OkBody { ok: true, result }))
 }
 
 fn parse_wait(
@@ -231,24 +184,21 @@ fn parse_wait(
 }
 
 /// Any other method on an API route.
-pub(super) async fn method_not_allowed(method: Method, uri: Uri) -> Response {
+pub(super) async fn method_not_allowed(method: Method, uri: Uri) -> impl IntoResponse {
     let allowed = match uri.path() {
         "/api/commands" => "POST",
         _ => "GET",
     };
-    let mut r = error_with(
+    let error = ServerError::new(
         StatusCode::METHOD_NOT_ALLOWED,
         format!("{method} is not allowed on {}: use {allowed}", uri.path()),
     );
-    if let Ok(v) = allowed.parse() {
-        r.headers_mut().insert(header::ALLOW, v);
-    }
-    r
+    ([(header::ALLOW, allowed)], error)
 }
 
 /// Anything else under `/api/`.
-pub(super) async fn not_found(method: Method, uri: Uri) -> Response {
-    error_with(
+pub(super) async fn not_found(method: Method, uri: Uri) -> ServerError {
+    ServerError::new(
         StatusCode::NOT_FOUND,
         format!(
             "no such endpoint: {method} {}; the API is GET /api/cluster, POST /api/commands, \
@@ -259,7 +209,10 @@ pub(super) async fn not_found(method: Method, uri: Uri) -> Response {
 }
 
 /// Everything that is not `/api/` or `/ws`: the built frontend.
-pub(super) async fn static_files(State(state): State<AppState>, request: Request) -> Response {
+pub(super) async fn static_files(
+    State(state): State<AppState>,
+    request: Request,
+) -> Result<Response, ServerError> {
     let dir = &state.inner.static_dir;
     if !dir.join("index.html").is_file() {
         let status = if request.uri().path() == "/" {
@@ -267,14 +220,14 @@ pub(super) async fn static_files(State(state): State<AppState>, request: Request
         } else {
             StatusCode::NOT_FOUND
         };
-        return (status, frontend_missing_page(dir)).into_response();
+        return Ok((status, frontend_missing_page(dir)).into_response());
     }
     match ServeDir::new(dir).try_call(request).await {
-        Ok(response) => response.map(Body::new),
-        Err(e) => error_with(
+        Ok(response) => Ok(response.map(Body::new)),
+        Err(e) => Err(ServerError::new(
             StatusCode::INTERNAL_SERVER_ERROR,
             format!("cannot read a static file: {e}"),
-        ),
+        )),
     }
 }
 

@@ -15,24 +15,31 @@
 //! The broadcast keeps a bounded number of messages. A viewer that reads too slowly misses some
 //! (`RecvError::Lagged`); instead of dropping it, the connection sends a fresh
 //! `ServerMessage::Snapshot` and goes on from there.
+//!
+//! # Testing
+//!
+//! [`handle_socket`] takes any `Sink<Message>` and `Stream` of messages, not a `WebSocket`: the
+//! unit tests (`tests.rs`) drive a connection through in-memory channels, without a socket.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::extract::ws::rejection::WebSocketUpgradeRejection;
-use axum::extract::ws::{close_code, CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
+use axum::extract::ws::{close_code, CloseFrame, Message, Utf8Bytes, WebSocketUpgrade};
 use axum::extract::{ConnectInfo, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use futures_util::stream::{SplitSink, SplitStream};
-use futures_util::{SinkExt, StreamExt};
+use futures_util::{Sink, SinkExt, Stream, StreamExt};
 use tokio::sync::broadcast::error::RecvError;
 use tokio::sync::{mpsc, Semaphore};
 
 use super::limits::ClientBuckets;
-use super::{parse_command, reply_json, AppState};
-use crate::driver::{AppendWait, CommandError, Outgoing, OutgoingKind, SnapshotReply};
+use super::{parse_command, reply_json, AppState, ServerError};
+use crate::driver::{AppendWait, CommandError};
+use cursor::{Admit, Cursor};
+
+mod cursor;
 
 /// A send that takes longer than this means the viewer stopped reading: the connection is closed.
 const SEND_TIMEOUT: Duration = Duration::from_secs(20);
@@ -44,126 +51,59 @@ pub(super) async fn upgrade(
     State(state): State<AppState>,
     ConnectInfo(addr): ConnectInfo<SocketAddr>,
     ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
-) -> Response {
-    let ws = match ws {
-        Ok(ws) => ws,
-        Err(r) => {
-            return super::routes::error_with(
-                r.status(),
-                format!(
-                    "/ws is a WebSocket endpoint: connect with a WebSocket client ({})",
-                    r.body_text()
-                ),
-            )
-        }
-    };
+) -> Result<Response, ServerError> {
+    let ws = ws.map_err(|r| {
+        ServerError::new(
+            r.status(),
+            format!(
+                "/ws is a WebSocket endpoint: connect with a WebSocket client ({})",
+                r.body_text()
+            ),
+        )
+    })?;
     let inner = &state.inner;
     if inner.shutdown.is_cancelled() {
-        return super::routes::error_with(
+        return Err(ServerError::new(
             StatusCode::SERVICE_UNAVAILABLE,
             "the server is shutting down",
-        );
+        ));
     }
-    let Ok(slot) = inner.ws_slots.clone().try_acquire_owned() else {
-        return super::routes::error_with(
+    let slot = inner.ws_slots.clone().try_acquire_owned().map_err(|_| {
+        ServerError::new(
             StatusCode::SERVICE_UNAVAILABLE,
             format!(
                 "too many WebSocket connections: the server takes {} at once; try again later",
                 inner.limits.ws_connections_max
             ),
-        );
-    };
+        )
+    })?;
     let hard_max = inner.limits.ws_message_bytes_hard_max;
     // Requests are small: a small read buffer (it grows for a big message) keeps a thousand
     // idle viewers from costing 128 KiB each.
-    ws.max_message_size(hard_max)
+    Ok(ws
+        .max_message_size(hard_max)
         .max_frame_size(hard_max)
         .read_buffer_size(READ_BUFFER_BYTES)
         .on_upgrade(move |socket| async move {
             tracing::debug!(%addr, "viewer connected");
-            Connection::new(state, socket).run().await;
+            let (write, read) = socket.split();
+            handle_socket(write, read, state).await;
             tracing::debug!(%addr, "viewer disconnected");
             drop(slot);
         })
-        .into_response()
+        .into_response())
 }
 
-/// Where a viewer is in the stream: it has everything up to `seq` of `run`.
-#[derive(Clone, Copy, Debug)]
-struct Cursor {
-    run: u64,
-    seq: u64,
-    time_ms: u64,
-}
-
-/// What to do with one broadcast message.
-#[derive(Debug, PartialEq, Eq)]
-enum Admit {
-    Send,
-    Skip,
-    /// A gap: the viewer needs a fresh snapshot.
-    Resync,
-}
-
-impl Cursor {
-    fn new(s: &SnapshotReply) -> Self {
-        Cursor {
-            run: s.run,
-            seq: s.snapshot.seq,
-            time_ms: s.snapshot.time_ms,
-        }
-    }
-
-    fn admit(&mut self, out: &Outgoing) -> Admit {
-        if out.run < self.run {
-            return Admit::Skip;
-        }
-        if out.run > self.run {
-            // A new run can only start with the reset's snapshot.
-            return match out.kind {
-                OutgoingKind::Snapshot { seq } => {
-                    *self = Cursor {
-                        run: out.run,
-                        seq,
-                        time_ms: 0,
-                    };
-                    Admit::Send
-                }
-                _ => Admit::Resync,
-            };
-        }
-        match out.kind {
-            OutgoingKind::Events {
-                first_seq,
-                last_seq,
-            } => {
-                if last_seq <= self.seq {
-                    Admit::Skip
-                } else if first_seq > self.seq + 1 {
-                    Admit::Resync
-                } else {
-                    self.seq = last_seq;
-                    Admit::Send
-                }
-            }
-            OutgoingKind::Clock { time_ms } => {
-                if time_ms < self.time_ms {
-                    Admit::Skip
-                } else {
-                    self.time_ms = time_ms;
-                    Admit::Send
-                }
-            }
-            OutgoingKind::Snapshot { seq } => {
-                if seq <= self.seq {
-                    Admit::Skip
-                } else {
-                    self.seq = seq;
-                    Admit::Send
-                }
-            }
-        }
-    }
+/// Serve one viewer until it leaves, the server shuts down or the simulator stops: `Hello` first,
+/// then the live stream and the replies to its requests. `write` and `read` are the two halves of
+/// a WebSocket in production and in-memory channels in the unit tests.
+pub(super) async fn handle_socket<W, R>(write: W, read: R, state: AppState)
+where
+    W: Sink<Message> + Unpin,
+    W::Error: std::fmt::Display,
+    R: Stream<Item = Result<Message, axum::Error>> + Unpin,
+{
+    Connection::new(state, write, read).run().await;
 }
 
 /// What the loop decided to do next.
@@ -175,19 +115,23 @@ enum Next {
     Nothing,
 }
 
-struct Connection {
+struct Connection<W, R> {
     state: AppState,
-    sink: SplitSink<WebSocket, Message>,
-    stream: SplitStream<WebSocket>,
+    sink: W,
+    stream: R,
     buckets: ClientBuckets,
     in_flight: Arc<Semaphore>,
     replies_tx: mpsc::Sender<Utf8Bytes>,
     replies_rx: mpsc::Receiver<Utf8Bytes>,
 }
 
-impl Connection {
-    fn new(state: AppState, socket: WebSocket) -> Self {
-        let (sink, stream) = socket.split();
+impl<W, R> Connection<W, R>
+where
+    W: Sink<Message> + Unpin,
+    W::Error: std::fmt::Display,
+    R: Stream<Item = Result<Message, axum::Error>> + Unpin,
+{
+    fn new(state: AppState, sink: W, stream: R) -> Self {
         let limits = &state.inner.limits;
         let (replies_tx, replies_rx) = mpsc::channel(limits.ws_in_flight_max + 16);
         Connection {
@@ -403,3 +347,6 @@ impl Connection {
         None
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,340 @@
+//! The driver's side of people's commands: appends (answered at once, or once the leader has
+//! them, or once committed) and every control command (faults, network, pause/speed, reset).
+//! Owns what each command does to the run; must not parse request JSON (the server does) nor
+//! decide anything about Raft (the core does).
+
+use std::time::{Duration, Instant};
+
+use shared::protocol::{ClientCommand, CommandOk, Event};
+use shared::raft::ProposeOutcome;
+use shared::sim::SimConfig;
+use shared::NodeId;
+
+use super::handle::Request;
+use super::pending::{self, Deadline, ReplyTx};
+use super::{check_speed, open_cluster, AppendWait, CommandError, Driver, Manifest, OutgoingKind};
+
+/// Waiting appends the driver keeps at once; more are refused rather than queued without bound.
+const PENDING_MAX: usize = 10_000;
+/// A forwarded request waits this long on the wall clock for the leader's verdict.
+const FORWARD_WALL_WAIT: Duration = Duration::from_secs(30);
+/// Virtual time any wait may take, in election timeouts: long enough for a new election and a
+/// round of replication, short enough to answer at speed 0.
+const WAIT_ELECTION_TIMEOUTS: u64 = 10;
+
+impl Driver {
+    pub(super) fn handle(&mut self, request: Request) -> std::ops::ControlFlow<()> {
+        match request {
+            Request::Command {
+                command,
+                wait,
+                reply,
+            } => self.command(command, wait, reply),
+            Request::Snapshot { reply } => {
+                // Everything the snapshot covers is broadcast first, so a new viewer's stream
+                // starts right after it.
+                self.flush_events();
+                let _ = reply.send(self.snapshot());
+            }
+            Request::Status { reply } => {
+                let _ = reply.send(self.status());
+            }
+            Request::Shutdown => return std::ops::ControlFlow::Break(()),
+        }
+        std::ops::ControlFlow::Continue(())
+    }
+
+    fn command(&mut self, command: ClientCommand, wait: AppendWait, reply: ReplyTx) {
+        let result = match command {
+            ClientCommand::Append { command, node } => {
+                return self.append(&command, node, wait, reply)
+            }
+            other => self.control(other),
+        };
+        self.answer(reply, result);
+    }
+
+    /// Reply once this frame's events are out.
+    fn answer(&mut self, reply: ReplyTx, result: Result<CommandOk, CommandError>) {
+        self.replies.push((reply, result));
+    }
+
+    /// The one place an append's command text reaches the core (`Sim::propose` parses it
+    /// today). When the core takes a typed command, parse `text` here, right after the
+    /// `PENDING_MAX` check, so a full queue still answers "too many" first.
+    fn append(&mut self, text: &str, node: Option<NodeId>, wait: AppendWait, reply: ReplyTx) {
+        if self.pending.len() >= PENDING_MAX {
+            let error = CommandError::too_many(format!(
+                "{PENDING_MAX} requests are already waiting for the cluster; try again shortly"
+            ));
+            return self.answer(reply, Err(error));
+        }
+        let accepted = match self.sim.propose(node, text) {
+            Ok(a) => a,
+            Err(e) => return self.answer(reply, Err(e.into())),
+        };
+        let wait_virtual_ms =
+            WAIT_ELECTION_TIMEOUTS * self.sim.config().timing.election_timeout_ms_max;
+        let now = Instant::now();
+        let deadline = |wall: Duration| Deadline {
+            virtual_ms: self.sim.now_ms().saturating_add(wait_virtual_ms),
+            wall: now + wall,
+        };
+        match (accepted.outcome, wait) {
+            (ProposeOutcome::Appended { index, term }, AppendWait::Appended) => {
+                let ok = pending::appended(accepted.node, index, term, None);
+                self.answer(reply, Ok(ok));
+            }
+            (ProposeOutcome::Appended { index, term }, AppendWait::Committed { wall_timeout }) => {
+                // Checked every frame (a one-node cluster commits it at the next one).
+                let d = deadline(wall_timeout);
+                self.pending.commit(index, term, accepted.node, d, reply);
+            }
+            (ProposeOutcome::Forwarded { leader }, wait) => {
+                let (wait_commit, wall) = match wait {
+                    AppendWait::Appended => (false, FORWARD_WALL_WAIT),
+                    AppendWait::Committed { wall_timeout } => (true, wall_timeout),
+                };
+                let d = deadline(wall);
+                self.pending.forwarded(
+                    accepted.request_id,
+                    accepted.node,
+                    leader,
+                    wait_commit,
+                    d,
+                    reply,
+                );
+            }
+        }
+    }
+
+    /// Every command but `append`.
+    fn control(&mut self, command: ClientCommand) -> Result<CommandOk, CommandError> {
+        let done = |message: String| {
+            Ok(CommandOk {
+                message: Some(message),
+                ..CommandOk::default()
+            })
+        };
+        match command {
+            ClientCommand::Append { .. } => unreachable!("append is handled by Driver::append"),
+            ClientCommand::Crash { node } => {
+                self.sim.crash(node)?;
+                done(format!(
+                    "S{node} crashed: its volatile state is gone, its files stay"
+                ))
+            }
+            ClientCommand::Restart { node } => self.restart(node),
+            ClientCommand::PowerLoss { node } => {
+                self.sim.power_loss(node)?;
+                let synced = self
+                    .sim
+                    .storage(node)
+                    .map_or(0, shared::Storage::synced_index);
+                done(format!(
+                    "S{node} lost power: writes not yet fsynced are gone; its log now ends at \
+                     index {synced}"
+                ))
+            }
+            ClientCommand::Timeout { node } => {
+                self.sim.force_timeout(node)?;
+                done(format!("S{node}'s election timer fired"))
+            }
+            ClientCommand::Partition { groups } => {
+                self.sim.partition(groups)?;
+                let view = self.sim.network_view();
+                if view.partitions.is_empty() {
+                    done("no partition: every node is in one group".into())
+                } else {
+                    done(format!("partitioned into {:?}", view.partitions))
+                }
+            }
+            ClientCommand::Cut { from, to } => {
+                self.sim.cut(from, to)?;
+                done(format!("cut the link S{from} → S{to}"))
+            }
+            ClientCommand::Uncut { from, to } => {
+                self.sim.uncut(from, to)?;
+                done(format!("restored the link S{from} → S{to}"))
+            }
+            ClientCommand::Isolate { node } => {
+                self.sim.isolate(node)?;
+                done(format!("cut every link to and from S{node}"))
+            }
+            ClientCommand::Heal => {
+                self.sim.heal();
+                done("removed every partition and cut link".into())
+            }
+            ClientCommand::Network {
+                loss_probability,
+                duplicate_probability,
+                latency_ms_min,
+                latency_ms_max,
+            } => {
+                self.sim.set_network(
+                    loss_probability,
+                    duplicate_probability,
+                    latency_ms_min,
+                    latency_ms_max,
+                )?;
+                self.save_manifest();
+                let n = self.sim.network_view();
+                done(format!(
+                    "network: loss {}, duplication {}, latency {}..{} ms",
+                    n.loss_probability, n.duplicate_probability, n.latency_ms_min, n.latency_ms_max
+                ))
+            }
+            ClientCommand::DropMessage { id } => {
+                self.sim.drop_message(id)?;
+                done(format!("dropped message {id}"))
+            }
+            ClientCommand::Pause => {
+                self.set_control(true, self.speed);
+                done("paused".into())
+            }
+            ClientCommand::Resume => {
+                self.set_control(false, self.speed);
+                done("running".into())
+            }
+            ClientCommand::Step => {
+                self.set_control(true, self.speed);
+                if self.sim.step() {
+                    self.rebase(Instant::now());
+                    done(format!("stepped to {} ms", self.sim.now_ms()))
+                } else {
+                    done("nothing is scheduled: every node is down".into())
+                }
+            }
+            ClientCommand::Speed { speed } => {
+                check_speed(speed)?;
+                self.set_control(self.paused, speed);
+                done(format!("speed {speed}"))
+            }
+            ClientCommand::Reset {
+                nodes,
+                seed,
+                log_model,
+                election_timeout_ms_min,
+                election_timeout_ms_max,
+                heartbeat_interval_ms,
+            } => {
+                let mut cluster = self.sim.config().clone();
+                if let Some(n) = nodes {
+                    cluster.nodes = n;
+                }
+                if let Some(s) = seed {
+                    cluster.seed = s;
+                }
+                if let Some(m) = log_model {
+                    cluster.log_model = m;
+                }
+                let t = &mut cluster.timing;
+                if let Some(v) = election_timeout_ms_min {
+                    t.election_timeout_ms_min = v;
+                }
+                if let Some(v) = election_timeout_ms_max {
+                    t.election_timeout_ms_max = v;
+                }
+                if let Some(v) = heartbeat_interval_ms {
+                    t.heartbeat_interval_ms = v;
+                }
+                self.reset(cluster)
+            }
+        }
+    }
+
+    fn restart(&mut self, node: NodeId) -> Result<CommandOk, CommandError> {
+        if node == 0 || node > self.sim.config().nodes || self.sim.is_up(node) {
+            // Unknown or running: the simulator words the refusal.
+            self.sim.restart(node)?;
+        }
+        // A restarted process opens its files again: recovery reads them from disk.
+        let (storage, report) = self
+            .data_dir
+            .open_node(node)
+            .map_err(|e| CommandError::unavailable(e.to_string()))?;
+        if !report.is_clean() {
+            tracing::warn!(node, ?report, "recovery repaired S{node}'s files");
+        }
+        self.sim.replace_storage(node, storage)?;
+        self.sim.restart(node)?;
+        self.flush_events();
+        if !self.sim.is_up(node) {
+            let why = self
+                .storage_errors
+                .get(&node)
+                .cloned()
+                .unwrap_or_else(|| "unknown storage error".into());
+            return Err(CommandError::unavailable(format!(
+                "S{node} could not restart: {why}"
+            )));
+        }
+        let (term, last) = self
+            .sim
+            .node(node)
+            .map_or((0, 0), |r| (r.current_term(), r.log().last_index()));
+        Ok(CommandOk {
+            message: Some(format!(
+                "S{node} restarted from its files: term {term}, log up to index {last}"
+            )),
+            ..CommandOk::default()
+        })
+    }
+
+    fn reset(&mut self, cluster: SimConfig) -> Result<CommandOk, CommandError> {
+        shared::sim::validate(&cluster)?;
+        // The old run's last events go out before its end is announced.
+        self.flush_events();
+        let (sim, info) = open_cluster(&self.data_dir, cluster, true).map_err(|e| {
+            CommandError::unavailable(format!("could not start a new cluster: {e}"))
+        })?;
+        self.pending.fail_all(&CommandError::conflict(
+            "the cluster was reset before this request was answered",
+        ));
+        self.sim = sim;
+        self.run += 1;
+        self.storage_errors = info.failed_nodes.iter().cloned().collect();
+        self.snapshot_cache = None;
+        self.rebase(Instant::now());
+        let reply = self.snapshot();
+        self.broadcast(
+            OutgoingKind::Snapshot {
+                seq: reply.snapshot.seq,
+            },
+            reply.snapshot_message_json(),
+        );
+        let c = &info.cluster;
+        tracing::info!(nodes = c.nodes, seed = c.seed, log_model = %c.log_model, "cluster reset");
+        Ok(CommandOk {
+            message: Some(format!(
+                "started a new cluster: {} nodes, seed {}, {} log model",
+                c.nodes, c.seed, c.log_model
+            )),
+            ..CommandOk::default()
+        })
+    }
+
+    /// Change pause/speed, tell the viewers (an event in the stream and a clock right away).
+    fn set_control(&mut self, paused: bool, speed: f64) {
+        if paused == self.paused && speed == self.speed {
+            return;
+        }
+        let now = Instant::now();
+        self.rebase(now);
+        self.paused = paused;
+        self.speed = speed;
+        self.sim
+            .record_event(Event::ControlChanged { paused, speed });
+        self.flush_events();
+        self.send_clock(now);
+    }
+
+    fn save_manifest(&self) {
+        if let Err(e) = self
+            .data_dir
+            .write_manifest(&Manifest::from_config(self.sim.config()))
+        {
+            tracing::warn!(error = %e, "could not save the network settings to cluster.json");
+        }
+    }
+}

@@ -1,0 +1,139 @@
+//! How the rest of the process reaches the driver: [`DriverHandle`] (requests over an `mpsc`, each
+//! with a `oneshot` for its answer, and the broadcast of [`Outgoing`] messages) and
+//! [`DriverThread`]. Owns the request types; must not touch the simulator (only the driver's
+//! thread does).
+
+use std::sync::Arc;
+
+use serde::Serialize;
+use shared::protocol::{ClientCommand, CommandOk};
+use shared::NodeId;
+use tokio::sync::{broadcast, mpsc, oneshot};
+use tokio_util::sync::CancellationToken;
+
+use super::pending::ReplyTx;
+use super::{AppendWait, CommandError, Outgoing, SnapshotReply};
+
+/// A short summary of the run (`GET /api/health`).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Status {
+    /// Virtual time (ms).
+    pub time_ms: u64,
+    /// Seq of the last event.
+    pub seq: u64,
+    /// Cluster size.
+    pub nodes: u64,
+    /// Nodes running.
+    pub nodes_up: u64,
+    /// The leader, if any.
+    pub leader: Option<NodeId>,
+    /// Virtual ms per wall ms.
+    pub speed: f64,
+    /// Paused?
+    pub paused: bool,
+    /// Appends waiting for an answer.
+    pub waiting_requests: usize,
+}
+
+/// One request to the driver, with the channel for its answer.
+pub(super) enum Request {
+    Command {
+        command: ClientCommand,
+        wait: AppendWait,
+        reply: ReplyTx,
+    },
+    Snapshot {
+        reply: oneshot::Sender<Arc<SnapshotReply>>,
+    },
+    Status {
+        reply: oneshot::Sender<Status>,
+    },
+    Shutdown,
+}
+
+/// How the rest of the process reaches the driver. Cheap to clone.
+#[derive(Clone, Debug)]
+pub struct DriverHandle {
+    pub(super) requests: mpsc::Sender<Request>,
+    pub(super) outgoing: broadcast::Sender<Arc<Outgoing>>,
+    pub(super) stopped: CancellationToken,
+}
+
+impl std::fmt::Debug for Request {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Request::Command { command, .. } => write!(f, "Command({command:?})"),
+            Request::Snapshot { .. } => f.write_str("Snapshot"),
+            Request::Status { .. } => f.write_str("Status"),
+            Request::Shutdown => f.write_str("Shutdown"),
+        }
+    }
+}
+
+impl DriverHandle {
+    /// A receiver of everything broadcast from now on.
+    pub fn subscribe(&self) -> broadcast::Receiver<Arc<Outgoing>> {
+        self.outgoing.subscribe()
+    }
+
+    /// Cancelled once the driver has stopped.
+    pub fn stopped(&self) -> CancellationToken {
+        self.stopped.clone()
+    }
+
+    /// Carry out a command and wait for its answer.
+    pub async fn command(
+        &self,
+        command: ClientCommand,
+        wait: AppendWait,
+    ) -> Result<CommandOk, CommandError> {
+        let (reply, rx) = oneshot::channel();
+        self.send(Request::Command {
+            command,
+            wait,
+            reply,
+        })
+        .await?;
+        rx.await.map_err(|_| CommandError::stopped())?
+    }
+
+    /// The current state (shared with other callers asking at the same moment).
+    pub async fn snapshot(&self) -> Result<Arc<SnapshotReply>, CommandError> {
+        let (reply, rx) = oneshot::channel();
+        self.send(Request::Snapshot { reply }).await?;
+        rx.await.map_err(|_| CommandError::stopped())
+    }
+
+    /// A short summary.
+    pub async fn status(&self) -> Result<Status, CommandError> {
+        let (reply, rx) = oneshot::channel();
+        self.send(Request::Status { reply }).await?;
+        rx.await.map_err(|_| CommandError::stopped())
+    }
+
+    /// Ask the driver to stop: waiting requests are answered "shutting down".
+    pub async fn shutdown(&self) {
+        let _ = self.requests.send(Request::Shutdown).await;
+    }
+
+    async fn send(&self, request: Request) -> Result<(), CommandError> {
+        self.requests
+            .send(request)
+            .await
+            .map_err(|_| CommandError::stopped())
+    }
+}
+
+/// The driver's thread; `join` waits for it to finish.
+#[derive(Debug)]
+pub struct DriverThread {
+    pub(super) done: oneshot::Receiver<()>,
+}
+
+impl DriverThread {
+    /// Wait until the driver has stopped (after [`DriverHandle::shutdown`] or when every handle
+    /// is dropped).
+    pub async fn join(self) {
+        let _ = self.done.await;
+    }
+}

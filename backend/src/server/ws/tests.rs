@@ -1,0 +1,301 @@
+//! The WebSocket connection without a socket: [`handle_socket`] is driven through in-memory
+//! futures channels (the test writes requests into one and reads what the server sends from the
+//! other), against a real driver on a temp data directory. Every wait has a deadline; nothing
+//! sleeps to let time pass.
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use axum::extract::ws::{close_code, Message};
+use futures_channel::mpsc;
+use futures_util::StreamExt;
+use serde_json::{json, Value};
+use shared::protocol::{ClientCommand, PROTOCOL_VERSION};
+use shared::sim::SimConfig;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+use super::handle_socket;
+use crate::driver::{self, AppendWait, DriverConfig, DriverHandle, DriverThread};
+use crate::server::{AppState, Limits};
+
+/// Generous: the machine running the tests may be busy.
+const DEADLINE: Duration = Duration::from_secs(30);
+
+/// One connection under test, its driver, and the two ends the test holds.
+struct Harness {
+    /// What the "viewer" sends.
+    to_server: mpsc::UnboundedSender<Result<Message, axum::Error>>,
+    /// What the server sends the viewer.
+    from_server: mpsc::Receiver<Message>,
+    driver: DriverHandle,
+    shutdown: CancellationToken,
+    connection: JoinHandle<()>,
+    driver_thread: DriverThread,
+    _dir: tempfile::TempDir,
+}
+
+impl Harness {
+    /// A paused three-node cluster and one connection whose outgoing channel holds
+    /// `write_buffer` (+1) messages before a send blocks.
+    async fn start(write_buffer: usize) -> Harness {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let config = DriverConfig {
+            data_dir: dir.path().join("data"),
+            fresh: true,
+            cluster: SimConfig {
+                nodes: 3,
+                ..SimConfig::default()
+            },
+            paused: true,
+            frame_interval: Duration::from_millis(5),
+            broadcast_capacity: 16,
+            ..DriverConfig::default()
+        };
+        let (driver, _, driver_thread) = driver::start(config).await.expect("driver starts");
+        let shutdown = CancellationToken::new();
+        let state = AppState::new(
+            driver.clone(),
+            Limits::default(),
+            shutdown.clone(),
+            PathBuf::from("dist"),
+        );
+        let (write, from_server) = mpsc::channel(write_buffer);
+        let (to_server, read) = mpsc::unbounded();
+        let connection = tokio::spawn(handle_socket(write, read, state));
+        Harness {
+            to_server,
+            from_server,
+            driver,
+            shutdown,
+            connection,
+            driver_thread,
+            _dir: dir,
+        }
+    }
+
+    /// The next message the server sends (`None` once the connection has ended).
+    async fn next(&mut self) -> Option<Message> {
+        tokio::time::timeout(DEADLINE, self.from_server.next())
+            .await
+            .expect("the server sent nothing before the deadline")
+    }
+
+    /// The next text message, as JSON.
+    async fn read(&mut self) -> Value {
+        match self.next().await {
+            Some(Message::Text(text)) => serde_json::from_str(&text).expect("server sends JSON"),
+            other => panic!("expected a text message, got {other:?}"),
+        }
+    }
+
+    /// Read until a message of type `kind` (skipping others, e.g. clocks), within [`DEADLINE`].
+    async fn read_until(&mut self, kind: &str) -> Value {
+        let deadline = Instant::now() + DEADLINE;
+        while Instant::now() < deadline {
+            let message = self.read().await;
+            if message["type"] == kind {
+                return message;
+            }
+        }
+        panic!("no {kind} message within {DEADLINE:?}");
+    }
+
+    /// Send one text message as the viewer.
+    fn send_text(&self, text: impl Into<String>) {
+        let text: String = text.into();
+        self.to_server
+            .unbounded_send(Ok(Message::Text(text.into())))
+            .expect("the connection is reading");
+    }
+
+    /// The reply to `request_id`, skipping the stream around it.
+    async fn reply_to(&mut self, request_id: u64) -> Value {
+        loop {
+            let reply = self.read_until("reply").await;
+            if reply["request_id"] == request_id {
+                return reply;
+            }
+        }
+    }
+
+    /// Stop reading, wait for the connection task to end, then stop the driver.
+    async fn finish(self) {
+        // A connection blocked on a send to a viewer that no longer reads ends at once when the
+        // viewer is gone (rather than after the send timeout).
+        drop(self.from_server);
+        tokio::time::timeout(DEADLINE, self.connection)
+            .await
+            .expect("the connection ended before the deadline")
+            .expect("the connection did not panic");
+        self.driver.shutdown().await;
+        self.driver_thread.join().await;
+    }
+}
+
+#[tokio::test]
+async fn the_first_message_is_hello_with_a_snapshot() {
+    let mut h = Harness::start(64).await;
+    let hello = h.read().await;
+    assert_eq!(hello["type"], "hello");
+    assert_eq!(hello["protocol_version"], PROTOCOL_VERSION);
+    let snapshot = &hello["snapshot"];
+    assert_eq!(snapshot["nodes"].as_array().map(Vec::len), Some(3));
+    assert_eq!(snapshot["paused"], true);
+    h.to_server.close_channel();
+    h.finish().await;
+}
+
+#[tokio::test]
+async fn a_command_gets_its_reply() {
+    let mut h = Harness::start(64).await;
+    assert_eq!(h.read().await["type"], "hello");
+    h.send_text(json!({"request_id": 7, "type": "resume"}).to_string());
+    let reply = h.reply_to(7).await;
+    assert_eq!(reply["ok"], true, "{reply}");
+    assert_eq!(reply["result"]["message"], "running");
+    // The command's effect is in the stream too: the control change and a clock saying so.
+    let clock = h.read_until("clock").await;
+    assert_eq!(clock["paused"], false);
+    h.to_server.close_channel();
+    h.finish().await;
+}
+
+#[tokio::test]
+async fn a_bad_request_gets_an_error_reply_and_the_connection_goes_on() {
+    let mut h = Harness::start(64).await;
+    assert_eq!(h.read().await["type"], "hello");
+
+    h.send_text("{not json");
+    let reply = h.reply_to(0).await;
+    assert_eq!(reply["ok"], false);
+    let error = reply["error"].as_str().expect("an error text");
+    assert!(error.starts_with("invalid JSON"), "{error}");
+
+    h.send_text(json!({"request_id": 3, "type": "explode"}).to_string());
+    let reply = h.reply_to(3).await;
+    assert_eq!(reply["ok"], false);
+    let error = reply["error"].as_str().expect("an error text");
+    assert!(error.contains("unknown variant `explode`"), "{error}");
+
+    // Refused by the driver (no such node), not by the parser: still an error reply.
+    h.send_text(json!({"request_id": 4, "type": "crash", "node": 9}).to_string());
+    let reply = h.reply_to(4).await;
+    assert_eq!(reply["ok"], false, "{reply}");
+
+    h.to_server
+        .unbounded_send(Ok(Message::Binary(vec![1, 2, 3].into())))
+        .expect("the connection is reading");
+    let reply = h.reply_to(0).await;
+    assert!(reply["error"]
+        .as_str()
+        .is_some_and(|e| e.contains("binary messages are not supported")));
+
+    // Still usable.
+    h.send_text(json!({"request_id": 5, "type": "pause"}).to_string());
+    assert_eq!(h.reply_to(5).await["ok"], true);
+    h.to_server.close_channel();
+    h.finish().await;
+}
+
+#[tokio::test]
+async fn a_close_frame_ends_the_connection() {
+    let mut h = Harness::start(64).await;
+    assert_eq!(h.read().await["type"], "hello");
+    h.to_server
+        .unbounded_send(Ok(Message::Close(None)))
+        .expect("the connection is reading");
+    // The loop returns and drops its sink: the viewer's stream ends (after any clocks).
+    loop {
+        match h.next().await {
+            None => break,
+            Some(Message::Text(text)) => assert!(text.contains("\"clock\""), "{text}"),
+            Some(other) => panic!("unexpected {other:?}"),
+        }
+    }
+    h.finish().await;
+}
+
+#[tokio::test]
+async fn shutdown_closes_the_connection_with_going_away() {
+    let mut h = Harness::start(64).await;
+    assert_eq!(h.read().await["type"], "hello");
+    h.shutdown.cancel();
+    loop {
+        match h.next().await {
+            Some(Message::Close(Some(frame))) => {
+                assert_eq!(frame.code, close_code::AWAY);
+                break;
+            }
+            Some(Message::Text(_)) => {}
+            other => panic!("expected a close frame, got {other:?}"),
+        }
+    }
+    h.finish().await;
+}
+
+#[tokio::test]
+async fn a_viewer_that_falls_behind_gets_a_fresh_snapshot_and_goes_on() {
+    // The outgoing channel holds one message: the connection blocks on its second send while
+    // the test is not reading, and the broadcast (16 messages) overflows behind it.
+    let mut h = Harness::start(0).await;
+    let hello = h.read().await;
+    assert_eq!(hello["type"], "hello");
+    let hello_seq = hello["snapshot"]["seq"].as_u64().expect("seq");
+    for _ in 0..20 {
+        for command in [ClientCommand::Resume, ClientCommand::Pause] {
+            h.driver
+                .command(command, AppendWait::Appended)
+                .await
+                .expect("the driver answers");
+        }
+    }
+    // Each pair broadcast at least four messages (two control events, two clocks): 80 > 16.
+    let snapshot = h.read_until("snapshot").await["snapshot"].clone();
+    let seq = snapshot["seq"].as_u64().expect("seq");
+    assert!(
+        seq >= hello_seq + 40,
+        "the snapshot covers the missed events"
+    );
+    assert_eq!(snapshot["paused"], true);
+
+    // The stream goes on right after the snapshot. The test reads meanwhile, but the
+    // connection may still lag once more while it skips what the broadcast kept from before:
+    // like any viewer, the test starts again from each snapshot. At real time an election
+    // comes within 300 ms, so events follow soon.
+    let driver = h.driver.clone();
+    let commands = tokio::spawn(async move {
+        for command in [ClientCommand::Speed { speed: 1.0 }, ClientCommand::Resume] {
+            driver
+                .command(command, AppendWait::Appended)
+                .await
+                .expect("the driver answers");
+        }
+    });
+    let mut seq = seq;
+    let deadline = Instant::now() + DEADLINE;
+    let events = loop {
+        assert!(Instant::now() < deadline, "no events after the snapshot");
+        let message = h.read().await;
+        match message["type"].as_str() {
+            Some("snapshot") => seq = message["snapshot"]["seq"].as_u64().expect("seq"),
+            Some("events") => {
+                let events: Vec<u64> = message["events"]
+                    .as_array()
+                    .expect("events")
+                    .iter()
+                    .filter_map(|e| e["seq"].as_u64())
+                    .filter(|s| *s > seq)
+                    .collect();
+                if !events.is_empty() {
+                    break events;
+                }
+            }
+            _ => {}
+        }
+    };
+    commands.await.expect("the commands were answered");
+    assert_eq!(events[0], seq + 1, "no event is lost after the snapshot");
+    h.to_server.close_channel();
+    h.finish().await;
+}
