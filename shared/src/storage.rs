@@ -58,6 +58,12 @@ pub trait Storage {
     fn synced_index(&self) -> LogIndex;
     /// Simulate losing power: every write since the last `sync` is gone.
     fn power_loss(&mut self) -> Result<(), StorageError>;
+    /// What a power loss right now would leave: the synced hard state and log. Read-only, for
+    /// the safety checker; `None` (the default) when an implementation cannot show it cheaply,
+    /// and the checker then judges by what is written instead.
+    fn durable_view(&self) -> Option<(HardState, &[Entry])> {
+        None
+    }
 }
 
 /// In-memory storage that remembers which writes are synced, so the simulator can show
@@ -143,6 +149,10 @@ impl Storage for MemStorage {
 
     fn synced_index(&self) -> LogIndex {
         self.synced_len as LogIndex
+    }
+
+    fn durable_view(&self) -> Option<(HardState, &[Entry])> {
+        Some((self.synced_hard_state, &self.synced_log))
     }
 
     fn power_loss(&mut self) -> Result<(), StorageError> {

@@ -2,6 +2,9 @@
 //! checker runs after every step. Owns the fault schedule only; a failing seed replays exactly
 //! with `cargo run --release -p logscope-shared --bin simulate -- --seed <seed>`.
 
+use std::cell::Cell;
+use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
+
 use crate::protocol::{SimEvent, Timing};
 use crate::rng::Rng;
 use crate::sim::checker::{Checker, Violation};
@@ -81,7 +84,49 @@ pub fn config_for_seed(seed: u64) -> SimConfig {
 /// Run one seed for `duration_ms` of virtual time with faults, then heal everything and check
 /// that the cluster recovers: a leader is elected, a new entry commits everywhere, and every
 /// committed entry is on every node. `on_events` sees every batch (for determinism checks).
+///
+/// A panic inside the core or the simulator (a broken `assert!`, e.g. "election safety: two
+/// leaders") is this seed's failure, reported with the seed like any other, so that a sweep goes
+/// on and names it. A panic raised by `on_events` itself is the caller's and is passed on
+/// untouched (the `simulate` binary stops runaway seeds that way).
 pub fn run(
+    seed: u64,
+    duration_ms: u64,
+    mut on_events: impl FnMut(&[SimEvent]),
+) -> Result<ChaosReport, ChaosFailure> {
+    let in_callback = Cell::new(false);
+    let last_time_ms = Cell::new(0);
+    let mut watched = |batch: &[SimEvent]| {
+        if let Some(last) = batch.last() {
+            last_time_ms.set(last.time_ms);
+        }
+        in_callback.set(true);
+        on_events(batch);
+        in_callback.set(false);
+    };
+    match catch_unwind(AssertUnwindSafe(|| run_unguarded(seed, duration_ms, &mut watched))) {
+        Ok(result) => result,
+        Err(payload) if in_callback.get() => resume_unwind(payload),
+        Err(payload) => {
+            let message = payload
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| payload.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "(a panic without a message)".to_string());
+            Err(ChaosFailure {
+                seed,
+                violation: Violation {
+                    property: "no panic",
+                    detail: format!("the run panicked: {message}"),
+                    // The simulator died with the panic: the time of its last event.
+                    time_ms: last_time_ms.get(),
+                },
+            })
+        }
+    }
+}
+
+fn run_unguarded(
     seed: u64,
     duration_ms: u64,
     mut on_events: impl FnMut(&[SimEvent]),
