@@ -282,4 +282,27 @@ mod tests {
     fn mem_storage_passes_the_conformance_suite() {
         conformance::run_all(MemStorage::new, |s| s);
     }
+
+    #[test]
+    fn mem_storage_shows_what_a_power_loss_would_leave() {
+        let mut s = MemStorage::new();
+        let e = |index| Entry {
+            index,
+            term: 1,
+            data: crate::types::EntryData::Noop,
+        };
+        let voted = HardState {
+            current_term: 1,
+            voted_for: Some(2),
+        };
+        s.set_hard_state(voted).unwrap();
+        s.append(&[e(1), e(2)]).unwrap();
+        assert_eq!(s.durable_view(), Some((HardState::default(), &[][..])));
+        s.sync().unwrap();
+        s.truncate_from(2).unwrap();
+        // The truncation is written, not synced: a power loss would bring entry 2 back.
+        assert_eq!(s.durable_view(), Some((voted, &[e(1), e(2)][..])));
+        s.power_loss().unwrap();
+        assert_eq!(s.load().unwrap(), (voted, vec![e(1), e(2)]));
+    }
 }

@@ -92,7 +92,20 @@ pub fn config_for_seed(seed: u64) -> SimConfig {
 pub fn run(
     seed: u64,
     duration_ms: u64,
+    on_events: impl FnMut(&[SimEvent]),
+) -> Result<ChaosReport, ChaosFailure> {
+    guarded(seed, on_events, |watched| {
+        run_unguarded(seed, duration_ms, watched)
+    })
+}
+
+/// Run `body` (one seed's run, which reports each batch of events to the callback it is given),
+/// turning a panic inside it into the seed's failure. A panic raised by `on_events` itself is
+/// passed on untouched.
+fn guarded(
+    seed: u64,
     mut on_events: impl FnMut(&[SimEvent]),
+    body: impl FnOnce(&mut dyn FnMut(&[SimEvent])) -> Result<ChaosReport, ChaosFailure>,
 ) -> Result<ChaosReport, ChaosFailure> {
     let in_callback = Cell::new(false);
     let last_time_ms = Cell::new(0);
@@ -104,7 +117,7 @@ pub fn run(
         on_events(batch);
         in_callback.set(false);
     };
-    match catch_unwind(AssertUnwindSafe(|| run_unguarded(seed, duration_ms, &mut watched))) {
+    match catch_unwind(AssertUnwindSafe(|| body(&mut watched))) {
         Ok(result) => result,
         Err(payload) if in_callback.get() => resume_unwind(payload),
         Err(payload) => {
@@ -144,6 +157,8 @@ fn run_unguarded(
     let fail = |violation| ChaosFailure { seed, violation };
     let n = config.nodes;
     let pick = |rng: &mut Rng| rng.range_inclusive(1, n) as NodeId;
+    // The nodes' first start, checked before anything else happens.
+    drain(&mut sim, &mut checker, &mut report, &mut on_events).map_err(fail)?;
 
     let mut t = 0;
     while t < duration_ms {
@@ -199,8 +214,11 @@ fn run_unguarded(
     sim.heal();
     sim.set_network(Some(0.0), Some(0.0), None, None)
         .expect("valid network");
+    // The checker judges each input against the state right after it, so every restart is
+    // checked on its own, before any message reaches the restarted node.
     for id in 1..=n {
         let _ = sim.restart(id);
+        drain(&mut sim, &mut checker, &mut report, &mut on_events).map_err(fail)?;
     }
     let settle = config.timing.election_timeout_ms_max * 20;
     t = sim.now_ms() + settle;
@@ -288,4 +306,52 @@ fn advance(
     }
     sim.run_until(until);
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocol::Event;
+
+    fn batch(time_ms: u64) -> Vec<SimEvent> {
+        vec![SimEvent {
+            seq: 1,
+            time_ms,
+            event: Event::NodeCrashed { node: 1 },
+        }]
+    }
+
+    #[test]
+    fn a_panic_in_the_run_is_the_seeds_failure() {
+        let failure = guarded(
+            77,
+            |_| {},
+            |watched| {
+                watched(&batch(40));
+                panic!("election safety: two leaders in term 3")
+            },
+        )
+        .unwrap_err();
+        assert_eq!(failure.seed, 77);
+        assert_eq!(failure.violation.property, "no panic");
+        assert_eq!(failure.violation.time_ms, 40);
+        assert!(failure.violation.detail.contains("two leaders in term 3"));
+        assert!(failure.to_string().contains("--seed 77"));
+    }
+
+    #[test]
+    fn a_panic_in_the_callers_callback_is_the_callers() {
+        struct Stop;
+        let caught = catch_unwind(AssertUnwindSafe(|| {
+            guarded(
+                5,
+                |_| std::panic::panic_any(Stop),
+                |watched| {
+                    watched(&batch(1));
+                    Ok(ChaosReport::default())
+                },
+            )
+        }));
+        assert!(caught.unwrap_err().downcast_ref::<Stop>().is_some());
+    }
 }

@@ -40,15 +40,14 @@ impl Promises {
         let p = self.by_node.entry(node).or_default();
         p.term = p.term.max(term);
         match message.message.body {
-            MessageBody::RequestVoteResponse { vote_granted: true } => {
-                if p.vote.is_none_or(|(t, _)| t <= term) {
-                    p.vote = Some((term, message.to));
-                }
+            // A vote in a term never goes back to an older one.
+            MessageBody::RequestVoteResponse { vote_granted: true }
+                if p.vote.is_none_or(|(t, _)| t <= term) =>
+            {
+                p.vote = Some((term, message.to));
             }
-            MessageBody::RequestVote { .. } => {
-                if p.vote.is_none_or(|(t, _)| t <= term) {
-                    p.vote = Some((term, node));
-                }
+            MessageBody::RequestVote { .. } if p.vote.is_none_or(|(t, _)| t <= term) => {
+                p.vote = Some((term, node));
             }
             MessageBody::AppendEntriesResponse {
                 success: true,
@@ -97,19 +96,34 @@ impl Promises {
             return Ok(());
         };
         match sim.storage(node).and_then(|s| s.durable_view()) {
-            Some((hard_state, log)) => keeps(node, p, hard_state, log, "what survived its power loss"),
+            Some((hard_state, log)) => {
+                keeps(node, p, hard_state, log, "what survived its power loss")
+            }
             None => Ok(()),
         }
     }
 
-    /// `node` restarted: what it recovered must keep every promise.
-    pub(super) fn restarted<S: Storage>(&self, sim: &Sim<S>, node: NodeId) -> Check {
+    /// `node` restarted: what it recovered must keep every promise. `truncated_later` is the
+    /// lowest index a later event of the same batch truncated this node's log from, if any.
+    pub(super) fn restarted<S: Storage>(
+        &self,
+        sim: &Sim<S>,
+        node: NodeId,
+        truncated_later: Option<LogIndex>,
+    ) -> Check {
         let (Some(p), Some(raft)) = (self.by_node.get(&node), sim.node(node)) else {
             return Ok(());
         };
+        let mut p = *p;
+        if let Some(from) = truncated_later {
+            if p.log.is_some_and(|(m, _)| m >= from) {
+                let keep = from - 1;
+                p.log = raft.log().get(keep).map(|e| (keep, e.term));
+            }
+        }
         keeps(
             node,
-            p,
+            &p,
             raft.hard_state(),
             raft.log().entries(),
             "what it recovered on restart",

@@ -27,9 +27,7 @@ impl Votes {
             if other != candidate {
                 return broken(
                     "one vote per term",
-                    format!(
-                        "S{voter} sent votes for S{other} and for S{candidate} in term {term}"
-                    ),
+                    format!("S{voter} sent votes for S{other} and for S{candidate} in term {term}"),
                 );
             }
         }
@@ -38,10 +36,7 @@ impl Votes {
 
     /// `voter` decided (in memory) to vote for `candidate` in `term`.
     pub(super) fn decided(&mut self, voter: NodeId, term: Term, candidate: NodeId) -> Check {
-        let sent_other = self
-            .sent
-            .get(&(voter, term))
-            .filter(|c| **c != candidate);
+        let sent_other = self.sent.get(&(voter, term)).filter(|c| **c != candidate);
         let decided_other = self
             .decided
             .insert((voter, term), candidate)
