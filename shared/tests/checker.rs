@@ -358,6 +358,29 @@ fn a_commit_before_a_majority_synced_is_caught() {
 }
 
 #[test]
+fn a_leader_committing_an_older_terms_entry_by_counting_is_caught() {
+    let mut w = settled(three(15));
+    let old_leader = w.leader();
+    w.with(|s| s.crash(old_leader)).unwrap().unwrap();
+    w.run_for(2_000).expect("a healthy re-election");
+    let leader = w.leader();
+    let raft = w.sim.node(leader).unwrap();
+    let older = raft
+        .log()
+        .entries()
+        .iter()
+        .find(|e| e.term < raft.current_term())
+        .expect("entries of the first term")
+        .index;
+    // What Figure 8's leader does: count replicas of an entry from an earlier term.
+    let forged = Event::CommitAdvanced {
+        node: leader,
+        commit_index: older,
+    };
+    assert_eq!(property(w.forge(forged)), "leader commit rule");
+}
+
+#[test]
 fn match_index_moving_back_is_caught() {
     let mut w = settled(three(11));
     let leader = w.leader();

@@ -16,6 +16,8 @@
 //! * **log matching** — logs agreeing on (index, term) agree on every entry up to it; and one
 //!   (index, term) names one entry, after one predecessor, for the whole run;
 //! * **leader append-only**, **leader completeness**, **state machine safety**;
+//! * **leader commit rule** — a leader commits by counting replicas only an entry of its own
+//!   term (§5.4.2; Figure 8 shows how counting an older one loses a "committed" entry);
 //! * **leader progress** — a leader's `match_index` only grows and never vouches for more than the
 //!   follower durably holds;
 //! * **committed on a synced majority** — a committed entry is on a majority's synced storage
@@ -40,8 +42,9 @@ use crate::types::{Entry, LogIndex, NodeId, Role, Term};
 pub struct Violation {
     /// Which property, as named in the module docs: "election safety", "one vote per term",
     /// "vote counting", "persistence", "log matching", "leader append-only", "leader
-    /// completeness", "state machine safety", "leader progress", "committed on a synced
-    /// majority", "durability", "apply order" or "state machine replay".
+    /// completeness", "state machine safety", "leader commit rule", "leader progress",
+    /// "committed on a synced majority", "durability", "apply order" or "state machine replay"
+    /// (and, from `chaos::run`, "no panic" and "liveness after healing").
     pub property: &'static str,
     /// What exactly went wrong.
     pub detail: String,
@@ -83,6 +86,8 @@ pub struct Checker {
     checked_commit: BTreeMap<NodeId, LogIndex>,
     /// Each node's `current_term` as the events tell it (last known while it is down).
     terms: BTreeMap<NodeId, Term>,
+    /// Nodes leading now, with their term.
+    leading: BTreeMap<NodeId, Term>,
     votes: votes::Votes,
     promises: promises::Promises,
     entries: entries::Entries,
@@ -182,7 +187,10 @@ impl Checker {
             } => {
                 self.terms.insert(*node, *term);
                 if *role == Role::Leader {
+                    self.leading.insert(*node, *term);
                     self.new_leader(sim, *node, *term)?;
+                } else {
+                    self.leading.remove(node);
                 }
             }
             Event::EntriesTruncated { node, from_index } => {
@@ -230,10 +238,12 @@ impl Checker {
                 }
             }
             Event::NodeCrashed { node } | Event::StorageFailed { node, .. } => {
+                self.leading.remove(node);
                 self.checked_commit.remove(node);
                 self.apply.stopped(*node);
             }
             Event::PowerLost { node, .. } => {
+                self.leading.remove(node);
                 self.checked_commit.remove(node);
                 self.apply.stopped(*node);
                 self.votes.power_lost(*node);
@@ -291,6 +301,21 @@ impl Checker {
         let Some(raft) = sim.node(node) else {
             return Ok(());
         };
+        // §5.4.2 (Figure 8): a leader commits by counting replicas only an entry of its own
+        // term; older ones become committed with it. An older-term entry counted on its own
+        // can still be overwritten by a later leader, even though a majority holds it.
+        if let Some(&term) = self.leading.get(&node) {
+            let at = raft.log().term(commit_index);
+            if at != Some(term) {
+                return broken(
+                    "leader commit rule",
+                    format!(
+                        "leader S{node} of term {term} advanced its commit index to {commit_index},                          an entry of term {} (only its own term's entries commit by counting)",
+                        at.map_or("?".to_string(), |t| t.to_string())
+                    ),
+                );
+            }
+        }
         let from = self.checked_commit.get(&node).copied().unwrap_or(0) + 1;
         for index in from..=commit_index {
             let Some(entry) = raft.log().get(index) else {
