@@ -202,9 +202,39 @@ fn run_unguarded(
                 let id = sim.messages_in_flight().next().map(|m| m.id);
                 id.is_some_and(|id| sim.drop_message(id).is_ok())
             }
+            // Aimed at the leader: most bugs (Figure 8, votes and acknowledgements that must
+            // survive) need leaders to change hands at awkward moments.
+            85..=87 => match sim.leader() {
+                Some(leader) => match rng.range_inclusive(0, 2) {
+                    0 => sim.crash(leader).is_ok(),
+                    1 => sim.power_loss(leader).is_ok(),
+                    _ => {
+                        let others = (1..=n).filter(|id| *id != leader).collect();
+                        sim.partition(vec![vec![leader], others]).is_ok()
+                    }
+                },
+                None => false,
+            },
+            // A leader loses power right after accepting requests, before (or while) its disk
+            // catches up: written-but-unsynced entries and terms are lost, and must not have
+            // been promised to anyone.
+            88..=89 => match sim.leader() {
+                Some(leader) => {
+                    for _ in 0..rng.range_inclusive(1, 3) {
+                        let text = ["add 1", "set 9", "mul 3"][rng.range_inclusive(0, 2) as usize];
+                        report.proposals += u64::from(sim.propose(Some(leader), text).is_ok());
+                        drain(&mut sim, &mut checker, &mut report, &mut on_events).map_err(fail)?;
+                    }
+                    let until = sim.now_ms() + rng.range_inclusive(0, config.timing.fsync_ms);
+                    advance(&mut sim, &mut checker, until, &mut report, &mut on_events)
+                        .map_err(fail)?;
+                    sim.power_loss(leader).is_ok()
+                }
+                None => false,
+            },
             _ => false,
         };
-        if ok && (45..=84).contains(&roll) {
+        if ok && (45..=89).contains(&roll) {
             report.faults += 1;
         }
         drain(&mut sim, &mut checker, &mut report, &mut on_events).map_err(fail)?;

@@ -310,7 +310,9 @@ impl Checker {
                 return broken(
                     "leader commit rule",
                     format!(
-                        "leader S{node} of term {term} advanced its commit index to {commit_index},                          an entry of term {} (only its own term's entries commit by counting)",
+                        "leader S{node} of term {term} advanced its commit index to \
+                         {commit_index}, an entry of term {} (only its own term's entries \
+                         commit by counting)",
                         at.map_or("?".to_string(), |t| t.to_string())
                     ),
                 );
