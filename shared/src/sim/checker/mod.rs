@@ -23,7 +23,7 @@
 //! * **committed on a synced majority** — a committed entry is on a majority's synced storage
 //!   from the moment anyone knows it committed; **durability** — and survives every power loss;
 //! * **apply order** and **state machine replay** — each node life applies entries once, in order,
-//!   and its values are a replay of the committed log (see [`apply`] for `add rand`).
+//!   and its values are a replay of the committed log (see `apply.rs` for `add rand`).
 
 mod apply;
 mod entries;
