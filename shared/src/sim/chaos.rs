@@ -2,6 +2,9 @@
 //! checker runs after every step. Owns the fault schedule only; a failing seed replays exactly
 //! with `cargo run --release -p logscope-tools --bin simulate -- --seed <seed>`.
 
+use std::cell::Cell;
+use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
+
 use crate::protocol::{SimEvent, Timing};
 use crate::rng::Rng;
 use crate::sim::checker::{Checker, Violation};
@@ -81,7 +84,62 @@ pub fn config_for_seed(seed: u64) -> SimConfig {
 /// Run one seed for `duration_ms` of virtual time with faults, then heal everything and check
 /// that the cluster recovers: a leader is elected, a new entry commits everywhere, and every
 /// committed entry is on every node. `on_events` sees every batch (for determinism checks).
+///
+/// A panic inside the core or the simulator (a broken `assert!`, e.g. "election safety: two
+/// leaders") is this seed's failure, reported with the seed like any other, so that a sweep goes
+/// on and names it. A panic raised by `on_events` itself is the caller's and is passed on
+/// untouched (the `simulate` binary stops runaway seeds that way).
 pub fn run(
+    seed: u64,
+    duration_ms: u64,
+    on_events: impl FnMut(&[SimEvent]),
+) -> Result<ChaosReport, ChaosFailure> {
+    guarded(seed, on_events, |watched| {
+        run_unguarded(seed, duration_ms, watched)
+    })
+}
+
+/// Run `body` (one seed's run, which reports each batch of events to the callback it is given),
+/// turning a panic inside it into the seed's failure. A panic raised by `on_events` itself is
+/// passed on untouched.
+fn guarded(
+    seed: u64,
+    mut on_events: impl FnMut(&[SimEvent]),
+    body: impl FnOnce(&mut dyn FnMut(&[SimEvent])) -> Result<ChaosReport, ChaosFailure>,
+) -> Result<ChaosReport, ChaosFailure> {
+    let in_callback = Cell::new(false);
+    let last_time_ms = Cell::new(0);
+    let mut watched = |batch: &[SimEvent]| {
+        if let Some(last) = batch.last() {
+            last_time_ms.set(last.time_ms);
+        }
+        in_callback.set(true);
+        on_events(batch);
+        in_callback.set(false);
+    };
+    match catch_unwind(AssertUnwindSafe(|| body(&mut watched))) {
+        Ok(result) => result,
+        Err(payload) if in_callback.get() => resume_unwind(payload),
+        Err(payload) => {
+            let message = payload
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| payload.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "(a panic without a message)".to_string());
+            Err(ChaosFailure {
+                seed,
+                violation: Violation {
+                    property: "no panic",
+                    detail: format!("the run panicked: {message}"),
+                    // The simulator died with the panic: the time of its last event.
+                    time_ms: last_time_ms.get(),
+                },
+            })
+        }
+    }
+}
+
+fn run_unguarded(
     seed: u64,
     duration_ms: u64,
     mut on_events: impl FnMut(&[SimEvent]),
@@ -99,6 +157,8 @@ pub fn run(
     let fail = |violation| ChaosFailure { seed, violation };
     let n = config.nodes;
     let pick = |rng: &mut Rng| rng.range_inclusive(1, n) as NodeId;
+    // The nodes' first start, checked before anything else happens.
+    drain(&mut sim, &mut checker, &mut report, &mut on_events).map_err(fail)?;
 
     let mut t = 0;
     while t < duration_ms {
@@ -143,9 +203,39 @@ pub fn run(
                 let id = sim.messages_in_flight().next().map(|m| m.id);
                 id.is_some_and(|id| sim.drop_message(id).is_ok())
             }
+            // Aimed at the leader: most bugs (Figure 8, votes and acknowledgements that must
+            // survive) need leaders to change hands at awkward moments.
+            85..=87 => match sim.leader() {
+                Some(leader) => match rng.range_inclusive(0, 2) {
+                    0 => sim.crash(leader).is_ok(),
+                    1 => sim.power_loss(leader).is_ok(),
+                    _ => {
+                        let others = (1..=n).filter(|id| *id != leader).collect();
+                        sim.partition(vec![vec![leader], others]).is_ok()
+                    }
+                },
+                None => false,
+            },
+            // A leader loses power right after accepting requests, before (or while) its disk
+            // catches up: written-but-unsynced entries and terms are lost, and must not have
+            // been promised to anyone.
+            88..=89 => match sim.leader() {
+                Some(leader) => {
+                    for _ in 0..rng.range_inclusive(1, 3) {
+                        let text = ["add 1", "set 9", "mul 3"][rng.range_inclusive(0, 2) as usize];
+                        report.proposals += u64::from(sim.propose(Some(leader), text).is_ok());
+                        drain(&mut sim, &mut checker, &mut report, &mut on_events).map_err(fail)?;
+                    }
+                    let until = sim.now_ms() + rng.range_inclusive(0, config.timing.fsync_ms);
+                    advance(&mut sim, &mut checker, until, &mut report, &mut on_events)
+                        .map_err(fail)?;
+                    sim.power_loss(leader).is_ok()
+                }
+                None => false,
+            },
             _ => false,
         };
-        if ok && (45..=84).contains(&roll) {
+        if ok && (45..=89).contains(&roll) {
             report.faults += 1;
         }
         drain(&mut sim, &mut checker, &mut report, &mut on_events).map_err(fail)?;
@@ -155,8 +245,11 @@ pub fn run(
     sim.heal();
     sim.set_network(Some(0.0), Some(0.0), None, None)
         .expect("valid network");
+    // The checker judges each input against the state right after it, so every restart is
+    // checked on its own, before any message reaches the restarted node.
     for id in 1..=n {
         let _ = sim.restart(id);
+        drain(&mut sim, &mut checker, &mut report, &mut on_events).map_err(fail)?;
     }
     let settle = config.timing.election_timeout_ms_max * 20;
     t = sim.now_ms() + settle;
@@ -244,4 +337,52 @@ fn advance(
     }
     sim.run_until(until);
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocol::Event;
+
+    fn batch(time_ms: u64) -> Vec<SimEvent> {
+        vec![SimEvent {
+            seq: 1,
+            time_ms,
+            event: Event::NodeCrashed { node: 1 },
+        }]
+    }
+
+    #[test]
+    fn a_panic_in_the_run_is_the_seeds_failure() {
+        let failure = guarded(
+            77,
+            |_| {},
+            |watched| {
+                watched(&batch(40));
+                panic!("election safety: two leaders in term 3")
+            },
+        )
+        .unwrap_err();
+        assert_eq!(failure.seed, 77);
+        assert_eq!(failure.violation.property, "no panic");
+        assert_eq!(failure.violation.time_ms, 40);
+        assert!(failure.violation.detail.contains("two leaders in term 3"));
+        assert!(failure.to_string().contains("--seed 77"));
+    }
+
+    #[test]
+    fn a_panic_in_the_callers_callback_is_the_callers() {
+        struct Stop;
+        let caught = catch_unwind(AssertUnwindSafe(|| {
+            guarded(
+                5,
+                |_| std::panic::panic_any(Stop),
+                |watched| {
+                    watched(&batch(1));
+                    Ok(ChaosReport::default())
+                },
+            )
+        }));
+        assert!(caught.unwrap_err().downcast_ref::<Stop>().is_some());
+    }
 }
