@@ -4,7 +4,7 @@
 //! node's disk the way a buggy driver would. Every test fails if its check is removed. Owns no
 //! production code.
 
-use shared::protocol::{Event, InFlight, Message, MessageBody, SimEvent};
+use shared::protocol::{Event, InFlight, Message, MessageBody, RequestVoteResponse, SimEvent};
 use shared::sim::checker::{Checker, Violation};
 use shared::{
     Entry, EntryData, HardState, LogIndex, MemStorage, NodeId, Role, Sim, SimConfig, Storage, Term,
@@ -77,9 +77,9 @@ impl<S: Storage> Watched<S> {
             .iter()
             .find_map(|e| match &e.event {
                 Event::MessageSent { message } => match message.message.body {
-                    MessageBody::RequestVoteResponse { vote_granted: true } => {
-                        Some((message.from, message.to, message.message.term))
-                    }
+                    MessageBody::RequestVoteResponse(RequestVoteResponse {
+                        vote_granted: true,
+                    }) => Some((message.from, message.to, message.message.term)),
                     _ => None,
                 },
                 _ => None,
@@ -104,7 +104,7 @@ fn settled(config: SimConfig) -> Watched {
     let mut w = Watched::new(config);
     w.run_for(1_500).expect("a healthy election");
     let leader = w.leader();
-    w.with(|s| s.propose(Some(leader), "set 7"))
+    w.with(|s| s.propose(Some(leader), "set 7".parse().unwrap()))
         .expect("checked")
         .expect("the leader takes it");
     w.run_for(500).expect("a healthy commit");
@@ -117,12 +117,12 @@ fn vote_message(voter: NodeId, candidate: NodeId, term: Term) -> Event {
         from: voter,
         to: candidate,
         term,
-        body: MessageBody::RequestVoteResponse { vote_granted: true },
+        body: MessageBody::RequestVoteResponse(RequestVoteResponse { vote_granted: true }),
     };
     Event::MessageSent {
         message: InFlight {
             id: 1_000_000,
-            kind: message.body.kind().to_string(),
+            kind: message.body.kind(),
             from: voter,
             to: candidate,
             sent_at_ms: 0,
@@ -313,6 +313,7 @@ fn one_index_and_term_naming_two_entries_is_caught() {
     let mut other = noop(1, 7);
     other.data = EntryData::Request {
         command: shared::Command::Add(1),
+        client: None,
     };
     let second = Event::EntriesAppended {
         node: 2,
@@ -343,7 +344,7 @@ fn a_commit_before_a_majority_synced_is_caught() {
     let mut w = settled(config);
     let leader = w.leader();
     let accepted = w
-        .with(|s| s.propose(Some(leader), "add 1"))
+        .with(|s| s.propose(Some(leader), "add 1".parse().unwrap()))
         .unwrap()
         .unwrap();
     let shared::ProposeOutcome::Appended { index, .. } = accepted.outcome else {
@@ -403,7 +404,7 @@ fn match_index_past_what_the_follower_holds_is_caught() {
     let mut w = settled(config);
     let leader = w.leader();
     let peer = (1..=3).find(|id| *id != leader).unwrap();
-    w.with(|s| s.propose(Some(leader), "add 1"))
+    w.with(|s| s.propose(Some(leader), "add 1".parse().unwrap()))
         .unwrap()
         .unwrap();
     let last = w.sim.node(leader).unwrap().log().last_index();

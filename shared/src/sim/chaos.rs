@@ -222,8 +222,9 @@ fn run_unguarded(
             88..=89 => match sim.leader() {
                 Some(leader) => {
                     for _ in 0..rng.range_inclusive(1, 3) {
-                        let text = ["add 1", "set 9", "mul 3"][rng.range_inclusive(0, 2) as usize];
-                        report.proposals += u64::from(sim.propose(Some(leader), text).is_ok());
+                        use crate::command::Command::{Add, Mul, Set};
+                        let command = [Add(1), Set(9), Mul(3)][rng.range_inclusive(0, 2) as usize];
+                        report.proposals += u64::from(sim.propose(Some(leader), command).is_ok());
                         drain(&mut sim, &mut checker, &mut report, &mut on_events).map_err(fail)?;
                     }
                     let until = sim.now_ms() + rng.range_inclusive(0, config.timing.fsync_ms);

@@ -4,14 +4,16 @@
 //! replica's own generator, so replicas legitimately diverge: each node is checked against its own
 //! replay, where an `add rand` may add anything in 1..=100. In the *state* model the value is the
 //! committed `Value` entry's, and each committed value must itself be its command executed on the
-//! value before it. Reads events and the committed log; changes nothing.
+//! value before it. A request whose client and serial were executed before is not executed again
+//! (Raft §8), in the replay as in the state machine. Reads events and the committed log; changes
+//! nothing.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use super::{broken, Check};
 use crate::command::{Command, ADD_RAND_MAX};
 use crate::rng::Rng;
-use crate::types::{Entry, EntryData, LogIndex, NodeId};
+use crate::types::{ClientSerial, Entry, EntryData, LogIndex, NodeId};
 
 /// What may follow `before` when an entry with `data` is applied.
 enum Expect {
@@ -22,11 +24,15 @@ enum Expect {
 }
 
 impl Expect {
-    fn after(before: i64, data: &EntryData) -> Self {
+    /// What applying `data` on `before` gives, given the requests `executed` so far (updated).
+    fn after(before: i64, data: &EntryData, executed: &mut BTreeSet<ClientSerial>) -> Self {
+        if data.client().is_some_and(|c| !executed.insert(c)) {
+            return Expect::Value(before); // a repeat: not executed again
+        }
         match data {
             EntryData::Noop => Expect::Value(before),
             EntryData::Value { value, .. } => Expect::Value(*value),
-            EntryData::Request { command } => run(*command, before),
+            EntryData::Request { command, .. } => run(*command, before),
         }
     }
 
@@ -63,16 +69,29 @@ fn run(command: Command, before: i64) -> Expect {
 /// Every running node's replay, and the state model's committed value chain.
 #[derive(Clone, Debug, Default)]
 pub(super) struct Apply {
-    /// Node → (last index applied in this life, register value after it).
-    lives: BTreeMap<NodeId, (LogIndex, i64)>,
+    /// Node → its replay in this life.
+    lives: BTreeMap<NodeId, Life>,
     /// *state* model: the register after the committed log so far (the newest `Value`).
     committed_value: i64,
+    /// Requests executed by the committed log so far.
+    committed_executed: BTreeSet<ClientSerial>,
+}
+
+/// One node life's replay.
+#[derive(Clone, Debug, Default)]
+struct Life {
+    /// Last index applied.
+    last: LogIndex,
+    /// The register after it.
+    value: i64,
+    /// Requests (client, serial) executed so far.
+    executed: BTreeSet<ClientSerial>,
 }
 
 impl Apply {
     /// A new life of `node` starts from a register at 0 with nothing applied.
     pub(super) fn restarted(&mut self, node: NodeId) {
-        self.lives.insert(node, (0, 0));
+        self.lives.insert(node, Life::default());
     }
 
     /// `node` stopped: its state machine is gone.
@@ -84,7 +103,15 @@ impl Apply {
     /// command executed on the committed value before it: the leader executed it on the newest
     /// value in its log, and that log's prefix is exactly what is committed before it.
     pub(super) fn committed(&mut self, entry: &Entry) -> Check {
-        if let EntryData::Value { value, command } = entry.data {
+        if let EntryData::Value {
+            value,
+            command,
+            client,
+        } = entry.data
+        {
+            if client.is_some_and(|c| !self.committed_executed.insert(c)) {
+                return Ok(()); // a repeat: no state machine installs it
+            }
             let expect = run(command, self.committed_value);
             if !expect.allows(value) {
                 return broken(
@@ -106,11 +133,17 @@ impl Apply {
 
     /// `node` applied `entry` (the committed one at that index) and reported `value`.
     pub(super) fn applied(&mut self, node: NodeId, entry: &Entry, value: i64) -> Check {
-        let Some(&(last, before)) = self.lives.get(&node) else {
+        let Some(life) = self.lives.get_mut(&node) else {
             // Started before the checker was watching: trust its first apply, check the rest.
-            self.lives.insert(node, (entry.index, value));
+            let life = Life {
+                last: entry.index,
+                value,
+                executed: entry.data.client().into_iter().collect(),
+            };
+            self.lives.insert(node, life);
             return Ok(());
         };
+        let (last, before) = (life.last, life.value);
         if entry.index != last + 1 {
             return broken(
                 "apply order",
@@ -120,7 +153,7 @@ impl Apply {
                 ),
             );
         }
-        let expect = Expect::after(before, &entry.data);
+        let expect = Expect::after(before, &entry.data, &mut life.executed);
         if !expect.allows(value) {
             return broken(
                 "state machine replay",
@@ -132,7 +165,8 @@ impl Apply {
                 ),
             );
         }
-        self.lives.insert(node, (entry.index, value));
+        life.last = entry.index;
+        life.value = value;
         Ok(())
     }
 }
@@ -145,7 +179,11 @@ mod tests {
         Entry {
             index,
             term: 1,
-            data: EntryData::Value { value, command },
+            data: EntryData::Value {
+                value,
+                command,
+                client: None,
+            },
         }
     }
 
@@ -175,7 +213,10 @@ mod tests {
         let request = |index, command| Entry {
             index,
             term: 1,
-            data: EntryData::Request { command },
+            data: EntryData::Request {
+                command,
+                client: None,
+            },
         };
         let mut apply = Apply::default();
         apply.restarted(1);

@@ -32,7 +32,7 @@ mod votes;
 
 use std::collections::BTreeMap;
 
-use crate::protocol::{Event, MessageBody, SimEvent};
+use crate::protocol::{Event, MessageBody, RequestVoteResponse, SimEvent};
 use crate::sim::Sim;
 use crate::storage::Storage;
 use crate::types::{Entry, LogIndex, NodeId, Role, Term};
@@ -160,10 +160,10 @@ impl Checker {
             Event::MessageSent { message } => {
                 let (from, to, term) = (message.from, message.to, message.message.term);
                 match message.message.body {
-                    MessageBody::RequestVoteResponse { vote_granted: true } => {
-                        self.votes.sent(from, term, to)?
-                    }
-                    MessageBody::RequestVote { .. } => self.votes.sent(from, term, from)?,
+                    MessageBody::RequestVoteResponse(RequestVoteResponse {
+                        vote_granted: true,
+                    }) => self.votes.sent(from, term, to)?,
+                    MessageBody::RequestVote(_) => self.votes.sent(from, term, from)?,
                     _ => {}
                 }
                 self.promises.sent(sim, message)?;
@@ -180,6 +180,12 @@ impl Checker {
                 ..
             } => {
                 let term = self.terms.get(node).copied().unwrap_or(0);
+                if from == node {
+                    // A candidate's vote for itself counts once durable: it leaves no message,
+                    // so it is "sent" here, and must already be on synced storage.
+                    self.votes.sent(*node, term, *node)?;
+                    self.promises.own_vote(sim, *node, term)?;
+                }
                 self.votes.counted(*node, term, *from)?;
             }
             Event::RoleChanged {

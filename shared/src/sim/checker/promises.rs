@@ -8,7 +8,7 @@
 use std::collections::BTreeMap;
 
 use super::{broken, Check};
-use crate::protocol::{InFlight, MessageBody};
+use crate::protocol::{AppendEntriesResponse, InFlight, MessageBody, RequestVoteResponse};
 use crate::sim::Sim;
 use crate::storage::Storage;
 use crate::types::{Entry, HardState, LogIndex, NodeId, Term};
@@ -41,19 +41,19 @@ impl Promises {
         p.term = p.term.max(term);
         match message.message.body {
             // A vote in a term never goes back to an older one.
-            MessageBody::RequestVoteResponse { vote_granted: true }
+            MessageBody::RequestVoteResponse(RequestVoteResponse { vote_granted: true })
                 if p.vote.is_none_or(|(t, _)| t <= term) =>
             {
                 p.vote = Some((term, message.to));
             }
-            MessageBody::RequestVote { .. } if p.vote.is_none_or(|(t, _)| t <= term) => {
+            MessageBody::RequestVote(_) if p.vote.is_none_or(|(t, _)| t <= term) => {
                 p.vote = Some((term, node));
             }
-            MessageBody::AppendEntriesResponse {
+            MessageBody::AppendEntriesResponse(AppendEntriesResponse {
                 success: true,
                 match_index,
                 ..
-            } if match_index > p.log.map_or(0, |(m, _)| m) => {
+            }) if match_index > p.log.map_or(0, |(m, _)| m) => {
                 // What the node holds at `match_index` as the reply leaves. (If a newer leader
                 // truncated the log between the reply being made and the fsync that releases it,
                 // the node now holds less or something else; that change was legitimate, and it
@@ -66,6 +66,21 @@ impl Promises {
                 }
             }
             _ => {}
+        }
+        let p = *p;
+        match sim.storage(node).and_then(|s| s.durable_view()) {
+            Some((hard_state, log)) => keeps(node, &p, hard_state, log, "its synced storage"),
+            None => Ok(()),
+        }
+    }
+
+    /// A candidate counted its own vote: that vote is a promise too (a power loss must not let it
+    /// vote again, or lead again, in the same term), so it must already be on synced storage.
+    pub(super) fn own_vote<S: Storage>(&mut self, sim: &Sim<S>, node: NodeId, term: Term) -> Check {
+        let p = self.by_node.entry(node).or_default();
+        p.term = p.term.max(term);
+        if p.vote.is_none_or(|(t, _)| t <= term) {
+            p.vote = Some((term, node));
         }
         let p = *p;
         match sim.storage(node).and_then(|s| s.durable_view()) {
