@@ -6,10 +6,11 @@ use leptos::prelude::*;
 use shared::protocol::ClientCommand;
 use shared::types::{LogModel, NodeId};
 
-use crate::app::use_ctx;
-use crate::components::inspector::ReplyLine;
+use crate::components::reply::ReplyLine;
 use crate::layout::{format_time_ms, slider_from_speed, snap_speed, speed_from_slider};
+use crate::live::Part;
 use crate::model::format_speed;
+use crate::state::use_ctx;
 use crate::ws::{ConnState, Origin};
 
 /// Quick buttons under the append form.
@@ -19,8 +20,8 @@ const QUICK: [&str; 5] = ["add 1", "add 5", "mul 2", "set 0", "add rand"];
 #[component]
 pub fn TopBar() -> impl IntoView {
     let ctx = use_ctx();
-    let paused = move || ctx.view.with(|v| v.as_ref().is_some_and(|v| v.paused));
-    let speed = move || ctx.view.with(|v| v.as_ref().map_or(0.01, |v| v.speed));
+    let paused = move || ctx.live.paused.get();
+    let speed = move || ctx.live.speed.get();
     // While the slider is dragged it shows where it is, not the server's speed.
     let dragging = RwSignal::new(None::<f64>);
     let slider_value = move || dragging.get().unwrap_or_else(|| slider_from_speed(speed()));
@@ -29,18 +30,16 @@ pub fn TopBar() -> impl IntoView {
         None => format_speed(speed()),
     };
     let meta = move || {
-        ctx.view.with(|v| {
-            v.as_ref().map(|v| {
-                format!(
-                    "{} servers · seed {} · log {}",
-                    v.nodes.len(),
-                    v.seed,
-                    match v.log_model {
-                        LogModel::Command => "requests",
-                        LogModel::State => "state changes",
-                    }
-                )
-            })
+        ctx.live.read(&[Part::Cluster], |v| {
+            format!(
+                "{} servers · seed {} · log {}",
+                v.nodes.len(),
+                v.seed,
+                match v.log_model {
+                    LogModel::Command => "requests",
+                    LogModel::State => "state changes",
+                }
+            )
         })
     };
     view! {
@@ -122,10 +121,7 @@ fn ConnBadge() -> impl IntoView {
 pub fn ClientPanel() -> impl IntoView {
     let ctx = use_ctx();
     let target = RwSignal::new(String::from("leader"));
-    let n = Memo::new(move |_| {
-        ctx.view
-            .with(|v| v.as_ref().map_or(0, |v| v.nodes.len() as u64))
-    });
+    let n = ctx.live.node_count;
     let parse_error = move || {
         let text = ctx.append_text.get();
         if text.trim().is_empty() {
@@ -141,26 +137,17 @@ pub fn ClientPanel() -> impl IntoView {
             .get_untracked()
             .strip_prefix('S')
             .and_then(|s| s.parse().ok());
-        match text.trim().parse::<shared::Command>() {
-            Ok(_) => ctx.send(
-                ClientCommand::Append {
-                    command: text.trim().to_string(),
-                    node,
-                },
-                Origin::Append,
-            ),
-            Err(e) => ctx.local_error(Origin::Append, e.to_string()),
-        }
+        ctx.append(&text, node, Origin::Append);
     };
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         append(ctx.append_text.get_untracked());
     };
     let model_hint = move || {
-        ctx.view.with(|v| match v.as_ref().map(|v| v.log_model) {
+        match ctx.live.read(&[Part::Cluster], |v| v.log_model) {
             Some(LogModel::State) => "The leader runs the request and logs the new value, \u{201c}value = 5\u{201d} (drawn \u{201c}= 5\u{201d}): primary\u{2013}backup.",
             _ => "Every server runs the logged request itself (state-machine replication).",
-        })
+        }
     };
     view! {
         <section class="panel client" aria-label="Client requests">
@@ -206,11 +193,8 @@ pub fn ClientPanel() -> impl IntoView {
 #[component]
 pub fn NetworkPanel() -> impl IntoView {
     let ctx = use_ctx();
-    let n = Memo::new(move |_| {
-        ctx.view
-            .with(|v| v.as_ref().map_or(0, |v| v.nodes.len() as u64))
-    });
-    let network = Memo::new(move |_| ctx.view.with(|v| v.as_ref().map(|v| v.network.clone())));
+    let n = ctx.live.node_count;
+    let network = Memo::new(move |_| ctx.live.read(&[Part::Network], |v| v.network.clone()));
     let loss = move || network.get().map_or(0.0, |n| n.loss_probability);
     let duplication = move || network.get().map_or(0.0, |n| n.duplicate_probability);
     let lat_min = move || network.get().map_or(0, |n| n.latency_ms_min);
@@ -223,7 +207,7 @@ pub fn NetworkPanel() -> impl IntoView {
     // The classic demonstrations (the Secret Lives of Data's partition scene): split the cluster
     // in two with the leader on one side; the other side holds the rest.
     let split = move |leader_with_majority: bool| {
-        let Some((leader, n)) = ctx.peek(|v| (v.leader(), v.nodes.len() as NodeId)) else {
+        let Some((leader, n)) = ctx.live.peek(|v| (v.leader(), v.nodes.len() as NodeId)) else {
             return;
         };
         let Some(leader) = leader.filter(|_| n >= 3) else {
@@ -341,7 +325,10 @@ pub fn ResetDialog() -> impl IntoView {
             return;
         }
         ctx.clear_reply(Origin::Reset);
-        if let Some((n, s, m, t)) = ctx.peek(|v| (v.nodes.len(), v.seed, v.log_model, v.timing)) {
+        let current = ctx
+            .live
+            .peek(|v| (v.nodes.len(), v.seed, v.log_model, v.timing));
+        if let Some((n, s, m, t)) = current {
             nodes.set(n.to_string());
             seed.set(s.to_string());
             model.set(m.to_string());

@@ -2,13 +2,60 @@
 //! loss, time out, isolate, send it a request) or a selected message (every field, and a drop
 //! button while it is in flight).
 
-use leptos::prelude::*;
-use shared::protocol::{ClientCommand, InFlight, MessageBody};
-use shared::types::{NodeId, Role};
+use std::collections::BTreeMap;
 
-use crate::app::{use_ctx, Ctx, Selection};
+use leptos::prelude::*;
+use shared::protocol::{ClientCommand, InFlight, MessageBody, PeerProgress};
+use shared::types::{LogIndex, NodeId, Role, Term};
+
+use crate::components::reply::ReplyLine;
+use crate::live::Part;
 use crate::model::{describe_kind, NodeState};
+use crate::state::{use_ctx, Ctx, Selection};
 use crate::ws::Origin;
+
+/// What the server panel shows of a server: its state without its log (which can be long and
+/// is drawn by the log table).
+#[derive(Clone, Debug, PartialEq)]
+struct NodeFacts {
+    up: bool,
+    role: Role,
+    current_term: Term,
+    voted_for: Option<NodeId>,
+    leader_id: Option<NodeId>,
+    last_index: LogIndex,
+    last_term: Term,
+    synced_index: LogIndex,
+    commit_index: LogIndex,
+    last_applied: LogIndex,
+    value: i64,
+    election_deadline_ms: Option<u64>,
+    votes: Vec<NodeId>,
+    storage_error: Option<String>,
+    progress: BTreeMap<NodeId, PeerProgress>,
+}
+
+impl NodeFacts {
+    fn of(n: &NodeState) -> NodeFacts {
+        NodeFacts {
+            up: n.up,
+            role: n.role,
+            current_term: n.current_term,
+            voted_for: n.voted_for,
+            leader_id: n.leader_id,
+            last_index: n.last_index(),
+            last_term: n.term_at(n.last_index()).unwrap_or(0),
+            synced_index: n.synced_index,
+            commit_index: n.commit_index,
+            last_applied: n.last_applied,
+            value: n.value,
+            election_deadline_ms: n.election_deadline_ms,
+            votes: n.votes.clone(),
+            storage_error: n.storage_error.clone(),
+            progress: n.progress.clone(),
+        }
+    }
+}
 
 /// Whichever inspector the selection asks for.
 #[component]
@@ -21,41 +68,7 @@ pub fn Inspector() -> impl IntoView {
     }
 }
 
-/// Inline reply (error or confirmation) for one control group.
-#[component]
-pub fn ReplyLine(
-    origin: Origin,
-    /// Show only errors (where a confirmation would just move the layout).
-    #[prop(optional)]
-    errors_only: bool,
-) -> impl IntoView {
-    let ctx = use_ctx();
-    let reply = move || {
-        ctx.replies
-            .with(|r| r.get(&origin).cloned())
-            .filter(|r| !(errors_only && r.is_ok()))
-    };
-    move || {
-        match reply() {
-        Some(Err(e)) => view! {
-            <p class="reply error" role="alert" data-testid=format!("error-{origin:?}").to_lowercase()>{e}</p>
-        }
-        .into_any(),
-        Some(Ok(m)) => view! { <p class="reply ok">{m}</p> }.into_any(),
-        None => ().into_any(),
-    }
-    }
-}
-
-fn isolated(v: &crate::model::ClusterView, id: NodeId) -> bool {
-    v.nodes.len() > 1
-        && v.nodes
-            .iter()
-            .filter(|n| n.id != id)
-            .all(|n| v.link_blocked(id, n.id) && v.link_blocked(n.id, id))
-}
-
-fn deadline_text(n: &NodeState, now: f64) -> String {
+fn deadline_text(n: &NodeFacts, now: f64) -> String {
     match n.election_deadline_ms {
         Some(d) if n.up => format!(
             "in {:.0} ms (at {:.3} s)",
@@ -70,12 +83,16 @@ fn deadline_text(n: &NodeState, now: f64) -> String {
 fn NodePanel(id: NodeId) -> impl IntoView {
     let ctx = use_ctx();
     let state = Memo::new(move |_| {
-        ctx.view
-            .with(|v| v.as_ref().and_then(|v| v.node(id).cloned()))
+        let facts = ctx
+            .live
+            .read(&[Part::Node(id)], |v| v.node(id).map(NodeFacts::of));
+        facts.flatten()
     });
     let is_isolated = Memo::new(move |_| {
-        ctx.view
-            .with(|v| v.as_ref().is_some_and(|v| isolated(v, id)))
+        let isolated = ctx
+            .live
+            .read(&[Part::Cluster, Part::Network], |v| v.is_isolated(id));
+        isolated.unwrap_or(false)
     });
     let up = move || state.get().is_some_and(|n| n.up);
     let role = move || state.get().map(|n| n.role);
@@ -96,14 +113,7 @@ fn NodePanel(id: NodeId) -> impl IntoView {
     };
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
-        let text = ctx.append_text.get_untracked();
-        match text.trim().parse::<shared::Command>() {
-            Ok(_) => send(ClientCommand::Append {
-                command: text.trim().to_string(),
-                node: Some(id),
-            }),
-            Err(e) => ctx.local_error(Origin::Node, e.to_string()),
-        }
+        ctx.append(&ctx.append_text.get_untracked(), Some(id), Origin::Node);
     };
     let title = move || {
         state
@@ -130,13 +140,13 @@ fn NodePanel(id: NodeId) -> impl IntoView {
                 "log",
                 format!(
                     "{} {} (last term {})",
-                    n.last_index(),
-                    if n.last_index() == 1 {
+                    n.last_index,
+                    if n.last_index == 1 {
                         "entry"
                     } else {
                         "entries"
                     },
-                    n.term_at(n.last_index()).unwrap_or(0)
+                    n.last_term
                 ),
             ),
             ("on disk (synced_index)", n.synced_index.to_string()),
@@ -220,6 +230,7 @@ fn NodePanel(id: NodeId) -> impl IntoView {
 
 fn reconnect(ctx: Ctx, id: NodeId) {
     let cuts = ctx
+        .live
         .peek(|v| v.network.cut_links.clone())
         .unwrap_or_default();
     for [from, to] in cuts {
@@ -296,28 +307,24 @@ fn body_rows(m: &InFlight) -> Vec<(&'static str, String)> {
 #[component]
 fn MessagePanel(id: u64) -> impl IntoView {
     let ctx = use_ctx();
+    // Where the message is now: in flight or a ghost (a copy of this one message only).
+    let live = Memo::new(move |_| {
+        ctx.live
+            .read(&[Part::Messages, Part::Ghosts], |v| {
+                v.find_message(id).map(|(m, s)| (m.clone(), s))
+            })
+            .flatten()
+    });
     // Remember the message after it lands, so the panel does not vanish under the cursor.
-    let kept = StoredValue::new(None::<InFlight>);
-    let status = Memo::new(move |_| {
-        ctx.view.with(|v| {
-            let v = v.as_ref()?;
-            if let Some(m) = v.messages.get(&id) {
-                kept.set_value(Some(m.clone()));
-                return Some((m.clone(), "in flight".to_string()));
-            }
-            if let Some(g) = v.ghosts.iter().find(|g| g.flight.id == id) {
-                kept.set_value(Some(g.flight.clone()));
-                let why = match g.reason.as_str() {
-                    "loss" => "lost by the network",
-                    "cut" => "lost: the link is cut",
-                    "node_down" => "lost: the receiver is down",
-                    "dropped" => "dropped by hand",
-                    other => other,
-                };
-                return Some((g.flight.clone(), why.to_string()));
-            }
-            kept.get_value().map(|m| (m, "delivered".to_string()))
-        })
+    let last_seen = RwSignal::new(None::<InFlight>);
+    Effect::new(move |_| {
+        if let Some((m, _)) = live.get() {
+            last_seen.set(Some(m));
+        }
+    });
+    let status = Memo::new(move |_| match live.get() {
+        Some((m, s)) => Some((m, s.describe().to_string())),
+        None => last_seen.get().map(|m| (m, "delivered".to_string())),
     });
     let in_flight = move || status.get().is_some_and(|(_, s)| s == "in flight");
     let rows = move || {
@@ -362,7 +369,7 @@ fn MessagePanel(id: u64) -> impl IntoView {
                 <button class="btn danger" disabled=move || !in_flight() data-testid="message-drop"
                     on:click=move |_| ctx.send(ClientCommand::DropMessage { id }, Origin::Message)>"Drop this message"</button>
                 <button class="btn" on:click=move |_| ctx.toggle_pause()>
-                    {move || if ctx.view.with(|v| v.as_ref().is_some_and(|v| v.paused)) { "Resume" } else { "Pause" }}
+                    {move || if ctx.live.paused.get() { "Resume" } else { "Pause" }}
                 </button>
             </div>
             <ReplyLine origin=Origin::Message/>

@@ -8,9 +8,10 @@ use leptos::html;
 use leptos::prelude::*;
 use shared::types::{LogIndex, NodeId, Role};
 
-use crate::app::{use_ctx, Ctx, Selection};
 use crate::layout::{term_colour, term_text_colour, visible_indexes};
+use crate::live::Part;
 use crate::model::{ClusterView, Focus};
+use crate::state::{use_ctx, Ctx, Selection};
 
 /// Width of one entry column (px), gap included.
 pub const CELL_PX: f64 = 68.0;
@@ -84,14 +85,14 @@ fn cells_of(
         .collect()
 }
 
+/// The leader's marks on row `id`: its quorum counters on its own row, next_index and
+/// match_index on a follower's.
 fn markers_of(
     v: &ClusterView,
+    leader_id: NodeId,
     id: NodeId,
     range: std::ops::RangeInclusive<LogIndex>,
 ) -> Vec<Marker> {
-    let Some(leader_id) = v.leader() else {
-        return Vec::new();
-    };
     let Some(leader) = v.node(leader_id) else {
         return Vec::new();
     };
@@ -137,11 +138,19 @@ pub fn LogTable() -> impl IntoView {
     let viewport = RwSignal::new(1200.0f64);
     // Follow the end of the log while the user has not scrolled back.
     let follow = RwSignal::new(true);
-    let max_index = Memo::new(move |_| ctx.view.with(|v| v.as_ref().map_or(0, |v| v.max_index())));
-    let n = Memo::new(move |_| {
-        ctx.view
-            .with(|v| v.as_ref().map_or(0, |v| v.nodes.len() as u64))
+    let max_index = Memo::new(move |_| {
+        let max = ctx
+            .live
+            .read(&[Part::AllNodes, Part::Committed], |v| v.max_index());
+        max.unwrap_or(0)
     });
+    let n = ctx.live.node_count;
+    let global_commit = move || {
+        ctx.live.read(&[Part::Committed], |v| {
+            let c = v.commit_index();
+            format!("{c} {}", if c == 1 { "entry" } else { "entries" })
+        })
+    };
     let range = Memo::new(move |_| {
         visible_indexes(scroll_left.get(), viewport.get(), CELL_PX, max_index.get())
     });
@@ -218,7 +227,7 @@ pub fn LogTable() -> impl IntoView {
                 <div class="row-label committed-label" title="Entries known committed: the replicated log as one">
                     <span class="row-name">"committed"</span>
                     <span class="row-sub" data-testid="global-commit">
-                        {move || ctx.view.with(|v| v.as_ref().map(|v| format!("{} {}", v.commit_index(), if v.commit_index() == 1 { "entry" } else { "entries" })).unwrap_or_default())}
+                        {move || global_commit().unwrap_or_default()}
                     </span>
                 </div>
             </div>
@@ -247,21 +256,21 @@ pub fn LogTable() -> impl IntoView {
 fn RowLabel(id: NodeId) -> impl IntoView {
     let ctx = use_ctx();
     let look = Memo::new(move |_| {
-        ctx.view.with(|v| {
-            v.as_ref().and_then(|v| {
-                let n = v.node(id)?;
-                Some(RowLook {
-                    up: n.up,
-                    role: n.role,
-                    is_leader: n.up && v.leader() == Some(id),
-                    value: n.value,
-                    last_index: n.last_index(),
-                    commit_index: n.commit_index,
-                    last_applied: n.last_applied,
-                    synced_index: n.synced_index,
-                })
+        let leader = ctx.live.leader.get();
+        let look = ctx.live.read(&[Part::Node(id)], |v| {
+            let n = v.node(id)?;
+            Some(RowLook {
+                up: n.up,
+                role: n.role,
+                is_leader: n.up && leader == Some(id),
+                value: n.value,
+                last_index: n.last_index(),
+                commit_index: n.commit_index,
+                last_applied: n.last_applied,
+                synced_index: n.synced_index,
             })
-        })
+        });
+        look.flatten()
     });
     let l = move || look.get();
     let select = move |_| ctx.selection.set(Selection::Node(id));
@@ -302,27 +311,38 @@ fn RowLabel(id: NodeId) -> impl IntoView {
 #[component]
 fn LogRow(id: NodeId, range: Memo<std::ops::RangeInclusive<LogIndex>>) -> impl IntoView {
     let ctx = use_ctx();
+    // This server's entries (and the divergence marks, kept with the committed log).
     let cells = Memo::new(move |_| {
         let r = range.get();
-        ctx.view
-            .with(|v| v.as_ref().map(|v| cells_of(v, id, r)).unwrap_or_default())
+        ctx.live
+            .read(&[Part::Node(id), Part::Committed], |v| cells_of(v, id, r))
+            .unwrap_or_default()
     });
+    // The leader's marks: they change with the leader's state only.
     let markers = Memo::new(move |_| {
         let r = range.get();
-        ctx.view
-            .with(|v| v.as_ref().map(|v| markers_of(v, id, r)).unwrap_or_default())
+        let Some(leader) = ctx.live.leader.get() else {
+            return Vec::new();
+        };
+        ctx.live
+            .read(&[Part::Cluster, Part::Node(leader)], |v| {
+                markers_of(v, leader, id, r)
+            })
+            .unwrap_or_default()
     });
     let commit_bar = Memo::new(move |_| {
-        ctx.view.with(|v| {
-            v.as_ref()
-                .and_then(|v| v.node(id))
+        let bar = ctx.live.read(&[Part::Node(id)], |v| {
+            v.node(id)
                 .filter(|n| n.up && n.commit_index > 0)
                 .map(|n| n.commit_index)
-        })
+        });
+        bar.flatten()
     });
     let down = Memo::new(move |_| {
-        ctx.view
-            .with(|v| v.as_ref().and_then(|v| v.node(id)).is_some_and(|n| !n.up))
+        let down = ctx
+            .live
+            .read(&[Part::Node(id)], |v| v.node(id).is_some_and(|n| !n.up));
+        down.unwrap_or(false)
     });
     view! {
         <div class="log-row" class:down=move || down.get() data-testid=format!("log-{id}")>
@@ -371,27 +391,25 @@ fn CommittedRow(range: Memo<std::ops::RangeInclusive<LogIndex>>) -> impl IntoVie
     let ctx = use_ctx();
     let cells = Memo::new(move |_| {
         let r = range.get();
-        ctx.view.with(|v| {
-            v.as_ref()
-                .map(|v| {
-                    let end = (*r.end()).min(v.commit_index());
-                    (*r.start()..=end)
-                        .filter_map(|i| {
-                            let e = v.committed.get(i as usize - 1)?;
-                            Some(CellLook {
-                                index: i,
-                                term: e.term,
-                                text: e.command.clone(),
-                                committed: true,
-                                synced: true,
-                                applied: false,
-                                divergent: v.is_divergent(i),
-                            })
+        ctx.live
+            .read(&[Part::Committed], |v| {
+                let end = (*r.end()).min(v.commit_index());
+                (*r.start()..=end)
+                    .filter_map(|i| {
+                        let e = v.committed.get(i as usize - 1)?;
+                        Some(CellLook {
+                            index: i,
+                            term: e.term,
+                            text: e.command.clone(),
+                            committed: true,
+                            synced: true,
+                            applied: false,
+                            divergent: v.is_divergent(i),
                         })
-                        .collect::<Vec<_>>()
-                })
-                .unwrap_or_default()
-        })
+                    })
+                    .collect::<Vec<_>>()
+            })
+            .unwrap_or_default()
     });
     view! {
         <div class="log-row committed-row" data-testid="log-committed">

@@ -1,4 +1,4 @@
-//! Thin Leptos components over the view model: each reads `Ctx` and draws one part of the page.
+//! Thin Leptos components over the view model: each reads `state::Ctx` and draws one part of the page.
 //! None of them holds Raft knowledge of its own.
 
 pub mod controls;
@@ -6,4 +6,5 @@ pub mod inspector;
 pub mod logs;
 pub mod narration;
 pub mod overlays;
+pub mod reply;
 pub mod ring;

@@ -3,8 +3,9 @@
 
 use leptos::prelude::*;
 
-use crate::app::{use_ctx, Selection};
+use crate::live::Part;
 use crate::model::{Focus, Narration, Tone};
+use crate::state::{use_ctx, Selection};
 
 /// Items drawn (the model keeps more).
 const SHOWN_MAX: usize = 120;
@@ -26,18 +27,17 @@ fn tone_class(t: Tone) -> &'static str {
 #[component]
 pub fn NarrationPanel() -> impl IntoView {
     let ctx = use_ctx();
+    // Only a new sentence wakes this (not every event batch).
     let items = Memo::new(move |_| {
-        ctx.view.with(|v| {
-            v.as_ref()
-                .map(|v| {
-                    v.narration
-                        .iter()
-                        .take(SHOWN_MAX)
-                        .cloned()
-                        .collect::<Vec<_>>()
-                })
-                .unwrap_or_default()
-        })
+        ctx.live
+            .read(&[Part::Narration], |v| {
+                v.narration
+                    .iter()
+                    .take(SHOWN_MAX)
+                    .cloned()
+                    .collect::<Vec<_>>()
+            })
+            .unwrap_or_default()
     });
     view! {
         <section class="panel narration" aria-label="What happened">
@@ -64,7 +64,11 @@ fn NarrationItem(item: Narration) -> impl IntoView {
         };
         ctx.highlight.set(next);
         if let Focus::Message(id) = focus {
-            if ctx.peek(|v| v.messages.contains_key(&id)).unwrap_or(false) {
+            if ctx
+                .live
+                .peek(|v| v.messages.contains_key(&id))
+                .unwrap_or(false)
+            {
                 ctx.selection.set(Selection::Message(id));
             }
         }

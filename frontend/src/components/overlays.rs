@@ -3,8 +3,9 @@
 
 use leptos::prelude::*;
 
-use crate::app::use_ctx;
 use crate::layout::{term_colour, term_text_colour};
+use crate::live::Part;
+use crate::state::use_ctx;
 use crate::ws::ConnState;
 
 /// Keyboard shortcuts, listed once here and handled in `app`.
@@ -104,30 +105,26 @@ pub fn Legend() -> impl IntoView {
     // The terms on screen: servers' current terms and the terms of their newest entries (an
     // isolated server's runaway term shows up without hiding the others).
     let terms_in_use = Memo::new(move |_| {
-        ctx.view.with(|v| {
-            let mut terms: Vec<u64> = v
-                .as_ref()
-                .map(|v| {
-                    v.nodes
-                        .iter()
-                        .flat_map(|n| [Some(n.current_term), n.term_at(n.last_index())])
-                        .flatten()
-                        .filter(|t| *t > 0)
-                        .collect()
-                })
-                .unwrap_or_default();
-            terms.sort_unstable();
-            terms.dedup();
-            let skip = terms.len().saturating_sub(7);
-            terms.split_off(skip)
-        })
+        let mut terms: Vec<u64> = ctx
+            .live
+            .read(&[Part::AllNodes], |v| {
+                v.nodes
+                    .iter()
+                    .flat_map(|n| [Some(n.current_term), n.term_at(n.last_index())])
+                    .flatten()
+                    .filter(|t| *t > 0)
+                    .collect()
+            })
+            .unwrap_or_default();
+        terms.sort_unstable();
+        terms.dedup();
+        let skip = terms.len().saturating_sub(7);
+        terms.split_off(skip)
     });
     let leaders = Memo::new(move |_| {
-        ctx.view.with(|v| {
-            v.as_ref()
-                .map(|v| v.leaders_by_term.clone())
-                .unwrap_or_default()
-        })
+        ctx.live
+            .read(&[Part::Leaders], |v| v.leaders_by_term.clone())
+            .unwrap_or_default()
     });
     let terms = move || {
         let leaders = leaders.get();

@@ -1,15 +1,17 @@
 //! The ring: servers S1…Sn around a circle (role, term colour, election timer, votes, crashes),
 //! the links between them (click to cut or restore), and the messages in flight animated along
 //! the links (click to inspect). Reads the view model and the animated "now"; sends commands only
-//! through the context.
+//! through the context. Messages are drawn from their light `FlightLook` (ids, ends, times,
+//! shape), never from the entries they carry.
 
 use leptos::prelude::*;
-use shared::protocol::{ClientCommand, InFlight, MessageBody};
+use shared::protocol::ClientCommand;
 use shared::types::{NodeId, Role};
 
-use crate::app::{use_ctx, Ctx, Selection};
 use crate::layout::{term_colour, term_text_colour, Ring, RING_VIEW};
-use crate::model::{flight_fraction, Focus, Ghost};
+use crate::live::Part;
+use crate::model::{link_blocked, link_cut, FlightLook, Focus, GhostLook, Shape};
+use crate::state::{use_ctx, Ctx, Selection};
 use crate::ws::Origin;
 
 /// Message colours by kind (shape also differs, so colour is never the only cue).
@@ -41,11 +43,13 @@ struct LinkLook {
 }
 
 fn ring_memo(ctx: Ctx) -> Memo<Ring> {
+    // Five places before the first snapshot (the default cluster), so the page does not jump.
     Memo::new(move |_| {
-        Ring::new(
-            ctx.view
-                .with(|v| v.as_ref().map_or(5, |v| v.nodes.len() as u64)),
-        )
+        Ring::new(if ctx.live.ready.get() {
+            ctx.live.node_count.get()
+        } else {
+            5
+        })
     })
 }
 
@@ -55,26 +59,27 @@ pub fn ClusterRing() -> impl IntoView {
     let ctx = use_ctx();
     let ring = ring_memo(ctx);
     let n = Memo::new(move |_| ring.get().n);
-    let has_view = move || ctx.view.with(|v| v.is_some());
+    let has_view = move || ctx.live.ready.get();
     let pairs = move || {
         let n = n.get();
         (1..=n)
             .flat_map(|a| (a + 1..=n).map(move |b| (a, b)))
             .collect::<Vec<_>>()
     };
+    // Wakes only when messages come or go; copies a few numbers per message, no entries.
     let flights = Memo::new(move |_| {
-        ctx.view.with(|v| {
-            v.as_ref()
-                .map(|v| v.messages.values().cloned().collect::<Vec<_>>())
-                .unwrap_or_default()
-        })
+        ctx.live
+            .read(&[Part::Messages], |v| {
+                v.messages.values().map(FlightLook::of).collect::<Vec<_>>()
+            })
+            .unwrap_or_default()
     });
     let ghosts = Memo::new(move |_| {
-        ctx.view.with(|v| {
-            v.as_ref()
-                .map(|v| v.ghosts.iter().cloned().collect::<Vec<_>>())
-                .unwrap_or_default()
-        })
+        ctx.live
+            .read(&[Part::Ghosts], |v| {
+                v.ghosts.iter().map(GhostLook::of).collect::<Vec<_>>()
+            })
+            .unwrap_or_default()
     });
     // Wider than the ring itself: labels of the left- and right-most servers sit beside them.
     let view_box = format!("-100 0 {} {RING_VIEW}", RING_VIEW + 200.0);
@@ -119,15 +124,14 @@ fn CentreInfo(ring: Memo<Ring>) -> impl IntoView {
     let ctx = use_ctx();
     let c = RING_VIEW / 2.0;
     let summary = Memo::new(move |_| {
-        ctx.view.with(|v| {
-            v.as_ref().map(|v| {
-                let leader = v.leader();
-                let term = leader
-                    .and_then(|l| v.node(l))
-                    .map(|n| n.current_term)
-                    .unwrap_or_else(|| v.max_term());
-                (leader, term, v.paused, v.commit_index())
-            })
+        let leader = ctx.live.leader.get();
+        let paused = ctx.live.paused.get();
+        ctx.live.read(&[Part::AllNodes, Part::Committed], |v| {
+            let term = leader
+                .and_then(|l| v.node(l))
+                .map(|n| n.current_term)
+                .unwrap_or_else(|| v.max_term());
+            (leader, term, paused, v.commit_index())
         })
     });
     let show = move || ring.get().n > 1;
@@ -158,18 +162,11 @@ fn CentreInfo(ring: Memo<Ring>) -> impl IntoView {
 fn Link(a: NodeId, b: NodeId, ring: Memo<Ring>) -> impl IntoView {
     let ctx = use_ctx();
     let look = Memo::new(move |_| {
-        ctx.view.with(|v| {
-            v.as_ref().map(|v| {
-                let cut = |x: NodeId, y: NodeId| {
-                    v.network.cut_links.iter().any(|l| l[0] == x && l[1] == y)
-                };
-                LinkLook {
-                    ab: v.link_blocked(a, b),
-                    ba: v.link_blocked(b, a),
-                    ab_cut: cut(a, b),
-                    ba_cut: cut(b, a),
-                }
-            })
+        ctx.live.read(&[Part::Network], |v| LinkLook {
+            ab: link_blocked(&v.network, a, b),
+            ba: link_blocked(&v.network, b, a),
+            ab_cut: link_cut(&v.network, a, b),
+            ba_cut: link_cut(&v.network, b, a),
         })
     });
     let geometry = move || {
@@ -259,32 +256,44 @@ fn Link(a: NodeId, b: NodeId, ring: Memo<Ring>) -> impl IntoView {
 fn NodeGlyph(id: NodeId, ring: Memo<Ring>) -> impl IntoView {
     let ctx = use_ctx();
     let look = Memo::new(move |_| {
-        ctx.view.with(|v| {
-            v.as_ref().and_then(|v| {
-                let n = v.node(id)?;
-                Some(NodeLook {
-                    up: n.up,
-                    role: n.role,
-                    term: n.current_term,
-                    is_leader: n.up && v.leader() == Some(id),
-                    votes: n.votes.clone(),
-                    coming: if n.role == Role::Candidate {
-                        v.votes_coming(id)
-                    } else {
-                        Vec::new()
-                    },
-                    refused: n.votes_refused.clone(),
-                    deadline_ms: n.election_deadline_ms,
-                    failed: n.storage_error.is_some(),
-                })
+        let leader = ctx.live.leader.get();
+        // A candidate also follows the messages, for the votes still on their way to it.
+        let candidate = ctx
+            .live
+            .read(&[Part::Node(id)], |v| {
+                v.node(id).is_some_and(|n| n.role == Role::Candidate)
             })
-        })
+            .unwrap_or(false);
+        let parts: &[Part] = if candidate {
+            &[Part::Node(id), Part::Messages]
+        } else {
+            &[Part::Node(id)]
+        };
+        let look = ctx.live.read(parts, |v| {
+            let n = v.node(id)?;
+            Some(NodeLook {
+                up: n.up,
+                role: n.role,
+                term: n.current_term,
+                is_leader: n.up && leader == Some(id),
+                votes: n.votes.clone(),
+                coming: if candidate {
+                    v.votes_coming(id)
+                } else {
+                    Vec::new()
+                },
+                refused: n.votes_refused.clone(),
+                deadline_ms: n.election_deadline_ms,
+                failed: n.storage_error.is_some(),
+            })
+        });
+        look.flatten()
     });
     let timeout_max = Memo::new(move |_| {
-        ctx.view.with(|v| {
-            v.as_ref()
-                .map_or(300, |v| v.timing.election_timeout_ms_max.max(1))
-        })
+        let max = ctx.live.read(&[Part::Cluster], |v| {
+            v.timing.election_timeout_ms_max.max(1)
+        });
+        max.unwrap_or(300)
     });
     let centre = move || ring.get().node(id);
     let r = move || ring.get().node_radius;
@@ -438,30 +447,26 @@ fn NodeGlyph(id: NodeId, ring: Memo<Ring>) -> impl IntoView {
 
 /// The marker for a message: shape by kind (RequestVote ◆, AppendEntries ●, heartbeat •,
 /// forwarded request ■), replies hollow with + (granted/success) or − (refused/rejected).
-fn message_shape(body: &MessageBody, size: f64) -> AnyView {
+fn message_shape(shape: Shape, size: f64) -> AnyView {
     let s = size;
-    match body {
-        MessageBody::RequestVote { .. } => view! {
+    match shape {
+        Shape::RequestVote => view! {
             <path class="msg-shape" fill=VOTE_COLOUR stroke=VOTE_COLOUR
                 d=format!("M0,{n} L{s},0 L0,{s} L{n},0 Z", n = -s)/>
         }
         .into_any(),
-        MessageBody::RequestVoteResponse { vote_granted } => {
-            reply_shape(VOTE_COLOUR, true, *vote_granted, s).into_any()
-        }
-        MessageBody::AppendEntries { entries, .. } if entries.is_empty() => view! {
+        Shape::VoteReply { granted } => reply_shape(VOTE_COLOUR, true, granted, s).into_any(),
+        Shape::Heartbeat => view! {
             <circle class="msg-shape" r=s * 0.62 fill=APPEND_COLOUR stroke=APPEND_COLOUR/>
         }
         .into_any(),
-        MessageBody::AppendEntries { entries, .. } => view! {
+        Shape::Append { entries } => view! {
             <circle class="msg-shape" r=s fill=APPEND_COLOUR stroke=APPEND_COLOUR/>
-            <text class="msg-count" y=s * 0.38 text-anchor="middle">{entries.len().to_string()}</text>
+            <text class="msg-count" y=s * 0.38 text-anchor="middle">{entries.to_string()}</text>
         }
         .into_any(),
-        MessageBody::AppendEntriesResponse { success, .. } => {
-            reply_shape(APPEND_COLOUR, false, *success, s).into_any()
-        }
-        MessageBody::ClientRequest { .. } => view! {
+        Shape::AppendReply { success } => reply_shape(APPEND_COLOUR, false, success, s).into_any(),
+        Shape::ClientRequest => view! {
             <rect class="msg-shape" x=-s y=-s width=2.0 * s height=2.0 * s rx="2"
                 fill=CLIENT_COLOUR stroke=CLIENT_COLOUR/>
         }
@@ -489,77 +494,74 @@ fn reply_shape(colour: &'static str, diamond: bool, good: bool, s: f64) -> impl 
     }
 }
 
-fn kind_class(body: &MessageBody) -> &'static str {
-    match body {
-        MessageBody::RequestVote { .. } => "msg request-vote",
-        MessageBody::RequestVoteResponse { .. } => "msg request-vote-reply",
-        MessageBody::AppendEntries { entries, .. } if entries.is_empty() => "msg heartbeat",
-        MessageBody::AppendEntries { .. } => "msg append-entries",
-        MessageBody::AppendEntriesResponse { .. } => "msg append-entries-reply",
-        MessageBody::ClientRequest { .. } => "msg client-request",
+fn kind_class(shape: Shape) -> &'static str {
+    match shape {
+        Shape::RequestVote => "msg request-vote",
+        Shape::VoteReply { .. } => "msg request-vote-reply",
+        Shape::Heartbeat => "msg heartbeat",
+        Shape::Append { .. } => "msg append-entries",
+        Shape::AppendReply { .. } => "msg append-entries-reply",
+        Shape::ClientRequest => "msg client-request",
     }
 }
 
 #[component]
-fn MessageGlyph(flight: InFlight, ring: Memo<Ring>) -> impl IntoView {
+fn MessageGlyph(flight: FlightLook, ring: Memo<Ring>) -> impl IntoView {
     let ctx = use_ctx();
     let id = flight.id;
     let (from, to) = (flight.from, flight.to);
     let size = move || ring.get().message_size();
-    let pos = {
-        let flight = flight.clone();
-        move || {
-            let f = flight_fraction(&flight, ctx.now.get());
-            let p = ring.get().message_at(from, to, f);
-            format!("translate({:.1},{:.1})", p.x, p.y)
-        }
+    let pos = move || {
+        let f = flight.fraction(ctx.now.get());
+        let p = ring.get().message_at(from, to, f);
+        format!("translate({:.1},{:.1})", p.x, p.y)
     };
     let heading = move || format!("rotate({:.1})", ring.get().heading_deg(from, to));
     let selected = move || ctx.selection.get() == Selection::Message(id);
     let highlighted = move || ctx.highlight.get() == Focus::Message(id);
-    let body = flight.message.body.clone();
-    let class = kind_class(&body);
+    let shape = flight.shape;
+    let class = kind_class(shape);
     let click = move |ev: web_sys::MouseEvent| {
         ev.stop_propagation();
         ctx.selection.set(Selection::Message(id));
         // RaftScope pauses while a message is inspected: it would be gone before you could read.
-        if ctx.peek(|v| !v.paused).unwrap_or(false) {
+        if ctx.live.peek(|v| !v.paused).unwrap_or(false) {
             ctx.send(ClientCommand::Pause, Origin::Message);
         }
     };
     view! {
         <g class=class class:selected=selected class:highlight=highlighted transform=pos
-            on:click=click data-testid="message" data-kind=flight.kind.clone()
+            on:click=click data-testid="message" data-kind=flight.kind
             data-from=from.to_string() data-to=to.to_string()>
             <circle class="msg-hit" r=move || size() + 8.0/>
             <g transform=heading>
                 <path class="msg-arrow" d=move || { let s = size(); format!("M{:.1},-4.5 L{:.1},0 L{:.1},4.5 Z", s + 2.5, s + 9.5, s + 2.5) }/>
             </g>
-            {move || message_shape(&body, size())}
+            {move || message_shape(shape, size())}
         </g>
     }
 }
 
 #[component]
-fn GhostGlyph(ghost: Ghost, ring: Memo<Ring>) -> impl IntoView {
+fn GhostGlyph(ghost: GhostLook, ring: Memo<Ring>) -> impl IntoView {
     let ctx = use_ctx();
-    let (from, to, at) = (ghost.flight.from, ghost.flight.to, ghost.position());
+    let (from, to, at) = (ghost.flight.from, ghost.flight.to, ghost.position);
     let p = move || ring.get().message_at(from, to, at);
     let lost_at = ghost.lost_at_ms as f64;
     // Fade over about 1.2 s of wall time, whatever the speed.
     let opacity = move || {
-        let speed = ctx.view.with(|v| v.as_ref().map_or(0.01, |v| v.speed));
+        let speed = ctx.live.speed.get();
         let fade_ms = if speed > 0.0 { 1_200.0 * speed } else { 1.0 };
         (1.0 - (ctx.now.get() - lost_at) / fade_ms).clamp(0.0, 1.0) * 0.85
     };
-    let body = ghost.flight.message.body.clone();
+    let shape = ghost.flight.shape;
     let size = move || ring.get().message_size();
     let id = ghost.flight.id;
     view! {
         <g class="ghost" opacity=opacity data-testid="ghost"
             transform=move || { let p = p(); format!("translate({:.1},{:.1})", p.x, p.y) }
             on:click=move |ev: web_sys::MouseEvent| { ev.stop_propagation(); ctx.selection.set(Selection::Message(id)); }>
-            {move || message_shape(&body, size())}
+            {move || message_shape(shape, size())}
             <path class="ghost-x" d=move || { let s = size() + 3.0; format!("M{n},{n} L{s},{s} M{s},{n} L{n},{s}", n = -s) }/>
         </g>
     }

@@ -1,0 +1,324 @@
+//! The view model: what the page knows about the cluster, rebuilt from a `Hello`/`Snapshot` and
+//! advanced by each `SimEvent` (`apply`), plus the narration it writes along the way. Pure data
+//! and functions: no Leptos, no browser, no clock of its own — the UI decides what "now" is and
+//! only reads from here (and takes the list of parts that changed, to redraw only those).
+//!
+//! The rooms: this file holds the state and dispatches each event; `events` has one small
+//! handler per event; `narration` the story and its sentences; `network` the links and how a
+//! network change is told; `node` one server; `messages` messages and ghosts as drawn;
+//! `queries` read-only questions; `changes` what changed since the page last looked.
+
+mod changes;
+mod events;
+mod messages;
+mod narration;
+mod network;
+mod node;
+mod queries;
+
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+
+use shared::protocol::{ClusterSnapshot, Event, InFlight, LogEntryView, MessageId};
+use shared::protocol::{NetworkView, PeerProgress, SimEvent, Timing};
+use shared::types::{LogIndex, LogModel, NodeId, Role, Term};
+
+pub use changes::Changes;
+pub use messages::{flight_fraction, FlightLook, FlightStatus, Ghost, GhostLook, Shape};
+pub use narration::{count, describe_kind, format_speed, watching};
+pub use narration::{Focus, Narration, Tone, NARRATION_MAX};
+pub use network::{link_blocked, link_cut};
+pub use node::NodeState;
+
+/// Lost messages kept as fading ghosts at most.
+pub const GHOSTS_MAX: usize = 64;
+/// Client requests remembered (by id) to name them when a leader accepts or refuses them.
+pub const REQUESTS_MAX: usize = 1_000;
+/// A ghost is forgotten this long (virtual ms) after it was lost, whatever the UI's fade does.
+pub const GHOST_KEEP_MS: u64 = 5_000;
+
+/// What the page remembers about one client request (by request id).
+#[derive(Clone, Debug, PartialEq)]
+pub struct RequestTrack {
+    /// The request text.
+    pub command: String,
+    /// The node it was sent to.
+    pub node: NodeId,
+    /// Index it got, once a leader appended it.
+    pub index: Option<LogIndex>,
+}
+
+/// Why an event was not applied.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Applied {
+    /// Applied.
+    Yes,
+    /// Already part of the snapshot or applied before (`seq` too low): ignored.
+    Duplicate,
+}
+
+/// When an event happened: its sequence number and virtual time, stamped on its sentences.
+#[derive(Clone, Copy, Debug)]
+struct Stamp {
+    seq: u64,
+    time_ms: u64,
+}
+
+/// Everything the page draws.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ClusterView {
+    /// Sequence number of the last event applied (or the snapshot's).
+    pub seq: u64,
+    /// Latest virtual time known from events and clock messages (ms).
+    pub time_ms: u64,
+    /// The run's seed.
+    pub seed: u64,
+    /// How clients use the log.
+    pub log_model: LogModel,
+    /// Virtual ms per wall ms (0 = as fast as possible).
+    pub speed: f64,
+    /// Paused?
+    pub paused: bool,
+    /// Timings in force.
+    pub timing: Timing,
+    /// Network settings, partitions and cuts.
+    pub network: NetworkView,
+    /// Servers, S1 first.
+    pub nodes: Vec<NodeState>,
+    /// Messages in flight, by id.
+    pub messages: BTreeMap<MessageId, InFlight>,
+    /// Lost messages, oldest first.
+    pub ghosts: VecDeque<Ghost>,
+    /// The global committed log: every entry known committed, index `i` at position `i - 1`.
+    pub committed: Vec<LogEntryView>,
+    /// Narration, newest first.
+    pub narration: VecDeque<Narration>,
+    /// Client requests by request id.
+    pub requests: BTreeMap<u64, RequestTrack>,
+    /// Who led each term, as far as this page has seen (Election Safety: at most one per term).
+    pub leaders_by_term: BTreeMap<Term, NodeId>,
+    /// Set when an event could not be fitted (a gap in `seq`, an entry out of place): the page
+    /// should ask for a fresh snapshot.
+    pub needs_resync: bool,
+    /// First value applied at each index, to notice replicas that disagree (`add rand` in the
+    /// *command* model).
+    applied_values: BTreeMap<LogIndex, (NodeId, i64)>,
+    divergent: BTreeSet<LogIndex>,
+    narration_next_id: u64,
+    /// Parts touched since the page last called `take_changes`.
+    changes: Changes,
+}
+
+impl ClusterView {
+    /// The view of a snapshot (from `Hello` or `Snapshot`).
+    pub fn from_snapshot(snapshot: ClusterSnapshot) -> ClusterView {
+        let nodes: Vec<NodeState> = snapshot
+            .nodes
+            .into_iter()
+            .map(NodeState::from_view)
+            .collect();
+        // The global committed log, as far as any node knows it: committed entries are the same
+        // on every node that has them (State Machine Safety), so the furthest one is enough.
+        let committed = nodes
+            .iter()
+            .max_by_key(|n| n.commit_index.min(n.last_index()))
+            .map(|n| n.log[..n.commit_index.min(n.last_index()) as usize].to_vec())
+            .unwrap_or_default();
+        let leaders_by_term = nodes
+            .iter()
+            .filter(|n| n.up && n.role == Role::Leader)
+            .map(|n| (n.current_term, n.id))
+            .collect();
+        ClusterView {
+            seq: snapshot.seq,
+            time_ms: snapshot.time_ms,
+            seed: snapshot.seed,
+            log_model: snapshot.log_model,
+            speed: snapshot.speed,
+            paused: snapshot.paused,
+            timing: snapshot.timing,
+            network: snapshot.network,
+            nodes,
+            messages: snapshot.messages.into_iter().map(|m| (m.id, m)).collect(),
+            ghosts: VecDeque::new(),
+            committed,
+            narration: VecDeque::new(),
+            requests: BTreeMap::new(),
+            leaders_by_term,
+            needs_resync: false,
+            applied_values: BTreeMap::new(),
+            divergent: BTreeSet::new(),
+            narration_next_id: 1,
+            changes: Changes::all(),
+        }
+    }
+
+    /// Replace the state with a fresh snapshot (reconnect, reset, or the server saw this viewer
+    /// fall behind). The narration is kept, with a line saying what happened, so a teacher does
+    /// not lose the story on a reconnect.
+    pub fn resync(&mut self, snapshot: ClusterSnapshot) {
+        let new_cluster = snapshot.seed != self.seed
+            || snapshot.nodes.len() != self.nodes.len()
+            || snapshot.log_model != self.log_model
+            || snapshot.seq < self.seq;
+        let mut fresh = ClusterView::from_snapshot(snapshot);
+        fresh.narration = std::mem::take(&mut self.narration);
+        fresh.narration_next_id = self.narration_next_id;
+        let text = if new_cluster {
+            fresh.requests.clear();
+            narration::new_cluster(fresh.nodes.len(), fresh.seed, fresh.log_model)
+        } else {
+            fresh.requests = std::mem::take(&mut self.requests);
+            let mut leaders = std::mem::take(&mut self.leaders_by_term);
+            leaders.append(&mut fresh.leaders_by_term);
+            fresh.leaders_by_term = leaders;
+            "Resynchronised with the server".to_string()
+        };
+        fresh.note(text, Tone::Control);
+        *self = fresh;
+    }
+
+    /// A `Clock` message: the driver's virtual time, pause state and speed.
+    pub fn on_clock(&mut self, time_ms: u64, paused: bool, speed: f64) {
+        self.advance_time(time_ms);
+        self.set_control(paused, speed);
+    }
+
+    /// The parts changed since the last call (everything, right after a snapshot), so the page
+    /// redraws only those. Taking them starts a new, empty list.
+    pub fn take_changes(&mut self) -> Changes {
+        std::mem::take(&mut self.changes)
+    }
+
+    /// Apply one event (in `seq` order). Events already covered by the snapshot are ignored.
+    pub fn apply(&mut self, ev: &SimEvent) -> Applied {
+        if ev.seq <= self.seq {
+            return Applied::Duplicate;
+        }
+        if ev.seq != self.seq + 1 {
+            // Events were missed (the server skipped some for this viewer): draw what we can,
+            // and let the page fetch a fresh snapshot.
+            self.needs_resync = true;
+        }
+        self.seq = ev.seq;
+        self.advance_time(ev.time_ms);
+        let at = Stamp {
+            seq: ev.seq,
+            time_ms: ev.time_ms,
+        };
+        match &ev.event {
+            Event::MessageSent { message } => self.message_sent(at, message),
+            Event::MessageDelivered { id, .. } => self.message_delivered(*id),
+            Event::MessageDropped { id, reason, .. } => self.message_dropped(at, *id, reason),
+            Event::ElectionTimeout { node, .. } => self.election_timeout(*node),
+            Event::RoleChanged {
+                node,
+                role,
+                term,
+                leader_id,
+            } => self.role_changed(at, *node, *role, *term, *leader_id),
+            Event::VoteGranted {
+                voter,
+                candidate,
+                term,
+            } => self.vote_granted(at, *voter, *candidate, *term),
+            Event::VoteReceived {
+                node,
+                from,
+                granted,
+                votes,
+            } => self.vote_received(at, *node, *from, *granted, votes),
+            Event::TimerReset {
+                node,
+                election_deadline_ms,
+            } => self.timer_reset(*node, *election_deadline_ms),
+            Event::EntriesAppended { node, entries } => self.entries_appended(*node, entries),
+            Event::EntriesTruncated { node, from_index } => {
+                self.entries_truncated(at, *node, *from_index)
+            }
+            Event::EntriesPersisted { node, synced_index } => {
+                self.entries_persisted(*node, *synced_index)
+            }
+            Event::CommitAdvanced { node, commit_index } => {
+                self.commit_advanced(at, *node, *commit_index)
+            }
+            Event::EntryApplied { node, index, value } => {
+                self.entry_applied(at, *node, *index, *value)
+            }
+            Event::ProgressUpdated {
+                leader,
+                peer,
+                next_index,
+                match_index,
+            } => {
+                let progress = PeerProgress {
+                    next_index: *next_index,
+                    match_index: *match_index,
+                };
+                self.progress_updated(*leader, *peer, progress)
+            }
+            Event::ClientRequest {
+                node,
+                command,
+                request_id,
+            } => self.client_request(at, *node, command, *request_id),
+            Event::ProposalAccepted {
+                node,
+                request_id,
+                index,
+                term,
+            } => self.proposal_accepted(at, *node, *request_id, *index, *term),
+            Event::ProposalRejected {
+                node,
+                request_id,
+                reason,
+                ..
+            } => self.proposal_rejected(at, *node, *request_id, reason),
+            Event::NodeCrashed { node } => self.node_crashed(at, *node),
+            Event::PowerLost {
+                node,
+                synced_index,
+                lost_entries,
+            } => self.power_lost(at, *node, *synced_index, *lost_entries),
+            Event::NodeRestarted {
+                node,
+                term,
+                last_index,
+            } => self.node_restarted(at, *node, *term, *last_index),
+            Event::StorageFailed { node, error } => self.storage_failed(at, *node, error),
+            Event::NetworkChanged { network } => self.network_changed(at, network),
+            Event::ControlChanged { paused, speed } => self.control_changed(at, *paused, *speed),
+        }
+        Applied::Yes
+    }
+
+    /// Server `id` to change; marks it changed (every handler changes servers through here).
+    fn node_mut(&mut self, id: NodeId) -> Option<&mut NodeState> {
+        let node = id
+            .checked_sub(1)
+            .and_then(|i| self.nodes.get_mut(i as usize))?;
+        self.changes.nodes.insert(id);
+        Some(node)
+    }
+
+    fn advance_time(&mut self, time_ms: u64) {
+        self.time_ms = self.time_ms.max(time_ms);
+        let horizon = self.time_ms.saturating_sub(GHOST_KEEP_MS);
+        while self.ghosts.front().is_some_and(|g| g.lost_at_ms < horizon) {
+            self.ghosts.pop_front();
+            self.changes.ghosts = true;
+        }
+    }
+
+    fn set_control(&mut self, paused: bool, speed: f64) {
+        if self.paused != paused || self.speed != speed {
+            self.changes.control = true;
+        }
+        self.paused = paused;
+        self.speed = speed;
+    }
+
+    /// A sentence about the event stamped `at`.
+    fn say(&mut self, at: Stamp, text: String, focus: Focus, tone: Tone) {
+        self.narrate_at(at.seq, at.time_ms, text, focus, tone);
+    }
+}

@@ -1,0 +1,339 @@
+//! The story: what a narration item is (its sentence, what it points at, how it is styled), the
+//! bounded newest-first list the view keeps, and every sentence the reducer writes, as plain
+//! functions of what happened. Must not change the cluster's state: handlers in `events` decide
+//! what happened and call in here only for the words.
+
+use shared::protocol::{InFlight, MessageBody, MessageId};
+use shared::types::{LogIndex, LogModel, NodeId, Role, Term};
+
+use super::ClusterView;
+
+/// Narration items kept (newest first); older ones fall off the end.
+pub const NARRATION_MAX: usize = 300;
+
+/// What a narration item (or a click) points at, so the UI can highlight it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Focus {
+    /// Nothing in particular.
+    None,
+    /// A server.
+    Node(NodeId),
+    /// An index of the log, on every row.
+    Entry(LogIndex),
+    /// One server's entry at an index.
+    NodeEntry(NodeId, LogIndex),
+    /// A message (in flight or a ghost).
+    Message(MessageId),
+    /// The link between two servers (either direction).
+    Link(NodeId, NodeId),
+}
+
+/// How a narration item is styled: which kind of happening it reports.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Tone {
+    /// Elections, votes, timeouts.
+    Election,
+    /// A new leader.
+    Leader,
+    /// Entries appended or committed.
+    Log,
+    /// Client requests and their answers.
+    Client,
+    /// Crashes, power loss, storage failures, lost messages.
+    Fault,
+    /// Partitions, cuts, loss and latency.
+    Network,
+    /// Pause, speed, resynchronisation.
+    Control,
+    /// Something that surprises: divergent replicas, a refused request.
+    Warning,
+}
+
+/// One sentence of the story, newest first in [`ClusterView::narration`].
+#[derive(Clone, Debug, PartialEq)]
+pub struct Narration {
+    /// Unique within the page's life (narration survives resyncs), for keyed lists.
+    pub id: u64,
+    /// Sequence number of the event that produced it (0 for the page's own notes).
+    pub seq: u64,
+    /// Virtual time (ms).
+    pub time_ms: u64,
+    /// The sentence.
+    pub text: String,
+    /// What it talks about.
+    pub focus: Focus,
+    /// Styling.
+    pub tone: Tone,
+}
+
+impl ClusterView {
+    /// Add a sentence at the front of the story, dropping the oldest beyond [`NARRATION_MAX`].
+    pub(super) fn narrate_at(
+        &mut self,
+        seq: u64,
+        time_ms: u64,
+        text: String,
+        focus: Focus,
+        tone: Tone,
+    ) {
+        let id = self.narration_next_id;
+        self.narration_next_id += 1;
+        self.narration.push_front(Narration {
+            id,
+            seq,
+            time_ms,
+            text,
+            focus,
+            tone,
+        });
+        self.narration.truncate(NARRATION_MAX);
+        self.changes.narration = true;
+    }
+
+    /// Add the page's own line to the narration (e.g. "lost the connection").
+    pub fn note(&mut self, text: String, tone: Tone) {
+        let (seq, t) = (self.seq, self.time_ms);
+        self.narrate_at(seq, t, text, Focus::None, tone);
+    }
+}
+
+/// "1 server", "5 servers".
+pub fn count(n: u64, one: &str, many: &str) -> String {
+    format!("{n} {}", plural(n, one, many))
+}
+
+pub(super) fn plural<'a>(n: u64, one: &'a str, many: &'a str) -> &'a str {
+    if n == 1 {
+        one
+    } else {
+        many
+    }
+}
+
+/// "heartbeat", "AppendEntries with 2 entries", "vote reply (granted)", …
+pub fn describe_kind(flight: &InFlight) -> String {
+    match &flight.message.body {
+        MessageBody::RequestVote { .. } => "RequestVote".to_string(),
+        MessageBody::RequestVoteResponse { vote_granted } => format!(
+            "RequestVote reply ({})",
+            if *vote_granted { "granted" } else { "refused" }
+        ),
+        MessageBody::AppendEntries { entries, .. } if entries.is_empty() => {
+            "heartbeat (empty AppendEntries)".to_string()
+        }
+        MessageBody::AppendEntries { entries, .. } => format!(
+            "AppendEntries with {} {}",
+            entries.len(),
+            plural(entries.len() as u64, "entry", "entries")
+        ),
+        MessageBody::AppendEntriesResponse { success, .. } => format!(
+            "AppendEntries reply ({})",
+            if *success { "success" } else { "rejected" }
+        ),
+        MessageBody::ClientRequest { command, .. } => format!("forwarded request \"{command}\""),
+    }
+}
+
+/// The speed as people say it: "1×", "1/100×", "max".
+pub fn format_speed(speed: f64) -> String {
+    if speed <= 0.0 {
+        return "max".to_string();
+    }
+    if speed >= 1.0 {
+        let rounded = (speed * 10.0).round() / 10.0;
+        return format!("{rounded}×");
+    }
+    format!("1/{}×", (1.0 / speed).round() as u64)
+}
+
+// The sentences, one per happening, in the order of `Event`'s variants.
+
+/// The page's first line: what it is watching.
+pub fn watching(nodes: usize, seed: u64, leader: Option<NodeId>, committed: LogIndex) -> String {
+    let leader = leader.map_or("no leader yet".to_string(), |l| format!("S{l} leads"));
+    format!(
+        "Watching {} (seed {seed}): {leader}, {committed} committed entries",
+        count(nodes as u64, "server", "servers"),
+    )
+}
+
+/// A snapshot of another run replaced the view.
+pub(super) fn new_cluster(nodes: usize, seed: u64, log_model: LogModel) -> String {
+    format!(
+        "A new cluster: {}, seed {seed}, the log holds {}",
+        count(nodes as u64, "server", "servers"),
+        match log_model {
+            LogModel::Command => "requests (\"add 5\")",
+            LogModel::State => "state changes (\"value = 5\")",
+        }
+    )
+}
+
+pub(super) fn forwarded(from: NodeId, to: NodeId, command: &str) -> String {
+    format!("S{from} forwarded \"{command}\" to the leader, S{to}")
+}
+
+pub(super) fn dropped_by_hand(flight: &InFlight) -> String {
+    format!(
+        "The {} from S{} to S{} was dropped by hand",
+        describe_kind(flight),
+        flight.from,
+        flight.to
+    )
+}
+
+/// What a role change means, if it is worth a sentence: `before` is the server's (role, term)
+/// before the change, `votes` the votes a new leader won with.
+pub(super) fn role_changed(
+    node: NodeId,
+    before: (Role, Term),
+    role: Role,
+    term: Term,
+    leader_id: Option<NodeId>,
+    timed_out: bool,
+    votes: &[NodeId],
+) -> Option<(String, Tone)> {
+    let (before_role, before_term) = before;
+    match role {
+        Role::Candidate if timed_out => Some((
+            format!("S{node} timed out and started an election for term {term}"),
+            Tone::Election,
+        )),
+        Role::Candidate => Some((
+            format!("S{node} started an election for term {term}"),
+            Tone::Election,
+        )),
+        Role::Leader => {
+            let from = if votes.is_empty() {
+                String::new()
+            } else {
+                let names: Vec<String> = votes.iter().map(|v| format!("S{v}")).collect();
+                format!(" with votes from {}", names.join(", "))
+            };
+            Some((
+                format!("S{node} is leader for term {term}{from}"),
+                Tone::Leader,
+            ))
+        }
+        Role::Follower => {
+            let text = match before_role {
+                Role::Leader => format!(
+                    "S{node} stepped down: it saw term {term}, newer than its {before_term}"
+                ),
+                Role::Candidate if term == before_term => match leader_id {
+                    Some(l) => format!("S{node} gave up its candidacy: S{l} won term {term}"),
+                    None => format!("S{node} gave up its candidacy in term {term}"),
+                },
+                Role::Candidate => format!("S{node} gave up its candidacy: it saw term {term}"),
+                Role::Follower => return None,
+            };
+            Some((text, Tone::Election))
+        }
+    }
+}
+
+pub(super) fn voted(voter: NodeId, candidate: NodeId, term: Term) -> String {
+    format!("S{voter} voted for S{candidate} in term {term}")
+}
+
+pub(super) fn vote_refused(from: NodeId, node: NodeId, term: Term) -> String {
+    format!("S{from} refused its vote to S{node} for term {term}")
+}
+
+pub(super) fn truncated(node: NodeId, removed: u64, from_index: LogIndex) -> String {
+    format!(
+        "S{node} removed {removed} conflicting {} from index {from_index} on",
+        plural(removed, "entry", "entries")
+    )
+}
+
+/// Entries `first..=last` became committed; `what` is the command when there is one entry.
+pub(super) fn committed(first: LogIndex, last: LogIndex, what: &str) -> String {
+    if first == last {
+        format!("Entry {last} ({what}) is committed: a majority has it on disk")
+    } else {
+        format!("Entries {first}–{last} are committed: a majority has them on disk")
+    }
+}
+
+/// Two replicas computed different values after `index` (`what` names its command, if known).
+pub(super) fn replicas_disagree(
+    index: LogIndex,
+    what: Option<&str>,
+    node: NodeId,
+    value: i64,
+    first: (NodeId, i64),
+) -> String {
+    let what = what.map(|c| format!(" ({c})")).unwrap_or_default();
+    let (first_node, first_value) = first;
+    format!(
+        "Replicas disagree! After entry {index}{what} S{node} holds {value} but S{first_node} \
+         holds {first_value}: each replica ran the request itself"
+    )
+}
+
+pub(super) fn client_sent(node: NodeId, command: &str) -> String {
+    format!("A client sent \"{command}\" to S{node}")
+}
+
+/// `command` is the request's text if the page still remembers it.
+pub(super) fn proposal_accepted(
+    node: NodeId,
+    command: Option<&str>,
+    index: LogIndex,
+    term: Term,
+) -> String {
+    let command = quoted_or_a_request(command);
+    format!("S{node}, the leader, appended {command} as entry {index} in term {term}")
+}
+
+pub(super) fn proposal_rejected(node: NodeId, command: Option<&str>, reason: &str) -> String {
+    let command = quoted_or_a_request(command);
+    format!("S{node} refused {command}: {reason}")
+}
+
+fn quoted_or_a_request(command: Option<&str>) -> String {
+    command.map_or("a request".to_string(), |c| format!("\"{c}\""))
+}
+
+pub(super) fn crashed(node: NodeId) -> String {
+    format!(
+        "S{node} crashed: it forgets its commit index and state machine; its disk (term, vote, \
+         log) survives"
+    )
+}
+
+pub(super) fn power_lost(node: NodeId, lost_entries: u64) -> String {
+    if lost_entries == 0 {
+        format!("S{node} lost power; every entry was already on its disk")
+    } else {
+        format!(
+            "S{node} lost power: {lost_entries} {} not yet synced to disk {} gone",
+            plural(lost_entries, "entry", "entries"),
+            plural(lost_entries, "is", "are")
+        )
+    }
+}
+
+pub(super) fn restarted(node: NodeId, term: Term, last_index: LogIndex) -> String {
+    format!(
+        "S{node} restarted from its disk: term {term}, {last_index} {}",
+        plural(last_index, "entry", "entries")
+    )
+}
+
+pub(super) fn storage_failed(node: NodeId, error: &str) -> String {
+    format!("S{node}'s disk failed and it stopped: {error}")
+}
+
+/// "Paused", "Speed set to 1/10×": one sentence per control that changed.
+pub(super) fn control_changed(before: (bool, f64), paused: bool, speed: f64) -> Vec<String> {
+    let mut sentences = Vec::new();
+    if paused != before.0 {
+        sentences.push(if paused { "Paused" } else { "Resumed" }.to_string());
+    }
+    if (speed - before.1).abs() > f64::EPSILON {
+        sentences.push(format!("Speed set to {}", format_speed(speed)));
+    }
+    sentences
+}

@@ -1,0 +1,122 @@
+//! Read-only questions the page asks of the view: who leads, how wide the logs are, how many
+//! copies an entry has, which votes are still travelling, where a message is. Must not change
+//! anything.
+
+use shared::protocol::{InFlight, MessageBody, MessageId};
+use shared::types::{LogIndex, NodeId, Role, Term};
+
+use super::messages::FlightStatus;
+use super::network;
+use super::node::NodeState;
+use super::ClusterView;
+
+impl ClusterView {
+    /// Server `id`, if it exists.
+    pub fn node(&self, id: NodeId) -> Option<&NodeState> {
+        id.checked_sub(1).and_then(|i| self.nodes.get(i as usize))
+    }
+
+    /// Votes needed for a majority.
+    pub fn quorum(&self) -> usize {
+        self.nodes.len() / 2 + 1
+    }
+
+    /// The leader of the highest term among running servers (there can be an older, deposed
+    /// leader that has not heard yet).
+    pub fn leader(&self) -> Option<NodeId> {
+        self.nodes
+            .iter()
+            .filter(|n| n.up && n.role == Role::Leader)
+            .max_by_key(|n| n.current_term)
+            .map(|n| n.id)
+    }
+
+    /// The highest term any server is in.
+    pub fn max_term(&self) -> Term {
+        self.nodes.iter().map(|n| n.current_term).max().unwrap_or(0)
+    }
+
+    /// The longest log's last index (how wide the log rows are).
+    pub fn max_index(&self) -> LogIndex {
+        self.nodes
+            .iter()
+            .map(NodeState::last_index)
+            .chain(std::iter::once(self.committed.len() as LogIndex))
+            .max()
+            .unwrap_or(0)
+    }
+
+    /// The global commit index (last entry of the committed log).
+    pub fn commit_index(&self) -> LogIndex {
+        self.committed.len() as LogIndex
+    }
+
+    /// For the leader's uncommitted entry at `index`: how many servers hold it, as the leader
+    /// counts (itself once the entry is on its disk, plus every follower whose `match_index`
+    /// reached it), and the cluster size. `None` when there is no leader, the leader has no
+    /// such entry, or it is already committed.
+    pub fn replication(&self, index: LogIndex) -> Option<(usize, usize)> {
+        let leader = self.node(self.leader()?)?;
+        if index == 0 || index > leader.last_index() || index <= leader.commit_index {
+            return None;
+        }
+        let own = usize::from(leader.synced_index >= index);
+        let others = leader
+            .progress
+            .values()
+            .filter(|p| p.match_index >= index)
+            .count();
+        Some((own + others, self.nodes.len()))
+    }
+
+    /// Voters whose granted vote for `candidate` is still travelling (drawn grey, as in
+    /// RaftScope).
+    pub fn votes_coming(&self, candidate: NodeId) -> Vec<NodeId> {
+        let Some(c) = self.node(candidate) else {
+            return Vec::new();
+        };
+        self.messages
+            .values()
+            .filter(|m| {
+                m.to == candidate
+                    && m.message.term == c.current_term
+                    && matches!(
+                        m.message.body,
+                        MessageBody::RequestVoteResponse { vote_granted: true }
+                    )
+            })
+            .map(|m| m.from)
+            .collect()
+    }
+
+    /// True when the directed link `from → to` is blocked by a cut or a partition.
+    pub fn link_blocked(&self, from: NodeId, to: NodeId) -> bool {
+        network::link_blocked(&self.network, from, to)
+    }
+
+    /// True when every link to and from `id` is blocked (and there is someone to be cut from).
+    pub fn is_isolated(&self, id: NodeId) -> bool {
+        self.nodes.len() > 1
+            && self
+                .nodes
+                .iter()
+                .filter(|n| n.id != id)
+                .all(|n| self.link_blocked(id, n.id) && self.link_blocked(n.id, id))
+    }
+
+    /// True when replicas computed different values for entry `index`.
+    pub fn is_divergent(&self, index: LogIndex) -> bool {
+        self.divergent.contains(&index)
+    }
+
+    /// Message `id` if it is in flight or a ghost, and which.
+    pub fn find_message(&self, id: MessageId) -> Option<(&InFlight, FlightStatus)> {
+        if let Some(m) = self.messages.get(&id) {
+            return Some((m, FlightStatus::InFlight));
+        }
+        self.ghosts
+            .iter()
+            .find(|g| g.flight.id == id)
+            .map(|g| (&g.flight, FlightStatus::Lost(g.reason.clone())))
+    }
+}

@@ -1,0 +1,147 @@
+//! The page's shared state: the live cluster, the animated "now", the selection and highlight,
+//! the connection and the last reply per control, in one `Copy` context every component reads;
+//! and the one path commands take to the server. Draws nothing and knows no Raft (see `model`).
+
+use std::collections::BTreeMap;
+
+use leptos::prelude::*;
+use shared::protocol::ClientCommand;
+use shared::types::NodeId;
+
+use crate::clock::PlaybackClock;
+use crate::live::Live;
+use crate::model::Focus;
+use crate::ws::{ConnState, Connection, Origin};
+
+/// What the side panel inspects.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Selection {
+    /// Nothing: the side panel shows the client and network controls.
+    None,
+    /// A server.
+    Node(NodeId),
+    /// A message (in flight, or remembered after it arrived).
+    Message(u64),
+}
+
+/// Everything components share. All fields are `Copy` handles.
+#[derive(Clone, Copy)]
+pub struct Ctx {
+    /// The cluster, one reactive part at a time.
+    pub live: Live,
+    /// Virtual time now, extrapolated every animation frame.
+    pub now: RwSignal<f64>,
+    /// Connection state.
+    pub conn: RwSignal<ConnState>,
+    /// Wall time in whole seconds (set by the animation loop), for countdowns.
+    pub wall_s: RwSignal<u64>,
+    /// What the side panel shows.
+    pub selection: RwSignal<Selection>,
+    /// What a narration or entry click highlights.
+    pub highlight: RwSignal<Focus>,
+    /// Last reply per control.
+    pub replies: RwSignal<BTreeMap<Origin, Result<String, String>>>,
+    /// Overlays.
+    pub help_open: RwSignal<bool>,
+    /// Reset dialog.
+    pub reset_open: RwSignal<bool>,
+    /// The append form's text (shared with the "c" key and the server panel).
+    pub append_text: RwSignal<String>,
+    /// Set when the server speaks another protocol version (the page must be reloaded).
+    pub version_mismatch: RwSignal<Option<u32>>,
+    /// Wall time of the last reconnect asked for by a gap in the events.
+    pub(crate) last_resync_ms: StoredValue<f64>,
+    pub(crate) connection: StoredValue<Option<Connection>, LocalStorage>,
+    pub(crate) clock: StoredValue<PlaybackClock>,
+}
+
+impl Ctx {
+    /// A fresh page: nothing known yet, connecting.
+    pub fn new() -> Ctx {
+        Ctx {
+            live: Live::new(),
+            now: RwSignal::new(0.0),
+            conn: RwSignal::new(ConnState::Connecting { attempts: 0 }),
+            wall_s: RwSignal::new(0),
+            selection: RwSignal::new(Selection::None),
+            highlight: RwSignal::new(Focus::None),
+            replies: RwSignal::new(BTreeMap::new()),
+            help_open: RwSignal::new(false),
+            reset_open: RwSignal::new(false),
+            append_text: RwSignal::new("add 5".to_string()),
+            version_mismatch: RwSignal::new(None),
+            last_resync_ms: StoredValue::new(f64::MIN),
+            connection: StoredValue::new_local(None),
+            clock: StoredValue::new(PlaybackClock::new()),
+        }
+    }
+
+    /// Send a command; a local failure (not connected) is shown like a server error.
+    pub fn send(&self, command: ClientCommand, origin: Origin) {
+        let result = self.connection.with_value(|c| match c {
+            Some(c) => c.send(command, origin),
+            None => Err("not connected to the server".to_string()),
+        });
+        match result {
+            Ok(_) => self.clear_reply(origin),
+            Err(e) => self.local_error(origin, e),
+        }
+    }
+
+    /// Ask for a client request (`add 5`, …) to be appended, to `node` or to the leader. Every
+    /// append the page makes goes through here (the form, the quick buttons, a server's panel,
+    /// the "c" key); a request that does not parse is refused locally, next to `origin`.
+    pub fn append(&self, text: &str, node: Option<NodeId>, origin: Origin) {
+        let command = text.trim();
+        match command.parse::<shared::Command>() {
+            Ok(_) => {
+                let command = command.to_string();
+                self.send(ClientCommand::Append { command, node }, origin);
+            }
+            Err(e) => self.local_error(origin, e.to_string()),
+        }
+    }
+
+    /// Show an error next to a control without asking the server (e.g. a typo caught locally).
+    pub fn local_error(&self, origin: Origin, error: String) {
+        self.replies.update(|r| {
+            r.insert(origin, Err(error));
+        });
+    }
+
+    /// Clear the message next to a control.
+    pub fn clear_reply(&self, origin: Origin) {
+        self.replies.update(|r| {
+            r.remove(&origin);
+        });
+    }
+
+    /// Reconnect at once.
+    pub fn reconnect_now(&self) {
+        self.connection.with_value(|c| {
+            if let Some(c) = c {
+                c.reconnect_now();
+            }
+        });
+    }
+
+    /// Toggle pause.
+    pub fn toggle_pause(&self) {
+        match self.live.peek(|v| v.paused) {
+            Some(true) => self.send(ClientCommand::Resume, Origin::Playback),
+            Some(false) => self.send(ClientCommand::Pause, Origin::Playback),
+            None => {}
+        }
+    }
+}
+
+impl Default for Ctx {
+    fn default() -> Ctx {
+        Ctx::new()
+    }
+}
+
+/// Read the shared context.
+pub fn use_ctx() -> Ctx {
+    expect_context::<Ctx>()
+}
