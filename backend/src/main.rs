@@ -211,6 +211,9 @@ async fn run(cli: Cli, explicit: Vec<&str>) -> anyhow::Result<()> {
             c.seed
         );
     }
+    for warning in c.warnings() {
+        tracing::warn!("{warning}");
+    }
     for (node, report) in &info.recovery {
         if !report.is_clean() {
             tracing::warn!(node, ?report, "recovery repaired this node's files");

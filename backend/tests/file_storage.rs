@@ -20,6 +20,7 @@ fn entry(index: LogIndex, term: Term) -> Entry {
         term,
         data: EntryData::Request {
             command: Command::Add(index as i64),
+            client: None,
         },
     }
 }
@@ -354,6 +355,7 @@ fn reopen_returns_identical_entries_and_hard_state() {
             term: 1,
             data: EntryData::Request {
                 command: Command::Mul(-3),
+                client: None,
             },
         },
         Entry {
@@ -362,6 +364,7 @@ fn reopen_returns_identical_entries_and_hard_state() {
             data: EntryData::Value {
                 value: -42,
                 command: Command::AddRand,
+                client: None,
             },
         },
         Entry {
@@ -369,6 +372,7 @@ fn reopen_returns_identical_entries_and_hard_state() {
             term: 2,
             data: EntryData::Request {
                 command: Command::Set(i64::MIN),
+                client: None,
             },
         },
     ];

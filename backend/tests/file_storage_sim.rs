@@ -87,8 +87,9 @@ fn the_simulator_runs_identically_on_file_storage_and_mem_storage() {
             let target = rng.range_inclusive(1, n);
             match rng.range_inclusive(0, 9) {
                 0..=4 => {
+                    use shared::Command::{Add, AddRand, Mul, Set};
                     let text =
-                        ["add 1", "mul 2", "set 7", "add rand"][rng.range_inclusive(0, 3) as usize];
+                        [Add(1), Mul(2), Set(7), AddRand][rng.range_inclusive(0, 3) as usize];
                     let via = rng.chance(0.5).then_some(target);
                     assert_eq!(
                         twin.mem.propose(via, text).is_ok(),

@@ -169,11 +169,8 @@ async fn a_websocket_flood_is_rate_limited_per_connection() {
     let deadline = Instant::now() + DEADLINE;
     while replies.len() < 30 {
         assert!(Instant::now() < deadline, "every request gets a reply");
-        if let ServerMessage::Reply {
-            request_id, error, ..
-        } = v.read().await
-        {
-            replies.insert(request_id, error);
+        if let ServerMessage::Reply(reply) = v.read().await {
+            replies.insert(reply.request_id, reply.outcome.err());
         }
     }
     assert_eq!(

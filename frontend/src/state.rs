@@ -53,6 +53,11 @@ pub struct Ctx {
     pub(crate) last_resync_ms: StoredValue<f64>,
     pub(crate) connection: StoredValue<Option<Connection>, LocalStorage>,
     pub(crate) clock: StoredValue<PlaybackClock>,
+    /// This tab's client id (Raft §8), drawn at random when the page opens, and the serial of
+    /// its last request: every append carries both, so the cluster executes it once even if the
+    /// network duplicates its forward.
+    client_id: u64,
+    serial: StoredValue<u64>,
 }
 
 impl Ctx {
@@ -73,6 +78,9 @@ impl Ctx {
             last_resync_ms: StoredValue::new(f64::MIN),
             connection: StoredValue::new_local(None),
             clock: StoredValue::new(PlaybackClock::new()),
+            // 1..2^53 (exact in an f64); 0 is the server's own client for requests without one.
+            client_id: 1 + (js_sys::Math::random() * ((1u64 << 53) - 1) as f64) as u64,
+            serial: StoredValue::new(0),
         }
     }
 
@@ -96,7 +104,14 @@ impl Ctx {
         match command.parse::<shared::Command>() {
             Ok(_) => {
                 let command = command.to_string();
-                self.send(ClientCommand::Append { command, node }, origin);
+                self.serial.update_value(|s| *s += 1);
+                let append = ClientCommand::Append {
+                    command,
+                    node,
+                    client_id: Some(self.client_id),
+                    serial: Some(self.serial.get_value()),
+                };
+                self.send(append, origin);
             }
             Err(e) => self.local_error(origin, e.to_string()),
         }

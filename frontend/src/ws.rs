@@ -253,24 +253,12 @@ impl Connection {
                 return;
             }
         };
-        if let ServerMessage::Reply {
-            request_id,
-            ok,
-            result,
-            error,
-        } = &message
-        {
-            let origin = self.inner.borrow_mut().pending.remove(request_id);
+        if let ServerMessage::Reply(reply) = &message {
+            let origin = self.inner.borrow_mut().pending.remove(&reply.request_id);
             if let Some(origin) = origin {
-                let result = if *ok {
-                    Ok(result
-                        .as_ref()
-                        .and_then(|r| r.message.clone())
-                        .unwrap_or_else(|| "done".to_string()))
-                } else {
-                    Err(error
-                        .clone()
-                        .unwrap_or_else(|| "the server refused the command".to_string()))
+                let result = match &reply.outcome {
+                    Ok(ok) => Ok(ok.message.clone().unwrap_or_else(|| "done".to_string())),
+                    Err(error) => Err(error.clone()),
                 };
                 on_reply(ReplyOutcome { origin, result });
             }

@@ -4,6 +4,8 @@
 
 mod common;
 
+use shared::Command;
+
 use common::{network, snapshot, Feed};
 use logscope_frontend::model::{Changes, ClusterView};
 use shared::protocol::Event;
@@ -93,7 +95,14 @@ fn run_and_check(seed: u64, log_model: LogModel) {
     sim.run_for(1_000);
     check(&mut sim, &mut view, "election");
     for i in 0..6 {
-        let _ = sim.propose(None, if i % 2 == 0 { "add rand" } else { "mul 3" });
+        let _ = sim.propose(
+            None,
+            if i % 2 == 0 {
+                Command::AddRand
+            } else {
+                Command::Mul(3)
+            },
+        );
         sim.run_for(7);
     }
     sim.run_for(500);
@@ -103,7 +112,7 @@ fn run_and_check(seed: u64, log_model: LogModel) {
     sim.isolate(2).unwrap();
     sim.set_network(Some(0.3), None, None, None).unwrap();
     for _ in 0..5 {
-        let _ = sim.propose(None, "add 1");
+        let _ = sim.propose(None, "add 1".parse().unwrap());
         sim.run_for(40);
     }
     sim.run_for(1_000);

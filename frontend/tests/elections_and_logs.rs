@@ -5,6 +5,7 @@ mod common;
 
 use common::{entry, flight, Feed};
 use logscope_frontend::model::{Focus, Tone};
+use shared::protocol::RequestVoteResponse;
 use shared::protocol::{Event, MessageBody, PeerProgress};
 use shared::types::Role;
 
@@ -52,7 +53,7 @@ fn an_election_from_timeout_to_leader() {
             40,
             1,
             3,
-            MessageBody::RequestVoteResponse { vote_granted: true },
+            MessageBody::RequestVoteResponse(RequestVoteResponse { vote_granted: true }),
         ),
     });
     assert_eq!(f.view.votes_coming(3), vec![1]);

@@ -3,20 +3,23 @@
 
 mod common;
 
+use shared::protocol::DropReason;
+
 use common::{entry, flight, network, Feed};
 use logscope_frontend::model::{flight_fraction, format_speed, Focus};
+use shared::protocol::{AppendEntries, ForwardedRequest};
 use shared::protocol::{Event, MessageBody};
 use shared::Command;
 
 #[test]
 fn messages_fly_arrive_and_leave_ghosts_where_they_were_lost() {
     let mut f = Feed::new(3);
-    let ae = MessageBody::AppendEntries {
+    let ae = MessageBody::AppendEntries(AppendEntries {
         prev_log_index: 0,
         prev_log_term: 0,
         entries: vec![],
         leader_commit: 0,
-    };
+    });
     f.ev(Event::MessageSent {
         message: flight(1, 1, 2, ae.clone()),
     });
@@ -32,19 +35,19 @@ fn messages_fly_arrive_and_leave_ghosts_where_they_were_lost() {
         id: 2,
         from: 1,
         to: 3,
-        reason: "loss".into(),
+        reason: DropReason::Loss,
     });
     assert_eq!(f.view.messages.len(), 1);
     assert_eq!(f.view.ghosts.len(), 1);
     assert!((f.view.ghosts[0].position() - 0.4).abs() < 1e-9);
-    assert_eq!(f.view.ghosts[0].reason, "loss");
+    assert_eq!(f.view.ghosts[0].reason, DropReason::Loss);
     assert!(!f.said("dropped by hand"), "random loss is not narrated");
 
     f.at(106).ev(Event::MessageDropped {
         id: 1,
         from: 1,
         to: 2,
-        reason: "dropped".into(),
+        reason: DropReason::Dropped,
     });
     assert!(f.said("The heartbeat (empty AppendEntries) from S1 to S2 was dropped by hand"));
     assert_eq!(f.view.narration[0].focus, Focus::Message(1));
@@ -62,8 +65,9 @@ fn forwarded_client_requests_and_proposals() {
     let mut f = Feed::new(3);
     f.ev(Event::ClientRequest {
         node: 2,
-        command: "add 5".into(),
+        command: "add 5".parse().unwrap(),
         request_id: 9,
+        client: None,
     });
     assert!(f.said("A client sent \"add 5\" to S2"));
     f.ev(Event::MessageSent {
@@ -71,10 +75,11 @@ fn forwarded_client_requests_and_proposals() {
             3,
             2,
             1,
-            MessageBody::ClientRequest {
+            MessageBody::ClientRequest(ForwardedRequest {
                 command: Command::Add(5),
                 request_id: 9,
-            },
+                client: None,
+            }),
         ),
     });
     assert!(f.said("S2 forwarded \"add 5\" to the leader, S1"));
@@ -83,6 +88,7 @@ fn forwarded_client_requests_and_proposals() {
         request_id: 9,
         index: 4,
         term: 2,
+        duplicate: false,
     });
     assert!(f.said("S1, the leader, appended \"add 5\" as entry 4 in term 2"));
     assert_eq!(f.view.requests[&9].index, Some(4));
@@ -90,6 +96,7 @@ fn forwarded_client_requests_and_proposals() {
     f.ev(Event::ProposalRejected {
         node: 3,
         request_id: 9,
+        kind: shared::protocol::RejectKind::NotLeader,
         reason: "S3 is not the leader".into(),
         leader_hint: Some(1),
     });
@@ -152,6 +159,7 @@ fn crash_power_loss_restart_and_storage_failure() {
 
     f.ev(Event::StorageFailed {
         node: 3,
+        kind: shared::protocol::StorageFailureKind::Io,
         error: "disk full".into(),
     });
     let s3 = f.view.node(3).unwrap();

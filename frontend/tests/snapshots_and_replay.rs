@@ -5,6 +5,8 @@
 
 mod common;
 
+use shared::Command;
+
 use common::{assert_matches, entry, snapshot, Feed};
 use logscope_frontend::model::{Applied, ClusterView, REQUESTS_MAX};
 use shared::protocol::{Event, SimEvent};
@@ -88,10 +90,15 @@ fn a_new_snapshot_replaces_the_state_and_keeps_the_story() {
     // A reset: a new seed and size is a new cluster.
     let mut snap = snapshot(5, 3);
     snap.seed = 99;
+    snap.warnings = vec!["election timeouts 150–150 ms spread only 0 ms".to_string()];
     f.view.resync(snap);
     assert_eq!(f.view.nodes.len(), 5);
     assert_eq!(f.view.seq, 3);
     assert!(f.said("A new cluster: 5 servers, seed 99"));
+    assert!(
+        f.said("Note: election timeouts 150–150 ms"),
+        "the server's warnings about the new cluster are said"
+    );
     let e = SimEvent {
         seq: 4,
         time_ms: 0,
@@ -122,7 +129,14 @@ fn replay_matches_simulator(seed: u64, log_model: LogModel, nodes: u64) {
     sim.run_for(1_000);
     feed(&mut sim, &mut view, "election");
     for i in 0..6 {
-        let _ = sim.propose(None, if i % 2 == 0 { "add rand" } else { "mul 3" });
+        let _ = sim.propose(
+            None,
+            if i % 2 == 0 {
+                Command::AddRand
+            } else {
+                Command::Mul(3)
+            },
+        );
         sim.run_for(7);
     }
     sim.run_for(500);
@@ -131,10 +145,10 @@ fn replay_matches_simulator(seed: u64, log_model: LogModel, nodes: u64) {
     sim.crash(leader).unwrap();
     sim.run_for(1_000);
     feed(&mut sim, &mut view, "leader crash");
-    let _ = sim.propose(None, "add 2");
+    let _ = sim.propose(None, "add 2".parse().unwrap());
     let other = sim.leader().unwrap_or(1) % nodes + 1;
     if sim.is_up(other) && nodes > 1 {
-        let _ = sim.propose(Some(other), "add 4");
+        let _ = sim.propose(Some(other), "add 4".parse().unwrap());
     }
     sim.run_for(3);
     if let Some(l) = sim.leader() {
@@ -146,7 +160,7 @@ fn replay_matches_simulator(seed: u64, log_model: LogModel, nodes: u64) {
     sim.isolate(nodes).unwrap();
     sim.set_network(Some(0.2), None, Some(3), Some(30)).unwrap();
     for _ in 0..5 {
-        let _ = sim.propose(None, "add 1");
+        let _ = sim.propose(None, "add 1".parse().unwrap());
         sim.run_for(40);
     }
     sim.run_for(1_000);
@@ -183,7 +197,7 @@ fn snapshot_plus_events_rebuilds_the_simulator_state() {
 fn a_snapshot_taken_mid_run_resumes_where_the_events_left_off() {
     let mut sim = Sim::new(SimConfig::default()).unwrap();
     sim.run_for(600);
-    let _ = sim.propose(None, "add 5");
+    let _ = sim.propose(None, "add 5".parse().unwrap());
     sim.run_for(5);
     let mut early = ClusterView::from_snapshot(sim.snapshot());
     sim.take_events();
@@ -209,8 +223,9 @@ fn old_client_requests_are_forgotten_but_recent_ones_named() {
     for id in 1..=(REQUESTS_MAX as u64 + 10) {
         f.ev(Event::ClientRequest {
             node: 1,
-            command: format!("add {id}"),
+            command: Command::Add(id as i64),
             request_id: id,
+            client: None,
         });
     }
     assert_eq!(f.view.requests.len(), REQUESTS_MAX);
@@ -220,6 +235,7 @@ fn old_client_requests_are_forgotten_but_recent_ones_named() {
         request_id: REQUESTS_MAX as u64 + 10,
         index: 3,
         term: 1,
+        duplicate: false,
     });
     assert!(f.said(&format!(
         "appended \"add {}\" as entry 3",
@@ -230,6 +246,7 @@ fn old_client_requests_are_forgotten_but_recent_ones_named() {
         request_id: 1,
         index: 4,
         term: 1,
+        duplicate: false,
     });
     assert!(f.said("appended a request as entry 4"));
 }

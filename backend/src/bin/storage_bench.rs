@@ -149,6 +149,7 @@ fn entry(index: LogIndex) -> Entry {
         term: 1,
         data: EntryData::Request {
             command: Command::Add((index % 1000) as i64),
+            client: None,
         },
     }
 }

@@ -12,7 +12,10 @@ use shared::NodeId;
 
 use super::handle::Request;
 use super::pending::{self, Deadline, ReplyTx};
-use super::{check_speed, open_cluster, AppendWait, CommandError, Driver, Manifest, OutgoingKind};
+use super::{
+    check_speed, open_cluster, Append, AppendWait, CommandError, Driver, Input, Manifest,
+    OutgoingKind,
+};
 
 /// Waiting appends the driver keeps at once; more are refused rather than queued without bound.
 const PENDING_MAX: usize = 10_000;
@@ -44,12 +47,10 @@ impl Driver {
         std::ops::ControlFlow::Continue(())
     }
 
-    fn command(&mut self, command: ClientCommand, wait: AppendWait, reply: ReplyTx) {
+    fn command(&mut self, command: Input, wait: AppendWait, reply: ReplyTx) {
         let result = match command {
-            ClientCommand::Append { command, node } => {
-                return self.append(&command, node, wait, reply)
-            }
-            other => self.control(other),
+            Input::Append(append) => return self.append(append, wait, reply),
+            Input::Control(other) => self.control(other),
         };
         self.answer(reply, result);
     }
@@ -59,17 +60,18 @@ impl Driver {
         self.replies.push((reply, result));
     }
 
-    /// The one place an append's command text reaches the core (`Sim::propose` parses it
-    /// today). When the core takes a typed command, parse `text` here, right after the
-    /// `PENDING_MAX` check, so a full queue still answers "too many" first.
-    fn append(&mut self, text: &str, node: Option<NodeId>, wait: AppendWait, reply: ReplyTx) {
+    /// A client request, already parsed at the edge ([`Input::parse`]), goes to the core.
+    fn append(&mut self, append: Append, wait: AppendWait, reply: ReplyTx) {
         if self.pending.len() >= PENDING_MAX {
             let error = CommandError::too_many(format!(
                 "{PENDING_MAX} requests are already waiting for the cluster; try again shortly"
             ));
             return self.answer(reply, Err(error));
         }
-        let accepted = match self.sim.propose(node, text) {
+        let proposed = self
+            .sim
+            .propose_from(append.node, append.command, append.client);
+        let accepted = match proposed {
             Ok(a) => a,
             Err(e) => return self.answer(reply, Err(e.into())),
         };
@@ -81,11 +83,25 @@ impl Driver {
             wall: now + wall,
         };
         match (accepted.outcome, wait) {
-            (ProposeOutcome::Appended { index, term }, AppendWait::Appended) => {
-                let ok = pending::appended(accepted.node, index, term, None);
+            (
+                ProposeOutcome::Appended {
+                    index,
+                    term,
+                    duplicate,
+                },
+                AppendWait::Appended,
+            ) => {
+                let ok = if duplicate {
+                    pending::duplicate(accepted.node, index, term)
+                } else {
+                    pending::appended(accepted.node, index, term, None)
+                };
                 self.answer(reply, Ok(ok));
             }
-            (ProposeOutcome::Appended { index, term }, AppendWait::Committed { wall_timeout }) => {
+            (
+                ProposeOutcome::Appended { index, term, .. },
+                AppendWait::Committed { wall_timeout },
+            ) => {
                 // Checked every frame (a one-node cluster commits it at the next one).
                 let d = deadline(wall_timeout);
                 self.pending.commit(index, term, accepted.node, d, reply);
@@ -305,11 +321,18 @@ impl Driver {
         );
         let c = &info.cluster;
         tracing::info!(nodes = c.nodes, seed = c.seed, log_model = %c.log_model, "cluster reset");
+        // Allowed but surprising settings (e.g. timeouts too close to ever settle) are said here,
+        // in the snapshot's `warnings` and in the server's log.
+        let mut message = format!(
+            "started a new cluster: {} nodes, seed {}, {} log model",
+            c.nodes, c.seed, c.log_model
+        );
+        for warning in c.warnings() {
+            tracing::warn!("{warning}");
+            message.push_str(&format!(". Note: {warning}"));
+        }
         Ok(CommandOk {
-            message: Some(format!(
-                "started a new cluster: {} nodes, seed {}, {} log model",
-                c.nodes, c.seed, c.log_model
-            )),
+            message: Some(message),
             ..CommandOk::default()
         })
     }

@@ -67,7 +67,7 @@ impl From<SimError> for CommandError {
     fn from(e: SimError) -> Self {
         let kind = match &e {
             SimError::UnknownNode(..) | SimError::UnknownMessage(_) => ErrorKind::NotFound,
-            SimError::BadCommand(_) | SimError::BadConfig(_) => ErrorKind::Invalid,
+            SimError::ReservedClient | SimError::BadConfig(_) => ErrorKind::Invalid,
             SimError::NodeDown(_)
             | SimError::NodeUp(_)
             | SimError::Refused(_)

@@ -6,7 +6,9 @@
 use std::sync::Arc;
 
 use serde::Serialize;
-use shared::protocol::{ClientCommand, CommandOk};
+use shared::protocol::CommandOk;
+
+use super::Input;
 use shared::NodeId;
 use tokio::sync::{broadcast, mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
@@ -38,7 +40,7 @@ pub struct Status {
 /// One request to the driver, with the channel for its answer.
 pub(super) enum Request {
     Command {
-        command: ClientCommand,
+        command: Input,
         wait: AppendWait,
         reply: ReplyTx,
     },
@@ -84,7 +86,7 @@ impl DriverHandle {
     /// Carry out a command and wait for its answer.
     pub async fn command(
         &self,
-        command: ClientCommand,
+        command: Input,
         wait: AppendWait,
     ) -> Result<CommandOk, CommandError> {
         let (reply, rx) = oneshot::channel();

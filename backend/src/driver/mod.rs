@@ -38,6 +38,7 @@ mod control;
 mod data_dir;
 mod error;
 mod handle;
+mod input;
 mod outgoing;
 mod pacing;
 mod pending;
@@ -56,6 +57,7 @@ use tokio_util::sync::CancellationToken;
 pub use data_dir::{DataDir, DataDirError, DirLock, Manifest, LOCK_FILE, MANIFEST_FILE};
 pub use error::{CommandError, ErrorKind};
 pub use handle::{DriverHandle, DriverThread, Status};
+pub use input::{Append, Input};
 pub(crate) use outgoing::to_json;
 pub use outgoing::{Outgoing, OutgoingKind, SnapshotReply};
 use pending::{Pending, ReplyTx};
@@ -248,7 +250,7 @@ fn open_cluster(
         .take_events()
         .into_iter()
         .filter_map(|e| match e.event {
-            Event::StorageFailed { node, error } => Some((node, error)),
+            Event::StorageFailed { node, error, .. } => Some((node, error)),
             _ => None,
         })
         .collect();

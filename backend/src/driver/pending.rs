@@ -118,12 +118,15 @@ impl Pending {
                     request_id,
                     index,
                     term,
+                    duplicate,
                 } => {
                     let Some(f) = self.forwarded.remove(request_id) else {
                         continue;
                     };
                     if f.wait_commit {
                         self.commit(*index, *term, *node, f.deadline, f.reply);
+                    } else if *duplicate {
+                        let _ = f.reply.send(Ok(self::duplicate(*node, *index, *term)));
                     } else {
                         let _ = f.reply.send(Ok(appended(*node, *index, *term, None)));
                     }
@@ -214,6 +217,19 @@ pub(super) fn appended(
         leader: Some(leader),
         committed,
         message: Some(message),
+        duplicate: None,
+    }
+}
+
+/// The answer to a request the leader's log already held (same client and serial, Raft §8).
+pub(super) fn duplicate(leader: NodeId, index: LogIndex, term: Term) -> CommandOk {
+    CommandOk {
+        duplicate: Some(true),
+        message: Some(format!(
+            "S{leader} already holds this request at index {index} (term {term}): duplicate \
+             request ignored, nothing appended"
+        )),
+        ..appended(leader, index, term, None)
     }
 }
 

@@ -21,14 +21,16 @@ use axum::extract::DefaultBodyLimit;
 use axum::http::StatusCode;
 use axum::routing::{any, get, post};
 use axum::Router;
-use shared::protocol::{ClientCommand, CommandOk, ServerMessage};
+use shared::protocol::{ClientCommand, CommandOk, Reply, ServerMessage};
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
-use crate::driver::{self, CommandError, DriverConfig, DriverHandle, DriverThread, StartInfo};
+use crate::driver::{
+    self, CommandError, DriverConfig, DriverHandle, DriverThread, Input, StartInfo,
+};
 pub(crate) use error::ServerError;
 pub use limits::Limits;
 
@@ -287,7 +289,7 @@ fn router(state: AppState, config: &ServerConfig) -> Router {
 }
 
 /// Read one command from a JSON value, with an error that says what is wrong.
-pub(crate) fn parse_command(value: serde_json::Value) -> Result<ClientCommand, CommandError> {
+pub(crate) fn parse_command(value: serde_json::Value) -> Result<Input, CommandError> {
     if !value.is_object() {
         return Err(CommandError::invalid(format!(
             "expected a JSON object such as {{\"type\":\"crash\",\"node\":1}}, got {}",
@@ -306,8 +308,9 @@ pub(crate) fn parse_command(value: serde_json::Value) -> Result<ClientCommand, C
         }
         Some(_) => {}
     }
-    serde_json::from_value(value)
-        .map_err(|e| CommandError::invalid(format!("invalid command: {e}")))
+    let command: ClientCommand = serde_json::from_value(value)
+        .map_err(|e| CommandError::invalid(format!("invalid command: {e}")))?;
+    Input::parse(command)
 }
 
 fn json_kind(value: &serde_json::Value) -> &'static str {
@@ -326,19 +329,9 @@ pub(crate) fn reply_json(
     request_id: u64,
     result: Result<CommandOk, CommandError>,
 ) -> axum::extract::ws::Utf8Bytes {
-    let message = match result {
-        Ok(ok) => ServerMessage::Reply {
-            request_id,
-            ok: true,
-            result: Some(ok),
-            error: None,
-        },
-        Err(e) => ServerMessage::Reply {
-            request_id,
-            ok: false,
-            result: None,
-            error: Some(e.message),
-        },
-    };
+    let message = ServerMessage::Reply(Reply {
+        request_id,
+        outcome: result.map_err(|e| e.message),
+    });
     driver::to_json(&message)
 }

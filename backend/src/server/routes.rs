@@ -132,7 +132,7 @@ pub(super) async fn commands(
     let value: serde_json::Value = serde_json::from_slice(&body)
         .map_err(|e| CommandError::invalid(format!("invalid JSON: {e}")))?;
     let command = parse_command(value)?;
-    let is_append = matches!(command, shared::protocol::ClientCommand::Append { .. });
+    let is_append = matches!(command, crate::driver::Input::Append(_));
     if !is_append && wait != AppendWait::Appended {
         return Err(CommandError::invalid("wait=commit applies to append only").into());
     }

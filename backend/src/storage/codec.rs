@@ -332,6 +332,7 @@ mod tests {
             term,
             data: EntryData::Request {
                 command: Command::Add(index as i64),
+                client: None,
             },
         }
     }

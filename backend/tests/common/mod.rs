@@ -225,14 +225,12 @@ impl Viewer {
         let deadline = Instant::now() + DEADLINE;
         loop {
             assert!(Instant::now() < deadline, "no reply to request {id}");
-            if let ServerMessage::Reply {
-                request_id,
-                ok,
-                result,
-                error,
-            } = self.read().await
-            {
-                if request_id == id {
+            if let ServerMessage::Reply(reply) = self.read().await {
+                if reply.request_id == id {
+                    let (ok, result, error) = match reply.outcome {
+                        Ok(result) => (true, Some(result), None),
+                        Err(error) => (false, None, Some(error)),
+                    };
                     let result = serde_json::to_value(result).unwrap();
                     return (ok, result, error);
                 }

@@ -2,6 +2,9 @@
 //! loss, time out, isolate, send it a request) or a selected message (every field, and a drop
 //! button while it is in flight).
 
+use shared::protocol::{
+    AppendEntries, AppendEntriesResponse, ForwardedRequest, RequestVote, RequestVoteResponse,
+};
 use std::collections::BTreeMap;
 
 use leptos::prelude::*;
@@ -242,22 +245,22 @@ fn reconnect(ctx: Ctx, id: NodeId) {
 
 fn body_rows(m: &InFlight) -> Vec<(&'static str, String)> {
     match &m.message.body {
-        MessageBody::RequestVote {
+        MessageBody::RequestVote(RequestVote {
             last_log_index,
             last_log_term,
-        } => vec![
+        }) => vec![
             ("last_log_index", last_log_index.to_string()),
             ("last_log_term", last_log_term.to_string()),
         ],
-        MessageBody::RequestVoteResponse { vote_granted } => {
+        MessageBody::RequestVoteResponse(RequestVoteResponse { vote_granted }) => {
             vec![("vote_granted", vote_granted.to_string())]
         }
-        MessageBody::AppendEntries {
+        MessageBody::AppendEntries(AppendEntries {
             prev_log_index,
             prev_log_term,
             entries,
             leader_commit,
-        } => vec![
+        }) => vec![
             ("prev_log_index", prev_log_index.to_string()),
             ("prev_log_term", prev_log_term.to_string()),
             (
@@ -274,13 +277,13 @@ fn body_rows(m: &InFlight) -> Vec<(&'static str, String)> {
             ),
             ("leader_commit", leader_commit.to_string()),
         ],
-        MessageBody::AppendEntriesResponse {
+        MessageBody::AppendEntriesResponse(AppendEntriesResponse {
             success,
             match_index,
             rejected_index,
             conflict_index,
             conflict_term,
-        } => {
+        }) => {
             let mut rows = vec![("success", success.to_string())];
             if *success {
                 rows.push(("match_index", match_index.to_string()));
@@ -294,10 +297,11 @@ fn body_rows(m: &InFlight) -> Vec<(&'static str, String)> {
             }
             rows
         }
-        MessageBody::ClientRequest {
+        MessageBody::ClientRequest(ForwardedRequest {
             command,
             request_id,
-        } => vec![
+            ..
+        }) => vec![
             ("command", command.to_string()),
             ("request_id", request_id.to_string()),
         ],

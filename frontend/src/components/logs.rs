@@ -6,7 +6,7 @@
 
 use leptos::html;
 use leptos::prelude::*;
-use shared::types::{LogIndex, NodeId, Role};
+use shared::types::{EntryData, LogIndex, NodeId, Role};
 
 use crate::layout::{term_colour, term_text_colour, visible_indexes};
 use crate::live::Part;
@@ -20,7 +20,10 @@ pub const CELL_PX: f64 = 68.0;
 struct CellLook {
     index: LogIndex,
     term: u64,
+    /// The entry in full ("value = 5"), for the tooltip.
     text: String,
+    /// What fits in the cell ("= 5").
+    short: String,
     committed: bool,
     synced: bool,
     applied: bool,
@@ -53,10 +56,10 @@ struct RowLook {
 
 /// The text drawn in a cell: what the entry holds ("add 5", "no-op"), with "value = 5" drawn as
 /// "= 5" so that the value itself fits; the tooltip has the full text.
-fn short_text(command: &str) -> String {
-    match command.strip_prefix("value = ") {
-        Some(v) => format!("= {v}"),
-        None => command.to_string(),
+fn short_text(data: &EntryData) -> String {
+    match data {
+        EntryData::Value { value, .. } => format!("= {value}"),
+        other => other.describe(),
     }
 }
 
@@ -76,6 +79,7 @@ fn cells_of(
                 index: i,
                 term: e.term,
                 text: e.command.clone(),
+                short: short_text(&e.data),
                 committed: i <= n.commit_index,
                 synced: i <= n.synced_index,
                 applied: i <= n.last_applied,
@@ -401,6 +405,7 @@ fn CommittedRow(range: Memo<std::ops::RangeInclusive<LogIndex>>) -> impl IntoVie
                             index: i,
                             term: e.term,
                             text: e.command.clone(),
+                            short: short_text(&e.data),
                             committed: true,
                             synced: true,
                             applied: false,
@@ -465,7 +470,7 @@ fn Cell(cell: CellLook, node: Option<NodeId>, ctx: Ctx) -> impl IntoView {
         if cell.applied { " applied" } else { "" },
         if cell.divergent { " divergent" } else { "" },
     );
-    let text = short_text(&cell.text);
+    let text = cell.short.clone();
     let text_class = if text.chars().count() > 6 {
         "cell-text long"
     } else {

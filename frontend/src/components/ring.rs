@@ -531,7 +531,7 @@ fn MessageGlyph(flight: FlightLook, ring: Memo<Ring>) -> impl IntoView {
     };
     view! {
         <g class=class class:selected=selected class:highlight=highlighted transform=pos
-            on:click=click data-testid="message" data-kind=flight.kind
+            on:click=click data-testid="message" data-kind=flight.kind.as_str()
             data-from=from.to_string() data-to=to.to_string()>
             <circle class="msg-hit" r=move || size() + 8.0/>
             <g transform=heading>

@@ -2,8 +2,12 @@
 //! changed, and asks `narration` for the words when the event is worth a sentence. `apply` (in
 //! the parent module) checks the sequence number and dispatches here; nothing else calls these.
 
-use shared::protocol::{InFlight, LogEntryView, MessageBody, MessageId, NetworkView, PeerProgress};
+use shared::protocol::ForwardedRequest;
+use shared::protocol::{
+    DropReason, InFlight, LogEntryView, MessageBody, MessageId, NetworkView, PeerProgress,
+};
 use shared::types::{Entry, LogIndex, NodeId, Role, Term};
+use shared::Command;
 
 use super::messages::Ghost;
 use super::narration::{self, Focus, Tone};
@@ -13,7 +17,8 @@ use super::{ClusterView, RequestTrack, Stamp, GHOSTS_MAX, REQUESTS_MAX};
 // Messages.
 impl ClusterView {
     pub(super) fn message_sent(&mut self, at: Stamp, message: &InFlight) {
-        if let MessageBody::ClientRequest { command, .. } = &message.message.body {
+        if let MessageBody::ClientRequest(ForwardedRequest { command, .. }) = &message.message.body
+        {
             let text = narration::forwarded(message.from, message.to, &command.to_string());
             self.say(at, text, Focus::Message(message.id), Tone::Client);
         }
@@ -28,18 +33,18 @@ impl ClusterView {
     }
 
     /// A lost message leaves a ghost where it vanished (and a sentence if it was dropped by hand).
-    pub(super) fn message_dropped(&mut self, at: Stamp, id: MessageId, reason: &str) {
+    pub(super) fn message_dropped(&mut self, at: Stamp, id: MessageId, reason: DropReason) {
         let Some(flight) = self.messages.remove(&id) else {
             return;
         };
-        if reason == "dropped" {
+        if reason == DropReason::Dropped {
             let text = narration::dropped_by_hand(&flight);
             self.say(at, text, Focus::Message(id), Tone::Fault);
         }
         self.ghosts.push_back(Ghost {
             flight,
             lost_at_ms: at.time_ms,
-            reason: reason.to_string(),
+            reason,
         });
         while self.ghosts.len() > GHOSTS_MAX {
             self.ghosts.pop_front();
@@ -254,11 +259,12 @@ impl ClusterView {
         &mut self,
         at: Stamp,
         node: NodeId,
-        command: &str,
+        command: &Command,
         request_id: u64,
     ) {
+        let command = command.to_string();
         let track = RequestTrack {
-            command: command.to_string(),
+            command: command.clone(),
             node,
             index: None,
         };
@@ -267,7 +273,7 @@ impl ClusterView {
         while self.requests.len() > REQUESTS_MAX {
             self.requests.pop_first();
         }
-        let text = narration::client_sent(node, command);
+        let text = narration::client_sent(node, &command);
         self.say(at, text, Focus::Node(node), Tone::Client);
     }
 
@@ -278,13 +284,18 @@ impl ClusterView {
         request_id: u64,
         index: LogIndex,
         term: Term,
+        duplicate: bool,
     ) {
         let request = self.requests.get_mut(&request_id);
         let command = request.map(|r| {
             r.index = Some(index);
             r.command.clone()
         });
-        let text = narration::proposal_accepted(node, command.as_deref(), index, term);
+        let text = if duplicate {
+            narration::duplicate_request(node, command.as_deref(), index, term)
+        } else {
+            narration::proposal_accepted(node, command.as_deref(), index, term)
+        };
         self.say(at, text, Focus::NodeEntry(node, index), Tone::Client);
     }
 

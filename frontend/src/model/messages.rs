@@ -2,7 +2,10 @@
 //! the light description (`FlightLook`) the ring animates, so drawing never copies the entries a
 //! message carries. Pure; must not narrate.
 
-use shared::protocol::{InFlight, MessageBody, MessageId};
+use shared::protocol::{
+    AppendEntries, AppendEntriesResponse, ForwardedRequest, RequestVote, RequestVoteResponse,
+};
+use shared::protocol::{DropReason, InFlight, MessageBody, MessageId, MessageKind};
 use shared::types::NodeId;
 
 /// A message that was lost, kept for a moment where it vanished.
@@ -13,7 +16,7 @@ pub struct Ghost {
     /// Virtual time it was lost.
     pub lost_at_ms: u64,
     /// "loss", "cut", "node_down" or "dropped".
-    pub reason: String,
+    pub reason: DropReason,
 }
 
 impl Ghost {
@@ -67,18 +70,22 @@ impl Shape {
     /// The shape of a message body.
     pub fn of(body: &MessageBody) -> Shape {
         match body {
-            MessageBody::RequestVote { .. } => Shape::RequestVote,
-            MessageBody::RequestVoteResponse { vote_granted } => Shape::VoteReply {
-                granted: *vote_granted,
-            },
-            MessageBody::AppendEntries { entries, .. } if entries.is_empty() => Shape::Heartbeat,
-            MessageBody::AppendEntries { entries, .. } => Shape::Append {
+            MessageBody::RequestVote(RequestVote { .. }) => Shape::RequestVote,
+            MessageBody::RequestVoteResponse(RequestVoteResponse { vote_granted }) => {
+                Shape::VoteReply {
+                    granted: *vote_granted,
+                }
+            }
+            MessageBody::AppendEntries(AppendEntries { entries, .. }) if entries.is_empty() => {
+                Shape::Heartbeat
+            }
+            MessageBody::AppendEntries(AppendEntries { entries, .. }) => Shape::Append {
                 entries: entries.len(),
             },
-            MessageBody::AppendEntriesResponse { success, .. } => {
+            MessageBody::AppendEntriesResponse(AppendEntriesResponse { success, .. }) => {
                 Shape::AppendReply { success: *success }
             }
-            MessageBody::ClientRequest { .. } => Shape::ClientRequest,
+            MessageBody::ClientRequest(ForwardedRequest { .. }) => Shape::ClientRequest,
         }
     }
 }
@@ -89,7 +96,7 @@ pub struct FlightLook {
     /// The message's id.
     pub id: MessageId,
     /// The body's kind, as the protocol names it ("AppendEntries", …).
-    pub kind: &'static str,
+    pub kind: MessageKind,
     /// Sender.
     pub from: NodeId,
     /// Receiver.
@@ -149,8 +156,8 @@ impl GhostLook {
 pub enum FlightStatus {
     /// On its way.
     InFlight,
-    /// Lost, with the network's reason ("loss", "cut", "node_down", "dropped").
-    Lost(String),
+    /// Lost, with the network's reason.
+    Lost(DropReason),
 }
 
 impl FlightStatus {
@@ -158,12 +165,11 @@ impl FlightStatus {
     pub fn describe(&self) -> &str {
         match self {
             FlightStatus::InFlight => "in flight",
-            FlightStatus::Lost(reason) => match reason.as_str() {
-                "loss" => "lost by the network",
-                "cut" => "lost: the link is cut",
-                "node_down" => "lost: the receiver is down",
-                "dropped" => "dropped by hand",
-                other => other,
+            FlightStatus::Lost(reason) => match reason {
+                DropReason::Loss => "lost by the network",
+                DropReason::Cut => "lost: the link is cut",
+                DropReason::NodeDown => "lost: the receiver is down",
+                DropReason::Dropped => "dropped by hand",
             },
         }
     }

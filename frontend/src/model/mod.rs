@@ -110,7 +110,8 @@ pub struct ClusterView {
 
 impl ClusterView {
     /// The view of a snapshot (from `Hello` or `Snapshot`).
-    pub fn from_snapshot(snapshot: ClusterSnapshot) -> ClusterView {
+    pub fn from_snapshot(mut snapshot: ClusterSnapshot) -> ClusterView {
+        let warnings = std::mem::take(&mut snapshot.warnings);
         let nodes: Vec<NodeState> = snapshot
             .nodes
             .into_iter()
@@ -128,7 +129,7 @@ impl ClusterView {
             .filter(|n| n.up && n.role == Role::Leader)
             .map(|n| (n.current_term, n.id))
             .collect();
-        ClusterView {
+        let mut view = ClusterView {
             seq: snapshot.seq,
             time_ms: snapshot.time_ms,
             seed: snapshot.seed,
@@ -149,6 +150,16 @@ impl ClusterView {
             divergent: BTreeSet::new(),
             narration_next_id: 1,
             changes: Changes::all(),
+        };
+        view.note_warnings(&warnings);
+        view
+    }
+
+    /// Settings the server allows but warns about (e.g. timeouts too close to settle), said once
+    /// when a cluster is first shown.
+    fn note_warnings(&mut self, warnings: &[String]) {
+        for warning in warnings {
+            self.note(format!("Note: {warning}"), Tone::Warning);
         }
     }
 
@@ -160,6 +171,7 @@ impl ClusterView {
             || snapshot.nodes.len() != self.nodes.len()
             || snapshot.log_model != self.log_model
             || snapshot.seq < self.seq;
+        let warnings = snapshot.warnings.clone();
         let mut fresh = ClusterView::from_snapshot(snapshot);
         fresh.narration = std::mem::take(&mut self.narration);
         fresh.narration_next_id = self.narration_next_id;
@@ -174,6 +186,9 @@ impl ClusterView {
             "Resynchronised with the server".to_string()
         };
         fresh.note(text, Tone::Control);
+        if new_cluster {
+            fresh.note_warnings(&warnings);
+        }
         *self = fresh;
     }
 
@@ -208,7 +223,7 @@ impl ClusterView {
         match &ev.event {
             Event::MessageSent { message } => self.message_sent(at, message),
             Event::MessageDelivered { id, .. } => self.message_delivered(*id),
-            Event::MessageDropped { id, reason, .. } => self.message_dropped(at, *id, reason),
+            Event::MessageDropped { id, reason, .. } => self.message_dropped(at, *id, *reason),
             Event::ElectionTimeout { node, .. } => self.election_timeout(*node),
             Event::RoleChanged {
                 node,
@@ -260,13 +275,23 @@ impl ClusterView {
                 node,
                 command,
                 request_id,
+                ..
             } => self.client_request(at, *node, command, *request_id),
             Event::ProposalAccepted {
                 node,
                 request_id,
                 index,
                 term,
-            } => self.proposal_accepted(at, *node, *request_id, *index, *term),
+                duplicate,
+            } => self.proposal_accepted(at, *node, *request_id, *index, *term, *duplicate),
+            Event::DuplicateIgnored {
+                node,
+                index,
+                client,
+            } => {
+                let text = narration::duplicate_skipped(*node, *index, *client);
+                self.say(at, text, Focus::NodeEntry(*node, *index), Tone::Client);
+            }
             Event::ProposalRejected {
                 node,
                 request_id,
@@ -284,7 +309,7 @@ impl ClusterView {
                 term,
                 last_index,
             } => self.node_restarted(at, *node, *term, *last_index),
-            Event::StorageFailed { node, error } => self.storage_failed(at, *node, error),
+            Event::StorageFailed { node, error, .. } => self.storage_failed(at, *node, error),
             Event::NetworkChanged { network } => self.network_changed(at, network),
             Event::ControlChanged { paused, speed } => self.control_changed(at, *paused, *speed),
         }

@@ -3,8 +3,11 @@
 //! functions of what happened. Must not change the cluster's state: handlers in `events` decide
 //! what happened and call in here only for the words.
 
+use shared::protocol::{
+    AppendEntries, AppendEntriesResponse, ForwardedRequest, RequestVote, RequestVoteResponse,
+};
 use shared::protocol::{InFlight, MessageBody, MessageId};
-use shared::types::{LogIndex, LogModel, NodeId, Role, Term};
+use shared::types::{ClientSerial, LogIndex, LogModel, NodeId, Role, Term};
 
 use super::ClusterView;
 
@@ -113,24 +116,26 @@ pub(super) fn plural<'a>(n: u64, one: &'a str, many: &'a str) -> &'a str {
 /// "heartbeat", "AppendEntries with 2 entries", "vote reply (granted)", …
 pub fn describe_kind(flight: &InFlight) -> String {
     match &flight.message.body {
-        MessageBody::RequestVote { .. } => "RequestVote".to_string(),
-        MessageBody::RequestVoteResponse { vote_granted } => format!(
+        MessageBody::RequestVote(RequestVote { .. }) => "RequestVote".to_string(),
+        MessageBody::RequestVoteResponse(RequestVoteResponse { vote_granted }) => format!(
             "RequestVote reply ({})",
             if *vote_granted { "granted" } else { "refused" }
         ),
-        MessageBody::AppendEntries { entries, .. } if entries.is_empty() => {
+        MessageBody::AppendEntries(AppendEntries { entries, .. }) if entries.is_empty() => {
             "heartbeat (empty AppendEntries)".to_string()
         }
-        MessageBody::AppendEntries { entries, .. } => format!(
+        MessageBody::AppendEntries(AppendEntries { entries, .. }) => format!(
             "AppendEntries with {} {}",
             entries.len(),
             plural(entries.len() as u64, "entry", "entries")
         ),
-        MessageBody::AppendEntriesResponse { success, .. } => format!(
+        MessageBody::AppendEntriesResponse(AppendEntriesResponse { success, .. }) => format!(
             "AppendEntries reply ({})",
             if *success { "success" } else { "rejected" }
         ),
-        MessageBody::ClientRequest { command, .. } => format!("forwarded request \"{command}\""),
+        MessageBody::ClientRequest(ForwardedRequest { command, .. }) => {
+            format!("forwarded request \"{command}\"")
+        }
     }
 }
 
@@ -285,6 +290,29 @@ pub(super) fn proposal_accepted(
 ) -> String {
     let command = quoted_or_a_request(command);
     format!("S{node}, the leader, appended {command} as entry {index} in term {term}")
+}
+
+/// Raft §8: the leader's log already holds this request (same client and serial).
+pub(super) fn duplicate_request(
+    node: NodeId,
+    command: Option<&str>,
+    index: LogIndex,
+    term: Term,
+) -> String {
+    let command = quoted_or_a_request(command);
+    format!(
+        "S{node}, the leader, already holds {command} as entry {index} (term {term}): duplicate \
+         request ignored, nothing appended"
+    )
+}
+
+/// Raft §8: a committed entry repeats a request this state machine executed before.
+pub(super) fn duplicate_skipped(node: NodeId, index: LogIndex, client: ClientSerial) -> String {
+    format!(
+        "S{node} skips entry {index}: client {} already had request {} executed, so the \
+         duplicate request is ignored (applied once)",
+        client.client_id, client.serial
+    )
 }
 
 pub(super) fn proposal_rejected(node: NodeId, command: Option<&str>, reason: &str) -> String {

@@ -2,6 +2,7 @@
 //! copies an entry has, which votes are still travelling, where a message is. Must not change
 //! anything.
 
+use shared::protocol::RequestVoteResponse;
 use shared::protocol::{InFlight, MessageBody, MessageId};
 use shared::types::{LogIndex, NodeId, Role, Term};
 
@@ -82,7 +83,9 @@ impl ClusterView {
                     && m.message.term == c.current_term
                     && matches!(
                         m.message.body,
-                        MessageBody::RequestVoteResponse { vote_granted: true }
+                        MessageBody::RequestVoteResponse(RequestVoteResponse {
+                            vote_granted: true
+                        })
                     )
             })
             .map(|m| m.from)
@@ -117,6 +120,6 @@ impl ClusterView {
         self.ghosts
             .iter()
             .find(|g| g.flight.id == id)
-            .map(|g| (&g.flight, FlightStatus::Lost(g.reason.clone())))
+            .map(|g| (&g.flight, FlightStatus::Lost(g.reason)))
     }
 }

@@ -52,6 +52,7 @@ pub fn snapshot(nodes: u64, seq: u64) -> ClusterSnapshot {
         network: network(),
         nodes: (1..=nodes).map(node).collect(),
         messages: vec![],
+        warnings: vec![],
     }
 }
 
@@ -61,6 +62,7 @@ pub fn entry(index: u64, term: u64, n: i64) -> Entry {
         term,
         data: EntryData::Request {
             command: Command::Add(n),
+            client: None,
         },
     }
 }
@@ -100,7 +102,7 @@ impl Feed {
 pub fn flight(id: u64, from: u64, to: u64, body: MessageBody) -> InFlight {
     InFlight {
         id,
-        kind: body.kind().to_string(),
+        kind: body.kind(),
         from,
         to,
         sent_at_ms: 100,

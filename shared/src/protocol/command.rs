@@ -150,6 +150,10 @@ pub struct CommandOk {
     /// `append`: the node that appended it (the leader).
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub leader: Option<NodeId>,
+    /// `append`: true when the log already held this request (same `client_id` and `serial`),
+    /// so nothing new was appended and `index`/`term` name the entry it has.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub duplicate: Option<bool>,
     /// `append?wait=commit`: true once committed.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub committed: Option<bool>,

@@ -28,6 +28,9 @@ pub enum ProposeOutcome {
         index: LogIndex,
         /// Term given.
         term: Term,
+        /// The log already held this request (same client and serial): nothing was appended,
+        /// and `index`/`term` name the entry it has.
+        duplicate: bool,
     },
     /// *command* model: forwarded to the leader as a `ClientRequest` message.
     Forwarded {
@@ -84,8 +87,12 @@ impl RaftNode {
     /// follower forwards it in the *command* model and refuses it in the *state* model.
     pub fn propose_request(&mut self, p: Proposal) -> Result<ProposeOutcome, ProposeError> {
         if self.role == Role::Leader {
-            let (index, term) = self.append_client_entry(p);
-            return Ok(ProposeOutcome::Appended { index, term });
+            let (index, term, duplicate) = self.append_client_entry(p);
+            return Ok(ProposeOutcome::Appended {
+                index,
+                term,
+                duplicate,
+            });
         }
         let result = match (self.config.log_model, self.leader_id) {
             (LogModel::State, leader_hint) => Err(ProposeError::NotLeader {
@@ -136,7 +143,7 @@ impl RaftNode {
         }
     }
 
-    fn append_client_entry(&mut self, p: Proposal) -> (LogIndex, Term) {
+    fn append_client_entry(&mut self, p: Proposal) -> (LogIndex, Term, bool) {
         // §8: a request the log already holds (a duplicated forward, or a client's retry after
         // a leader change whose first try survived in this log) is not appended again. Checking
         // the leader's own log is exact: any entry that will ever commit is in it or appended by
@@ -150,7 +157,7 @@ impl RaftNode {
                 term,
                 duplicate: true,
             });
-            return (index, term);
+            return (index, term, true);
         }
         let data = match self.config.log_model {
             LogModel::Command => EntryData::Request {
@@ -187,6 +194,6 @@ impl RaftNode {
             duplicate: false,
         });
         self.broadcast_append(false);
-        (index, term)
+        (index, term, false)
     }
 }

@@ -263,6 +263,16 @@ impl<S: Storage> Sim<S> {
         node: Option<NodeId>,
         command: Command,
     ) -> Result<AppendAccepted, SimError> {
+        self.propose_from(node, command, None)
+    }
+
+    /// Like [`Sim::propose`], from `client` (its id and this request's serial, Raft §8).
+    pub fn propose_from(
+        &mut self,
+        node: Option<NodeId>,
+        command: Command,
+        client: Option<ClientSerial>,
+    ) -> Result<AppendAccepted, SimError> {
         let target =
             match node {
                 Some(id) => id,
@@ -277,7 +287,7 @@ impl<S: Storage> Sim<S> {
             };
         let request_id = self.next_request_id;
         self.next_request_id += 1;
-        self.propose_with_id(target, command, request_id)
+        self.propose_as(target, command, request_id, client)
     }
 
     /// Like [`Sim::propose`] to a given node, with the caller's request id (the driver's).

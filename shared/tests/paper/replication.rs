@@ -21,7 +21,14 @@ fn leader_appends_a_proposal_and_replicates_it() {
     persist(&mut leader, &mut storage);
 
     let outcome = leader.propose(Command::Add(7), 42).unwrap();
-    assert_eq!(outcome, ProposeOutcome::Appended { index: 3, term: 2 });
+    assert_eq!(
+        outcome,
+        ProposeOutcome::Appended {
+            index: 3,
+            term: 2,
+            duplicate: false
+        }
+    );
     let last = leader.log().get(3).unwrap().clone();
     assert_eq!(last.term, 2);
     assert_eq!(

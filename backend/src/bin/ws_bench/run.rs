@@ -168,7 +168,10 @@ fn run_in(args: &Args, viewers: usize, data_dir: PathBuf) -> anyhow::Result<RunR
     let final_seq = server_rt.block_on(async {
         let _ = handle
             .driver()
-            .command(ClientCommand::Pause, AppendWait::Appended)
+            .command(
+                backend::driver::Input::Control(ClientCommand::Pause),
+                AppendWait::Appended,
+            )
             .await;
         handle.driver().status().await.map(|s| s.seq)
     })?;

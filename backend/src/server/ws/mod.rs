@@ -320,7 +320,7 @@ where
             Ok(c) => c,
             Err(e) => return refuse(request_id, e),
         };
-        let append = matches!(command, shared::protocol::ClientCommand::Append { .. });
+        let append = matches!(command, crate::driver::Input::Append(_));
         if let Err(r) = self.buckets.admit(append, Instant::now()) {
             return refuse(
                 request_id,

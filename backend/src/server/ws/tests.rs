@@ -245,7 +245,10 @@ async fn a_viewer_that_falls_behind_gets_a_fresh_snapshot_and_goes_on() {
     for _ in 0..20 {
         for command in [ClientCommand::Resume, ClientCommand::Pause] {
             h.driver
-                .command(command, AppendWait::Appended)
+                .command(
+                    crate::driver::Input::parse(command).expect("a valid command"),
+                    AppendWait::Appended,
+                )
                 .await
                 .expect("the driver answers");
         }
@@ -267,7 +270,10 @@ async fn a_viewer_that_falls_behind_gets_a_fresh_snapshot_and_goes_on() {
     let commands = tokio::spawn(async move {
         for command in [ClientCommand::Speed { speed: 1.0 }, ClientCommand::Resume] {
             driver
-                .command(command, AppendWait::Appended)
+                .command(
+                    crate::driver::Input::parse(command).expect("a valid command"),
+                    AppendWait::Appended,
+                )
                 .await
                 .expect("the driver answers");
         }
