@@ -10,7 +10,8 @@ use common::*;
 use shared::protocol::Event;
 use shared::sim::SimError;
 use shared::{
-    ClientSerial, Command, Entry, EntryData, LogIndex, LogModel, MemStorage, Role, SimConfig, Term,
+    ClientSerial, Command, Entry, EntryData, LogIndex, LogModel, MemStorage, ProposeOutcome, Role,
+    SimConfig, Term,
 };
 
 fn accepted(log: &[shared::protocol::SimEvent]) -> Vec<(LogIndex, Term, bool)> {
@@ -157,9 +158,17 @@ fn a_retry_with_the_same_serial_is_executed_once() {
     let again = c
         .with(|s| s.propose_as(leader, Command::Add(5), 2, client))
         .unwrap();
+    let ProposeOutcome::Appended { index, term, .. } = first.outcome else {
+        panic!("the leader appends: {first:?}");
+    };
     assert_eq!(
-        first.outcome, again.outcome,
-        "the retry names the same entry"
+        again.outcome,
+        ProposeOutcome::Appended {
+            index,
+            term,
+            duplicate: true
+        },
+        "the retry names the same entry, and says it is a duplicate"
     );
     let next = Some(ClientSerial {
         client_id: 42,

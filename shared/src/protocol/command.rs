@@ -6,8 +6,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::types::{LogIndex, LogModel, NodeId, Term};
 
-use super::event::{MessageId, SimEvent};
+use super::event::SimEvent;
 use super::view::ClusterSnapshot;
+use super::view::MessageId;
 
 /// A command from a person or script (WebSocket and `POST /api/commands`), tagged by `type`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -5,33 +5,11 @@
 use serde::{Deserialize, Serialize};
 
 use crate::command::Command;
-use crate::raft::{Message, MessageKind, RaftEvent, RejectKind};
+use crate::raft::{RaftEvent, RejectKind};
 use crate::storage::StorageFailureKind;
 use crate::types::{ClientSerial, Entry, LogIndex, NodeId, Role, Term};
 
-use super::view::NetworkView;
-
-/// Identifies one message in flight; assigned by the simulator when the message is sent.
-pub type MessageId = u64;
-
-/// A message as it travels through the simulated network.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct InFlight {
-    /// Unique id.
-    pub id: MessageId,
-    /// "RequestVote", "AppendEntries", … (same as `message.body.kind()`).
-    pub kind: MessageKind,
-    /// Sender.
-    pub from: NodeId,
-    /// Receiver.
-    pub to: NodeId,
-    /// Virtual time it was sent (ms).
-    pub sent_at_ms: u64,
-    /// Virtual time it will arrive (ms).
-    pub deliver_at_ms: u64,
-    /// The message itself.
-    pub message: Message,
-}
+use super::view::{InFlight, MessageId, NetworkView};
 
 /// Something that happened, as the UI narrates it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -14,8 +14,10 @@ pub use crate::raft::{
 };
 pub use crate::storage::StorageFailureKind;
 pub use command::{ClientCommand, ClientRequest, CommandOk, Reply, ServerMessage};
-pub use event::{DropReason, Event, InFlight, MessageId, SimEvent};
-pub use view::{ClusterSnapshot, LogEntryView, NetworkView, NodeView, PeerProgress, Timing};
+pub use event::{DropReason, Event, SimEvent};
+pub use view::{
+    ClusterSnapshot, InFlight, LogEntryView, MessageId, NetworkView, NodeView, PeerProgress, Timing,
+};
 
 /// Bumped whenever a message changes incompatibly.
 pub const PROTOCOL_VERSION: u32 = 1;

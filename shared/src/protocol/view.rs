@@ -5,9 +5,30 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use crate::raft::{Message, MessageKind};
 use crate::types::{Entry, EntryData, LogIndex, LogModel, NodeId, Role, Term};
 
-use super::event::InFlight;
+/// Identifies one message in flight; assigned by the simulator when the message is sent.
+pub type MessageId = u64;
+
+/// A message as it travels through the simulated network.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InFlight {
+    /// Unique id.
+    pub id: MessageId,
+    /// "RequestVote", "AppendEntries", … (same as `message.body.kind()`).
+    pub kind: MessageKind,
+    /// Sender.
+    pub from: NodeId,
+    /// Receiver.
+    pub to: NodeId,
+    /// Virtual time it was sent (ms).
+    pub sent_at_ms: u64,
+    /// Virtual time it will arrive (ms).
+    pub deliver_at_ms: u64,
+    /// The message itself.
+    pub message: Message,
+}
 
 /// Network state as shown and as set by people.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
