@@ -2,7 +2,7 @@
 //! has executed (Raft §8, exactly-once). Owns applying committed entries; knows nothing of logs,
 //! roles or messages.
 
-use std::collections::BTreeSet;
+use std::collections::BTreeMap;
 
 use crate::command::Command;
 use crate::rng::Rng;
@@ -16,11 +16,51 @@ pub struct StateMachine {
     pub value: i64,
     rng: Rng,
     /// Every (client, serial) executed so far (§8: "the state machine tracks the latest serial
-    /// number processed for each client"). A set rather than one number per client, because the
-    /// page lets a person send the next request before the last one committed, and requests sent
-    /// to different servers may commit out of order: "latest serial" would then drop a real one.
-    /// It grows with the log, which is itself kept whole.
-    executed: BTreeSet<ClientSerial>,
+    /// number processed for each client"), per client. All serials rather than the latest one,
+    /// because the page lets a person send the next request before the last one committed, and
+    /// requests sent to different servers may commit out of order: "latest serial" would then
+    /// drop a real one.
+    executed: BTreeMap<u64, Session>,
+}
+
+/// The serials of one client that were executed, as disjoint ranges `start ..= end`. Serials
+/// mostly arrive in order, so this stays a handful of ranges however long the log grows.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+struct Session {
+    ranges: BTreeMap<u64, u64>,
+}
+
+impl Session {
+    fn contains(&self, serial: u64) -> bool {
+        self.ranges
+            .range(..=serial)
+            .next_back()
+            .is_some_and(|(_, end)| *end >= serial)
+    }
+
+    /// Record `serial`; false if it was there already.
+    fn insert(&mut self, serial: u64) -> bool {
+        if self.contains(serial) {
+            return false;
+        }
+        let mut start = serial;
+        let mut end = serial;
+        // Join the range that ends right before it (that range ends below `serial`, or
+        // `contains` would have said so, so `+ 1` cannot overflow)…
+        if let Some((&s, &e)) = self.ranges.range(..serial).next_back() {
+            if e + 1 == serial {
+                start = s;
+            }
+        }
+        // …and the one that starts right after it.
+        if let Some(next) = serial.checked_add(1) {
+            if let Some(e) = self.ranges.remove(&next) {
+                end = e;
+            }
+        }
+        self.ranges.insert(start, end);
+        true
+    }
 }
 
 /// What applying one entry did.
@@ -38,7 +78,7 @@ impl StateMachine {
         StateMachine {
             value: 0,
             rng,
-            executed: BTreeSet::new(),
+            executed: BTreeMap::new(),
         }
     }
 
@@ -48,11 +88,19 @@ impl StateMachine {
         command.execute(base, &mut self.rng)
     }
 
+    /// True if the request `client` (its id and serial) was executed here already.
+    pub fn has_executed(&self, client: ClientSerial) -> bool {
+        self.executed
+            .get(&client.client_id)
+            .is_some_and(|s| s.contains(client.serial))
+    }
+
     /// Apply one committed entry's data: execute it, unless its (client, serial) was executed
     /// before (a duplicated or retried request), in which case the register stays as it is.
     pub fn apply(&mut self, data: &EntryData) -> Applied {
         if let Some(client) = data.client() {
-            if !self.executed.insert(client) {
+            let session = self.executed.entry(client.client_id).or_default();
+            if !session.insert(client.serial) {
                 return Applied {
                     value: self.value,
                     duplicate: Some(client),
@@ -116,5 +164,29 @@ mod tests {
         };
         assert_eq!(sm.apply(&anonymous).value, 16);
         assert_eq!(sm.apply(&anonymous).value, 17);
+    }
+
+    #[test]
+    fn a_session_keeps_ranges_and_merges_them_in_any_order() {
+        let mut session = Session::default();
+        for serial in [1, 2, 3, 7, 5, 6, 9] {
+            assert!(session.insert(serial), "{serial} is new");
+        }
+        assert_eq!(
+            session
+                .ranges
+                .iter()
+                .map(|(s, e)| (*s, *e))
+                .collect::<Vec<_>>(),
+            vec![(1, 3), (5, 7), (9, 9)]
+        );
+        assert!(session.insert(4), "4 joins 1..=3 and 5..=7");
+        assert!(session.insert(8));
+        assert_eq!(session.ranges.len(), 1, "{:?}", session.ranges);
+        for serial in 1..=9 {
+            assert!(!session.insert(serial), "{serial} was executed");
+        }
+        assert!(!session.contains(10) && !session.contains(0));
+        assert!(session.insert(u64::MAX) && session.contains(u64::MAX));
     }
 }

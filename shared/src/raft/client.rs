@@ -147,8 +147,18 @@ impl RaftNode {
         // §8: a request the log already holds (a duplicated forward, or a client's retry after
         // a leader change whose first try survived in this log) is not appended again. Checking
         // the leader's own log is exact: any entry that will ever commit is in it or appended by
-        // this leader, so a second copy can never commit next to the first.
-        if let Some(existing) = p.client.and_then(|c| self.log.find_client(c)) {
+        // this leader, so a second copy can never commit next to the first. The applied part of
+        // the log is asked through the state machine (which remembers what it executed); only
+        // the unapplied tail is searched, and the whole log only for a real duplicate.
+        let existing = p.client.and_then(|c| {
+            let after = if self.state_machine.has_executed(c) {
+                0
+            } else {
+                self.last_applied
+            };
+            self.log.find_client_after(after, c)
+        });
+        if let Some(existing) = existing {
             let (index, term) = (existing.index, existing.term);
             self.events.push(RaftEvent::ProposalAccepted {
                 node: self.id(),

@@ -2,17 +2,12 @@
 //! position of term 0). Owns index arithmetic and the up-to-date comparison of §5.4.1; knows
 //! nothing about roles, messages or storage.
 
-use std::collections::BTreeMap;
-
 use crate::types::{ClientSerial, Entry, LogIndex, Term};
 
 /// The log: `entries[i]` has index `i + 1`.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct RaftLog {
     entries: Vec<Entry>,
-    /// Where each client request with a serial sits, so a leader can tell a duplicate before
-    /// appending it (§8) without scanning the log.
-    by_client: BTreeMap<ClientSerial, LogIndex>,
 }
 
 impl RaftLog {
@@ -33,16 +28,17 @@ impl RaftLog {
                 );
             }
         }
-        let by_client = entries
-            .iter()
-            .filter_map(|e| e.data.client().map(|c| (c, e.index)))
-            .collect();
-        RaftLog { entries, by_client }
+        RaftLog { entries }
     }
 
-    /// The entry holding the request `client`, if the log has one.
-    pub fn find_client(&self, client: ClientSerial) -> Option<&Entry> {
-        self.by_client.get(&client).and_then(|i| self.get(*i))
+    /// The newest entry after index `after` holding the request `client`, if any (searched from
+    /// the end: a leader asks about the short tail its state machine has not applied yet).
+    pub fn find_client_after(&self, after: LogIndex, client: ClientSerial) -> Option<&Entry> {
+        let from = (after as usize).min(self.entries.len());
+        self.entries[from..]
+            .iter()
+            .rev()
+            .find(|e| e.data.client() == Some(client))
     }
 
     /// Index of the last entry (0 when empty).
@@ -97,23 +93,12 @@ impl RaftLog {
             entry.term >= self.last_term(),
             "log terms must not decrease"
         );
-        if let Some(client) = entry.data.client() {
-            self.by_client.entry(client).or_insert(entry.index);
-        }
         self.entries.push(entry);
     }
 
     /// Remove entries with index `>= index`.
     pub fn truncate_from(&mut self, index: LogIndex) {
-        let keep = index.saturating_sub(1) as usize;
-        for removed in self.entries.get(keep..).unwrap_or_default() {
-            if let Some(client) = removed.data.client() {
-                if self.by_client.get(&client) == Some(&removed.index) {
-                    self.by_client.remove(&client);
-                }
-            }
-        }
-        self.entries.truncate(keep);
+        self.entries.truncate(index.saturating_sub(1) as usize);
     }
 
     /// §5.4.1: is a log ending at (`last_log_term`, `last_log_index`) at least as up-to-date as
