@@ -39,18 +39,73 @@ impl Request {
     }
 }
 
-/// Replies a follower still owes one leader, oldest first.
+/// Requests delivered to a follower from one leader, oldest first, and how far its replies have
+/// got through them.
+///
+/// The network duplicates a send as two consecutive identical `MessageSent`s, but two real
+/// replies can look exactly the same too (a duplicated request delivered twice, both answers
+/// released by one fsync). So a copy is either nothing or the answer to the next request, and the
+/// checker keeps every count of answered requests that fits all replies so far: a copy may add
+/// one, a real reply must answer the next request under at least one of them.
 #[derive(Clone, Debug, Default)]
 struct Owed {
     requests: VecDeque<Request>,
-    /// The last reply taken off `requests`, and how many identical copies of it came right
-    /// after it (`credits`). The network duplicates a send as two consecutive identical
-    /// `MessageSent`s, but two real replies can look the same too (a duplicated request delivered
-    /// twice, both answers released by one fsync). Such a copy pays nothing at once; a later reply
-    /// that does not fit the oldest request may first spend a credit on it, if `last` answers
-    /// it. A later reply that differs from `last` yet fits shows the copies were duplicates.
-    last: Option<AppendEntriesResponse>,
-    credits: usize,
+    /// Requests before `requests[0]`: answered under every count still possible.
+    base: u64,
+    /// The possible counts of answered requests (from the first this life), never empty.
+    answered: BTreeSet<u64>,
+}
+
+/// Enough counts for any run of identical copies the network and one fsync produce.
+const MAX_COUNTS: usize = 16;
+
+impl Owed {
+    fn new() -> Self {
+        Owed {
+            answered: BTreeSet::from([0]),
+            ..Owed::default()
+        }
+    }
+
+    fn request(&self, answered: u64) -> Option<&Request> {
+        self.requests.get((answered - self.base) as usize)
+    }
+
+    /// A reply `r`; `copy` if it may be the network's duplicate of the one before. `Err` with
+    /// the request it should have answered when it answers none it could.
+    fn reply(&mut self, r: &AppendEntriesResponse, copy: bool) -> Result<(), Request> {
+        let mut next = BTreeSet::new();
+        let mut wrong = None;
+        for &n in &self.answered {
+            match self.request(n) {
+                // Nothing owed under this count: a reply we cannot judge (see `delivered`).
+                None => {
+                    next.insert(n);
+                }
+                Some(q) if q.answered_by(r) => {
+                    next.insert(n + 1);
+                }
+                Some(q) => {
+                    wrong.get_or_insert(*q);
+                }
+            }
+            if copy {
+                next.insert(n);
+            }
+        }
+        let Some(&lowest) = next.first() else {
+            return Err(wrong.expect("a count without a fitting request"));
+        };
+        while next.len() > MAX_COUNTS {
+            next.pop_first();
+        }
+        self.answered = next;
+        while self.base < lowest && !self.requests.is_empty() {
+            self.requests.pop_front();
+            self.base += 1;
+        }
+        Ok(())
+    }
 }
 
 /// What the checker remembers for these rules.
@@ -106,7 +161,7 @@ impl Conformance {
                 if self.blind.contains(&(to, from)) {
                     return;
                 }
-                let owed = self.owed.entry((to, from)).or_default();
+                let owed = self.owed.entry((to, from)).or_insert_with(Owed::new);
                 owed.requests.push_back(request);
             }
             None => {
@@ -165,35 +220,9 @@ impl Conformance {
         let Some(owed) = self.owed.get_mut(&(follower, leader)) else {
             return Ok(()); // Answers a request we did not see whole (a checker started late).
         };
-        if copy && owed.last.as_ref() == Some(r) {
-            owed.credits += 1;
+        let Err(q) = owed.reply(r, copy) else {
             return Ok(());
-        }
-        // A reply that does not fit the oldest request may be the next one's, if an identical
-        // copy before it was in fact a reply of its own.
-        while owed.credits > 0
-            && owed.requests.front().is_some_and(|q| !q.answered_by(r))
-            && owed
-                .requests
-                .front()
-                .zip(owed.last.as_ref())
-                .is_some_and(|(q, last)| q.answered_by(last))
-        {
-            owed.requests.pop_front();
-            owed.credits -= 1;
-        }
-        let Some(q) = owed.requests.pop_front() else {
-            return Ok(()); // See above: nothing owed that we know of.
         };
-        if owed.last.as_ref() != Some(r) {
-            // Copies of `last` sent before `r` could only have answered requests older than
-            // `q`, and there are none: they were the network's duplicates.
-            owed.credits = 0;
-            owed.last = Some(*r);
-        }
-        if q.answered_by(r) {
-            return Ok(());
-        }
         let what = if r.success {
             format!("accepted it with match_index {}", r.match_index)
         } else {
