@@ -47,7 +47,7 @@ impl Request {
 /// released by one fsync). So a copy is either nothing or the answer to the next request, and the
 /// checker keeps every count of answered requests that fits all replies so far: a copy may add
 /// one, a real reply must answer the next request under at least one of them.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 struct Owed {
     requests: VecDeque<Request>,
     /// Requests before `requests[0]`: answered under every count still possible.
@@ -59,14 +59,18 @@ struct Owed {
 /// Enough counts for any run of identical copies the network and one fsync produce.
 const MAX_COUNTS: usize = 16;
 
-impl Owed {
-    fn new() -> Self {
+impl Default for Owed {
+    /// Nothing delivered, nothing answered.
+    fn default() -> Self {
         Owed {
+            requests: VecDeque::new(),
+            base: 0,
             answered: BTreeSet::from([0]),
-            ..Owed::default()
         }
     }
+}
 
+impl Owed {
     fn request(&self, answered: u64) -> Option<&Request> {
         self.requests.get((answered - self.base) as usize)
     }
@@ -161,7 +165,7 @@ impl Conformance {
                 if self.blind.contains(&(to, from)) {
                     return;
                 }
-                let owed = self.owed.entry((to, from)).or_insert_with(Owed::new);
+                let owed = self.owed.entry((to, from)).or_default();
                 owed.requests.push_back(request);
             }
             None => {
