@@ -273,6 +273,27 @@ fn two_identical_replies_to_identical_requests_pass() {
 }
 
 #[test]
+fn a_rejection_after_two_identical_replies_passes() {
+    // Seen in a real run: a duplicated request answered twice (one fsync releases both
+    // answers), then a stale-term rejection of a third request with the same prev_log_index,
+    // which the first request's pairing would also accept. Only "the copy was a reply" fits
+    // the reply after it.
+    let mut w = Watched::settled(11);
+    let (f, g, commit) = w.followers();
+    let mut events = w.append(g, f, 0, 0);
+    events.extend(w.append(g, f, 0, 0));
+    events.extend(w.append(g, f, 0, 0));
+    events.extend(w.append(g, f, commit, 0));
+    let first = w.reply(f, g, AppendEntriesResponse::accept(0, 0));
+    let second = w.duplicate(&first);
+    events.extend([first, second]);
+    events.push(w.reply(f, g, AppendEntriesResponse::reject(0, 0, None)));
+    events.push(w.reply(f, g, AppendEntriesResponse::accept(commit, commit)));
+    w.forge(events)
+        .expect("the copy was the second request's reply");
+}
+
+#[test]
 fn a_crash_takes_the_unsent_replies_away() {
     let mut w = Watched::settled(9);
     let (f, g, commit) = w.followers();
