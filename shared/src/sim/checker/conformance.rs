@@ -236,8 +236,9 @@ impl Conformance {
             "acknowledgement rule",
             format!(
                 "S{follower} answered S{leader}'s AppendEntries with prev_log_index {} and last \
-                 new entry {} with rejected_index {} and {what} (a reply names its request's \
-                 prev_log_index and, on success, acknowledges exactly up to its last new entry)",
+                 new entry {} (the oldest it owed a reply) with rejected_index {} and {what} (a \
+                 reply names its request's prev_log_index and, on success, acknowledges exactly \
+                 up to its last new entry)",
                 q.prev_log_index, q.last_new, r.rejected_index
             ),
         )
