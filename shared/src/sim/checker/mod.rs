@@ -22,10 +22,16 @@
 //!   follower durably holds;
 //! * **committed on a synced majority** — a committed entry is on a majority's synced storage
 //!   from the moment anyone knows it committed; **durability** — and survives every power loss;
+//! * **commit rule (Figure 2 rule 5)** — a follower handling an AppendEntries commits at most up
+//!   to `min(leader_commit, prev_log_index + entries.len())`, never to its log's end; and the
+//!   **acknowledgement rule** — each AppendEntries delivered to a running node gets exactly one
+//!   reply, in delivery order, naming its `prev_log_index` and, on success, acknowledging exactly
+//!   `prev_log_index + entries.len()` (see `conformance.rs`: both judged from the wire alone);
 //! * **apply order** and **state machine replay** — each node life applies entries once, in order,
 //!   and its values are a replay of the committed log (see `apply.rs` for `add rand`).
 
 mod apply;
+mod conformance;
 mod entries;
 mod promises;
 mod votes;
@@ -43,7 +49,8 @@ pub struct Violation {
     /// Which property, as named in the module docs: "election safety", "one vote per term",
     /// "vote counting", "persistence", "log matching", "leader append-only", "leader
     /// completeness", "state machine safety", "leader commit rule", "leader progress",
-    /// "committed on a synced majority", "durability", "apply order" or "state machine replay"
+    /// "committed on a synced majority", "durability", "commit rule (Figure 2 rule 5)",
+    /// "acknowledgement rule", "apply order" or "state machine replay"
     /// (and, from `chaos::run`, "no panic" and "liveness after healing").
     pub property: &'static str,
     /// What exactly went wrong.
@@ -92,6 +99,7 @@ pub struct Checker {
     promises: promises::Promises,
     entries: entries::Entries,
     apply: apply::Apply,
+    conformance: conformance::Conformance,
 }
 
 impl Checker {
@@ -156,8 +164,12 @@ impl Checker {
         logs_changed: &mut bool,
         power_lost: &mut bool,
     ) -> Check {
+        if !matches!(event, Event::MessageSent { .. }) {
+            self.conformance.other_event();
+        }
         match event {
             Event::MessageSent { message } => {
+                self.conformance.sent(message)?;
                 let (from, to, term) = (message.from, message.to, message.message.term);
                 match message.message.body {
                     MessageBody::RequestVoteResponse(RequestVoteResponse {
@@ -168,6 +180,8 @@ impl Checker {
                 }
                 self.promises.sent(sim, message)?;
             }
+            Event::MessageDelivered { id, from, to } => self.conformance.delivered(*id, *from, *to),
+            Event::MessageDropped { id, .. } => self.conformance.dropped(*id),
             Event::VoteGranted {
                 voter,
                 candidate,
@@ -228,6 +242,9 @@ impl Checker {
                     .progress(sim, *leader, term, (*peer, peer_term), *match_index)?;
             }
             Event::CommitAdvanced { node, commit_index } => {
+                if !self.leading.contains_key(node) {
+                    self.conformance.follower_committed(*node, *commit_index)?;
+                }
                 self.commit_advanced(sim, *node, *commit_index)?
             }
             Event::EntryApplied { node, index, value } => {
@@ -244,11 +261,13 @@ impl Checker {
                 }
             }
             Event::NodeCrashed { node } | Event::StorageFailed { node, .. } => {
+                self.conformance.reset(*node);
                 self.leading.remove(node);
                 self.checked_commit.remove(node);
                 self.apply.stopped(*node);
             }
             Event::PowerLost { node, .. } => {
+                self.conformance.reset(*node);
                 self.leading.remove(node);
                 self.checked_commit.remove(node);
                 self.apply.stopped(*node);
@@ -257,6 +276,7 @@ impl Checker {
                 *power_lost = true;
             }
             Event::NodeRestarted { node, term, .. } => {
+                self.conformance.reset(*node);
                 self.checked_commit.remove(node);
                 self.terms.insert(*node, *term);
                 self.apply.restarted(*node);
