@@ -10,7 +10,8 @@ use common::*;
 use shared::protocol::Event;
 use shared::sim::SimError;
 use shared::{
-    ClientSerial, Command, Entry, EntryData, LogIndex, LogModel, MemStorage, Role, SimConfig, Term,
+    ClientSerial, Command, Entry, EntryData, LogIndex, LogModel, MemStorage, ProposeOutcome, Role,
+    SimConfig, Term,
 };
 
 fn accepted(log: &[shared::protocol::SimEvent]) -> Vec<(LogIndex, Term, bool)> {
@@ -157,10 +158,27 @@ fn a_retry_with_the_same_serial_is_executed_once() {
     let again = c
         .with(|s| s.propose_as(leader, Command::Add(5), 2, client))
         .unwrap();
-    assert_eq!(
-        first.outcome, again.outcome,
-        "the retry names the same entry"
-    );
+    // The retry names the same entry, and says it is a copy (the first did not).
+    let (
+        ProposeOutcome::Appended {
+            index: i1,
+            term: t1,
+            duplicate: d1,
+        },
+        ProposeOutcome::Appended {
+            index: i2,
+            term: t2,
+            duplicate: d2,
+        },
+    ) = (first.outcome, again.outcome)
+    else {
+        panic!(
+            "the leader appends both: {:?} / {:?}",
+            first.outcome, again.outcome
+        );
+    };
+    assert_eq!((i1, t1), (i2, t2), "the retry names the same entry");
+    assert!(!d1 && d2, "only the retry is reported as a duplicate");
     let next = Some(ClientSerial {
         client_id: 42,
         serial: 2,
