@@ -130,3 +130,30 @@ fn a_follower_applies_committed_entries_only_once_they_are_durable() {
     node.advance(persisted);
     assert_eq!(node.last_applied(), 2);
 }
+
+/// Recovery refuses a log no Raft node could have written: terms never decrease along a log
+/// (each leader appends entries of its own term after what it has), so a recovered log whose
+/// terms do is corrupt storage, not something to run on.
+#[test]
+#[should_panic(expected = "recovered log has decreasing terms at index 3")]
+fn a_recovered_log_with_decreasing_terms_is_refused() {
+    shared::raft::RaftLog::from_entries(log_of_terms(&[1, 2, 1]));
+}
+
+/// The recovered log's last term is what the node's first RequestVote carries (§5.4.1).
+#[test]
+fn a_restarted_node_campaigns_with_its_recovered_last_term() {
+    let mut node = node_with(config(1, 3), hs(3), log_of_terms(&[1, 3]));
+    node.campaign();
+    let (out, _) = persist(&mut node, &mut storage_with(hs(3), &log_of_terms(&[1, 3])));
+    assert!(!out.is_empty());
+    for m in &out {
+        assert_eq!(
+            m.body,
+            shared::protocol::MessageBody::RequestVote(shared::protocol::RequestVote {
+                last_log_index: 2,
+                last_log_term: 3
+            })
+        );
+    }
+}
