@@ -6,6 +6,7 @@
 # two cores.
 # Usage: scripts/mutants.sh [FILE...]  (default: every file of shared/src/raft/)
 #        MUTANTS_OUT=dir scripts/mutants.sh ...  (results in dir/mutants.out/, default ./mutants.out/)
+#        MUTANTS_TIMEOUT=seconds (per test run, default 60)
 # Needs cargo-mutants (`cargo install --locked cargo-mutants`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -23,7 +24,9 @@ for file in "$@"; do filters+=(--file "$file"); done
 # Debug builds: an incremental debug rebuild of the crate is ~6 s; the release profile (LTO,
 # one codegen unit) rebuilds far slower than the tests it would speed up. `--copy-target` starts
 # each scratch copy from the already built dependencies. A mutant that makes a run loop forever
-# is stopped after 20 s (the unmutated tests take ~4 s).
+# is stopped after MUTANTS_TIMEOUT seconds (default 60): the unmutated tests take ~4 s on an idle
+# machine, but ~20 s when other jobs share the two cores, and a timeout hides whether a mutant
+# would have been caught.
 exec cargo mutants --package logscope-shared "${filters[@]}" \
-    --jobs 2 --timeout 20 --build-timeout 180 --copy-target=true \
+    --jobs 2 --timeout "${MUTANTS_TIMEOUT:-60}" --build-timeout 180 --copy-target=true \
     --output "${MUTANTS_OUT:-.}"
