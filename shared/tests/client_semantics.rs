@@ -262,3 +262,35 @@ fn a_rewritten_entry_is_durable_only_once_its_latest_write_is() {
         "applied once its latest write is durable"
     );
 }
+
+/// §8 dedup rests on the log's index of client requests: a request removed by a truncation must
+/// leave that index too, or a retry of it would be answered with whatever entry now sits at its
+/// old place (and never be executed).
+#[test]
+fn a_truncated_request_is_forgotten_by_the_dedup_index() {
+    let client = ClientSerial {
+        client_id: 42,
+        serial: 1,
+    };
+    let request = Entry {
+        index: 1,
+        term: 1,
+        data: EntryData::Request {
+            command: Command::Add(5),
+            client: Some(client),
+        },
+    };
+    let mut log = shared::raft::RaftLog::from_entries(vec![request]);
+    assert_eq!(log.find_client(client).map(|e| e.index), Some(1));
+    log.truncate_from(1);
+    log.push(Entry {
+        index: 1,
+        term: 2,
+        data: EntryData::Noop,
+    });
+    assert_eq!(
+        log.find_client(client),
+        None,
+        "the no-op now at index 1 is not the request"
+    );
+}
