@@ -155,8 +155,9 @@ mod tests {
     fn rejection_backs_up_at_least_one_even_when_the_hint_points_ahead() {
         // A hint past the probe (the follower's conflicting term is one the leader has later
         // in its log) must still move next_index back, or the same probe would repeat forever.
+        // The leader's log ends at 4, so this was its first probe.
         let mut p = Progress::new(5);
-        assert_eq!(p.on_reject(4, 9, 10), Some(true));
+        assert_eq!(p.on_reject(4, 9, 4), Some(true));
         assert_eq!(p.next_index, 4);
     }
 
