@@ -171,5 +171,10 @@ mod tests {
         assert_eq!(p.next_send(10, false, 4), None, "a batch is in flight");
         assert_eq!(p.on_reject(4, 1, 10), Some(false));
         assert!(p.next_send(10, false, 4).is_some(), "the retry goes out");
+        // Even when the follower holds the leader's whole log, next_index stays past match.
+        let mut q = Progress::new(1);
+        q.on_success(4);
+        assert_eq!(q.on_reject(4, 1, 4), Some(false));
+        assert_eq!(q.next_index, 5);
     }
 }
