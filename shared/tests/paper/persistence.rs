@@ -157,3 +157,30 @@ fn a_restarted_node_campaigns_with_its_recovered_last_term() {
         );
     }
 }
+
+/// A truncation takes back durability: the entry that replaces a truncated one is not on disk
+/// until its own batch syncs, so a follower must not apply it (nor count it as persisted) before
+/// then, even when the leader says it is committed.
+#[test]
+fn an_entry_replacing_a_truncated_one_is_not_durable_until_synced() {
+    let durable = log_of_terms(&[1, 1, 1]);
+    let mut storage = storage_with(hs(1), &durable);
+    let mut follower = node_with(config(2, 3), hs(1), durable);
+    assert_eq!(follower.persisted_index(), 3);
+    // Leader of term 2 replaces index 2 and says it is committed.
+    follower.step(append(1, 2, 2, 1, 1, vec![entry(2, 2)], 2));
+    assert_eq!(
+        follower.persisted_index(),
+        1,
+        "index 2 now holds an unsynced entry"
+    );
+    assert_eq!(follower.commit_index(), 2);
+    assert_eq!(
+        follower.last_applied(),
+        1,
+        "only the durable entry 1 is applied"
+    );
+    persist(&mut follower, &mut storage);
+    assert_eq!(follower.persisted_index(), 2);
+    assert_eq!(follower.last_applied(), 2);
+}
