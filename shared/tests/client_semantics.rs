@@ -158,18 +158,27 @@ fn a_retry_with_the_same_serial_is_executed_once() {
     let again = c
         .with(|s| s.propose_as(leader, Command::Add(5), 2, client))
         .unwrap();
-    let ProposeOutcome::Appended { index, term, .. } = first.outcome else {
-        panic!("the leader appends: {first:?}");
-    };
-    assert_eq!(
-        again.outcome,
+    // The retry names the same entry, and says it is a copy (the first did not).
+    let (
         ProposeOutcome::Appended {
-            index,
-            term,
-            duplicate: true
+            index: i1,
+            term: t1,
+            duplicate: d1,
         },
-        "the retry names the same entry, and says it is a duplicate"
-    );
+        ProposeOutcome::Appended {
+            index: i2,
+            term: t2,
+            duplicate: d2,
+        },
+    ) = (first.outcome, again.outcome)
+    else {
+        panic!(
+            "the leader appends both: {:?} / {:?}",
+            first.outcome, again.outcome
+        );
+    };
+    assert_eq!((i1, t1), (i2, t2), "the retry names the same entry");
+    assert!(!d1 && d2, "only the retry is reported as a duplicate");
     let next = Some(ClientSerial {
         client_id: 42,
         serial: 2,
@@ -251,5 +260,37 @@ fn a_rewritten_entry_is_durable_only_once_its_latest_write_is() {
         node.last_applied(),
         2,
         "applied once its latest write is durable"
+    );
+}
+
+/// §8 dedup rests on the log's index of client requests: a request removed by a truncation must
+/// leave that index too, or a retry of it would be answered with whatever entry now sits at its
+/// old place (and never be executed).
+#[test]
+fn a_truncated_request_is_no_longer_found_in_the_log() {
+    let client = ClientSerial {
+        client_id: 42,
+        serial: 1,
+    };
+    let request = Entry {
+        index: 1,
+        term: 1,
+        data: EntryData::Request {
+            command: Command::Add(5),
+            client: Some(client),
+        },
+    };
+    let mut log = shared::raft::RaftLog::from_entries(vec![request]);
+    assert_eq!(log.find_client_after(0, client).map(|e| e.index), Some(1));
+    log.truncate_from(1);
+    log.push(Entry {
+        index: 1,
+        term: 2,
+        data: EntryData::Noop,
+    });
+    assert_eq!(
+        log.find_client_after(0, client),
+        None,
+        "the no-op now at index 1 is not the request"
     );
 }

@@ -197,4 +197,21 @@ mod tests {
         let kind = serde_json::to_string(&MessageKind::RequestVote).unwrap();
         assert_eq!(kind, r#""RequestVote""#);
     }
+
+    #[test]
+    fn kind_names_match_the_wire_and_only_replies_are_responses() {
+        let all = [
+            (MessageKind::RequestVote, false),
+            (MessageKind::RequestVoteResponse, true),
+            (MessageKind::AppendEntries, false),
+            (MessageKind::AppendEntriesResponse, true),
+            (MessageKind::ClientRequest, false),
+        ];
+        for (kind, response) in all {
+            let wire = serde_json::to_string(&kind).unwrap();
+            assert_eq!(wire, format!("\"{}\"", kind.as_str()));
+            assert_eq!(kind.to_string(), kind.as_str());
+            assert_eq!(kind.is_response(), response, "{kind}");
+        }
+    }
 }

@@ -150,4 +150,31 @@ mod tests {
         let idle = Progress::new(9).next_send(8, true, 8).expect("heartbeat");
         assert_eq!((idle.prev_log_index, idle.last), (8, 8));
     }
+
+    #[test]
+    fn rejection_backs_up_at_least_one_even_when_the_hint_points_ahead() {
+        // A hint past the probe (the follower's conflicting term is one the leader has later
+        // in its log) must still move next_index back, or the same probe would repeat forever.
+        // The leader's log ends at 4, so this was its first probe.
+        let mut p = Progress::new(5);
+        assert_eq!(p.on_reject(4, 9, 4), Some(true));
+        assert_eq!(p.next_index, 4);
+    }
+
+    #[test]
+    fn rejection_at_the_matched_index_ends_the_wait() {
+        // next_index = match_index + 1, so this probe is the current one: its rejection cannot
+        // move next_index, but it ends the wait for the batch so a retry can go out at once.
+        let mut p = Progress::new(1);
+        p.on_success(4);
+        assert!(p.next_send(10, false, 4).is_some());
+        assert_eq!(p.next_send(10, false, 4), None, "a batch is in flight");
+        assert_eq!(p.on_reject(4, 1, 10), Some(false));
+        assert!(p.next_send(10, false, 4).is_some(), "the retry goes out");
+        // Even when the follower holds the leader's whole log, next_index stays past match.
+        let mut q = Progress::new(1);
+        q.on_success(4);
+        assert_eq!(q.on_reject(4, 1, 4), Some(false));
+        assert_eq!(q.next_index, 5);
+    }
 }

@@ -404,3 +404,90 @@ fn heartbeats_keep_followers_from_starting_elections() {
     net.tick_all(5_000 + 400);
     assert!(net.node(2).current_term() > 1 || net.node(3).current_term() > 1);
 }
+
+// ===== Edges found by mutation testing (docs/mutation.md) =====
+
+/// Figure 2 (persistence): a candidate's vote for itself counts once the `Ready` that carries it
+/// is durable — not when an older batch, taken before the election, syncs; and it does when a
+/// later batch's proof covers it.
+#[test]
+fn own_vote_counts_exactly_when_its_batch_is_durable() {
+    let mut storage = MemStorage::new();
+    let mut node = new_node(1, 1);
+    let older = node.ready().write(&mut storage).unwrap();
+    node.campaign();
+    let (_, persisted) = older.sync(&mut storage).unwrap();
+    node.advance(persisted);
+    assert_eq!(
+        node.role(),
+        Role::Candidate,
+        "an older batch does not carry the vote"
+    );
+
+    let vote = node.ready().write(&mut storage).unwrap();
+    let later = node.ready().write(&mut storage).unwrap();
+    vote.sync(&mut storage).unwrap();
+    let (_, persisted) = later.sync(&mut storage).unwrap();
+    node.advance(persisted);
+    assert_eq!(
+        node.role(),
+        Role::Leader,
+        "a later batch's proof covers the vote"
+    );
+}
+
+/// §5.2: a candidate can win on the other servers' votes alone while its own is still being
+/// written; when that write then lands, the election is over and the vote changes nothing.
+#[test]
+fn own_vote_landing_after_the_win_changes_nothing() {
+    let mut storage = MemStorage::new();
+    let mut node = new_node(1, 3);
+    node.campaign();
+    let vote = node.ready().write(&mut storage).unwrap();
+    node.step(vote_response(2, 1, 1, true));
+    node.step(vote_response(3, 1, 1, true));
+    assert_eq!(node.role(), Role::Leader, "two of three votes win");
+    let (_, persisted) = vote.sync(&mut storage).unwrap();
+    node.advance(persisted);
+    let (_, events) = persist(&mut node, &mut storage);
+    assert_eq!((node.role(), node.current_term()), (Role::Leader, 1));
+    assert!(
+        !events
+            .iter()
+            .any(|e| matches!(e, Event::VoteReceived { from: 1, .. })),
+        "the late own vote is not counted: {events:?}"
+    );
+}
+
+/// The role-change event a page draws from: a follower that learns of a newer term reports its
+/// new term, and one that learns who leads its term reports the leader.
+#[test]
+fn a_follower_reports_a_new_term_and_a_new_leader() {
+    let mut storage = MemStorage::new();
+    let mut node = new_node(1, 3);
+    persist(&mut node, &mut storage);
+
+    node.step(request_vote(2, 1, 2, 0, 0));
+    let (_, events) = persist(&mut node, &mut storage);
+    assert!(
+        events.contains(&Event::RoleChanged {
+            node: 1,
+            role: Role::Follower,
+            term: 2,
+            leader_id: None
+        }),
+        "a newer term is reported: {events:?}"
+    );
+
+    node.step(append(3, 1, 2, 0, 0, Vec::new(), 0));
+    let (_, events) = persist(&mut node, &mut storage);
+    assert!(
+        events.contains(&Event::RoleChanged {
+            node: 1,
+            role: Role::Follower,
+            term: 2,
+            leader_id: Some(3)
+        }),
+        "the term's leader is reported: {events:?}"
+    );
+}

@@ -130,3 +130,57 @@ fn a_follower_applies_committed_entries_only_once_they_are_durable() {
     node.advance(persisted);
     assert_eq!(node.last_applied(), 2);
 }
+
+/// Recovery refuses a log no Raft node could have written: terms never decrease along a log
+/// (each leader appends entries of its own term after what it has), so a recovered log whose
+/// terms do is corrupt storage, not something to run on.
+#[test]
+#[should_panic(expected = "recovered log has decreasing terms at index 3")]
+fn a_recovered_log_with_decreasing_terms_is_refused() {
+    shared::raft::RaftLog::from_entries(log_of_terms(&[1, 2, 1]));
+}
+
+/// The recovered log's last term is what the node's first RequestVote carries (§5.4.1).
+#[test]
+fn a_restarted_node_campaigns_with_its_recovered_last_term() {
+    let mut node = node_with(config(1, 3), hs(3), log_of_terms(&[1, 3]));
+    node.campaign();
+    let (out, _) = persist(&mut node, &mut storage_with(hs(3), &log_of_terms(&[1, 3])));
+    assert!(!out.is_empty());
+    for m in &out {
+        assert_eq!(
+            m.body,
+            shared::protocol::MessageBody::RequestVote(shared::protocol::RequestVote {
+                last_log_index: 2,
+                last_log_term: 3
+            })
+        );
+    }
+}
+
+/// A truncation takes back durability: the entry that replaces a truncated one is not on disk
+/// until its own batch syncs, so a follower must not apply it (nor count it as persisted) before
+/// then, even when the leader says it is committed.
+#[test]
+fn an_entry_replacing_a_truncated_one_is_not_durable_until_synced() {
+    let durable = log_of_terms(&[1, 1, 1]);
+    let mut storage = storage_with(hs(1), &durable);
+    let mut follower = node_with(config(2, 3), hs(1), durable);
+    assert_eq!(follower.persisted_index(), 3);
+    // Leader of term 2 replaces index 2 and says it is committed.
+    follower.step(append(1, 2, 2, 1, 1, vec![entry(2, 2)], 2));
+    assert_eq!(
+        follower.persisted_index(),
+        1,
+        "index 2 now holds an unsynced entry"
+    );
+    assert_eq!(follower.commit_index(), 2);
+    assert_eq!(
+        follower.last_applied(),
+        1,
+        "only the durable entry 1 is applied"
+    );
+    persist(&mut follower, &mut storage);
+    assert_eq!(follower.persisted_index(), 2);
+    assert_eq!(follower.last_applied(), 2);
+}

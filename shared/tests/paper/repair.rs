@@ -250,3 +250,26 @@ fn only_followers_truncate_never_the_leader() {
         }
     )));
 }
+
+/// §5.3 fast backup, leader side: a rejection naming a conflicting term the leader also has moves
+/// `nextIndex` just past the leader's last entry of that term (the logs agree up to there), not
+/// back to where the follower's run of that term starts.
+#[test]
+fn a_rejection_naming_a_term_the_leader_has_skips_past_its_last_entry_of_it() {
+    // Leader of term 3 with [1, 1, 2] (+ its no-op at 4): its first probe is prev 3 (term 2).
+    let (mut leader, _storage) = leader_of(3, 3, log_of_terms(&[1, 1, 2]));
+    assert_eq!(leader.peer_progress(2), Some((4, 0)));
+    // A follower holding [1, 1, 1, 1, 1] answers: index 3 has term 1, which starts at index 1.
+    let reject = AppendEntriesResponse::reject(3, 1, Some(1));
+    leader.step(Message {
+        from: 2,
+        to: 1,
+        term: 3,
+        body: MessageBody::AppendEntriesResponse(reject),
+    });
+    assert_eq!(
+        leader.peer_progress(2),
+        Some((3, 0)),
+        "the leader's last term-1 entry is 2, so the next probe is at 3"
+    );
+}

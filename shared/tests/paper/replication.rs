@@ -260,3 +260,25 @@ fn a_conflicting_suffix_is_truncated_and_replaced() {
         assert_eq!(truncated, !want.starts_with(have), "have {have:?}");
     }
 }
+
+/// Figure 2, AppendEntries receiver rule 5: commitIndex = min(leaderCommit, index of last new
+/// entry). A heartbeat whose last new entry is the follower's commit index leaves it where it is,
+/// even when the leader has committed further.
+#[test]
+fn a_heartbeat_behind_the_leaders_commit_leaves_commit_index_alone() {
+    let mut storage = MemStorage::new();
+    let mut follower = new_node(2, 3);
+    follower.step(append(1, 2, 1, 0, 0, log_of_terms(&[1, 1, 1, 1, 1]), 3));
+    persist(&mut follower, &mut storage);
+    assert_eq!(follower.commit_index(), 3);
+    follower.step(append(1, 2, 1, 3, 1, Vec::new(), 5));
+    persist(&mut follower, &mut storage);
+    assert_eq!(
+        follower.commit_index(),
+        3,
+        "nothing new proved past index 3"
+    );
+    follower.step(append(1, 2, 1, 5, 1, Vec::new(), 5));
+    persist(&mut follower, &mut storage);
+    assert_eq!(follower.commit_index(), 5);
+}
