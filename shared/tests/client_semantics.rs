@@ -294,3 +294,46 @@ fn a_truncated_request_is_no_longer_found_in_the_log() {
         "the no-op now at index 1 is not the request"
     );
 }
+
+/// §8 in the *state* model: a retry that arrives after the first try was executed is answered with
+/// the entry it has. Appending it again would log a value computed from a state no replica holds
+/// (the state machines skip the copy), so the leader must recognise requests its state machine
+/// executed, not only those in its unapplied tail.
+#[test]
+fn a_retry_after_the_request_was_applied_is_not_appended_again() {
+    let mut c = Checked::new(SimConfig {
+        nodes: 3,
+        seed: 8,
+        log_model: LogModel::State,
+        ..SimConfig::default()
+    });
+    let leader = c.await_leader(3_000);
+    let client = Some(ClientSerial {
+        client_id: 5,
+        serial: 1,
+    });
+    let first = c
+        .with(|s| s.propose_as(leader, Command::Add(5), 1, client))
+        .unwrap();
+    let ProposeOutcome::Appended { index, term, .. } = first.outcome else {
+        panic!("the leader appends: {first:?}");
+    };
+    c.await_applied_everywhere(index, 2_000);
+    let last_before = c.sim.node(leader).unwrap().log().last_index();
+    let again = c
+        .with(|s| s.propose_as(leader, Command::Add(5), 2, client))
+        .unwrap();
+    assert_eq!(
+        again.outcome,
+        ProposeOutcome::Appended {
+            index,
+            term,
+            duplicate: true
+        }
+    );
+    assert_eq!(
+        c.sim.node(leader).unwrap().log().last_index(),
+        last_before,
+        "nothing appended"
+    );
+}
