@@ -216,11 +216,11 @@ async fn run(cli: Cli, explicit: Vec<&str>) -> anyhow::Result<()> {
     }
     for (node, report) in &info.recovery {
         if !report.is_clean() {
-            tracing::warn!(node, ?report, "recovery repaired this node's files");
+            tracing::warn!(%node, ?report, "recovery repaired this node's files");
         }
     }
     for (node, error) in &info.failed_nodes {
-        tracing::error!(node, %error, "this node could not start from its files");
+        tracing::error!(%node, %error, "this node could not start from its files");
     }
     if !cli.static_dir.join("index.html").is_file() {
         tracing::warn!(

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 use shared::protocol::ClusterSnapshot;
-use shared::Role;
+use shared::{NodeId, Role, Term};
 
 const DEADLINE: Duration = Duration::from_secs(30);
 
@@ -161,7 +161,7 @@ fn holds(node: &shared::protocol::NodeView, (index, term, command): &Committed) 
         .is_some_and(|e| e.index == *index && e.term == *term && e.command == *command)
 }
 
-fn leader_of(s: &ClusterSnapshot) -> Option<(u64, u64)> {
+fn leader_of(s: &ClusterSnapshot) -> Option<(NodeId, Term)> {
     s.nodes
         .iter()
         .filter(|n| n.up && n.role == Role::Leader)
@@ -291,10 +291,10 @@ async fn a_node_crashed_in_the_ui_restarts_from_its_files() {
         committed.push((index, term, command));
     }
     let (leader, _) = api.until(&p, "a leader", leader_of).await;
-    let follower = (1..=3).find(|id| *id != leader).unwrap();
+    let follower = NodeId::all(3).find(|id| *id != leader).unwrap();
     let last = committed.last().unwrap().0;
     api.until(&p, "the follower's disk to hold every entry", |s| {
-        (s.nodes[follower as usize - 1].synced_index >= last).then_some(())
+        (s.nodes[follower.slot()].synced_index >= last).then_some(())
     })
     .await;
     let (status, body) = api
@@ -302,7 +302,7 @@ async fn a_node_crashed_in_the_ui_restarts_from_its_files() {
         .await;
     assert_eq!(status, 200, "{body}");
     let s = api.cluster(&p).await;
-    let down = &s.nodes[follower as usize - 1];
+    let down = &s.nodes[follower.slot()];
     assert!(!down.up);
     for c in &committed {
         assert!(
@@ -325,7 +325,7 @@ async fn a_node_crashed_in_the_ui_restarts_from_its_files() {
         .unwrap_or_else(|| panic!("the reply says how much log was recovered: {message}"));
     assert!(recovered >= last, "{message}");
     let s = api.cluster(&p).await;
-    let n = &s.nodes[follower as usize - 1];
+    let n = &s.nodes[follower.slot()];
     assert!(n.up);
     for c in &committed {
         assert!(holds(n, c), "restarted S{follower} lost {c:?}");

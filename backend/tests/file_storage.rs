@@ -3,6 +3,7 @@
 //! (`file_storage_sim.rs` runs the simulator on it). Owns no production code; every test works in
 //! its own temp directory.
 
+use shared::NodeId;
 use std::fs::{self, OpenOptions};
 use std::io::Write;
 use std::path::Path;
@@ -14,10 +15,11 @@ use backend::storage::{
 use shared::storage::conformance;
 use shared::{Command, Entry, EntryData, HardState, LogIndex, Storage, StorageError, Term};
 
-fn entry(index: LogIndex, term: Term) -> Entry {
+/// Entry `index` of `term` (plain numbers keep the test tables short).
+fn entry(index: u64, term: u64) -> Entry {
     Entry {
-        index,
-        term,
+        index: LogIndex(index),
+        term: Term(term),
         data: EntryData::Request {
             command: Command::Add(index as i64),
             client: None,
@@ -25,7 +27,7 @@ fn entry(index: LogIndex, term: Term) -> Entry {
     }
 }
 
-fn entries(range: std::ops::RangeInclusive<LogIndex>, term: Term) -> Vec<Entry> {
+fn entries(range: std::ops::RangeInclusive<u64>, term: u64) -> Vec<Entry> {
     range.map(|i| entry(i, term)).collect()
 }
 
@@ -232,7 +234,7 @@ fn truncation_is_durable_across_reopen() {
     let (mut s, _) = open(dir.path());
     s.append(&entries(1..=6, 1)).unwrap();
     s.sync().unwrap();
-    s.truncate_from(4).unwrap();
+    s.truncate_from(LogIndex(4)).unwrap();
     s.append(&[entry(4, 2)]).unwrap();
     s.sync().unwrap();
 
@@ -245,7 +247,7 @@ fn truncation_is_durable_across_reopen() {
     assert_eq!(s.last_index(), 4);
 
     // A synced truncation also survives a (simulated) power loss.
-    s.truncate_from(2).unwrap();
+    s.truncate_from(LogIndex(2)).unwrap();
     s.sync().unwrap();
     s.power_loss().unwrap();
     assert_eq!(s.load().unwrap().1, entries(1..=1, 1));
@@ -259,9 +261,9 @@ fn power_loss_restores_records_cut_by_an_unsynced_truncation() {
     s.sync().unwrap();
     let synced_bytes = s.log_bytes();
     // A follower's conflicting suffix is replaced, but the fsync never happens.
-    s.truncate_from(3).unwrap();
+    s.truncate_from(LogIndex(3)).unwrap();
     s.append(&entries(3..=4, 2)).unwrap();
-    s.truncate_from(2).unwrap();
+    s.truncate_from(LogIndex(2)).unwrap();
     assert_eq!(s.synced_index(), 1);
     s.power_loss().unwrap();
 
@@ -278,11 +280,11 @@ fn unsynced_hard_state_survives_a_crash_but_not_a_power_loss() {
     let dir = tempfile::tempdir().unwrap();
     let (mut s, _) = open(dir.path());
     let old = HardState {
-        current_term: 3,
-        voted_for: Some(2),
+        current_term: Term(3),
+        voted_for: Some(NodeId(2)),
     };
     let new = HardState {
-        current_term: 4,
+        current_term: Term(4),
         voted_for: None,
     };
     s.set_hard_state(old).unwrap();
@@ -298,8 +300,8 @@ fn unsynced_hard_state_survives_a_crash_but_not_a_power_loss() {
 
     // Power loss after the write: the synced hard state comes back.
     let newer = HardState {
-        current_term: 5,
-        voted_for: Some(1),
+        current_term: Term(5),
+        voted_for: Some(NodeId(1)),
     };
     s.set_hard_state(newer).unwrap();
     s.power_loss().unwrap();
@@ -314,14 +316,14 @@ fn torn_hard_state_temp_file_is_ignored() {
     let dir = tempfile::tempdir().unwrap();
     let (mut s, _) = open(dir.path());
     let old = HardState {
-        current_term: 7,
-        voted_for: Some(3),
+        current_term: Term(7),
+        voted_for: Some(NodeId(3)),
     };
     s.set_hard_state(old).unwrap();
     s.sync().unwrap();
     s.set_hard_state(HardState {
-        current_term: 8,
-        voted_for: Some(1),
+        current_term: Term(8),
+        voted_for: Some(NodeId(1)),
     })
     .unwrap();
     drop(s);
@@ -346,21 +348,21 @@ fn reopen_returns_identical_entries_and_hard_state() {
     let (mut s, _) = open(dir.path());
     let log = vec![
         Entry {
-            index: 1,
-            term: 1,
+            index: LogIndex(1),
+            term: Term(1),
             data: EntryData::Noop,
         },
         Entry {
-            index: 2,
-            term: 1,
+            index: LogIndex(2),
+            term: Term(1),
             data: EntryData::Request {
                 command: Command::Mul(-3),
                 client: None,
             },
         },
         Entry {
-            index: 3,
-            term: 2,
+            index: LogIndex(3),
+            term: Term(2),
             data: EntryData::Value {
                 value: -42,
                 command: Command::AddRand,
@@ -368,8 +370,8 @@ fn reopen_returns_identical_entries_and_hard_state() {
             },
         },
         Entry {
-            index: 4,
-            term: 2,
+            index: LogIndex(4),
+            term: Term(2),
             data: EntryData::Request {
                 command: Command::Set(i64::MIN),
                 client: None,
@@ -377,8 +379,8 @@ fn reopen_returns_identical_entries_and_hard_state() {
         },
     ];
     let hard_state = HardState {
-        current_term: 2,
-        voted_for: Some(1),
+        current_term: Term(2),
+        voted_for: Some(NodeId(1)),
     };
     s.append(&log).unwrap();
     s.set_hard_state(hard_state).unwrap();
@@ -427,8 +429,8 @@ fn refused_appends_write_nothing() {
     assert!(matches!(
         s.append(&[entry(3, 3), entry(5, 3)]),
         Err(StorageError::NotContiguous {
-            expected: 4,
-            got: 5
+            expected: LogIndex(4),
+            got: LogIndex(5)
         })
     ));
     assert!(
@@ -466,7 +468,7 @@ fn wipe_removes_only_the_storage_files() {
     let (mut s, _) = open(dir.path());
     s.append(&entries(1..=3, 1)).unwrap();
     s.set_hard_state(HardState {
-        current_term: 1,
+        current_term: Term(1),
         voted_for: None,
     })
     .unwrap();

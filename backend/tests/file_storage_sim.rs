@@ -51,7 +51,7 @@ impl Twin {
     fn restart(&mut self, id: NodeId) {
         let mem_ok = self.mem.restart(id).is_ok();
         if !self.file.is_up(id) {
-            let (reopened, report) = FileStorage::open(&self.dirs[id as usize - 1]).unwrap();
+            let (reopened, report) = FileStorage::open(&self.dirs[id.slot()]).unwrap();
             assert!(report.is_clean(), "S{id}: {report}");
             drop(self.file.replace_storage(id, reopened).unwrap());
         }
@@ -69,7 +69,7 @@ fn the_simulator_runs_identically_on_file_storage_and_mem_storage() {
             .map(|id| root.path().join(format!("node-{id}")))
             .collect();
         let file = Sim::with_storage(config.clone(), |id| {
-            FileStorage::open_fresh(&dirs[id as usize - 1]).unwrap()
+            FileStorage::open_fresh(&dirs[id.slot()]).unwrap()
         })
         .unwrap();
         let mut twin = Twin {
@@ -84,7 +84,7 @@ fn the_simulator_runs_identically_on_file_storage_and_mem_storage() {
         while t < 4_000 {
             t += rng.range_inclusive(1, 120);
             twin.step_both(t);
-            let target = rng.range_inclusive(1, n);
+            let target = NodeId(rng.range_inclusive(1, n));
             match rng.range_inclusive(0, 9) {
                 0..=4 => {
                     use shared::Command::{Add, AddRand, Mul, Set};
@@ -115,7 +115,7 @@ fn the_simulator_runs_identically_on_file_storage_and_mem_storage() {
             twin.compare();
         }
         for id in 1..=n {
-            twin.restart(id);
+            twin.restart(NodeId(id));
         }
         twin.step_both(t + 5_000);
         twin.checker.check_durability(&twin.file).unwrap();
@@ -125,8 +125,8 @@ fn the_simulator_runs_identically_on_file_storage_and_mem_storage() {
         );
         for id in 1..=n {
             assert_eq!(
-                twin.mem.node_log(id),
-                twin.file.node_log(id),
+                twin.mem.node_log(NodeId(id)),
+                twin.file.node_log(NodeId(id)),
                 "seed {seed}: S{id}"
             );
             let (_, on_disk) = FileStorage::open(root.path().join(format!("node-{id}")))
@@ -136,7 +136,7 @@ fn the_simulator_runs_identically_on_file_storage_and_mem_storage() {
                 .unwrap();
             assert_eq!(
                 on_disk,
-                twin.mem.storage(id).unwrap().entries(),
+                twin.mem.storage(NodeId(id)).unwrap().entries(),
                 "seed {seed}: S{id} disk"
             );
         }

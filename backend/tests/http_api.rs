@@ -10,6 +10,7 @@ use backend::server::Limits;
 use serde_json::{json, Value};
 
 use common::*;
+use shared::NodeId;
 
 #[tokio::test]
 async fn bad_http_input_gets_specific_errors_and_the_server_keeps_serving() {
@@ -211,7 +212,7 @@ fn write(dir: &Path, name: &str, content: &str) {
 async fn a_commit_wait_without_a_majority_times_out_and_says_the_entry_may_still_commit() {
     let server = TestServer::start(Options::default()).await;
     let (leader, _) = server.leader().await;
-    for id in (1..=3).filter(|id| *id != leader) {
+    for id in NodeId::all(3).filter(|id| *id != leader) {
         server.command(json!({"type": "crash", "node": id})).await;
     }
     let (status, body) = server
@@ -228,17 +229,17 @@ async fn a_commit_wait_without_a_majority_times_out_and_says_the_entry_may_still
     );
     // It is on the leader's log, uncommitted; restarting one follower commits it.
     let s = server.cluster().await;
-    let l = &s.nodes[leader as usize - 1];
+    let l = &s.nodes[leader.slot()];
     let index = l.log.len() as u64;
     assert_eq!(l.log.last().unwrap().command, "add 1");
     assert!(l.commit_index < index);
-    let follower = (1..=3).find(|id| *id != leader).unwrap();
+    let follower = NodeId::all(3).find(|id| *id != leader).unwrap();
     server
         .command(json!({"type": "restart", "node": follower}))
         .await;
     eventually("the entry committed once a majority is back", || async {
         let s = server.cluster().await;
-        (s.nodes[leader as usize - 1].commit_index >= index).then_some(())
+        (s.nodes[leader.slot()].commit_index >= index).then_some(())
     })
     .await;
     server.stop().await;

@@ -8,7 +8,7 @@ mod common;
 
 use serde_json::{json, Value};
 use shared::protocol::{Event, ServerMessage, SimEvent};
-use shared::Role;
+use shared::{NodeId, Role};
 
 use common::*;
 
@@ -56,8 +56,8 @@ async fn append_reaches_every_node_and_commits() {
         .command(json!({"type": "append", "command": "add 5"}))
         .await;
     let index = r["index"].as_u64().expect("index");
-    assert_eq!(r["leader"], leader);
-    assert!(r["term"].as_u64().unwrap() >= term);
+    assert_eq!(r["leader"], leader.get());
+    assert!(r["term"].as_u64().unwrap() >= term.get());
     let entry_term = r["term"].as_u64().unwrap();
     eventually("the entry on every node, committed", || async {
         let s = server.cluster().await;
@@ -95,10 +95,10 @@ async fn append_reaches_every_node_and_commits() {
 async fn an_append_sent_to_a_follower_is_forwarded_and_answered_with_the_leaders_index() {
     let server = TestServer::start(Options::default()).await;
     let (leader, _) = server.leader().await;
-    let follower = (1..=3).find(|id| *id != leader).unwrap();
+    let follower = NodeId::all(3).find(|id| *id != leader).unwrap();
     eventually("the follower to know its leader", || async {
         let s = server.cluster().await;
-        (s.nodes[follower as usize - 1].leader_id == Some(leader)).then_some(())
+        (s.nodes[follower.slot()].leader_id == Some(leader)).then_some(())
     })
     .await;
     let (status, body) = server
@@ -108,11 +108,11 @@ async fn an_append_sent_to_a_follower_is_forwarded_and_answered_with_the_leaders
         )
         .await;
     assert_eq!(status, 200, "{body}");
-    assert_eq!(body["result"]["leader"], leader, "{body}");
+    assert_eq!(body["result"]["leader"], leader.get(), "{body}");
     assert_eq!(body["result"]["committed"], true);
     let index = body["result"]["index"].as_u64().unwrap();
     let s = server.cluster().await;
-    let entry = &s.nodes[leader as usize - 1].log[index as usize - 1];
+    let entry = &s.nodes[leader.slot()].log[index as usize - 1];
     assert_eq!(entry.command, "set 9");
     server.stop().await;
 }
@@ -154,7 +154,7 @@ async fn crashing_the_leader_elects_another_and_a_restarted_node_catches_up() {
     );
     eventually("the restarted node caught up", || async {
         let s = server.cluster().await;
-        let n = &s.nodes[old_leader as usize - 1];
+        let n = &s.nodes[old_leader.slot()];
         (n.up && n.commit_index >= index && n.log.len() as u64 >= index).then_some(())
     })
     .await;
@@ -353,10 +353,10 @@ async fn in_the_state_model_a_follower_refuses_and_names_the_leader() {
         .command(json!({"type": "reset", "log_model": "state"}))
         .await;
     let (leader, _) = server.leader().await;
-    let follower = (1..=3).find(|id| *id != leader).unwrap();
+    let follower = NodeId::all(3).find(|id| *id != leader).unwrap();
     eventually("the follower to know its leader", || async {
         let s = server.cluster().await;
-        (s.nodes[follower as usize - 1].leader_id == Some(leader)).then_some(())
+        (s.nodes[follower.slot()].leader_id == Some(leader)).then_some(())
     })
     .await;
     let (status, body) = server
@@ -375,7 +375,7 @@ async fn in_the_state_model_a_follower_refuses_and_names_the_leader() {
 async fn power_loss_keeps_only_synced_entries_and_restart_reads_them_back() {
     let server = TestServer::start(Options::default()).await;
     let (leader, _) = server.leader().await;
-    let follower = (1..=3).find(|id| *id != leader).unwrap();
+    let follower = NodeId::all(3).find(|id| *id != leader).unwrap();
     let (status, body) = server
         .post(
             "?wait=commit",
@@ -386,7 +386,7 @@ async fn power_loss_keeps_only_synced_entries_and_restart_reads_them_back() {
     let index = body["result"]["index"].as_u64().unwrap();
     eventually("the follower's disk to hold the entry", || async {
         let s = server.cluster().await;
-        (s.nodes[follower as usize - 1].synced_index >= index).then_some(())
+        (s.nodes[follower.slot()].synced_index >= index).then_some(())
     })
     .await;
     let r = server
@@ -394,7 +394,7 @@ async fn power_loss_keeps_only_synced_entries_and_restart_reads_them_back() {
         .await;
     assert!(r["message"].as_str().unwrap().contains("lost power"));
     let s = server.cluster().await;
-    let down = &s.nodes[follower as usize - 1];
+    let down = &s.nodes[follower.slot()];
     assert!(!down.up);
     assert!(
         down.log.len() as u64 >= index,
@@ -404,7 +404,7 @@ async fn power_loss_keeps_only_synced_entries_and_restart_reads_them_back() {
         .command(json!({"type": "restart", "node": follower}))
         .await;
     let s = server.cluster().await;
-    let n = &s.nodes[follower as usize - 1];
+    let n = &s.nodes[follower.slot()];
     assert!(n.up);
     assert_eq!(n.log[index as usize - 1].command, "set 4");
     server.stop().await;

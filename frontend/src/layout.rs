@@ -26,7 +26,7 @@ pub fn term_colour(term: Term) -> &'static str {
     if term == 0 {
         return NO_TERM_COLOUR;
     }
-    TERM_COLOURS[((term - 1) % TERM_COLOURS.len() as u64) as usize]
+    TERM_COLOURS[((term.get() - 1) % TERM_COLOURS.len() as u64) as usize]
 }
 
 /// Text colour that stays readable on [`term_colour`] (WCAG contrast: dark on the light colours,
@@ -89,7 +89,7 @@ impl Ring {
     pub fn node(&self, id: NodeId) -> Point {
         let c = self.centre();
         let angle = -std::f64::consts::FRAC_PI_2
-            + 2.0 * std::f64::consts::PI * (id.saturating_sub(1)) as f64 / self.n as f64;
+            + 2.0 * std::f64::consts::PI * (id.get().saturating_sub(1)) as f64 / self.n as f64;
         Point {
             x: c.x + self.radius * angle.cos(),
             y: c.y + self.radius * angle.sin(),
@@ -215,12 +215,12 @@ mod tests {
         for n in 1..=9 {
             let ring = Ring::new(n);
             let c = ring.centre();
-            for id in 1..=n {
+            for id in NodeId::all(n) {
                 let p = ring.node(id);
                 let d = ((p.x - c.x).powi(2) + (p.y - c.y).powi(2)).sqrt();
                 assert!((d - ring.radius).abs() < 1e-6);
                 assert!(p.x - ring.node_radius >= 0.0 && p.x + ring.node_radius <= RING_VIEW);
-                for other in 1..id {
+                for other in NodeId(1).through(id - 1) {
                     let q = ring.node(other);
                     let gap = ((p.x - q.x).powi(2) + (p.y - q.y).powi(2)).sqrt();
                     assert!(
@@ -231,9 +231,9 @@ mod tests {
             }
         }
         let ring = Ring::new(5);
-        assert!(ring.node(1).y < ring.centre().y, "S1 is at the top");
+        assert!(ring.node(NodeId(1)).y < ring.centre().y, "S1 is at the top");
         assert!(
-            ring.node(2).x > ring.centre().x,
+            ring.node(NodeId(2)).x > ring.centre().x,
             "S2 is to the right (clockwise)"
         );
     }
@@ -241,22 +241,22 @@ mod tests {
     #[test]
     fn messages_go_rim_to_rim_and_pass_each_other() {
         let ring = Ring::new(5);
-        let start = ring.message_at(1, 3, 0.0);
-        let end = ring.message_at(1, 3, 1.0);
-        let a = ring.node(1);
-        let b = ring.node(3);
+        let start = ring.message_at(NodeId(1), NodeId(3), 0.0);
+        let end = ring.message_at(NodeId(1), NodeId(3), 1.0);
+        let a = ring.node(NodeId(1));
+        let b = ring.node(NodeId(3));
         let da = ((start.x - a.x).powi(2) + (start.y - a.y).powi(2)).sqrt();
         let db = ((end.x - b.x).powi(2) + (end.y - b.y).powi(2)).sqrt();
         assert!(da > ring.node_radius && da < ring.node_radius + 15.0);
         assert!(db > ring.node_radius && db < ring.node_radius + 15.0);
         // Opposite directions at the same point of the link are in different lanes.
-        let there = ring.message_at(1, 3, 0.5);
-        let back = ring.message_at(3, 1, 0.5);
+        let there = ring.message_at(NodeId(1), NodeId(3), 0.5);
+        let back = ring.message_at(NodeId(3), NodeId(1), 0.5);
         let apart = ((there.x - back.x).powi(2) + (there.y - back.y).powi(2)).sqrt();
         assert!((apart - 2.0 * ring.lane_offset()).abs() < 1e-6);
         // Out-of-range fractions are clamped.
-        assert_eq!(ring.message_at(1, 3, -1.0), start);
-        assert_eq!(ring.message_at(1, 3, 7.0), end);
+        assert_eq!(ring.message_at(NodeId(1), NodeId(3), -1.0), start);
+        assert_eq!(ring.message_at(NodeId(1), NodeId(3), 7.0), end);
     }
 
     #[test]
@@ -294,11 +294,11 @@ mod tests {
 
     #[test]
     fn terms_cycle_through_the_palette_and_stay_readable() {
-        assert_eq!(term_colour(0), NO_TERM_COLOUR);
-        assert_eq!(term_colour(1), TERM_COLOURS[0]);
-        assert_eq!(term_colour(8), TERM_COLOURS[0]);
-        assert_eq!(term_text_colour(5), "#ffffff");
-        assert_eq!(term_text_colour(4), "#111111");
+        assert_eq!(term_colour(Term(0)), NO_TERM_COLOUR);
+        assert_eq!(term_colour(Term(1)), TERM_COLOURS[0]);
+        assert_eq!(term_colour(Term(8)), TERM_COLOURS[0]);
+        assert_eq!(term_text_colour(Term(5)), "#ffffff");
+        assert_eq!(term_text_colour(Term(4)), "#111111");
         assert_eq!(format_time_ms(12_345.0), "12.345 s");
     }
 }

@@ -96,8 +96,8 @@ impl Store {
             Part::Control => p.control.track(),
             Part::Leaders => p.leaders.track(),
             Part::Node(id) => {
-                self.grow_nodes(id as usize);
-                let i = (id as usize).saturating_sub(1);
+                self.grow_nodes(id.get() as usize);
+                let i = (id.get() as usize).saturating_sub(1);
                 self.nodes.with_value(|t| t.get(i).map(ArcTrigger::track));
             }
             Part::AllNodes => {
@@ -140,7 +140,7 @@ impl Store {
         }
         // Notify outside the store's lock (cloning a trigger only clones a reference).
         for (i, t) in self.nodes.get_value().iter().enumerate() {
-            if everything || nodes.contains(&(i as NodeId + 1)) {
+            if everything || nodes.contains(&NodeId::of_slot(i)) {
                 t.notify();
             }
         }

@@ -5,6 +5,8 @@
 mod common;
 
 use shared::Command;
+use shared::LogIndex;
+use shared::NodeId;
 
 use common::{network, snapshot, Feed};
 use logscope_frontend::model::{Changes, ClusterView};
@@ -32,8 +34,11 @@ fn assert_reported(before: &ClusterView, after: &ClusterView, changes: &Changes,
         before.ghosts == after.ghosts || changes.ghosts,
         "{context}: ghosts unreported"
     );
-    let divergent = |v: &ClusterView| -> Vec<u64> {
-        (1..=v.max_index()).filter(|i| v.is_divergent(*i)).collect()
+    let divergent = |v: &ClusterView| -> Vec<LogIndex> {
+        LogIndex(1)
+            .through(v.max_index())
+            .filter(|i| v.is_divergent(*i))
+            .collect()
     };
     assert!(
         (before.committed == after.committed && divergent(before) == divergent(after))
@@ -107,9 +112,9 @@ fn run_and_check(seed: u64, log_model: LogModel) {
     }
     sim.run_for(500);
     check(&mut sim, &mut view, "appends");
-    let leader = sim.leader().unwrap_or(1);
+    let leader = sim.leader().unwrap_or(NodeId(1));
     sim.crash(leader).unwrap();
-    sim.isolate(2).unwrap();
+    sim.isolate(NodeId(2)).unwrap();
     sim.set_network(Some(0.3), None, None, None).unwrap();
     for _ in 0..5 {
         let _ = sim.propose(None, "add 1".parse().unwrap());
@@ -139,7 +144,7 @@ fn a_small_event_reports_only_what_it_touched() {
     let mut f = Feed::new(3);
     f.view.take_changes();
     f.ev(Event::TimerReset {
-        node: 2,
+        node: NodeId(2),
         election_deadline_ms: 400,
     });
     let changes = f.view.take_changes();
@@ -148,7 +153,7 @@ fn a_small_event_reports_only_what_it_touched() {
     assert!(f.view.take_changes().is_empty(), "taking starts a new list");
 
     let mut n = network();
-    n.cut_links = vec![[1, 2]];
+    n.cut_links = vec![[NodeId(1), NodeId(2)]];
     f.ev(Event::NetworkChanged { network: n });
     let changes = f.view.take_changes();
     assert!(changes.network && changes.narration);

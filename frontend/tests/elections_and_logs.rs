@@ -8,45 +8,49 @@ use logscope_frontend::model::{Focus, Tone};
 use shared::protocol::RequestVoteResponse;
 use shared::protocol::{Event, MessageBody, PeerProgress};
 use shared::types::Role;
+use shared::{LogIndex, NodeId, Term};
 
 #[test]
 fn an_election_from_timeout_to_leader() {
     let mut f = Feed::new(3);
-    f.ev(Event::ElectionTimeout { node: 3, term: 1 });
+    f.ev(Event::ElectionTimeout {
+        node: NodeId(3),
+        term: Term(1),
+    });
     f.ev(Event::RoleChanged {
-        node: 3,
+        node: NodeId(3),
         role: Role::Candidate,
-        term: 2,
+        term: Term(2),
         leader_id: None,
     });
     f.ev(Event::TimerReset {
-        node: 3,
+        node: NodeId(3),
         election_deadline_ms: 400,
     });
-    let s3 = f.view.node(3).unwrap();
+    let s3 = f.view.node(NodeId(3)).unwrap();
     assert_eq!(
         (s3.role, s3.current_term, s3.voted_for),
-        (Role::Candidate, 2, Some(3))
+        (Role::Candidate, Term(2), Some(NodeId(3)))
     );
     assert_eq!(s3.votes, vec![3]);
     assert_eq!(s3.election_deadline_ms, Some(400));
     assert!(f.said("S3 timed out and started an election for term 2"));
-    assert_eq!(f.view.narration[0].focus, Focus::Node(3));
+    assert_eq!(f.view.narration[0].focus, Focus::Node(NodeId(3)));
     assert_eq!(f.view.narration[0].tone, Tone::Election);
 
     // S1 grants; its reply travels; the candidate shows it as "coming".
     f.ev(Event::RoleChanged {
-        node: 1,
+        node: NodeId(1),
         role: Role::Follower,
-        term: 2,
+        term: Term(2),
         leader_id: None,
     });
     f.ev(Event::VoteGranted {
-        voter: 1,
-        candidate: 3,
-        term: 2,
+        voter: NodeId(1),
+        candidate: NodeId(3),
+        term: Term(2),
     });
-    assert_eq!(f.view.node(1).unwrap().voted_for, Some(3));
+    assert_eq!(f.view.node(NodeId(1)).unwrap().voted_for, Some(NodeId(3)));
     assert!(f.said("S1 voted for S3 in term 2"));
     f.ev(Event::MessageSent {
         message: flight(
@@ -56,50 +60,50 @@ fn an_election_from_timeout_to_leader() {
             MessageBody::RequestVoteResponse(RequestVoteResponse { vote_granted: true }),
         ),
     });
-    assert_eq!(f.view.votes_coming(3), vec![1]);
+    assert_eq!(f.view.votes_coming(NodeId(3)), vec![1]);
     f.ev(Event::MessageDelivered {
         id: 40,
-        from: 1,
-        to: 3,
+        from: NodeId(1),
+        to: NodeId(3),
     });
     assert!(f.view.messages.is_empty());
     f.ev(Event::VoteReceived {
-        node: 3,
-        from: 2,
+        node: NodeId(3),
+        from: NodeId(2),
         granted: false,
-        votes: vec![3],
+        votes: vec![NodeId(3)],
     });
     assert!(f.said("S2 refused its vote to S3 for term 2"));
-    assert_eq!(f.view.node(3).unwrap().votes_refused, vec![2]);
+    assert_eq!(f.view.node(NodeId(3)).unwrap().votes_refused, vec![2]);
     f.ev(Event::VoteReceived {
-        node: 3,
-        from: 1,
+        node: NodeId(3),
+        from: NodeId(1),
         granted: true,
-        votes: vec![1, 3],
+        votes: vec![NodeId(1), NodeId(3)],
     });
-    assert_eq!(f.view.node(3).unwrap().votes, vec![1, 3]);
+    assert_eq!(f.view.node(NodeId(3)).unwrap().votes, vec![1, 3]);
 
     f.ev(Event::RoleChanged {
-        node: 3,
+        node: NodeId(3),
         role: Role::Leader,
-        term: 2,
-        leader_id: Some(3),
+        term: Term(2),
+        leader_id: Some(NodeId(3)),
     });
-    let s3 = f.view.node(3).unwrap();
+    let s3 = f.view.node(NodeId(3)).unwrap();
     assert_eq!(s3.role, Role::Leader);
     assert!(s3.votes.is_empty());
     assert_eq!(s3.election_deadline_ms, None);
     // Figure 2: next_index = last log index + 1, match_index = 0, for every other server.
     assert_eq!(
-        s3.progress.get(&1),
+        s3.progress.get(&NodeId(1)),
         Some(&PeerProgress {
-            next_index: 1,
-            match_index: 0
+            next_index: LogIndex(1),
+            match_index: LogIndex(0)
         })
     );
     assert_eq!(s3.progress.len(), 2);
-    assert_eq!(f.view.leader(), Some(3));
-    assert_eq!(f.view.leaders_by_term.get(&2), Some(&3));
+    assert_eq!(f.view.leader(), Some(NodeId(3)));
+    assert_eq!(f.view.leaders_by_term.get(&Term(2)), Some(&NodeId(3)));
     assert!(f.said("S3 is leader for term 2 with votes from S1, S3"));
     assert_eq!(f.view.narration[0].tone, Tone::Leader);
 }
@@ -108,40 +112,40 @@ fn an_election_from_timeout_to_leader() {
 fn a_candidate_that_loses_and_a_leader_that_steps_down_are_narrated() {
     let mut f = Feed::new(3);
     f.ev(Event::RoleChanged {
-        node: 2,
+        node: NodeId(2),
         role: Role::Candidate,
-        term: 2,
+        term: Term(2),
         leader_id: None,
     });
     assert!(f.said("S2 started an election for term 2"));
     f.ev(Event::RoleChanged {
-        node: 2,
+        node: NodeId(2),
         role: Role::Follower,
-        term: 2,
-        leader_id: Some(1),
+        term: Term(2),
+        leader_id: Some(NodeId(1)),
     });
     assert!(f.said("S2 gave up its candidacy: S1 won term 2"));
-    assert!(f.view.node(2).unwrap().votes.is_empty());
+    assert!(f.view.node(NodeId(2)).unwrap().votes.is_empty());
 
     f.ev(Event::RoleChanged {
-        node: 1,
+        node: NodeId(1),
         role: Role::Candidate,
-        term: 3,
+        term: Term(3),
         leader_id: None,
     });
     f.ev(Event::RoleChanged {
-        node: 1,
+        node: NodeId(1),
         role: Role::Leader,
-        term: 3,
-        leader_id: Some(1),
+        term: Term(3),
+        leader_id: Some(NodeId(1)),
     });
     f.ev(Event::RoleChanged {
-        node: 1,
+        node: NodeId(1),
         role: Role::Follower,
-        term: 5,
+        term: Term(5),
         leader_id: None,
     });
-    let s1 = f.view.node(1).unwrap();
+    let s1 = f.view.node(NodeId(1)).unwrap();
     assert!(s1.progress.is_empty());
     assert_eq!(s1.voted_for, None, "a newer term clears the vote");
     assert!(f.said("S1 stepped down: it saw term 5, newer than its 3"));
@@ -151,89 +155,92 @@ fn a_candidate_that_loses_and_a_leader_that_steps_down_are_narrated() {
 fn entries_are_appended_truncated_persisted_committed_and_applied() {
     let mut f = Feed::new(3);
     f.ev(Event::EntriesAppended {
-        node: 1,
+        node: NodeId(1),
         entries: vec![entry(1, 1, 5), entry(2, 1, 3)],
     });
     f.ev(Event::EntriesAppended {
-        node: 2,
+        node: NodeId(2),
         entries: vec![entry(1, 1, 5), entry(2, 1, 3), entry(3, 1, 9)],
     });
-    assert_eq!(f.view.node(1).unwrap().last_index(), 2);
-    assert_eq!(f.view.node(2).unwrap().log[2].command, "add 9");
+    assert_eq!(f.view.node(NodeId(1)).unwrap().last_index(), 2);
+    assert_eq!(f.view.node(NodeId(2)).unwrap().log[2].command, "add 9");
     assert_eq!(f.view.max_index(), 3);
 
     f.ev(Event::EntriesPersisted {
-        node: 2,
-        synced_index: 3,
+        node: NodeId(2),
+        synced_index: LogIndex(3),
     });
-    assert_eq!(f.view.node(2).unwrap().synced_index, 3);
+    assert_eq!(f.view.node(NodeId(2)).unwrap().synced_index, 3);
 
     // §5.3: a conflicting suffix goes; what was synced of it is no longer on disk either.
     f.ev(Event::EntriesTruncated {
-        node: 2,
-        from_index: 3,
+        node: NodeId(2),
+        from_index: LogIndex(3),
     });
-    let s2 = f.view.node(2).unwrap();
+    let s2 = f.view.node(NodeId(2)).unwrap();
     assert_eq!(s2.last_index(), 2);
     assert_eq!(s2.synced_index, 2);
     assert!(f.said("S2 removed 1 conflicting entry from index 3 on"));
     f.ev(Event::EntriesAppended {
-        node: 2,
+        node: NodeId(2),
         entries: vec![entry(3, 2, 4)],
     });
-    assert_eq!(f.view.node(2).unwrap().term_at(3), Some(2));
+    assert_eq!(
+        f.view.node(NodeId(2)).unwrap().term_at(LogIndex(3)),
+        Some(Term(2))
+    );
 
     f.ev(Event::CommitAdvanced {
-        node: 2,
-        commit_index: 2,
+        node: NodeId(2),
+        commit_index: LogIndex(2),
     });
-    assert_eq!(f.view.node(2).unwrap().commit_index, 2);
+    assert_eq!(f.view.node(NodeId(2)).unwrap().commit_index, 2);
     assert_eq!(f.view.commit_index(), 2);
     assert_eq!(f.view.committed[1].command, "add 3");
     assert!(f.said("Entries 1–2 are committed"));
-    assert_eq!(f.view.narration[0].focus, Focus::Entry(2));
+    assert_eq!(f.view.narration[0].focus, Focus::Entry(LogIndex(2)));
     // Another node catching up does not commit anything new globally.
     let before = f.view.narration.len();
     f.ev(Event::CommitAdvanced {
-        node: 1,
-        commit_index: 2,
+        node: NodeId(1),
+        commit_index: LogIndex(2),
     });
     assert_eq!(f.view.narration.len(), before);
     f.ev(Event::CommitAdvanced {
-        node: 2,
-        commit_index: 3,
+        node: NodeId(2),
+        commit_index: LogIndex(3),
     });
     assert!(f.said("Entry 3 (add 4) is committed"));
 
     f.ev(Event::EntryApplied {
-        node: 2,
-        index: 1,
+        node: NodeId(2),
+        index: LogIndex(1),
         value: 5,
     });
-    let s2 = f.view.node(2).unwrap();
-    assert_eq!((s2.last_applied, s2.value), (1, 5));
+    let s2 = f.view.node(NodeId(2)).unwrap();
+    assert_eq!((s2.last_applied, s2.value), (LogIndex(1), 5));
 }
 
 #[test]
 fn replicas_that_compute_different_values_are_called_out() {
     let mut f = Feed::new(3);
     f.ev(Event::EntryApplied {
-        node: 1,
-        index: 1,
+        node: NodeId(1),
+        index: LogIndex(1),
         value: 17,
     });
     f.ev(Event::EntryApplied {
-        node: 2,
-        index: 1,
+        node: NodeId(2),
+        index: LogIndex(1),
         value: 17,
     });
-    assert!(!f.view.is_divergent(1));
+    assert!(!f.view.is_divergent(LogIndex(1)));
     f.ev(Event::EntryApplied {
-        node: 3,
-        index: 1,
+        node: NodeId(3),
+        index: LogIndex(1),
         value: 42,
     });
-    assert!(f.view.is_divergent(1));
+    assert!(f.view.is_divergent(LogIndex(1)));
     assert!(f.said("Replicas disagree! After entry 1 S3 holds 42 but S1 holds 17"));
     assert_eq!(f.view.narration[0].tone, Tone::Warning);
 }
@@ -242,52 +249,56 @@ fn replicas_that_compute_different_values_are_called_out() {
 fn leader_progress_and_quorum_counter() {
     let mut f = Feed::new(5);
     f.ev(Event::RoleChanged {
-        node: 1,
+        node: NodeId(1),
         role: Role::Candidate,
-        term: 2,
+        term: Term(2),
         leader_id: None,
     });
     f.ev(Event::RoleChanged {
-        node: 1,
+        node: NodeId(1),
         role: Role::Leader,
-        term: 2,
-        leader_id: Some(1),
+        term: Term(2),
+        leader_id: Some(NodeId(1)),
     });
     f.ev(Event::EntriesAppended {
-        node: 1,
+        node: NodeId(1),
         entries: vec![entry(1, 2, 1)],
     });
     // Not yet on the leader's own disk: nobody counts.
-    assert_eq!(f.view.replication(1), Some((0, 5)));
+    assert_eq!(f.view.replication(LogIndex(1)), Some((0, 5)));
     f.ev(Event::EntriesPersisted {
-        node: 1,
-        synced_index: 1,
+        node: NodeId(1),
+        synced_index: LogIndex(1),
     });
-    assert_eq!(f.view.replication(1), Some((1, 5)));
+    assert_eq!(f.view.replication(LogIndex(1)), Some((1, 5)));
     f.ev(Event::ProgressUpdated {
-        leader: 1,
-        peer: 3,
-        next_index: 2,
-        match_index: 1,
+        leader: NodeId(1),
+        peer: NodeId(3),
+        next_index: LogIndex(2),
+        match_index: LogIndex(1),
     });
     f.ev(Event::ProgressUpdated {
-        leader: 1,
-        peer: 4,
-        next_index: 2,
-        match_index: 1,
+        leader: NodeId(1),
+        peer: NodeId(4),
+        next_index: LogIndex(2),
+        match_index: LogIndex(1),
     });
     assert_eq!(
-        f.view.node(1).unwrap().progress[&3],
+        f.view.node(NodeId(1)).unwrap().progress[&NodeId(3)],
         PeerProgress {
-            next_index: 2,
-            match_index: 1
+            next_index: LogIndex(2),
+            match_index: LogIndex(1)
         }
     );
-    assert_eq!(f.view.replication(1), Some((3, 5)));
+    assert_eq!(f.view.replication(LogIndex(1)), Some((3, 5)));
     f.ev(Event::CommitAdvanced {
-        node: 1,
-        commit_index: 1,
+        node: NodeId(1),
+        commit_index: LogIndex(1),
     });
-    assert_eq!(f.view.replication(1), None, "committed: no counter");
-    assert_eq!(f.view.replication(2), None, "no such entry");
+    assert_eq!(
+        f.view.replication(LogIndex(1)),
+        None,
+        "committed: no counter"
+    );
+    assert_eq!(f.view.replication(LogIndex(2)), None, "no such entry");
 }

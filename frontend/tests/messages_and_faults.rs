@@ -4,6 +4,7 @@
 mod common;
 
 use shared::protocol::DropReason;
+use shared::{LogIndex, NodeId, Term};
 
 use common::{entry, flight, network, Feed};
 use logscope_frontend::model::{flight_fraction, format_speed, Focus};
@@ -15,10 +16,10 @@ use shared::Command;
 fn messages_fly_arrive_and_leave_ghosts_where_they_were_lost() {
     let mut f = Feed::new(3);
     let ae = MessageBody::AppendEntries(AppendEntries {
-        prev_log_index: 0,
-        prev_log_term: 0,
+        prev_log_index: LogIndex(0),
+        prev_log_term: Term(0),
         entries: vec![],
-        leader_commit: 0,
+        leader_commit: LogIndex(0),
     });
     f.ev(Event::MessageSent {
         message: flight(1, 1, 2, ae.clone()),
@@ -33,8 +34,8 @@ fn messages_fly_arrive_and_leave_ghosts_where_they_were_lost() {
 
     f.at(104).ev(Event::MessageDropped {
         id: 2,
-        from: 1,
-        to: 3,
+        from: NodeId(1),
+        to: NodeId(3),
         reason: DropReason::Loss,
     });
     assert_eq!(f.view.messages.len(), 1);
@@ -45,8 +46,8 @@ fn messages_fly_arrive_and_leave_ghosts_where_they_were_lost() {
 
     f.at(106).ev(Event::MessageDropped {
         id: 1,
-        from: 1,
-        to: 2,
+        from: NodeId(1),
+        to: NodeId(2),
         reason: DropReason::Dropped,
     });
     assert!(f.said("The heartbeat (empty AppendEntries) from S1 to S2 was dropped by hand"));
@@ -54,7 +55,7 @@ fn messages_fly_arrive_and_leave_ghosts_where_they_were_lost() {
 
     // Ghosts are forgotten after a while.
     f.at(100_000).ev(Event::TimerReset {
-        node: 1,
+        node: NodeId(1),
         election_deadline_ms: 100_200,
     });
     assert!(f.view.ghosts.is_empty());
@@ -64,7 +65,7 @@ fn messages_fly_arrive_and_leave_ghosts_where_they_were_lost() {
 fn forwarded_client_requests_and_proposals() {
     let mut f = Feed::new(3);
     f.ev(Event::ClientRequest {
-        node: 2,
+        node: NodeId(2),
         command: "add 5".parse().unwrap(),
         request_id: 9,
         client: None,
@@ -84,21 +85,24 @@ fn forwarded_client_requests_and_proposals() {
     });
     assert!(f.said("S2 forwarded \"add 5\" to the leader, S1"));
     f.ev(Event::ProposalAccepted {
-        node: 1,
+        node: NodeId(1),
         request_id: 9,
-        index: 4,
-        term: 2,
+        index: LogIndex(4),
+        term: Term(2),
         duplicate: false,
     });
     assert!(f.said("S1, the leader, appended \"add 5\" as entry 4 in term 2"));
-    assert_eq!(f.view.requests[&9].index, Some(4));
-    assert_eq!(f.view.narration[0].focus, Focus::NodeEntry(1, 4));
+    assert_eq!(f.view.requests[&9].index, Some(LogIndex(4)));
+    assert_eq!(
+        f.view.narration[0].focus,
+        Focus::NodeEntry(NodeId(1), LogIndex(4))
+    );
     f.ev(Event::ProposalRejected {
-        node: 3,
+        node: NodeId(3),
         request_id: 9,
         kind: shared::protocol::RejectKind::NotLeader,
         reason: "S3 is not the leader".into(),
-        leader_hint: Some(1),
+        leader_hint: Some(NodeId(1)),
     });
     assert!(f.said("S3 refused \"add 5\": S3 is not the leader"));
 }
@@ -107,62 +111,65 @@ fn forwarded_client_requests_and_proposals() {
 fn crash_power_loss_restart_and_storage_failure() {
     let mut f = Feed::new(3);
     f.ev(Event::EntriesAppended {
-        node: 2,
+        node: NodeId(2),
         entries: vec![entry(1, 1, 1), entry(2, 1, 2), entry(3, 1, 3)],
     });
     f.ev(Event::EntriesPersisted {
-        node: 2,
-        synced_index: 2,
+        node: NodeId(2),
+        synced_index: LogIndex(2),
     });
     f.ev(Event::CommitAdvanced {
-        node: 2,
-        commit_index: 2,
+        node: NodeId(2),
+        commit_index: LogIndex(2),
     });
     f.ev(Event::EntryApplied {
-        node: 2,
-        index: 2,
+        node: NodeId(2),
+        index: LogIndex(2),
         value: 3,
     });
 
-    f.ev(Event::NodeCrashed { node: 2 });
-    let s2 = f.view.node(2).unwrap();
+    f.ev(Event::NodeCrashed { node: NodeId(2) });
+    let s2 = f.view.node(NodeId(2)).unwrap();
     assert!(!s2.up);
-    assert_eq!((s2.commit_index, s2.last_applied, s2.value), (0, 0, 0));
+    assert_eq!(
+        (s2.commit_index, s2.last_applied, s2.value),
+        (LogIndex(0), LogIndex(0), 0)
+    );
     assert_eq!(s2.last_index(), 3, "a crash keeps what the OS has");
     assert_eq!(s2.election_deadline_ms, None);
     assert!(f.said("S2 crashed"));
     assert_eq!(f.view.commit_index(), 2, "the global committed log stays");
 
     f.ev(Event::NodeRestarted {
-        node: 2,
-        term: 1,
-        last_index: 3,
+        node: NodeId(2),
+        term: Term(1),
+        last_index: LogIndex(3),
     });
-    let s2 = f.view.node(2).unwrap();
+    let s2 = f.view.node(NodeId(2)).unwrap();
     assert!(s2.up);
     assert_eq!(s2.synced_index, 3, "recovery syncs what it read");
     assert!(f.said("S2 restarted from its disk: term 1, 3 entries"));
 
     f.ev(Event::EntriesAppended {
-        node: 2,
+        node: NodeId(2),
         entries: vec![entry(4, 1, 4), entry(5, 1, 5)],
     });
     f.ev(Event::PowerLost {
-        node: 2,
-        synced_index: 3,
+        node: NodeId(2),
+        synced_index: LogIndex(3),
         lost_entries: 2,
     });
-    let s2 = f.view.node(2).unwrap();
+    let s2 = f.view.node(NodeId(2)).unwrap();
     assert!(!s2.up);
     assert_eq!(s2.last_index(), 3, "unsynced entries are gone");
     assert!(f.said("S2 lost power: 2 entries not yet synced to disk are gone"));
 
     f.ev(Event::StorageFailed {
-        node: 3,
+        node: NodeId(3),
         kind: shared::protocol::StorageFailureKind::Io,
         error: "disk full".into(),
     });
-    let s3 = f.view.node(3).unwrap();
+    let s3 = f.view.node(NodeId(3)).unwrap();
     assert!(!s3.up);
     assert_eq!(s3.storage_error.as_deref(), Some("disk full"));
     assert!(f.said("S3's disk failed and it stopped: disk full"));
@@ -173,25 +180,30 @@ fn crash_power_loss_restart_and_storage_failure() {
 fn network_changes_are_described_in_one_sentence_each() {
     let mut f = Feed::new(3);
     let mut n = network();
-    n.cut_links = vec![[1, 2], [1, 3], [2, 1], [3, 1]];
+    n.cut_links = vec![
+        [NodeId(1), NodeId(2)],
+        [NodeId(1), NodeId(3)],
+        [NodeId(2), NodeId(1)],
+        [NodeId(3), NodeId(1)],
+    ];
     f.ev(Event::NetworkChanged { network: n.clone() });
     assert!(f.said("S1 is isolated"));
-    assert_eq!(f.view.narration[0].focus, Focus::Node(1));
-    assert!(f.view.link_blocked(2, 1));
-    assert!(!f.view.link_blocked(2, 3));
+    assert_eq!(f.view.narration[0].focus, Focus::Node(NodeId(1)));
+    assert!(f.view.link_blocked(NodeId(2), NodeId(1)));
+    assert!(!f.view.link_blocked(NodeId(2), NodeId(3)));
 
     f.ev(Event::NetworkChanged { network: network() });
     assert!(f.said("The network is healed"));
 
     let mut n = network();
-    n.cut_links = vec![[2, 3]];
+    n.cut_links = vec![[NodeId(2), NodeId(3)]];
     f.ev(Event::NetworkChanged { network: n });
     assert!(f.said("Link S2 → S3 cut"));
-    assert!(f.view.link_blocked(2, 3));
-    assert!(!f.view.link_blocked(3, 2));
+    assert!(f.view.link_blocked(NodeId(2), NodeId(3)));
+    assert!(!f.view.link_blocked(NodeId(3), NodeId(2)));
 
     let mut n = network();
-    n.partitions = vec![vec![1], vec![2, 3]];
+    n.partitions = vec![vec![NodeId(1)], vec![NodeId(2), NodeId(3)]];
     n.loss_probability = 0.25;
     n.latency_ms_min = 20;
     n.latency_ms_max = 40;
@@ -200,8 +212,8 @@ fn network_changes_are_described_in_one_sentence_each() {
     assert!(f.said("Message loss set to 25%"));
     assert!(f.said("Latency set to 20–40 ms"));
     assert!(f.said("Link S2 → S3 restored"));
-    assert!(f.view.link_blocked(1, 2));
-    assert!(!f.view.link_blocked(2, 3));
+    assert!(f.view.link_blocked(NodeId(1), NodeId(2)));
+    assert!(!f.view.link_blocked(NodeId(2), NodeId(3)));
 }
 
 #[test]

@@ -6,6 +6,7 @@
 mod common;
 
 use shared::Command;
+use shared::{LogIndex, NodeId, Term};
 
 use common::{assert_matches, entry, snapshot, Feed};
 use logscope_frontend::model::{Applied, ClusterView, REQUESTS_MAX};
@@ -19,14 +20,14 @@ fn events_already_in_the_snapshot_are_ignored_and_gaps_ask_for_a_resync() {
     let crash = |seq| SimEvent {
         seq,
         time_ms: 100,
-        event: Event::NodeCrashed { node: 1 },
+        event: Event::NodeCrashed { node: NodeId(1) },
     };
     assert_eq!(view.apply(&crash(10)), Applied::Duplicate);
     assert_eq!(view.apply(&crash(3)), Applied::Duplicate);
-    assert!(view.node(1).unwrap().up);
+    assert!(view.node(NodeId(1)).unwrap().up);
     assert!(!view.needs_resync);
     assert_eq!(view.apply(&crash(11)), Applied::Yes);
-    assert!(!view.node(1).unwrap().up);
+    assert!(!view.node(NodeId(1)).unwrap().up);
     assert_eq!(view.apply(&crash(11)), Applied::Duplicate);
     assert_eq!(view.apply(&crash(15)), Applied::Yes);
     assert!(view.needs_resync, "seq 12..14 were missed");
@@ -35,55 +36,55 @@ fn events_already_in_the_snapshot_are_ignored_and_gaps_ask_for_a_resync() {
 #[test]
 fn unknown_nodes_and_misplaced_entries_never_panic() {
     let mut f = Feed::new(3);
-    f.ev(Event::NodeCrashed { node: 0 });
-    f.ev(Event::NodeCrashed { node: 99 });
+    f.ev(Event::NodeCrashed { node: NodeId(0) });
+    f.ev(Event::NodeCrashed { node: NodeId(99) });
     f.ev(Event::CommitAdvanced {
-        node: 42,
-        commit_index: 7,
+        node: NodeId(42),
+        commit_index: LogIndex(7),
     });
     f.ev(Event::EntryApplied {
-        node: 0,
-        index: 0,
+        node: NodeId(0),
+        index: LogIndex(0),
         value: 1,
     });
     f.ev(Event::EntryApplied {
-        node: 1,
-        index: 0,
+        node: NodeId(1),
+        index: LogIndex(0),
         value: 1,
     });
     f.ev(Event::EntryApplied {
-        node: 2,
-        index: 0,
+        node: NodeId(2),
+        index: LogIndex(0),
         value: 2,
     });
     assert!(!f.view.needs_resync);
     f.ev(Event::EntriesAppended {
-        node: 1,
+        node: NodeId(1),
         entries: vec![entry(5, 1, 1)],
     });
     assert!(
         f.view.needs_resync,
         "an entry past the end means we missed something"
     );
-    assert_eq!(f.view.node(1).unwrap().last_index(), 0);
+    assert_eq!(f.view.node(NodeId(1)).unwrap().last_index(), 0);
     // Commit beyond the log is clamped, not trusted.
     f.ev(Event::CommitAdvanced {
-        node: 1,
-        commit_index: 9,
+        node: NodeId(1),
+        commit_index: LogIndex(9),
     });
-    assert_eq!(f.view.node(1).unwrap().commit_index, 0);
+    assert_eq!(f.view.node(NodeId(1)).unwrap().commit_index, 0);
 }
 
 #[test]
 fn a_new_snapshot_replaces_the_state_and_keeps_the_story() {
     let mut f = Feed::new(3);
-    f.ev(Event::NodeCrashed { node: 1 });
+    f.ev(Event::NodeCrashed { node: NodeId(1) });
     let mut snap = snapshot(3, 50);
-    snap.nodes[0].current_term = 9;
+    snap.nodes[0].current_term = Term(9);
     f.view.resync(snap.clone());
     assert_eq!(f.view.seq, 50);
-    assert!(f.view.node(1).unwrap().up);
-    assert_eq!(f.view.node(1).unwrap().current_term, 9);
+    assert!(f.view.node(NodeId(1)).unwrap().up);
+    assert_eq!(f.view.node(NodeId(1)).unwrap().current_term, 9);
     assert!(f.said("S1 crashed"), "narration survives a resync");
     assert!(f.said("Resynchronised"));
 
@@ -102,7 +103,7 @@ fn a_new_snapshot_replaces_the_state_and_keeps_the_story() {
     let e = SimEvent {
         seq: 4,
         time_ms: 0,
-        event: Event::NodeCrashed { node: 5 },
+        event: Event::NodeCrashed { node: NodeId(5) },
     };
     assert_eq!(f.view.apply(&e), Applied::Yes);
 }
@@ -141,12 +142,12 @@ fn replay_matches_simulator(seed: u64, log_model: LogModel, nodes: u64) {
     }
     sim.run_for(500);
     feed(&mut sim, &mut view, "appends");
-    let leader = sim.leader().unwrap_or(1);
+    let leader = sim.leader().unwrap_or(NodeId(1));
     sim.crash(leader).unwrap();
     sim.run_for(1_000);
     feed(&mut sim, &mut view, "leader crash");
     let _ = sim.propose(None, "add 2".parse().unwrap());
-    let other = sim.leader().unwrap_or(1) % nodes + 1;
+    let other = NodeId(sim.leader().unwrap_or(NodeId(1)).get() % nodes + 1);
     if sim.is_up(other) && nodes > 1 {
         let _ = sim.propose(Some(other), "add 4".parse().unwrap());
     }
@@ -157,7 +158,7 @@ fn replay_matches_simulator(seed: u64, log_model: LogModel, nodes: u64) {
     sim.run_for(800);
     feed(&mut sim, &mut view, "power loss");
     sim.restart(leader).unwrap();
-    sim.isolate(nodes).unwrap();
+    sim.isolate(NodeId(nodes)).unwrap();
     sim.set_network(Some(0.2), None, Some(3), Some(30)).unwrap();
     for _ in 0..5 {
         let _ = sim.propose(None, "add 1".parse().unwrap());
@@ -168,8 +169,8 @@ fn replay_matches_simulator(seed: u64, log_model: LogModel, nodes: u64) {
     sim.heal();
     sim.set_network(Some(0.0), None, None, None).unwrap();
     for id in 1..=nodes {
-        if !sim.is_up(id) {
-            sim.restart(id).unwrap();
+        if !sim.is_up(NodeId(id)) {
+            sim.restart(NodeId(id)).unwrap();
         }
     }
     sim.run_for(2_000);
@@ -222,7 +223,7 @@ fn old_client_requests_are_forgotten_but_recent_ones_named() {
     let mut f = Feed::new(3);
     for id in 1..=(REQUESTS_MAX as u64 + 10) {
         f.ev(Event::ClientRequest {
-            node: 1,
+            node: NodeId(1),
             command: Command::Add(id as i64),
             request_id: id,
             client: None,
@@ -231,10 +232,10 @@ fn old_client_requests_are_forgotten_but_recent_ones_named() {
     assert_eq!(f.view.requests.len(), REQUESTS_MAX);
     assert!(!f.view.requests.contains_key(&1));
     f.ev(Event::ProposalAccepted {
-        node: 1,
+        node: NodeId(1),
         request_id: REQUESTS_MAX as u64 + 10,
-        index: 3,
-        term: 1,
+        index: LogIndex(3),
+        term: Term(1),
         duplicate: false,
     });
     assert!(f.said(&format!(
@@ -242,10 +243,10 @@ fn old_client_requests_are_forgotten_but_recent_ones_named() {
         REQUESTS_MAX + 10
     )));
     f.ev(Event::ProposalAccepted {
-        node: 1,
+        node: NodeId(1),
         request_id: 1,
-        index: 4,
-        term: 1,
+        index: LogIndex(4),
+        term: Term(1),
         duplicate: false,
     });
     assert!(f.said("appended a request as entry 4"));

@@ -19,7 +19,7 @@
 //! * Any `Err` means the node must stop (like etcd-raft: a storage error makes the node
 //!   inoperable); the simulator crashes the node and reports the error.
 
-use crate::types::{Entry, HardState, LogIndex};
+use crate::types::{Entry, HardState, LogIndex, NodeId, Term};
 
 /// Why a storage operation failed.
 #[derive(Debug, thiserror::Error)]
@@ -135,7 +135,7 @@ impl Storage for MemStorage {
     }
 
     fn truncate_from(&mut self, index: LogIndex) -> Result<(), StorageError> {
-        let keep = index.saturating_sub(1) as usize;
+        let keep = index.saturating_sub(1).get() as usize;
         if keep < self.log.len() {
             self.log.truncate(keep);
             self.synced_len = self.synced_len.min(keep);
@@ -144,8 +144,8 @@ impl Storage for MemStorage {
     }
 
     fn append(&mut self, entries: &[Entry]) -> Result<(), StorageError> {
-        let first = self.log.len() as LogIndex + 1;
-        for (expected, entry) in (first..).zip(entries) {
+        let first = LogIndex::of_len(self.log.len()) + 1;
+        for (expected, entry) in (first.get()..).map(LogIndex).zip(entries) {
             if entry.index != expected {
                 return Err(StorageError::NotContiguous {
                     expected,
@@ -168,11 +168,11 @@ impl Storage for MemStorage {
     }
 
     fn last_index(&self) -> LogIndex {
-        self.log.len() as LogIndex
+        LogIndex::of_len(self.log.len())
     }
 
     fn synced_index(&self) -> LogIndex {
-        self.synced_len as LogIndex
+        LogIndex::of_len(self.synced_len)
     }
 
     fn durable_view(&self) -> Option<(HardState, &[Entry])> {
@@ -199,9 +199,9 @@ pub mod conformance {
     fn entry(index: LogIndex, term: u64) -> Entry {
         Entry {
             index,
-            term,
+            term: Term(term),
             data: EntryData::Request {
-                command: Command::Add(index as i64),
+                command: Command::Add(index.get() as i64),
                 client: None,
             },
         }
@@ -220,20 +220,21 @@ pub mod conformance {
         // Appends must be contiguous.
         assert!(
             matches!(
-                s.append(&[entry(2, 1)]),
+                s.append(&[entry(LogIndex(2), 1)]),
                 Err(StorageError::NotContiguous {
-                    expected: 1,
-                    got: 2
+                    expected: LogIndex(1),
+                    got: LogIndex(2)
                 })
             ),
             "an append that skips an index must be refused"
         );
 
         // Written-but-unsynced is visible, not durable.
-        s.append(&[entry(1, 1), entry(2, 1)]).unwrap();
+        s.append(&[entry(LogIndex(1), 1), entry(LogIndex(2), 1)])
+            .unwrap();
         s.set_hard_state(HardState {
-            current_term: 1,
-            voted_for: Some(1),
+            current_term: Term(1),
+            voted_for: Some(NodeId(1)),
         })
         .unwrap();
         assert_eq!(s.last_index(), 2);
@@ -242,9 +243,9 @@ pub mod conformance {
         assert_eq!(s.synced_index(), 2);
 
         // More writes, then a power loss: only the unsynced part is lost.
-        s.append(&[entry(3, 2)]).unwrap();
+        s.append(&[entry(LogIndex(3), 2)]).unwrap();
         s.set_hard_state(HardState {
-            current_term: 2,
+            current_term: Term(2),
             voted_for: None,
         })
         .unwrap();
@@ -254,44 +255,51 @@ pub mod conformance {
             hs.current_term, 1,
             "power loss must restore the synced hard state"
         );
-        assert_eq!(hs.voted_for, Some(1));
+        assert_eq!(hs.voted_for, Some(NodeId(1)));
         assert_eq!(
             log,
-            vec![entry(1, 1), entry(2, 1)],
+            vec![entry(LogIndex(1), 1), entry(LogIndex(2), 1)],
             "power loss keeps synced entries only"
         );
 
         // Truncation is a write like any other.
-        s.append(&[entry(3, 2), entry(4, 2)]).unwrap();
+        s.append(&[entry(LogIndex(3), 2), entry(LogIndex(4), 2)])
+            .unwrap();
         s.sync().unwrap();
-        s.truncate_from(3).unwrap();
+        s.truncate_from(LogIndex(3)).unwrap();
         assert_eq!(s.last_index(), 2);
         assert_eq!(
             s.synced_index(),
             2,
             "truncation shortens the durable prefix"
         );
-        s.truncate_from(10).unwrap();
+        s.truncate_from(LogIndex(10)).unwrap();
         assert_eq!(s.last_index(), 2, "truncating past the end is a no-op");
-        s.append(&[entry(3, 3)]).unwrap();
+        s.append(&[entry(LogIndex(3), 3)]).unwrap();
         s.sync().unwrap();
 
         // A crash (reopen) keeps everything written, synced or not.
-        s.append(&[entry(4, 3)]).unwrap();
+        s.append(&[entry(LogIndex(4), 3)]).unwrap();
         let mut s = reopen(s);
         let (hs, log) = s.load().unwrap();
         assert_eq!(hs.current_term, 1);
         assert_eq!(
-            log.iter().map(|e| (e.index, e.term)).collect::<Vec<_>>(),
+            log.iter()
+                .map(|e| (e.index.get(), e.term.get()))
+                .collect::<Vec<_>>(),
             vec![(1, 1), (2, 1), (3, 3), (4, 3)],
             "a crash must not lose written entries"
         );
-        assert_eq!(log[2].data, entry(3, 3).data, "entries round-trip exactly");
+        assert_eq!(
+            log[2].data,
+            entry(LogIndex(3), 3).data,
+            "entries round-trip exactly"
+        );
         s.sync().unwrap();
         assert_eq!(s.synced_index(), 4);
 
         // Truncate everything, and a durable truncation survives a power loss.
-        s.truncate_from(1).unwrap();
+        s.truncate_from(LogIndex(1)).unwrap();
         s.sync().unwrap();
         s.power_loss().unwrap();
         let (_, log) = s.load().unwrap();
@@ -313,21 +321,27 @@ mod tests {
         let mut s = MemStorage::new();
         let e = |index| Entry {
             index,
-            term: 1,
+            term: Term(1),
             data: crate::types::EntryData::Noop,
         };
         let voted = HardState {
-            current_term: 1,
-            voted_for: Some(2),
+            current_term: Term(1),
+            voted_for: Some(NodeId(2)),
         };
         s.set_hard_state(voted).unwrap();
-        s.append(&[e(1), e(2)]).unwrap();
+        s.append(&[e(LogIndex(1)), e(LogIndex(2))]).unwrap();
         assert_eq!(s.durable_view(), Some((HardState::default(), &[][..])));
         s.sync().unwrap();
-        s.truncate_from(2).unwrap();
+        s.truncate_from(LogIndex(2)).unwrap();
         // The truncation is written, not synced: a power loss would bring entry 2 back.
-        assert_eq!(s.durable_view(), Some((voted, &[e(1), e(2)][..])));
+        assert_eq!(
+            s.durable_view(),
+            Some((voted, &[e(LogIndex(1)), e(LogIndex(2))][..]))
+        );
         s.power_loss().unwrap();
-        assert_eq!(s.load().unwrap(), (voted, vec![e(1), e(2)]));
+        assert_eq!(
+            s.load().unwrap(),
+            (voted, vec![e(LogIndex(1)), e(LogIndex(2))])
+        );
     }
 }

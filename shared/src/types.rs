@@ -5,13 +5,162 @@ use serde::{Deserialize, Serialize};
 
 use crate::command::Command;
 
-/// A server's id. Servers are numbered 1..=n, as drawn (S1 = 1).
-pub type NodeId = u64;
-/// A Raft term (§5.1). Term 0 is "before any election".
-pub type Term = u64;
-/// A position in the log, starting at 1; index 0 means "before the first entry".
-/// The index is the log's logical timestamp.
-pub type LogIndex = u64;
+/// Declares a number that means one thing in the paper, so a term cannot be passed where an
+/// index is expected. On the wire it is the bare number (`#[serde(transparent)]`), so the JSON in
+/// docs/api.md does not change; `Display`/`FromStr` also make it work as a JSON map key.
+macro_rules! raft_number {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        #[derive(
+            Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+        )]
+        #[serde(transparent)]
+        pub struct $name(pub u64);
+
+        impl $name {
+            /// The plain number, for arithmetic the type does not offer and for display widths.
+            pub const fn get(self) -> u64 {
+                self.0
+            }
+
+            /// `self, self + 1, …, last` (empty when `last < self`).
+            pub fn through(self, last: Self) -> impl DoubleEndedIterator<Item = Self> + Clone {
+                (self.0..=last.0).map($name)
+            }
+
+            /// `self - n`, stopping at zero.
+            pub const fn saturating_sub(self, n: u64) -> Self {
+                $name(self.0.saturating_sub(n))
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                std::fmt::Display::fmt(&self.0, f)
+            }
+        }
+
+        impl std::str::FromStr for $name {
+            type Err = std::num::ParseIntError;
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                s.parse().map($name)
+            }
+        }
+
+        impl From<u64> for $name {
+            fn from(n: u64) -> Self {
+                $name(n)
+            }
+        }
+
+        impl From<$name> for u64 {
+            fn from(n: $name) -> u64 {
+                n.0
+            }
+        }
+
+        impl std::ops::Add<u64> for $name {
+            type Output = $name;
+            fn add(self, n: u64) -> $name {
+                $name(self.0 + n)
+            }
+        }
+
+        impl std::ops::Sub<u64> for $name {
+            type Output = $name;
+            fn sub(self, n: u64) -> $name {
+                $name(self.0 - n)
+            }
+        }
+
+        impl std::ops::AddAssign<u64> for $name {
+            fn add_assign(&mut self, n: u64) {
+                self.0 += n;
+            }
+        }
+
+        impl std::ops::SubAssign<u64> for $name {
+            fn sub_assign(&mut self, n: u64) {
+                self.0 -= n;
+            }
+        }
+
+        impl PartialEq<u64> for $name {
+            fn eq(&self, n: &u64) -> bool {
+                self.0 == *n
+            }
+        }
+
+        impl PartialOrd<u64> for $name {
+            fn partial_cmp(&self, n: &u64) -> Option<std::cmp::Ordering> {
+                self.0.partial_cmp(n)
+            }
+        }
+    };
+}
+
+raft_number! {
+    /// A server's id. Servers are numbered 1..=n, as drawn (S1 = 1).
+    NodeId
+}
+
+impl NodeId {
+    /// Where this server sits in a `Vec` of all servers: S1 is slot 0.
+    pub fn slot(self) -> usize {
+        debug_assert!(self.0 > 0, "node ids start at 1");
+        (self.0 - 1) as usize
+    }
+
+    /// Like [`NodeId::slot`], but `None` for the invalid id 0 (ids that come from outside).
+    pub fn checked_slot(self) -> Option<usize> {
+        self.0.checked_sub(1).map(|s| s as usize)
+    }
+
+    /// The server in `slot` (the inverse of [`NodeId::slot`]).
+    pub fn of_slot(slot: usize) -> NodeId {
+        NodeId(slot as u64 + 1)
+    }
+
+    /// Servers `1..=n`, in order.
+    pub fn all(n: u64) -> impl Iterator<Item = NodeId> + Clone {
+        (1..=n).map(NodeId)
+    }
+}
+
+raft_number! {
+    /// A Raft term (§5.1). Term 0 is "before any election".
+    Term
+}
+
+raft_number! {
+    /// A position in the log, starting at 1; index 0 means "before the first entry".
+    /// The index is the log's logical timestamp.
+    LogIndex
+}
+
+impl LogIndex {
+    /// Where this entry sits in a `Vec` that holds the log from index 1: index 1 is slot 0.
+    /// Index 0 ("before the first entry") has no slot.
+    pub fn slot(self) -> usize {
+        debug_assert!(self.0 > 0, "index 0 has no slot");
+        (self.0 - 1) as usize
+    }
+
+    /// Like [`LogIndex::slot`], but `None` for index 0.
+    pub fn checked_slot(self) -> Option<usize> {
+        self.0.checked_sub(1).map(|s| s as usize)
+    }
+
+    /// The index of the entry stored in `slot` (the inverse of [`LogIndex::slot`]).
+    pub fn of_slot(slot: usize) -> LogIndex {
+        LogIndex(slot as u64 + 1)
+    }
+
+    /// The index of the last entry of a log that holds `len` entries from index 1.
+    pub fn of_len(len: usize) -> LogIndex {
+        LogIndex(len as u64)
+    }
+}
 
 /// Who sent a client request and its place in that client's sequence (Raft §8): "clients assign
 /// unique serial numbers to every command. Then, the state machine tracks the latest serial number

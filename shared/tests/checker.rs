@@ -153,7 +153,9 @@ fn noop(index: LogIndex, term: Term) -> Entry {
 fn a_second_vote_in_the_same_term_is_caught_even_after_a_power_loss() {
     let mut w = settled(three(1));
     let (voter, candidate, term) = w.a_granted_vote();
-    let other = (1..=3).find(|c| *c != voter && *c != candidate).unwrap();
+    let other = NodeId::all(3)
+        .find(|c| *c != voter && *c != candidate)
+        .unwrap();
     // The power loss forgets in-memory decisions, never a vote that left.
     w.with(|s| s.power_loss(voter)).unwrap().unwrap();
     w.with(|s| s.restart(voter)).unwrap().unwrap();
@@ -167,7 +169,9 @@ fn a_second_vote_in_the_same_term_is_caught_even_after_a_power_loss() {
 fn a_vote_decided_twice_in_memory_is_caught() {
     let mut w = settled(three(2));
     let (voter, candidate, term) = w.a_granted_vote();
-    let other = (1..=3).find(|c| *c != voter && *c != candidate).unwrap();
+    let other = NodeId::all(3)
+        .find(|c| *c != voter && *c != candidate)
+        .unwrap();
     let forged = Event::VoteGranted {
         voter,
         candidate: other,
@@ -182,7 +186,9 @@ fn a_vote_counted_from_another_election_is_caught() {
     let (voter, candidate, term) = w.a_granted_vote();
     // Someone who did not get `voter`'s vote counts it anyway (in its own term, which is `term`
     // for every node of this quiet cluster).
-    let other = (1..=3).find(|c| *c != voter && *c != candidate).unwrap();
+    let other = NodeId::all(3)
+        .find(|c| *c != voter && *c != candidate)
+        .unwrap();
     assert_eq!(w.sim.node(other).unwrap().current_term(), term);
     let forged = Event::VoteReceived {
         node: other,
@@ -196,11 +202,11 @@ fn a_vote_counted_from_another_election_is_caught() {
 #[test]
 fn a_leader_without_a_majority_of_votes_is_caught() {
     let mut w = settled(three(4));
-    let follower = (1..=3).find(|id| *id != w.leader()).unwrap();
+    let follower = NodeId::all(3).find(|id| *id != w.leader()).unwrap();
     let forged = Event::RoleChanged {
         node: follower,
         role: Role::Leader,
-        term: 99,
+        term: Term(99),
         leader_id: Some(follower),
     };
     assert_eq!(property(w.forge(forged)), "election safety");
@@ -288,7 +294,7 @@ fn a_vote_lost_across_a_restart_is_caught() {
 #[test]
 fn an_acknowledged_entry_lost_across_a_restart_is_caught() {
     let mut w = settled(three(7));
-    let follower = (1..=3).find(|id| *id != w.leader()).unwrap();
+    let follower = NodeId::all(3).find(|id| *id != w.leader()).unwrap();
     let hs = w.sim.node(follower).unwrap().hard_state();
     let mut log = w.sim.node_log(follower);
     assert!(!log.is_empty(), "the follower acknowledged entries");
@@ -306,17 +312,17 @@ fn an_acknowledged_entry_lost_across_a_restart_is_caught() {
 fn one_index_and_term_naming_two_entries_is_caught() {
     let mut w = Watched::new(three(8));
     let first = Event::EntriesAppended {
-        node: 1,
-        entries: vec![noop(1, 7)],
+        node: NodeId(1),
+        entries: vec![noop(LogIndex(1), Term(7))],
     };
     w.forge(first).unwrap();
-    let mut other = noop(1, 7);
+    let mut other = noop(LogIndex(1), Term(7));
     other.data = EntryData::Request {
         command: shared::Command::Add(1),
         client: None,
     };
     let second = Event::EntriesAppended {
-        node: 2,
+        node: NodeId(2),
         entries: vec![other],
     };
     assert_eq!(property(w.forge(second)), "log matching");
@@ -326,13 +332,13 @@ fn one_index_and_term_naming_two_entries_is_caught() {
 fn one_index_and_term_after_two_predecessors_is_caught() {
     let mut w = Watched::new(three(9));
     let first = Event::EntriesAppended {
-        node: 1,
-        entries: vec![noop(1, 6), noop(2, 7)],
+        node: NodeId(1),
+        entries: vec![noop(LogIndex(1), Term(6)), noop(LogIndex(2), Term(7))],
     };
     w.forge(first).unwrap();
     let second = Event::EntriesAppended {
-        node: 2,
-        entries: vec![noop(1, 5), noop(2, 7)],
+        node: NodeId(2),
+        entries: vec![noop(LogIndex(1), Term(5)), noop(LogIndex(2), Term(7))],
     };
     assert_eq!(property(w.forge(second)), "log matching");
 }
@@ -385,7 +391,7 @@ fn a_leader_committing_an_older_terms_entry_by_counting_is_caught() {
 fn match_index_moving_back_is_caught() {
     let mut w = settled(three(11));
     let leader = w.leader();
-    let peer = (1..=3).find(|id| *id != leader).unwrap();
+    let peer = NodeId::all(3).find(|id| *id != leader).unwrap();
     let (next_index, match_index) = w.sim.node(leader).unwrap().peer_progress(peer).unwrap();
     assert!(match_index > 0);
     let forged = Event::ProgressUpdated {
@@ -403,7 +409,7 @@ fn match_index_past_what_the_follower_holds_is_caught() {
     config.timing.fsync_ms = 50;
     let mut w = settled(config);
     let leader = w.leader();
-    let peer = (1..=3).find(|id| *id != leader).unwrap();
+    let peer = NodeId::all(3).find(|id| *id != leader).unwrap();
     w.with(|s| s.propose(Some(leader), "add 1".parse().unwrap()))
         .unwrap()
         .unwrap();
@@ -438,14 +444,14 @@ fn an_entry_applied_twice_in_one_life_is_caught() {
 #[test]
 fn an_applied_value_that_is_not_the_replay_is_caught() {
     let mut w = settled(three(14));
-    let node = (1..=3).find(|id| *id != w.leader()).unwrap();
+    let node = NodeId::all(3).find(|id| *id != w.leader()).unwrap();
     // A fresh life replays from index 1 (the leader's no-op: the register stays 0).
     w.with(|s| s.crash(node)).unwrap().unwrap();
     w.with(|s| s.restart(node)).unwrap().unwrap();
     assert_eq!(w.sim.node(node).unwrap().last_applied(), 0);
     let forged = Event::EntryApplied {
         node,
-        index: 1,
+        index: LogIndex(1),
         value: 12_345,
     };
     assert_eq!(property(w.forge(forged)), "state machine replay");

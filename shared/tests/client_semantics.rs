@@ -9,6 +9,7 @@ mod common;
 use common::*;
 use shared::protocol::Event;
 use shared::sim::SimError;
+use shared::NodeId;
 use shared::{
     ClientSerial, Command, Entry, EntryData, LogIndex, LogModel, MemStorage, ProposeOutcome, Role,
     SimConfig, Term,
@@ -52,7 +53,7 @@ fn a_one_node_leader_hands_out_nothing_before_its_term_is_durable() {
         c.drain();
     }
     assert_ne!(
-        c.sim.node(1).unwrap().role(),
+        c.sim.node(NodeId(1)).unwrap().role(),
         Role::Leader,
         "not leader while its term is not on disk"
     );
@@ -62,8 +63,8 @@ fn a_one_node_leader_hands_out_nothing_before_its_term_is_durable() {
         "no leader may take a request yet: {early:?}"
     );
     // Power loss in the window, then a normal life.
-    c.with(|s| s.power_loss(1)).unwrap();
-    c.with(|s| s.restart(1)).unwrap();
+    c.with(|s| s.power_loss(NodeId(1))).unwrap();
+    c.with(|s| s.restart(NodeId(1))).unwrap();
     c.await_leader(2_000);
     c.with(|s| s.propose(None, Command::Add(2))).unwrap();
     c.run_for(100);
@@ -84,9 +85,9 @@ fn a_one_node_leader_hands_out_nothing_before_its_term_is_durable() {
             c.run_for(40 + seed * 13 % 200);
             let _ = c.with(|s| s.propose(None, Command::Add(round)));
             c.run_for(seed % 5);
-            if c.sim.is_up(1) {
-                c.with(|s| s.power_loss(1)).unwrap();
-                c.with(|s| s.restart(1)).unwrap();
+            if c.sim.is_up(NodeId(1)) {
+                c.with(|s| s.power_loss(NodeId(1))).unwrap();
+                c.with(|s| s.restart(NodeId(1))).unwrap();
             }
         }
         let mut pairs: Vec<_> = accepted(&c.log).iter().map(|(i, t, _)| (*i, *t)).collect();
@@ -116,12 +117,12 @@ fn a_duplicated_forward_is_appended_and_applied_once() {
     let follower = if leader == 1 { 2 } else { 1 };
     c.with(|s| s.set_network(None, Some(1.0), None, None))
         .unwrap();
-    c.with(|s| s.propose(Some(follower), Command::Add(5)))
+    c.with(|s| s.propose(Some(NodeId(follower)), Command::Add(5)))
         .unwrap();
     c.run_for(1_000);
     for id in 1..=5 {
         assert_eq!(
-            c.sim.node(id).unwrap().value(),
+            c.sim.node(NodeId(id)).unwrap().value(),
             5,
             "S{id} applied add 5 once"
         );
@@ -187,7 +188,7 @@ fn a_retry_with_the_same_serial_is_executed_once() {
         .unwrap();
     c.run_for(500);
     for id in 1..=3 {
-        assert_eq!(c.sim.node(id).unwrap().value(), 10, "S{id}");
+        assert_eq!(c.sim.node(NodeId(id)).unwrap().value(), 10, "S{id}");
     }
 }
 
@@ -201,23 +202,27 @@ fn the_state_machine_skips_a_request_it_executed_before() {
     });
     let add5 = |index| Entry {
         index,
-        term: 1,
+        term: Term(1),
         data: EntryData::Request {
             command: Command::Add(5),
             client,
         },
     };
-    let log = vec![add5(1), add5(2)];
-    let mut storage = storage_with(hs(1), &log);
-    let mut node = node_with(config(1, 1), hs(1), log);
+    let log = vec![add5(LogIndex(1)), add5(LogIndex(2))];
+    let mut storage = storage_with(hs(Term(1)), &log);
+    let mut node = node_with(config(NodeId(1), 1), hs(Term(1)), log);
     node.campaign();
     let (_, events) = persist(&mut node, &mut storage);
     assert_eq!(node.role(), Role::Leader);
     assert_eq!(node.last_applied(), 3, "both entries and the no-op applied");
     assert_eq!(node.value(), 5, "add 5 executed once");
-    assert!(events
-        .iter()
-        .any(|e| matches!(e, Event::DuplicateIgnored { index: 2, .. })));
+    assert!(events.iter().any(|e| matches!(
+        e,
+        Event::DuplicateIgnored {
+            index: LogIndex(2),
+            ..
+        }
+    )));
 }
 
 /// Finding 3: `advance()` took a synced batch's last `(index, term)` matching the in-memory log
@@ -226,22 +231,46 @@ fn the_state_machine_skips_a_request_it_executed_before() {
 /// treated as durable and applied.
 #[test]
 fn a_rewritten_entry_is_durable_only_once_its_latest_write_is() {
-    let mut storage = storage_with(hs(1), &log_of_terms(&[1]));
-    let mut node = node_with(config(2, 3), hs(1), log_of_terms(&[1]));
+    let mut storage = storage_with(hs(Term(1)), &log_of_terms(&[1]));
+    let mut node = node_with(config(NodeId(2), 3), hs(Term(1)), log_of_terms(&[1]));
     let take = |node: &mut shared::RaftNode, storage: &mut MemStorage| {
         let ready = node.ready();
         ready.write(storage).expect("MemStorage never fails")
     };
     // Term 2's leader sends entry 2 of term 2: written, not synced.
-    node.step(append(1, 2, 2, 1, 1, vec![entry(2, 2)], 0));
+    node.step(append(
+        NodeId(1),
+        NodeId(2),
+        Term(2),
+        LogIndex(1),
+        Term(1),
+        vec![entry(LogIndex(2), Term(2))],
+        LogIndex(0),
+    ));
     let first = take(&mut node, &mut storage);
     // Term 3's leader overwrites it with its own entry 2.
-    node.step(append(3, 2, 3, 1, 1, vec![entry(2, 3)], 0));
+    node.step(append(
+        NodeId(3),
+        NodeId(2),
+        Term(3),
+        LogIndex(1),
+        Term(1),
+        vec![entry(LogIndex(2), Term(3))],
+        LogIndex(0),
+    ));
     let second = take(&mut node, &mut storage);
     // Term 4's leader holds term 2's entry 2 and puts it back, saying it is committed.
-    node.step(append(1, 2, 4, 1, 1, vec![entry(2, 2)], 2));
+    node.step(append(
+        NodeId(1),
+        NodeId(2),
+        Term(4),
+        LogIndex(1),
+        Term(1),
+        vec![entry(LogIndex(2), Term(2))],
+        LogIndex(2),
+    ));
     let third = take(&mut node, &mut storage);
-    assert_eq!(node.log().term(2), Some(2));
+    assert_eq!(node.log().term(LogIndex(2)), Some(Term(2)));
 
     let (_, proof) = first.sync(&mut storage).unwrap();
     node.advance(proof);
@@ -273,23 +302,26 @@ fn a_truncated_request_is_no_longer_found_in_the_log() {
         serial: 1,
     };
     let request = Entry {
-        index: 1,
-        term: 1,
+        index: LogIndex(1),
+        term: Term(1),
         data: EntryData::Request {
             command: Command::Add(5),
             client: Some(client),
         },
     };
     let mut log = shared::raft::RaftLog::from_entries(vec![request]);
-    assert_eq!(log.find_client_after(0, client).map(|e| e.index), Some(1));
-    log.truncate_from(1);
+    assert_eq!(
+        log.find_client_after(LogIndex(0), client).map(|e| e.index),
+        Some(LogIndex(1))
+    );
+    log.truncate_from(LogIndex(1));
     log.push(Entry {
-        index: 1,
-        term: 2,
+        index: LogIndex(1),
+        term: Term(2),
         data: EntryData::Noop,
     });
     assert_eq!(
-        log.find_client_after(0, client),
+        log.find_client_after(LogIndex(0), client),
         None,
         "the no-op now at index 1 is not the request"
     );

@@ -182,7 +182,7 @@ fn a_follower_committing_past_the_last_new_entry_is_caught() {
     let (f, g, commit) = w.followers();
     // A heartbeat proving only the empty prefix, with the leader's commit index: the follower
     // may commit nothing from it, yet it "commits" up to `commit` (its log's end, say).
-    let mut events = w.append(g, f, 0, commit);
+    let mut events = w.append(g, f, LogIndex(0), commit);
     events.push(Event::CommitAdvanced {
         node: f,
         commit_index: commit,
@@ -220,8 +220,8 @@ fn a_follower_committing_by_rule_5_passes() {
 fn acknowledging_the_log_end_is_caught() {
     let mut w = Watched::settled(4);
     let (f, g, commit) = w.followers();
-    let mut events = w.append(g, f, 0, 0);
-    events.push(w.reply(f, g, AppendEntriesResponse::accept(commit, 0)));
+    let mut events = w.append(g, f, LogIndex(0), LogIndex(0));
+    events.push(w.reply(f, g, AppendEntriesResponse::accept(commit, LogIndex(0))));
     assert_eq!(property(w.forge(events)), "acknowledgement rule");
 }
 
@@ -229,8 +229,12 @@ fn acknowledging_the_log_end_is_caught() {
 fn a_reply_naming_another_request_is_caught() {
     let mut w = Watched::settled(5);
     let (f, g, commit) = w.followers();
-    let mut events = w.append(g, f, commit, 0);
-    events.push(w.reply(f, g, AppendEntriesResponse::reject(0, 1, None)));
+    let mut events = w.append(g, f, commit, LogIndex(0));
+    events.push(w.reply(
+        f,
+        g,
+        AppendEntriesResponse::reject(LogIndex(0), LogIndex(1), None),
+    ));
     assert_eq!(property(w.forge(events)), "acknowledgement rule");
 }
 
@@ -238,8 +242,8 @@ fn a_reply_naming_another_request_is_caught() {
 fn replies_out_of_delivery_order_are_caught() {
     let mut w = Watched::settled(6);
     let (f, g, commit) = w.followers();
-    let mut events = w.append(g, f, 0, 0);
-    events.extend(w.append(g, f, commit, 0));
+    let mut events = w.append(g, f, LogIndex(0), LogIndex(0));
+    events.extend(w.append(g, f, commit, LogIndex(0)));
     events.push(w.reply(f, g, AppendEntriesResponse::accept(commit, commit)));
     assert_eq!(property(w.forge(events)), "acknowledgement rule");
 }
@@ -248,9 +252,13 @@ fn replies_out_of_delivery_order_are_caught() {
 fn correct_replies_pass_with_network_duplicates() {
     let mut w = Watched::settled(7);
     let (f, g, commit) = w.followers();
-    let mut events = w.append(g, f, 0, 0);
-    events.extend(w.append(g, f, commit, 0));
-    let first = w.reply(f, g, AppendEntriesResponse::accept(0, 0));
+    let mut events = w.append(g, f, LogIndex(0), LogIndex(0));
+    events.extend(w.append(g, f, commit, LogIndex(0)));
+    let first = w.reply(
+        f,
+        g,
+        AppendEntriesResponse::accept(LogIndex(0), LogIndex(0)),
+    );
     let copy = w.duplicate(&first);
     events.extend([first, copy]);
     events.push(w.reply(f, g, AppendEntriesResponse::accept(commit, commit)));
@@ -262,10 +270,14 @@ fn two_identical_replies_to_identical_requests_pass() {
     // Both answers released by one fsync look exactly like one reply and its network duplicate.
     let mut w = Watched::settled(8);
     let (f, g, commit) = w.followers();
-    let mut events = w.append(g, f, 0, 0);
-    events.extend(w.append(g, f, 0, 0));
-    events.extend(w.append(g, f, commit, 0));
-    let first = w.reply(f, g, AppendEntriesResponse::accept(0, 0));
+    let mut events = w.append(g, f, LogIndex(0), LogIndex(0));
+    events.extend(w.append(g, f, LogIndex(0), LogIndex(0)));
+    events.extend(w.append(g, f, commit, LogIndex(0)));
+    let first = w.reply(
+        f,
+        g,
+        AppendEntriesResponse::accept(LogIndex(0), LogIndex(0)),
+    );
     let second = w.duplicate(&first);
     events.extend([first, second]);
     events.push(w.reply(f, g, AppendEntriesResponse::accept(commit, commit)));
@@ -280,14 +292,22 @@ fn a_rejection_after_two_identical_replies_passes() {
     // the reply after it.
     let mut w = Watched::settled(11);
     let (f, g, commit) = w.followers();
-    let mut events = w.append(g, f, 0, 0);
-    events.extend(w.append(g, f, 0, 0));
-    events.extend(w.append(g, f, 0, 0));
-    events.extend(w.append(g, f, commit, 0));
-    let first = w.reply(f, g, AppendEntriesResponse::accept(0, 0));
+    let mut events = w.append(g, f, LogIndex(0), LogIndex(0));
+    events.extend(w.append(g, f, LogIndex(0), LogIndex(0)));
+    events.extend(w.append(g, f, LogIndex(0), LogIndex(0)));
+    events.extend(w.append(g, f, commit, LogIndex(0)));
+    let first = w.reply(
+        f,
+        g,
+        AppendEntriesResponse::accept(LogIndex(0), LogIndex(0)),
+    );
     let second = w.duplicate(&first);
     events.extend([first, second]);
-    events.push(w.reply(f, g, AppendEntriesResponse::reject(0, 0, None)));
+    events.push(w.reply(
+        f,
+        g,
+        AppendEntriesResponse::reject(LogIndex(0), LogIndex(0), None),
+    ));
     events.push(w.reply(f, g, AppendEntriesResponse::accept(commit, commit)));
     w.forge(events)
         .expect("the copy was the second request's reply");
@@ -297,13 +317,13 @@ fn a_rejection_after_two_identical_replies_passes() {
 fn a_crash_takes_the_unsent_replies_away() {
     let mut w = Watched::settled(9);
     let (f, g, commit) = w.followers();
-    let events = w.append(g, f, 0, 0);
+    let events = w.append(g, f, LogIndex(0), LogIndex(0));
     w.forge(events).expect("delivered");
     w.sim.crash(f).expect("up");
     w.sim.restart(f).expect("down");
     w.drain().expect("a crash and a restart");
     // The request delivered before the crash is owed nothing now: this reply answers a new one.
-    let mut events = w.append(g, f, commit, 0);
+    let mut events = w.append(g, f, commit, LogIndex(0));
     events.push(w.reply(f, g, AppendEntriesResponse::accept(commit, commit)));
     w.forge(events).expect("the crash dropped the first reply");
 }
@@ -321,7 +341,7 @@ fn a_long_run_with_duplicates_loss_and_crashes_passes_both_rules() {
             .sim
             .propose(leader, format!("add {round}").parse().unwrap());
         if round % 7 == 3 {
-            let victim = 1 + (round % 3) as NodeId;
+            let victim = NodeId(1 + round % 3);
             if w.sim.is_up(victim) {
                 w.sim.power_loss(victim).expect("up");
             }

@@ -9,6 +9,7 @@
 use shared::protocol::{ClusterSnapshot, SimEvent};
 use shared::sim::chaos::{self, ChaosFailure};
 use shared::sim::NetworkSettings;
+use shared::NodeId;
 use shared::{Sim, SimConfig};
 
 /// Seeds run by default: about 20 s of a debug build on one core (measured with `taskset -c 0`:
@@ -48,16 +49,19 @@ fn scripted_run(seed: u64) -> (Vec<SimEvent>, ClusterSnapshot) {
         sim.crash(leader).expect("leader is up");
     }
     phase(&mut sim, 1_000, &mut events);
-    sim.partition(vec![vec![1, 2], vec![3, 4, 5]])
-        .expect("valid groups");
-    let _ = sim.propose(Some(1), "set 9".parse().unwrap());
-    let _ = sim.propose(Some(4), "add 1".parse().unwrap());
+    sim.partition(vec![
+        vec![NodeId(1), NodeId(2)],
+        vec![NodeId(3), NodeId(4), NodeId(5)],
+    ])
+    .expect("valid groups");
+    let _ = sim.propose(Some(NodeId(1)), "set 9".parse().unwrap());
+    let _ = sim.propose(Some(NodeId(4)), "add 1".parse().unwrap());
     phase(&mut sim, 1_000, &mut events);
     sim.heal();
-    let _ = sim.power_loss(3);
+    let _ = sim.power_loss(NodeId(3));
     phase(&mut sim, 300, &mut events);
     for id in 1..=5 {
-        let _ = sim.restart(id);
+        let _ = sim.restart(NodeId(id));
     }
     phase(&mut sim, 2_000, &mut events);
     (events, sim.snapshot())

@@ -35,9 +35,9 @@ fn settled_leader(c: &mut Checked) -> NodeId {
 
 fn follower_of(leader: NodeId) -> NodeId {
     if leader == 1 {
-        2
+        NodeId(2)
     } else {
-        1
+        NodeId(1)
     }
 }
 
@@ -123,9 +123,12 @@ fn command_mode_without_a_leader_refuses_with_no_leader() {
     let mut c = cluster(LogModel::Command, 6);
     // At time 0 nobody has timed out yet.
     let err = c
-        .with(|s| s.propose(Some(3), "add 1".parse().unwrap()))
+        .with(|s| s.propose(Some(NodeId(3)), "add 1".parse().unwrap()))
         .unwrap_err();
-    assert_eq!(err, SimError::Refused(ProposeError::NoLeader { node: 3 }));
+    assert_eq!(
+        err,
+        SimError::Refused(ProposeError::NoLeader { node: NodeId(3) })
+    );
     let err = c
         .with(|s| s.propose(None, "add 1".parse().unwrap()))
         .unwrap_err();
@@ -207,7 +210,7 @@ fn state_mode_leader_logs_values() {
     let log = c.sim.node_log(leader);
     let logged: Vec<_> = indexes
         .iter()
-        .map(|i| match &log[*i as usize - 1].data {
+        .map(|i| match &log[i.slot()].data {
             EntryData::Value { value, command, .. } => (*value, *command),
             other => panic!("state model logs values, got {other:?}"),
         })
@@ -220,9 +223,13 @@ fn state_mode_leader_logs_values() {
             (24, Command::Mul(2)),
         ]
     );
-    assert_eq!(log[indexes[2] as usize - 1].data.describe(), "value = 24");
+    assert_eq!(log[indexes[2].slot()].data.describe(), "value = 24");
     for id in 1..=5 {
-        assert_eq!(c.sim.node_log(id), log, "S{id} holds the same values");
+        assert_eq!(
+            c.sim.node_log(NodeId(id)),
+            log,
+            "S{id} holds the same values"
+        );
     }
     assert_eq!(values(&c), vec![24; 5]);
 }
@@ -237,7 +244,7 @@ fn state_mode_add_rand_is_drawn_once_and_replicas_agree() {
     let index = c.propose_to_leader("add rand");
     c.await_applied_everywhere(index, 2_000);
 
-    let entry = c.sim.node_log(leader)[index as usize - 1].clone();
+    let entry = c.sim.node_log(leader)[index.slot()].clone();
     let EntryData::Value { value, command, .. } = entry.data else {
         panic!("expected a value entry, got {entry:?}");
     };

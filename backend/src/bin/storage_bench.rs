@@ -8,6 +8,7 @@
 //! burst of load from something else on the machine spreads over every case instead of skewing
 //! the one that happened to be running.
 
+use shared::Term;
 use std::fs::{self, File, OpenOptions};
 use std::io::{Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
@@ -146,9 +147,9 @@ fn raw_overwrite(dir: &Path) -> Result<Case> {
 fn entry(index: LogIndex) -> Entry {
     Entry {
         index,
-        term: 1,
+        term: Term(1),
         data: EntryData::Request {
-            command: Command::Add((index % 1000) as i64),
+            command: Command::Add((index.get() % 1000) as i64),
             client: None,
         },
     }
@@ -167,11 +168,11 @@ fn file_storage(dir: &Path, batch: u64, fsync: bool) -> Result<Case> {
     } else {
         format!("FileStorage: append {batch}, no sync")
     };
-    let mut next: LogIndex = 1;
+    let mut next: LogIndex = LogIndex(1);
     Ok(Case::new(
         name,
         Box::new(move || {
-            let entries: Vec<Entry> = (next..next + batch).map(entry).collect();
+            let entries: Vec<Entry> = next.through(next + (batch - 1)).map(entry).collect();
             let before = storage.log_bytes();
             storage.append(&entries)?;
             if fsync {

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use shared::protocol::{ClientCommand, CommandOk, Event};
 use shared::raft::ProposeOutcome;
 use shared::sim::SimConfig;
-use shared::NodeId;
+use shared::{LogIndex, NodeId, Term};
 
 use super::handle::Request;
 use super::pending::{self, Deadline, ReplyTx};
@@ -146,7 +146,7 @@ impl Driver {
                 let synced = self
                     .sim
                     .storage(node)
-                    .map_or(0, shared::Storage::synced_index);
+                    .map_or(LogIndex(0), shared::Storage::synced_index);
                 done(format!(
                     "S{node} lost power: writes not yet fsynced are gone; its log now ends at \
                      index {synced}"
@@ -270,7 +270,7 @@ impl Driver {
             .open_node(node)
             .map_err(|e| CommandError::unavailable(e.to_string()))?;
         if !report.is_clean() {
-            tracing::warn!(node, ?report, "recovery repaired S{node}'s files");
+            tracing::warn!(%node, ?report, "recovery repaired S{node}'s files");
         }
         self.sim.replace_storage(node, storage)?;
         self.sim.restart(node)?;
@@ -285,10 +285,9 @@ impl Driver {
                 "S{node} could not restart: {why}"
             )));
         }
-        let (term, last) = self
-            .sim
-            .node(node)
-            .map_or((0, 0), |r| (r.current_term(), r.log().last_index()));
+        let (term, last) = self.sim.node(node).map_or((Term(0), LogIndex(0)), |r| {
+            (r.current_term(), r.log().last_index())
+        });
         Ok(CommandOk {
             message: Some(format!(
                 "S{node} restarted from its files: term {term}, log up to index {last}"

@@ -235,7 +235,7 @@ impl DataDir {
                 // FileStorage removes only the files it writes; the directory goes too unless a
                 // person left something of their own in it.
                 FileStorage::wipe(&path).map_err(|e| DataDirError::Node {
-                    node: name["node-".len()..].parse().unwrap_or(0),
+                    node: name["node-".len()..].parse().unwrap_or(NodeId(0)),
                     path: path.clone(),
                     reason: e.to_string(),
                 })?;
@@ -367,12 +367,15 @@ mod tests {
         let back = dir.read_manifest().unwrap().expect("manifest written");
         assert_eq!(back.to_config(), config);
 
-        fs::create_dir_all(dir.node_dir(1)).unwrap();
+        fs::create_dir_all(dir.node_dir(NodeId(1))).unwrap();
         fs::write(dir.root().join("notes.txt"), "keep me").unwrap();
         fs::create_dir_all(dir.root().join("node-x")).unwrap();
         dir.wipe().unwrap();
         assert_eq!(dir.read_manifest().unwrap(), None);
-        assert!(!dir.node_dir(1).exists(), "node directories are wiped");
+        assert!(
+            !dir.node_dir(NodeId(1)).exists(),
+            "node directories are wiped"
+        );
         assert!(
             dir.root().join("notes.txt").exists(),
             "other files are kept"

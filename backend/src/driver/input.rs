@@ -69,7 +69,7 @@ mod tests {
             append(r#"{"type":"append","command":"add 5","node":2}"#),
             Ok(Input::Append(Append {
                 command: Command::Add(5),
-                node: Some(2),
+                node: Some(NodeId(2)),
                 client: None
             }))
         );

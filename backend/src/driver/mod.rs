@@ -237,7 +237,7 @@ fn open_cluster(
     };
     let mut storages = Vec::new();
     let mut recovery = Vec::new();
-    for id in 1..=cluster.nodes {
+    for id in NodeId::all(cluster.nodes) {
         let (storage, report) = data_dir.open_node(id)?;
         storages.push(storage);
         recovery.push((id, report));

@@ -164,7 +164,7 @@ impl Driver {
     fn note_storage_errors(&mut self, events: &[SimEvent]) {
         for e in events {
             if let Event::StorageFailed { node, error, .. } = &e.event {
-                tracing::error!(node, %error, "a node's storage failed; the node was stopped");
+                tracing::error!(%node, %error, "a node's storage failed; the node was stopped");
                 self.storage_errors.insert(*node, error.clone());
             }
         }

@@ -324,14 +324,14 @@ pub fn decode_hard_state(bytes: &[u8]) -> Result<HardState, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use shared::{Command, EntryData};
+    use shared::{Command, EntryData, NodeId};
 
     fn entry(index: LogIndex, term: Term) -> Entry {
         Entry {
             index,
             term,
             data: EntryData::Request {
-                command: Command::Add(index as i64),
+                command: Command::Add(index.get() as i64),
                 client: None,
             },
         }
@@ -348,7 +348,11 @@ mod tests {
 
     #[test]
     fn records_round_trip() {
-        let entries = vec![entry(1, 1), entry(2, 1), entry(3, 4)];
+        let entries = vec![
+            entry(LogIndex(1), Term(1)),
+            entry(LogIndex(2), Term(1)),
+            entry(LogIndex(3), Term(4)),
+        ];
         let bytes = encode_all(&entries);
         let scanned = scan_log(&bytes).unwrap();
         assert_eq!(scanned.entries, entries);
@@ -360,8 +364,8 @@ mod tests {
 
     #[test]
     fn header_layout_is_len_then_crc_then_payload() {
-        let bytes = encode_all(&[entry(1, 1)]);
-        let payload = serde_json::to_vec(&entry(1, 1)).unwrap();
+        let bytes = encode_all(&[entry(LogIndex(1), Term(1))]);
+        let payload = serde_json::to_vec(&entry(LogIndex(1), Term(1))).unwrap();
         assert_eq!(&bytes[0..4], &(payload.len() as u32).to_le_bytes());
         assert_eq!(&bytes[4..8], &crc32fast::hash(&payload).to_le_bytes());
         assert_eq!(&bytes[8..], &payload[..]);
@@ -371,18 +375,18 @@ mod tests {
     fn encoding_refuses_a_gap_or_a_falling_term() {
         let mut out = Vec::new();
         let tail = LogTail {
-            last_index: 3,
-            last_term: 2,
+            last_index: LogIndex(3),
+            last_term: Term(2),
         };
         assert!(matches!(
-            encode_entry(tail, &entry(5, 2), &mut out),
+            encode_entry(tail, &entry(LogIndex(5), Term(2)), &mut out),
             Err(StorageError::NotContiguous {
-                expected: 4,
-                got: 5
+                expected: LogIndex(4),
+                got: LogIndex(5)
             })
         ));
         assert!(matches!(
-            encode_entry(tail, &entry(4, 1), &mut out),
+            encode_entry(tail, &entry(LogIndex(4), Term(1)), &mut out),
             Err(StorageError::Corrupt(_))
         ));
         assert!(out.is_empty(), "nothing is encoded for a refused entry");
@@ -390,11 +394,15 @@ mod tests {
 
     #[test]
     fn every_torn_length_of_the_last_record_is_a_torn_tail() {
-        let bytes = encode_all(&[entry(1, 1), entry(2, 1)]);
-        let first_len = encode_all(&[entry(1, 1)]).len();
+        let bytes = encode_all(&[entry(LogIndex(1), Term(1)), entry(LogIndex(2), Term(1))]);
+        let first_len = encode_all(&[entry(LogIndex(1), Term(1))]).len();
         for cut in first_len + 1..bytes.len() {
             let scanned = scan_log(&bytes[..cut]).unwrap();
-            assert_eq!(scanned.entries, vec![entry(1, 1)], "cut at {cut}");
+            assert_eq!(
+                scanned.entries,
+                vec![entry(LogIndex(1), Term(1))],
+                "cut at {cut}"
+            );
             assert_eq!(scanned.valid_bytes, first_len as u64);
             let damage = scanned.tail_damage.expect("a torn tail is reported");
             assert_eq!(damage.index, 2);
@@ -403,7 +411,7 @@ mod tests {
 
     #[test]
     fn zero_filled_tail_is_torn_not_a_record() {
-        let mut bytes = encode_all(&[entry(1, 1)]);
+        let mut bytes = encode_all(&[entry(LogIndex(1), Term(1))]);
         let valid = bytes.len() as u64;
         bytes.extend_from_slice(&[0; 4096]);
         let scanned = scan_log(&bytes).unwrap();
@@ -417,8 +425,12 @@ mod tests {
 
     #[test]
     fn damage_followed_by_an_intact_record_is_corruption() {
-        let mut bytes = encode_all(&[entry(1, 1), entry(2, 1), entry(3, 1)]);
-        let second = encode_all(&[entry(1, 1)]).len();
+        let mut bytes = encode_all(&[
+            entry(LogIndex(1), Term(1)),
+            entry(LogIndex(2), Term(1)),
+            entry(LogIndex(3), Term(1)),
+        ]);
+        let second = encode_all(&[entry(LogIndex(1), Term(1))]).len();
         // Corrupt the length field of the middle record: the scan cannot find the next record by
         // length, but still finds it by searching.
         bytes[second..second + 4].copy_from_slice(&u32::MAX.to_le_bytes());
@@ -431,8 +443,8 @@ mod tests {
 
     #[test]
     fn intact_record_with_wrong_index_is_corruption() {
-        let mut bytes = encode_all(&[entry(1, 1)]);
-        let payload = serde_json::to_vec(&entry(3, 1)).unwrap();
+        let mut bytes = encode_all(&[entry(LogIndex(1), Term(1))]);
+        let payload = serde_json::to_vec(&entry(LogIndex(3), Term(1))).unwrap();
         encode_record(&payload, &mut bytes);
         let err = scan_log(&bytes).unwrap_err();
         assert!(matches!(err, StorageError::Corrupt(_)), "{err}");
@@ -441,8 +453,8 @@ mod tests {
     #[test]
     fn hard_state_round_trips_and_rejects_damage() {
         let hs = HardState {
-            current_term: 7,
-            voted_for: Some(2),
+            current_term: Term(7),
+            voted_for: Some(NodeId(2)),
         };
         let bytes = encode_hard_state(hs);
         assert_eq!(decode_hard_state(&bytes), Ok(hs));

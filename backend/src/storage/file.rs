@@ -3,6 +3,7 @@
 //! in-memory index of where each record starts; must not decide anything about Raft (the record
 //! format and the torn-versus-corrupt rule live in `codec.rs`).
 
+use shared::Term;
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
@@ -246,8 +247,8 @@ impl FileStorage {
 
     fn tail(&self) -> LogTail {
         LogTail {
-            last_index: self.records.len() as LogIndex,
-            last_term: self.records.last().map_or(0, |r| r.term),
+            last_index: LogIndex::of_len(self.records.len()),
+            last_term: self.records.last().map_or(Term(0), |r| r.term),
         }
     }
 
@@ -425,7 +426,7 @@ impl Storage for FileStorage {
 
     fn truncate_from(&mut self, index: LogIndex) -> Result<(), StorageError> {
         self.check_usable()?;
-        let keep = index.saturating_sub(1) as usize;
+        let keep = index.saturating_sub(1).get() as usize;
         if keep >= self.records.len() {
             return Ok(());
         }
@@ -446,11 +447,11 @@ impl Storage for FileStorage {
     }
 
     fn last_index(&self) -> LogIndex {
-        self.records.len() as LogIndex
+        LogIndex::of_len(self.records.len())
     }
 
     fn synced_index(&self) -> LogIndex {
-        self.synced_len as LogIndex
+        LogIndex::of_len(self.synced_len)
     }
 
     /// Simulated: we cannot cut the power, so the files are set to what the disk would hold — the

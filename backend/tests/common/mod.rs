@@ -15,7 +15,7 @@ use futures_util::{SinkExt, StreamExt};
 use serde_json::{json, Value};
 use shared::protocol::{ClusterSnapshot, ServerMessage, SimEvent, PROTOCOL_VERSION};
 use shared::sim::SimConfig;
-use shared::{NodeId, Role};
+use shared::{NodeId, Role, Term};
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
@@ -121,7 +121,7 @@ impl TestServer {
     }
 
     /// The leader once one is elected, with its term.
-    pub async fn leader(&self) -> (NodeId, u64) {
+    pub async fn leader(&self) -> (NodeId, Term) {
         eventually("a leader", || async {
             let s = self.cluster().await;
             leader_of(&s)
@@ -135,7 +135,7 @@ impl TestServer {
     }
 }
 
-pub fn leader_of(s: &ClusterSnapshot) -> Option<(NodeId, u64)> {
+pub fn leader_of(s: &ClusterSnapshot) -> Option<(NodeId, Term)> {
     s.nodes
         .iter()
         .filter(|n| n.up && n.role == Role::Leader)

@@ -164,7 +164,7 @@ pub fn ClientPanel() -> impl IntoView {
                 <select aria-label="Send to" data-testid="append-target"
                     on:change=move |ev| target.set(event_target_value(&ev))>
                     <option value="leader" selected=true>"→ leader"</option>
-                    <For each=move || 1..=n.get() key=|id| *id let:id>
+                    <For each=move || NodeId::all(n.get()) key=|id| *id let:id>
                         <option value=format!("S{id}")>{format!("→ S{id}")}</option>
                     </For>
                 </select>
@@ -207,7 +207,7 @@ pub fn NetworkPanel() -> impl IntoView {
     // The classic demonstrations (the Secret Lives of Data's partition scene): split the cluster
     // in two with the leader on one side; the other side holds the rest.
     let split = move |leader_with_majority: bool| {
-        let Some((leader, n)) = ctx.live.peek(|v| (v.leader(), v.nodes.len() as NodeId)) else {
+        let Some((leader, n)) = ctx.live.peek(|v| (v.leader(), v.nodes.len() as u64)) else {
             return;
         };
         let Some(leader) = leader.filter(|_| n >= 3) else {
@@ -224,7 +224,7 @@ pub fn NetworkPanel() -> impl IntoView {
             minority
         };
         let mut group = vec![leader];
-        group.extend((1..=n).filter(|id| *id != leader).take(size - 1));
+        group.extend(NodeId::all(n).filter(|id| *id != leader).take(size - 1));
         ctx.send(
             ClientCommand::Partition {
                 groups: vec![group],
@@ -239,7 +239,7 @@ pub fn NetworkPanel() -> impl IntoView {
             <h2>"Network" <span class="hint">"click a line on the ring to cut it"</span></h2>
             <div class="row-buttons">
                 <span class="label">"Isolate"</span>
-                <For each=move || 1..=n.get() key=|id| *id let:id>
+                <For each=move || NodeId::all(n.get()) key=|id| *id let:id>
                     <button class="btn chip" data-testid=format!("isolate-{id}")
                         on:click=move |_| ctx.send(ClientCommand::Isolate { node: id }, Origin::Network)>
                         {format!("S{id}")}

@@ -47,7 +47,7 @@ impl NodeFacts {
             voted_for: n.voted_for,
             leader_id: n.leader_id,
             last_index: n.last_index(),
-            last_term: n.term_at(n.last_index()).unwrap_or(0),
+            last_term: n.term_at(n.last_index()).unwrap_or_default(),
             synced_index: n.synced_index,
             commit_index: n.commit_index,
             last_applied: n.last_applied,

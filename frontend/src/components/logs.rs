@@ -6,7 +6,7 @@
 
 use leptos::html;
 use leptos::prelude::*;
-use shared::types::{EntryData, LogIndex, NodeId, Role};
+use shared::types::{EntryData, LogIndex, NodeId, Role, Term};
 
 use crate::layout::{term_colour, term_text_colour, visible_indexes};
 use crate::live::Part;
@@ -19,7 +19,7 @@ pub const CELL_PX: f64 = 68.0;
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 struct CellLook {
     index: LogIndex,
-    term: u64,
+    term: Term,
     /// The entry in full ("value = 5"), for the tooltip.
     text: String,
     /// What fits in the cell ("= 5").
@@ -72,7 +72,9 @@ fn cells_of(
         return Vec::new();
     };
     let end = (*range.end()).min(n.last_index());
-    (*range.start()..=end)
+    range
+        .start()
+        .through(end)
         .filter_map(|i| {
             let e = n.entry(i)?;
             Some(CellLook {
@@ -102,6 +104,8 @@ fn markers_of(
     };
     if id == leader_id {
         return range
+            .start()
+            .through(*range.end())
             .filter_map(|i| {
                 let old_term = leader.term_at(i).is_some_and(|t| t < leader.current_term);
                 v.replication(i)
@@ -123,7 +127,7 @@ fn markers_of(
 }
 
 fn left_px(index: LogIndex) -> f64 {
-    (index.saturating_sub(1)) as f64 * CELL_PX
+    index.get().saturating_sub(1) as f64 * CELL_PX
 }
 
 fn focus_index(f: Focus) -> Option<LogIndex> {
@@ -146,7 +150,7 @@ pub fn LogTable() -> impl IntoView {
         let max = ctx
             .live
             .read(&[Part::AllNodes, Part::Committed], |v| v.max_index());
-        max.unwrap_or(0)
+        max.unwrap_or(LogIndex(0))
     });
     let n = ctx.live.node_count;
     let global_commit = move || {
@@ -156,7 +160,13 @@ pub fn LogTable() -> impl IntoView {
         })
     };
     let range = Memo::new(move |_| {
-        visible_indexes(scroll_left.get(), viewport.get(), CELL_PX, max_index.get())
+        let r = visible_indexes(
+            scroll_left.get(),
+            viewport.get(),
+            CELL_PX,
+            max_index.get().get(),
+        );
+        LogIndex(*r.start())..=LogIndex(*r.end())
     });
 
     let measure = move || {
@@ -208,7 +218,7 @@ pub fn LogTable() -> impl IntoView {
         }
     });
 
-    let width = move || format!("width:{}px", (max_index.get() as f64 + 2.0) * CELL_PX);
+    let width = move || format!("width:{}px", (max_index.get().get() as f64 + 2.0) * CELL_PX);
     let highlight_band = move || {
         focus_index(ctx.highlight.get()).map(|i| {
             view! { <div class="column-highlight" style=format!("left:{}px;width:{}px", left_px(i), CELL_PX)></div> }
@@ -225,7 +235,7 @@ pub fn LogTable() -> impl IntoView {
         <div class="logs" data-testid="logs">
             <div class="logs-labels">
                 <div class="ruler-label">"index"</div>
-                <For each=move || 1..=n.get() key=|id| *id let:id>
+                <For each=move || NodeId::all(n.get()) key=|id| *id let:id>
                     <RowLabel id/>
                 </For>
                 <div class="row-label committed-label" title="Entries known committed: the replicated log as one">
@@ -239,11 +249,11 @@ pub fn LogTable() -> impl IntoView {
                 <div class="logs-canvas" style=width>
                     {highlight_band}
                     <div class="ruler">
-                        <For each=move || range.get() key=|i| *i let:i>
+                        <For each=move || { let r = range.get(); r.start().through(*r.end()) } key=|i| *i let:i>
                             <div class="tick" style=format!("left:{}px;width:{}px", left_px(i), CELL_PX)>{i.to_string()}</div>
                         </For>
                     </div>
-                    <For each=move || 1..=n.get() key=|id| *id let:id>
+                    <For each=move || NodeId::all(n.get()) key=|id| *id let:id>
                         <LogRow id range/>
                     </For>
                     <CommittedRow range/>
@@ -284,11 +294,11 @@ fn RowLabel(id: NodeId) -> impl IntoView {
             class:highlight=move || matches!(ctx.highlight.get(), Focus::Node(n) if n == id)
             on:click=select
             data-testid=format!("row-{id}")
-            data-last-index=move || l().map(|l| l.last_index).unwrap_or(0).to_string()
-            data-commit-index=move || l().map(|l| l.commit_index).unwrap_or(0).to_string()
-            data-last-applied=move || l().map(|l| l.last_applied).unwrap_or(0).to_string()
-            data-synced-index=move || l().map(|l| l.synced_index).unwrap_or(0).to_string()
-            data-value=move || l().map(|l| l.value).unwrap_or(0).to_string()>
+            data-last-index=move || l().map(|l| l.last_index).unwrap_or_default().to_string()
+            data-commit-index=move || l().map(|l| l.commit_index).unwrap_or_default().to_string()
+            data-last-applied=move || l().map(|l| l.last_applied).unwrap_or_default().to_string()
+            data-synced-index=move || l().map(|l| l.synced_index).unwrap_or_default().to_string()
+            data-value=move || l().map(|l| l.value).unwrap_or_default().to_string()>
             <span class="row-name">
                 {format!("S{id}")}
                 {move || {
@@ -398,9 +408,10 @@ fn CommittedRow(range: Memo<std::ops::RangeInclusive<LogIndex>>) -> impl IntoVie
         ctx.live
             .read(&[Part::Committed], |v| {
                 let end = (*r.end()).min(v.commit_index());
-                (*r.start()..=end)
+                r.start()
+                    .through(end)
                     .filter_map(|i| {
-                        let e = v.committed.get(i as usize - 1)?;
+                        let e = v.committed.get(i.slot())?;
                         Some(CellLook {
                             index: i,
                             term: e.term,

@@ -7,6 +7,7 @@ use crate::layout::{term_colour, term_text_colour};
 use crate::live::Part;
 use crate::state::use_ctx;
 use crate::ws::ConnState;
+use shared::types::Term;
 
 /// Keyboard shortcuts, listed once here and handled in `app`.
 pub const SHORTCUTS: [(&str, &str); 8] = [
@@ -105,7 +106,7 @@ pub fn Legend() -> impl IntoView {
     // The terms on screen: servers' current terms and the terms of their newest entries (an
     // isolated server's runaway term shows up without hiding the others).
     let terms_in_use = Memo::new(move |_| {
-        let mut terms: Vec<u64> = ctx
+        let mut terms: Vec<Term> = ctx
             .live
             .read(&[Part::AllNodes], |v| {
                 v.nodes

@@ -6,7 +6,7 @@
 
 use leptos::prelude::*;
 use shared::protocol::ClientCommand;
-use shared::types::{NodeId, Role};
+use shared::types::{NodeId, Role, Term};
 
 use crate::layout::{term_colour, term_text_colour, Ring, RING_VIEW};
 use crate::live::Part;
@@ -25,7 +25,7 @@ pub const CLIENT_COLOUR: &str = "#a04a00";
 struct NodeLook {
     up: bool,
     role: Role,
-    term: u64,
+    term: Term,
     is_leader: bool,
     votes: Vec<NodeId>,
     coming: Vec<NodeId>,
@@ -62,8 +62,8 @@ pub fn ClusterRing() -> impl IntoView {
     let has_view = move || ctx.live.ready.get();
     let pairs = move || {
         let n = n.get();
-        (1..=n)
-            .flat_map(|a| (a + 1..=n).map(move |b| (a, b)))
+        NodeId::all(n)
+            .flat_map(|a| (a + 1).through(NodeId(n)).map(move |b| (a, b)))
             .collect::<Vec<_>>()
     };
     // Wakes only when messages come or go; copies a few numbers per message, no entries.
@@ -102,7 +102,7 @@ pub fn ClusterRing() -> impl IntoView {
                     </For>
                 </g>
                 <g class="nodes">
-                    <For each=move || 1..=n.get() key=|id| *id let:id>
+                    <For each=move || NodeId::all(n.get()) key=|id| *id let:id>
                         <NodeGlyph id ring/>
                     </For>
                 </g>
@@ -373,7 +373,7 @@ fn NodeGlyph(id: NodeId, ring: Memo<Ring>) -> impl IntoView {
         let spacing = (1.6 * r() / n as f64).min(10.0);
         let x0 = -(n as f64 - 1.0) * spacing / 2.0;
         let y = r() * 0.55;
-        let dots = (1..=n)
+        let dots = NodeId::all(n)
             .map(|peer| {
                 let class = if l.votes.contains(&peer) {
                     "vote have"
@@ -384,7 +384,7 @@ fn NodeGlyph(id: NodeId, ring: Memo<Ring>) -> impl IntoView {
                 } else {
                     "vote none"
                 };
-                let x = x0 + (peer - 1) as f64 * spacing;
+                let x = x0 + peer.slot() as f64 * spacing;
                 view! { <circle class=class cx=x cy=y r=(spacing * 0.38).min(3.8)><title>{format!("S{peer}")}</title></circle> }
             })
             .collect_view();
@@ -399,15 +399,15 @@ fn NodeGlyph(id: NodeId, ring: Memo<Ring>) -> impl IntoView {
             on:click=select
             data-testid=format!("node-{id}")
             data-role=role_name
-            data-term=move || look.get().map(|l| l.term).unwrap_or(0).to_string()
+            data-term=move || look.get().map(|l| l.term).unwrap_or_default().to_string()
             role="button" tabindex="0"
-            aria-label=move || format!("S{id}, {}, term {}", role_name(), look.get().map(|l| l.term).unwrap_or(0))
+            aria-label=move || format!("S{id}, {}, term {}", role_name(), look.get().map(|l| l.term).unwrap_or_default())
             on:keydown=move |ev: web_sys::KeyboardEvent| {
                 if ev.key() == "Enter" {
                     ctx.selection.set(Selection::Node(id));
                 }
             }>
-            <title>{move || format!("S{id}: {}, term {} — click for its state and actions", role_name(), look.get().map(|l| l.term).unwrap_or(0))}</title>
+            <title>{move || format!("S{id}: {}, term {} — click for its state and actions", role_name(), look.get().map(|l| l.term).unwrap_or_default())}</title>
             <circle class="halo" r=move || r() + 20.0/>
             <circle class="timer-track" r=timer_r/>
             {move || timer_dash().map(|d| view! {

@@ -70,7 +70,7 @@ impl ClusterView {
         term: Term,
         leader_id: Option<NodeId>,
     ) {
-        let cluster_size = self.nodes.len() as NodeId;
+        let cluster_size = self.nodes.len() as u64;
         let Some(n) = self.node_mut(node) else {
             return;
         };
@@ -96,12 +96,12 @@ impl ClusterView {
                 // Figure 2: "nextIndex … initialized to leader last log index + 1; matchIndex
                 // … initialized to 0". The core reports no ProgressUpdated for this.
                 let next_index = n.last_index() + 1;
-                n.progress = (1..=cluster_size)
+                n.progress = NodeId::all(cluster_size)
                     .filter(|p| *p != node)
                     .map(|p| {
                         let fresh = PeerProgress {
                             next_index,
-                            match_index: 0,
+                            match_index: LogIndex(0),
                         };
                         (p, fresh)
                     })
@@ -166,7 +166,7 @@ impl ClusterView {
         let mut broken = false;
         if let Some(n) = self.node_mut(node) {
             for e in entries {
-                let at = e.index.saturating_sub(1) as usize;
+                let at = e.index.saturating_sub(1).get() as usize;
                 if e.index == 0 || at > n.log.len() {
                     broken = true;
                     continue;
@@ -184,8 +184,8 @@ impl ClusterView {
             return;
         };
         let keep = from_index.saturating_sub(1);
-        let removed = n.last_index().saturating_sub(keep);
-        n.log.truncate(keep as usize);
+        let removed = n.last_index().get().saturating_sub(keep.get());
+        n.log.truncate(keep.get() as usize);
         n.synced_index = n.synced_index.min(keep);
         let text = narration::truncated(node, removed, from_index);
         self.say(at, text, Focus::NodeEntry(node, from_index), Tone::Warning);
@@ -203,12 +203,13 @@ impl ClusterView {
             return;
         };
         n.commit_index = commit_index.min(n.last_index());
-        let known = self.committed.len() as LogIndex;
+        let known = LogIndex::of_len(self.committed.len());
         let Some(n) = self.node(node) else { return };
         if n.commit_index <= known {
             return;
         }
-        let new: Vec<LogEntryView> = n.log[known as usize..n.commit_index as usize].to_vec();
+        let new: Vec<LogEntryView> =
+            n.log[known.get() as usize..n.commit_index.get() as usize].to_vec();
         let (first, last) = (known + 1, n.commit_index);
         self.committed.extend(new);
         self.changes.committed = true;
@@ -235,7 +236,7 @@ impl ClusterView {
         self.changes.committed = true;
         let what = self
             .committed
-            .get((index as usize).wrapping_sub(1))
+            .get((index.get() as usize).wrapping_sub(1))
             .map(|e| e.command.clone());
         let text = narration::replicas_disagree(index, what.as_deref(), node, value, first);
         self.say(at, text, Focus::Entry(index), Tone::Warning);
@@ -334,7 +335,7 @@ impl ClusterView {
             return;
         };
         n.crash();
-        n.log.truncate(synced_index as usize);
+        n.log.truncate(synced_index.get() as usize);
         n.synced_index = synced_index.min(n.last_index());
         let text = narration::power_lost(node, lost_entries);
         self.say(at, text, Focus::Node(node), Tone::Fault);
@@ -355,7 +356,7 @@ impl ClusterView {
         n.up = true;
         n.storage_error = None;
         n.current_term = term;
-        n.log.truncate(last_index as usize);
+        n.log.truncate(last_index.get() as usize);
         n.synced_index = n.last_index();
         self.needs_resync |= n.last_index() != last_index;
         let text = narration::restarted(node, term, last_index);

@@ -122,7 +122,7 @@ impl ClusterView {
         let committed = nodes
             .iter()
             .max_by_key(|n| n.commit_index.min(n.last_index()))
-            .map(|n| n.log[..n.commit_index.min(n.last_index()) as usize].to_vec())
+            .map(|n| n.log[..n.commit_index.min(n.last_index()).get() as usize].to_vec())
             .unwrap_or_default();
         let leaders_by_term = nodes
             .iter()
@@ -318,9 +318,7 @@ impl ClusterView {
 
     /// Server `id` to change; marks it changed (every handler changes servers through here).
     fn node_mut(&mut self, id: NodeId) -> Option<&mut NodeState> {
-        let node = id
-            .checked_sub(1)
-            .and_then(|i| self.nodes.get_mut(i as usize))?;
+        let node = id.checked_slot().and_then(|i| self.nodes.get_mut(i))?;
         self.changes.nodes.insert(id);
         Some(node)
     }

@@ -346,7 +346,7 @@ pub(super) fn power_lost(node: NodeId, lost_entries: u64) -> String {
 pub(super) fn restarted(node: NodeId, term: Term, last_index: LogIndex) -> String {
     format!(
         "S{node} restarted from its disk: term {term}, {last_index} {}",
-        plural(last_index, "entry", "entries")
+        plural(last_index.get(), "entry", "entries")
     )
 }
 

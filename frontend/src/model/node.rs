@@ -71,7 +71,7 @@ impl NodeState {
 
     /// Index of the last entry (0 when empty).
     pub fn last_index(&self) -> LogIndex {
-        self.log.len() as LogIndex
+        LogIndex::of_len(self.log.len())
     }
 
     /// Term of the entry at `index`, if the log has one.
@@ -81,15 +81,15 @@ impl NodeState {
 
     /// The entry at `index`.
     pub fn entry(&self, index: LogIndex) -> Option<&LogEntryView> {
-        index.checked_sub(1).and_then(|i| self.log.get(i as usize))
+        index.checked_slot().and_then(|i| self.log.get(i))
     }
 
     /// A crash keeps what is on disk (term, vote, log) and forgets everything volatile.
     pub(super) fn crash(&mut self) {
         self.up = false;
         self.role = Role::Follower;
-        self.commit_index = 0;
-        self.last_applied = 0;
+        self.commit_index = LogIndex(0);
+        self.last_applied = LogIndex(0);
         self.value = 0;
         self.leader_id = None;
         self.election_deadline_ms = None;

@@ -14,7 +14,7 @@ use super::ClusterView;
 impl ClusterView {
     /// Server `id`, if it exists.
     pub fn node(&self, id: NodeId) -> Option<&NodeState> {
-        id.checked_sub(1).and_then(|i| self.nodes.get(i as usize))
+        id.checked_slot().and_then(|i| self.nodes.get(i))
     }
 
     /// Votes needed for a majority.
@@ -34,7 +34,11 @@ impl ClusterView {
 
     /// The highest term any server is in.
     pub fn max_term(&self) -> Term {
-        self.nodes.iter().map(|n| n.current_term).max().unwrap_or(0)
+        self.nodes
+            .iter()
+            .map(|n| n.current_term)
+            .max()
+            .unwrap_or(Term(0))
     }
 
     /// The longest log's last index (how wide the log rows are).
@@ -42,14 +46,14 @@ impl ClusterView {
         self.nodes
             .iter()
             .map(NodeState::last_index)
-            .chain(std::iter::once(self.committed.len() as LogIndex))
+            .chain(std::iter::once(LogIndex::of_len(self.committed.len())))
             .max()
-            .unwrap_or(0)
+            .unwrap_or(LogIndex(0))
     }
 
     /// The global commit index (last entry of the committed log).
     pub fn commit_index(&self) -> LogIndex {
-        self.committed.len() as LogIndex
+        LogIndex::of_len(self.committed.len())
     }
 
     /// For the leader's uncommitted entry at `index`: how many servers hold it, as the leader

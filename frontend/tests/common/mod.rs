@@ -9,6 +9,8 @@ use shared::protocol::{
 };
 use shared::types::{Entry, EntryData, LogModel, Role};
 use shared::Command;
+use shared::NodeId;
+use shared::{LogIndex, Term};
 
 pub fn network() -> NetworkView {
     NetworkView {
@@ -23,16 +25,16 @@ pub fn network() -> NetworkView {
 
 pub fn node(id: u64) -> NodeView {
     NodeView {
-        id,
+        id: NodeId(id),
         up: true,
         role: Role::Follower,
-        current_term: 1,
+        current_term: Term(1),
         voted_for: None,
-        commit_index: 0,
-        last_applied: 0,
+        commit_index: LogIndex(0),
+        last_applied: LogIndex(0),
         value: 0,
         log: vec![],
-        synced_index: 0,
+        synced_index: LogIndex(0),
         leader_id: None,
         election_deadline_ms: Some(200),
         progress: Default::default(),
@@ -58,8 +60,8 @@ pub fn snapshot(nodes: u64, seq: u64) -> ClusterSnapshot {
 
 pub fn entry(index: u64, term: u64, n: i64) -> Entry {
     Entry {
-        index,
-        term,
+        index: LogIndex(index),
+        term: Term(term),
         data: EntryData::Request {
             command: Command::Add(n),
             client: None,
@@ -103,14 +105,14 @@ pub fn flight(id: u64, from: u64, to: u64, body: MessageBody) -> InFlight {
     InFlight {
         id,
         kind: body.kind(),
-        from,
-        to,
+        from: NodeId(from),
+        to: NodeId(to),
         sent_at_ms: 100,
         deliver_at_ms: 110,
         message: Message {
-            from,
-            to,
-            term: 2,
+            from: NodeId(from),
+            to: NodeId(to),
+            term: Term(2),
             body,
         },
     }
@@ -144,9 +146,9 @@ pub fn assert_matches(view: &ClusterView, snap: &ClusterSnapshot, context: &str)
     }
     // Every committed entry is the same on every node that has it committed.
     for n in &snap.nodes {
-        for e in &n.log[..n.commit_index as usize] {
+        for e in &n.log[..n.commit_index.get() as usize] {
             assert_eq!(
-                view.committed.get(e.index as usize - 1),
+                view.committed.get(e.index.slot()),
                 Some(e),
                 "{context}: global committed log at {}",
                 e.index

@@ -305,15 +305,18 @@ mod tests {
             }
         );
         let c: ClientCommand = serde_json::from_str(r#"{"type":"crash","node":1}"#).unwrap();
-        assert_eq!(c, ClientCommand::Crash { node: 1 });
+        assert_eq!(c, ClientCommand::Crash { node: NodeId(1) });
         let c: ClientCommand = serde_json::from_str(r#"{"type":"power_loss","node":2}"#).unwrap();
-        assert_eq!(c, ClientCommand::PowerLoss { node: 2 });
+        assert_eq!(c, ClientCommand::PowerLoss { node: NodeId(2) });
         let c: ClientCommand =
             serde_json::from_str(r#"{"type":"partition","groups":[[1,2],[3,4,5]]}"#).unwrap();
         assert_eq!(
             c,
             ClientCommand::Partition {
-                groups: vec![vec![1, 2], vec![3, 4, 5]]
+                groups: vec![
+                    vec![NodeId(1), NodeId(2)],
+                    vec![NodeId(3), NodeId(4), NodeId(5)]
+                ]
             }
         );
         let r: ClientRequest =
@@ -329,7 +332,7 @@ mod tests {
         let ok = ServerMessage::Reply(Reply {
             request_id: 3,
             outcome: Ok(CommandOk {
-                index: Some(4),
+                index: Some(LogIndex(4)),
                 ..CommandOk::default()
             }),
         });
@@ -378,24 +381,24 @@ mod tests {
     fn a_snapshot_with_progress_round_trips_inside_a_server_message() {
         let mut progress = BTreeMap::new();
         progress.insert(
-            2,
+            NodeId(2),
             PeerProgress {
-                next_index: 3,
-                match_index: 2,
+                next_index: LogIndex(3),
+                match_index: LogIndex(2),
             },
         );
         let node = NodeView {
-            id: 1,
+            id: NodeId(1),
             up: true,
             role: Role::Leader,
-            current_term: 1,
-            voted_for: Some(1),
-            commit_index: 2,
-            last_applied: 2,
+            current_term: Term(1),
+            voted_for: Some(NodeId(1)),
+            commit_index: LogIndex(2),
+            last_applied: LogIndex(2),
             value: 0,
             log: Vec::new(),
-            synced_index: 2,
-            leader_id: Some(1),
+            synced_index: LogIndex(2),
+            leader_id: Some(NodeId(1)),
             election_deadline_ms: None,
             progress,
             votes: Vec::new(),
@@ -439,8 +442,8 @@ mod tests {
             seq: 3,
             time_ms: 10,
             event: Event::CommitAdvanced {
-                node: 1,
-                commit_index: 4,
+                node: NodeId(1),
+                commit_index: LogIndex(4),
             },
         };
         let json = serde_json::to_value(&e).unwrap();

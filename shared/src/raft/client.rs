@@ -152,7 +152,7 @@ impl RaftNode {
         // the unapplied tail is searched, and the whole log only for a real duplicate.
         let existing = p.client.and_then(|c| {
             let after = if self.state_machine.has_executed(c) {
-                0
+                LogIndex(0)
             } else {
                 self.last_applied
             };

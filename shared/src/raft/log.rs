@@ -17,7 +17,7 @@ impl RaftLog {
         for (i, e) in entries.iter().enumerate() {
             assert_eq!(
                 e.index,
-                i as LogIndex + 1,
+                LogIndex::of_slot(i),
                 "recovered log is not contiguous"
             );
             if i > 0 {
@@ -34,7 +34,7 @@ impl RaftLog {
     /// The newest entry after index `after` holding the request `client`, if any (searched from
     /// the end: a leader asks about the short tail its state machine has not applied yet).
     pub fn find_client_after(&self, after: LogIndex, client: ClientSerial) -> Option<&Entry> {
-        let from = (after as usize).min(self.entries.len());
+        let from = (after.get() as usize).min(self.entries.len());
         self.entries[from..]
             .iter()
             .rev()
@@ -43,20 +43,20 @@ impl RaftLog {
 
     /// Index of the last entry (0 when empty).
     pub fn last_index(&self) -> LogIndex {
-        self.entries.len() as LogIndex
+        LogIndex::of_len(self.entries.len())
     }
 
     /// Term of the last entry (0 when empty).
     pub fn last_term(&self) -> Term {
-        self.entries.last().map_or(0, |e| e.term)
+        self.entries.last().map_or(Term(0), |e| e.term)
     }
 
     /// Term of the entry at `index`: `Some(0)` for index 0, `None` past the end.
     pub fn term(&self, index: LogIndex) -> Option<Term> {
         if index == 0 {
-            return Some(0);
+            return Some(Term(0));
         }
-        self.entries.get(index as usize - 1).map(|e| e.term)
+        self.entries.get(index.slot()).map(|e| e.term)
     }
 
     /// The entry at `index`, if any.
@@ -64,17 +64,17 @@ impl RaftLog {
         if index == 0 {
             return None;
         }
-        self.entries.get(index as usize - 1)
+        self.entries.get(index.slot())
     }
 
     /// Entries in `[lo, hi]` that exist (clamped to the log).
     pub fn slice(&self, lo: LogIndex, hi: LogIndex) -> &[Entry] {
-        let lo = lo.max(1);
+        let lo = lo.max(LogIndex(1));
         let hi = hi.min(self.last_index());
         if lo > hi {
             return &[];
         }
-        &self.entries[lo as usize - 1..hi as usize]
+        &self.entries[lo.slot()..=hi.slot()]
     }
 
     /// All entries.
@@ -98,7 +98,8 @@ impl RaftLog {
 
     /// Remove entries with index `>= index`.
     pub fn truncate_from(&mut self, index: LogIndex) {
-        self.entries.truncate(index.saturating_sub(1) as usize);
+        self.entries
+            .truncate(index.saturating_sub(1).get() as usize);
     }
 
     /// §5.4.1: is a log ending at (`last_log_term`, `last_log_index`) at least as up-to-date as

@@ -60,7 +60,7 @@ impl AppendEntriesResponse {
             success: true,
             match_index,
             rejected_index: prev_log_index,
-            conflict_index: 0,
+            conflict_index: LogIndex(0),
             conflict_term: None,
         }
     }
@@ -75,7 +75,7 @@ impl AppendEntriesResponse {
     ) -> Self {
         AppendEntriesResponse {
             success: false,
-            match_index: 0,
+            match_index: LogIndex(0),
             rejected_index,
             conflict_index,
             conflict_term,
@@ -187,7 +187,11 @@ mod tests {
 
     #[test]
     fn payload_structs_keep_the_flat_wire_format() {
-        let m = MessageBody::AppendEntriesResponse(AppendEntriesResponse::reject(4, 3, Some(2)));
+        let m = MessageBody::AppendEntriesResponse(AppendEntriesResponse::reject(
+            LogIndex(4),
+            LogIndex(3),
+            Some(Term(2)),
+        ));
         let json = serde_json::to_string(&m).unwrap();
         assert_eq!(
             json,

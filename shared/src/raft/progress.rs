@@ -34,7 +34,7 @@ impl Progress {
     pub fn new(next_index: LogIndex) -> Self {
         Progress {
             next_index,
-            match_index: 0,
+            match_index: LogIndex(0),
             inflight_last: None,
         }
     }
@@ -111,44 +111,68 @@ mod tests {
 
     #[test]
     fn one_batch_in_flight_until_a_reply_covers_it() {
-        let mut p = Progress::new(1);
-        let first = p.next_send(10, false, 4).expect("entries to send");
-        assert_eq!((first.prev_log_index, first.last), (0, 4));
-        assert_eq!(p.next_send(10, false, 4), None, "wait for the reply");
+        let mut p = Progress::new(LogIndex(1));
+        let first = p
+            .next_send(LogIndex(10), false, 4)
+            .expect("entries to send");
+        assert_eq!(
+            (first.prev_log_index, first.last),
+            (LogIndex(0), LogIndex(4))
+        );
+        assert_eq!(
+            p.next_send(LogIndex(10), false, 4),
+            None,
+            "wait for the reply"
+        );
         // A reply to an older or duplicated batch does not end the wait.
-        assert!(p.on_success(2));
-        assert_eq!(p.next_send(10, false, 4), None);
-        assert!(p.on_success(4));
-        let second = p.next_send(10, false, 4).expect("next batch");
-        assert_eq!((second.prev_log_index, second.last), (4, 8));
+        assert!(p.on_success(LogIndex(2)));
+        assert_eq!(p.next_send(LogIndex(10), false, 4), None);
+        assert!(p.on_success(LogIndex(4)));
+        let second = p.next_send(LogIndex(10), false, 4).expect("next batch");
+        assert_eq!(
+            (second.prev_log_index, second.last),
+            (LogIndex(4), LogIndex(8))
+        );
     }
 
     #[test]
     fn match_index_never_moves_backwards() {
-        let mut p = Progress::new(1);
-        p.on_success(7);
-        assert!(!p.on_success(3), "a late reply changes nothing");
-        assert_eq!((p.match_index, p.next_index), (7, 8));
+        let mut p = Progress::new(LogIndex(1));
+        p.on_success(LogIndex(7));
+        assert!(!p.on_success(LogIndex(3)), "a late reply changes nothing");
+        assert_eq!((p.match_index, p.next_index), (LogIndex(7), LogIndex(8)));
     }
 
     #[test]
     fn rejection_backs_up_but_not_below_match_and_ignores_old_probes() {
-        let mut p = Progress::new(11);
-        p.match_index = 3;
-        assert_eq!(p.on_reject(10, 6, 10), Some(true));
+        let mut p = Progress::new(LogIndex(11));
+        p.match_index = LogIndex(3);
+        assert_eq!(
+            p.on_reject(LogIndex(10), LogIndex(6), LogIndex(10)),
+            Some(true)
+        );
         assert_eq!(p.next_index, 6);
-        assert_eq!(p.on_reject(10, 1, 10), None, "answer to an older probe");
-        assert_eq!(p.on_reject(5, 1, 10), Some(true));
+        assert_eq!(
+            p.on_reject(LogIndex(10), LogIndex(1), LogIndex(10)),
+            None,
+            "answer to an older probe"
+        );
+        assert_eq!(
+            p.on_reject(LogIndex(5), LogIndex(1), LogIndex(10)),
+            Some(true)
+        );
         assert_eq!(p.next_index, 4, "never below match_index + 1");
     }
 
     #[test]
     fn heartbeat_goes_out_even_with_a_batch_in_flight() {
-        let mut p = Progress::new(5);
-        p.next_send(8, false, 8);
-        assert!(p.next_send(8, true, 8).is_some());
-        let idle = Progress::new(9).next_send(8, true, 8).expect("heartbeat");
-        assert_eq!((idle.prev_log_index, idle.last), (8, 8));
+        let mut p = Progress::new(LogIndex(5));
+        p.next_send(LogIndex(8), false, 8);
+        assert!(p.next_send(LogIndex(8), true, 8).is_some());
+        let idle = Progress::new(LogIndex(9))
+            .next_send(LogIndex(8), true, 8)
+            .expect("heartbeat");
+        assert_eq!((idle.prev_log_index, idle.last), (LogIndex(8), LogIndex(8)));
     }
 
     #[test]
@@ -156,8 +180,11 @@ mod tests {
         // A hint past the probe (the follower's conflicting term is one the leader has later
         // in its log) must still move next_index back, or the same probe would repeat forever.
         // The leader's log ends at 4, so this was its first probe.
-        let mut p = Progress::new(5);
-        assert_eq!(p.on_reject(4, 9, 4), Some(true));
+        let mut p = Progress::new(LogIndex(5));
+        assert_eq!(
+            p.on_reject(LogIndex(4), LogIndex(9), LogIndex(4)),
+            Some(true)
+        );
         assert_eq!(p.next_index, 4);
     }
 
@@ -165,16 +192,29 @@ mod tests {
     fn rejection_at_the_matched_index_ends_the_wait() {
         // next_index = match_index + 1, so this probe is the current one: its rejection cannot
         // move next_index, but it ends the wait for the batch so a retry can go out at once.
-        let mut p = Progress::new(1);
-        p.on_success(4);
-        assert!(p.next_send(10, false, 4).is_some());
-        assert_eq!(p.next_send(10, false, 4), None, "a batch is in flight");
-        assert_eq!(p.on_reject(4, 1, 10), Some(false));
-        assert!(p.next_send(10, false, 4).is_some(), "the retry goes out");
+        let mut p = Progress::new(LogIndex(1));
+        p.on_success(LogIndex(4));
+        assert!(p.next_send(LogIndex(10), false, 4).is_some());
+        assert_eq!(
+            p.next_send(LogIndex(10), false, 4),
+            None,
+            "a batch is in flight"
+        );
+        assert_eq!(
+            p.on_reject(LogIndex(4), LogIndex(1), LogIndex(10)),
+            Some(false)
+        );
+        assert!(
+            p.next_send(LogIndex(10), false, 4).is_some(),
+            "the retry goes out"
+        );
         // Even when the follower holds the leader's whole log, next_index stays past match.
-        let mut q = Progress::new(1);
-        q.on_success(4);
-        assert_eq!(q.on_reject(4, 1, 4), Some(false));
+        let mut q = Progress::new(LogIndex(1));
+        q.on_success(LogIndex(4));
+        assert_eq!(
+            q.on_reject(LogIndex(4), LogIndex(1), LogIndex(4)),
+            Some(false)
+        );
         assert_eq!(q.next_index, 5);
     }
 }

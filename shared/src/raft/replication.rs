@@ -17,7 +17,7 @@ impl RaftNode {
         if term < self.current_term {
             self.reply_append(
                 leader,
-                AppendEntriesResponse::reject(ae.prev_log_index, 0, None),
+                AppendEntriesResponse::reject(ae.prev_log_index, LogIndex(0), None),
             );
             return;
         }
@@ -56,7 +56,7 @@ impl RaftNode {
         // delete the existing entry and all that follow it. 4. Append any new entries not already
         // in the log." Entries we already have are skipped, so duplicated or reordered
         // AppendEntries never truncate anything they should not.
-        let last_new_index = ae.prev_log_index + ae.entries.len() as LogIndex;
+        let last_new_index = ae.prev_log_index + ae.entries.len() as u64;
         let mut appended = Vec::new();
         for entry in ae.entries {
             match self.log.term(entry.index) {
@@ -119,7 +119,7 @@ impl RaftNode {
         // The §5.3 hint: skip past the whole conflicting term if the leader has entries of it,
         // otherwise go to where the follower's log (or that term) starts.
         let hint = if r.success {
-            0
+            LogIndex(0)
         } else {
             match r.conflict_term.and_then(|t| self.log.last_index_of_term(t)) {
                 Some(index) => index + 1,

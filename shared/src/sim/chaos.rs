@@ -156,7 +156,7 @@ fn run_unguarded(
     let mut rng = Rng::new(seed ^ 0xFA17_5EED);
     let fail = |violation| ChaosFailure { seed, violation };
     let n = config.nodes;
-    let pick = |rng: &mut Rng| rng.range_inclusive(1, n) as NodeId;
+    let pick = |rng: &mut Rng| NodeId(rng.range_inclusive(1, n));
     // The nodes' first start, checked before anything else happens.
     drain(&mut sim, &mut checker, &mut report, &mut on_events).map_err(fail)?;
 
@@ -181,7 +181,7 @@ fn run_unguarded(
             63..=65 => sim.power_loss(target).is_ok(),
             66..=69 => {
                 let mut groups = vec![Vec::new(), Vec::new()];
-                for id in 1..=n {
+                for id in NodeId::all(n) {
                     groups[rng.range_inclusive(0, 1) as usize].push(id);
                 }
                 sim.partition(groups).is_ok()
@@ -210,7 +210,7 @@ fn run_unguarded(
                     0 => sim.crash(leader).is_ok(),
                     1 => sim.power_loss(leader).is_ok(),
                     _ => {
-                        let others = (1..=n).filter(|id| *id != leader).collect();
+                        let others = NodeId::all(n).filter(|id| *id != leader).collect();
                         sim.partition(vec![vec![leader], others]).is_ok()
                     }
                 },
@@ -248,7 +248,7 @@ fn run_unguarded(
         .expect("valid network");
     // The checker judges each input against the state right after it, so every restart is
     // checked on its own, before any message reaches the restarted node.
-    for id in 1..=n {
+    for id in NodeId::all(n) {
         let _ = sim.restart(id);
         drain(&mut sim, &mut checker, &mut report, &mut on_events).map_err(fail)?;
     }
@@ -279,7 +279,7 @@ fn run_unguarded(
     };
     t = sim.now_ms() + settle;
     advance(&mut sim, &mut checker, t, &mut report, &mut on_events).map_err(fail)?;
-    for id in 1..=n {
+    for id in NodeId::all(n) {
         let raft = sim.node(id).expect("all restarted");
         if raft.commit_index() < index || raft.last_applied() < index {
             return Err(liveness(
@@ -349,7 +349,7 @@ mod tests {
         vec![SimEvent {
             seq: 1,
             time_ms,
-            event: Event::NodeCrashed { node: 1 },
+            event: Event::NodeCrashed { node: NodeId(1) },
         }]
     }
 

@@ -66,7 +66,7 @@ impl<S: Storage> Sim<S> {
             return Err(SimError::NodeDown(id));
         }
         self.stop_node(id);
-        let n = &mut self.nodes[id as usize - 1];
+        let n = &mut self.nodes[id.slot()];
         let before = n.storage.last_index();
         if let Err(e) = n.storage.power_loss() {
             self.emit(Event::StorageFailed {
@@ -75,13 +75,13 @@ impl<S: Storage> Sim<S> {
                 error: e.to_string(),
             });
         }
-        let n = &mut self.nodes[id as usize - 1];
+        let n = &mut self.nodes[id.slot()];
         let synced_index = n.storage.synced_index();
         n.down_state = n.storage.load().ok();
         self.emit(Event::PowerLost {
             node: id,
             synced_index,
-            lost_entries: before.saturating_sub(synced_index),
+            lost_entries: before.get().saturating_sub(synced_index.get()),
         });
         Ok(())
     }
@@ -94,7 +94,7 @@ impl<S: Storage> Sim<S> {
         if self.is_up(id) {
             return Err(SimError::NodeUp(id));
         }
-        let n = &mut self.nodes[id as usize - 1];
+        let n = &mut self.nodes[id.slot()];
         Ok(std::mem::replace(&mut n.storage, storage))
     }
 
@@ -111,7 +111,7 @@ impl<S: Storage> Sim<S> {
     /// Make a node's election timer fire now.
     pub fn force_timeout(&mut self, id: NodeId) -> Result<(), SimError> {
         self.check_node(id)?;
-        let raft = self.nodes[id as usize - 1]
+        let raft = self.nodes[id.slot()]
             .raft
             .as_mut()
             .ok_or(SimError::NodeDown(id))?;
@@ -138,7 +138,7 @@ impl<S: Storage> Sim<S> {
         };
         let rng = self.node_rng.fork();
         let sm_rng = self.node_rng.fork();
-        let n = &mut self.nodes[id as usize - 1];
+        let n = &mut self.nodes[id.slot()];
         // Recovery makes what it read durable before trusting it (a crash can leave writes that
         // reached the OS but not the disk).
         let recovered = n.storage.sync().and_then(|_| n.storage.load());
@@ -153,7 +153,7 @@ impl<S: Storage> Sim<S> {
                 return;
             }
         };
-        let (term, last_index) = (hard_state.current_term, entries.len() as LogIndex);
+        let (term, last_index) = (hard_state.current_term, LogIndex::of_len(entries.len()));
         n.down_state = None;
         n.raft = Some(RaftNode::new(
             config,
@@ -172,7 +172,7 @@ impl<S: Storage> Sim<S> {
     }
 
     fn stop_node(&mut self, id: NodeId) {
-        let n = &mut self.nodes[id as usize - 1];
+        let n = &mut self.nodes[id.slot()];
         n.raft = None;
         n.incarnation += 1;
         // Messages waiting on an fsync die with the process; the writes stay with the OS.
@@ -181,13 +181,13 @@ impl<S: Storage> Sim<S> {
         if let Some(key) = n.timer_key.take() {
             self.queue.cancel(&key);
         }
-        let n = &mut self.nodes[id as usize - 1];
+        let n = &mut self.nodes[id.slot()];
         n.down_state = n.storage.load().ok();
     }
 
     /// A node's timer went off; one armed in an earlier life is ignored.
     pub(super) fn timer_fired(&mut self, node: NodeId, incarnation: u64) {
-        let n = &mut self.nodes[node as usize - 1];
+        let n = &mut self.nodes[node.slot()];
         if n.incarnation == incarnation {
             n.timer_key = None;
             if let Some(raft) = n.raft.as_mut() {
@@ -199,7 +199,7 @@ impl<S: Storage> Sim<S> {
 
     /// A node's fsync finished; one started in an earlier life is ignored.
     pub(super) fn sync_done(&mut self, node: NodeId, incarnation: u64) {
-        if self.nodes[node as usize - 1].incarnation == incarnation {
+        if self.nodes[node.slot()].incarnation == incarnation {
             self.complete_sync(node);
         }
     }
@@ -208,7 +208,7 @@ impl<S: Storage> Sim<S> {
     /// after the configured fsync time. Then re-arm its timer.
     pub(super) fn flush(&mut self, id: NodeId) {
         loop {
-            let n = &mut self.nodes[id as usize - 1];
+            let n = &mut self.nodes[id.slot()];
             let Some(raft) = n.raft.as_mut() else { return };
             if !raft.has_ready() {
                 break;
@@ -224,7 +224,7 @@ impl<S: Storage> Sim<S> {
                 Err(e) => return self.storage_failed(id, e),
             };
             let fsync_ms = self.config.timing.fsync_ms;
-            let n = &mut self.nodes[id as usize - 1];
+            let n = &mut self.nodes[id.slot()];
             if n.unsynced.is_empty() && (fsync_ms == 0 || !unsynced.needs_sync()) {
                 // Nothing to wait for: complete now (keeps the order, since nothing is queued).
                 match unsynced.sync(&mut n.storage) {
@@ -255,11 +255,11 @@ impl<S: Storage> Sim<S> {
     /// An fsync finished: everything written so far is durable (group commit), so every waiting
     /// batch releases its messages, in order.
     fn complete_sync(&mut self, id: NodeId) {
-        let n = &mut self.nodes[id as usize - 1];
+        let n = &mut self.nodes[id.slot()];
         n.sync_scheduled = false;
         let batches: Vec<Unsynced> = n.unsynced.drain(..).collect();
         for batch in batches {
-            let n = &mut self.nodes[id as usize - 1];
+            let n = &mut self.nodes[id.slot()];
             match batch.sync(&mut n.storage) {
                 Ok((messages, persisted)) => {
                     if let Some(raft) = n.raft.as_mut() {
@@ -284,14 +284,14 @@ impl<S: Storage> Sim<S> {
     }
 
     fn arm_timer(&mut self, id: NodeId) {
-        let n = &self.nodes[id as usize - 1];
+        let n = &self.nodes[id.slot()];
         let Some(raft) = n.raft.as_ref() else { return };
         let deadline = raft.next_deadline_ms().max(self.now_ms);
         if n.timer_key.is_some_and(|(t, _)| t == deadline) {
             return;
         }
         let incarnation = n.incarnation;
-        if let Some(old) = self.nodes[id as usize - 1].timer_key.take() {
+        if let Some(old) = self.nodes[id.slot()].timer_key.take() {
             self.queue.cancel(&old);
         }
         let key = self.queue.schedule(
@@ -301,6 +301,6 @@ impl<S: Storage> Sim<S> {
                 incarnation,
             },
         );
-        self.nodes[id as usize - 1].timer_key = Some(key);
+        self.nodes[id.slot()].timer_key = Some(key);
     }
 }

@@ -170,13 +170,13 @@ impl<S: Storage> Sim<S> {
             stats: SimStats::default(),
             config,
         };
-        for id in 1..=sim.config.nodes {
+        for id in NodeId::all(sim.config.nodes) {
             sim.nodes.push(SimNode::new(id, make_storage(id)));
         }
-        for id in 1..=sim.config.nodes {
+        for id in NodeId::all(sim.config.nodes) {
             sim.start_node(id);
         }
-        let highest = (1..=sim.config.nodes)
+        let highest = NodeId::all(sim.config.nodes)
             .flat_map(|id| sim.node_log(id))
             .filter_map(|e| e.data.client())
             .filter(|c| c.client_id == ANONYMOUS_CLIENT)
@@ -202,7 +202,7 @@ impl<S: Storage> Sim<S> {
     }
     /// Node ids, 1..=n.
     pub fn node_ids(&self) -> impl Iterator<Item = NodeId> {
-        1..=self.config.nodes
+        NodeId::all(self.config.nodes)
     }
     /// Virtual time of the next queued item.
     pub fn next_event_time(&self) -> Option<u64> {
@@ -333,10 +333,7 @@ impl<S: Storage> Sim<S> {
             request_id,
             client: Some(client),
         });
-        let raft = self.nodes[node as usize - 1]
-            .raft
-            .as_mut()
-            .expect("checked up");
+        let raft = self.nodes[node.slot()].raft.as_mut().expect("checked up");
         raft.advance_clock(self.now_ms);
         let result = raft.propose_request(Proposal {
             command,
@@ -372,5 +369,5 @@ impl<S: Storage> Sim<S> {
 
 /// The term of the newest entry in a log (helper for checkers).
 pub fn last_term(log: &[Entry]) -> Term {
-    log.last().map_or(0, |e| e.term)
+    log.last().map_or(Term(0), |e| e.term)
 }

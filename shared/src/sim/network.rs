@@ -227,10 +227,7 @@ impl<S: Storage> Sim<S> {
             to: m.to,
         });
         let to = m.to;
-        let raft = self.nodes[to as usize - 1]
-            .raft
-            .as_mut()
-            .expect("checked up");
+        let raft = self.nodes[to.slot()].raft.as_mut().expect("checked up");
         raft.advance_clock(self.now_ms);
         raft.step(m.message);
         self.flush(to);

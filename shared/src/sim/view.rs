@@ -9,19 +9,19 @@ use crate::protocol::{
 };
 use crate::raft::RaftNode;
 use crate::storage::Storage;
-use crate::types::{Entry, NodeId, Role};
+use crate::types::{Entry, LogIndex, NodeId, Role};
 
 use super::Sim;
 
 impl<S: Storage> Sim<S> {
     /// A running node's Raft state (`None` while crashed or for an unknown id).
     pub fn node(&self, id: NodeId) -> Option<&RaftNode> {
-        self.nodes.get(id.wrapping_sub(1) as usize)?.raft.as_ref()
+        self.nodes.get(id.0.wrapping_sub(1) as usize)?.raft.as_ref()
     }
     /// A node's storage.
     pub fn storage(&self, id: NodeId) -> Option<&S> {
         self.nodes
-            .get(id.wrapping_sub(1) as usize)
+            .get(id.0.wrapping_sub(1) as usize)
             .map(|n| &n.storage)
     }
     /// True while the node runs.
@@ -30,7 +30,7 @@ impl<S: Storage> Sim<S> {
     }
     /// The node's log: in memory while up, as recovered from disk while down.
     pub fn node_log(&self, id: NodeId) -> Vec<Entry> {
-        let Some(n) = self.nodes.get(id.wrapping_sub(1) as usize) else {
+        let Some(n) = self.nodes.get(id.0.wrapping_sub(1) as usize) else {
             return Vec::new();
         };
         match (&n.raft, &n.down_state) {
@@ -108,8 +108,8 @@ impl<S: Storage> Sim<S> {
                         role: Role::Follower,
                         current_term: hs.current_term,
                         voted_for: hs.voted_for,
-                        commit_index: 0,
-                        last_applied: 0,
+                        commit_index: LogIndex(0),
+                        last_applied: LogIndex(0),
                         value: 0,
                         log: log.iter().map(LogEntryView::from).collect(),
                         synced_index: n.storage.synced_index(),

@@ -17,7 +17,7 @@ use shared::{
 pub fn config(id: NodeId, n: u64) -> Config {
     Config {
         id,
-        peers: (1..=n).collect(),
+        peers: NodeId::all(n).collect(),
         election_timeout_ms_min: 150,
         election_timeout_ms_max: 300,
         heartbeat_interval_ms: 50,
@@ -32,24 +32,24 @@ pub fn entry(index: LogIndex, term: Term) -> Entry {
         index,
         term,
         data: EntryData::Request {
-            command: Command::Add(index as i64),
+            command: Command::Add(index.get() as i64),
             client: None,
         },
     }
 }
 
 /// A log with one entry per term listed: `log_of_terms(&[1, 1, 2])` is indexes 1..=3.
-pub fn log_of_terms(terms: &[Term]) -> Vec<Entry> {
+pub fn log_of_terms(terms: &[u64]) -> Vec<Entry> {
     terms
         .iter()
         .enumerate()
-        .map(|(i, t)| entry(i as LogIndex + 1, *t))
+        .map(|(i, t)| entry(LogIndex::of_slot(i), Term(*t)))
         .collect()
 }
 
 /// The terms of a log, in order (what the paper's figures draw).
-pub fn terms(entries: &[Entry]) -> Vec<Term> {
-    entries.iter().map(|e| e.term).collect()
+pub fn terms(entries: &[Entry]) -> Vec<u64> {
+    entries.iter().map(|e| e.term.get()).collect()
 }
 
 /// A node recovered from the given durable state; its RNGs derive from its id.
@@ -59,8 +59,8 @@ pub fn node_with(config: Config, hard_state: HardState, entries: Vec<Entry>) -> 
         config,
         hard_state,
         entries,
-        Rng::new(0xE1EC_7100 + id),
-        Rng::new(0x5EED_0000 + id),
+        Rng::new(0xE1EC_7100 + id.get()),
+        Rng::new(0x5EED_0000 + id.get()),
         0,
     )
 }
@@ -147,7 +147,10 @@ pub fn append_ok(from: NodeId, to: NodeId, term: Term, match_index: LogIndex) ->
         from,
         to,
         term,
-        body: MessageBody::AppendEntriesResponse(AppendEntriesResponse::accept(match_index, 0)),
+        body: MessageBody::AppendEntriesResponse(AppendEntriesResponse::accept(
+            match_index,
+            LogIndex(0),
+        )),
     }
 }
 
@@ -204,11 +207,11 @@ pub fn persist(node: &mut RaftNode, storage: &mut MemStorage) -> (Vec<Message>, 
 pub fn leader_of(n: u64, term: Term, entries: Vec<Entry>) -> (RaftNode, MemStorage) {
     let hard_state = hs(term - 1);
     let mut storage = storage_with(hard_state, &entries);
-    let mut node = node_with(config(1, n), hard_state, entries);
+    let mut node = node_with(config(NodeId(1), n), hard_state, entries);
     node.campaign();
     persist(&mut node, &mut storage); // the vote for itself counts once durable
     for voter in 2..=n / 2 + 1 {
-        node.step(vote_response(voter, 1, term, true));
+        node.step(vote_response(NodeId(voter), NodeId(1), term, true));
     }
     assert_eq!(node.role(), Role::Leader, "setup: S1 must have won");
     assert_eq!(node.current_term(), term);

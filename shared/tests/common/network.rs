@@ -55,7 +55,7 @@ impl Network {
         mut tweak: impl FnMut(&mut Config),
     ) -> Self {
         let mut peers = BTreeMap::new();
-        for id in 1..=n {
+        for id in NodeId::all(n) {
             let mut cfg = config(id, n);
             tweak(&mut cfg);
             let (hard_state, entries) = state(id);
@@ -79,7 +79,7 @@ impl Network {
             dropped: Vec::new(),
             events: Vec::new(),
         };
-        for id in 1..=n {
+        for id in NodeId::all(n) {
             net.start(id);
         }
         net
@@ -89,7 +89,7 @@ impl Network {
         let p = self.peers.get_mut(&id).expect("known node");
         let (hard_state, entries) = p.storage.load().expect("MemStorage never fails");
         p.incarnation += 1;
-        let seed = id * 1_000 + p.incarnation;
+        let seed = id.get() * 1_000 + p.incarnation;
         p.raft = Some(RaftNode::new(
             p.config.clone(),
             hard_state,

@@ -5,6 +5,7 @@
 use crate::common::*;
 use shared::protocol::{Event, Message};
 use shared::Role;
+use shared::{LogIndex, NodeId, Term};
 
 // ===== §5.1 Raft basics =====
 
@@ -16,21 +17,37 @@ use shared::Role;
 fn higher_term_makes_any_role_step_down() {
     type MessageOfTerm = fn(u64) -> Message;
     let bodies: [(&str, MessageOfTerm); 4] = [
-        ("RequestVote", |t| request_vote(2, 1, t, 0, 0)),
-        ("RequestVoteResponse", |t| vote_response(2, 1, t, false)),
-        ("AppendEntries", |t| append(2, 1, t, 0, 0, vec![], 0)),
-        ("AppendEntriesResponse", |t| append_ok(2, 1, t, 0)),
+        ("RequestVote", |t| {
+            request_vote(NodeId(2), NodeId(1), Term(t), LogIndex(0), Term(0))
+        }),
+        ("RequestVoteResponse", |t| {
+            vote_response(NodeId(2), NodeId(1), Term(t), false)
+        }),
+        ("AppendEntries", |t| {
+            append(
+                NodeId(2),
+                NodeId(1),
+                Term(t),
+                LogIndex(0),
+                Term(0),
+                vec![],
+                LogIndex(0),
+            )
+        }),
+        ("AppendEntriesResponse", |t| {
+            append_ok(NodeId(2), NodeId(1), Term(t), LogIndex(0))
+        }),
     ];
     for role in [Role::Follower, Role::Candidate, Role::Leader] {
         for (kind, message) in &bodies {
             let mut node = match role {
-                Role::Follower => node_with(config(1, 3), hs(4), vec![]),
+                Role::Follower => node_with(config(NodeId(1), 3), hs(Term(4)), vec![]),
                 Role::Candidate => {
-                    let mut n = node_with(config(1, 3), hs(3), vec![]);
+                    let mut n = node_with(config(NodeId(1), 3), hs(Term(3)), vec![]);
                     n.campaign();
                     n
                 }
-                Role::Leader => leader_of(3, 4, vec![]).0,
+                Role::Leader => leader_of(3, Term(4), vec![]).0,
             };
             assert_eq!(node.role(), role, "setup");
             assert_eq!(node.current_term(), 4, "setup");
@@ -50,7 +67,7 @@ fn higher_term_makes_any_role_step_down() {
                     "{role}/{kind}: no vote in term 9 yet"
                 );
             }
-            let expected_leader = (*kind == "AppendEntries").then_some(2);
+            let expected_leader = (*kind == "AppendEntries").then_some(NodeId(2));
             assert_eq!(node.leader_id(), expected_leader, "{role}/{kind}");
         }
     }
@@ -60,11 +77,25 @@ fn higher_term_makes_any_role_step_down() {
 /// reply carries the receiver's term so the stale sender learns it is out of date.
 #[test]
 fn stale_term_requests_are_rejected() {
-    let mut storage = storage_with(hs(5), &log_of_terms(&[1, 5]));
-    let mut node = node_with(config(1, 3), hs(5), log_of_terms(&[1, 5]));
+    let mut storage = storage_with(hs(Term(5)), &log_of_terms(&[1, 5]));
+    let mut node = node_with(config(NodeId(1), 3), hs(Term(5)), log_of_terms(&[1, 5]));
 
-    node.step(append(2, 1, 4, 2, 5, vec![entry(3, 4)], 3));
-    node.step(request_vote(3, 1, 4, 10, 4));
+    node.step(append(
+        NodeId(2),
+        NodeId(1),
+        Term(4),
+        LogIndex(2),
+        Term(5),
+        vec![entry(LogIndex(3), Term(4))],
+        LogIndex(3),
+    ));
+    node.step(request_vote(
+        NodeId(3),
+        NodeId(1),
+        Term(4),
+        LogIndex(10),
+        Term(4),
+    ));
     let (out, events) = persist(&mut node, &mut storage);
 
     assert_eq!(node.current_term(), 5);
@@ -94,15 +125,22 @@ fn stale_term_requests_are_rejected() {
 #[test]
 fn deposed_leader_learns_new_term_from_a_rejection() {
     let mut net = Network::new(3);
-    assert!(net.elect(1, 1));
-    net.isolate(1);
-    assert!(net.elect(2, 1), "S2 wins with S3 while S1 is cut off");
-    assert_eq!(net.node(2).current_term(), 2);
-    assert_eq!(net.node(1).role(), Role::Leader, "S1 does not know yet");
+    assert!(net.elect(NodeId(1), 1));
+    net.isolate(NodeId(1));
+    assert!(
+        net.elect(NodeId(2), 1),
+        "S2 wins with S3 while S1 is cut off"
+    );
+    assert_eq!(net.node(NodeId(2)).current_term(), 2);
+    assert_eq!(
+        net.node(NodeId(1)).role(),
+        Role::Leader,
+        "S1 does not know yet"
+    );
 
     net.recover();
-    net.tick(1, 1_000); // S1's heartbeat reaches the others, and their reply deposes it
+    net.tick(NodeId(1), 1_000); // S1's heartbeat reaches the others, and their reply deposes it
     net.deliver_all();
-    assert_eq!(net.node(1).role(), Role::Follower);
-    assert_eq!(net.node(1).current_term(), 2);
+    assert_eq!(net.node(NodeId(1)).role(), Role::Follower);
+    assert_eq!(net.node(NodeId(1)).current_term(), 2);
 }

@@ -6,6 +6,7 @@
 use crate::common::*;
 use shared::protocol::{Event, MessageBody, MessageKind, RequestVote};
 use shared::{HardState, MemStorage, RaftNode, Role};
+use shared::{LogIndex, NodeId, Term};
 
 // ===== §5.2 Leader election =====
 
@@ -15,8 +16,8 @@ use shared::{HardState, MemStorage, RaftNode, Role};
 /// the other servers."
 #[test]
 fn follower_election_timeout_starts_an_election_and_votes_for_itself() {
-    let mut storage = storage_with(hs(2), &log_of_terms(&[1, 2]));
-    let mut node = node_with(config(1, 5), hs(2), log_of_terms(&[1, 2]));
+    let mut storage = storage_with(hs(Term(2)), &log_of_terms(&[1, 2]));
+    let mut node = node_with(config(NodeId(1), 5), hs(Term(2)), log_of_terms(&[1, 2]));
     let deadline = node.election_deadline_ms();
     assert!(
         (150..=300).contains(&deadline),
@@ -33,7 +34,7 @@ fn follower_election_timeout_starts_an_election_and_votes_for_itself() {
 
     assert_eq!(node.role(), Role::Candidate);
     assert_eq!(node.current_term(), 3);
-    assert_eq!(node.voted_for(), Some(1));
+    assert_eq!(node.voted_for(), Some(NodeId(1)));
     assert_eq!(
         node.votes_granted(),
         Vec::<u64>::new(),
@@ -41,9 +42,13 @@ fn follower_election_timeout_starts_an_election_and_votes_for_itself() {
     );
     let (out, events) = persist(&mut node, &mut storage);
     assert_eq!(node.votes_granted(), vec![1]);
-    assert!(events
-        .iter()
-        .any(|e| matches!(e, Event::ElectionTimeout { node: 1, term: 2 })));
+    assert!(events.iter().any(|e| matches!(
+        e,
+        Event::ElectionTimeout {
+            node: NodeId(1),
+            term: Term(2)
+        }
+    )));
     let mut to: Vec<_> = out.iter().map(|m| m.to).collect();
     to.sort_unstable();
     assert_eq!(to, vec![2, 3, 4, 5], "one RequestVote to each other server");
@@ -52,8 +57,8 @@ fn follower_election_timeout_starts_an_election_and_votes_for_itself() {
         assert_eq!(
             m.body,
             MessageBody::RequestVote(RequestVote {
-                last_log_index: 2,
-                last_log_term: 2
+                last_log_index: LogIndex(2),
+                last_log_term: Term(2)
             })
         );
     }
@@ -64,14 +69,20 @@ fn follower_election_timeout_starts_an_election_and_votes_for_itself() {
 #[test]
 fn candidate_times_out_and_starts_a_new_election() {
     let mut storage = MemStorage::new();
-    let mut node = new_node(1, 3);
+    let mut node = new_node(NodeId(1), 3);
     node.campaign();
     persist(&mut node, &mut storage);
-    assert_eq!((node.role(), node.current_term()), (Role::Candidate, 1));
+    assert_eq!(
+        (node.role(), node.current_term()),
+        (Role::Candidate, Term(1))
+    );
 
     let deadline = node.election_deadline_ms();
     node.tick(deadline);
-    assert_eq!((node.role(), node.current_term()), (Role::Candidate, 2));
+    assert_eq!(
+        (node.role(), node.current_term()),
+        (Role::Candidate, Term(2))
+    );
     let (out, _) = persist(&mut node, &mut storage);
     assert_eq!(out.len(), 2);
     assert!(out
@@ -110,11 +121,11 @@ fn candidate_wins_only_with_a_majority_of_the_full_cluster() {
         (4, &[(2, true), (2, true)], Role::Candidate), // the same voter counts once
     ];
     for (n, answers, expected) in cases {
-        let mut node = new_node(1, *n);
+        let mut node = new_node(NodeId(1), *n);
         node.campaign();
         persist(&mut node, &mut MemStorage::new());
         for (voter, granted) in *answers {
-            node.step(vote_response(*voter, 1, 1, *granted));
+            node.step(vote_response(NodeId(*voter), NodeId(1), Term(1), *granted));
         }
         assert_eq!(node.role(), *expected, "n={n} answers={answers:?}");
         assert_eq!(node.current_term(), 1);
@@ -127,32 +138,42 @@ fn candidate_wins_only_with_a_majority_of_the_full_cluster() {
 #[test]
 fn split_vote_leaves_both_candidates_then_a_new_term_resolves_it() {
     let mut net = Network::new(4);
-    net.campaign(1);
-    net.campaign(2);
+    net.campaign(NodeId(1));
+    net.campaign(NodeId(2));
     // S3 hears S1 first, S4 hears S2 first.
     net.set_hook(|m| {
-        m.body.kind() == MessageKind::RequestVote && matches!((m.from, m.to), (1, 4) | (2, 3))
+        m.body.kind() == MessageKind::RequestVote
+            && matches!(
+                (m.from, m.to),
+                (NodeId(1), NodeId(4)) | (NodeId(2), NodeId(3))
+            )
     });
     net.deliver_all();
     net.clear_hook();
     for id in [1, 2] {
-        assert_eq!(net.node(id).role(), Role::Candidate, "S{id}");
-        assert_eq!(net.node(id).votes_granted().len(), 2, "S{id} has 2 of 4");
+        assert_eq!(net.node(NodeId(id)).role(), Role::Candidate, "S{id}");
+        assert_eq!(
+            net.node(NodeId(id)).votes_granted().len(),
+            2,
+            "S{id} has 2 of 4"
+        );
     }
-    assert_eq!(net.node(3).voted_for(), Some(1));
-    assert_eq!(net.node(4).voted_for(), Some(2));
+    assert_eq!(net.node(NodeId(3)).voted_for(), Some(NodeId(1)));
+    assert_eq!(net.node(NodeId(4)).voted_for(), Some(NodeId(2)));
 
     // The first to time out starts term 2 and wins it.
-    let first = if net.node(1).election_deadline_ms() <= net.node(2).election_deadline_ms() {
+    let first = if net.node(NodeId(1)).election_deadline_ms()
+        <= net.node(NodeId(2)).election_deadline_ms()
+    {
         1
     } else {
         2
     };
-    let at = net.node(first).election_deadline_ms();
-    net.tick(first, at);
+    let at = net.node(NodeId(first)).election_deadline_ms();
+    net.tick(NodeId(first), at);
     net.deliver_all();
-    assert_eq!(net.node(first).role(), Role::Leader);
-    assert_eq!(net.node(first).current_term(), 2);
+    assert_eq!(net.node(NodeId(first)).role(), Role::Leader);
+    assert_eq!(net.node(NodeId(first)).current_term(), 2);
 }
 
 /// §5.2: "While waiting for votes, a candidate may receive an AppendEntries RPC from another
@@ -164,12 +185,20 @@ fn split_vote_leaves_both_candidates_then_a_new_term_resolves_it() {
 fn candidate_steps_down_on_append_entries_of_its_term_but_not_of_an_older_one() {
     for (term, role, leader) in [
         (2, Role::Candidate, None),
-        (3, Role::Follower, Some(2)),
-        (4, Role::Follower, Some(2)),
+        (3, Role::Follower, Some(NodeId(2))),
+        (4, Role::Follower, Some(NodeId(2))),
     ] {
-        let mut node = node_with(config(1, 3), hs(2), vec![]);
+        let mut node = node_with(config(NodeId(1), 3), hs(Term(2)), vec![]);
         node.campaign(); // term 3
-        node.step(append(2, 1, term, 0, 0, vec![], 0));
+        node.step(append(
+            NodeId(2),
+            NodeId(1),
+            Term(term),
+            LogIndex(0),
+            Term(0),
+            vec![],
+            LogIndex(0),
+        ));
         assert_eq!(node.role(), role, "AppendEntries of term {term}");
         assert_eq!(node.leader_id(), leader, "AppendEntries of term {term}");
         assert_eq!(node.current_term(), term.max(3));
@@ -182,32 +211,35 @@ fn candidate_steps_down_on_append_entries_of_its_term_but_not_of_an_older_one() 
 #[test]
 fn one_vote_per_term_first_come_first_served() {
     let mut storage = MemStorage::new();
-    let mut node = new_node(1, 5);
+    let mut node = new_node(NodeId(1), 5);
     let mut vote = |node: &mut RaftNode, from, term| {
-        node.step(request_vote(from, 1, term, 0, 0));
+        node.step(request_vote(from, NodeId(1), term, LogIndex(0), Term(0)));
         let (out, _) = persist(node, &mut storage);
         assert_eq!(out.len(), 1);
         vote_of(&out[0]).expect("a vote reply")
     };
     assert!(
-        vote(&mut node, 2, 1),
+        vote(&mut node, NodeId(2), Term(1)),
         "first candidate of term 1 gets the vote"
     );
     assert!(
-        !vote(&mut node, 3, 1),
+        !vote(&mut node, NodeId(3), Term(1)),
         "second candidate of term 1 is refused"
     );
     assert!(
-        vote(&mut node, 2, 1),
+        vote(&mut node, NodeId(2), Term(1)),
         "the same candidate asking again is granted again"
     );
-    assert_eq!(node.voted_for(), Some(2));
-    assert!(vote(&mut node, 3, 2), "a new term frees the vote");
+    assert_eq!(node.voted_for(), Some(NodeId(2)));
+    assert!(
+        vote(&mut node, NodeId(3), Term(2)),
+        "a new term frees the vote"
+    );
     assert_eq!(
         node.hard_state(),
         HardState {
-            current_term: 2,
-            voted_for: Some(3)
+            current_term: Term(2),
+            voted_for: Some(NodeId(3))
         }
     );
 }
@@ -218,26 +250,38 @@ fn one_vote_per_term_first_come_first_served() {
 fn the_vote_survives_a_restart() {
     let mut net = Network::new(3);
     net.set_hook(|m| m.from == 2 || m.to == 2); // S2 hears nothing: it stays a plain voter
-    net.campaign(1);
+    net.campaign(NodeId(1));
     net.deliver_all();
     net.clear_hook();
-    net.node_mut(2).step(request_vote(1, 2, 1, 0, 0));
-    net.flush(2);
-    assert_eq!(net.node(2).voted_for(), Some(1));
+    net.node_mut(NodeId(2)).step(request_vote(
+        NodeId(1),
+        NodeId(2),
+        Term(1),
+        LogIndex(0),
+        Term(0),
+    ));
+    net.flush(NodeId(2));
+    assert_eq!(net.node(NodeId(2)).voted_for(), Some(NodeId(1)));
 
-    net.crash(2);
-    net.restart(2);
+    net.crash(NodeId(2));
+    net.restart(NodeId(2));
     assert_eq!(
-        net.node(2).hard_state(),
+        net.node(NodeId(2)).hard_state(),
         HardState {
-            current_term: 1,
-            voted_for: Some(1)
+            current_term: Term(1),
+            voted_for: Some(NodeId(1))
         }
     );
-    net.node_mut(2).step(request_vote(3, 2, 1, 0, 0));
-    net.flush(2);
+    net.node_mut(NodeId(2)).step(request_vote(
+        NodeId(3),
+        NodeId(2),
+        Term(1),
+        LogIndex(0),
+        Term(0),
+    ));
+    net.flush(NodeId(2));
     let reply = net.in_flight().last().expect("a reply").clone();
-    assert_eq!((reply.to, vote_of(&reply)), (3, Some(false)));
+    assert_eq!((reply.to, vote_of(&reply)), (NodeId(3), Some(false)));
 }
 
 /// §5.2, Figure 2 (Rules for Servers, Followers): "If election timeout elapses without
@@ -245,13 +289,19 @@ fn the_vote_survives_a_restart() {
 /// candidate." Granting a vote re-arms the timer; refusing one does not.
 #[test]
 fn granting_a_vote_resets_the_election_timer_refusing_does_not() {
-    let mut node = node_with(config(1, 3), hs(2), log_of_terms(&[1, 2]));
+    let mut node = node_with(config(NodeId(1), 3), hs(Term(2)), log_of_terms(&[1, 2]));
     let deadline = node.election_deadline_ms();
     let now = deadline - 1;
     node.advance_clock(now);
 
     // Same term, less up-to-date candidate: refused, the timer keeps running.
-    node.step(request_vote(2, 1, 2, 1, 1));
+    node.step(request_vote(
+        NodeId(2),
+        NodeId(1),
+        Term(2),
+        LogIndex(1),
+        Term(1),
+    ));
     assert_eq!(node.voted_for(), None);
     assert_eq!(
         node.election_deadline_ms(),
@@ -260,8 +310,14 @@ fn granting_a_vote_resets_the_election_timer_refusing_does_not() {
     );
 
     // Same term, up-to-date candidate: granted, the timer starts over from now.
-    node.step(request_vote(3, 1, 2, 2, 2));
-    assert_eq!(node.voted_for(), Some(3));
+    node.step(request_vote(
+        NodeId(3),
+        NodeId(1),
+        Term(2),
+        LogIndex(2),
+        Term(2),
+    ));
+    assert_eq!(node.voted_for(), Some(NodeId(3)));
     let rearmed = node.election_deadline_ms();
     assert!(
         (now + 150..=now + 300).contains(&rearmed),
@@ -281,13 +337,19 @@ fn granting_a_vote_resets_the_election_timer_refusing_does_not() {
 /// could keep postponing the servers that can win (§9.3's unequal logs).
 #[test]
 fn a_refused_higher_term_candidate_does_not_postpone_the_election_timer() {
-    let mut node = node_with(config(1, 3), hs(2), log_of_terms(&[1, 2]));
+    let mut node = node_with(config(NodeId(1), 3), hs(Term(2)), log_of_terms(&[1, 2]));
     let deadline = node.election_deadline_ms();
     let now = deadline - 1;
     node.advance_clock(now);
 
     // Term 5 candidate with a stale log: the node adopts term 5 but refuses the vote.
-    node.step(request_vote(2, 1, 5, 1, 1));
+    node.step(request_vote(
+        NodeId(2),
+        NodeId(1),
+        Term(5),
+        LogIndex(1),
+        Term(1),
+    ));
     assert_eq!(node.current_term(), 5);
     assert_eq!(node.voted_for(), None);
     assert_eq!(
@@ -310,7 +372,7 @@ fn a_refused_higher_term_candidate_does_not_postpone_the_election_timer() {
 #[test]
 fn election_timeouts_are_randomized_within_the_interval() {
     let deadlines: Vec<u64> = (1..=5)
-        .map(|id| new_node(id, 5).election_deadline_ms())
+        .map(|id| new_node(NodeId(id), 5).election_deadline_ms())
         .collect();
     assert!(
         deadlines.iter().all(|d| (150..=300).contains(d)),
@@ -324,7 +386,7 @@ fn election_timeouts_are_randomized_within_the_interval() {
         "servers should time out at different moments: {deadlines:?}"
     );
 
-    let mut node = new_node(1, 5);
+    let mut node = new_node(NodeId(1), 5);
     let mut timeouts = Vec::new();
     for _ in 0..50 {
         let start = node.election_deadline_ms();
@@ -350,10 +412,10 @@ fn election_timeouts_are_randomized_within_the_interval() {
 /// followers in order to maintain their authority."
 #[test]
 fn leader_sends_heartbeats_to_every_follower_on_tick() {
-    let (mut leader, mut storage) = leader_of(3, 1, vec![]);
+    let (mut leader, mut storage) = leader_of(3, Term(1), vec![]);
     // Bring the followers up to date so heartbeats are empty.
-    leader.step(append_ok(2, 1, 1, 1));
-    leader.step(append_ok(3, 1, 1, 1));
+    leader.step(append_ok(NodeId(2), NodeId(1), Term(1), LogIndex(1)));
+    leader.step(append_ok(NodeId(3), NodeId(1), Term(1), LogIndex(1)));
     persist(&mut leader, &mut storage);
 
     let interval = leader.config().heartbeat_interval_ms;
@@ -389,20 +451,24 @@ fn leader_sends_heartbeats_to_every_follower_on_tick() {
 #[test]
 fn heartbeats_keep_followers_from_starting_elections() {
     let mut net = Network::new(3);
-    assert!(net.elect(1, 1));
+    assert!(net.elect(NodeId(1), 1));
     for step in 1..=100 {
         net.tick_all(step * 50);
         net.deliver_all();
     }
-    assert_eq!(net.node(1).role(), Role::Leader);
+    assert_eq!(net.node(NodeId(1)).role(), Role::Leader);
     for id in 1..=3 {
-        assert_eq!(net.node(id).current_term(), 1, "S{id}: nobody campaigned");
+        assert_eq!(
+            net.node(NodeId(id)).current_term(),
+            1,
+            "S{id}: nobody campaigned"
+        );
     }
     // Without heartbeats a follower does time out.
-    net.isolate(1);
+    net.isolate(NodeId(1));
     net.tick_all(5_000 + 50);
     net.tick_all(5_000 + 400);
-    assert!(net.node(2).current_term() > 1 || net.node(3).current_term() > 1);
+    assert!(net.node(NodeId(2)).current_term() > 1 || net.node(NodeId(3)).current_term() > 1);
 }
 
 // ===== Edges found by mutation testing (docs/mutation.md) =====
@@ -413,7 +479,7 @@ fn heartbeats_keep_followers_from_starting_elections() {
 #[test]
 fn own_vote_counts_exactly_when_its_batch_is_durable() {
     let mut storage = MemStorage::new();
-    let mut node = new_node(1, 1);
+    let mut node = new_node(NodeId(1), 1);
     let older = node.ready().write(&mut storage).unwrap();
     node.campaign();
     let (_, persisted) = older.sync(&mut storage).unwrap();
@@ -441,20 +507,24 @@ fn own_vote_counts_exactly_when_its_batch_is_durable() {
 #[test]
 fn own_vote_landing_after_the_win_changes_nothing() {
     let mut storage = MemStorage::new();
-    let mut node = new_node(1, 3);
+    let mut node = new_node(NodeId(1), 3);
     node.campaign();
     let vote = node.ready().write(&mut storage).unwrap();
-    node.step(vote_response(2, 1, 1, true));
-    node.step(vote_response(3, 1, 1, true));
+    node.step(vote_response(NodeId(2), NodeId(1), Term(1), true));
+    node.step(vote_response(NodeId(3), NodeId(1), Term(1), true));
     assert_eq!(node.role(), Role::Leader, "two of three votes win");
     let (_, persisted) = vote.sync(&mut storage).unwrap();
     node.advance(persisted);
     let (_, events) = persist(&mut node, &mut storage);
-    assert_eq!((node.role(), node.current_term()), (Role::Leader, 1));
+    assert_eq!((node.role(), node.current_term()), (Role::Leader, Term(1)));
     assert!(
-        !events
-            .iter()
-            .any(|e| matches!(e, Event::VoteReceived { from: 1, .. })),
+        !events.iter().any(|e| matches!(
+            e,
+            Event::VoteReceived {
+                from: NodeId(1),
+                ..
+            }
+        )),
         "the late own vote is not counted: {events:?}"
     );
 }
@@ -464,29 +534,43 @@ fn own_vote_landing_after_the_win_changes_nothing() {
 #[test]
 fn a_follower_reports_a_new_term_and_a_new_leader() {
     let mut storage = MemStorage::new();
-    let mut node = new_node(1, 3);
+    let mut node = new_node(NodeId(1), 3);
     persist(&mut node, &mut storage);
 
-    node.step(request_vote(2, 1, 2, 0, 0));
+    node.step(request_vote(
+        NodeId(2),
+        NodeId(1),
+        Term(2),
+        LogIndex(0),
+        Term(0),
+    ));
     let (_, events) = persist(&mut node, &mut storage);
     assert!(
         events.contains(&Event::RoleChanged {
-            node: 1,
+            node: NodeId(1),
             role: Role::Follower,
-            term: 2,
+            term: Term(2),
             leader_id: None
         }),
         "a newer term is reported: {events:?}"
     );
 
-    node.step(append(3, 1, 2, 0, 0, Vec::new(), 0));
+    node.step(append(
+        NodeId(3),
+        NodeId(1),
+        Term(2),
+        LogIndex(0),
+        Term(0),
+        Vec::new(),
+        LogIndex(0),
+    ));
     let (_, events) = persist(&mut node, &mut storage);
     assert!(
         events.contains(&Event::RoleChanged {
-            node: 1,
+            node: NodeId(1),
             role: Role::Follower,
-            term: 2,
-            leader_id: Some(3)
+            term: Term(2),
+            leader_id: Some(NodeId(3))
         }),
         "the term's leader is reported: {events:?}"
     );

@@ -6,6 +6,7 @@
 use crate::common::*;
 use shared::protocol::Message;
 use shared::{Command, HardState, MemStorage, Role, Storage};
+use shared::{LogIndex, NodeId, Term};
 
 // ===== Persistence (Figure 2: "updated on stable storage before responding to RPCs") =====
 
@@ -15,10 +16,24 @@ use shared::{Command, HardState, MemStorage, Role, Storage};
 #[test]
 fn replies_leave_only_after_their_batch_is_synced() {
     let mut storage = MemStorage::new();
-    let mut node = new_node(1, 3);
+    let mut node = new_node(NodeId(1), 3);
     // S1 votes for S2, S2 wins and sends its first entry.
-    node.step(request_vote(2, 1, 1, 0, 0));
-    node.step(append(2, 1, 1, 0, 0, log_of_terms(&[1]), 0));
+    node.step(request_vote(
+        NodeId(2),
+        NodeId(1),
+        Term(1),
+        LogIndex(0),
+        Term(0),
+    ));
+    node.step(append(
+        NodeId(2),
+        NodeId(1),
+        Term(1),
+        LogIndex(0),
+        Term(0),
+        log_of_terms(&[1]),
+        LogIndex(0),
+    ));
     let ready = node.ready();
     let pending: Vec<Message> = ready.pending_messages().to_vec();
     assert_eq!(pending.len(), 2, "a vote reply and an append reply wait");
@@ -45,14 +60,20 @@ fn replies_leave_only_after_their_batch_is_synced() {
 #[test]
 fn hard_state_is_durable_before_the_vote_is_sent() {
     let mut storage = MemStorage::new();
-    let mut node = new_node(1, 3);
-    node.step(request_vote(2, 1, 7, 0, 0));
+    let mut node = new_node(NodeId(1), 3);
+    node.step(request_vote(
+        NodeId(2),
+        NodeId(1),
+        Term(7),
+        LogIndex(0),
+        Term(0),
+    ));
     let ready = node.ready();
     assert_eq!(
         ready.hard_state,
         Some(HardState {
-            current_term: 7,
-            voted_for: Some(2)
+            current_term: Term(7),
+            voted_for: Some(NodeId(2))
         })
     );
     let unsynced = ready.write(&mut storage).unwrap();
@@ -69,8 +90,8 @@ fn hard_state_is_durable_before_the_vote_is_sent() {
     assert_eq!(
         crashed.load().unwrap().0,
         HardState {
-            current_term: 7,
-            voted_for: Some(2)
+            current_term: Term(7),
+            voted_for: Some(NodeId(2))
         },
         "once the vote is out, it survives a power loss"
     );
@@ -82,37 +103,41 @@ fn hard_state_is_durable_before_the_vote_is_sent() {
 #[test]
 fn volatile_state_resets_on_restart_and_the_durable_log_is_replayed() {
     let mut net = Network::new(3);
-    assert!(net.elect(1, 1));
+    assert!(net.elect(NodeId(1), 1));
     for n in [5, 7] {
-        net.propose(1, Command::Add(n)).unwrap();
+        net.propose(NodeId(1), Command::Add(n)).unwrap();
         net.deliver_all();
     }
-    net.tick_all(net.node(1).next_deadline_ms());
+    net.tick_all(net.node(NodeId(1)).next_deadline_ms());
     net.deliver_all();
-    let before = (net.node(2).hard_state(), net.log(2), net.node(2).value());
-    assert_eq!(net.node(2).commit_index(), 3);
+    let before = (
+        net.node(NodeId(2)).hard_state(),
+        net.log(NodeId(2)),
+        net.node(NodeId(2)).value(),
+    );
+    assert_eq!(net.node(NodeId(2)).commit_index(), 3);
     assert_eq!(before.2, 12);
 
-    net.crash(2);
-    net.restart(2);
-    let s2 = net.node(2);
+    net.crash(NodeId(2));
+    net.restart(NodeId(2));
+    let s2 = net.node(NodeId(2));
     assert_eq!(
         (s2.hard_state(), s2.log().entries().to_vec()),
         (before.0, before.1.clone())
     );
     assert_eq!(
         (s2.commit_index(), s2.last_applied(), s2.value()),
-        (0, 0, 0)
+        (LogIndex(0), LogIndex(0), 0)
     );
     assert_eq!(s2.role(), Role::Follower);
     assert_eq!(s2.leader_id(), None);
 
-    net.tick(1, net.node(1).next_deadline_ms());
+    net.tick(NodeId(1), net.node(NodeId(1)).next_deadline_ms());
     net.deliver_all();
-    let s2 = net.node(2);
+    let s2 = net.node(NodeId(2));
     assert_eq!(
         (s2.commit_index(), s2.last_applied(), s2.value()),
-        (3, 3, 12)
+        (LogIndex(3), LogIndex(3), 12)
     );
 }
 
@@ -121,8 +146,16 @@ fn volatile_state_resets_on_restart_and_the_durable_log_is_replayed() {
 #[test]
 fn a_follower_applies_committed_entries_only_once_they_are_durable() {
     let mut storage = MemStorage::new();
-    let mut node = new_node(2, 3);
-    node.step(append(1, 2, 1, 0, 0, log_of_terms(&[1, 1]), 2));
+    let mut node = new_node(NodeId(2), 3);
+    node.step(append(
+        NodeId(1),
+        NodeId(2),
+        Term(1),
+        LogIndex(0),
+        Term(0),
+        log_of_terms(&[1, 1]),
+        LogIndex(2),
+    ));
     assert_eq!(node.commit_index(), 2, "the leader says both are committed");
     assert_eq!(node.last_applied(), 0, "but nothing is on disk yet");
     let unsynced = node.ready().write(&mut storage).unwrap();
@@ -143,16 +176,19 @@ fn a_recovered_log_with_decreasing_terms_is_refused() {
 /// The recovered log's last term is what the node's first RequestVote carries (§5.4.1).
 #[test]
 fn a_restarted_node_campaigns_with_its_recovered_last_term() {
-    let mut node = node_with(config(1, 3), hs(3), log_of_terms(&[1, 3]));
+    let mut node = node_with(config(NodeId(1), 3), hs(Term(3)), log_of_terms(&[1, 3]));
     node.campaign();
-    let (out, _) = persist(&mut node, &mut storage_with(hs(3), &log_of_terms(&[1, 3])));
+    let (out, _) = persist(
+        &mut node,
+        &mut storage_with(hs(Term(3)), &log_of_terms(&[1, 3])),
+    );
     assert!(!out.is_empty());
     for m in &out {
         assert_eq!(
             m.body,
             shared::protocol::MessageBody::RequestVote(shared::protocol::RequestVote {
-                last_log_index: 2,
-                last_log_term: 3
+                last_log_index: LogIndex(2),
+                last_log_term: Term(3)
             })
         );
     }
@@ -164,11 +200,19 @@ fn a_restarted_node_campaigns_with_its_recovered_last_term() {
 #[test]
 fn an_entry_replacing_a_truncated_one_is_not_durable_until_synced() {
     let durable = log_of_terms(&[1, 1, 1]);
-    let mut storage = storage_with(hs(1), &durable);
-    let mut follower = node_with(config(2, 3), hs(1), durable);
+    let mut storage = storage_with(hs(Term(1)), &durable);
+    let mut follower = node_with(config(NodeId(2), 3), hs(Term(1)), durable);
     assert_eq!(follower.persisted_index(), 3);
     // Leader of term 2 replaces index 2 and says it is committed.
-    follower.step(append(1, 2, 2, 1, 1, vec![entry(2, 2)], 2));
+    follower.step(append(
+        NodeId(1),
+        NodeId(2),
+        Term(2),
+        LogIndex(1),
+        Term(1),
+        vec![entry(LogIndex(2), Term(2))],
+        LogIndex(2),
+    ));
     assert_eq!(
         follower.persisted_index(),
         1,

@@ -4,6 +4,7 @@
 
 use crate::common::*;
 use shared::protocol::{AppendEntries, AppendEntriesResponse, Event, Message, MessageBody};
+use shared::{LogIndex, NodeId, Term};
 use shared::{MemStorage, Role};
 
 /// §5.3, Figure 7: a new leader (term 8) meets six followers whose logs are missing entries
@@ -36,42 +37,42 @@ fn figure7_every_follower_log_converges_in_o_terms_round_trips() {
     let mut net = Network::with_states(
         7,
         |id| {
-            let t = log_for(id);
+            let t = log_for(id.get());
             let current_term = if id == 1 { 7 } else { *t.last().unwrap() };
-            (hs(current_term), log_of_terms(t))
+            (hs(Term(current_term)), log_of_terms(t))
         },
         |_| {},
     );
-    net.campaign(1);
+    net.campaign(NodeId(1));
     net.deliver_all();
-    assert_eq!(net.node(1).role(), Role::Leader);
+    assert_eq!(net.node(NodeId(1)).role(), Role::Leader);
     assert_eq!(
-        net.node(1).current_term(),
+        net.node(NodeId(1)).current_term(),
         8,
         "the leader of term 8, as in the figure"
     );
     // It won without (c) and (d), whose logs are more up-to-date (§5.4.1).
-    assert_eq!(net.node(4).voted_for(), None);
-    assert_eq!(net.node(5).voted_for(), None);
+    assert_eq!(net.node(NodeId(4)).voted_for(), None);
+    assert_eq!(net.node(NodeId(5)).voted_for(), None);
 
-    let leader_log = net.log(1);
+    let leader_log = net.log(NodeId(1));
     let mut want_terms = leader_terms.to_vec();
     want_terms.push(8); // the leader's no-op
     assert_eq!(terms(&leader_log), want_terms);
     for (i, (name, have)) in followers.iter().enumerate() {
         let id = i as u64 + 2;
         assert_eq!(
-            net.log(id),
+            net.log(NodeId(id)),
             leader_log,
             "follower ({name}) must end with the leader's log"
         );
         assert_eq!(
-            net.storage(id).synced_entries(),
+            net.storage(NodeId(id)).synced_entries(),
             &leader_log[..],
             "({name}) durably"
         );
         assert_eq!(
-            net.node(id).commit_index(),
+            net.node(NodeId(id)).commit_index(),
             11,
             "({name}) learns the commit"
         );
@@ -84,7 +85,7 @@ fn figure7_every_follower_log_converges_in_o_terms_round_trips() {
                 prev_log_index,
                 entries,
                 ..
-            }) if !entries.is_empty() => Some(*prev_log_index),
+            }) if !entries.is_empty() => Some(prev_log_index.get()),
             _ => None,
         });
         let rejected = distinct_positions(&net.delivered, id, 1, |m| match m.body {
@@ -92,7 +93,7 @@ fn figure7_every_follower_log_converges_in_o_terms_round_trips() {
                 success: false,
                 rejected_index,
                 ..
-            }) => Some(rejected_index),
+            }) => Some(rejected_index.get()),
             _ => None,
         });
         assert_eq!(
@@ -151,14 +152,14 @@ fn catch_up_is_batched_by_max_entries_per_append() {
         3,
         |id| {
             if id == 1 {
-                (hs(1), log_of_terms(&long))
+                (hs(Term(1)), log_of_terms(&long))
             } else {
-                (hs(1), vec![])
+                (hs(Term(1)), vec![])
             }
         },
         |c| c.max_entries_per_append = 4,
     );
-    assert!(net.elect(1, 1));
+    assert!(net.elect(NodeId(1), 1));
     for m in &net.delivered {
         assert!(
             carried(m).len() <= 4,
@@ -167,14 +168,14 @@ fn catch_up_is_batched_by_max_entries_per_append() {
         );
     }
     for id in [2, 3] {
-        assert_eq!(net.log(id), net.log(1));
-        let batches = net.count_delivered(1, id, |m| !carried(m).is_empty());
+        assert_eq!(net.log(NodeId(id)), net.log(NodeId(1)));
+        let batches = net.count_delivered(NodeId(1), NodeId(id), |m| !carried(m).is_empty());
         assert!(
             batches >= 24usize.div_ceil(4),
             "S{id}: {batches} batches for 24 entries"
         );
     }
-    assert_eq!(net.node(1).commit_index(), 24);
+    assert_eq!(net.node(NodeId(1)).commit_index(), 24);
 }
 
 /// §5.3: Raft RPCs are idempotent and the network may duplicate and reorder them; "if a follower
@@ -184,14 +185,46 @@ fn catch_up_is_batched_by_max_entries_per_append() {
 #[test]
 fn duplicate_or_reordered_append_entries_never_truncate_matching_entries() {
     let mut storage = MemStorage::new();
-    let mut node = new_node(2, 3);
+    let mut node = new_node(NodeId(2), 3);
     let three = log_of_terms(&[1, 1, 1]);
-    node.step(append(1, 2, 1, 0, 0, three.clone(), 0));
+    node.step(append(
+        NodeId(1),
+        NodeId(2),
+        Term(1),
+        LogIndex(0),
+        Term(0),
+        three.clone(),
+        LogIndex(0),
+    ));
     // The same request again, then an older one that carried only index 1, then one carrying
     // index 2 alone.
-    node.step(append(1, 2, 1, 0, 0, three.clone(), 0));
-    node.step(append(1, 2, 1, 0, 0, three[..1].to_vec(), 0));
-    node.step(append(1, 2, 1, 1, 1, three[1..2].to_vec(), 0));
+    node.step(append(
+        NodeId(1),
+        NodeId(2),
+        Term(1),
+        LogIndex(0),
+        Term(0),
+        three.clone(),
+        LogIndex(0),
+    ));
+    node.step(append(
+        NodeId(1),
+        NodeId(2),
+        Term(1),
+        LogIndex(0),
+        Term(0),
+        three[..1].to_vec(),
+        LogIndex(0),
+    ));
+    node.step(append(
+        NodeId(1),
+        NodeId(2),
+        Term(1),
+        LogIndex(1),
+        Term(1),
+        three[1..2].to_vec(),
+        LogIndex(0),
+    ));
     let (out, events) = persist(&mut node, &mut storage);
     assert_eq!(node.log().entries(), &three[..], "nothing lost");
     assert_eq!(storage.entries(), &three[..]);
@@ -213,11 +246,14 @@ fn duplicate_or_reordered_append_entries_never_truncate_matching_entries() {
     assert_eq!(matched, vec![3, 3, 1, 2]);
 
     // Leader side: replies arriving out of order never move match_index backwards.
-    let (mut leader, mut lstorage) = leader_of(3, 2, log_of_terms(&[1, 1]));
-    leader.step(append_ok(2, 1, 2, 3));
-    leader.step(append_ok(2, 1, 2, 1));
+    let (mut leader, mut lstorage) = leader_of(3, Term(2), log_of_terms(&[1, 1]));
+    leader.step(append_ok(NodeId(2), NodeId(1), Term(2), LogIndex(3)));
+    leader.step(append_ok(NodeId(2), NodeId(1), Term(2), LogIndex(1)));
     persist(&mut leader, &mut lstorage);
-    assert_eq!(leader.peer_progress(2), Some((4, 3)));
+    assert_eq!(
+        leader.peer_progress(NodeId(2)),
+        Some((LogIndex(4), LogIndex(3)))
+    );
     assert_eq!(leader.commit_index(), 3);
 }
 
@@ -228,15 +264,15 @@ fn only_followers_truncate_never_the_leader() {
     let mut net = Network::with_states(
         3,
         |id| match id {
-            1 => (hs(3), log_of_terms(&[1, 3])),
-            _ => (hs(2), log_of_terms(&[1, 2, 2, 2])),
+            NodeId(1) => (hs(Term(3)), log_of_terms(&[1, 3])),
+            _ => (hs(Term(2)), log_of_terms(&[1, 2, 2, 2])),
         },
         |_| {},
     );
     // S1 (last term 3) wins over the longer but older logs.
-    assert!(net.elect(1, 1));
-    assert_eq!(net.log(2), net.log(1));
-    assert_eq!(net.log(3), net.log(1));
+    assert!(net.elect(NodeId(1), 1));
+    assert_eq!(net.log(NodeId(2)), net.log(NodeId(1)));
+    assert_eq!(net.log(NodeId(3)), net.log(NodeId(1)));
     for e in &net.events {
         if let Event::EntriesTruncated { node, .. } = e {
             assert_ne!(*node, 1, "the leader truncated its own log");
@@ -245,8 +281,8 @@ fn only_followers_truncate_never_the_leader() {
     assert!(net.events.iter().any(|e| matches!(
         e,
         Event::EntriesTruncated {
-            node: 2,
-            from_index: 2
+            node: NodeId(2),
+            from_index: LogIndex(2)
         }
     )));
 }
@@ -257,19 +293,22 @@ fn only_followers_truncate_never_the_leader() {
 #[test]
 fn a_rejection_naming_a_term_the_leader_has_skips_past_its_last_entry_of_it() {
     // Leader of term 3 with [1, 1, 2] (+ its no-op at 4): its first probe is prev 3 (term 2).
-    let (mut leader, _storage) = leader_of(3, 3, log_of_terms(&[1, 1, 2]));
-    assert_eq!(leader.peer_progress(2), Some((4, 0)));
+    let (mut leader, _storage) = leader_of(3, Term(3), log_of_terms(&[1, 1, 2]));
+    assert_eq!(
+        leader.peer_progress(NodeId(2)),
+        Some((LogIndex(4), LogIndex(0)))
+    );
     // A follower holding [1, 1, 1, 1, 1] answers: index 3 has term 1, which starts at index 1.
-    let reject = AppendEntriesResponse::reject(3, 1, Some(1));
+    let reject = AppendEntriesResponse::reject(LogIndex(3), LogIndex(1), Some(Term(1)));
     leader.step(Message {
-        from: 2,
-        to: 1,
-        term: 3,
+        from: NodeId(2),
+        to: NodeId(1),
+        term: Term(3),
         body: MessageBody::AppendEntriesResponse(reject),
     });
     assert_eq!(
-        leader.peer_progress(2),
-        Some((3, 0)),
+        leader.peer_progress(NodeId(2)),
+        Some((LogIndex(3), LogIndex(0))),
         "the leader's last term-1 entry is 2, so the next probe is at 3"
     );
 }

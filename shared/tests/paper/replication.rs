@@ -6,6 +6,7 @@
 use crate::common::*;
 use shared::protocol::{AppendEntries, AppendEntriesResponse, Event, MessageBody};
 use shared::{Command, EntryData, MemStorage, ProposeOutcome};
+use shared::{LogIndex, NodeId, Term};
 
 // ===== §5.3 Log replication =====
 
@@ -14,22 +15,22 @@ use shared::{Command, EntryData, MemStorage, ProposeOutcome};
 /// term in which the leader received it.
 #[test]
 fn leader_appends_a_proposal_and_replicates_it() {
-    let (mut leader, mut storage) = leader_of(3, 2, log_of_terms(&[1]));
+    let (mut leader, mut storage) = leader_of(3, Term(2), log_of_terms(&[1]));
     // Followers already match the no-op (index 2).
-    leader.step(append_ok(2, 1, 2, 2));
-    leader.step(append_ok(3, 1, 2, 2));
+    leader.step(append_ok(NodeId(2), NodeId(1), Term(2), LogIndex(2)));
+    leader.step(append_ok(NodeId(3), NodeId(1), Term(2), LogIndex(2)));
     persist(&mut leader, &mut storage);
 
     let outcome = leader.propose(Command::Add(7), 42).unwrap();
     assert_eq!(
         outcome,
         ProposeOutcome::Appended {
-            index: 3,
-            term: 2,
+            index: LogIndex(3),
+            term: Term(2),
             duplicate: false
         }
     );
-    let last = leader.log().get(3).unwrap().clone();
+    let last = leader.log().get(LogIndex(3)).unwrap().clone();
     assert_eq!(last.term, 2);
     assert_eq!(
         last.data,
@@ -44,8 +45,8 @@ fn leader_appends_a_proposal_and_replicates_it() {
         e,
         Event::ProposalAccepted {
             request_id: 42,
-            index: 3,
-            term: 2,
+            index: LogIndex(3),
+            term: Term(2),
             ..
         }
     )));
@@ -56,8 +57,8 @@ fn leader_appends_a_proposal_and_replicates_it() {
         assert_eq!(
             m.body,
             MessageBody::AppendEntries(AppendEntries {
-                prev_log_index: 2,
-                prev_log_term: 2,
+                prev_log_index: LogIndex(2),
+                prev_log_term: Term(2),
                 entries: vec![last.clone()],
                 leader_commit: leader.commit_index(),
             })
@@ -87,9 +88,9 @@ fn leader_commits_once_a_majority_has_the_entry() {
     ];
     for (n, acks, committed) in cases {
         // Old entries of term 1 at 1..=2; the leader's no-op of term 2 is index 3.
-        let (mut leader, mut storage) = leader_of(*n, 2, log_of_terms(&[1, 1]));
+        let (mut leader, mut storage) = leader_of(*n, Term(2), log_of_terms(&[1, 1]));
         for f in *acks {
-            leader.step(append_ok(*f, 1, 2, 3));
+            leader.step(append_ok(NodeId(*f), NodeId(1), Term(2), LogIndex(3)));
         }
         persist(&mut leader, &mut storage);
         let expected = if *committed { 3 } else { 0 };
@@ -109,14 +110,14 @@ fn leader_commits_once_a_majority_has_the_entry() {
 #[test]
 fn followers_learn_commit_from_leader_commit_and_apply_in_order() {
     let mut storage = MemStorage::new();
-    let mut node = new_node(2, 3);
+    let mut node = new_node(NodeId(2), 3);
     let cmds = [Command::Add(1), Command::Mul(3), Command::Add(2)];
     let entries: Vec<_> = cmds
         .iter()
         .enumerate()
         .map(|(i, c)| shared::Entry {
-            index: i as u64 + 1,
-            term: 1,
+            index: LogIndex::of_slot(i),
+            term: Term(1),
             data: EntryData::Request {
                 command: *c,
                 client: None,
@@ -124,11 +125,27 @@ fn followers_learn_commit_from_leader_commit_and_apply_in_order() {
         })
         .collect();
 
-    node.step(append(1, 2, 1, 0, 0, entries.clone(), 0));
+    node.step(append(
+        NodeId(1),
+        NodeId(2),
+        Term(1),
+        LogIndex(0),
+        Term(0),
+        entries.clone(),
+        LogIndex(0),
+    ));
     persist(&mut node, &mut storage);
     assert_eq!(node.commit_index(), 0, "nothing committed yet");
 
-    node.step(append(1, 2, 1, 3, 1, vec![], 2));
+    node.step(append(
+        NodeId(1),
+        NodeId(2),
+        Term(1),
+        LogIndex(3),
+        Term(1),
+        vec![],
+        LogIndex(2),
+    ));
     let (_, events) = persist(&mut node, &mut storage);
     assert_eq!(node.commit_index(), 2);
     let applied: Vec<_> = events
@@ -140,21 +157,37 @@ fn followers_learn_commit_from_leader_commit_and_apply_in_order() {
         .collect();
     assert_eq!(
         applied,
-        vec![(1, 1), (2, 3)],
+        vec![(LogIndex(1), 1), (LogIndex(2), 3)],
         "applied in log order: (0+1)*3"
     );
 
-    node.step(append(1, 2, 1, 3, 1, vec![], 3));
+    node.step(append(
+        NodeId(1),
+        NodeId(2),
+        Term(1),
+        LogIndex(3),
+        Term(1),
+        vec![],
+        LogIndex(3),
+    ));
     persist(&mut node, &mut storage);
     assert_eq!(
         (node.commit_index(), node.last_applied(), node.value()),
-        (3, 3, 5)
+        (LogIndex(3), LogIndex(3), 5)
     );
 
     // A leader_commit beyond the last new entry is capped at it: this follower's index 2 might
     // still be a stale entry the leader has not confirmed.
-    let mut stale = node_with(config(2, 3), hs(1), log_of_terms(&[1, 1]));
-    stale.step(append(1, 2, 2, 1, 1, vec![], 5));
+    let mut stale = node_with(config(NodeId(2), 3), hs(Term(1)), log_of_terms(&[1, 1]));
+    stale.step(append(
+        NodeId(1),
+        NodeId(2),
+        Term(2),
+        LogIndex(1),
+        Term(1),
+        vec![],
+        LogIndex(5),
+    ));
     assert_eq!(
         stale.commit_index(),
         1,
@@ -179,16 +212,16 @@ fn consistency_check_rejects_a_mismatched_prev_entry() {
         (9, 3, false, 4, None),
     ];
     for (prev, prev_term, accepted, c_index, c_term) in cases {
-        let mut storage = storage_with(hs(3), &log_of_terms(&[1, 1, 2]));
-        let mut node = node_with(config(2, 3), hs(3), log_of_terms(&[1, 1, 2]));
+        let mut storage = storage_with(hs(Term(3)), &log_of_terms(&[1, 1, 2]));
+        let mut node = node_with(config(NodeId(2), 3), hs(Term(3)), log_of_terms(&[1, 1, 2]));
         node.step(append(
-            1,
-            2,
-            3,
-            prev,
-            prev_term,
-            vec![entry(prev + 1, 3)],
-            0,
+            NodeId(1),
+            NodeId(2),
+            Term(3),
+            LogIndex(prev),
+            Term(prev_term),
+            vec![entry(LogIndex(prev + 1), Term(3))],
+            LogIndex(0),
         ));
         let (out, _) = persist(&mut node, &mut storage);
         let MessageBody::AppendEntriesResponse(AppendEntriesResponse {
@@ -204,7 +237,8 @@ fn consistency_check_rejects_a_mismatched_prev_entry() {
         assert_eq!(success, accepted, "prev=({prev},{prev_term})");
         if accepted {
             assert_eq!(match_index, prev + 1);
-            assert_eq!(node.log().get(prev + 1), Some(&entry(prev + 1, 3)));
+            let appended = LogIndex(prev + 1);
+            assert_eq!(node.log().get(appended), Some(&entry(appended, Term(3))));
         } else {
             assert_eq!(
                 terms(node.log().entries()),
@@ -214,7 +248,7 @@ fn consistency_check_rejects_a_mismatched_prev_entry() {
             assert_eq!(rejected_index, prev);
             assert_eq!(
                 (conflict_index, conflict_term),
-                (c_index, c_term),
+                (LogIndex(c_index), c_term.map(Term)),
                 "prev=({prev},{prev_term})"
             );
         }
@@ -237,14 +271,22 @@ fn a_conflicting_suffix_is_truncated_and_replaced() {
     ];
     for (have, prev, prev_term, new_terms, want) in cases {
         let have_log = log_of_terms(have);
-        let mut storage = storage_with(hs(3), &have_log);
-        let mut node = node_with(config(2, 3), hs(3), have_log);
+        let mut storage = storage_with(hs(Term(3)), &have_log);
+        let mut node = node_with(config(NodeId(2), 3), hs(Term(3)), have_log);
         let new: Vec<_> = new_terms
             .iter()
             .enumerate()
-            .map(|(i, t)| entry(prev + 1 + i as u64, *t))
+            .map(|(i, t)| entry(LogIndex(prev + 1 + i as u64), Term(*t)))
             .collect();
-        node.step(append(1, 2, 3, *prev, *prev_term, new, 0));
+        node.step(append(
+            NodeId(1),
+            NodeId(2),
+            Term(3),
+            LogIndex(*prev),
+            Term(*prev_term),
+            new,
+            LogIndex(0),
+        ));
         let (out, events) = persist(&mut node, &mut storage);
         assert_eq!(append_success(&out[0]), Some(true));
         assert_eq!(terms(node.log().entries()), *want, "have {have:?}");
@@ -267,18 +309,42 @@ fn a_conflicting_suffix_is_truncated_and_replaced() {
 #[test]
 fn a_heartbeat_behind_the_leaders_commit_leaves_commit_index_alone() {
     let mut storage = MemStorage::new();
-    let mut follower = new_node(2, 3);
-    follower.step(append(1, 2, 1, 0, 0, log_of_terms(&[1, 1, 1, 1, 1]), 3));
+    let mut follower = new_node(NodeId(2), 3);
+    follower.step(append(
+        NodeId(1),
+        NodeId(2),
+        Term(1),
+        LogIndex(0),
+        Term(0),
+        log_of_terms(&[1, 1, 1, 1, 1]),
+        LogIndex(3),
+    ));
     persist(&mut follower, &mut storage);
     assert_eq!(follower.commit_index(), 3);
-    follower.step(append(1, 2, 1, 3, 1, Vec::new(), 5));
+    follower.step(append(
+        NodeId(1),
+        NodeId(2),
+        Term(1),
+        LogIndex(3),
+        Term(1),
+        Vec::new(),
+        LogIndex(5),
+    ));
     persist(&mut follower, &mut storage);
     assert_eq!(
         follower.commit_index(),
         3,
         "nothing new proved past index 3"
     );
-    follower.step(append(1, 2, 1, 5, 1, Vec::new(), 5));
+    follower.step(append(
+        NodeId(1),
+        NodeId(2),
+        Term(1),
+        LogIndex(5),
+        Term(1),
+        Vec::new(),
+        LogIndex(5),
+    ));
     persist(&mut follower, &mut storage);
     assert_eq!(follower.commit_index(), 5);
 }

@@ -4,6 +4,7 @@
 use super::config;
 use crate::common::Checked;
 use shared::sim::{NetworkSettings, SimError};
+use shared::NodeId;
 use shared::{ClientSerial, Command, Sim, SimConfig};
 
 /// Bad inputs get the right error and change nothing: same snapshot, no events.
@@ -11,9 +12,11 @@ use shared::{ClientSerial, Command, Sim, SimConfig};
 fn bad_inputs_are_refused_and_change_nothing() {
     let mut c = Checked::new(config(5, 81));
     let leader = c.await_leader(3_000);
-    let down = (1..=5).find(|id| *id != leader).unwrap();
+    let down = NodeId::all(5).find(|id| *id != leader).unwrap();
     c.with(|s| s.crash(down)).unwrap();
-    let up = (1..=5).find(|id| *id != leader && *id != down).unwrap();
+    let up = NodeId::all(5)
+        .find(|id| *id != leader && *id != down)
+        .unwrap();
 
     type Case = (
         &'static str,
@@ -23,22 +26,56 @@ fn bad_inputs_are_refused_and_change_nothing() {
     let unknown = |id| SimError::UnknownNode(id, 5);
     let bad_config = || SimError::BadConfig(String::new()); // message compared by kind below
     let cases: Vec<Case> = vec![
-        ("crash 0", Box::new(|s| s.crash(0)), unknown(0)),
-        ("crash 99", Box::new(|s| s.crash(99)), unknown(99)),
-        ("restart 0", Box::new(|s| s.restart(0)), unknown(0)),
-        ("power loss 99", Box::new(|s| s.power_loss(99)), unknown(99)),
-        ("timeout 99", Box::new(|s| s.force_timeout(99)), unknown(99)),
-        ("isolate 0", Box::new(|s| s.isolate(0)), unknown(0)),
-        ("cut to 99", Box::new(|s| s.cut(1, 99)), unknown(99)),
+        (
+            "crash 0",
+            Box::new(|s| s.crash(NodeId(0))),
+            unknown(NodeId(0)),
+        ),
+        (
+            "crash 99",
+            Box::new(|s| s.crash(NodeId(99))),
+            unknown(NodeId(99)),
+        ),
+        (
+            "restart 0",
+            Box::new(|s| s.restart(NodeId(0))),
+            unknown(NodeId(0)),
+        ),
+        (
+            "power loss 99",
+            Box::new(|s| s.power_loss(NodeId(99))),
+            unknown(NodeId(99)),
+        ),
+        (
+            "timeout 99",
+            Box::new(|s| s.force_timeout(NodeId(99))),
+            unknown(NodeId(99)),
+        ),
+        (
+            "isolate 0",
+            Box::new(|s| s.isolate(NodeId(0))),
+            unknown(NodeId(0)),
+        ),
+        (
+            "cut to 99",
+            Box::new(|s| s.cut(NodeId(1), NodeId(99))),
+            unknown(NodeId(99)),
+        ),
         (
             "propose to 0",
-            Box::new(|s| s.propose(Some(0), "add 1".parse().unwrap()).map(|_| ())),
-            unknown(0),
+            Box::new(|s| {
+                s.propose(Some(NodeId(0)), "add 1".parse().unwrap())
+                    .map(|_| ())
+            }),
+            unknown(NodeId(0)),
         ),
         (
             "propose to 99",
-            Box::new(|s| s.propose(Some(99), "add 1".parse().unwrap()).map(|_| ())),
-            unknown(99),
+            Box::new(|s| {
+                s.propose(Some(NodeId(99)), "add 1".parse().unwrap())
+                    .map(|_| ())
+            }),
+            unknown(NodeId(99)),
         ),
         (
             "crash twice",
@@ -88,22 +125,22 @@ fn bad_inputs_are_refused_and_change_nothing() {
         ),
         (
             "node in two partition groups",
-            Box::new(|s| s.partition(vec![vec![1, 2], vec![2, 3]])),
+            Box::new(|s| s.partition(vec![vec![NodeId(1), NodeId(2)], vec![NodeId(2), NodeId(3)]])),
             bad_config(),
         ),
         (
             "node twice in one partition group",
-            Box::new(|s| s.partition(vec![vec![1, 1], vec![2]])),
+            Box::new(|s| s.partition(vec![vec![NodeId(1), NodeId(1)], vec![NodeId(2)]])),
             bad_config(),
         ),
         (
             "unknown node in a partition",
-            Box::new(|s| s.partition(vec![vec![1, 99]])),
-            unknown(99),
+            Box::new(|s| s.partition(vec![vec![NodeId(1), NodeId(99)]])),
+            unknown(NodeId(99)),
         ),
         (
             "cut a node from itself",
-            Box::new(|s| s.cut(2, 2)),
+            Box::new(|s| s.cut(NodeId(2), NodeId(2))),
             bad_config(),
         ),
         (

@@ -13,7 +13,7 @@ fn a_one_node_cluster_commits_alone() {
     assert_eq!(c.await_leader(1_000), 1);
     let index = c.propose_to_leader("add 5");
     c.await_applied_everywhere(index, 100);
-    assert_eq!(c.sim.node(1).unwrap().value(), 5);
+    assert_eq!(c.sim.node(NodeId(1)).unwrap().value(), 5);
     assert!(
         !c.log
             .iter()
@@ -31,10 +31,10 @@ fn a_nine_node_cluster_works_and_needs_five() {
     let index = propose_many(&mut c, "add 2", 5);
     c.await_applied_everywhere(index, 2_000);
     for id in 1..=9 {
-        assert_eq!(c.sim.node(id).unwrap().value(), 10, "S{id}");
+        assert_eq!(c.sim.node(NodeId(id)).unwrap().value(), 10, "S{id}");
     }
 
-    let others: Vec<NodeId> = (1..=9).filter(|id| *id != leader).collect();
+    let others: Vec<NodeId> = NodeId::all(9).filter(|id| *id != leader).collect();
     for id in &others[..4] {
         c.with(|s| s.crash(*id)).unwrap();
     }

@@ -45,7 +45,7 @@ fn leader_crash_elects_a_new_leader_in_a_higher_term() {
     let index = c.propose_to_leader("add 1");
     c.await_applied_everywhere(index, 2_000);
     for id in 1..=5 {
-        assert_eq!(c.sim.node(id).unwrap().value(), 6, "S{id}");
+        assert_eq!(c.sim.node(NodeId(id)).unwrap().value(), 6, "S{id}");
     }
 }
 
@@ -58,7 +58,7 @@ fn a_follower_far_behind_catches_up_after_restart() {
     let laggard = a_follower(&c, leader);
     c.with(|s| s.crash(laggard)).unwrap();
     let last = propose_many(&mut c, "add 1", 120);
-    let running: Vec<NodeId> = (1..=5).filter(|id| *id != laggard).collect();
+    let running: Vec<NodeId> = NodeId::all(5).filter(|id| *id != laggard).collect();
     let applied = c.wait_for(3_000, |s| {
         running
             .iter()
@@ -68,7 +68,7 @@ fn a_follower_far_behind_catches_up_after_restart() {
         applied,
         "the four running servers commit without S{laggard}"
     );
-    let behind = c.sim.node_log(laggard).len() as LogIndex;
+    let behind = c.sim.node_log(laggard).len() as u64;
     assert!(
         last - behind >= 100,
         "S{laggard} should be 100+ entries behind"
@@ -92,7 +92,7 @@ fn a_follower_far_behind_catches_up_after_restart() {
 fn restart_replays_the_durable_log_to_the_same_value() {
     let mut c = Checked::new(config(3, 41));
     let leader = c.await_leader(3_000);
-    let mut last = 0;
+    let mut last = LogIndex(0);
     for text in ["set 3", "mul 4", "add 5"] {
         last = c.propose_to_leader(text);
     }
@@ -108,22 +108,25 @@ fn restart_replays_the_durable_log_to_the_same_value() {
         &before[..],
         "the log comes back from storage"
     );
-    assert_eq!((r.commit_index(), r.last_applied(), r.value()), (0, 0, 0));
+    assert_eq!(
+        (r.commit_index(), r.last_applied(), r.value()),
+        (LogIndex(0), LogIndex(0), 0)
+    );
     c.await_applied_everywhere(last, 2_000);
     assert_eq!(c.sim.node(follower).unwrap().value(), 17);
 
     // Everyone at once: the cluster comes back with the same committed history.
     for id in 1..=3 {
-        c.with(|s| s.crash(id)).unwrap();
+        c.with(|s| s.crash(NodeId(id))).unwrap();
     }
-    for id in 1..=3 {
+    for id in NodeId::all(3) {
         c.with(|s| s.restart(id)).unwrap();
     }
     c.await_leader(3_000);
     let last = c.propose_to_leader("add 1");
     c.await_applied_everywhere(last, 2_000);
     for id in 1..=3 {
-        assert_eq!(c.sim.node(id).unwrap().value(), 18, "S{id}");
+        assert_eq!(c.sim.node(NodeId(id)).unwrap().value(), 18, "S{id}");
     }
 }
 
@@ -165,7 +168,7 @@ fn power_loss_loses_only_unsynced_entries_never_committed_ones() {
         } if node == victim => Some(lost_entries),
         _ => None,
     });
-    assert_eq!(lost, Some(written - synced.len() as LogIndex));
+    assert_eq!(lost, Some((written - synced.len() as u64).get()));
     assert!(lost.unwrap() > 0);
 
     // Now the whole cluster loses power at once, mid-replication.
@@ -178,14 +181,14 @@ fn power_loss_loses_only_unsynced_entries_never_committed_ones() {
         })
     });
     assert!(caught, "someone should have unsynced entries");
-    for id in 1..=5 {
+    for id in NodeId::all(5) {
         c.with(|s| s.power_loss(id)).unwrap();
     }
     let committed = c.checker.committed().to_vec();
-    assert!(committed.len() as LogIndex >= index);
+    assert!(committed.len() as u64 >= index.get());
     for e in &committed {
-        let holders = (1..=5)
-            .filter(|id| c.sim.node_log(*id).get(e.index as usize - 1) == Some(e))
+        let holders = NodeId::all(5)
+            .filter(|id| c.sim.node_log(*id).get(e.index.slot()) == Some(e))
             .count();
         assert!(
             holders >= 3,
@@ -193,7 +196,7 @@ fn power_loss_loses_only_unsynced_entries_never_committed_ones() {
             e.index
         );
     }
-    for id in 1..=5 {
+    for id in NodeId::all(5) {
         c.with(|s| s.restart(id)).unwrap();
     }
     let leader = c.await_leader(3_000);
@@ -202,7 +205,7 @@ fn power_loss_loses_only_unsynced_entries_never_committed_ones() {
     let log = c.sim.node_log(leader);
     for e in &committed {
         assert_eq!(
-            log.get(e.index as usize - 1),
+            log.get(e.index.slot()),
             Some(e),
             "committed entry {} lost",
             e.index

@@ -37,7 +37,7 @@ fn a_follower(c: &Checked, leader: NodeId) -> NodeId {
 /// Propose `count` requests to the leader, letting the cluster run a little between batches, and
 /// return the index of the last one.
 fn propose_many(c: &mut Checked, text: &str, count: usize) -> LogIndex {
-    let mut last = 0;
+    let mut last = LogIndex(0);
     for i in 0..count {
         last = c.propose_to_leader(text);
         if i % 10 == 9 {

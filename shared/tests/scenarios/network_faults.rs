@@ -42,7 +42,9 @@ fn a_minority_partition_makes_no_progress_while_the_majority_does() {
         ![old, buddy].contains(&new),
         "the majority elected S{new}, which should be in the majority"
     );
-    let majority: Vec<NodeId> = (1..=5).filter(|id| ![old, buddy].contains(id)).collect();
+    let majority: Vec<NodeId> = NodeId::all(5)
+        .filter(|id| ![old, buddy].contains(id))
+        .collect();
     let index = c.propose_to_leader("add 1");
     let applied = c.wait_for(2_000, |s| {
         majority
@@ -84,12 +86,12 @@ fn a_rejoining_stale_leader_steps_down_and_loses_its_uncommitted_entries() {
     for id in [old, buddy] {
         let log = c.sim.node_log(id);
         assert_eq!(
-            log[..index as usize],
-            leader_log[..index as usize],
+            log[..index.get() as usize],
+            leader_log[..index.get() as usize],
             "S{id}'s log must match the leader's"
         );
         assert_ne!(
-            log[stranded as usize - 1].data.command(),
+            log[stranded.slot()].data.command(),
             Some(Command::Add(100)),
             "S{id} kept the uncommitted entry"
         );

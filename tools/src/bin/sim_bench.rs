@@ -3,6 +3,7 @@
 //! workload and the statistics; must not change the simulator's behaviour (it only drives it
 //! through its public API, exactly as the backend's driver does).
 
+use shared::LogIndex;
 use std::process::ExitCode;
 use std::time::Instant;
 
@@ -131,7 +132,8 @@ fn run_once(seed: u64, virtual_s: u64, interval_ms: u64) -> Run {
         .node_ids()
         .filter_map(|id| sim.node(id).map(|n| n.commit_index()))
         .max()
-        .unwrap_or(0);
+        .unwrap_or(LogIndex(0))
+        .get();
     run
 }
 

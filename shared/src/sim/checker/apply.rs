@@ -174,11 +174,12 @@ impl Apply {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::types::Term;
 
     fn value_entry(index: LogIndex, value: i64, command: Command) -> Entry {
         Entry {
             index,
-            term: 1,
+            term: Term(1),
             data: EntryData::Value {
                 value,
                 command,
@@ -191,20 +192,20 @@ mod tests {
     fn state_model_values_must_chain_through_their_commands() {
         let mut apply = Apply::default();
         apply
-            .committed(&value_entry(1, 7, Command::Set(7)))
+            .committed(&value_entry(LogIndex(1), 7, Command::Set(7)))
             .unwrap();
         apply
-            .committed(&value_entry(2, 14, Command::Mul(2)))
+            .committed(&value_entry(LogIndex(2), 14, Command::Mul(2)))
             .unwrap();
         apply
-            .committed(&value_entry(3, 114, Command::AddRand))
+            .committed(&value_entry(LogIndex(3), 114, Command::AddRand))
             .unwrap();
         // `add 1` on 114 is 115, not 14 (a leader that executed on a stale value).
-        let stale = apply.committed(&value_entry(4, 15, Command::Add(1)));
+        let stale = apply.committed(&value_entry(LogIndex(4), 15, Command::Add(1)));
         assert_eq!(stale.unwrap_err().property, "state machine replay");
         // `add rand` adds 1 to 100, never 0.
         let mut apply = Apply::default();
-        let zero = apply.committed(&value_entry(1, 0, Command::AddRand));
+        let zero = apply.committed(&value_entry(LogIndex(1), 0, Command::AddRand));
         assert_eq!(zero.unwrap_err().property, "state machine replay");
     }
 
@@ -212,26 +213,28 @@ mod tests {
     fn command_model_replicas_replay_with_their_own_draws() {
         let request = |index, command| Entry {
             index,
-            term: 1,
+            term: Term(1),
             data: EntryData::Request {
                 command,
                 client: None,
             },
         };
         let mut apply = Apply::default();
-        apply.restarted(1);
-        apply.applied(1, &request(1, Command::Add(5)), 5).unwrap();
+        apply.restarted(NodeId(1));
+        apply
+            .applied(NodeId(1), &request(LogIndex(1), Command::Add(5)), 5)
+            .unwrap();
         // Any draw in 1..=100 is this replica's own business…
         apply
-            .applied(1, &request(2, Command::AddRand), 105)
+            .applied(NodeId(1), &request(LogIndex(2), Command::AddRand), 105)
             .unwrap();
         // …but deterministic commands must follow exactly from it.
-        let wrong = apply.applied(1, &request(3, Command::Mul(2)), 200);
+        let wrong = apply.applied(NodeId(1), &request(LogIndex(3), Command::Mul(2)), 200);
         assert_eq!(wrong.unwrap_err().property, "state machine replay");
         let out_of_range = {
             let mut apply = Apply::default();
-            apply.restarted(2);
-            apply.applied(2, &request(1, Command::AddRand), 101)
+            apply.restarted(NodeId(2));
+            apply.applied(NodeId(2), &request(LogIndex(1), Command::AddRand), 101)
         };
         assert_eq!(out_of_range.unwrap_err().property, "state machine replay");
     }

@@ -28,7 +28,7 @@ impl Request {
     fn of(ae: &AppendEntries) -> Self {
         Request {
             prev_log_index: ae.prev_log_index,
-            last_new: ae.prev_log_index + ae.entries.len() as LogIndex,
+            last_new: ae.prev_log_index + ae.entries.len() as u64,
             leader_commit: ae.leader_commit,
         }
     }

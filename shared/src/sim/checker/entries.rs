@@ -215,13 +215,13 @@ impl<'a> DiskView<'a> {
     }
 
     fn holds(&self, e: &Entry) -> bool {
-        let at = |log: &[Entry]| log.get(e.index as usize - 1) == Some(e);
+        let at = |log: &[Entry]| log.get(e.index.slot()) == Some(e);
         at(&self.written) && self.synced.is_none_or(at)
     }
 
     fn describe(&self, index: LogIndex) -> String {
         let term_at = |log: &[Entry]| {
-            log.get(index as usize - 1)
+            log.get(index.slot())
                 .map_or("nothing".to_string(), |e| format!("term {}", e.term))
         };
         match self.synced {

@@ -193,7 +193,7 @@ impl Checker {
                 granted: true,
                 ..
             } => {
-                let term = self.terms.get(node).copied().unwrap_or(0);
+                let term = self.terms.get(node).copied().unwrap_or(Term(0));
                 if from == node {
                     // A candidate's vote for itself counts once durable: it leaves no message,
                     // so it is "sent" here, and must already be on synced storage.
@@ -223,7 +223,7 @@ impl Checker {
                     );
                 }
                 self.promises.truncated(sim, *node, *from_index);
-                let from = (*from_index as usize).saturating_sub(1);
+                let from = from_index.get().saturating_sub(1) as usize;
                 entries::on_synced_majority(sim, self.committed.get(from..).unwrap_or(&[]))?;
             }
             Event::EntriesAppended { node, entries } => {
@@ -236,8 +236,8 @@ impl Checker {
                 match_index,
                 ..
             } => {
-                let term = self.terms.get(leader).copied().unwrap_or(0);
-                let peer_term = self.terms.get(peer).copied().unwrap_or(0);
+                let term = self.terms.get(leader).copied().unwrap_or(Term(0));
+                let peer_term = self.terms.get(peer).copied().unwrap_or(Term(0));
                 self.entries
                     .progress(sim, *leader, term, (*peer, peer_term), *match_index)?;
             }
@@ -249,7 +249,7 @@ impl Checker {
             }
             Event::EntryApplied { node, index, value } => {
                 let applied = sim.node(*node).and_then(|r| r.log().get(*index));
-                let committed = self.committed.get(*index as usize - 1);
+                let committed = self.committed.get(index.slot());
                 match (applied, committed) {
                     (Some(a), Some(c)) if a == c => self.apply.applied(*node, c, *value)?,
                     _ => {
@@ -344,15 +344,20 @@ impl Checker {
                 );
             }
         }
-        let from = self.checked_commit.get(&node).copied().unwrap_or(0) + 1;
-        for index in from..=commit_index {
+        let from = self
+            .checked_commit
+            .get(&node)
+            .copied()
+            .unwrap_or(LogIndex(0))
+            + 1;
+        for index in from.through(commit_index) {
             let Some(entry) = raft.log().get(index) else {
                 return broken(
                     "state machine safety",
                     format!("S{node} committed index {index} it does not have"),
                 );
             };
-            match self.committed.get(index as usize - 1) {
+            match self.committed.get(index.slot()) {
                 Some(c) if c != entry => {
                     return broken(
                         "state machine safety",
@@ -374,7 +379,7 @@ impl Checker {
         }
         self.checked_commit.insert(node, commit_index);
         // Known committed now, so on a majority's synced storage now.
-        let newly = self.committed.get(from as usize - 1..).unwrap_or(&[]);
+        let newly = self.committed.get(from.slot()..).unwrap_or(&[]);
         entries::on_synced_majority(sim, newly)
     }
 
@@ -417,7 +422,7 @@ impl Checker {
         for c in &self.committed {
             let holders = logs
                 .iter()
-                .filter(|l| l.get(c.index as usize - 1) == Some(c))
+                .filter(|l| l.get(c.index.slot()) == Some(c))
                 .count();
             if holders < quorum {
                 return Err(Violation {

@@ -53,14 +53,14 @@ impl Promises {
                 success: true,
                 match_index,
                 ..
-            }) if match_index > p.log.map_or(0, |(m, _)| m) => {
+            }) if match_index > p.log.map_or(LogIndex(0), |(m, _)| m) => {
                 // What the node holds at `match_index` as the reply leaves. (If a newer leader
                 // truncated the log between the reply being made and the fsync that releases it,
                 // the node now holds less or something else; that change was legitimate, and it
                 // is what the node's disk holds now, so that is what is promised.)
                 if let Some(raft) = sim.node(node) {
                     let m = match_index.min(raft.log().last_index());
-                    if m > p.log.map_or(0, |(pm, _)| pm) {
+                    if m > p.log.map_or(LogIndex(0), |(pm, _)| pm) {
                         p.log = raft.log().get(m).map(|e| (m, e.term));
                     }
                 }
@@ -167,7 +167,7 @@ fn keeps(node: NodeId, p: &Promise, hard_state: HardState, log: &[Entry], what: 
         }
     }
     if let Some((index, term)) = p.log {
-        let held = log.get(index as usize - 1).map(|e| e.term);
+        let held = log.get(index.slot()).map(|e| e.term);
         if held != Some(term) {
             return fail(format!(
                 "it acknowledged its log up to index {index} (term {term}), but {what} has {}",

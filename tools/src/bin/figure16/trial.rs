@@ -30,12 +30,14 @@ use std::collections::{BTreeMap, VecDeque};
 
 use shared::protocol::{Event, MessageBody, Timing};
 use shared::sim::{NetworkSettings, Sim, SimConfig};
-use shared::{Entry, EntryData, HardState, LogIndex, LogModel, MemStorage, NodeId, Rng, Storage};
+use shared::{
+    Entry, EntryData, HardState, LogIndex, LogModel, MemStorage, NodeId, Rng, Storage, Term,
+};
 
 use crate::Args;
 
 /// Entries on the three current nodes; the lagging ones hold far fewer (see the module docs).
-const CURRENT_LOG_LEN: LogIndex = 100;
+const CURRENT_LOG_LEN: u64 = 100;
 /// Virtual time allowed for electing the first leader before a trial is declared broken.
 const SETUP_CAP_MS: u64 = 30_000;
 
@@ -64,13 +66,13 @@ fn sim_config(seed: u64, (min, max): (u64, u64), args: &Args) -> SimConfig {
 
 /// A storage holding `len` synced entries of term 1 and `current_term` 1, as a node that took
 /// part in an earlier term would have.
-fn prefilled(len: LogIndex) -> MemStorage {
+fn prefilled(len: u64) -> MemStorage {
     let mut storage = MemStorage::new();
     let command = "add 1".parse().expect("valid command");
     let entries: Vec<Entry> = (1..=len)
         .map(|index| Entry {
-            index,
-            term: 1,
+            index: LogIndex(index),
+            term: Term(1),
             data: EntryData::Request {
                 command,
                 client: None,
@@ -78,7 +80,7 @@ fn prefilled(len: LogIndex) -> MemStorage {
         })
         .collect();
     let hard_state = HardState {
-        current_term: 1,
+        current_term: Term(1),
         voted_for: None,
     };
     storage
@@ -119,8 +121,8 @@ pub(crate) fn run_trial(seed: u64, range: (u64, u64), args: &Args) -> Result<Tri
     let config = sim_config(seed, range, args);
     let hb = config.timing.heartbeat_interval_ms;
     let mut rng = Rng::new(seed ^ 0xF16_0016_F16F_0016);
-    let lagging_a = rng.range_inclusive(1, 5);
-    let lagging_b = (lagging_a + rng.range_inclusive(1, 4) - 1) % 5 + 1;
+    let lagging_a = NodeId(rng.range_inclusive(1, 5));
+    let lagging_b = NodeId((lagging_a.get() + rng.range_inclusive(1, 4) - 1) % 5 + 1);
     let lagging = [lagging_a, lagging_b];
     let lengths = [rng.range_inclusive(20, 40), rng.range_inclusive(0, 19)];
     let mut sim = Sim::with_storage(config, |id| {
@@ -140,7 +142,7 @@ pub(crate) fn run_trial(seed: u64, range: (u64, u64), args: &Args) -> Result<Tri
     }
     // Start the first election at once on a current node: with identical timeouts (150–150) the
     // nodes' first timers would otherwise fire in lockstep forever and never elect anyone.
-    let first = (1..=5)
+    let first = NodeId::all(5)
         .filter(|id| !lagging.contains(id))
         .nth(rng.range_inclusive(0, 2) as usize)
         .expect("three current nodes");
@@ -176,7 +178,7 @@ pub(crate) fn run_trial(seed: u64, range: (u64, u64), args: &Args) -> Result<Tri
         // so no leader learns that their logs need repair.
         if !lagging_started {
             for l in lagging {
-                for other in (1..=5).filter(|o| *o != l) {
+                for other in NodeId::all(5).filter(|o| *o != l) {
                     sim.cut(l, other).map_err(|e| e.to_string())?;
                 }
                 sim.restart(l).map_err(|e| e.to_string())?;
@@ -216,7 +218,7 @@ pub(crate) fn run_trial(seed: u64, range: (u64, u64), args: &Args) -> Result<Tri
 
     // Who could win: a survivor whose log is at least as up-to-date (§5.4.1) as those of two
     // other survivors gets three votes.
-    let survivors: Vec<(u64, LogIndex)> = sim
+    let survivors: Vec<(Term, LogIndex)> = sim
         .node_ids()
         .filter(|id| *id != leader)
         .map(|id| {
