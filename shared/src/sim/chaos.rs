@@ -157,6 +157,10 @@ fn run_unguarded(
     let fail = |violation| ChaosFailure { seed, violation };
     let n = config.nodes;
     let pick = |rng: &mut Rng| NodeId(rng.range_inclusive(1, n));
+    let usual_latency = (
+        config.network.latency_ms_min,
+        config.network.latency_ms_max,
+    );
     // The nodes' first start, checked before anything else happens.
     drain(&mut sim, &mut checker, &mut report, &mut on_events).map_err(fail)?;
 
@@ -234,9 +238,21 @@ fn run_unguarded(
                 }
                 None => false,
             },
+            // A slow spell: one-way latency above the heartbeat interval, so a lagging
+            // follower's catch-up batches overtake one another — an older batch (or its
+            // heartbeat copy) arrives after a newer one, the case where a follower that commits
+            // to its log end instead of to the last new entry goes wrong (§5.3, Figure 2).
+            90..=93 => {
+                let min = rng.range_inclusive(20, 60);
+                let max = min + rng.range_inclusive(40, 100);
+                sim.set_network(None, None, Some(min), Some(max)).is_ok()
+            }
+            94..=96 => sim
+                .set_network(None, None, Some(usual_latency.0), Some(usual_latency.1))
+                .is_ok(),
             _ => false,
         };
-        if ok && (45..=89).contains(&roll) {
+        if ok && (45..=96).contains(&roll) {
             report.faults += 1;
         }
         drain(&mut sim, &mut checker, &mut report, &mut on_events).map_err(fail)?;
@@ -244,7 +260,12 @@ fn run_unguarded(
 
     // Recovery: heal the network, restart everyone, and give the cluster time to settle.
     sim.heal();
-    sim.set_network(Some(0.0), Some(0.0), None, None)
+    sim.set_network(
+        Some(0.0),
+        Some(0.0),
+        Some(usual_latency.0),
+        Some(usual_latency.1),
+    )
         .expect("valid network");
     // The checker judges each input against the state right after it, so every restart is
     // checked on its own, before any message reaches the restarted node.
