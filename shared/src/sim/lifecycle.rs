@@ -43,6 +43,20 @@ impl<S> SimNode<S> {
             down_state: None,
         }
     }
+
+    /// The same node on another storage (see [`Sim::map_storage`]).
+    pub(super) fn map_storage<T>(self, convert: &mut impl FnMut(NodeId, S) -> T) -> SimNode<T> {
+        SimNode {
+            id: self.id,
+            raft: self.raft,
+            storage: convert(self.id, self.storage),
+            unsynced: self.unsynced,
+            sync_scheduled: self.sync_scheduled,
+            timer_key: self.timer_key,
+            incarnation: self.incarnation,
+            down_state: self.down_state,
+        }
+    }
 }
 
 impl<S: Storage> Sim<S> {
