@@ -7,6 +7,7 @@
 //! address (bind port 0 in tests) and a graceful shutdown.
 
 mod error;
+mod history;
 mod limits;
 mod routes;
 mod ws;
@@ -280,6 +281,8 @@ fn router(state: AppState, config: &ServerConfig) -> Router {
             StatusCode::GATEWAY_TIMEOUT,
             api_timeout,
         ));
+    // The history routes (docs/trace.md) carry their own, larger body limit.
+    let api = history::router().merge(api);
     Router::new()
         .merge(api)
         .route("/ws", get(ws::upgrade))
