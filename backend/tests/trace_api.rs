@@ -1,0 +1,106 @@
+//! The history endpoints in-process: a trace loaded with `POST /api/trace` becomes the live run
+//! (the same state a re-execution gives), bad traces are refused with a 400 and change nothing,
+//! undo steps back over the last input, and a branch can be brought back. Owns no production
+//! code. Waits poll a condition with a deadline.
+
+mod common;
+
+use common::{Options, TestServer};
+use serde_json::{json, Value};
+use shared::trace::{Position, Recorded, Replay, Start, Trace, TraceInput};
+use shared::{Sim, SimConfig};
+
+/// A short run of 3 nodes, made here with the in-memory simulator.
+fn made_trace() -> Trace {
+    let config = SimConfig {
+        nodes: 3,
+        seed: 99,
+        ..SimConfig::default()
+    };
+    let sim = Sim::new(config.clone()).unwrap();
+    let mut run = Recorded::new(sim, Trace::new(config, Start::Empty));
+    run.run_until(1_000);
+    let _ = run.input(TraceInput::Append {
+        command: "add 7".parse().unwrap(),
+        node: None,
+        client: None,
+    });
+    run.run_until(1_200);
+    let _ = run.input(TraceInput::Crash { node: 2 });
+    run.run_until(1_500);
+    run.trace()
+}
+
+async fn send(s: &TestServer, path: &str, body: String) -> (u16, Value) {
+    let r = s.http.post(s.url(path)).body(body).send().await.unwrap();
+    (r.status().as_u16(), r.json().await.unwrap())
+}
+
+async fn trace_of(s: &TestServer) -> Trace {
+    let r = s.http.get(s.url("/api/trace")).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    Trace::from_json(&r.text().await.unwrap()).expect("the server's trace reads back")
+}
+
+#[tokio::test]
+async fn a_posted_trace_becomes_the_live_run_and_bad_ones_change_nothing() {
+    let s = TestServer::start(Options::default()).await;
+    s.command(json!({"type": "pause"})).await;
+    let before = trace_of(&s).await;
+    let good = made_trace();
+    let text = good.to_json();
+    for (bad, why) in [
+        (text[..text.len() / 3].to_string(), "not a valid logscope trace"),
+        (text.replacen("\"version\":1", "\"version\":7", 1), "version 7"),
+        (text.replacen("\"node\":2", "\"node\":9", 1), "no node S9"),
+        ("[]".to_string(), "not a valid"),
+    ] {
+        let (status, body) = send(&s, "/api/trace", bad).await;
+        assert_eq!(status, 400, "{body}");
+        assert!(body["error"].as_str().unwrap().contains(why), "{body}");
+    }
+    let after = trace_of(&s).await;
+    assert_eq!((after.config, after.inputs), (before.config, before.inputs));
+
+    let (status, body) = send(&s, "/api/trace", text).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["result"]["time_ms"], 1_500);
+    let mut replay = Replay::new(good.clone()).unwrap();
+    replay.run_to(Position::End).unwrap();
+    let live = s.cluster().await;
+    assert_eq!(live.nodes, replay.sim().snapshot().nodes);
+    assert_eq!(live.seed, 99);
+    let now = trace_of(&s).await;
+    assert_eq!(now.inputs, good.inputs);
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn undo_steps_back_over_the_last_input_and_a_branch_comes_back() {
+    let s = TestServer::start(Options::default()).await;
+    let (status, body) = send(&s, "/api/undo", String::new()).await;
+    assert_eq!(status, 409, "nothing to undo yet: {body}");
+    s.command(json!({"type": "pause"})).await;
+    let (status, _) = send(&s, "/api/trace", made_trace().to_json()).await;
+    assert_eq!(status, 200);
+    assert!(s.cluster().await.nodes.iter().any(|n| !n.up), "S2 crashed");
+    let (status, body) = send(&s, "/api/undo", String::new()).await;
+    assert_eq!(status, 200, "{body}");
+    let undone = s.cluster().await;
+    assert!(undone.nodes.iter().all(|n| n.up), "the crash is undone");
+    assert_eq!(trace_of(&s).await.inputs.len(), 1);
+    let branch = body["result"]["branch_id"].as_u64().unwrap();
+
+    let list = s.http.get(s.url("/api/trace/branches")).send().await.unwrap();
+    let list: Value = list.json().await.unwrap();
+    let found = list["result"].as_array().unwrap().iter().find(|b| b["id"] == branch);
+    assert_eq!(found.unwrap()["last_input"], "crash S2");
+    let (status, _) = send(&s, &format!("/api/trace/branches/{branch}/restore"), String::new()).await;
+    assert_eq!(status, 200);
+    assert!(s.cluster().await.nodes.iter().any(|n| !n.up), "the crash is back");
+    let (status, _) = send(&s, "/api/trace/branches/999/restore", String::new()).await;
+    assert_eq!(status, 404);
+    let (status, body) = send(&s, "/api/fork", "{\"at_ms\":1,\"seq\":2}".into()).await;
+    assert_eq!(status, 400, "{body}");
+    s.stop().await;
+}
