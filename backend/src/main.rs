@@ -21,7 +21,13 @@ use shared::LogModel;
 /// directory, and every node recovers from its files. Times are virtual milliseconds; --speed
 /// says how many pass per wall-clock millisecond.
 #[derive(Debug, Parser)]
-#[command(name = "logscope", version, about, long_about, args_conflicts_with_subcommands = true)]
+#[command(
+    name = "logscope",
+    version,
+    about,
+    long_about,
+    args_conflicts_with_subcommands = true
+)]
 struct Cli {
     #[command(subcommand)]
     command: Option<Sub>,

@@ -50,8 +50,14 @@ async fn a_posted_trace_becomes_the_live_run_and_bad_ones_change_nothing() {
     let good = made_trace();
     let text = good.to_json();
     for (bad, why) in [
-        (text[..text.len() / 3].to_string(), "not a valid logscope trace"),
-        (text.replacen("\"version\":1", "\"version\":7", 1), "version 7"),
+        (
+            text[..text.len() / 3].to_string(),
+            "not a valid logscope trace",
+        ),
+        (
+            text.replacen("\"version\":1", "\"version\":7", 1),
+            "version 7",
+        ),
         (text.replacen("\"node\":2", "\"node\":9", 1), "no node S9"),
         ("[]".to_string(), "not a valid"),
     ] {
@@ -91,13 +97,30 @@ async fn undo_steps_back_over_the_last_input_and_a_branch_comes_back() {
     assert_eq!(trace_of(&s).await.inputs.len(), 1);
     let branch = body["result"]["branch_id"].as_u64().unwrap();
 
-    let list = s.http.get(s.url("/api/trace/branches")).send().await.unwrap();
+    let list = s
+        .http
+        .get(s.url("/api/trace/branches"))
+        .send()
+        .await
+        .unwrap();
     let list: Value = list.json().await.unwrap();
-    let found = list["result"].as_array().unwrap().iter().find(|b| b["id"] == branch);
+    let found = list["result"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|b| b["id"] == branch);
     assert_eq!(found.unwrap()["last_input"], "crash S2");
-    let (status, _) = send(&s, &format!("/api/trace/branches/{branch}/restore"), String::new()).await;
+    let (status, _) = send(
+        &s,
+        &format!("/api/trace/branches/{branch}/restore"),
+        String::new(),
+    )
+    .await;
     assert_eq!(status, 200);
-    assert!(s.cluster().await.nodes.iter().any(|n| !n.up), "the crash is back");
+    assert!(
+        s.cluster().await.nodes.iter().any(|n| !n.up),
+        "the crash is back"
+    );
     let (status, _) = send(&s, "/api/trace/branches/999/restore", String::new()).await;
     assert_eq!(status, 404);
     let (status, body) = send(&s, "/api/fork", "{\"at_ms\":1,\"seq\":2}".into()).await;

@@ -26,7 +26,9 @@ impl Process {
     fn start(data_dir: &Path, extra: &[&str]) -> Process {
         let log = data_dir.with_extension("log");
         let mut child = Command::new(env!("CARGO_BIN_EXE_logscope"))
-            .args(["--port", "0", "--speed", "1", "--nodes", "3", "--seed", "11"])
+            .args([
+                "--port", "0", "--speed", "1", "--nodes", "3", "--seed", "11",
+            ])
             .arg("--data-dir")
             .arg(data_dir)
             .arg("--static-dir")
@@ -47,7 +49,10 @@ impl Process {
         });
         let base = rx.recv_timeout(DEADLINE).unwrap_or_else(|_| {
             let _ = child.kill();
-            panic!("logscope did not start: {}", std::fs::read_to_string(&log).unwrap_or_default())
+            panic!(
+                "logscope did not start: {}",
+                std::fs::read_to_string(&log).unwrap_or_default()
+            )
         });
         Process { child, base }
     }
@@ -116,7 +121,13 @@ async fn a_kill_9_right_after_a_fork_recovers_the_forked_state() {
         .find(|n| n.up && n.role != Role::Leader)
         .unwrap()
         .id;
-    let (status, _) = post(&http, &first, "/api/commands", json!({"type":"crash","node":follower})).await;
+    let (status, _) = post(
+        &http,
+        &first,
+        "/api/commands",
+        json!({"type":"crash","node":follower}),
+    )
+    .await;
     assert_eq!(status, 200);
     append(&http, &first, "add 3").await;
     let (status, _) = post(&http, &first, "/api/commands", json!({"type": "pause"})).await;
@@ -150,8 +161,15 @@ async fn a_kill_9_right_after_a_fork_recovers_the_forked_state() {
     for (node, (hard_state, log)) in recovered.nodes.iter().zip(&expected) {
         assert_eq!(node.current_term, hard_state.current_term, "S{}", node.id);
         assert_eq!(node.voted_for, hard_state.voted_for, "S{}", node.id);
-        let entries: Vec<_> = node.log.iter().map(|e| (e.index, e.term, e.data.clone())).collect();
-        let want: Vec<_> = log.iter().map(|e| (e.index, e.term, e.data.clone())).collect();
+        let entries: Vec<_> = node
+            .log
+            .iter()
+            .map(|e| (e.index, e.term, e.data.clone()))
+            .collect();
+        let want: Vec<_> = log
+            .iter()
+            .map(|e| (e.index, e.term, e.data.clone()))
+            .collect();
         assert_eq!(entries, want, "S{}'s log", node.id);
     }
     // The history survived: the forked run is a branch, the new segment starts from the disks.

@@ -199,7 +199,8 @@ impl Driver {
         reason: Reason,
     ) -> Result<ForkReply, CommandError> {
         let started = Instant::now();
-        let mut replay = Replay::new(trace.clone()).map_err(|e| CommandError::invalid(e.to_string()))?;
+        let mut replay =
+            Replay::new(trace.clone()).map_err(|e| CommandError::invalid(e.to_string()))?;
         replay
             .run_to(position.unwrap_or(Position::End))
             .map_err(|e| CommandError::invalid(e.to_string()))?;
@@ -218,8 +219,9 @@ impl Driver {
             "the cluster moved to another instant of its history before this request was answered",
         ));
         let branch_id = self.set_aside(reason);
-        let live = write_files(&self.data_dir, memory)
-            .map_err(|e| CommandError::unavailable(format!("could not rewrite the nodes' files: {e}")))?;
+        let live = write_files(&self.data_dir, memory).map_err(|e| {
+            CommandError::unavailable(format!("could not rewrite the nodes' files: {e}"))
+        })?;
         self.sim = Recorded::new(live, prefix);
         self.new_segment(reason);
         self.run += 1;
@@ -340,7 +342,9 @@ fn write_node(data_dir: &DataDir, id: NodeId, memory: &MemStorage) -> Result<Fil
     let common = memory.synced_index();
     if memory.entries() != synced_log {
         files.truncate_from(common + 1).map_err(fail)?;
-        files.append(&memory.entries()[common as usize..]).map_err(fail)?;
+        files
+            .append(&memory.entries()[common as usize..])
+            .map_err(fail)?;
     }
     if memory.hard_state() != synced_state {
         files.set_hard_state(memory.hard_state()).map_err(fail)?;

@@ -69,11 +69,11 @@ pub use data_dir::{DataDir, DataDirError, DirLock, Manifest, LOCK_FILE, MANIFEST
 pub use error::{CommandError, ErrorKind};
 pub use handle::{DriverHandle, DriverThread, Status};
 pub use history::{BranchInfo, ForkAt, ForkReply, TRACE_BODY_BYTES_MAX};
-pub use trace_file::{Reason, BRANCHES_MAX, TRACE_FILE, TRACE_FILE_BYTES_MAX};
 pub use input::{Append, Input};
 pub(crate) use outgoing::to_json;
 pub use outgoing::{Outgoing, OutgoingKind, SnapshotReply};
 use pending::{Pending, ReplyTx};
+pub use trace_file::{Reason, BRANCHES_MAX, TRACE_FILE, TRACE_FILE_BYTES_MAX};
 
 use crate::storage::{FileStorage, RecoveryReport};
 
@@ -269,9 +269,10 @@ fn open_cluster(
     for id in 1..=cluster.nodes {
         let (mut storage, report) = data_dir.open_node(id)?;
         // What the disks hold is where this run's trace starts (an empty disk is no state).
-        disks.extend(node_disk(id, &mut storage).filter(|d| {
-            !d.log.is_empty() || d.hard_state != shared::HardState::default()
-        }));
+        disks.extend(
+            node_disk(id, &mut storage)
+                .filter(|d| !d.log.is_empty() || d.hard_state != shared::HardState::default()),
+        );
         storages.push(storage);
         recovery.push((id, report));
     }

@@ -70,9 +70,8 @@ async fn get_trace(State(state): State<AppState>) -> Result<Response, ServerErro
 /// `GET /api/trace/link`: the current run as a share-link fragment, or why it is too long.
 async fn share_link(State(state): State<AppState>) -> Result<axum::Json<Ok<Link>>, ServerError> {
     let trace = state.inner.driver.trace().await?;
-    let fragment = link::encode(&trace).map_err(|e| {
-        ServerError::new(StatusCode::PAYLOAD_TOO_LARGE, e.to_string())
-    })?;
+    let fragment = link::encode(&trace)
+        .map_err(|e| ServerError::new(StatusCode::PAYLOAD_TOO_LARGE, e.to_string()))?;
     Ok(ok(Link {
         chars: fragment.len(),
         fragment,
@@ -95,7 +94,10 @@ fn body_or_error(body: Result<Bytes, BytesRejection>) -> Result<Bytes, ServerErr
                 format!("the trace is larger than the limit of {TRACE_BODY_BYTES_MAX} bytes"),
             )
         } else {
-            ServerError::new(r.status(), format!("cannot read the body: {}", r.body_text()))
+            ServerError::new(
+                r.status(),
+                format!("cannot read the body: {}", r.body_text()),
+            )
         }
     })
 }
