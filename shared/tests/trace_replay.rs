@@ -300,3 +300,34 @@ fn a_disk_start_gives_synced_storage() {
     let start = Start::Empty;
     assert_eq!(start.storage_for(1).load().unwrap(), s.load().unwrap());
 }
+
+/// Reaching an instant from a checkpoint gives exactly what re-executing from the start gives.
+#[test]
+fn a_timeline_reaches_every_instant_as_a_full_replay_does() {
+    for case in 0..10 {
+        let (trace, events, _) = live_run(case, Start::Empty, config_for(case));
+        let timeline = shared::trace::Timeline::build(trace.clone(), 300).unwrap();
+        assert!(timeline.len() >= 2, "case {case}: checkpoints were kept");
+        let mut rng = Rng::new(case + 77);
+        for _ in 0..5 {
+            let position = match rng.range_inclusive(0, 2) {
+                0 => Position::AtMs(rng.range_inclusive(0, trace.end_ms)),
+                1 => Position::Seq(
+                    events[rng.range_inclusive(0, events.len() as u64 - 1) as usize].seq,
+                ),
+                _ => {
+                    Position::BeforeInput(rng.range_inclusive(0, trace.inputs.len() as u64) as usize)
+                }
+            };
+            let mut full = Replay::new(trace.clone()).unwrap();
+            full.run_to(position).unwrap();
+            let fast = timeline.at(position).unwrap();
+            assert_eq!(
+                fast.sim().snapshot(),
+                full.sim().snapshot(),
+                "case {case}, {position:?}"
+            );
+            assert_eq!(fast.inputs_applied(), full.inputs_applied());
+        }
+    }
+}

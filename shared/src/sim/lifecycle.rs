@@ -14,6 +14,7 @@ use super::queue::{Item, QueueKey};
 use super::{Sim, SimError};
 
 /// One simulated server: its Raft state while it runs, and its storage, which outlives crashes.
+#[derive(Clone)]
 pub(super) struct SimNode<S> {
     pub(super) id: NodeId,
     pub(super) raft: Option<RaftNode>,

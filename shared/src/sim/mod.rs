@@ -103,7 +103,9 @@ pub struct AppendAccepted {
 }
 
 /// The simulated cluster. `S` is each node's storage ([`MemStorage`] in tests; the backend plugs
-/// in files).
+/// in files). A clone (with in-memory storage) is an independent copy of the whole run: trace
+/// replay keeps them as checkpoints.
+#[derive(Clone)]
 pub struct Sim<S: Storage = MemStorage> {
     config: SimConfig,
     now_ms: u64,

@@ -10,12 +10,14 @@
 //!   input to the simulator (live and replayed runs both go through it);
 //! - `record`: [`Recorded`], a simulator that writes down every input it is given;
 //! - `replay`: [`Replay`], re-execution up to a [`Position`], and [`Summary`];
+//! - `timeline`: [`Timeline`], checkpoints to reach any instant of a long trace quickly;
 //! - `link`: the compact encoding of a short trace for a URL fragment.
 
 mod input;
 pub mod link;
 mod record;
 mod replay;
+mod timeline;
 
 use serde::{Deserialize, Serialize};
 
@@ -26,6 +28,7 @@ use crate::types::{Entry, HardState, NodeId};
 pub use input::{apply, TraceInput};
 pub use record::{Recorded, INPUTS_MAX};
 pub use replay::{Position, Replay, Summary};
+pub use timeline::{Timeline, CHECKPOINT_EVERY_MS};
 
 /// The format version this code writes. A trace with a higher one is refused (it may mean
 /// things this code does not know); lower ones are read as they are (there are none yet).

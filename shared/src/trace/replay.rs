@@ -29,7 +29,8 @@ pub enum Position {
     End,
 }
 
-/// A trace being re-executed.
+/// A trace being re-executed. A clone goes on independently (checkpoints, see `Timeline`).
+#[derive(Clone)]
 pub struct Replay {
     trace: Trace,
     sim: Sim<MemStorage>,
