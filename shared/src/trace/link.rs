@@ -51,6 +51,11 @@ pub fn encode(trace: &Trace) -> Result<String, LinkError> {
     Ok(text)
 }
 
+/// Bytes `bytes` deflate to with the link's compression (for size figures).
+pub fn deflated_len(bytes: &[u8]) -> usize {
+    miniz_oxide::deflate::compress_to_vec(bytes, 9).len()
+}
+
 /// The trace a link's text carries, checked like any loaded trace.
 pub fn decode(text: &str) -> Result<Trace, LinkError> {
     let Some(body) = text.trim().strip_prefix(PREFIX) else {
