@@ -124,8 +124,9 @@ impl Driver {
         self.branches = stored.branches;
         self.next_branch_id = self.branches.iter().map(|b| b.id + 1).max().unwrap_or(1);
         // The run before the restart can be re-executed in memory (its own start is recorded),
-        // but not continued on these files byte for byte: keep it as a branch.
-        if let Some((_, before)) = stored.current {
+        // but not continued on these files byte for byte: keep it as a branch — unless nothing
+        // was done in it (restarting an idle server must not push real branches out).
+        if let Some((_, before)) = stored.current.filter(|_| stored.inputs_added > 0) {
             self.push_branch(Reason::Recovered, before);
         }
         self.segment_reason = if recovered {

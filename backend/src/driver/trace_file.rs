@@ -74,6 +74,8 @@ pub struct Stored {
     /// The last segment's trace with its inputs (its end is where its last input was: how far
     /// the run went after that is not recorded).
     pub current: Option<(Reason, Trace)>,
+    /// Inputs recorded in the last segment after it began (0: it only ran on its own).
+    pub inputs_added: usize,
     /// Branches, oldest first.
     pub branches: Vec<Branch>,
     /// Lines that could not be read (a torn last line is normal after a crash).
@@ -106,9 +108,13 @@ impl TraceFile {
         };
         for line in text.lines().filter(|l| !l.trim().is_empty()) {
             match serde_json::from_str::<Line>(line) {
-                Ok(Line::Segment { reason, trace }) => stored.current = Some((reason, trace)),
+                Ok(Line::Segment { reason, trace }) => {
+                    stored.current = Some((reason, trace));
+                    stored.inputs_added = 0;
+                }
                 Ok(Line::Input(input)) => {
                     if let Some((_, trace)) = stored.current.as_mut() {
+                        stored.inputs_added += 1;
                         trace.end_ms = input.at_ms;
                         trace.end_seq = None;
                         trace.end_steps = input.steps;
@@ -253,6 +259,7 @@ mod tests {
         assert_eq!(current.inputs, vec![input(20), input(30)]);
         assert_eq!((current.end_ms, current.end_steps), (30, Some(30)));
         assert_eq!(stored.branches, vec![branch]);
+        assert_eq!(stored.inputs_added, 2);
         assert_eq!(stored.bad_lines, 1);
     }
 }
