@@ -153,6 +153,9 @@ async fn a_kill_9_right_after_a_fork_recovers_the_forked_state() {
     assert_eq!(reply["result"]["inputs"], crash);
     let forked = cluster(&http, &first).await;
     assert!(forked.nodes.iter().all(|n| n.up), "nobody had crashed yet");
+    // One more input that leaves the disks alone, so the forked run has a history of its own.
+    let (status, _) = post(&http, &first, "/api/commands", json!({"type": "heal"})).await;
+    assert_eq!(status, 200);
     first.kill_9();
 
     // A new process on the same directory finds the forked state in the files.
@@ -182,7 +185,8 @@ async fn a_kill_9_right_after_a_fork_recovers_the_forked_state() {
         .collect();
     assert_eq!(reasons, ["fork", "recovered"], "{branches}");
     let before_restart = &branches["result"][1];
-    assert_eq!(before_restart["inputs"], crash);
+    assert_eq!(before_restart["inputs"], crash + 1);
+    assert_eq!(before_restart["last_input"], "heal");
     let now: Trace = serde_json::from_value(get(&http, &second, "/api/trace").await).unwrap();
     assert!(matches!(now.start, Start::Disk { .. }));
     assert!(now.inputs.is_empty());
