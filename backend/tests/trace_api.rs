@@ -127,3 +127,71 @@ async fn undo_steps_back_over_the_last_input_and_a_branch_comes_back() {
     assert_eq!(status, 400, "{body}");
     s.stop().await;
 }
+
+/// The scrubber's endpoints: any instant of the run without changing the live one, and the
+/// markers of the whole run.
+#[tokio::test]
+async fn any_instant_and_the_markers_without_touching_the_live_run() {
+    let s = TestServer::start(Options::default()).await;
+    s.command(json!({"type": "pause"})).await;
+    let trace = made_trace();
+    let (status, _) = send(&s, "/api/trace", trace.to_json()).await;
+    assert_eq!(status, 200);
+    let live_before = s.cluster().await;
+    for (query, position) in [
+        ("at_ms=1100", Position::AtMs(1_100)),
+        ("before_input=1", Position::BeforeInput(1)),
+        ("seq=40", Position::Seq(40)),
+    ] {
+        let r = s
+            .http
+            .get(s.url(&format!("/api/trace/at?{query}")))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200, "{query}");
+        let body: Value = r.json().await.unwrap();
+        let mut replay = Replay::new(trace.clone()).unwrap();
+        replay.run_to(position).unwrap();
+        let snapshot: shared::protocol::ClusterSnapshot =
+            serde_json::from_value(body["result"]["snapshot"].clone()).unwrap();
+        assert_eq!(snapshot.nodes, replay.sim().snapshot().nodes, "{query}");
+        assert_eq!(snapshot.time_ms, replay.sim().now_ms(), "{query}");
+        assert_eq!(body["result"]["inputs_applied"], replay.inputs_applied());
+    }
+    assert_eq!(
+        s.cluster().await.nodes,
+        live_before.nodes,
+        "the live run did not move"
+    );
+    let r = s
+        .http
+        .get(s.url("/api/trace/at?at_ms=1&seq=2"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+
+    let r = s
+        .http
+        .get(s.url("/api/trace/markers"))
+        .send()
+        .await
+        .unwrap();
+    let body: Value = r.json().await.unwrap();
+    let m = &body["result"];
+    assert_eq!(m["end_ms"], 1_500);
+    assert_eq!(m["inputs"][1]["text"], "crash S2");
+    let kinds: Vec<&str> = m["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["type"].as_str().unwrap())
+        .collect();
+    assert!(
+        kinds.contains(&"role_changed") && kinds.contains(&"node_crashed"),
+        "{kinds:?}"
+    );
+    assert!(kinds.contains(&"commit_advanced"), "{kinds:?}");
+    s.stop().await;
+}

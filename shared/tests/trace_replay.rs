@@ -331,3 +331,31 @@ fn a_timeline_reaches_every_instant_as_a_full_replay_does() {
         }
     }
 }
+
+/// A timeline's markers are the notable events of the run, in stream order.
+#[test]
+fn a_timeline_marks_leaders_commits_and_faults() {
+    let (trace, events, _) = live_run(11, Start::Empty, config_for(11));
+    let timeline = shared::trace::Timeline::build(trace.clone(), 500).unwrap();
+    let markers = timeline.markers();
+    assert!(markers.windows(2).all(|w| w[0].seq < w[1].seq));
+    assert!(
+        markers.iter().all(|m| events.iter().any(|e| e == m)),
+        "markers come from the run"
+    );
+    let wanted = |e: &SimEvent| {
+        matches!(
+            e.event,
+            shared::protocol::Event::RoleChanged {
+                role: shared::Role::Leader,
+                ..
+            } | shared::protocol::Event::NodeCrashed { .. }
+                | shared::protocol::Event::NetworkChanged { .. }
+        )
+    };
+    let marked = markers.iter().filter(|e| wanted(e)).count();
+    assert!(marked > 0, "the run had a leader at least");
+    assert_eq!(marked, events.iter().filter(|e| wanted(e)).count());
+    assert!(timeline.covers(Position::AtMs(trace.end_ms)));
+    assert!(!timeline.covers(Position::AtMs(trace.end_ms + 1)));
+}

@@ -1,19 +1,24 @@
-//! The history endpoints: `GET`/`POST /api/trace`, `GET /api/trace/link`, `POST /api/fork`,
-//! `POST /api/undo`, `GET /api/trace/branches[/{id}]` and
-//! `POST /api/trace/branches/{id}/restore` (docs/api.md). Owns their HTTP shapes; must not reach
+//! The history endpoints: `GET`/`POST /api/trace`, `GET /api/trace/link`,
+//! `GET /api/trace/at`, `GET /api/trace/markers`, `POST /api/fork`, `POST /api/undo`,
+//! `GET /api/trace/branches[/{id}]` and `POST /api/trace/branches/{id}/restore` (docs/api.md).
+//! `at` and `markers` re-execute the run's trace off the driver's thread, from checkpoints kept
+//! between requests ([`TimelineCache`]). Owns their HTTP shapes; must not reach
 //! the simulator except through the driver's handle, nor re-execute anything itself.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{ConnectInfo, DefaultBodyLimit, Path, State};
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{ConnectInfo, DefaultBodyLimit, Path, Query, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
 use serde::Serialize;
-use shared::trace::{link, Trace};
+use shared::protocol::{ClusterSnapshot, SimEvent};
+use shared::trace::{link, Position, Timeline, Trace, CHECKPOINT_EVERY_MS};
 
 use super::routes::admit;
 use super::{AppState, ServerError};
@@ -35,6 +40,8 @@ pub(super) fn router() -> Router<AppState> {
     Router::new()
         .route("/api/trace", get(get_trace).post(load_trace))
         .route("/api/trace/link", get(share_link))
+        .route("/api/trace/at", get(at))
+        .route("/api/trace/markers", get(markers))
         .route("/api/trace/branches", get(branches))
         .route("/api/trace/branches/{id}", get(branch))
         .route("/api/trace/branches/{id}/restore", post(restore))
@@ -174,4 +181,114 @@ fn branch_id(text: &str) -> Result<u64, ServerError> {
     text.parse().map_err(|_| {
         CommandError::invalid(format!("{text:?} is not a branch id (a whole number)")).into()
     })
+}
+
+/// The checkpoints of the last trace asked about; rebuilt when the run has moved past them or
+/// become another run. One build at a time (the lock is held while building).
+pub(super) type TimelineCache = Arc<tokio::sync::Mutex<Option<Arc<Timeline>>>>;
+
+/// The run's timeline, covering `position` (or the whole run so far when `None`).
+async fn timeline(
+    state: &AppState,
+    position: Option<Position>,
+) -> Result<Arc<Timeline>, ServerError> {
+    let mut cache = state.inner.timelines.lock().await;
+    let trace = state.inner.driver.trace().await?;
+    if let Some(cached) = cache.as_ref() {
+        let old = cached.trace();
+        let same_run = old.config == trace.config
+            && old.start == trace.start
+            && trace.inputs.starts_with(&old.inputs)
+            && old.end_ms <= trace.end_ms;
+        let covered = match position {
+            // Strictly before its end: an input given at the very end is not in the cache.
+            Some(Position::AtMs(t)) => t < old.end_ms,
+            Some(p) => cached.covers(p) && old.inputs.len() == trace.inputs.len(),
+            None => old.end_ms == trace.end_ms && old.inputs.len() == trace.inputs.len(),
+        };
+        if same_run && covered {
+            return Ok(cached.clone());
+        }
+    }
+    let built = tokio::task::spawn_blocking(move || Timeline::build(trace, CHECKPOINT_EVERY_MS))
+        .await
+        .map_err(|e| ServerError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?
+        .map_err(|e| ServerError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
+    let built = Arc::new(built);
+    *cache = Some(built.clone());
+    Ok(built)
+}
+
+/// `GET /api/trace/at`'s result.
+#[derive(Serialize)]
+struct At {
+    /// The cluster at that instant, as `GET /api/cluster` draws it.
+    snapshot: ClusterSnapshot,
+    /// Inputs of the trace that had taken effect.
+    inputs_applied: usize,
+}
+
+/// `GET /api/trace/at?at_ms=T` (or `seq=S`, `before_input=I`): the cluster at an instant of the
+/// current run, without changing the live one.
+async fn at(
+    State(state): State<AppState>,
+    query: Result<Query<ForkAt>, QueryRejection>,
+) -> Result<axum::Json<Ok<At>>, ServerError> {
+    let Query(at) = query.map_err(|r| {
+        CommandError::invalid(format!(
+            "expected ?at_ms=T, ?seq=S or ?before_input=I: {}",
+            r.body_text()
+        ))
+    })?;
+    let position = at.position()?;
+    let timeline = timeline(&state, Some(position)).await?;
+    let replay = tokio::task::spawn_blocking(move || timeline.at(position))
+        .await
+        .map_err(|e| ServerError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?
+        .map_err(|e| ServerError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
+    Ok(ok(At {
+        snapshot: replay.sim().snapshot(),
+        inputs_applied: replay.inputs_applied(),
+    }))
+}
+
+/// `GET /api/trace/markers`'s result.
+#[derive(Serialize)]
+struct Markers {
+    /// Where the run stands (virtual ms).
+    end_ms: u64,
+    /// Every input: its index, instant and a description ("crash S2").
+    inputs: Vec<InputMarker>,
+    /// The notable events (a leader elected, the leader's commits, crashes, power losses,
+    /// restarts, storage failures, network changes), as in the event stream.
+    events: Vec<SimEvent>,
+}
+
+#[derive(Serialize)]
+struct InputMarker {
+    index: usize,
+    at_ms: u64,
+    after_seq: Option<u64>,
+    text: String,
+}
+
+/// `GET /api/trace/markers`: what a timeline marks, over the whole run so far.
+async fn markers(State(state): State<AppState>) -> Result<axum::Json<Ok<Markers>>, ServerError> {
+    let timeline = timeline(&state, None).await?;
+    let trace = timeline.trace();
+    Ok(ok(Markers {
+        end_ms: trace.end_ms,
+        inputs: trace
+            .inputs
+            .iter()
+            .enumerate()
+            .map(|(index, i)| InputMarker {
+                index,
+                at_ms: i.at_ms,
+                after_seq: i.after_seq,
+                text: i.input.describe(),
+            })
+            .collect(),
+        events: timeline.markers().to_vec(),
+    }))
 }

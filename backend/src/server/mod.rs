@@ -163,6 +163,8 @@ pub(crate) struct Inner {
     per_ip: limits::PerIp,
     shutdown: CancellationToken,
     static_dir: PathBuf,
+    /// Checkpoints of the run's trace for `GET /api/trace/at` and `/markers`.
+    timelines: history::TimelineCache,
 }
 
 impl AppState {
@@ -181,6 +183,7 @@ impl AppState {
                 limits,
                 shutdown,
                 static_dir,
+                timelines: Default::default(),
             }),
         }
     }

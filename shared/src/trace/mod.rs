@@ -27,7 +27,7 @@ use crate::types::{Entry, HardState, NodeId};
 
 pub use input::{apply, TraceInput};
 pub use record::{Recorded, INPUTS_MAX};
-pub use replay::{Position, Replay, Summary};
+pub use replay::{is_marker, Position, Replay, Summary};
 pub use timeline::{Timeline, CHECKPOINT_EVERY_MS};
 
 /// The format version this code writes. A trace with a higher one is refused (it may mean

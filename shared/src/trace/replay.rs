@@ -39,6 +39,8 @@ pub struct Replay {
     violation: Option<Violation>,
     keep_events: bool,
     events: Vec<SimEvent>,
+    keep_markers: bool,
+    markers: Vec<SimEvent>,
     tally: Tally,
     /// The nodes' start events are observed on the first move, once the options are set.
     started: bool,
@@ -125,6 +127,8 @@ impl Replay {
             violation: None,
             keep_events: false,
             events: Vec::new(),
+            keep_markers: false,
+            markers: Vec::new(),
             tally: Tally::default(),
             started: false,
         };
@@ -142,6 +146,18 @@ impl Replay {
     pub fn keeping_events(mut self) -> Self {
         self.keep_events = true;
         self
+    }
+
+    /// Keep the events a timeline marks (see [`is_marker`]) for [`Replay::take_markers`], set
+    /// before the first [`Replay::run_to`].
+    pub fn keeping_markers(mut self) -> Self {
+        self.keep_markers = true;
+        self
+    }
+
+    /// The marked events since the last call.
+    pub fn take_markers(&mut self) -> Vec<SimEvent> {
+        std::mem::take(&mut self.markers)
     }
 
     /// Events so far (only with [`Replay::keeping_events`]; the start's events included).
@@ -314,6 +330,9 @@ impl Replay {
     fn observe(&mut self) {
         let events = self.sim.take_events();
         for e in &events {
+            if self.keep_markers && is_marker(&e.event, self.tally.last_leader) {
+                self.markers.push(e.clone());
+            }
             match e.event {
                 Event::RoleChanged {
                     node,
@@ -340,6 +359,22 @@ impl Replay {
         if self.keep_events {
             self.events.extend(events);
         }
+    }
+}
+
+/// Whether a timeline marks this event: a node becoming leader, the current leader's commits,
+/// crashes, power losses, restarts, storage failures and network changes (partitions, heals,
+/// cuts, settings). `leader` is the leader as far as the events so far tell.
+pub fn is_marker(event: &Event, leader: Option<NodeId>) -> bool {
+    match event {
+        Event::RoleChanged { role, .. } => *role == Role::Leader,
+        Event::CommitAdvanced { node, .. } => Some(*node) == leader,
+        Event::NodeCrashed { .. }
+        | Event::PowerLost { .. }
+        | Event::NodeRestarted { .. }
+        | Event::StorageFailed { .. }
+        | Event::NetworkChanged { .. } => true,
+        _ => false,
     }
 }
 
