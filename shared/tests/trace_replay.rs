@@ -359,3 +359,27 @@ fn a_timeline_marks_leaders_commits_and_faults() {
     assert!(timeline.covers(Position::AtMs(trace.end_ms)));
     assert!(!timeline.covers(Position::AtMs(trace.end_ms + 1)));
 }
+
+/// Past its cap a recorder stops recording; its trace stays an exact prefix of the run, ending
+/// at the last input it kept.
+#[test]
+fn a_full_recorder_keeps_an_exact_prefix() {
+    let config = config_for(21);
+    let sim = Sim::new(config.clone()).unwrap();
+    let mut live = Recorded::with_cap(sim, Trace::new(config, Start::Empty), 3);
+    let mut at_third = None;
+    for i in 0..5 {
+        live.run_until(live.now_ms() + 200);
+        let _ = live.input(TraceInput::Timeout { node: 1 });
+        assert_eq!(live.is_full(), i >= 3);
+        if i == 2 {
+            at_third = Some(live.snapshot());
+        }
+    }
+    let trace = live.trace();
+    assert_eq!(trace.inputs.len(), 3);
+    assert!(live.last_input().is_none());
+    let mut replay = Replay::new(trace).unwrap();
+    replay.run_to(Position::End).unwrap();
+    assert_eq!(Some(replay.sim().snapshot()), at_third);
+}

@@ -22,6 +22,7 @@ pub struct Recorded<S: Storage> {
     sim: Sim<S>,
     trace: Trace,
     full: bool,
+    cap: usize,
 }
 
 impl<S: Storage> Deref for Recorded<S> {
@@ -34,10 +35,20 @@ impl<S: Storage> Deref for Recorded<S> {
 impl<S: Storage> Recorded<S> {
     /// Record `sim` from where it is. `trace` holds what led there (inputs so far, or none for a
     /// new run); it must describe `sim` exactly, or later replays diverge.
-    pub fn new(sim: Sim<S>, mut trace: Trace) -> Self {
-        let full = trace.inputs.len() >= INPUTS_MAX;
-        trace.inputs.truncate(INPUTS_MAX);
-        Recorded { sim, trace, full }
+    pub fn new(sim: Sim<S>, trace: Trace) -> Self {
+        Self::with_cap(sim, trace, INPUTS_MAX)
+    }
+
+    /// Like [`Recorded::new`], recording at most `cap` inputs (tests use a small one).
+    pub fn with_cap(sim: Sim<S>, mut trace: Trace, cap: usize) -> Self {
+        let full = trace.inputs.len() > cap;
+        trace.inputs.truncate(cap);
+        Recorded {
+            sim,
+            trace,
+            full,
+            cap,
+        }
     }
 
     /// Give the simulator an input now, and record it (refused or not: see [`apply`]).
@@ -49,7 +60,7 @@ impl<S: Storage> Recorded<S> {
             input,
         };
         let result = apply(&mut self.sim, &traced.input);
-        if self.trace.inputs.len() < INPUTS_MAX {
+        if self.trace.inputs.len() < self.cap {
             self.trace.inputs.push(traced);
         } else {
             self.full = true;
@@ -66,7 +77,7 @@ impl<S: Storage> Recorded<S> {
         }
     }
 
-    /// True once [`INPUTS_MAX`] inputs were recorded: later ones are not.
+    /// True once the cap ([`INPUTS_MAX`]) was reached and an input went unrecorded.
     pub fn is_full(&self) -> bool {
         self.full
     }
