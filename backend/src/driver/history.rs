@@ -5,8 +5,9 @@
 //!
 //! Becoming an instant: re-execute the trace to it in memory (nothing live changes if that
 //! fails), rewrite every node's files to hold what that node's storage held then — first what
-//! was synced, fsynced; then any written-but-unsynced tail, written without fsync, exactly the
-//! state the simulation was in — move the in-memory cluster onto those files
+//! was synced, fsynced and swapped in crash-safely (`fork_files`); then any written-but-unsynced
+//! tail, written without fsync, exactly the state the simulation was in — move the in-memory
+//! cluster onto those files
 //! ([`shared::Sim::map_storage`]), and record on from the trace's prefix. The old run is kept as
 //! a branch.
 
@@ -17,6 +18,7 @@ use shared::sim::{AppendAccepted, SimError};
 use shared::trace::{Position, Recorded, Replay, Trace, TraceInput};
 use shared::{MemStorage, NodeId, Storage};
 
+use super::fork_files;
 use super::trace_file::{Branch, Reason, TraceFile, BRANCHES_MAX};
 use super::{CommandError, DataDir, Driver, Manifest, OutgoingKind};
 use crate::storage::FileStorage;
@@ -312,34 +314,39 @@ fn no_branch(id: u64) -> CommandError {
     }
 }
 
-/// Rewrite the data directory for `memory`'s cluster (manifest and every node's files) and
-/// move it onto them.
+/// Rewrite the data directory for `memory`'s cluster (manifest and every node's files, crash-safe:
+/// see `fork_files`) and move the cluster onto them.
 fn write_files(
     data_dir: &DataDir,
     memory: shared::Sim<MemStorage>,
 ) -> Result<shared::Sim<FileStorage>, String> {
-    data_dir.wipe().map_err(|e| e.to_string())?;
-    data_dir
-        .write_manifest(&Manifest::from_config(memory.config()))
-        .map_err(|e| e.to_string())?;
+    let nodes: Vec<(NodeId, &MemStorage)> = memory
+        .node_ids()
+        .map(|id| (id, memory.storage(id).expect("every node has storage")))
+        .collect();
+    fork_files::stage(
+        data_dir.root(),
+        &Manifest::from_config(memory.config()),
+        &nodes,
+    )?;
+    fork_files::install(data_dir)?;
     let mut files = Vec::new();
-    for id in memory.node_ids() {
-        let storage = memory.storage(id).expect("every node has storage");
-        files.push(Some(write_node(data_dir, id, storage)?));
+    for (id, storage) in nodes {
+        let (live, _report) = data_dir.open_node(id).map_err(|e| e.to_string())?;
+        files.push(Some(write_unsynced_tail(id, live, storage)?));
     }
     Ok(memory.map_storage(|id, _| files[id as usize - 1].take().expect("one per node")))
 }
 
-/// Node `id`'s files holding what `memory` holds: the synced part made durable, then the
-/// unsynced tail written over it without an fsync (as the simulation had it).
-fn write_node(data_dir: &DataDir, id: NodeId, memory: &MemStorage) -> Result<FileStorage, String> {
-    let dir = data_dir.node_dir(id);
-    let fail = |e: shared::StorageError| format!("S{id} ({}): {e}", dir.display());
-    let mut files = FileStorage::open_fresh(&dir).map_err(fail)?;
+/// Write over `files` (holding what `memory` had synced) the tail `memory` had written but not
+/// synced, without an fsync: the files are then in the very state the simulation was in.
+fn write_unsynced_tail(
+    id: NodeId,
+    mut files: FileStorage,
+    memory: &MemStorage,
+) -> Result<FileStorage, String> {
+    let fail = |e: shared::StorageError| format!("S{id}: {e}");
     let (synced_state, synced_log) = memory.durable_view().expect("memory storage has one");
-    files.set_hard_state(synced_state).map_err(fail)?;
-    files.append(synced_log).map_err(fail)?;
-    files.sync().map_err(fail)?;
     let common = memory.synced_index();
     if memory.entries() != synced_log {
         files.truncate_from(common + 1).map_err(fail)?;

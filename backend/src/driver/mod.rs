@@ -33,7 +33,8 @@
 //! `handle` (how others reach the driver), `pacing` (the frame loop and what it sends), `control`
 //! (what each command does), `outgoing` (the broadcast messages and their cached JSON), `error`
 //! (why a command failed), `pending` (appends waiting for the cluster), `data_dir` (the files),
-//! `history` (the run's trace: fork, undo, load, branches) and `trace_file` (`trace.jsonl`).
+//! `history` (the run's trace: fork, undo, load, branches), `trace_file` (`trace.jsonl`) and
+//! `fork_files` (rewriting the nodes' files for a fork, crash-safely).
 //!
 //! # The trace
 //!
@@ -45,6 +46,7 @@
 mod control;
 mod data_dir;
 mod error;
+mod fork_files;
 mod handle;
 mod history;
 mod input;
@@ -154,6 +156,9 @@ pub enum DriverError {
     /// The driver thread could not be started.
     #[error("cannot start the driver thread: {0}")]
     Thread(std::io::Error),
+    /// A fork interrupted by a crash could not be finished.
+    #[error("cannot finish a fork that a crash interrupted: {0}")]
+    Fork(String),
     /// The trace to start from (`--trace`) could not be loaded.
     #[error("cannot start from the trace: {0}")]
     Trace(String),
@@ -249,6 +254,9 @@ fn open_cluster(
     requested: SimConfig,
     fresh: bool,
 ) -> Result<(LiveSim, StartInfo), DriverError> {
+    if fork_files::finish_interrupted(data_dir).map_err(DriverError::Fork)? {
+        tracing::warn!("finished a fork that a crash had interrupted");
+    }
     if fresh {
         data_dir.wipe()?;
     }
