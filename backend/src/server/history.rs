@@ -24,15 +24,15 @@ use super::routes::admit;
 use super::{AppState, ServerError};
 use crate::driver::{BranchInfo, CommandError, ForkAt, ForkReply, TRACE_BODY_BYTES_MAX};
 
-/// The success envelope.
+/// The success envelope, `{"ok": true, "result": …}`.
 #[derive(Serialize)]
-struct Ok<T> {
+struct Envelope<T> {
     ok: bool,
     result: T,
 }
 
-fn ok<T>(result: T) -> axum::Json<Ok<T>> {
-    axum::Json(Ok { ok: true, result })
+fn ok<T>(result: T) -> axum::Json<Envelope<T>> {
+    axum::Json(Envelope { ok: true, result })
 }
 
 /// The routes, with their own body limit (a trace is bigger than a command).
@@ -75,7 +75,9 @@ async fn get_trace(State(state): State<AppState>) -> Result<Response, ServerErro
 }
 
 /// `GET /api/trace/link`: the current run as a share-link fragment, or why it is too long.
-async fn share_link(State(state): State<AppState>) -> Result<axum::Json<Ok<Link>>, ServerError> {
+async fn share_link(
+    State(state): State<AppState>,
+) -> Result<axum::Json<Envelope<Link>>, ServerError> {
     let trace = state.inner.driver.trace().await?;
     let fragment = link::encode(&trace)
         .map_err(|e| ServerError::new(StatusCode::PAYLOAD_TOO_LARGE, e.to_string()))?;
@@ -115,7 +117,7 @@ async fn load_trace(
     State(state): State<AppState>,
     ConnectInfo(addr): ConnectInfo<SocketAddr>,
     body: Result<Bytes, BytesRejection>,
-) -> Result<axum::Json<Ok<ForkReply>>, ServerError> {
+) -> Result<axum::Json<Envelope<ForkReply>>, ServerError> {
     admit(&state, addr, false)?;
     let body = body_or_error(body)?;
     let text = std::str::from_utf8(&body)
@@ -129,7 +131,7 @@ async fn fork(
     State(state): State<AppState>,
     ConnectInfo(addr): ConnectInfo<SocketAddr>,
     body: Result<Bytes, BytesRejection>,
-) -> Result<axum::Json<Ok<ForkReply>>, ServerError> {
+) -> Result<axum::Json<Envelope<ForkReply>>, ServerError> {
     admit(&state, addr, false)?;
     let body = body_or_error(body)?;
     let at: ForkAt = serde_json::from_slice(&body).map_err(|e| {
@@ -145,7 +147,7 @@ async fn fork(
 async fn undo(
     State(state): State<AppState>,
     ConnectInfo(addr): ConnectInfo<SocketAddr>,
-) -> Result<axum::Json<Ok<ForkReply>>, ServerError> {
+) -> Result<axum::Json<Envelope<ForkReply>>, ServerError> {
     admit(&state, addr, false)?;
     Ok(ok(state.inner.driver.undo().await?))
 }
@@ -153,7 +155,7 @@ async fn undo(
 /// `GET /api/trace/branches`.
 async fn branches(
     State(state): State<AppState>,
-) -> Result<axum::Json<Ok<Vec<BranchInfo>>>, ServerError> {
+) -> Result<axum::Json<Envelope<Vec<BranchInfo>>>, ServerError> {
     Ok(ok(state.inner.driver.branches().await?))
 }
 
@@ -171,7 +173,7 @@ async fn restore(
     State(state): State<AppState>,
     ConnectInfo(addr): ConnectInfo<SocketAddr>,
     Path(id): Path<String>,
-) -> Result<axum::Json<Ok<ForkReply>>, ServerError> {
+) -> Result<axum::Json<Envelope<ForkReply>>, ServerError> {
     admit(&state, addr, false)?;
     let id = branch_id(&id)?;
     Ok(ok(state.inner.driver.restore_branch(id).await?))
@@ -233,7 +235,7 @@ struct At {
 async fn at(
     State(state): State<AppState>,
     query: Result<Query<ForkAt>, QueryRejection>,
-) -> Result<axum::Json<Ok<At>>, ServerError> {
+) -> Result<axum::Json<Envelope<At>>, ServerError> {
     let Query(at) = query.map_err(|r| {
         CommandError::invalid(format!(
             "expected ?at_ms=T, ?seq=S or ?before_input=I: {}",
@@ -273,7 +275,9 @@ struct InputMarker {
 }
 
 /// `GET /api/trace/markers`: what a timeline marks, over the whole run so far.
-async fn markers(State(state): State<AppState>) -> Result<axum::Json<Ok<Markers>>, ServerError> {
+async fn markers(
+    State(state): State<AppState>,
+) -> Result<axum::Json<Envelope<Markers>>, ServerError> {
     let timeline = timeline(&state, None).await?;
     let trace = timeline.trace();
     Ok(ok(Markers {
