@@ -195,3 +195,50 @@ async fn any_instant_and_the_markers_without_touching_the_live_run() {
     assert!(kinds.contains(&"commit_advanced"), "{kinds:?}");
     s.stop().await;
 }
+
+/// The live run on real files, as fast as it goes (speed 0: inputs land mid-millisecond), with
+/// crashes, restarts from the files and power losses: re-executing its downloaded trace in
+/// memory gives exactly the live cluster.
+#[tokio::test]
+async fn the_live_runs_trace_replays_to_the_live_state() {
+    let s = TestServer::start(Options {
+        speed: 0.0,
+        ..Options::default()
+    })
+    .await;
+    let commands = [
+        json!({"type": "append", "command": "add 1", "node": 1}),
+        json!({"type": "crash", "node": 1}),
+        json!({"type": "append", "command": "add 2", "node": 2}),
+        json!({"type": "power_loss", "node": 2}),
+        json!({"type": "restart", "node": 1}),
+        json!({"type": "partition", "groups": [[1], [2, 3]]}),
+        json!({"type": "restart", "node": 2}),
+        json!({"type": "timeout", "node": 3}),
+        json!({"type": "heal"}),
+        json!({"type": "append", "command": "add rand", "node": 3}),
+        json!({"type": "network", "loss_probability": 0.1}),
+    ];
+    for c in commands {
+        // Accepted or refused (a node may be down or not the leader): both are inputs.
+        let _ = s.post("", c.to_string()).await;
+        let t = s.cluster().await.time_ms;
+        common::eventually("virtual time to move", || async {
+            (s.cluster().await.time_ms > t + 50).then_some(())
+        })
+        .await;
+    }
+    s.command(json!({"type": "pause"})).await;
+    let live = s.cluster().await;
+    let trace = trace_of(&s).await;
+    assert_eq!(trace.inputs.len(), 12, "11 commands and the pause");
+    let mut replay = Replay::new(trace).unwrap().with_checker();
+    replay.run_to(Position::End).unwrap();
+    let replayed = replay.sim().snapshot();
+    assert_eq!((replayed.time_ms, replayed.seq), (live.time_ms, live.seq));
+    assert_eq!(replayed.nodes, live.nodes);
+    assert_eq!(replayed.messages, live.messages);
+    assert_eq!(replayed.network, live.network);
+    assert!(replay.violation().is_none());
+    s.stop().await;
+}
