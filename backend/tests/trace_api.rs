@@ -242,3 +242,21 @@ async fn the_live_runs_trace_replays_to_the_live_state() {
     assert!(replay.violation().is_none());
     s.stop().await;
 }
+
+#[tokio::test]
+async fn wrong_methods_and_paths_get_json_errors() {
+    let s = TestServer::start(Options::default()).await;
+    let r = s.http.get(s.url("/api/fork")).send().await.unwrap();
+    assert_eq!(r.status(), 405);
+    assert_eq!(r.headers()["allow"], "POST");
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["ok"], false);
+    let r = s.http.delete(s.url("/api/trace")).send().await.unwrap();
+    assert_eq!(r.status(), 405);
+    assert_eq!(r.headers()["allow"], "GET, POST");
+    let r = s.http.get(s.url("/api/trace/nope")).send().await.unwrap();
+    assert_eq!(r.status(), 404);
+    let body: Value = r.json().await.unwrap();
+    assert!(body["error"].as_str().unwrap().contains("no such endpoint"));
+    s.stop().await;
+}

@@ -12,9 +12,9 @@ use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{ConnectInfo, DefaultBodyLimit, Path, Query, State};
-use axum::http::{header, StatusCode};
+use axum::http::{header, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{any, get, post};
 use axum::Router;
 use serde::Serialize;
 use shared::protocol::{ClusterSnapshot, SimEvent};
@@ -37,17 +37,67 @@ fn ok<T>(result: T) -> axum::Json<Envelope<T>> {
 
 /// The routes, with their own body limit (a trace is bigger than a command).
 pub(super) fn router() -> Router<AppState> {
+    let wrong = || any(method_not_allowed);
     Router::new()
-        .route("/api/trace", get(get_trace).post(load_trace))
-        .route("/api/trace/link", get(share_link))
-        .route("/api/trace/at", get(at))
-        .route("/api/trace/markers", get(markers))
-        .route("/api/trace/branches", get(branches))
-        .route("/api/trace/branches/{id}", get(branch))
-        .route("/api/trace/branches/{id}/restore", post(restore))
-        .route("/api/fork", post(fork))
-        .route("/api/undo", post(undo))
+        .route(
+            "/api/trace",
+            get(get_trace).post(load_trace).fallback(method_not_allowed),
+        )
+        .route(
+            "/api/trace/link",
+            get(share_link).fallback(method_not_allowed),
+        )
+        .route("/api/trace/at", get(at).fallback(method_not_allowed))
+        .route(
+            "/api/trace/markers",
+            get(markers).fallback(method_not_allowed),
+        )
+        .route(
+            "/api/trace/branches",
+            get(branches).fallback(method_not_allowed),
+        )
+        .route(
+            "/api/trace/branches/{id}",
+            get(branch).fallback(method_not_allowed),
+        )
+        .route(
+            "/api/trace/branches/{id}/restore",
+            post(restore).fallback(method_not_allowed),
+        )
+        .route("/api/fork", post(fork).fallback(method_not_allowed))
+        .route("/api/undo", post(undo).fallback(method_not_allowed))
+        .route("/api/trace/{*rest}", wrong())
         .layer(DefaultBodyLimit::max(TRACE_BODY_BYTES_MAX))
+}
+
+/// A wrong method (or an unknown path under `/api/trace/`), as a JSON error naming what works.
+async fn method_not_allowed(method: Method, uri: Uri) -> Response {
+    let path = uri.path();
+    let allowed = match path {
+        "/api/trace" => Some("GET, POST"),
+        "/api/fork" | "/api/undo" => Some("POST"),
+        p if p.ends_with("/restore") => Some("POST"),
+        "/api/trace/link" | "/api/trace/at" | "/api/trace/markers" | "/api/trace/branches" => {
+            Some("GET")
+        }
+        p if p.starts_with("/api/trace/branches/") && p.matches('/').count() == 4 => Some("GET"),
+        _ => None,
+    };
+    match allowed {
+        Some(allowed) => (
+            [(header::ALLOW, allowed)],
+            ServerError::new(
+                StatusCode::METHOD_NOT_ALLOWED,
+                format!("{method} is not allowed on {path}: use {allowed}"),
+            ),
+        )
+            .into_response(),
+        None => ServerError::new(
+            StatusCode::NOT_FOUND,
+            format!("no such endpoint: {method} {path} (the history routes are in docs/api.md)"),
+        )
+        .into_response(),
+    }
 }
 
 /// A trace as a download: the JSON file `POST /api/trace` and `logscope replay` take back.
