@@ -191,3 +191,37 @@ async fn a_kill_9_right_after_a_fork_recovers_the_forked_state() {
     assert!(matches!(now.start, Start::Disk { .. }));
     assert!(now.inputs.is_empty());
 }
+
+/// `--trace FILE`: the server starts as that run, re-executed to its end; a bad file stops it
+/// with the reason.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_server_starts_from_a_trace_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let file = format!(
+        "{}/../shared/tests/traces/crash-and-restart.json",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let http = reqwest::Client::new();
+    let p = Process::start(&data, &["--paused", "--trace", &file]);
+    let snap = cluster(&http, &p).await;
+    assert_eq!((snap.time_ms, snap.seed), (5_000, 2));
+    let trace: Trace = serde_json::from_value(get(&http, &p, "/api/trace").await).unwrap();
+    assert_eq!(trace.inputs.len(), 8);
+    let mut replay = Replay::new(trace).unwrap();
+    replay.run_to(Position::End).unwrap();
+    assert_eq!(snap.nodes, replay.sim().snapshot().nodes);
+    drop(p);
+
+    let bad = dir.path().join("bad.json");
+    std::fs::write(&bad, "{\"version\": 3}").unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_logscope"))
+        .args(["--port", "0", "--data-dir"])
+        .arg(dir.path().join("other"))
+        .arg("--trace")
+        .arg(&bad)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("format version 3"));
+}
