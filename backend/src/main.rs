@@ -21,8 +21,17 @@ use shared::LogModel;
 /// directory, and every node recovers from its files. Times are virtual milliseconds; --speed
 /// says how many pass per wall-clock millisecond.
 #[derive(Debug, Parser)]
-#[command(name = "logscope", version, about, long_about)]
+#[command(
+    name = "logscope",
+    version,
+    about,
+    long_about,
+    args_conflicts_with_subcommands = true
+)]
 struct Cli {
+    #[command(subcommand)]
+    command: Option<Sub>,
+
     /// Address to listen on. The default serves this machine only; 0.0.0.0 serves everyone.
     #[arg(long, default_value = "127.0.0.1")]
     bind: IpAddr,
@@ -89,6 +98,27 @@ struct Cli {
     /// The built frontend (the output of `trunk build`).
     #[arg(long, default_value = "dist")]
     static_dir: PathBuf,
+
+    /// Start from this trace (a file from `GET /api/trace` or the page's download): the cluster
+    /// becomes that run, re-executed to its end, replacing what the data directory held.
+    #[arg(long, value_name = "FILE")]
+    trace: Option<PathBuf>,
+}
+
+#[derive(Debug, clap::Subcommand)]
+enum Sub {
+    /// Re-execute a trace headless (in memory, no server), print a summary and exit non-zero if
+    /// the safety checker finds a violation (with --check). See docs/trace.md.
+    Replay {
+        /// The trace file.
+        file: PathBuf,
+        /// Stop at this virtual time (ms) instead of the trace's end.
+        #[arg(long)]
+        until_ms: Option<u64>,
+        /// Run the safety checker after every step.
+        #[arg(long)]
+        check: bool,
+    },
 }
 
 /// Flags that shape a new cluster: ignored (with a warning) when a stored cluster is recovered.
@@ -116,6 +146,14 @@ fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(e) => e.exit(),
     };
+    if let Some(Sub::Replay {
+        file,
+        until_ms,
+        check,
+    }) = &cli.command
+    {
+        return replay(file, *until_ms, *check);
+    }
     let explicit: Vec<&str> = CLUSTER_FLAGS
         .iter()
         .copied()
@@ -151,7 +189,32 @@ fn main() -> ExitCode {
     }
 }
 
+/// `logscope replay`: the summary on stdout; exit 1 on a violation, 2 when the trace is unusable.
+fn replay(file: &std::path::Path, until_ms: Option<u64>, check: bool) -> ExitCode {
+    match backend::replay::replay_file(file, until_ms, check) {
+        Ok(outcome) => {
+            println!("{}", outcome.summary);
+            if !outcome.checked {
+                println!("(safety checker not run: add --check)");
+            }
+            if outcome.failed() {
+                ExitCode::FAILURE
+            } else {
+                ExitCode::SUCCESS
+            }
+        }
+        Err(e) => {
+            eprintln!("logscope replay: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
 async fn run(cli: Cli, explicit: Vec<&str>) -> anyhow::Result<()> {
+    let trace = match &cli.trace {
+        Some(path) => Some(backend::replay::read_trace(path).map_err(anyhow::Error::msg)?),
+        None => None,
+    };
     let seed = cli.seed.unwrap_or_else(clock_seed);
     let cluster = SimConfig {
         nodes: cli.nodes,
@@ -179,6 +242,7 @@ async fn run(cli: Cli, explicit: Vec<&str>) -> anyhow::Result<()> {
             cluster,
             speed: cli.speed,
             paused: cli.paused,
+            trace,
             ..DriverConfig::default()
         },
         limits: Limits::default(),

@@ -5,16 +5,17 @@
 
 use std::time::{Duration, Instant};
 
-use shared::protocol::{ClientCommand, CommandOk, Event};
+use shared::protocol::{ClientCommand, CommandOk};
 use shared::raft::ProposeOutcome;
 use shared::sim::SimConfig;
+use shared::trace::TraceInput;
 use shared::{LogIndex, NodeId, Term};
 
-use super::handle::Request;
+use super::handle::{HistoryOp, HistoryReply, Request};
 use super::pending::{self, Deadline, ReplyTx};
 use super::{
     check_speed, open_cluster, Append, AppendWait, CommandError, Driver, Input, Manifest,
-    OutgoingKind,
+    OutgoingKind, Reason,
 };
 
 /// Waiting appends the driver keeps at once; more are refused rather than queued without bound.
@@ -42,9 +43,26 @@ impl Driver {
             Request::Status { reply } => {
                 let _ = reply.send(self.status());
             }
+            Request::History { op, reply } => {
+                let _ = reply.send(self.history(op));
+            }
             Request::Shutdown => return std::ops::ControlFlow::Break(()),
         }
         std::ops::ControlFlow::Continue(())
+    }
+
+    fn history(&mut self, op: HistoryOp) -> Result<HistoryReply, CommandError> {
+        Ok(match op {
+            HistoryOp::Trace => HistoryReply::Trace(Box::new(self.current_trace())),
+            HistoryOp::Load(trace) => {
+                HistoryReply::Moved(self.become_trace(*trace, None, Reason::Loaded)?)
+            }
+            HistoryOp::Fork(at) => HistoryReply::Moved(self.fork(at)?),
+            HistoryOp::Undo => HistoryReply::Moved(self.undo()?),
+            HistoryOp::Branches => HistoryReply::Branches(self.branch_list()),
+            HistoryOp::Branch(id) => HistoryReply::Trace(Box::new(self.branch(id)?)),
+            HistoryOp::Restore(id) => HistoryReply::Moved(self.restore(id)?),
+        })
     }
 
     fn command(&mut self, command: Input, wait: AppendWait, reply: ReplyTx) {
@@ -68,11 +86,14 @@ impl Driver {
             ));
             return self.answer(reply, Err(error));
         }
-        let proposed = self
-            .sim
-            .propose_from(append.node, append.command, append.client);
+        let proposed = self.input(TraceInput::Append {
+            command: append.command,
+            node: append.node,
+            client: append.client,
+        });
         let accepted = match proposed {
-            Ok(a) => a,
+            Ok(Some(a)) => a,
+            Ok(None) => unreachable!("an append input always says what it became"),
             Err(e) => return self.answer(reply, Err(e.into())),
         };
         let wait_virtual_ms =
@@ -135,14 +156,14 @@ impl Driver {
         match command {
             ClientCommand::Append { .. } => unreachable!("append is handled by Driver::append"),
             ClientCommand::Crash { node } => {
-                self.sim.crash(node)?;
+                self.input(TraceInput::Crash { node })?;
                 done(format!(
                     "S{node} crashed: its volatile state is gone, its files stay"
                 ))
             }
             ClientCommand::Restart { node } => self.restart(node),
             ClientCommand::PowerLoss { node } => {
-                self.sim.power_loss(node)?;
+                self.input(TraceInput::PowerLoss { node })?;
                 let synced = self
                     .sim
                     .storage(node)
@@ -153,11 +174,11 @@ impl Driver {
                 ))
             }
             ClientCommand::Timeout { node } => {
-                self.sim.force_timeout(node)?;
+                self.input(TraceInput::Timeout { node })?;
                 done(format!("S{node}'s election timer fired"))
             }
             ClientCommand::Partition { groups } => {
-                self.sim.partition(groups)?;
+                self.input(TraceInput::Partition { groups })?;
                 let view = self.sim.network_view();
                 if view.partitions.is_empty() {
                     done("no partition: every node is in one group".into())
@@ -166,19 +187,19 @@ impl Driver {
                 }
             }
             ClientCommand::Cut { from, to } => {
-                self.sim.cut(from, to)?;
+                self.input(TraceInput::Cut { from, to })?;
                 done(format!("cut the link S{from} → S{to}"))
             }
             ClientCommand::Uncut { from, to } => {
-                self.sim.uncut(from, to)?;
+                self.input(TraceInput::Uncut { from, to })?;
                 done(format!("restored the link S{from} → S{to}"))
             }
             ClientCommand::Isolate { node } => {
-                self.sim.isolate(node)?;
+                self.input(TraceInput::Isolate { node })?;
                 done(format!("cut every link to and from S{node}"))
             }
             ClientCommand::Heal => {
-                self.sim.heal();
+                self.input(TraceInput::Heal)?;
                 done("removed every partition and cut link".into())
             }
             ClientCommand::Network {
@@ -187,12 +208,12 @@ impl Driver {
                 latency_ms_min,
                 latency_ms_max,
             } => {
-                self.sim.set_network(
+                self.input(TraceInput::Network {
                     loss_probability,
                     duplicate_probability,
                     latency_ms_min,
                     latency_ms_max,
-                )?;
+                })?;
                 self.save_manifest();
                 let n = self.sim.network_view();
                 done(format!(
@@ -201,7 +222,7 @@ impl Driver {
                 ))
             }
             ClientCommand::DropMessage { id } => {
-                self.sim.drop_message(id)?;
+                self.input(TraceInput::DropMessage { id })?;
                 done(format!("dropped message {id}"))
             }
             ClientCommand::Pause => {
@@ -262,7 +283,7 @@ impl Driver {
     fn restart(&mut self, node: NodeId) -> Result<CommandOk, CommandError> {
         if node == 0 || node > self.sim.config().nodes || self.sim.is_up(node) {
             // Unknown or running: the simulator words the refusal.
-            self.sim.restart(node)?;
+            self.input(TraceInput::Restart { node })?;
         }
         // A restarted process opens its files again: recovery reads them from disk.
         let (storage, report) = self
@@ -273,7 +294,7 @@ impl Driver {
             tracing::warn!(%node, ?report, "recovery repaired S{node}'s files");
         }
         self.sim.replace_storage(node, storage)?;
-        self.sim.restart(node)?;
+        self.input(TraceInput::Restart { node })?;
         self.flush_events();
         if !self.sim.is_up(node) {
             let why = self
@@ -300,6 +321,8 @@ impl Driver {
         shared::sim::validate(&cluster)?;
         // The old run's last events go out before its end is announced.
         self.flush_events();
+        // The old run stays in the history, as a branch the teacher can return to.
+        self.set_aside(Reason::Reset);
         let (sim, info) = open_cluster(&self.data_dir, cluster, true).map_err(|e| {
             CommandError::unavailable(format!("could not start a new cluster: {e}"))
         })?;
@@ -307,6 +330,7 @@ impl Driver {
             "the cluster was reset before this request was answered",
         ));
         self.sim = sim;
+        self.new_segment(Reason::Reset);
         self.run += 1;
         self.storage_errors = info.failed_nodes.iter().cloned().collect();
         self.snapshot_cache = None;
@@ -345,8 +369,8 @@ impl Driver {
         self.rebase(now);
         self.paused = paused;
         self.speed = speed;
-        self.sim
-            .record_event(Event::ControlChanged { paused, speed });
+        // Recorded like any input: it is numbered in the event stream.
+        let _ = self.input(TraceInput::Control { paused, speed });
         self.flush_events();
         self.send_clock(now);
     }

@@ -14,7 +14,8 @@ use tokio::sync::{broadcast, mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 
 use super::pending::ReplyTx;
-use super::{AppendWait, CommandError, Outgoing, SnapshotReply};
+use super::{AppendWait, BranchInfo, CommandError, ForkAt, ForkReply, Outgoing, SnapshotReply};
+use shared::trace::Trace;
 
 /// A short summary of the run (`GET /api/health`).
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -50,7 +51,30 @@ pub(super) enum Request {
     Status {
         reply: oneshot::Sender<Status>,
     },
+    History {
+        op: HistoryOp,
+        reply: oneshot::Sender<Result<HistoryReply, CommandError>>,
+    },
     Shutdown,
+}
+
+/// What a history request asks (see `history.rs`).
+#[derive(Debug)]
+pub(super) enum HistoryOp {
+    Trace,
+    Load(Box<Trace>),
+    Fork(ForkAt),
+    Undo,
+    Branches,
+    Branch(u64),
+    Restore(u64),
+}
+
+/// What a history request returns.
+pub(super) enum HistoryReply {
+    Trace(Box<Trace>),
+    Moved(ForkReply),
+    Branches(Vec<BranchInfo>),
 }
 
 /// How the rest of the process reaches the driver. Cheap to clone.
@@ -67,6 +91,7 @@ impl std::fmt::Debug for Request {
             Request::Command { command, .. } => write!(f, "Command({command:?})"),
             Request::Snapshot { .. } => f.write_str("Snapshot"),
             Request::Status { .. } => f.write_str("Status"),
+            Request::History { op, .. } => write!(f, "History({op:?})"),
             Request::Shutdown => f.write_str("Shutdown"),
         }
     }
@@ -111,6 +136,63 @@ impl DriverHandle {
         let (reply, rx) = oneshot::channel();
         self.send(Request::Status { reply }).await?;
         rx.await.map_err(|_| CommandError::stopped())
+    }
+
+    /// The current run's trace (`GET /api/trace`).
+    pub async fn trace(&self) -> Result<Trace, CommandError> {
+        match self.history(HistoryOp::Trace).await? {
+            HistoryReply::Trace(t) => Ok(*t),
+            _ => unreachable!("a trace request is answered with a trace"),
+        }
+    }
+
+    /// Make the live cluster this trace, re-executed to its end (`POST /api/trace`).
+    pub async fn load_trace(&self, trace: Trace) -> Result<ForkReply, CommandError> {
+        self.moved(HistoryOp::Load(Box::new(trace))).await
+    }
+
+    /// Fork at an instant of the current run (`POST /api/fork`).
+    pub async fn fork(&self, at: ForkAt) -> Result<ForkReply, CommandError> {
+        self.moved(HistoryOp::Fork(at)).await
+    }
+
+    /// Fork just before the last input (`POST /api/undo`).
+    pub async fn undo(&self) -> Result<ForkReply, CommandError> {
+        self.moved(HistoryOp::Undo).await
+    }
+
+    /// Bring a branch back (`POST /api/trace/branches/{id}/restore`).
+    pub async fn restore_branch(&self, id: u64) -> Result<ForkReply, CommandError> {
+        self.moved(HistoryOp::Restore(id)).await
+    }
+
+    /// The branches (`GET /api/trace/branches`).
+    pub async fn branches(&self) -> Result<Vec<BranchInfo>, CommandError> {
+        match self.history(HistoryOp::Branches).await? {
+            HistoryReply::Branches(b) => Ok(b),
+            _ => unreachable!("a branch list request is answered with a list"),
+        }
+    }
+
+    /// One branch's trace (`GET /api/trace/branches/{id}`).
+    pub async fn branch(&self, id: u64) -> Result<Trace, CommandError> {
+        match self.history(HistoryOp::Branch(id)).await? {
+            HistoryReply::Trace(t) => Ok(*t),
+            _ => unreachable!("a branch request is answered with a trace"),
+        }
+    }
+
+    async fn moved(&self, op: HistoryOp) -> Result<ForkReply, CommandError> {
+        match self.history(op).await? {
+            HistoryReply::Moved(r) => Ok(r),
+            _ => unreachable!("a fork is answered with where the cluster went"),
+        }
+    }
+
+    async fn history(&self, op: HistoryOp) -> Result<HistoryReply, CommandError> {
+        let (reply, rx) = oneshot::channel();
+        self.send(Request::History { op, reply }).await?;
+        rx.await.map_err(|_| CommandError::stopped())?
     }
 
     /// Ask the driver to stop: waiting requests are answered "shutting down".

@@ -32,16 +32,28 @@
 //!
 //! `handle` (how others reach the driver), `pacing` (the frame loop and what it sends), `control`
 //! (what each command does), `outgoing` (the broadcast messages and their cached JSON), `error`
-//! (why a command failed), `pending` (appends waiting for the cluster), `data_dir` (the files).
+//! (why a command failed), `pending` (appends waiting for the cluster), `data_dir` (the files),
+//! `history` (the run's trace: fork, undo, load, branches), `trace_file` (`trace.jsonl`) and
+//! `fork_files` (rewriting the nodes' files for a fork, crash-safely).
+//!
+//! # The trace
+//!
+//! The simulator is wrapped in a [`shared::trace::Recorded`]: every input reaches it through
+//! [`Driver::input`], which records it with its virtual time, event seq and step count and
+//! appends it to `trace.jsonl`. Stepping and reading go around the recorder; nothing else can
+//! change the run (docs/trace.md).
 
 mod control;
 mod data_dir;
 mod error;
+mod fork_files;
 mod handle;
+mod history;
 mod input;
 mod outgoing;
 mod pacing;
 mod pending;
+mod trace_file;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -50,6 +62,7 @@ use std::time::{Duration, Instant};
 
 use shared::protocol::{CommandOk, Event};
 use shared::sim::{SimConfig, SimError};
+use shared::trace::{node_disk, Recorded, Start, Trace};
 use shared::{NodeId, Sim};
 use tokio::sync::{broadcast, mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
@@ -57,15 +70,17 @@ use tokio_util::sync::CancellationToken;
 pub use data_dir::{DataDir, DataDirError, DirLock, Manifest, LOCK_FILE, MANIFEST_FILE};
 pub use error::{CommandError, ErrorKind};
 pub use handle::{DriverHandle, DriverThread, Status};
+pub use history::{BranchInfo, ForkAt, ForkReply, TRACE_BODY_BYTES_MAX};
 pub use input::{Append, Input};
 pub(crate) use outgoing::to_json;
 pub use outgoing::{Outgoing, OutgoingKind, SnapshotReply};
 use pending::{Pending, ReplyTx};
+pub use trace_file::{Reason, BRANCHES_MAX, TRACE_FILE, TRACE_FILE_BYTES_MAX};
 
 use crate::storage::{FileStorage, RecoveryReport};
 
-/// The simulator as the driver runs it: every node on real files.
-pub type LiveSim = Sim<FileStorage>;
+/// The simulator as the driver runs it: every node on real files, every input recorded.
+pub type LiveSim = Recorded<FileStorage>;
 
 /// Slowest allowed speed (virtual ms per wall ms), apart from 0.
 pub const SPEED_MIN: f64 = 0.001;
@@ -105,6 +120,9 @@ pub struct DriverConfig {
     pub clock_interval: Duration,
     /// Outgoing messages kept for slow viewers before they lag (and get a fresh snapshot).
     pub broadcast_capacity: usize,
+    /// Start from this trace (`--trace FILE`): the cluster becomes that run, re-executed to its
+    /// end, replacing whatever the data directory held.
+    pub trace: Option<Trace>,
 }
 
 impl Default for DriverConfig {
@@ -118,6 +136,7 @@ impl Default for DriverConfig {
             frame_interval: Duration::from_millis(25),
             clock_interval: Duration::from_millis(250),
             broadcast_capacity: 1024,
+            trace: None,
         }
     }
 }
@@ -137,6 +156,12 @@ pub enum DriverError {
     /// The driver thread could not be started.
     #[error("cannot start the driver thread: {0}")]
     Thread(std::io::Error),
+    /// A fork interrupted by a crash could not be finished.
+    #[error("cannot finish a fork that a crash interrupted: {0}")]
+    Fork(String),
+    /// The trace to start from (`--trace`) could not be loaded.
+    #[error("cannot start from the trace: {0}")]
+    Trace(String),
 }
 
 /// What the driver found when it started.
@@ -200,7 +225,15 @@ pub async fn start(
                     return;
                 }
             };
-            let driver = Driver::new(config, data_dir, lock, sim, outgoing);
+            let trace = config.trace.clone();
+            let mut driver = Driver::new(config, data_dir, lock, sim, outgoing);
+            driver.start_history(info.recovered);
+            if let Some(trace) = trace {
+                if let Err(e) = driver.become_trace(trace, None, Reason::Loaded) {
+                    let _ = started_tx.send(Err(DriverError::Trace(e.message)));
+                    return;
+                }
+            }
             if started_tx.send(Ok(info)).is_err() {
                 return;
             }
@@ -221,6 +254,9 @@ fn open_cluster(
     requested: SimConfig,
     fresh: bool,
 ) -> Result<(LiveSim, StartInfo), DriverError> {
+    if fork_files::finish_interrupted(data_dir).map_err(DriverError::Fork)? {
+        tracing::warn!("finished a fork that a crash had interrupted");
+    }
     if fresh {
         data_dir.wipe()?;
     }
@@ -237,15 +273,27 @@ fn open_cluster(
     };
     let mut storages = Vec::new();
     let mut recovery = Vec::new();
+    let mut disks = Vec::new();
     for id in NodeId::all(cluster.nodes) {
-        let (storage, report) = data_dir.open_node(id)?;
+        let (mut storage, report) = data_dir.open_node(id)?;
+        // What the disks hold is where this run's trace starts (an empty disk is no state).
+        disks.extend(
+            node_disk(id, &mut storage)
+                .filter(|d| !d.log.is_empty() || d.hard_state != shared::HardState::default()),
+        );
         storages.push(storage);
         recovery.push((id, report));
     }
+    let start = if disks.is_empty() {
+        Start::Empty
+    } else {
+        Start::Disk { nodes: disks }
+    };
     let mut storages = storages.into_iter();
-    let mut sim = Sim::with_storage(cluster.clone(), |_| {
+    let sim = Sim::with_storage(cluster.clone(), |_| {
         storages.next().expect("one storage was opened per node id")
     })?;
+    let mut sim = Recorded::new(sim, Trace::new(cluster.clone(), start));
     let failed_nodes = sim
         .take_events()
         .into_iter()
@@ -297,6 +345,13 @@ struct Driver {
     slipping: bool,
     /// Replies held until the frame's events are broadcast (see [`Driver::flush`]).
     replies: Vec<(ReplyTx, Result<CommandOk, CommandError>)>,
+    /// `trace.jsonl`.
+    trace_file: trace_file::TraceFile,
+    /// Abandoned futures, oldest first.
+    branches: Vec<trace_file::Branch>,
+    next_branch_id: u64,
+    /// Why the current segment began.
+    segment_reason: Reason,
 }
 
 type SnapshotKey = (u64, u64, u64, bool, u64);
@@ -327,6 +382,10 @@ impl Driver {
             storage_errors: BTreeMap::new(),
             slipping: false,
             replies: Vec::new(),
+            trace_file: trace_file::TraceFile::new(&config.data_dir),
+            branches: Vec::new(),
+            next_branch_id: 1,
+            segment_reason: Reason::New,
         }
     }
 }

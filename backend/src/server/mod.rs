@@ -7,6 +7,7 @@
 //! address (bind port 0 in tests) and a graceful shutdown.
 
 mod error;
+mod history;
 mod limits;
 mod routes;
 mod ws;
@@ -162,6 +163,8 @@ pub(crate) struct Inner {
     per_ip: limits::PerIp,
     shutdown: CancellationToken,
     static_dir: PathBuf,
+    /// Checkpoints of the run's trace for `GET /api/trace/at` and `/markers`.
+    timelines: history::TimelineCache,
 }
 
 impl AppState {
@@ -180,6 +183,7 @@ impl AppState {
                 limits,
                 shutdown,
                 static_dir,
+                timelines: Default::default(),
             }),
         }
     }
@@ -280,6 +284,8 @@ fn router(state: AppState, config: &ServerConfig) -> Router {
             StatusCode::GATEWAY_TIMEOUT,
             api_timeout,
         ));
+    // The history routes (docs/trace.md) carry their own, larger body limit.
+    let api = history::router().merge(api);
     Router::new()
         .merge(api)
         .route("/ws", get(ws::upgrade))

@@ -39,7 +39,7 @@ fn json_text(text: impl Into<Body>) -> Response {
 }
 
 /// A refusal when `addr` is over its rate limit.
-fn admit(state: &AppState, addr: SocketAddr, append: bool) -> Result<(), ServerError> {
+pub(super) fn admit(state: &AppState, addr: SocketAddr, append: bool) -> Result<(), ServerError> {
     state
         .inner
         .per_ip

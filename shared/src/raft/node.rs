@@ -34,8 +34,8 @@ pub struct Config {
     pub log_model: LogModel,
 }
 
-/// One Raft server.
-#[derive(Debug)]
+/// One Raft server. `Clone` lets a trace's re-execution keep checkpoints of a whole cluster.
+#[derive(Clone, Debug)]
 pub struct RaftNode {
     pub(super) config: Config,
 

@@ -97,7 +97,7 @@ impl Ready {
 }
 
 /// A batch written to storage but not yet durable; holds its messages back until `sync`.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct Unsynced {
     number: u64,
     needs_sync: bool,

@@ -157,10 +157,7 @@ fn run_unguarded(
     let fail = |violation| ChaosFailure { seed, violation };
     let n = config.nodes;
     let pick = |rng: &mut Rng| NodeId(rng.range_inclusive(1, n));
-    let usual_latency = (
-        config.network.latency_ms_min,
-        config.network.latency_ms_max,
-    );
+    let usual_latency = (config.network.latency_ms_min, config.network.latency_ms_max);
     // The nodes' first start, checked before anything else happens.
     drain(&mut sim, &mut checker, &mut report, &mut on_events).map_err(fail)?;
 
@@ -266,7 +263,7 @@ fn run_unguarded(
         Some(usual_latency.0),
         Some(usual_latency.1),
     )
-        .expect("valid network");
+    .expect("valid network");
     // The checker judges each input against the state right after it, so every restart is
     // checked on its own, before any message reaches the restarted node.
     for id in NodeId::all(n) {

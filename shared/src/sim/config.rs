@@ -2,6 +2,8 @@
 //! the patch types that change a few fields and re-check the result. Owns validation and its
 //! person-readable messages; must not touch a running simulation (the caller applies the result).
 
+use serde::{Deserialize, Serialize};
+
 use crate::protocol::{ClientCommand, Timing};
 use crate::types::LogModel;
 
@@ -10,8 +12,9 @@ use super::SimError;
 /// Largest cluster the simulator (and the UI) supports.
 pub const NODES_MAX: u64 = 9;
 
-/// Everything that defines a run, apart from the inputs.
-#[derive(Clone, Debug, PartialEq)]
+/// Everything that defines a run, apart from the inputs. Serialized as is in a trace (see
+/// `crate::trace`), with the field names below.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct SimConfig {
     /// Cluster size, 1..=9.
     pub nodes: u64,
@@ -26,7 +29,7 @@ pub struct SimConfig {
 }
 
 /// Loss, duplication and latency of the simulated network.
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct NetworkSettings {
     /// One-way latency is uniform in `[min, max]` ms (different latencies reorder messages).
     pub latency_ms_min: u64,

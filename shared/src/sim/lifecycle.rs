@@ -14,6 +14,7 @@ use super::queue::{Item, QueueKey};
 use super::{Sim, SimError};
 
 /// One simulated server: its Raft state while it runs, and its storage, which outlives crashes.
+#[derive(Clone)]
 pub(super) struct SimNode<S> {
     pub(super) id: NodeId,
     pub(super) raft: Option<RaftNode>,
@@ -41,6 +42,20 @@ impl<S> SimNode<S> {
             timer_key: None,
             incarnation: 0,
             down_state: None,
+        }
+    }
+
+    /// The same node on another storage (see [`Sim::map_storage`]).
+    pub(super) fn map_storage<T>(self, convert: &mut impl FnMut(NodeId, S) -> T) -> SimNode<T> {
+        SimNode {
+            id: self.id,
+            raft: self.raft,
+            storage: convert(self.id, self.storage),
+            unsynced: self.unsynced,
+            sync_scheduled: self.sync_scheduled,
+            timer_key: self.timer_key,
+            incarnation: self.incarnation,
+            down_state: self.down_state,
         }
     }
 }

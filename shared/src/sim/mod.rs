@@ -103,7 +103,9 @@ pub struct AppendAccepted {
 }
 
 /// The simulated cluster. `S` is each node's storage ([`MemStorage`] in tests; the backend plugs
-/// in files).
+/// in files). A clone (with in-memory storage) is an independent copy of the whole run: trace
+/// replay keeps them as checkpoints.
+#[derive(Clone)]
 pub struct Sim<S: Storage = MemStorage> {
     config: SimConfig,
     now_ms: u64,
@@ -252,6 +254,46 @@ impl<S: Storage> Sim<S> {
     /// Run for `duration_ms` of virtual time.
     pub fn run_for(&mut self, duration_ms: u64) {
         self.run_until(self.now_ms + duration_ms);
+    }
+
+    /// Move the clock forward to `time_ms` without processing anything: what a paced driver's
+    /// clock does between two queue items, so that an input lands at the very virtual time it
+    /// did in the live run (trace replay). Refused (false, nothing changed) when an item is due
+    /// before `time_ms`: jumping over it would break the queue's time order.
+    pub fn skip_to(&mut self, time_ms: u64) -> bool {
+        if self.next_event_time().is_some_and(|t| t < time_ms) {
+            return false;
+        }
+        self.now_ms = self.now_ms.max(time_ms);
+        true
+    }
+
+    /// The same cluster, mid-run, with every node's storage exchanged for `convert(id, old)`.
+    /// Fork uses it: a run re-executed in memory becomes the live run on files. The caller must
+    /// give storage holding what the old one held (`load` returning the same), or the nodes'
+    /// view of their disk and the disk disagree.
+    pub fn map_storage<T: Storage>(self, mut convert: impl FnMut(NodeId, S) -> T) -> Sim<T> {
+        Sim {
+            config: self.config,
+            now_ms: self.now_ms,
+            net_rng: self.net_rng,
+            node_rng: self.node_rng,
+            nodes: self
+                .nodes
+                .into_iter()
+                .map(|n| n.map_storage(&mut convert))
+                .collect(),
+            queue: self.queue,
+            in_flight: self.in_flight,
+            next_message_id: self.next_message_id,
+            next_request_id: self.next_request_id,
+            next_anonymous_serial: self.next_anonymous_serial,
+            cut_links: self.cut_links,
+            partitions: self.partitions,
+            events: self.events,
+            event_seq: self.event_seq,
+            stats: self.stats,
+        }
     }
 
     // ----- Client requests -----

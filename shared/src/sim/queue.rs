@@ -28,7 +28,7 @@ pub(super) enum Item {
 }
 
 /// Pending items, earliest first.
-#[derive(Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub(super) struct Queue {
     items: BTreeMap<QueueKey, Item>,
     seq: u64,

@@ -1,0 +1,361 @@
+//! The run's history on the driver's side: recording each input (to the trace and
+//! `trace.jsonl`), and making the live cluster another instant of a trace — fork, undo, load a
+//! trace, bring a branch back. Owns what those do to the live run and its files; must not parse
+//! HTTP (the server does) nor re-implement re-execution (`shared::trace::Replay` does it).
+//!
+//! Becoming an instant: re-execute the trace to it in memory (nothing live changes if that
+//! fails), rewrite every node's files to hold what that node's storage held then — first what
+//! was synced, fsynced and swapped in crash-safely (`fork_files`); then any written-but-unsynced
+//! tail, written without fsync, exactly the state the simulation was in — move the in-memory
+//! cluster onto those files
+//! ([`shared::Sim::map_storage`]), and record on from the trace's prefix. The old run is kept as
+//! a branch.
+
+use std::time::Instant;
+
+use serde::{Deserialize, Serialize};
+use shared::sim::{AppendAccepted, SimError};
+use shared::trace::{Position, Recorded, Replay, Trace, TraceInput};
+use shared::{MemStorage, NodeId, Storage};
+
+use super::fork_files;
+use super::trace_file::{Branch, Reason, TraceFile, BRANCHES_MAX};
+use super::{CommandError, DataDir, Driver, Manifest, OutgoingKind};
+use crate::storage::FileStorage;
+
+/// Largest trace `POST /api/trace` accepts (bytes of JSON).
+pub const TRACE_BODY_BYTES_MAX: usize = 16 << 20;
+
+/// Where to fork (`POST /api/fork`): exactly one of the three.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ForkAt {
+    /// After everything at or before this virtual time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub at_ms: Option<u64>,
+    /// Right after the event with this seq.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seq: Option<u64>,
+    /// Just before input number `before_input` (0-based, as in the trace's `inputs`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub before_input: Option<usize>,
+}
+
+impl ForkAt {
+    /// The position it names, or why it names none.
+    pub fn position(&self) -> Result<Position, CommandError> {
+        match (self.at_ms, self.seq, self.before_input) {
+            (Some(t), None, None) => Ok(Position::AtMs(t)),
+            (None, Some(s), None) => Ok(Position::Seq(s)),
+            (None, None, Some(i)) => Ok(Position::BeforeInput(i)),
+            _ => Err(CommandError::invalid(
+                "say where to fork with exactly one of at_ms, seq or before_input, e.g. \
+                 {\"at_ms\": 1500}",
+            )),
+        }
+    }
+}
+
+/// What a fork (or undo, load, restore) did.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ForkReply {
+    /// A sentence for people.
+    pub message: String,
+    /// The new run number (viewers get a fresh snapshot for it).
+    pub run: u64,
+    /// Virtual time the live cluster now stands at.
+    pub time_ms: u64,
+    /// Seq of its last event.
+    pub seq: u64,
+    /// Inputs of the trace that led there (the new trace's `inputs`).
+    pub inputs: usize,
+    /// The branch the abandoned run was kept as.
+    pub branch_id: u64,
+    /// Wall time the re-execution and the rewrite of the files took (ms).
+    pub elapsed_ms: f64,
+}
+
+/// One branch in `GET /api/trace/branches`.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct BranchInfo {
+    /// Its id.
+    pub id: u64,
+    /// What set it aside: "fork", "undo", "loaded", "restored", "reset" or "recovered".
+    pub reason: Reason,
+    /// Cluster size.
+    pub nodes: u64,
+    /// Seed.
+    pub seed: u64,
+    /// Inputs.
+    pub inputs: usize,
+    /// Where it ends (virtual ms).
+    pub end_ms: u64,
+    /// The last input, described ("crash S2").
+    pub last_input: Option<String>,
+}
+
+impl Driver {
+    /// The one way an input reaches the live cluster: recorded, persisted, applied.
+    pub(super) fn input(&mut self, input: TraceInput) -> Result<Option<AppendAccepted>, SimError> {
+        let result = self.sim.input(input);
+        if let Some(last) = self.sim.last_input() {
+            if let Err(e) = self.trace_file.input(last) {
+                tracing::warn!(error = %e, "could not append to trace.jsonl");
+            }
+            if self.trace_file.over_cap() {
+                self.compact_trace_file();
+            }
+        }
+        result
+    }
+
+    /// At start: read what `trace.jsonl` holds and begin this process's segment.
+    pub(super) fn start_history(&mut self, recovered: bool) {
+        let root = self.data_dir.root().to_path_buf();
+        let stored = if recovered {
+            TraceFile::read(&root)
+        } else {
+            Default::default()
+        };
+        if stored.bad_lines > 0 {
+            tracing::warn!(
+                lines = stored.bad_lines,
+                "skipped unreadable lines of trace.jsonl (a torn last line is normal after a crash)"
+            );
+        }
+        self.branches = stored.branches;
+        self.next_branch_id = self.branches.iter().map(|b| b.id + 1).max().unwrap_or(1);
+        // The run before the restart can be re-executed in memory (its own start is recorded),
+        // but not continued on these files byte for byte: keep it as a branch — unless nothing
+        // was done in it (restarting an idle server must not push real branches out).
+        if let Some((_, before)) = stored.current.filter(|_| stored.inputs_added > 0) {
+            self.push_branch(Reason::Recovered, before);
+        }
+        self.segment_reason = if recovered {
+            Reason::Recovered
+        } else {
+            Reason::New
+        };
+        self.compact_trace_file();
+    }
+
+    /// The trace of the run so far.
+    pub(super) fn current_trace(&self) -> Trace {
+        self.sim.trace()
+    }
+
+    /// The branches, oldest first.
+    pub(super) fn branch_list(&self) -> Vec<BranchInfo> {
+        self.branches
+            .iter()
+            .map(|b| BranchInfo {
+                id: b.id,
+                reason: b.reason,
+                nodes: b.trace.config.nodes,
+                seed: b.trace.config.seed,
+                inputs: b.trace.inputs.len(),
+                end_ms: b.trace.end_ms,
+                last_input: b.trace.inputs.last().map(|i| i.input.describe()),
+            })
+            .collect()
+    }
+
+    /// One branch's trace.
+    pub(super) fn branch(&self, id: u64) -> Result<Trace, CommandError> {
+        self.branches
+            .iter()
+            .find(|b| b.id == id)
+            .map(|b| b.trace.clone())
+            .ok_or_else(|| no_branch(id))
+    }
+
+    /// Fork: the live cluster becomes the state at `at` of its own trace.
+    pub(super) fn fork(&mut self, at: ForkAt) -> Result<ForkReply, CommandError> {
+        let position = at.position()?;
+        let trace = self.current_trace();
+        self.become_trace(trace, Some(position), Reason::Fork)
+    }
+
+    /// Undo: fork just before the last action (pause and speed changes are not actions).
+    pub(super) fn undo(&mut self) -> Result<ForkReply, CommandError> {
+        let trace = self.current_trace();
+        let Some(last) = trace.inputs.iter().rposition(|i| i.input.is_action()) else {
+            return Err(CommandError::conflict(
+                "nothing to undo: this run has had no input yet",
+            ));
+        };
+        self.become_trace(trace, Some(Position::BeforeInput(last)), Reason::Undo)
+    }
+
+    /// Bring branch `id` back (the current run becomes a branch in its turn).
+    pub(super) fn restore(&mut self, id: u64) -> Result<ForkReply, CommandError> {
+        let trace = self.branch(id)?;
+        self.become_trace(trace, None, Reason::Restored)
+    }
+
+    /// Make the live cluster `trace` at `position` (its end when `None`). Nothing changes when
+    /// the trace cannot be re-executed.
+    pub(super) fn become_trace(
+        &mut self,
+        trace: Trace,
+        position: Option<Position>,
+        reason: Reason,
+    ) -> Result<ForkReply, CommandError> {
+        let started = Instant::now();
+        let mut replay =
+            Replay::new(trace.clone()).map_err(|e| CommandError::invalid(e.to_string()))?;
+        replay
+            .run_to(position.unwrap_or(Position::End))
+            .map_err(|e| CommandError::invalid(e.to_string()))?;
+        let kept = replay.inputs_applied();
+        let memory = replay.into_sim();
+        let prefix = trace.prefix(
+            kept,
+            memory.now_ms(),
+            memory.last_seq(),
+            memory.stats().steps,
+        );
+
+        // From here on the live run is replaced.
+        self.flush_events();
+        self.pending.fail_all(&CommandError::conflict(
+            "the cluster moved to another instant of its history before this request was answered",
+        ));
+        let branch_id = self.set_aside(reason);
+        let live = write_files(&self.data_dir, memory).map_err(|e| {
+            CommandError::unavailable(format!("could not rewrite the nodes' files: {e}"))
+        })?;
+        self.sim = Recorded::new(live, prefix);
+        self.new_segment(reason);
+        self.run += 1;
+        self.storage_errors.clear();
+        self.snapshot_cache = None;
+        self.rebase(Instant::now());
+        let reply = self.snapshot();
+        self.broadcast(
+            OutgoingKind::Snapshot {
+                seq: reply.snapshot.seq,
+            },
+            reply.snapshot_message_json(),
+        );
+        let elapsed_ms = started.elapsed().as_secs_f64() * 1000.0;
+        let what = match reason {
+            Reason::Undo => "undid the last input",
+            Reason::Loaded => "loaded the trace",
+            Reason::Restored => "brought the branch back",
+            _ => "forked",
+        };
+        let message = format!(
+            "{what}: the cluster is now at {} ms (event {}); the previous run is branch {branch_id}",
+            self.sim.now_ms(),
+            self.sim.last_seq()
+        );
+        tracing::info!(elapsed_ms, "{message}");
+        Ok(ForkReply {
+            message,
+            run: self.run,
+            time_ms: self.sim.now_ms(),
+            seq: self.sim.last_seq(),
+            inputs: self.sim.inputs().len(),
+            branch_id,
+            elapsed_ms,
+        })
+    }
+
+    /// Keep the current run's trace as a branch; returns its id.
+    pub(super) fn set_aside(&mut self, reason: Reason) -> u64 {
+        let trace = self.current_trace();
+        let id = self.push_branch(reason, trace);
+        if let Some(branch) = self.branches.last() {
+            if let Err(e) = self.trace_file.branch(branch) {
+                tracing::warn!(error = %e, "could not write a branch to trace.jsonl");
+            }
+        }
+        id
+    }
+
+    /// Start a new segment of `trace.jsonl` for the run now live.
+    pub(super) fn new_segment(&mut self, reason: Reason) {
+        self.segment_reason = reason;
+        let trace = self.current_trace();
+        if let Err(e) = self.trace_file.segment(reason, &trace) {
+            tracing::warn!(error = %e, "could not write to trace.jsonl");
+        }
+        if self.trace_file.over_cap() {
+            self.compact_trace_file();
+        }
+    }
+
+    fn push_branch(&mut self, reason: Reason, trace: Trace) -> u64 {
+        let id = self.next_branch_id;
+        self.next_branch_id += 1;
+        self.branches.push(Branch { id, reason, trace });
+        if self.branches.len() > BRANCHES_MAX {
+            self.branches.remove(0);
+        }
+        id
+    }
+
+    fn compact_trace_file(&mut self) {
+        let trace = self.current_trace();
+        if let Err(e) = self
+            .trace_file
+            .rewrite(self.segment_reason, &trace, &self.branches)
+        {
+            tracing::warn!(error = %e, "could not rewrite trace.jsonl");
+        }
+    }
+}
+
+fn no_branch(id: u64) -> CommandError {
+    CommandError {
+        kind: super::ErrorKind::NotFound,
+        message: format!("there is no branch {id}: GET /api/trace/branches lists them"),
+    }
+}
+
+/// Rewrite the data directory for `memory`'s cluster (manifest and every node's files, crash-safe:
+/// see `fork_files`) and move the cluster onto them.
+fn write_files(
+    data_dir: &DataDir,
+    memory: shared::Sim<MemStorage>,
+) -> Result<shared::Sim<FileStorage>, String> {
+    let nodes: Vec<(NodeId, &MemStorage)> = memory
+        .node_ids()
+        .map(|id| (id, memory.storage(id).expect("every node has storage")))
+        .collect();
+    fork_files::stage(
+        data_dir.root(),
+        &Manifest::from_config(memory.config()),
+        &nodes,
+    )?;
+    fork_files::install(data_dir)?;
+    let mut files = Vec::new();
+    for (id, storage) in nodes {
+        let (live, _report) = data_dir.open_node(id).map_err(|e| e.to_string())?;
+        files.push(Some(write_unsynced_tail(id, live, storage)?));
+    }
+    Ok(memory.map_storage(|id, _| files[id.slot()].take().expect("one per node")))
+}
+
+/// Write over `files` (holding what `memory` had synced) the tail `memory` had written but not
+/// synced, without an fsync: the files are then in the very state the simulation was in.
+fn write_unsynced_tail(
+    id: NodeId,
+    mut files: FileStorage,
+    memory: &MemStorage,
+) -> Result<FileStorage, String> {
+    let fail = |e: shared::StorageError| format!("S{id}: {e}");
+    let (synced_state, synced_log) = memory.durable_view().expect("memory storage has one");
+    let common = memory.synced_index();
+    if memory.entries() != synced_log {
+        files.truncate_from(common + 1).map_err(fail)?;
+        files
+            .append(&memory.entries()[common.get() as usize..])
+            .map_err(fail)?;
+    }
+    if memory.hard_state() != synced_state {
+        files.set_hard_state(memory.hard_state()).map_err(fail)?;
+    }
+    Ok(files)
+}

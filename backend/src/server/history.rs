@@ -1,0 +1,348 @@
+//! The history endpoints: `GET`/`POST /api/trace`, `GET /api/trace/link`,
+//! `GET /api/trace/at`, `GET /api/trace/markers`, `POST /api/fork`, `POST /api/undo`,
+//! `GET /api/trace/branches[/{id}]` and `POST /api/trace/branches/{id}/restore` (docs/api.md).
+//! `at` and `markers` re-execute the run's trace off the driver's thread, from checkpoints kept
+//! between requests ([`TimelineCache`]). Owns their HTTP shapes; must not reach
+//! the simulator except through the driver's handle, nor re-execute anything itself.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{ConnectInfo, DefaultBodyLimit, Path, Query, State};
+use axum::http::{header, Method, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{any, get, post};
+use axum::Router;
+use serde::Serialize;
+use shared::protocol::{ClusterSnapshot, SimEvent};
+use shared::trace::{link, Position, Timeline, Trace, CHECKPOINT_EVERY_MS};
+
+use super::routes::admit;
+use super::{AppState, ServerError};
+use crate::driver::{BranchInfo, CommandError, ForkAt, ForkReply, TRACE_BODY_BYTES_MAX};
+
+/// The success envelope, `{"ok": true, "result": …}`.
+#[derive(Serialize)]
+struct Envelope<T> {
+    ok: bool,
+    result: T,
+}
+
+fn ok<T>(result: T) -> axum::Json<Envelope<T>> {
+    axum::Json(Envelope { ok: true, result })
+}
+
+/// The routes, with their own body limit (a trace is bigger than a command).
+pub(super) fn router() -> Router<AppState> {
+    let wrong = || any(method_not_allowed);
+    Router::new()
+        .route(
+            "/api/trace",
+            get(get_trace).post(load_trace).fallback(method_not_allowed),
+        )
+        .route(
+            "/api/trace/link",
+            get(share_link).fallback(method_not_allowed),
+        )
+        .route("/api/trace/at", get(at).fallback(method_not_allowed))
+        .route(
+            "/api/trace/markers",
+            get(markers).fallback(method_not_allowed),
+        )
+        .route(
+            "/api/trace/branches",
+            get(branches).fallback(method_not_allowed),
+        )
+        .route(
+            "/api/trace/branches/{id}",
+            get(branch).fallback(method_not_allowed),
+        )
+        .route(
+            "/api/trace/branches/{id}/restore",
+            post(restore).fallback(method_not_allowed),
+        )
+        .route("/api/fork", post(fork).fallback(method_not_allowed))
+        .route("/api/undo", post(undo).fallback(method_not_allowed))
+        .route("/api/trace/{*rest}", wrong())
+        .layer(DefaultBodyLimit::max(TRACE_BODY_BYTES_MAX))
+}
+
+/// A wrong method (or an unknown path under `/api/trace/`), as a JSON error naming what works.
+async fn method_not_allowed(method: Method, uri: Uri) -> Response {
+    let path = uri.path();
+    let allowed = match path {
+        "/api/trace" => Some("GET, POST"),
+        "/api/fork" | "/api/undo" => Some("POST"),
+        p if p.ends_with("/restore") => Some("POST"),
+        "/api/trace/link" | "/api/trace/at" | "/api/trace/markers" | "/api/trace/branches" => {
+            Some("GET")
+        }
+        p if p.starts_with("/api/trace/branches/") && p.matches('/').count() == 4 => Some("GET"),
+        _ => None,
+    };
+    match allowed {
+        Some(allowed) => (
+            [(header::ALLOW, allowed)],
+            ServerError::new(
+                StatusCode::METHOD_NOT_ALLOWED,
+                format!("{method} is not allowed on {path}: use {allowed}"),
+            ),
+        )
+            .into_response(),
+        None => ServerError::new(
+            StatusCode::NOT_FOUND,
+            format!("no such endpoint: {method} {path} (the history routes are in docs/api.md)"),
+        )
+        .into_response(),
+    }
+}
+
+/// A trace as a download: the JSON file `POST /api/trace` and `logscope replay` take back.
+fn trace_file(trace: &Trace) -> Response {
+    (
+        StatusCode::OK,
+        [
+            (header::CONTENT_TYPE, "application/json".to_string()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!(
+                    "attachment; filename=\"logscope-seed{}-{}ms.json\"",
+                    trace.config.seed, trace.end_ms
+                ),
+            ),
+        ],
+        trace.to_json(),
+    )
+        .into_response()
+}
+
+/// `GET /api/trace`: the current run's trace.
+async fn get_trace(State(state): State<AppState>) -> Result<Response, ServerError> {
+    Ok(trace_file(&state.inner.driver.trace().await?))
+}
+
+/// `GET /api/trace/link`: the current run as a share-link fragment, or why it is too long.
+async fn share_link(
+    State(state): State<AppState>,
+) -> Result<axum::Json<Envelope<Link>>, ServerError> {
+    let trace = state.inner.driver.trace().await?;
+    let fragment = link::encode(&trace)
+        .map_err(|e| ServerError::new(StatusCode::PAYLOAD_TOO_LARGE, e.to_string()))?;
+    Ok(ok(Link {
+        chars: fragment.len(),
+        fragment,
+    }))
+}
+
+#[derive(Serialize)]
+struct Link {
+    /// What follows `#trace=` in the page's URL.
+    fragment: String,
+    /// Its length.
+    chars: usize,
+}
+
+fn body_or_error(body: Result<Bytes, BytesRejection>) -> Result<Bytes, ServerError> {
+    body.map_err(|r| {
+        if r.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ServerError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                format!("the trace is larger than the limit of {TRACE_BODY_BYTES_MAX} bytes"),
+            )
+        } else {
+            ServerError::new(
+                r.status(),
+                format!("cannot read the body: {}", r.body_text()),
+            )
+        }
+    })
+}
+
+/// `POST /api/trace`: the cluster becomes the posted run, re-executed to its end. A bad, cut
+/// short or future-version trace is a 400 and changes nothing.
+async fn load_trace(
+    State(state): State<AppState>,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<axum::Json<Envelope<ForkReply>>, ServerError> {
+    admit(&state, addr, false)?;
+    let body = body_or_error(body)?;
+    let text = std::str::from_utf8(&body)
+        .map_err(|_| CommandError::invalid("the trace is not UTF-8 text"))?;
+    let trace = Trace::from_json(text).map_err(|e| CommandError::invalid(e.to_string()))?;
+    Ok(ok(state.inner.driver.load_trace(trace).await?))
+}
+
+/// `POST /api/fork` with `{"at_ms": T}`, `{"seq": S}` or `{"before_input": I}`.
+async fn fork(
+    State(state): State<AppState>,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<axum::Json<Envelope<ForkReply>>, ServerError> {
+    admit(&state, addr, false)?;
+    let body = body_or_error(body)?;
+    let at: ForkAt = serde_json::from_slice(&body).map_err(|e| {
+        CommandError::invalid(format!(
+            "expected {{\"at_ms\": T}}, {{\"seq\": S}} or {{\"before_input\": I}}: {e}"
+        ))
+    })?;
+    at.position()?;
+    Ok(ok(state.inner.driver.fork(at).await?))
+}
+
+/// `POST /api/undo`: fork just before the last input.
+async fn undo(
+    State(state): State<AppState>,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+) -> Result<axum::Json<Envelope<ForkReply>>, ServerError> {
+    admit(&state, addr, false)?;
+    Ok(ok(state.inner.driver.undo().await?))
+}
+
+/// `GET /api/trace/branches`.
+async fn branches(
+    State(state): State<AppState>,
+) -> Result<axum::Json<Envelope<Vec<BranchInfo>>>, ServerError> {
+    Ok(ok(state.inner.driver.branches().await?))
+}
+
+/// `GET /api/trace/branches/{id}`: that branch's trace, as a download.
+async fn branch(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Response, ServerError> {
+    let id = branch_id(&id)?;
+    Ok(trace_file(&state.inner.driver.branch(id).await?))
+}
+
+/// `POST /api/trace/branches/{id}/restore`.
+async fn restore(
+    State(state): State<AppState>,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    Path(id): Path<String>,
+) -> Result<axum::Json<Envelope<ForkReply>>, ServerError> {
+    admit(&state, addr, false)?;
+    let id = branch_id(&id)?;
+    Ok(ok(state.inner.driver.restore_branch(id).await?))
+}
+
+fn branch_id(text: &str) -> Result<u64, ServerError> {
+    text.parse().map_err(|_| {
+        CommandError::invalid(format!("{text:?} is not a branch id (a whole number)")).into()
+    })
+}
+
+/// The checkpoints of the last trace asked about; rebuilt when the run has moved past them or
+/// become another run. One build at a time (the lock is held while building).
+pub(super) type TimelineCache = Arc<tokio::sync::Mutex<Option<Arc<Timeline>>>>;
+
+/// The run's timeline, covering `position` (or the whole run so far when `None`).
+async fn timeline(
+    state: &AppState,
+    position: Option<Position>,
+) -> Result<Arc<Timeline>, ServerError> {
+    let mut cache = state.inner.timelines.lock().await;
+    let trace = state.inner.driver.trace().await?;
+    if let Some(cached) = cache.as_ref() {
+        let old = cached.trace();
+        let same_run = old.config == trace.config
+            && old.start == trace.start
+            && trace.inputs.starts_with(&old.inputs)
+            && old.end_ms <= trace.end_ms;
+        let covered = match position {
+            // Strictly before its end: an input given at the very end is not in the cache.
+            Some(Position::AtMs(t)) => t < old.end_ms,
+            Some(p) => cached.covers(p) && old.inputs.len() == trace.inputs.len(),
+            None => old.end_ms == trace.end_ms && old.inputs.len() == trace.inputs.len(),
+        };
+        if same_run && covered {
+            return Ok(cached.clone());
+        }
+    }
+    let built = tokio::task::spawn_blocking(move || Timeline::build(trace, CHECKPOINT_EVERY_MS))
+        .await
+        .map_err(|e| ServerError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?
+        .map_err(|e| ServerError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
+    let built = Arc::new(built);
+    *cache = Some(built.clone());
+    Ok(built)
+}
+
+/// `GET /api/trace/at`'s result.
+#[derive(Serialize)]
+struct At {
+    /// The cluster at that instant, as `GET /api/cluster` draws it.
+    snapshot: ClusterSnapshot,
+    /// Inputs of the trace that had taken effect.
+    inputs_applied: usize,
+}
+
+/// `GET /api/trace/at?at_ms=T` (or `seq=S`, `before_input=I`): the cluster at an instant of the
+/// current run, without changing the live one.
+async fn at(
+    State(state): State<AppState>,
+    query: Result<Query<ForkAt>, QueryRejection>,
+) -> Result<axum::Json<Envelope<At>>, ServerError> {
+    let Query(at) = query.map_err(|r| {
+        CommandError::invalid(format!(
+            "expected ?at_ms=T, ?seq=S or ?before_input=I: {}",
+            r.body_text()
+        ))
+    })?;
+    let position = at.position()?;
+    let timeline = timeline(&state, Some(position)).await?;
+    let replay = tokio::task::spawn_blocking(move || timeline.at(position))
+        .await
+        .map_err(|e| ServerError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?
+        .map_err(|e| ServerError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
+    Ok(ok(At {
+        snapshot: replay.sim().snapshot(),
+        inputs_applied: replay.inputs_applied(),
+    }))
+}
+
+/// `GET /api/trace/markers`'s result.
+#[derive(Serialize)]
+struct Markers {
+    /// Where the run stands (virtual ms).
+    end_ms: u64,
+    /// Every input: its index, instant and a description ("crash S2").
+    inputs: Vec<InputMarker>,
+    /// The notable events (a leader elected, the leader's commits, crashes, power losses,
+    /// restarts, storage failures, network changes), as in the event stream.
+    events: Vec<SimEvent>,
+}
+
+#[derive(Serialize)]
+struct InputMarker {
+    index: usize,
+    at_ms: u64,
+    after_seq: Option<u64>,
+    text: String,
+}
+
+/// `GET /api/trace/markers`: what a timeline marks, over the whole run so far.
+async fn markers(
+    State(state): State<AppState>,
+) -> Result<axum::Json<Envelope<Markers>>, ServerError> {
+    let timeline = timeline(&state, None).await?;
+    let trace = timeline.trace();
+    Ok(ok(Markers {
+        end_ms: trace.end_ms,
+        inputs: trace
+            .inputs
+            .iter()
+            .enumerate()
+            .map(|(index, i)| InputMarker {
+                index,
+                at_ms: i.at_ms,
+                after_seq: i.after_seq,
+                text: i.input.describe(),
+            })
+            .collect(),
+        events: timeline.markers().to_vec(),
+    }))
+}

@@ -1,0 +1,203 @@
+//! Every kind of input a run can be given, as a trace records it, and [`apply`]: the one place
+//! where an input reaches the simulator, for the live run and for re-execution alike, so the two
+//! cannot drift apart. Owns the input's JSON shape; must not decide when an input happens (the
+//! caller does).
+
+use serde::{Deserialize, Serialize};
+
+use crate::command::Command;
+use crate::protocol::{Event, MessageId};
+use crate::sim::{AppendAccepted, Sim, SimConfig, SimError};
+use crate::storage::Storage;
+use crate::types::{ClientSerial, NodeId};
+
+/// One input, tagged by `type`. Field names follow the commands of docs/api.md.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum TraceInput {
+    /// A client request, to `node` or (when absent) to the leader of the moment.
+    Append {
+        /// The request ("add 5").
+        #[serde(with = "crate::command::as_text")]
+        command: Command,
+        /// Where it was sent.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        node: Option<NodeId>,
+        /// The client's id and this request's serial (Raft §8), when it gave them.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        client: Option<ClientSerial>,
+    },
+    /// Crash a node.
+    Crash {
+        /// Node.
+        node: NodeId,
+    },
+    /// Restart a crashed node from its disk.
+    Restart {
+        /// Node.
+        node: NodeId,
+    },
+    /// Cut a node's power.
+    PowerLoss {
+        /// Node.
+        node: NodeId,
+    },
+    /// Make a node's election timer fire.
+    Timeout {
+        /// Node.
+        node: NodeId,
+    },
+    /// Split the cluster into groups.
+    Partition {
+        /// Groups of node ids.
+        groups: Vec<Vec<NodeId>>,
+    },
+    /// Cut the directed link `from → to`.
+    Cut {
+        /// Sender side.
+        from: NodeId,
+        /// Receiver side.
+        to: NodeId,
+    },
+    /// Restore the directed link `from → to`.
+    Uncut {
+        /// Sender side.
+        from: NodeId,
+        /// Receiver side.
+        to: NodeId,
+    },
+    /// Cut every link to and from a node.
+    Isolate {
+        /// Node.
+        node: NodeId,
+    },
+    /// Remove every partition and cut link.
+    Heal,
+    /// Change the network (the only configuration a run changes as it goes; fields left out
+    /// stay as they are).
+    Network {
+        /// 0..=1.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        loss_probability: Option<f64>,
+        /// 0..=1.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        duplicate_probability: Option<f64>,
+        /// Minimum one-way latency (ms).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        latency_ms_min: Option<u64>,
+        /// Maximum one-way latency (ms).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        latency_ms_max: Option<u64>,
+    },
+    /// Lose one message in flight.
+    DropMessage {
+        /// Its id.
+        id: MessageId,
+    },
+    /// Pause, resume or speed change. It changes nothing in the cluster, but the driver numbers
+    /// it in the event stream (`control_changed`), so a byte-identical replay needs it.
+    Control {
+        /// Paused after it?
+        paused: bool,
+        /// Speed after it.
+        speed: f64,
+    },
+}
+
+impl TraceInput {
+    /// Checks that need no run: node ids in range.
+    pub(super) fn check(&self, config: &SimConfig) -> Result<(), String> {
+        let n = config.nodes;
+        let bad = |id: NodeId| (id == 0 || id > n).then(|| format!("there is no node S{id}"));
+        let ids: Vec<NodeId> = match self {
+            TraceInput::Append { node, .. } => node.iter().copied().collect(),
+            TraceInput::Crash { node }
+            | TraceInput::Restart { node }
+            | TraceInput::PowerLoss { node }
+            | TraceInput::Timeout { node }
+            | TraceInput::Isolate { node } => vec![*node],
+            TraceInput::Cut { from, to } | TraceInput::Uncut { from, to } => vec![*from, *to],
+            TraceInput::Partition { groups } => groups.iter().flatten().copied().collect(),
+            TraceInput::Control { speed, .. } if !speed.is_finite() || *speed < 0.0 => {
+                return Err(format!("speed {speed} is not a speed"))
+            }
+            _ => Vec::new(),
+        };
+        match ids.into_iter().find_map(bad) {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
+    }
+
+    /// A short description for summaries and branch lists ("crash S2").
+    pub fn describe(&self) -> String {
+        match self {
+            TraceInput::Append { command, node, .. } => match node {
+                Some(n) => format!("append \"{command}\" to S{n}"),
+                None => format!("append \"{command}\""),
+            },
+            TraceInput::Crash { node } => format!("crash S{node}"),
+            TraceInput::Restart { node } => format!("restart S{node}"),
+            TraceInput::PowerLoss { node } => format!("power loss S{node}"),
+            TraceInput::Timeout { node } => format!("timeout S{node}"),
+            TraceInput::Partition { groups } => format!("partition {groups:?}"),
+            TraceInput::Cut { from, to } => format!("cut S{from}→S{to}"),
+            TraceInput::Uncut { from, to } => format!("uncut S{from}→S{to}"),
+            TraceInput::Isolate { node } => format!("isolate S{node}"),
+            TraceInput::Heal => "heal".into(),
+            TraceInput::Network { .. } => "network change".into(),
+            TraceInput::DropMessage { id } => format!("drop message {id}"),
+            TraceInput::Control { paused, speed } => {
+                format!("{} at speed {speed}", if *paused { "pause" } else { "run" })
+            }
+        }
+    }
+
+    /// True for what a person would call an action (undo steps back over these); pause and
+    /// speed changes are not.
+    pub fn is_action(&self) -> bool {
+        !matches!(self, TraceInput::Control { .. })
+    }
+}
+
+/// Give `input` to the simulator now. An append returns what it became. A refusal is returned
+/// as the simulator words it; refused inputs belong in a trace too (a refused append still uses
+/// up a request id, so dropping it would change later events).
+pub fn apply<S: Storage>(
+    sim: &mut Sim<S>,
+    input: &TraceInput,
+) -> Result<Option<AppendAccepted>, SimError> {
+    match input {
+        TraceInput::Append {
+            command,
+            node,
+            client,
+        } => return sim.propose_from(*node, *command, *client).map(Some),
+        TraceInput::Crash { node } => sim.crash(*node)?,
+        TraceInput::Restart { node } => sim.restart(*node)?,
+        TraceInput::PowerLoss { node } => sim.power_loss(*node)?,
+        TraceInput::Timeout { node } => sim.force_timeout(*node)?,
+        TraceInput::Partition { groups } => sim.partition(groups.clone())?,
+        TraceInput::Cut { from, to } => sim.cut(*from, *to)?,
+        TraceInput::Uncut { from, to } => sim.uncut(*from, *to)?,
+        TraceInput::Isolate { node } => sim.isolate(*node)?,
+        TraceInput::Heal => sim.heal(),
+        TraceInput::Network {
+            loss_probability,
+            duplicate_probability,
+            latency_ms_min,
+            latency_ms_max,
+        } => sim.set_network(
+            *loss_probability,
+            *duplicate_probability,
+            *latency_ms_min,
+            *latency_ms_max,
+        )?,
+        TraceInput::DropMessage { id } => sim.drop_message(*id)?,
+        TraceInput::Control { paused, speed } => sim.record_event(Event::ControlChanged {
+            paused: *paused,
+            speed: *speed,
+        }),
+    }
+    Ok(None)
+}

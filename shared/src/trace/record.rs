@@ -1,0 +1,139 @@
+//! [`Recorded`]: a simulator that writes down every input it is given, with the instant it took
+//! effect. Owns the trace of the run in progress; must not decide what to do (the driver does):
+//! it only forwards. Reading goes through `Deref` to the [`Sim`]; every call that changes the run
+//! is a method here, so an input cannot reach the simulator without being recorded.
+
+use std::ops::Deref;
+
+use crate::protocol::SimEvent;
+use crate::sim::{AppendAccepted, Sim, SimError};
+use crate::storage::Storage;
+use crate::types::NodeId;
+
+use super::{apply, Trace, TraceInput, TracedInput};
+
+/// Inputs one run's trace keeps. Past it, recording stops (the run goes on): the trace stays a
+/// consistent prefix, ending at the last input that fit, and says so (`Recorded::is_full`). At
+/// ~80 bytes an input that is ~8 MB of JSON; an hour of a class is a few thousand inputs.
+pub const INPUTS_MAX: usize = 100_000;
+
+/// A simulator and the trace of everything given to it.
+pub struct Recorded<S: Storage> {
+    sim: Sim<S>,
+    trace: Trace,
+    full: bool,
+    cap: usize,
+}
+
+impl<S: Storage> Deref for Recorded<S> {
+    type Target = Sim<S>;
+    fn deref(&self) -> &Sim<S> {
+        &self.sim
+    }
+}
+
+impl<S: Storage> Recorded<S> {
+    /// Record `sim` from where it is. `trace` holds what led there (inputs so far, or none for a
+    /// new run); it must describe `sim` exactly, or later replays diverge.
+    pub fn new(sim: Sim<S>, trace: Trace) -> Self {
+        Self::with_cap(sim, trace, INPUTS_MAX)
+    }
+
+    /// Like [`Recorded::new`], recording at most `cap` inputs (tests use a small one).
+    pub fn with_cap(sim: Sim<S>, mut trace: Trace, cap: usize) -> Self {
+        let full = trace.inputs.len() > cap;
+        trace.inputs.truncate(cap);
+        Recorded {
+            sim,
+            trace,
+            full,
+            cap,
+        }
+    }
+
+    /// Give the simulator an input now, and record it (refused or not: see [`apply`]).
+    pub fn input(&mut self, input: TraceInput) -> Result<Option<AppendAccepted>, SimError> {
+        let traced = TracedInput {
+            at_ms: self.sim.now_ms(),
+            after_seq: Some(self.sim.last_seq()),
+            steps: Some(self.sim.stats().steps),
+            input,
+        };
+        let result = apply(&mut self.sim, &traced.input);
+        if self.trace.inputs.len() < self.cap {
+            self.trace.inputs.push(traced);
+        } else {
+            self.full = true;
+        }
+        result
+    }
+
+    /// The input recorded last, if recording has not stopped (what a caller persists).
+    pub fn last_input(&self) -> Option<&TracedInput> {
+        if self.full {
+            None
+        } else {
+            self.trace.inputs.last()
+        }
+    }
+
+    /// True once the cap ([`INPUTS_MAX`]) was reached and an input went unrecorded.
+    pub fn is_full(&self) -> bool {
+        self.full
+    }
+
+    /// Inputs recorded.
+    pub fn inputs(&self) -> &[TracedInput] {
+        &self.trace.inputs
+    }
+
+    /// The trace up to now (or, once full, up to the last input recorded).
+    pub fn trace(&self) -> Trace {
+        let mut trace = self.trace.clone();
+        if self.full {
+            let last = trace
+                .inputs
+                .last()
+                .expect("full means inputs were recorded");
+            // Freeze the end just before the first input that was not recorded: everything up
+            // to there is exact. (The last recorded input's own effects are included.)
+            trace.end_ms = last.at_ms;
+            trace.end_seq = None;
+            trace.end_steps = last.steps;
+        } else {
+            trace.end_ms = self.sim.now_ms();
+            trace.end_seq = Some(self.sim.last_seq());
+            trace.end_steps = Some(self.sim.stats().steps);
+        }
+        trace
+    }
+
+    // ----- What moves the run without being an input -----
+
+    /// [`Sim::step`].
+    pub fn step(&mut self) -> bool {
+        self.sim.step()
+    }
+
+    /// [`Sim::run_until`].
+    pub fn run_until(&mut self, time_ms: u64) {
+        self.sim.run_until(time_ms);
+    }
+
+    /// [`Sim::take_events`].
+    pub fn take_events(&mut self) -> Vec<SimEvent> {
+        self.sim.take_events()
+    }
+
+    /// [`Sim::replace_storage`]: the backend reopens a node's files before a restart. The new
+    /// storage must hold what the old one did, so this is not an input.
+    pub fn replace_storage(&mut self, id: NodeId, storage: S) -> Result<S, SimError> {
+        self.sim.replace_storage(id, storage)
+    }
+
+    /// The simulator and its trace, apart.
+    pub fn into_parts(self) -> (Sim<S>, Trace) {
+        let trace = self.trace();
+        (self.sim, trace)
+    }
+}
