@@ -265,10 +265,11 @@ impl Driver {
             self.sim.restart(node)?;
         }
         // A restarted process opens its files again: recovery reads them from disk.
-        let (storage, report) = self
-            .data_dir
-            .open_node(node)
-            .map_err(|e| CommandError::unavailable(e.to_string()))?;
+        let (storage, report) = self.data_dir.open_node(node).map_err(|e| {
+            // Kept so that health and later restarts say why this node stays down.
+            self.storage_errors.insert(node, e.to_string());
+            CommandError::unavailable(format!("S{node} could not restart: {e}"))
+        })?;
         if !report.is_clean() {
             tracing::warn!(node, ?report, "recovery repaired S{node}'s files");
         }

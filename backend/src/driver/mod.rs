@@ -54,7 +54,9 @@ use shared::{NodeId, Sim};
 use tokio::sync::{broadcast, mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 
-pub use data_dir::{DataDir, DataDirError, DirLock, Manifest, LOCK_FILE, MANIFEST_FILE};
+pub use data_dir::{
+    DataDir, DataDirError, DirLock, Manifest, LOCK_FILE, MANIFEST_FILE, WIPE_MARKER,
+};
 pub use error::{CommandError, ErrorKind};
 pub use handle::{DriverHandle, DriverThread, Status};
 pub use input::{Append, Input};
@@ -196,6 +198,8 @@ pub async fn start(
             let (sim, info) = match open_cluster(&data_dir, config.cluster.clone(), config.fresh) {
                 Ok(v) => v,
                 Err(e) => {
+                    // Let go of the directory before saying so: the caller may try again.
+                    drop(lock);
                     let _ = started_tx.send(Err(e));
                     return;
                 }
@@ -228,8 +232,10 @@ fn open_cluster(
         Some(manifest) => (manifest.to_config(), true),
         None => {
             shared::sim::validate(&requested)?;
-            // Node directories without a manifest are left over from an interrupted wipe: the
-            // manifest is always written before them.
+            // The manifest is always written before the node directories, so node files without
+            // one are either an interrupted wipe (the marker says so: finish it) or a lost
+            // manifest (refused: wiping would silently destroy every node's log).
+            data_dir.check_no_orphans()?;
             data_dir.wipe()?;
             data_dir.write_manifest(&Manifest::from_config(&requested))?;
             (requested, false)
@@ -238,7 +244,11 @@ fn open_cluster(
     let mut storages = Vec::new();
     let mut recovery = Vec::new();
     for id in 1..=cluster.nodes {
-        let (storage, report) = data_dir.open_node(id)?;
+        let (storage, report) = if recovered {
+            data_dir.open_node(id)?
+        } else {
+            data_dir.create_node(id)?
+        };
         storages.push(storage);
         recovery.push((id, report));
     }

@@ -199,6 +199,20 @@ impl FileStorage {
         Ok(())
     }
 
+    /// A brand new node in `dir` (its files wiped first) whose hard state (term 0, no vote) is
+    /// written and durable at once, unlike `open_fresh`, where the file appears at the first vote.
+    /// With both files present from the start, a missing one later means it was lost.
+    pub fn create(dir: impl AsRef<Path>) -> Result<(FileStorage, RecoveryReport), StorageError> {
+        let dir = dir.as_ref();
+        Self::wipe(dir)?;
+        fs::create_dir_all(dir).map_err(|e| io_error("cannot create directory", dir, e))?;
+        // Written as a complete temp file: `open` installs it (fsync, rename, fsync the directory).
+        let tmp_path = dir.join(HARD_STATE_TMP_FILE);
+        fs::write(&tmp_path, encode_hard_state(HardState::default()))
+            .map_err(|e| io_error("cannot write", &tmp_path, e))?;
+        Self::open(dir)
+    }
+
     /// [`FileStorage::wipe`] then [`FileStorage::open`]: a brand new node in `dir`.
     pub fn open_fresh(dir: impl AsRef<Path>) -> Result<FileStorage, StorageError> {
         Self::wipe(&dir)?;
