@@ -400,7 +400,7 @@ fn CommittedRow(range: Memo<std::ops::RangeInclusive<LogIndex>>) -> impl IntoVie
                 let end = (*r.end()).min(v.commit_index());
                 (*r.start()..=end)
                     .filter_map(|i| {
-                        let e = v.committed.get(i as usize - 1)?;
+                        let e = v.committed_entry(i)?;
                         Some(CellLook {
                             index: i,
                             term: e.term,

@@ -3,7 +3,7 @@
 //! anything.
 
 use shared::protocol::RequestVoteResponse;
-use shared::protocol::{InFlight, MessageBody, MessageId};
+use shared::protocol::{InFlight, LogEntryView, MessageBody, MessageId};
 use shared::types::{LogIndex, NodeId, Role, Term};
 
 use super::messages::FlightStatus;
@@ -42,14 +42,38 @@ impl ClusterView {
         self.nodes
             .iter()
             .map(NodeState::last_index)
-            .chain(std::iter::once(self.committed.len() as LogIndex))
+            .chain(std::iter::once(self.commit_index()))
             .max()
             .unwrap_or(0)
     }
 
     /// The global commit index (last entry of the committed log).
     pub fn commit_index(&self) -> LogIndex {
-        self.committed.len() as LogIndex
+        self.committed_first_index - 1 + self.committed.len() as LogIndex
+    }
+
+    /// The committed entry at `index`, if the page holds it.
+    pub fn committed_entry(&self, index: LogIndex) -> Option<&LogEntryView> {
+        index
+            .checked_sub(self.committed_first_index)
+            .and_then(|i| self.committed.get(i as usize))
+    }
+
+    /// Servers whose log has entries older than the page holds, with the index range missing
+    /// that overlaps `wanted` (what is scrolled to), for the page to fetch.
+    pub fn missing_entries(
+        &self,
+        wanted: std::ops::RangeInclusive<LogIndex>,
+    ) -> Vec<(NodeId, std::ops::RangeInclusive<LogIndex>)> {
+        self.nodes
+            .iter()
+            .filter_map(|n| {
+                let missing = n.missing_before();
+                let from = (*wanted.start()).max(*missing.start());
+                let to = (*wanted.end()).min(*missing.end());
+                (from <= to).then_some((n.id, from..=to))
+            })
+            .collect()
     }
 
     /// For the leader's uncommitted entry at `index`: how many servers hold it, as the leader

@@ -32,11 +32,14 @@ pub fn node(id: u64) -> NodeView {
         last_applied: 0,
         value: 0,
         log: vec![],
+        log_first_index: 1,
+        log_len: 0,
         synced_index: 0,
         leader_id: None,
         election_deadline_ms: Some(200),
         progress: Default::default(),
         votes: vec![],
+        storage_failure: None,
     }
 }
 
@@ -53,6 +56,7 @@ pub fn snapshot(nodes: u64, seq: u64) -> ClusterSnapshot {
         nodes: (1..=nodes).map(node).collect(),
         messages: vec![],
         warnings: vec![],
+        log_window: None,
     }
 }
 
@@ -146,7 +150,7 @@ pub fn assert_matches(view: &ClusterView, snap: &ClusterSnapshot, context: &str)
     for n in &snap.nodes {
         for e in &n.log[..n.commit_index as usize] {
             assert_eq!(
-                view.committed.get(e.index as usize - 1),
+                view.committed_entry(e.index),
                 Some(e),
                 "{context}: global committed log at {}",
                 e.index

@@ -394,11 +394,14 @@ mod tests {
             last_applied: 2,
             value: 0,
             log: Vec::new(),
+            log_first_index: 1,
+            log_len: 0,
             synced_index: 2,
             leader_id: Some(1),
             election_deadline_ms: None,
             progress,
             votes: Vec::new(),
+            storage_failure: None,
         };
         let snapshot = ClusterSnapshot {
             time_ms: 1,
@@ -419,6 +422,7 @@ mod tests {
             nodes: vec![node],
             messages: Vec::new(),
             warnings: Vec::new(),
+            log_window: None,
         };
         let m = ServerMessage::Hello {
             protocol_version: PROTOCOL_VERSION,
