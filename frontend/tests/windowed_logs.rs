@@ -115,9 +115,17 @@ fn older_entries_fetched_by_range_fill_the_rows_and_the_committed_log() {
     let mut view = ClusterView::from_snapshot(sim.snapshot_window(50));
     let first = view.node(2).unwrap().log_first_index;
     assert!(first > 50);
-    let wanted = view.missing_entries(1..=first + 10);
-    assert_eq!(wanted.len(), 3, "every server lacks its oldest entries");
-    assert!(wanted.iter().all(|(_, r)| *r == (1..=first - 1)));
+    let pages = view.pages_to_fetch(1..=first + 10);
+    assert_eq!(pages.len(), 3, "every server lacks its oldest entries");
+    assert!(pages
+        .iter()
+        .all(|(_, r)| *r.end() < first && *r.start() == 1));
+    assert!(
+        view.pages_to_fetch(first + 5..=first + 10)
+            .iter()
+            .all(|(id, _)| *id != 2),
+        "S2 holds those"
+    );
 
     let page = |from, to| -> Vec<LogEntryView> {
         let (entries, _) = sim.node_log_range(2, from, to).unwrap();
@@ -139,4 +147,25 @@ fn older_entries_fetched_by_range_fill_the_rows_and_the_committed_log() {
     assert!(view.committed_first_index < committed_first);
     assert_eq!(view.committed_first_index, 1, "S2 had them all committed");
     assert_consistent(&view, &sim, "after fetching");
+}
+
+#[test]
+fn a_far_scroll_fetches_bounded_pages_that_end_before_the_loaded_part() {
+    let mut snap = common::snapshot(2, 1);
+    let n = &mut snap.nodes[0];
+    n.log_len = 5_100;
+    n.log_first_index = 5_001;
+    n.log = (5_001..=5_100)
+        .map(|i| LogEntryView::from(&common::entry(i, 1, 1)))
+        .collect();
+    let view = ClusterView::from_snapshot(snap);
+    assert_eq!(view.node(1).unwrap().entry(5_001).unwrap().index, 5_001);
+    assert_eq!(view.node(1).unwrap().last_index(), 5_100);
+    let pages = view.pages_to_fetch(10..=40);
+    assert_eq!(
+        pages,
+        vec![(1, 4_001..=5_000)],
+        "one page of LOG_PAGE_MAX, then the next"
+    );
+    assert_eq!(view.pages_to_fetch(4_990..=5_020), vec![(1, 4_990..=5_000)]);
 }

@@ -32,7 +32,8 @@
 //!
 //! `handle` (how others reach the driver), `pacing` (the frame loop and what it sends), `control`
 //! (what each command does), `outgoing` (the broadcast messages and their cached JSON), `error`
-//! (why a command failed), `pending` (appends waiting for the cluster), `data_dir` (the files).
+//! (why a command failed), `pending` (appends waiting for the cluster), `data_dir` (the files),
+//! `reads` (the windowed and full snapshots, log pages and health).
 
 mod control;
 mod data_dir;
@@ -42,6 +43,7 @@ mod input;
 mod outgoing;
 mod pacing;
 mod pending;
+mod reads;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -63,6 +65,7 @@ pub use input::{Append, Input};
 pub(crate) use outgoing::to_json;
 pub use outgoing::{Outgoing, OutgoingKind, SnapshotReply};
 use pending::{Pending, ReplyTx};
+pub use reads::{FailedNode, LogPage, FULL_SNAPSHOT_ENTRIES_MAX};
 
 use crate::storage::{FileStorage, RecoveryReport};
 
@@ -304,6 +307,9 @@ struct Driver {
     snapshot_cache: Option<(SnapshotKey, Arc<SnapshotReply>)>,
     /// The last storage error each node reported (to explain a failed restart).
     storage_errors: BTreeMap<NodeId, String>,
+    /// Nodes whose files could not be reopened at their last restart (the simulator never saw
+    /// them fail): shown as failed in health and the snapshot until a restart succeeds.
+    open_failures: BTreeMap<NodeId, shared::protocol::StorageFailureView>,
     slipping: bool,
     /// Replies held until the frame's events are broadcast (see [`Driver::flush`]).
     replies: Vec<(ReplyTx, Result<CommandOk, CommandError>)>,
@@ -335,6 +341,7 @@ impl Driver {
             pending: Pending::default(),
             snapshot_cache: None,
             storage_errors: BTreeMap::new(),
+            open_failures: BTreeMap::new(),
             slipping: false,
             replies: Vec::new(),
         }

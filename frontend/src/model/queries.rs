@@ -3,7 +3,7 @@
 //! anything.
 
 use shared::protocol::RequestVoteResponse;
-use shared::protocol::{InFlight, LogEntryView, MessageBody, MessageId};
+use shared::protocol::{InFlight, LogEntryView, MessageBody, MessageId, LOG_PAGE_MAX};
 use shared::types::{LogIndex, NodeId, Role, Term};
 
 use super::messages::FlightStatus;
@@ -59,9 +59,12 @@ impl ClusterView {
             .and_then(|i| self.committed.get(i as usize))
     }
 
-    /// Servers whose log has entries older than the page holds, with the index range missing
-    /// that overlaps `wanted` (what is scrolled to), for the page to fetch.
-    pub fn missing_entries(
+    /// The pages of older entries to fetch (`GET /api/nodes/{id}/log?from=&to=`) for the
+    /// indexes `wanted` (what is scrolled to) to be drawn: for each server that lacks some of
+    /// them, the page that ends right before what it holds (only such a page can be put in front
+    /// of it) and reaches back at most [`LOG_PAGE_MAX`] entries, no further than `wanted` starts.
+    /// Scrolling far back takes several pages, one after the other.
+    pub fn pages_to_fetch(
         &self,
         wanted: std::ops::RangeInclusive<LogIndex>,
     ) -> Vec<(NodeId, std::ops::RangeInclusive<LogIndex>)> {
@@ -69,9 +72,14 @@ impl ClusterView {
             .iter()
             .filter_map(|n| {
                 let missing = n.missing_before();
-                let from = (*wanted.start()).max(*missing.start());
-                let to = (*wanted.end()).min(*missing.end());
-                (from <= to).then_some((n.id, from..=to))
+                let to = *missing.end();
+                if missing.is_empty() || wanted.is_empty() || *wanted.start() > to {
+                    return None;
+                }
+                let from = (*wanted.start())
+                    .max(*missing.start())
+                    .max((to + 1).saturating_sub(LOG_PAGE_MAX));
+                Some((n.id, from..=to))
             })
             .collect()
     }
