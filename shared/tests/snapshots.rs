@@ -80,7 +80,7 @@ fn a_short_log_is_whole_in_a_windowed_snapshot_and_older_entries_come_by_range()
     assert_eq!(n.log_first_index, 1);
     assert_eq!(n.log.len() as LogIndex, n.log_len);
     assert_eq!(
-        serde_json::to_value(&sim.snapshot()).unwrap()["nodes"][0]["log"],
+        serde_json::to_value(sim.snapshot()).unwrap()["nodes"][0]["log"],
         serde_json::to_value(&snap).unwrap()["nodes"][0]["log"],
         "short logs are the same in both forms"
     );
@@ -182,7 +182,7 @@ fn nodes_whose_storage_failed_show_what_they_last_had_and_appends_say_why_no_lea
             n.id
         );
         assert_eq!(
-            sim.storage_failure(n.id).map(|(_, e)| e.len() > 0),
+            sim.storage_failure(n.id).map(|(_, e)| !e.is_empty()),
             Some(true)
         );
     }

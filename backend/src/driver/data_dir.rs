@@ -384,8 +384,9 @@ impl DataDir {
             NODE_FILES
                 .iter()
                 .filter(|f| {
-                    !path.join(f).exists()
-                        && !(**f == HARD_STATE_FILE && path.join(HARD_STATE_TMP_FILE).exists())
+                    let present = path.join(f).exists()
+                        || (**f == HARD_STATE_FILE && path.join(HARD_STATE_TMP_FILE).exists());
+                    !present
                 })
                 .map(|f| f.to_string())
                 .collect()
