@@ -86,7 +86,10 @@ fn measure(args: &Args, logscope: &Path, entries: u64) -> Result<String> {
     // In process: recovery, then the two snapshot forms.
     let started = Instant::now();
     let data_dir = DataDir::new(&dir);
-    let config = data_dir.read_manifest()?.context("manifest written")?.to_config();
+    let config = data_dir
+        .read_manifest()?
+        .context("manifest written")?
+        .to_config();
     let mut storages = Vec::new();
     for id in 1..=NODES {
         storages.push(data_dir.open_node(id)?.0);
