@@ -114,6 +114,10 @@ pub struct FileStorage {
     /// pages and a retry can falsely succeed ("fsyncgate"), so the storage refuses all further
     /// work until it is reopened from disk.
     failed: Option<String>,
+    /// The entries `open` decoded, kept for the first `load` if nothing was written in between:
+    /// a restart would otherwise read and decode the whole log twice in a row (seconds at a
+    /// million entries). Any write drops them; later loads re-read the files.
+    opened: Option<Vec<Entry>>,
 }
 
 impl FileStorage {
@@ -177,6 +181,7 @@ impl FileStorage {
             synced_hard_state: hard_state,
             pending_hard_state: None,
             failed: None,
+            opened: Some(scanned.entries),
         };
         Ok((storage, report))
     }
@@ -387,6 +392,10 @@ impl Storage for FileStorage {
     /// changed underneath it and is reported as [`StorageError::Corrupt`].
     fn load(&mut self) -> Result<(HardState, Vec<Entry>), StorageError> {
         self.check_usable()?;
+        if let Some(entries) = self.opened.take() {
+            // Just read (and fsynced) by `open`, with nothing written since.
+            return Ok((self.hard_state, entries));
+        }
         let bytes = read_to_end(&mut self.log, &self.log_path)?;
         let scanned = scan_log(&bytes)?;
         if scanned.tail_damage.is_some()
@@ -419,6 +428,7 @@ impl Storage for FileStorage {
     /// renames it over the hard-state file and fsyncs the directory.
     fn set_hard_state(&mut self, hard_state: HardState) -> Result<(), StorageError> {
         self.check_usable()?;
+        self.opened = None;
         if hard_state == self.hard_state {
             return Ok(());
         }
@@ -439,6 +449,7 @@ impl Storage for FileStorage {
 
     fn truncate_from(&mut self, index: LogIndex) -> Result<(), StorageError> {
         self.check_usable()?;
+        self.opened = None;
         let keep = index.saturating_sub(1) as usize;
         if keep >= self.records.len() {
             return Ok(());
@@ -448,6 +459,7 @@ impl Storage for FileStorage {
 
     fn append(&mut self, entries: &[Entry]) -> Result<(), StorageError> {
         self.check_usable()?;
+        self.opened = None;
         if entries.is_empty() {
             return Ok(());
         }
@@ -472,6 +484,7 @@ impl Storage for FileStorage {
     /// synced hard state — and that image is fsynced.
     fn power_loss(&mut self) -> Result<(), StorageError> {
         self.check_usable()?;
+        self.opened = None;
         self.lose_power().map_err(|e| self.poison(e))
     }
 }
