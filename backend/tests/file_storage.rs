@@ -494,3 +494,30 @@ fn open_creates_nested_node_directories() {
     s.sync().unwrap();
     assert!(node_dir.join(LOG_FILE).is_file());
 }
+
+#[test]
+fn the_entries_read_at_open_serve_one_load_only_until_something_is_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut s, _) = open(dir.path());
+    s.append(&entries(1..=3, 1)).unwrap();
+    s.sync().unwrap();
+    drop(s);
+    // Reopened: the first load returns what open read, without reading the files again.
+    let (mut s, _) = open(dir.path());
+    assert_eq!(s.load().unwrap().1, entries(1..=3, 1));
+    // Any write drops them: the next load reads the disk and notices a file changed behind it.
+    s.set_hard_state(HardState {
+        current_term: Term(2),
+        voted_for: None,
+    })
+    .unwrap();
+    let path = log_path(dir.path());
+    let len = file_len(&path);
+    OpenOptions::new()
+        .write(true)
+        .open(&path)
+        .unwrap()
+        .set_len(len - 1)
+        .unwrap();
+    assert!(matches!(s.load(), Err(StorageError::Corrupt(_))));
+}

@@ -1,7 +1,7 @@
 //! logscope's browser visualizer. `model` (the view-model reducer), `layout` (geometry, colours,
 //! the speed scale) and `clock` (the animated "now", reconnect back-off) are plain Rust, compiled
 //! and unit-tested natively; everything that touches Leptos or the browser (`app`, `state`,
-//! `live`, `components`, `ws`) lives behind `cfg(target_arch = "wasm32")`, so native builds never
+//! `live`, `components`, `ws`, `older`) lives behind `cfg(target_arch = "wasm32")`, so native builds never
 //! compile Leptos. Imports run one way: `app` → `components` → `state` → `live` → `model`.
 
 pub mod clock;
@@ -14,6 +14,8 @@ pub mod app;
 pub mod components;
 #[cfg(target_arch = "wasm32")]
 pub mod live;
+#[cfg(target_arch = "wasm32")]
+pub mod older;
 #[cfg(target_arch = "wasm32")]
 pub mod state;
 #[cfg(target_arch = "wasm32")]

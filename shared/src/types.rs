@@ -28,6 +28,11 @@ macro_rules! raft_number {
                 (self.0..=last.0).map($name)
             }
 
+            /// How far `self` lies after `base` (`None` when it lies before it).
+            pub const fn checked_sub(self, base: Self) -> Option<u64> {
+                self.0.checked_sub(base.0)
+            }
+
             /// `self - n`, stopping at zero.
             pub const fn saturating_sub(self, n: u64) -> Self {
                 $name(self.0.saturating_sub(n))

@@ -5,7 +5,7 @@
 
 use std::time::{Duration, Instant};
 
-use shared::protocol::{ClientCommand, CommandOk};
+use shared::protocol::{ClientCommand, CommandOk, StorageFailureView};
 use shared::raft::ProposeOutcome;
 use shared::sim::SimConfig;
 use shared::trace::TraceInput;
@@ -45,6 +45,18 @@ impl Driver {
             }
             Request::History { op, reply } => {
                 let _ = reply.send(self.history(op));
+            }
+            Request::FullSnapshot { reply } => {
+                self.flush_events();
+                let _ = reply.send(self.full_snapshot());
+            }
+            Request::Log {
+                node,
+                from,
+                to,
+                reply,
+            } => {
+                let _ = reply.send(self.log_page(node, from, to));
             }
             Request::Shutdown => return std::ops::ControlFlow::Break(()),
         }
@@ -286,10 +298,18 @@ impl Driver {
             self.input(TraceInput::Restart { node })?;
         }
         // A restarted process opens its files again: recovery reads them from disk.
-        let (storage, report) = self
-            .data_dir
-            .open_node(node)
-            .map_err(|e| CommandError::unavailable(e.to_string()))?;
+        let (storage, report) = self.data_dir.open_node(node).map_err(|e| {
+            // Kept so that health, the snapshot and later restarts say why this node stays down.
+            let failure = StorageFailureView {
+                kind: e.failure_kind().to_string(),
+                error: e.to_string(),
+            };
+            self.open_failures.insert(node, failure);
+            self.snapshot_cache = None;
+            self.storage_errors.insert(node, e.to_string());
+            CommandError::unavailable(format!("S{node} could not restart: {e}"))
+        })?;
+        self.open_failures.remove(&node);
         if !report.is_clean() {
             tracing::warn!(%node, ?report, "recovery repaired S{node}'s files");
         }
@@ -333,6 +353,7 @@ impl Driver {
         self.new_segment(Reason::Reset);
         self.run += 1;
         self.storage_errors = info.failed_nodes.iter().cloned().collect();
+        self.open_failures.clear();
         self.snapshot_cache = None;
         self.rebase(Instant::now());
         let reply = self.snapshot();

@@ -8,6 +8,11 @@
 //! created (temp file, fsync, rename, fsync the directory), so a directory with node files always
 //! has a complete manifest. Wiping removes only names this module creates, never anything else a
 //! person may keep in the same directory.
+//!
+//! Two kinds of loss are refused rather than papered over (a silent repair would forget votes):
+//! node directories without `cluster.json` are wiped only when [`WIPE_MARKER`] says a wipe was
+//! under way, and a node of a stored cluster whose files are gone is not reopened as a blank node
+//! (see [`DataDir::open_node`]).
 
 use std::fs;
 use std::io::Write;
@@ -18,13 +23,19 @@ use shared::protocol::Timing;
 use shared::sim::{NetworkSettings, SimConfig};
 use shared::{LogModel, NodeId};
 
-use crate::storage::{FileStorage, RecoveryReport};
+use crate::storage::{FileStorage, RecoveryReport, HARD_STATE_FILE, HARD_STATE_TMP_FILE, LOG_FILE};
 
 /// The manifest's file name.
 pub const MANIFEST_FILE: &str = "cluster.json";
 /// Locked (flock) by the process using the directory; holds its pid for people to read.
 pub const LOCK_FILE: &str = "logscope.lock";
 const MANIFEST_TMP_FILE: &str = "cluster.json.tmp";
+/// Written (and fsynced) before a wipe removes anything and removed once it is done, so that a
+/// process killed in the middle of a wipe finishes it at the next start, while node directories
+/// that merely lost their `cluster.json` are refused instead of wiped.
+pub const WIPE_MARKER: &str = "wipe-in-progress";
+/// The files every node of a stored cluster has (its log and its hard state).
+const NODE_FILES: [&str; 2] = [LOG_FILE, HARD_STATE_FILE];
 /// Bumped when the manifest changes incompatibly.
 const MANIFEST_FORMAT: u32 = 1;
 
@@ -128,6 +139,36 @@ pub enum DataDirError {
         /// The pid written in the lock file, if readable.
         holder: Option<u32>,
     },
+    /// `cluster.json` is gone but node files are there, and no wipe was under way.
+    #[error(
+        "{manifest} is missing, but {root} holds the files of {} (no wipe was in progress, so \
+         this is not an interrupted reset): restore cluster.json from a backup to recover the \
+         cluster, or start with --fresh to wipe these nodes' logs and start a new cluster",
+        list_nodes(nodes)
+    )]
+    ManifestMissing {
+        /// Where the manifest should be.
+        manifest: PathBuf,
+        /// The data directory.
+        root: PathBuf,
+        /// Nodes whose files were found.
+        nodes: Vec<NodeId>,
+    },
+    /// A node of a stored cluster has lost its files (deleted directory or hard state).
+    #[error(
+        "S{node} of the stored cluster lost its files: {} missing in {path}. A node that forgot \
+         its term and vote could vote twice in one term, so it is not brought back blank: \
+         restore the files, or start with --fresh to wipe the whole cluster",
+        missing.join(" and ")
+    )]
+    LostFiles {
+        /// The node.
+        node: NodeId,
+        /// Its directory.
+        path: PathBuf,
+        /// What is missing (`node directory`, `log`, `hard_state`).
+        missing: Vec<String>,
+    },
     /// A node's files could not be opened or recovered.
     #[error("cannot open S{node}'s files in {path}: {reason}")]
     Node {
@@ -214,8 +255,82 @@ impl DataDir {
         sync_dir(&self.root).map_err(io("cannot fsync", &self.root))
     }
 
-    /// Remove the manifest and every `node-<id>` directory (and nothing else).
+    /// True when a wipe was started and has not finished (the process died during it).
+    pub fn wipe_in_progress(&self) -> bool {
+        self.root.join(WIPE_MARKER).exists()
+    }
+
+    /// Nodes whose directory holds any of a node's files (log, hard state or its temp file).
+    pub fn nodes_with_files(&self) -> Result<Vec<NodeId>, DataDirError> {
+        let entries = match fs::read_dir(&self.root) {
+            Ok(e) => e,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(source) => {
+                return Err(DataDirError::Io {
+                    what: "cannot list",
+                    path: self.root.clone(),
+                    source,
+                })
+            }
+        };
+        let mut nodes: Vec<NodeId> = entries
+            .flatten()
+            .filter_map(|entry| {
+                let name = entry.file_name().to_string_lossy().into_owned();
+                let path = entry.path();
+                let has_files = [LOG_FILE, HARD_STATE_FILE, HARD_STATE_TMP_FILE]
+                    .iter()
+                    .any(|f| path.join(f).exists());
+                (is_node_dir_name(&name) && has_files)
+                    .then(|| name["node-".len()..].parse().ok())
+                    .flatten()
+            })
+            .collect();
+        nodes.sort_unstable();
+        Ok(nodes)
+    }
+
+    /// What to do when there is no manifest: `Ok` when the directory holds no node files, or
+    /// only those of an interrupted wipe (then wiping them is what was asked for); otherwise
+    /// [`DataDirError::ManifestMissing`]: their cluster's description is lost, and guessing it
+    /// (or wiping their logs) is not ours to decide.
+    pub fn check_no_orphans(&self) -> Result<(), DataDirError> {
+        let nodes = self.nodes_with_files()?;
+        if nodes.is_empty() || self.wipe_in_progress() {
+            return Ok(());
+        }
+        Err(DataDirError::ManifestMissing {
+            manifest: self.root.join(MANIFEST_FILE),
+            root: self.root.clone(),
+            nodes,
+        })
+    }
+
+    /// Remove the manifest and every `node-<id>` directory (and nothing else). [`WIPE_MARKER`] is
+    /// durable before anything is removed and removed last, so a wipe cut short by a crash is
+    /// recognised (and finished) at the next start.
     pub fn wipe(&self) -> Result<(), DataDirError> {
+        if !self.root.is_dir() {
+            return Ok(());
+        }
+        let marker = self.root.join(WIPE_MARKER);
+        let io = |what, path: &Path| {
+            let path = path.to_path_buf();
+            move |source| DataDirError::Io { what, path, source }
+        };
+        fs::write(
+            &marker,
+            b"a wipe of this data directory started and has not finished\n",
+        )
+        .and_then(|_| fs::File::open(&marker)?.sync_all())
+        .map_err(io("cannot write", &marker))?;
+        sync_dir(&self.root).map_err(io("cannot fsync", &self.root))?;
+        self.remove_cluster_files()?;
+        fs::remove_file(&marker).map_err(io("cannot remove", &marker))?;
+        sync_dir(&self.root).map_err(io("cannot fsync", &self.root))
+    }
+
+    fn remove_cluster_files(&self) -> Result<(), DataDirError> {
         let entries = match fs::read_dir(&self.root) {
             Ok(e) => e,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
@@ -257,14 +372,51 @@ impl DataDir {
         })
     }
 
-    /// Open (and recover) node `id`'s files.
+    /// Open (and recover) node `id`'s files, which must exist: a node of a stored cluster whose
+    /// directory, log or hard state is gone has forgotten its term and vote, and reopening it
+    /// blank (term 0, no vote) would let it vote a second time in a term it already voted in.
+    /// (A hard-state temp file stands in for the hard state: recovery installs it.)
     pub fn open_node(&self, id: NodeId) -> Result<(FileStorage, RecoveryReport), DataDirError> {
         let path = self.node_dir(id);
+        let missing: Vec<String> = if !path.is_dir() {
+            vec!["the node directory".into()]
+        } else {
+            NODE_FILES
+                .iter()
+                .filter(|f| {
+                    let present = path.join(f).exists()
+                        || (**f == HARD_STATE_FILE && path.join(HARD_STATE_TMP_FILE).exists());
+                    !present
+                })
+                .map(|f| f.to_string())
+                .collect()
+        };
+        if !missing.is_empty() {
+            return Err(DataDirError::LostFiles {
+                node: id,
+                path,
+                missing,
+            });
+        }
         FileStorage::open(&path).map_err(|e| DataDirError::Node {
             node: id,
             path,
             reason: e.to_string(),
         })
+    }
+
+    /// Create node `id`'s files for a new cluster: an empty log and a durable hard state (term
+    /// 0, no vote), so that every node of a stored cluster has both files from the start and
+    /// [`DataDir::open_node`] can tell a lost file from one never written.
+    pub fn create_node(&self, id: NodeId) -> Result<(FileStorage, RecoveryReport), DataDirError> {
+        let path = self.node_dir(id);
+        let node_error = |e: shared::StorageError| DataDirError::Node {
+            node: id,
+            path: path.clone(),
+            reason: e.to_string(),
+        };
+        let (storage, report) = FileStorage::create(&path).map_err(node_error)?;
+        Ok((storage, report))
     }
 
     /// Take the directory for this process. Two processes writing the same node files would
@@ -335,6 +487,16 @@ fn try_lock_exclusive(file: &fs::File) -> std::io::Result<()> {
 #[cfg(not(unix))]
 fn try_lock_exclusive(_file: &fs::File) -> std::io::Result<()> {
     Ok(())
+}
+
+/// "S1, S2 and S3" (or "S1").
+fn list_nodes(nodes: &[NodeId]) -> String {
+    let names: Vec<String> = nodes.iter().map(|n| format!("S{n}")).collect();
+    match names.split_last() {
+        None => "no node".into(),
+        Some((last, [])) => last.clone(),
+        Some((last, rest)) => format!("{} and {last}", rest.join(", ")),
+    }
 }
 
 /// `node-1` … `node-9` (digits only, so `node-notes` or `node-1.bak` are left alone).

@@ -58,6 +58,10 @@ impl CommandError {
     pub fn unavailable(message: impl Into<String>) -> Self {
         Self::new(ErrorKind::Unavailable, message)
     }
+    /// It names something that does not exist.
+    pub fn not_found(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::NotFound, message)
+    }
     pub(super) fn stopped() -> Self {
         Self::unavailable("the server is shutting down")
     }

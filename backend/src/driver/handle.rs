@@ -9,12 +9,14 @@ use serde::Serialize;
 use shared::protocol::CommandOk;
 
 use super::Input;
-use shared::NodeId;
+use shared::{LogIndex, NodeId};
 use tokio::sync::{broadcast, mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 
 use super::pending::ReplyTx;
-use super::{AppendWait, BranchInfo, CommandError, ForkAt, ForkReply, Outgoing, SnapshotReply};
+use super::{
+    AppendWait, BranchInfo, CommandError, ForkAt, ForkReply, LogPage, Outgoing, SnapshotReply,
+};
 use shared::trace::Trace;
 
 /// A short summary of the run (`GET /api/health`).
@@ -36,6 +38,14 @@ pub struct Status {
     pub paused: bool,
     /// Appends waiting for an answer.
     pub waiting_requests: usize,
+    /// Nodes needed to elect a leader or commit (a majority).
+    pub majority: u64,
+    /// Nodes not running (crashed, or stopped by a storage failure), by id.
+    pub nodes_down: Vec<NodeId>,
+    /// Nodes down because their storage failed (or their files were refused), and why.
+    pub failed_nodes: Vec<super::FailedNode>,
+    /// One sentence saying what is true: who leads, what is down and why.
+    pub summary: String,
 }
 
 /// One request to the driver, with the channel for its answer.
@@ -54,6 +64,15 @@ pub(super) enum Request {
     History {
         op: HistoryOp,
         reply: oneshot::Sender<Result<HistoryReply, CommandError>>,
+    },
+    FullSnapshot {
+        reply: oneshot::Sender<Result<Arc<SnapshotReply>, CommandError>>,
+    },
+    Log {
+        node: NodeId,
+        from: LogIndex,
+        to: LogIndex,
+        reply: oneshot::Sender<Result<LogPage, CommandError>>,
     },
     Shutdown,
 }
@@ -92,6 +111,8 @@ impl std::fmt::Debug for Request {
             Request::Snapshot { .. } => f.write_str("Snapshot"),
             Request::Status { .. } => f.write_str("Status"),
             Request::History { op, .. } => write!(f, "History({op:?})"),
+            Request::FullSnapshot { .. } => f.write_str("FullSnapshot"),
+            Request::Log { node, from, to, .. } => write!(f, "Log(S{node}, {from}..={to})"),
             Request::Shutdown => f.write_str("Shutdown"),
         }
     }
@@ -129,6 +150,32 @@ impl DriverHandle {
         let (reply, rx) = oneshot::channel();
         self.send(Request::Snapshot { reply }).await?;
         rx.await.map_err(|_| CommandError::stopped())
+    }
+
+    /// The snapshot with every log whole (refused when a log is very long: see
+    /// [`super::FULL_SNAPSHOT_ENTRIES_MAX`]).
+    pub async fn full_snapshot(&self) -> Result<Arc<SnapshotReply>, CommandError> {
+        let (reply, rx) = oneshot::channel();
+        self.send(Request::FullSnapshot { reply }).await?;
+        rx.await.map_err(|_| CommandError::stopped())?
+    }
+
+    /// Entries `from..=to` of `node`'s log.
+    pub async fn log(
+        &self,
+        node: NodeId,
+        from: LogIndex,
+        to: LogIndex,
+    ) -> Result<LogPage, CommandError> {
+        let (reply, rx) = oneshot::channel();
+        self.send(Request::Log {
+            node,
+            from,
+            to,
+            reply,
+        })
+        .await?;
+        rx.await.map_err(|_| CommandError::stopped())?
     }
 
     /// A short summary.

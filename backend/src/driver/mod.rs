@@ -42,6 +42,7 @@
 //! [`Driver::input`], which records it with its virtual time, event seq and step count and
 //! appends it to `trace.jsonl`. Stepping and reading go around the recorder; nothing else can
 //! change the run (docs/trace.md).
+//! `reads` (the windowed and full snapshots, log pages and health).
 
 mod control;
 mod data_dir;
@@ -53,6 +54,7 @@ mod input;
 mod outgoing;
 mod pacing;
 mod pending;
+mod reads;
 mod trace_file;
 
 use std::collections::BTreeMap;
@@ -67,7 +69,9 @@ use shared::{NodeId, Sim};
 use tokio::sync::{broadcast, mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 
-pub use data_dir::{DataDir, DataDirError, DirLock, Manifest, LOCK_FILE, MANIFEST_FILE};
+pub use data_dir::{
+    DataDir, DataDirError, DirLock, Manifest, LOCK_FILE, MANIFEST_FILE, WIPE_MARKER,
+};
 pub use error::{CommandError, ErrorKind};
 pub use handle::{DriverHandle, DriverThread, Status};
 pub use history::{BranchInfo, ForkAt, ForkReply, TRACE_BODY_BYTES_MAX};
@@ -75,6 +79,7 @@ pub use input::{Append, Input};
 pub(crate) use outgoing::to_json;
 pub use outgoing::{Outgoing, OutgoingKind, SnapshotReply};
 use pending::{Pending, ReplyTx};
+pub use reads::{FailedNode, LogPage, FULL_SNAPSHOT_ENTRIES_MAX};
 pub use trace_file::{Reason, BRANCHES_MAX, TRACE_FILE, TRACE_FILE_BYTES_MAX};
 
 use crate::storage::{FileStorage, RecoveryReport};
@@ -221,6 +226,8 @@ pub async fn start(
             let (sim, info) = match open_cluster(&data_dir, config.cluster.clone(), config.fresh) {
                 Ok(v) => v,
                 Err(e) => {
+                    // Let go of the directory before saying so: the caller may try again.
+                    drop(lock);
                     let _ = started_tx.send(Err(e));
                     return;
                 }
@@ -264,8 +271,10 @@ fn open_cluster(
         Some(manifest) => (manifest.to_config(), true),
         None => {
             shared::sim::validate(&requested)?;
-            // Node directories without a manifest are left over from an interrupted wipe: the
-            // manifest is always written before them.
+            // The manifest is always written before the node directories, so node files without
+            // one are either an interrupted wipe (the marker says so: finish it) or a lost
+            // manifest (refused: wiping would silently destroy every node's log).
+            data_dir.check_no_orphans()?;
             data_dir.wipe()?;
             data_dir.write_manifest(&Manifest::from_config(&requested))?;
             (requested, false)
@@ -275,7 +284,11 @@ fn open_cluster(
     let mut recovery = Vec::new();
     let mut disks = Vec::new();
     for id in NodeId::all(cluster.nodes) {
-        let (mut storage, report) = data_dir.open_node(id)?;
+        let (mut storage, report) = if recovered {
+            data_dir.open_node(id)?
+        } else {
+            data_dir.create_node(id)?
+        };
         // What the disks hold is where this run's trace starts (an empty disk is no state).
         disks.extend(
             node_disk(id, &mut storage)
@@ -342,6 +355,9 @@ struct Driver {
     snapshot_cache: Option<(SnapshotKey, Arc<SnapshotReply>)>,
     /// The last storage error each node reported (to explain a failed restart).
     storage_errors: BTreeMap<NodeId, String>,
+    /// Nodes whose files could not be reopened at their last restart (the simulator never saw
+    /// them fail): shown as failed in health and the snapshot until a restart succeeds.
+    open_failures: BTreeMap<NodeId, shared::protocol::StorageFailureView>,
     slipping: bool,
     /// Replies held until the frame's events are broadcast (see [`Driver::flush`]).
     replies: Vec<(ReplyTx, Result<CommandOk, CommandError>)>,
@@ -380,6 +396,7 @@ impl Driver {
             pending: Pending::default(),
             snapshot_cache: None,
             storage_errors: BTreeMap::new(),
+            open_failures: BTreeMap::new(),
             slipping: false,
             replies: Vec::new(),
             trace_file: trace_file::TraceFile::new(&config.data_dir),

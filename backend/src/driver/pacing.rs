@@ -9,7 +9,7 @@ use axum::extract::ws::Utf8Bytes;
 use shared::protocol::{Event, ServerMessage, SimEvent};
 use tokio::sync::mpsc;
 
-use super::handle::{Request, Status};
+use super::handle::Request;
 use super::outgoing::to_json;
 use super::{CommandError, Driver, Outgoing, OutgoingKind, SnapshotReply};
 
@@ -196,25 +196,11 @@ impl Driver {
                 return reply.clone();
             }
         }
-        let mut snapshot = self.sim.snapshot();
+        let mut snapshot = self.windowed_snapshot();
         snapshot.speed = self.speed;
         snapshot.paused = self.paused;
         let reply = Arc::new(SnapshotReply::new(self.run, snapshot));
         self.snapshot_cache = Some((key, reply.clone()));
         reply
-    }
-
-    pub(super) fn status(&self) -> Status {
-        let nodes_up = self.sim.node_ids().filter(|id| self.sim.is_up(*id)).count() as u64;
-        Status {
-            time_ms: self.sim.now_ms(),
-            seq: self.sim.last_seq(),
-            nodes: self.sim.config().nodes,
-            nodes_up,
-            leader: self.sim.leader(),
-            speed: self.speed,
-            paused: self.paused,
-            waiting_requests: self.pending.len(),
-        }
     }
 }

@@ -276,6 +276,10 @@ fn router(state: AppState, config: &ServerConfig) -> Router {
             "/api/health",
             get(routes::health).fallback(routes::method_not_allowed),
         )
+        .route(
+            "/api/nodes/{id}/log",
+            get(routes::node_log).fallback(routes::method_not_allowed),
+        )
         .route("/api", any(routes::not_found))
         .route("/api/", any(routes::not_found))
         .route("/api/{*rest}", any(routes::not_found))

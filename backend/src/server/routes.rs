@@ -4,6 +4,7 @@
 //! [`ServerError`]s); must not reach the simulator
 //! except through the driver's handle.
 
+use shared::LogIndex;
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::Path;
@@ -52,14 +53,93 @@ pub(super) fn admit(state: &AppState, addr: SocketAddr, append: bool) -> Result<
         })
 }
 
-/// `GET /api/cluster`: the snapshot.
+/// `GET /api/cluster[?full=true]`: the snapshot, with a window of each log (or every entry).
 pub(super) async fn cluster(
     State(state): State<AppState>,
     ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    query: Result<Query<HashMap<String, String>>, QueryRejection>,
 ) -> Result<Response, ServerError> {
+    let full = match bad_query(query)?.get("full").map(String::as_str) {
+        None | Some("false") => false,
+        Some("true") => true,
+        Some(other) => {
+            return Err(
+                CommandError::invalid(format!("full must be true or false, got {other:?}")).into(),
+            )
+        }
+    };
     admit(&state, addr, false)?;
-    let snapshot = state.inner.driver.snapshot().await?;
+    let snapshot = if full {
+        state.inner.driver.full_snapshot().await?
+    } else {
+        state.inner.driver.snapshot().await?
+    };
     Ok(json_text(String::from(snapshot.json().as_str())))
+}
+
+/// The query string, or a 400 saying why it cannot be read.
+fn bad_query(
+    query: Result<Query<HashMap<String, String>>, QueryRejection>,
+) -> Result<HashMap<String, String>, ServerError> {
+    query.map(|Query(q)| q).map_err(|r| {
+        ServerError::new(
+            StatusCode::BAD_REQUEST,
+            format!("bad query string: {}", r.body_text()),
+        )
+    })
+}
+
+/// `GET /api/nodes/{id}/log?from=&to=`: entries `from..=to` of one node's log (`from` defaults
+/// to 1, `to` to a full page after `from`); at most `LOG_PAGE_MAX` per request.
+pub(super) async fn node_log(
+    State(state): State<AppState>,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    axum::extract::Path(id): axum::extract::Path<String>,
+    query: Result<Query<HashMap<String, String>>, QueryRejection>,
+) -> Result<axum::Json<OkBody<crate::driver::LogPage>>, ServerError> {
+    use shared::protocol::LOG_PAGE_MAX;
+    let query = bad_query(query)?;
+    if let Some(unknown) = query.keys().find(|k| *k != "from" && *k != "to") {
+        return Err(CommandError::invalid(format!(
+            "unknown query parameter {unknown:?}: expected from and to"
+        ))
+        .into());
+    }
+    let index = |name: &str| -> Result<Option<u64>, CommandError> {
+        query
+            .get(name)
+            .map(|v| match v.parse::<u64>() {
+                Ok(i) if i >= 1 => Ok(i),
+                _ => Err(CommandError::invalid(format!(
+                    "{name} must be a log index (a whole number from 1), got {v:?}"
+                ))),
+            })
+            .transpose()
+    };
+    let from = index("from")?.unwrap_or(1);
+    let to = index("to")?.unwrap_or(from.saturating_add(LOG_PAGE_MAX - 1));
+    if to < from {
+        return Err(CommandError::invalid(format!("to ({to}) is below from ({from})")).into());
+    }
+    if to - from >= LOG_PAGE_MAX {
+        return Err(CommandError::invalid(format!(
+            "at most {LOG_PAGE_MAX} entries per request: {from}..={to} is {}",
+            to - from + 1
+        ))
+        .into());
+    }
+    let node = id.parse::<shared::NodeId>().map_err(|_| {
+        CommandError::not_found(format!(
+            "there is no node {id:?}: nodes are numbered from 1"
+        ))
+    })?;
+    admit(&state, addr, false)?;
+    let result = state
+        .inner
+        .driver
+        .log(node, LogIndex(from), LogIndex(to))
+        .await?;
+    Ok(axum::Json(OkBody { ok: true, result }))
 }
 
 /// `GET /api/health`'s body.
@@ -86,7 +166,7 @@ pub(super) async fn health(
         })??;
     Ok(axum::Json(Health {
         ok: true,
-        status: "ok",
+        status: status.condition(),
         protocol_version: shared::protocol::PROTOCOL_VERSION,
         run: status,
     }))
@@ -202,7 +282,8 @@ pub(super) async fn not_found(method: Method, uri: Uri) -> ServerError {
         StatusCode::NOT_FOUND,
         format!(
             "no such endpoint: {method} {}; the API is GET /api/cluster, POST /api/commands, \
-             GET /api/health and the WebSocket at /ws (see docs/api.md)",
+             GET /api/health, GET /api/nodes/{{id}}/log and the WebSocket at /ws (see \
+             docs/api.md)",
             uri.path()
         ),
     )

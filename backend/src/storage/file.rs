@@ -115,6 +115,10 @@ pub struct FileStorage {
     /// pages and a retry can falsely succeed ("fsyncgate"), so the storage refuses all further
     /// work until it is reopened from disk.
     failed: Option<String>,
+    /// The entries `open` decoded, kept for the first `load` if nothing was written in between:
+    /// a restart would otherwise read and decode the whole log twice in a row (seconds at a
+    /// million entries). Any write drops them; later loads re-read the files.
+    opened: Option<Vec<Entry>>,
 }
 
 impl FileStorage {
@@ -178,6 +182,7 @@ impl FileStorage {
             synced_hard_state: hard_state,
             pending_hard_state: None,
             failed: None,
+            opened: Some(scanned.entries),
         };
         Ok((storage, report))
     }
@@ -198,6 +203,20 @@ impl FileStorage {
             sync_dir(dir)?;
         }
         Ok(())
+    }
+
+    /// A brand new node in `dir` (its files wiped first) whose hard state (term 0, no vote) is
+    /// written and durable at once, unlike `open_fresh`, where the file appears at the first vote.
+    /// With both files present from the start, a missing one later means it was lost.
+    pub fn create(dir: impl AsRef<Path>) -> Result<(FileStorage, RecoveryReport), StorageError> {
+        let dir = dir.as_ref();
+        Self::wipe(dir)?;
+        fs::create_dir_all(dir).map_err(|e| io_error("cannot create directory", dir, e))?;
+        // Written as a complete temp file: `open` installs it (fsync, rename, fsync the directory).
+        let tmp_path = dir.join(HARD_STATE_TMP_FILE);
+        fs::write(&tmp_path, encode_hard_state(HardState::default()))
+            .map_err(|e| io_error("cannot write", &tmp_path, e))?;
+        Self::open(dir)
     }
 
     /// [`FileStorage::wipe`] then [`FileStorage::open`]: a brand new node in `dir`.
@@ -374,6 +393,10 @@ impl Storage for FileStorage {
     /// changed underneath it and is reported as [`StorageError::Corrupt`].
     fn load(&mut self) -> Result<(HardState, Vec<Entry>), StorageError> {
         self.check_usable()?;
+        if let Some(entries) = self.opened.take() {
+            // Just read (and fsynced) by `open`, with nothing written since.
+            return Ok((self.hard_state, entries));
+        }
         let bytes = read_to_end(&mut self.log, &self.log_path)?;
         let scanned = scan_log(&bytes)?;
         if scanned.tail_damage.is_some()
@@ -406,6 +429,7 @@ impl Storage for FileStorage {
     /// renames it over the hard-state file and fsyncs the directory.
     fn set_hard_state(&mut self, hard_state: HardState) -> Result<(), StorageError> {
         self.check_usable()?;
+        self.opened = None;
         if hard_state == self.hard_state {
             return Ok(());
         }
@@ -426,6 +450,7 @@ impl Storage for FileStorage {
 
     fn truncate_from(&mut self, index: LogIndex) -> Result<(), StorageError> {
         self.check_usable()?;
+        self.opened = None;
         let keep = index.saturating_sub(1).get() as usize;
         if keep >= self.records.len() {
             return Ok(());
@@ -435,6 +460,7 @@ impl Storage for FileStorage {
 
     fn append(&mut self, entries: &[Entry]) -> Result<(), StorageError> {
         self.check_usable()?;
+        self.opened = None;
         if entries.is_empty() {
             return Ok(());
         }
@@ -459,6 +485,7 @@ impl Storage for FileStorage {
     /// synced hard state — and that image is fsynced.
     fn power_loss(&mut self) -> Result<(), StorageError> {
         self.check_usable()?;
+        self.opened = None;
         self.lose_power().map_err(|e| self.poison(e))
     }
 }

@@ -34,7 +34,9 @@
 //!   truncation had removed), the temp hard state is deleted, and the result is fsynced.
 //! * `open` recovers: it reads the log, cuts a torn tail (the report says how many bytes and
 //!   why), refuses damage in the middle (`StorageError::Corrupt`), and fsyncs what it recovered,
-//!   so after open everything is durable. `load` re-reads the files rather than trusting memory.
+//!   so after open everything is durable. `load` re-reads the files rather than trusting memory,
+//!   except the first `load` after `open` with nothing written in between, which returns what
+//!   `open` has just read (a restart would otherwise decode the whole log twice).
 //!
 //! # Limits
 //!

@@ -2,7 +2,8 @@
 //! timestamp), plus the global committed log. Entries are coloured by term, committed ones solid
 //! and the rest dashed, memory-only ones striped; the leader's next_index/match_index sit under
 //! each follower and a quorum counter under each uncommitted leader entry. Only the scrolled-to
-//! window of indexes is in the DOM, so thousands of entries scroll smoothly.
+//! window of indexes is in the DOM, so thousands of entries scroll smoothly; entries older than
+//! the snapshot's window are fetched from the server when scrolled to (`crate::older`).
 
 use leptos::html;
 use leptos::prelude::*;
@@ -11,6 +12,7 @@ use shared::types::{EntryData, LogIndex, NodeId, Role, Term};
 use crate::layout::{term_colour, term_text_colour, visible_indexes};
 use crate::live::Part;
 use crate::model::{ClusterView, Focus};
+use crate::older::Fetches;
 use crate::state::{use_ctx, Ctx, Selection};
 
 /// Width of one entry column (px), gap included.
@@ -167,6 +169,18 @@ pub fn LogTable() -> impl IntoView {
             max_index.get().get(),
         );
         LogIndex(*r.start())..=LogIndex(*r.end())
+    });
+    // A snapshot brings only the newest entries: fetch older ones when they are scrolled to.
+    let fetches = Fetches::new();
+    Effect::new(move |_| {
+        let wanted = range.get();
+        let pages = ctx
+            .live
+            .read(&[Part::AllNodes], |v| v.pages_to_fetch(wanted))
+            .unwrap_or_default();
+        for (node, page) in pages {
+            fetches.fetch(ctx.live, node, page);
+        }
     });
 
     let measure = move || {
@@ -411,7 +425,7 @@ fn CommittedRow(range: Memo<std::ops::RangeInclusive<LogIndex>>) -> impl IntoVie
                 r.start()
                     .through(end)
                     .filter_map(|i| {
-                        let e = v.committed.get(i.slot())?;
+                        let e = v.committed_entry(i)?;
                         Some(CellLook {
                             index: i,
                             term: e.term,

@@ -166,13 +166,7 @@ impl ClusterView {
         let mut broken = false;
         if let Some(n) = self.node_mut(node) {
             for e in entries {
-                let at = e.index.saturating_sub(1).get() as usize;
-                if e.index == 0 || at > n.log.len() {
-                    broken = true;
-                    continue;
-                }
-                n.log.truncate(at);
-                n.log.push(LogEntryView::from(e));
+                broken |= !n.put(LogEntryView::from(e));
             }
             n.synced_index = n.synced_index.min(n.last_index());
         }
@@ -185,7 +179,7 @@ impl ClusterView {
         };
         let keep = from_index.saturating_sub(1);
         let removed = n.last_index().get().saturating_sub(keep.get());
-        n.log.truncate(keep.get() as usize);
+        n.keep_up_to(keep);
         n.synced_index = n.synced_index.min(keep);
         let text = narration::truncated(node, removed, from_index);
         self.say(at, text, Focus::NodeEntry(node, from_index), Tone::Warning);
@@ -203,14 +197,24 @@ impl ClusterView {
             return;
         };
         n.commit_index = commit_index.min(n.last_index());
-        let known = LogIndex::of_len(self.committed.len());
+        let known = self.commit_index();
         let Some(n) = self.node(node) else { return };
         if n.commit_index <= known {
             return;
         }
-        let new: Vec<LogEntryView> =
-            n.log[known.get() as usize..n.commit_index.get() as usize].to_vec();
         let (first, last) = (known + 1, n.commit_index);
+        let loaded_from = n.log_first_index;
+        let new: Vec<LogEntryView> = first
+            .max(loaded_from)
+            .through(last)
+            .filter_map(|i| n.entry(i).cloned())
+            .collect();
+        if first < loaded_from {
+            // This server's loaded part starts after the committed log's end (both are windows
+            // of longer logs): the committed log restarts where this server's does.
+            self.committed.clear();
+            self.committed_first_index = loaded_from;
+        }
         self.committed.extend(new);
         self.changes.committed = true;
         let what = self
@@ -234,10 +238,7 @@ impl ClusterView {
             return;
         }
         self.changes.committed = true;
-        let what = self
-            .committed
-            .get((index.get() as usize).wrapping_sub(1))
-            .map(|e| e.command.clone());
+        let what = self.committed_entry(index).map(|e| e.command.clone());
         let text = narration::replicas_disagree(index, what.as_deref(), node, value, first);
         self.say(at, text, Focus::Entry(index), Tone::Warning);
     }
@@ -335,7 +336,7 @@ impl ClusterView {
             return;
         };
         n.crash();
-        n.log.truncate(synced_index.get() as usize);
+        n.keep_up_to(synced_index);
         n.synced_index = synced_index.min(n.last_index());
         let text = narration::power_lost(node, lost_entries);
         self.say(at, text, Focus::Node(node), Tone::Fault);
@@ -356,7 +357,7 @@ impl ClusterView {
         n.up = true;
         n.storage_error = None;
         n.current_term = term;
-        n.log.truncate(last_index.get() as usize);
+        n.keep_up_to(last_index);
         n.synced_index = n.last_index();
         self.needs_resync |= n.last_index() != last_index;
         let text = narration::restarted(node, term, last_index);

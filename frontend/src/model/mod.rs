@@ -88,8 +88,11 @@ pub struct ClusterView {
     pub messages: BTreeMap<MessageId, InFlight>,
     /// Lost messages, oldest first.
     pub ghosts: VecDeque<Ghost>,
-    /// The global committed log: every entry known committed, index `i` at position `i - 1`.
+    /// The global committed log: entries known committed, index `i` at position
+    /// `i - committed_first_index` (like a server's log, only its newest part may be loaded).
     pub committed: Vec<LogEntryView>,
+    /// Index of `committed[0]`.
+    pub committed_first_index: LogIndex,
     /// Narration, newest first.
     pub narration: VecDeque<Narration>,
     /// Client requests by request id.
@@ -119,11 +122,20 @@ impl ClusterView {
             .collect();
         // The global committed log, as far as any node knows it: committed entries are the same
         // on every node that has them (State Machine Safety), so the furthest one is enough.
-        let committed = nodes
+        // With windowed logs, that node's loaded part up to its commit index.
+        let (committed, committed_first_index) = nodes
             .iter()
             .max_by_key(|n| n.commit_index.min(n.last_index()))
-            .map(|n| n.log[..n.commit_index.min(n.last_index()).get() as usize].to_vec())
-            .unwrap_or_default();
+            .map(|n| {
+                let commit = n.commit_index.min(n.last_index());
+                let first = n.log_first_index.min(commit + 1);
+                let entries = first
+                    .through(commit)
+                    .filter_map(|i| n.entry(i).cloned())
+                    .collect();
+                (entries, first)
+            })
+            .unwrap_or((Vec::new(), LogIndex(1)));
         let leaders_by_term = nodes
             .iter()
             .filter(|n| n.up && n.role == Role::Leader)
@@ -142,6 +154,7 @@ impl ClusterView {
             messages: snapshot.messages.into_iter().map(|m| (m.id, m)).collect(),
             ghosts: VecDeque::new(),
             committed,
+            committed_first_index,
             narration: VecDeque::new(),
             requests: BTreeMap::new(),
             leaders_by_term,
@@ -190,6 +203,35 @@ impl ClusterView {
             fresh.note_warnings(&warnings);
         }
         *self = fresh;
+    }
+
+    /// Older entries of server `node`, fetched by index range (`GET /api/nodes/{id}/log`) when
+    /// the user scrolled to them: put in front of what the page holds if they end right before
+    /// it, and in front of the committed log as far as that server had committed them (committed
+    /// entries are the same everywhere). Returns how many entries the server's row gained.
+    pub fn older_entries(&mut self, node: NodeId, entries: &[LogEntryView]) -> usize {
+        let Some(n) = self.node_mut(node) else {
+            return 0;
+        };
+        let added = n.prepend(entries);
+        let commit = n.commit_index;
+        let committed: Vec<LogEntryView> = entries
+            .iter()
+            .filter(|e| e.index <= commit && e.index < self.committed_first_index)
+            .cloned()
+            .collect();
+        if committed
+            .last()
+            .is_some_and(|e| e.index + 1 == self.committed_first_index)
+            && committed.windows(2).all(|w| w[1].index == w[0].index + 1)
+        {
+            self.committed_first_index = committed[0].index;
+            let mut all = committed;
+            all.append(&mut self.committed);
+            self.committed = all;
+            self.changes.committed = true;
+        }
+        added
     }
 
     /// A `Clock` message: the driver's virtual time, pause state and speed.

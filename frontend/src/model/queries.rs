@@ -3,7 +3,7 @@
 //! anything.
 
 use shared::protocol::RequestVoteResponse;
-use shared::protocol::{InFlight, MessageBody, MessageId};
+use shared::protocol::{InFlight, LogEntryView, MessageBody, MessageId, LOG_PAGE_MAX};
 use shared::types::{LogIndex, NodeId, Role, Term};
 
 use super::messages::FlightStatus;
@@ -46,14 +46,46 @@ impl ClusterView {
         self.nodes
             .iter()
             .map(NodeState::last_index)
-            .chain(std::iter::once(LogIndex::of_len(self.committed.len())))
+            .chain(std::iter::once(self.commit_index()))
             .max()
             .unwrap_or(LogIndex(0))
     }
 
     /// The global commit index (last entry of the committed log).
     pub fn commit_index(&self) -> LogIndex {
-        LogIndex::of_len(self.committed.len())
+        self.committed_first_index - 1 + self.committed.len() as u64
+    }
+
+    /// The committed entry at `index`, if the page holds it.
+    pub fn committed_entry(&self, index: LogIndex) -> Option<&LogEntryView> {
+        index
+            .checked_sub(self.committed_first_index)
+            .and_then(|i| self.committed.get(i as usize))
+    }
+
+    /// The pages of older entries to fetch (`GET /api/nodes/{id}/log?from=&to=`) for the
+    /// indexes `wanted` (what is scrolled to) to be drawn: for each server that lacks some of
+    /// them, the page that ends right before what it holds (only such a page can be put in front
+    /// of it) and reaches back at most [`LOG_PAGE_MAX`] entries, no further than `wanted` starts.
+    /// Scrolling far back takes several pages, one after the other.
+    pub fn pages_to_fetch(
+        &self,
+        wanted: std::ops::RangeInclusive<LogIndex>,
+    ) -> Vec<(NodeId, std::ops::RangeInclusive<LogIndex>)> {
+        self.nodes
+            .iter()
+            .filter_map(|n| {
+                let missing = n.missing_before();
+                let to = *missing.end();
+                if missing.is_empty() || wanted.is_empty() || *wanted.start() > to {
+                    return None;
+                }
+                let from = (*wanted.start())
+                    .max(*missing.start())
+                    .max((to + 1).saturating_sub(LOG_PAGE_MAX));
+                Some((n.id, from..=to))
+            })
+            .collect()
     }
 
     /// For the leader's uncommitted entry at `index`: how many servers hold it, as the leader

@@ -34,11 +34,14 @@ pub fn node(id: u64) -> NodeView {
         last_applied: LogIndex(0),
         value: 0,
         log: vec![],
+        log_first_index: LogIndex(1),
+        log_len: LogIndex(0),
         synced_index: LogIndex(0),
         leader_id: None,
         election_deadline_ms: Some(200),
         progress: Default::default(),
         votes: vec![],
+        storage_failure: None,
     }
 }
 
@@ -55,6 +58,7 @@ pub fn snapshot(nodes: u64, seq: u64) -> ClusterSnapshot {
         nodes: (1..=nodes).map(node).collect(),
         messages: vec![],
         warnings: vec![],
+        log_window: None,
     }
 }
 
@@ -148,7 +152,7 @@ pub fn assert_matches(view: &ClusterView, snap: &ClusterSnapshot, context: &str)
     for n in &snap.nodes {
         for e in &n.log[..n.commit_index.get() as usize] {
             assert_eq!(
-                view.committed.get(e.index.slot()),
+                view.committed_entry(e.index),
                 Some(e),
                 "{context}: global committed log at {}",
                 e.index

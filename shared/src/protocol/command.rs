@@ -397,11 +397,14 @@ mod tests {
             last_applied: LogIndex(2),
             value: 0,
             log: Vec::new(),
+            log_first_index: LogIndex(1),
+            log_len: LogIndex(0),
             synced_index: LogIndex(2),
             leader_id: Some(NodeId(1)),
             election_deadline_ms: None,
             progress,
             votes: Vec::new(),
+            storage_failure: None,
         };
         let snapshot = ClusterSnapshot {
             time_ms: 1,
@@ -422,6 +425,7 @@ mod tests {
             nodes: vec![node],
             messages: Vec::new(),
             warnings: Vec::new(),
+            log_window: None,
         };
         let m = ServerMessage::Hello {
             protocol_version: PROTOCOL_VERSION,

@@ -16,7 +16,8 @@ pub use crate::storage::StorageFailureKind;
 pub use command::{ClientCommand, ClientRequest, CommandOk, Reply, ServerMessage};
 pub use event::{DropReason, Event, SimEvent};
 pub use view::{
-    ClusterSnapshot, InFlight, LogEntryView, MessageId, NetworkView, NodeView, PeerProgress, Timing,
+    ClusterSnapshot, InFlight, LogEntryView, MessageId, NetworkView, NodeView, PeerProgress,
+    StorageFailureView, Timing, LOG_PAGE_MAX, LOG_WINDOW,
 };
 
 /// Bumped whenever a message changes incompatibly.

@@ -1,12 +1,21 @@
 //! The cluster as drawn from scratch: the snapshot a page (or `GET /api/cluster`) starts from, with
-//! every node, its log and the messages in flight. Owns the snapshot's JSON shape; reads nothing.
+//! every node, a window of its log (or all of it) and the messages in flight. Owns the snapshot's
+//! JSON shape; reads nothing.
 
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
 use crate::raft::{Message, MessageKind};
+use crate::storage::StorageFailureKind;
 use crate::types::{Entry, EntryData, LogIndex, LogModel, NodeId, Role, Term};
+
+/// Entries of each node's log a windowed snapshot carries (the newest ones): far more than a page
+/// draws at once, and small enough that a snapshot's size does not grow with the log.
+pub const LOG_WINDOW: u64 = 200;
+
+/// The most entries one `GET /api/nodes/{id}/log` page returns.
+pub const LOG_PAGE_MAX: u64 = 1_000;
 
 /// Identifies one message in flight; assigned by the simulator when the message is sent.
 pub type MessageId = u64;
@@ -99,8 +108,16 @@ pub struct NodeView {
     pub last_applied: LogIndex,
     /// The state machine's register.
     pub value: i64,
-    /// The log (as in memory when up; as on disk when down).
+    /// The log (as in memory when up; as on disk when down): all of it in a full snapshot, the
+    /// newest entries from `log_first_index` on in a windowed one.
     pub log: Vec<LogEntryView>,
+    /// Index of `log[0]` (1 when the whole log is there; also 1 for an empty log).
+    #[serde(default = "first_index")]
+    pub log_first_index: LogIndex,
+    /// Entries in the node's whole log, i.e. its last index (logs start at 1; nothing is
+    /// compacted). Older entries than the window are fetched with `GET /api/nodes/{id}/log`.
+    #[serde(default)]
+    pub log_len: LogIndex,
     /// Last index durable on disk.
     pub synced_index: LogIndex,
     /// Leader this node believes in.
@@ -112,6 +129,48 @@ pub struct NodeView {
     pub progress: BTreeMap<NodeId, PeerProgress>,
     /// Candidate only: votes granted so far.
     pub votes: Vec<NodeId>,
+    /// Present while the node is down because its storage failed: why. Its term, vote and log are
+    /// then the last it had (in memory), since its files could not be read back.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub storage_failure: Option<StorageFailureView>,
+}
+
+impl NodeView {
+    /// The node's last log index, whether `log` is a window or the whole log.
+    pub fn last_index(&self) -> LogIndex {
+        let window_end = (self.log_first_index.max(LogIndex(1)) - 1) + self.log.len() as u64;
+        self.log_len.max(window_end)
+    }
+}
+
+/// Why a node's storage failed.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StorageFailureView {
+    /// `io`, `corrupt` or `not_contiguous` (as in the `storage_failed` event); `lost_files` when
+    /// the backend refused to reopen a node whose files were deleted.
+    pub kind: String,
+    /// The error, in a sentence.
+    pub error: String,
+}
+
+impl StorageFailureView {
+    /// A failure the simulator saw.
+    pub fn new(kind: StorageFailureKind, error: impl Into<String>) -> Self {
+        // The same words as the kind's JSON in a `storage_failed` event.
+        let kind = match kind {
+            StorageFailureKind::NotContiguous => "not_contiguous",
+            StorageFailureKind::Io => "io",
+            StorageFailureKind::Corrupt => "corrupt",
+        };
+        StorageFailureView {
+            kind: kind.to_string(),
+            error: error.into(),
+        }
+    }
+}
+
+fn first_index() -> LogIndex {
+    LogIndex(1)
 }
 
 /// Everything needed to draw the cluster from scratch.
@@ -137,6 +196,10 @@ pub struct ClusterSnapshot {
     pub nodes: Vec<NodeView>,
     /// Messages in flight.
     pub messages: Vec<InFlight>,
+    /// In a windowed snapshot (the default of `GET /api/cluster` and the WebSocket), the most
+    /// entries each node's `log` holds ([`LOG_WINDOW`]); absent when every log is whole.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub log_window: Option<u64>,
     /// Settings that are allowed but will not behave as people expect, one sentence each (e.g.
     /// election timeouts too close together to ever settle).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]

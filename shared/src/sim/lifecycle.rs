@@ -7,7 +7,7 @@ use std::collections::VecDeque;
 
 use crate::protocol::Event;
 use crate::raft::{Config, RaftNode, Unsynced};
-use crate::storage::{Storage, StorageError};
+use crate::storage::{Storage, StorageError, StorageFailureKind};
 use crate::types::{Entry, HardState, LogIndex, NodeId};
 
 use super::queue::{Item, QueueKey};
@@ -26,8 +26,11 @@ pub(super) struct SimNode<S> {
     timer_key: Option<QueueKey>,
     /// Bumped on every crash so that timers and syncs of a previous life are ignored.
     incarnation: u64,
-    /// Durable state as last recovered while down, for the snapshot.
+    /// Durable state as last recovered while down, for the snapshot. When the storage cannot be
+    /// read (it failed), the state the node last had in memory stands in for it.
     pub(super) down_state: Option<(HardState, Vec<Entry>)>,
+    /// The last storage failure, until the node starts again: why it is down.
+    pub(super) failure: Option<(StorageFailureKind, String)>,
 }
 
 impl<S> SimNode<S> {
@@ -42,6 +45,7 @@ impl<S> SimNode<S> {
             timer_key: None,
             incarnation: 0,
             down_state: None,
+            failure: None,
         }
     }
 
@@ -56,6 +60,7 @@ impl<S> SimNode<S> {
             timer_key: self.timer_key,
             incarnation: self.incarnation,
             down_state: self.down_state,
+            failure: self.failure,
         }
     }
 }
@@ -84,15 +89,13 @@ impl<S: Storage> Sim<S> {
         let n = &mut self.nodes[id.slot()];
         let before = n.storage.last_index();
         if let Err(e) = n.storage.power_loss() {
-            self.emit(Event::StorageFailed {
-                node: id,
-                kind: e.kind(),
-                error: e.to_string(),
-            });
+            self.note_failure(id, &e);
         }
         let n = &mut self.nodes[id.slot()];
         let synced_index = n.storage.synced_index();
-        n.down_state = n.storage.load().ok();
+        if let Ok(state) = n.storage.load() {
+            n.down_state = Some(state);
+        }
         self.emit(Event::PowerLost {
             node: id,
             synced_index,
@@ -160,16 +163,13 @@ impl<S: Storage> Sim<S> {
         let (hard_state, entries) = match recovered {
             Ok(state) => state,
             Err(e) => {
-                self.emit(Event::StorageFailed {
-                    node: id,
-                    kind: e.kind(),
-                    error: e.to_string(),
-                });
+                self.note_failure(id, &e);
                 return;
             }
         };
         let (term, last_index) = (hard_state.current_term, LogIndex::of_len(entries.len()));
         n.down_state = None;
+        n.failure = None;
         n.raft = Some(RaftNode::new(
             config,
             hard_state,
@@ -188,7 +188,7 @@ impl<S: Storage> Sim<S> {
 
     fn stop_node(&mut self, id: NodeId) {
         let n = &mut self.nodes[id.slot()];
-        n.raft = None;
+        let last_life = n.raft.take();
         n.incarnation += 1;
         // Messages waiting on an fsync die with the process; the writes stay with the OS.
         n.unsynced.clear();
@@ -197,7 +197,28 @@ impl<S: Storage> Sim<S> {
             self.queue.cancel(&key);
         }
         let n = &mut self.nodes[id.slot()];
-        n.down_state = n.storage.load().ok();
+        n.down_state = match n.storage.load() {
+            Ok(state) => Some(state),
+            // Unreadable storage (it failed): show what the node last had in memory rather than
+            // term 0 and an empty log, which it never had. Copied only on this rare path.
+            Err(_) => last_life.map(|r| {
+                let hs = HardState {
+                    current_term: r.current_term(),
+                    voted_for: r.voted_for(),
+                };
+                (hs, r.log().entries().to_vec())
+            }),
+        };
+    }
+
+    /// Record and announce a storage failure of node `id`.
+    fn note_failure(&mut self, id: NodeId, error: &StorageError) {
+        self.nodes[id.slot()].failure = Some((error.kind(), error.to_string()));
+        self.emit(Event::StorageFailed {
+            node: id,
+            kind: error.kind(),
+            error: error.to_string(),
+        });
     }
 
     /// A node's timer went off; one armed in an earlier life is ignored.
@@ -291,11 +312,7 @@ impl<S: Storage> Sim<S> {
 
     fn storage_failed(&mut self, id: NodeId, error: StorageError) {
         self.stop_node(id);
-        self.emit(Event::StorageFailed {
-            node: id,
-            kind: error.kind(),
-            error: error.to_string(),
-        });
+        self.note_failure(id, &error);
     }
 
     fn arm_timer(&mut self, id: NodeId) {

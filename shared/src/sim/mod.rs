@@ -315,21 +315,46 @@ impl<S: Storage> Sim<S> {
         command: Command,
         client: Option<ClientSerial>,
     ) -> Result<AppendAccepted, SimError> {
-        let target =
-            match node {
-                Some(id) => id,
-                None => match self.leader() {
-                    Some(l) => l,
-                    None => return Err(SimError::NoNode(
-                        "there is no leader right now (an election is probably under way); try \
-                         again in a moment"
-                            .to_string(),
-                    )),
-                },
-            };
+        let target = match node {
+            Some(id) => id,
+            None => match self.leader() {
+                Some(l) => l,
+                None => return Err(SimError::NoNode(self.why_no_leader())),
+            },
+        };
         let request_id = self.next_request_id;
         self.next_request_id += 1;
         self.propose_as(target, command, request_id, client)
+    }
+
+    /// Why there is no leader, said truthfully: an election can only be under way while a
+    /// majority of the nodes runs.
+    fn why_no_leader(&self) -> String {
+        let total = self.nodes.len();
+        let down: Vec<String> = self
+            .node_ids()
+            .filter(|id| !self.is_up(*id))
+            .map(|id| format!("S{id}"))
+            .collect();
+        let majority = total / 2 + 1;
+        let up = total - down.len();
+        if up == 0 {
+            format!(
+                "there is no leader: every node is down ({}); restart a majority ({majority} of \
+                 {total}) to elect one",
+                down.join(", ")
+            )
+        } else if up < majority {
+            format!(
+                "there is no leader and none can be elected: only {up} of {total} nodes run and \
+                 a leader needs {majority}; restart one of {} first",
+                down.join(", ")
+            )
+        } else {
+            "there is no leader right now (an election is probably under way); try again in a \
+             moment"
+                .to_string()
+        }
     }
 
     /// Like [`Sim::propose`] to a given node, with the caller's request id (the driver's).

@@ -6,10 +6,11 @@ use std::collections::BTreeMap;
 
 use crate::protocol::{
     ClusterSnapshot, InFlight, LogEntryView, NetworkView, NodeView, PeerProgress,
+    StorageFailureView,
 };
 use crate::raft::RaftNode;
-use crate::storage::Storage;
-use crate::types::{Entry, LogIndex, NodeId, Role};
+use crate::storage::{Storage, StorageFailureKind};
+use crate::types::{Entry, LogIndex, NodeId, Role, Term};
 
 use super::Sim;
 
@@ -39,6 +40,57 @@ impl<S: Storage> Sim<S> {
             (None, None) => Vec::new(),
         }
     }
+    /// The node's entries with indexes in `from..=to` (clamped to its log), without copying the
+    /// rest, and its last index; `None` for an unknown id.
+    pub fn node_log_range(
+        &self,
+        id: NodeId,
+        from: LogIndex,
+        to: LogIndex,
+    ) -> Option<(Vec<Entry>, LogIndex)> {
+        let entries = self.log_of(id)?;
+        let last = LogIndex::of_len(entries.len());
+        let (from, to) = (from.max(LogIndex(1)), to.min(last));
+        let range = if from > to {
+            Vec::new()
+        } else {
+            entries[from.slot()..=to.slot()].to_vec()
+        };
+        Some((range, last))
+    }
+
+    /// The log as the snapshot shows it (index `i` at position `i - 1`), borrowed.
+    fn log_of(&self, id: NodeId) -> Option<&[Entry]> {
+        let n = self.nodes.get(id.0.wrapping_sub(1) as usize)?;
+        Some(match (&n.raft, &n.down_state) {
+            (Some(raft), _) => raft.log().entries(),
+            (None, Some((_, log))) => log,
+            (None, None) => &[],
+        })
+    }
+
+    /// Why a node is down, if its storage failed (cleared when it starts again).
+    pub fn storage_failure(&self, id: NodeId) -> Option<(StorageFailureKind, &str)> {
+        let n = self.nodes.get(id.0.wrapping_sub(1) as usize)?;
+        n.failure.as_ref().map(|(k, e)| (*k, e.as_str()))
+    }
+
+    /// A node's term and last log index: running, as recovered from disk while down, or (storage
+    /// failed) as it last had them.
+    pub fn term_and_last_index(&self, id: NodeId) -> Option<(Term, LogIndex)> {
+        let n = self.nodes.get(id.0.wrapping_sub(1) as usize)?;
+        let term = match (&n.raft, &n.down_state) {
+            (Some(raft), _) => raft.current_term(),
+            (None, Some((hs, _))) => hs.current_term,
+            (None, None) => Term(0),
+        };
+        Some((
+            term,
+            self.log_of(id)
+                .map_or(LogIndex(0), |l| LogIndex::of_len(l.len())),
+        ))
+    }
+
     /// The leader with the highest term among running nodes, if any.
     pub fn leader(&self) -> Option<NodeId> {
         self.nodes
@@ -65,60 +117,89 @@ impl<S: Storage> Sim<S> {
         }
     }
 
-    /// Everything needed to draw the cluster (speed and paused are the driver's to fill in).
+    /// Everything needed to draw the cluster, every log whole (speed and paused are the driver's
+    /// to fill in). Its size grows with the logs: the live server sends [`Sim::snapshot_window`].
     pub fn snapshot(&self) -> ClusterSnapshot {
+        self.snapshot_with(None)
+    }
+
+    /// Like [`Sim::snapshot`], with only the newest `window` entries of each log (see
+    /// `NodeView::log_first_index` and `log_len`): its size and the time to build it do not
+    /// depend on the logs' length, only the window is copied.
+    pub fn snapshot_window(&self, window: u64) -> ClusterSnapshot {
+        self.snapshot_with(Some(window))
+    }
+
+    fn snapshot_with(&self, window: Option<u64>) -> ClusterSnapshot {
         let nodes = self
             .nodes
             .iter()
-            .map(|n| match &n.raft {
-                Some(r) => NodeView {
-                    id: n.id,
-                    up: true,
-                    role: r.role(),
-                    current_term: r.current_term(),
-                    voted_for: r.voted_for(),
-                    commit_index: r.commit_index(),
-                    last_applied: r.last_applied(),
-                    value: r.value(),
-                    log: r.log().entries().iter().map(LogEntryView::from).collect(),
-                    synced_index: n.storage.synced_index(),
-                    leader_id: r.leader_id(),
-                    election_deadline_ms: (r.role() != Role::Leader)
-                        .then(|| r.election_deadline_ms()),
-                    progress: r
-                        .progress()
-                        .iter()
-                        .map(|(id, p)| {
-                            (
-                                *id,
-                                PeerProgress {
-                                    next_index: p.next_index,
-                                    match_index: p.match_index,
-                                },
-                            )
-                        })
-                        .collect(),
-                    votes: r.votes_granted(),
-                },
-                None => {
-                    let (hs, log) = n.down_state.clone().unwrap_or_default();
-                    NodeView {
+            .map(|n| {
+                let log = self.log_of(n.id).unwrap_or(&[]);
+                let len = LogIndex::of_len(log.len());
+                let first = window.map_or(LogIndex(1), |w| len.saturating_sub(w) + 1);
+                let shown = &log[first.slot()..];
+                let mut view = match &n.raft {
+                    Some(r) => NodeView {
                         id: n.id,
-                        up: false,
-                        role: Role::Follower,
-                        current_term: hs.current_term,
-                        voted_for: hs.voted_for,
-                        commit_index: LogIndex(0),
-                        last_applied: LogIndex(0),
-                        value: 0,
-                        log: log.iter().map(LogEntryView::from).collect(),
+                        up: true,
+                        role: r.role(),
+                        current_term: r.current_term(),
+                        voted_for: r.voted_for(),
+                        commit_index: r.commit_index(),
+                        last_applied: r.last_applied(),
+                        value: r.value(),
+                        log: Vec::new(),
+                        log_first_index: first,
+                        log_len: len,
                         synced_index: n.storage.synced_index(),
-                        leader_id: None,
-                        election_deadline_ms: None,
-                        progress: BTreeMap::new(),
-                        votes: Vec::new(),
+                        leader_id: r.leader_id(),
+                        election_deadline_ms: (r.role() != Role::Leader)
+                            .then(|| r.election_deadline_ms()),
+                        progress: r
+                            .progress()
+                            .iter()
+                            .map(|(id, p)| {
+                                (
+                                    *id,
+                                    PeerProgress {
+                                        next_index: p.next_index,
+                                        match_index: p.match_index,
+                                    },
+                                )
+                            })
+                            .collect(),
+                        votes: r.votes_granted(),
+                        storage_failure: None,
+                    },
+                    None => {
+                        let hs = n.down_state.as_ref().map(|(hs, _)| *hs).unwrap_or_default();
+                        NodeView {
+                            id: n.id,
+                            up: false,
+                            role: Role::Follower,
+                            current_term: hs.current_term,
+                            voted_for: hs.voted_for,
+                            commit_index: LogIndex(0),
+                            last_applied: LogIndex(0),
+                            value: 0,
+                            log: Vec::new(),
+                            log_first_index: first,
+                            log_len: len,
+                            synced_index: n.storage.synced_index(),
+                            leader_id: None,
+                            election_deadline_ms: None,
+                            progress: BTreeMap::new(),
+                            votes: Vec::new(),
+                            storage_failure: n
+                                .failure
+                                .as_ref()
+                                .map(|(kind, error)| StorageFailureView::new(*kind, error)),
+                        }
                     }
-                }
+                };
+                view.log = shown.iter().map(LogEntryView::from).collect();
+                view
             })
             .collect();
         ClusterSnapshot {
@@ -133,6 +214,7 @@ impl<S: Storage> Sim<S> {
             nodes,
             messages: self.messages_in_flight().cloned().collect(),
             warnings: self.config.warnings(),
+            log_window: window,
         }
     }
 }

@@ -1,0 +1,147 @@
+//! Files lost from the data directory while the server was down (or while a node was crashed):
+//! a missing `cluster.json` must not be taken for an interrupted wipe (which destroys every
+//! node's log), and a node whose directory or hard state is gone must not come back blank at term
+//! 0 (it could vote twice in a term). Owns no production code; waits poll with a deadline.
+
+use shared::NodeId;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use backend::driver::{
+    self, AppendWait, DriverConfig, DriverHandle, ErrorKind, Input, MANIFEST_FILE, WIPE_MARKER,
+};
+use shared::protocol::ClientCommand;
+use shared::sim::SimConfig;
+
+const DEADLINE: Duration = Duration::from_secs(30);
+
+fn config(dir: &Path) -> DriverConfig {
+    DriverConfig {
+        data_dir: dir.to_path_buf(),
+        cluster: SimConfig {
+            nodes: 3,
+            seed: 11,
+            ..SimConfig::default()
+        },
+        speed: 0.0,
+        ..DriverConfig::default()
+    }
+}
+
+/// Start a cluster in `dir`, run it until a leader has been elected (so every node has voted
+/// and holds entries), and stop it.
+async fn run_until_leader(dir: &Path) {
+    let (handle, _info, thread) = driver::start(config(dir)).await.expect("starts");
+    wait_for_leader(&handle).await;
+    handle.shutdown().await;
+    thread.join().await;
+}
+
+async fn wait_for_leader(handle: &DriverHandle) {
+    let start = Instant::now();
+    loop {
+        let status = handle.status().await.expect("status");
+        if status.leader.is_some() && status.time_ms > 2_000 {
+            return;
+        }
+        assert!(start.elapsed() < DEADLINE, "no leader: {status:?}");
+        tokio::task::yield_now().await;
+    }
+}
+
+async fn start_error(dir: &Path) -> String {
+    match driver::start(config(dir)).await {
+        Ok(_) => panic!("the driver started on a damaged data directory"),
+        Err(e) => e.to_string(),
+    }
+}
+
+#[tokio::test]
+async fn a_missing_manifest_is_refused_and_the_logs_are_kept() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("data");
+    run_until_leader(&dir).await;
+    let log_bytes = std::fs::metadata(dir.join("node-1/log")).unwrap().len();
+    assert!(log_bytes > 0, "the run wrote entries");
+    std::fs::remove_file(dir.join(MANIFEST_FILE)).unwrap();
+
+    let err = start_error(&dir).await;
+    assert!(err.contains("cluster.json is missing"), "{err}");
+    assert!(err.contains("S1, S2 and S3"), "{err}");
+    assert!(err.contains("--fresh"), "{err}");
+    assert_eq!(
+        std::fs::metadata(dir.join("node-1/log")).unwrap().len(),
+        log_bytes,
+        "nothing was wiped"
+    );
+
+    // An interrupted wipe (the marker is there) is finished: a new cluster starts.
+    std::fs::write(dir.join(WIPE_MARKER), "").unwrap();
+    let (handle, info, thread) = driver::start(config(&dir)).await.expect("starts");
+    assert!(!info.recovered, "a new cluster");
+    assert!(!dir.join(WIPE_MARKER).exists(), "the wipe finished");
+    handle.shutdown().await;
+    thread.join().await;
+}
+
+#[tokio::test]
+async fn a_node_that_lost_its_hard_state_or_directory_is_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("data");
+    run_until_leader(&dir).await;
+
+    std::fs::remove_file(dir.join("node-2/hard_state")).unwrap();
+    let err = start_error(&dir).await;
+    assert!(
+        err.contains("S2 of the stored cluster lost its files"),
+        "{err}"
+    );
+    assert!(err.contains("hard_state missing"), "{err}");
+
+    std::fs::remove_dir_all(dir.join("node-2")).unwrap();
+    let err = start_error(&dir).await;
+    assert!(err.contains("the node directory missing"), "{err}");
+    assert!(err.contains("vote twice"), "{err}");
+
+    // --fresh is the way out: a new cluster, every node with both files.
+    let (handle, info, thread) = driver::start(DriverConfig {
+        fresh: true,
+        ..config(&dir)
+    })
+    .await
+    .expect("--fresh starts");
+    assert!(!info.recovered);
+    assert!(dir.join("node-2/hard_state").exists());
+    handle.shutdown().await;
+    thread.join().await;
+}
+
+#[tokio::test]
+async fn restarting_a_crashed_node_whose_hard_state_was_deleted_is_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("data");
+    let (handle, _info, thread) = driver::start(config(&dir)).await.expect("starts");
+    wait_for_leader(&handle).await;
+    let control = |c: ClientCommand| Input::Control(c);
+    handle
+        .command(
+            control(ClientCommand::Crash { node: NodeId(3) }),
+            AppendWait::Appended,
+        )
+        .await
+        .expect("crash");
+    std::fs::remove_file(dir.join("node-3/hard_state")).unwrap();
+    let err = handle
+        .command(
+            control(ClientCommand::Restart { node: NodeId(3) }),
+            AppendWait::Appended,
+        )
+        .await
+        .expect_err("a node without its hard state must not restart");
+    assert_eq!(err.kind, ErrorKind::Unavailable);
+    assert!(err.message.contains("lost its files"), "{}", err.message);
+    let status = handle.status().await.unwrap();
+    assert_eq!(status.nodes_up, 2, "S3 stays down");
+    handle.shutdown().await;
+    thread.join().await;
+}

@@ -1,0 +1,106 @@
+//! Older log entries on demand: a snapshot brings only the newest entries of each log, so when
+//! the user scrolls back the page fetches the page the reducer asks for
+//! (`ClusterView::pages_to_fetch`) from `GET /api/nodes/{id}/log?from=&to=` and hands it to
+//! `ClusterView::older_entries`. Owns the HTTP request; must not decide which entries are
+//! needed or where they go (the model does).
+
+use std::collections::BTreeSet;
+use std::ops::RangeInclusive;
+
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use serde::Deserialize;
+use shared::protocol::LogEntryView;
+use shared::types::{LogIndex, NodeId};
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
+
+use crate::live::Live;
+
+/// Servers with a request under way (one at a time each), and those whose request failed: a
+/// failed server is not asked again until the page reloads, so an error cannot turn into a
+/// request per event.
+#[derive(Clone, Copy)]
+pub struct Fetches {
+    busy: StoredValue<BTreeSet<NodeId>>,
+}
+
+impl Fetches {
+    /// Nothing fetched yet. Call inside the page's owner.
+    pub fn new() -> Fetches {
+        Fetches {
+            busy: StoredValue::new(BTreeSet::new()),
+        }
+    }
+
+    /// Fetch `range` of server `node`'s log unless a request for it is under way (or failed).
+    pub fn fetch(self, live: Live, node: NodeId, range: RangeInclusive<LogIndex>) {
+        if !self
+            .busy
+            .try_update_value(|b| b.insert(node))
+            .unwrap_or(false)
+        {
+            return;
+        }
+        spawn_local(async move {
+            let url = format!(
+                "/api/nodes/{node}/log?from={}&to={}",
+                range.start(),
+                range.end()
+            );
+            match get_entries(&url).await {
+                Ok(entries) => {
+                    live.change(|v| v.older_entries(node, &entries));
+                    self.busy.update_value(|b| {
+                        b.remove(&node);
+                    });
+                }
+                Err(e) => {
+                    leptos::logging::warn!("cannot load {url}: {e}");
+                }
+            }
+        });
+    }
+}
+
+impl Default for Fetches {
+    fn default() -> Fetches {
+        Fetches::new()
+    }
+}
+
+#[derive(Deserialize)]
+struct Page {
+    ok: bool,
+    #[serde(default)]
+    result: Option<PageResult>,
+    #[serde(default)]
+    error: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct PageResult {
+    entries: Vec<LogEntryView>,
+}
+
+async fn get_entries(url: &str) -> Result<Vec<LogEntryView>, String> {
+    let js = |e: JsValue| format!("{e:?}");
+    let window = web_sys::window().ok_or("no window")?;
+    let response: web_sys::Response = JsFuture::from(window.fetch_with_str(url))
+        .await
+        .map_err(js)?
+        .dyn_into()
+        .map_err(js)?;
+    let text = JsFuture::from(response.text().map_err(js)?)
+        .await
+        .map_err(js)?
+        .as_string()
+        .ok_or("the body is not text")?;
+    let page: Page = serde_json::from_str(&text).map_err(|e| e.to_string())?;
+    match (page.ok, page.result) {
+        (true, Some(result)) => Ok(result.entries),
+        _ => Err(page
+            .error
+            .unwrap_or_else(|| "no entries in the answer".into())),
+    }
+}
