@@ -183,7 +183,7 @@ mod tests {
             .unwrap();
         let mut old_disk = Vec::new();
         for id in 1..=3 {
-            let (mut f, _) = data_dir.open_node(NodeId(id)).unwrap();
+            let (mut f, _) = data_dir.create_node(NodeId(id)).unwrap();
             let m = storage(id, 1);
             f.set_hard_state(m.hard_state()).unwrap();
             f.append(m.entries()).unwrap();
