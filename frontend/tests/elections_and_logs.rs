@@ -264,6 +264,17 @@ fn leader_progress_and_quorum_counter() {
         synced_index: 1,
     });
     assert_eq!(f.view.replication(1), Some((1, 5)));
+    // S3 and S4 have it on disk: the counter counts disks, not what the leader has heard.
+    for peer in [3, 4] {
+        f.ev(Event::EntriesAppended {
+            node: peer,
+            entries: vec![entry(1, 2, 1)],
+        });
+        f.ev(Event::EntriesPersisted {
+            node: peer,
+            synced_index: 1,
+        });
+    }
     f.ev(Event::ProgressUpdated {
         leader: 1,
         peer: 3,
