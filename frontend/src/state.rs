@@ -11,6 +11,7 @@ use shared::types::NodeId;
 use crate::clock::PlaybackClock;
 use crate::live::Live;
 use crate::model::Focus;
+use crate::present::{help_pause, HelpPause};
 use crate::ws::{ConnState, Connection, Origin};
 
 /// What the side panel inspects.
@@ -45,6 +46,12 @@ pub struct Ctx {
     pub help_open: RwSignal<bool>,
     /// Reset dialog.
     pub reset_open: RwSignal<bool>,
+    /// The presenter view: large text, everything on one projector screen.
+    pub presenter: RwSignal<bool>,
+    /// The legend is unfolded (it folds away in the presenter view).
+    pub legend_open: RwSignal<bool>,
+    /// The help overlay paused the run when it opened (so closing it resumes).
+    help_paused: StoredValue<bool>,
     /// The append form's text (shared with the "c" key and the server panel).
     pub append_text: RwSignal<String>,
     /// Set when the server speaks another protocol version (the page must be reloaded).
@@ -73,6 +80,9 @@ impl Ctx {
             replies: RwSignal::new(BTreeMap::new()),
             help_open: RwSignal::new(false),
             reset_open: RwSignal::new(false),
+            presenter: RwSignal::new(false),
+            legend_open: RwSignal::new(true),
+            help_paused: StoredValue::new(false),
             append_text: RwSignal::new("add 5".to_string()),
             version_mismatch: RwSignal::new(None),
             last_resync_ms: StoredValue::new(f64::MIN),
@@ -138,6 +148,31 @@ impl Ctx {
                 c.reconnect_now();
             }
         });
+    }
+
+    /// Open or close the help. Like RaftScope's, it pauses the run while it is open, and resumes
+    /// on close only if it was the one that paused it.
+    pub fn set_help(&self, open: bool) {
+        if self.help_open.get_untracked() == open {
+            return;
+        }
+        self.help_open.set(open);
+        let Some(paused) = self.live.peek(|v| v.paused) else {
+            return;
+        };
+        let (action, by_help) = help_pause(open, paused, self.help_paused.get_value());
+        self.help_paused.set_value(by_help);
+        match action {
+            HelpPause::Pause => self.send(ClientCommand::Pause, Origin::Playback),
+            HelpPause::Resume => self.send(ClientCommand::Resume, Origin::Playback),
+            HelpPause::Nothing => {}
+        }
+    }
+
+    /// Turn the presenter view on or off; its legend starts folded, the normal one unfolded.
+    pub fn set_presenter(&self, on: bool) {
+        self.presenter.set(on);
+        self.legend_open.set(!on);
     }
 
     /// Toggle pause.
