@@ -349,16 +349,20 @@ fn LogRow(id: NodeId, range: Memo<std::ops::RangeInclusive<LogIndex>>) -> impl I
             .read(&[Part::Node(id), Part::Committed], |v| cells_of(v, id, r))
             .unwrap_or_default()
     });
-    // The leader's marks: they change with the leader's state only.
+    // The leader's marks: next/match change with the leader's state only.
     let markers = Memo::new(move |_| {
         let r = range.get();
         let Some(leader) = ctx.live.leader.get() else {
             return Vec::new();
         };
+        // The leader's own row carries the quorum counters, which count every server's disk.
+        let parts: &[Part] = if id == leader {
+            &[Part::Cluster, Part::AllNodes]
+        } else {
+            &[Part::Cluster, Part::Node(leader)]
+        };
         ctx.live
-            .read(&[Part::Cluster, Part::Node(leader)], |v| {
-                markers_of(v, leader, id, r)
-            })
+            .read(parts, |v| markers_of(v, leader, id, r))
             .unwrap_or_default()
     });
     let commit_bar = Memo::new(move |_| {
