@@ -101,6 +101,18 @@ test('bug 1 and 4: on a phone the log pane shows the newest entries and a tapped
   await phone.context().close();
 });
 
+test('bug 4 on a tablet: a clicked server\'s panel, stacked under the ring, is brought into view', async () => {
+  const tablet = await openPage({ viewport: { width: 1024, height: 768 }, hasTouch: true });
+  await until(() => tablet.locator('[data-testid=conn].open').count(), { what: 'the tablet page to connect' });
+  await $('node-3', tablet).locator('.body').tap();
+  await $('node-panel', tablet).waitFor();
+  await until(async () => {
+    const panel = await $('node-panel', tablet).boundingBox();
+    return panel.y >= 0 && panel.y < 768 * 0.75;
+  }, { what: 'the panel to be on screen' });
+  await tablet.context().close();
+});
+
 test('bug 2: a leader cut off in the minority is shown as believing it leads an old term', async () => {
   const old = await leader();
   await $('split-minority').click();
