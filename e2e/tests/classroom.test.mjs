@@ -55,7 +55,7 @@ const $ = (id, p = page) => p.locator(`[data-testid="${id}"]`);
 
 async function leader(p = page, { above = 0 } = {}) {
   return until(async () => {
-    const leaders = p.locator('[data-testid^=node-][data-role=leader][data-stale=false]');
+    const leaders = p.locator('[data-testid^=node-][data-role=leader]:not([data-stale=true])');
     if ((await leaders.count()) !== 1) return null;
     const id = Number((await leaders.getAttribute('data-testid')).slice(5));
     const term = Number(await leaders.getAttribute('data-term'));

@@ -38,7 +38,8 @@ fn handle_server_message(ctx: Ctx, message: ServerMessage) {
             let (time, speed, paused) = (snapshot.time_ms as f64, snapshot.speed, snapshot.paused);
             if ctx.live.load(snapshot) == Resync::NewCluster {
                 // The old run's answers ("appended as entry 7") are about a cluster that is gone.
-                ctx.replies.update(|r| r.retain(|origin, _| *origin == Origin::Reset));
+                ctx.replies
+                    .update(|r| r.retain(|origin, _| *origin == Origin::Reset));
                 ctx.highlight.set(Focus::None);
             }
             ctx.clock

@@ -381,7 +381,11 @@ mod tests {
     fn nearby_terms_have_distinct_readable_colours() {
         assert_eq!(term_colour(0), NO_TERM_COLOUR);
         assert_eq!(term_colour(1), TERM_COLOURS[0]);
-        assert_ne!(term_colour(3), term_colour(10), "t3 and t10 looked the same");
+        assert_ne!(
+            term_colour(3),
+            term_colour(10),
+            "t3 and t10 looked the same"
+        );
         for t in 1..100u64 {
             let window: Vec<&str> = (t..t + 9).map(term_colour).collect();
             let mut unique = window.clone();
@@ -390,7 +394,11 @@ mod tests {
             assert_eq!(unique.len(), 9, "terms {t}..{} share a colour", t + 8);
             // Neighbouring terms differ in lightness, which colour-blind readers see too.
             let step = (luminance(term_colour(t)) - luminance(term_colour(t + 1))).abs();
-            assert!(step > 0.15, "t{t} and t{} are as light as each other", t + 1);
+            assert!(
+                step > 0.15,
+                "t{t} and t{} are as light as each other",
+                t + 1
+            );
             // The term number drawn on the colour is readable (WCAG AA for text).
             let ratio = contrast(term_colour(t), term_text_colour(t));
             assert!(ratio >= 4.5, "t{t}: contrast {ratio:.2}");
@@ -406,11 +414,21 @@ mod tests {
                 let left = follow_scroll_left(max_index, viewport, cell);
                 // The newest entry spans [(max-1)·cell, max·cell].
                 let (start, end) = ((max_index - 1) as f64 * cell, max_index as f64 * cell);
-                assert!(left <= start + 1.0, "{max_index} entries, {viewport} px: starts off screen");
-                assert!(end <= left + viewport, "{max_index} entries, {viewport} px: ends off screen");
+                assert!(
+                    left <= start + 1.0,
+                    "{max_index} entries, {viewport} px: starts off screen"
+                );
+                assert!(
+                    end <= left + viewport,
+                    "{max_index} entries, {viewport} px: ends off screen"
+                );
             }
         }
-        assert_eq!(follow_scroll_left(3, 1200.0, cell), 0.0, "short logs do not scroll");
+        assert_eq!(
+            follow_scroll_left(3, 1200.0, cell),
+            0.0,
+            "short logs do not scroll"
+        );
     }
 
     #[test]
@@ -426,12 +444,18 @@ mod tests {
                     let len = ((q.x - p.x).powi(2) + (q.y - p.y).powi(2)).sqrt();
                     let diameter = cross / len < 1.0;
                     if !diameter {
-                        assert!(!in_centre_box(&ring, m, CUT_MARK_R), "n={n}: mark {a}-{b} on the centre text");
+                        assert!(
+                            !in_centre_box(&ring, m, CUT_MARK_R),
+                            "n={n}: mark {a}-{b} on the centre text"
+                        );
                     }
                     for id in [a, b] {
                         let p = ring.node(id);
                         let d = ((p.x - m.x).powi(2) + (p.y - m.y).powi(2)).sqrt();
-                        assert!(d > ring.node_radius + CUT_MARK_R, "n={n}: mark {a}-{b} on S{id}");
+                        assert!(
+                            d > ring.node_radius + CUT_MARK_R,
+                            "n={n}: mark {a}-{b} on S{id}"
+                        );
                     }
                 }
             }
@@ -439,7 +463,10 @@ mod tests {
             for id in 1..=n {
                 let p = ring.node(id);
                 let d = ((p.x - PAUSE_BADGE.x).powi(2) + (p.y - PAUSE_BADGE.y).powi(2)).sqrt();
-                assert!(d > ring.node_radius + 60.0, "n={n}: the pause badge is on S{id}");
+                assert!(
+                    d > ring.node_radius + 60.0,
+                    "n={n}: the pause badge is on S{id}"
+                );
             }
         }
     }

@@ -81,7 +81,8 @@ pub fn offline_advice(hostname: &str, has_token: bool) -> OfflineAdvice {
     } else if has_token {
         OfflineAdvice {
             title: "Your logscope server is not reachable",
-            text: "This presenter page draws the cluster that runs in logscope on the machine that \
+            text:
+                "This presenter page draws the cluster that runs in logscope on the machine that \
                    printed its address. Check that logscope is still running there and that this \
                    machine can reach it.",
             command: None,
@@ -141,11 +142,19 @@ mod tests {
     fn the_offline_screen_tells_a_viewer_it_is_the_presenters_server() {
         let local = offline_advice("127.0.0.1", false);
         assert_eq!(local.command, Some("./scripts/run.sh"));
-        assert_eq!(offline_advice("localhost", true).command, Some("./scripts/run.sh"));
+        assert_eq!(
+            offline_advice("localhost", true).command,
+            Some("./scripts/run.sh")
+        );
         assert!(is_loopback("[::1]"));
         let viewer = offline_advice("192.168.1.20", false);
-        assert_eq!(viewer.command, None, "a student cannot start the presenter's server");
-        assert!(viewer.title.contains("presenter's server cannot be reached"));
+        assert_eq!(
+            viewer.command, None,
+            "a student cannot start the presenter's server"
+        );
+        assert!(viewer
+            .title
+            .contains("presenter's server cannot be reached"));
         assert!(!viewer.text.contains("run.sh"));
         let presenter = offline_advice("192.168.1.20", true);
         assert_eq!(presenter.command, None);
@@ -172,7 +181,10 @@ mod tests {
         // Already paused by the teacher: the help leaves it paused.
         let (act, by_help) = help_pause(true, true, false);
         assert_eq!(act, HelpPause::Nothing);
-        assert_eq!(help_pause(false, true, by_help), (HelpPause::Nothing, false));
+        assert_eq!(
+            help_pause(false, true, by_help),
+            (HelpPause::Nothing, false)
+        );
         // Resumed by hand while the help was open: closing does not pause or resume.
         assert_eq!(help_pause(false, false, true), (HelpPause::Nothing, false));
     }

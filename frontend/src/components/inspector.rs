@@ -68,9 +68,11 @@ fn reveal(testid: &'static str) {
         let Some(window) = web_sys::window() else {
             return;
         };
-        let panel = window
-            .document()
-            .and_then(|d| d.query_selector(&format!("[data-testid={testid}]")).ok().flatten());
+        let panel = window.document().and_then(|d| {
+            d.query_selector(&format!("[data-testid={testid}]"))
+                .ok()
+                .flatten()
+        });
         let (Some(panel), Ok(height)) = (panel, window.inner_height()) else {
             return;
         };

@@ -185,7 +185,8 @@ pub fn LogTable() -> impl IntoView {
         if let Some(el) = scroller.get_untracked() {
             viewport.set(el.client_width() as f64);
             scroll_left.set(el.scroll_left() as f64);
-            let target = follow_scroll_left(max_index.get_untracked(), el.client_width() as f64, CELL_PX);
+            let target =
+                follow_scroll_left(max_index.get_untracked(), el.client_width() as f64, CELL_PX);
             follow.set(el.scroll_left() as f64 >= target - CELL_PX / 2.0);
         }
     };
@@ -208,7 +209,11 @@ pub fn LogTable() -> impl IntoView {
             if let Some(el) = scroller.get_untracked() {
                 // The newest entry at the right edge, not the blank columns after it (on a
                 // phone the pane is narrower than those).
-                let target = follow_scroll_left(max_index.get_untracked(), el.client_width() as f64, CELL_PX);
+                let target = follow_scroll_left(
+                    max_index.get_untracked(),
+                    el.client_width() as f64,
+                    CELL_PX,
+                );
                 if el.scroll_left() != target as i32 {
                     el.set_scroll_left(target as i32);
                 }
@@ -243,7 +248,8 @@ pub fn LogTable() -> impl IntoView {
     let jump_to_end = move |_| {
         follow.set(true);
         if let Some(el) = scroller.get_untracked() {
-            let target = follow_scroll_left(max_index.get_untracked(), el.client_width() as f64, CELL_PX);
+            let target =
+                follow_scroll_left(max_index.get_untracked(), el.client_width() as f64, CELL_PX);
             el.set_scroll_left(target as i32);
         }
     };

@@ -4,8 +4,8 @@
 use leptos::prelude::*;
 
 use crate::layout::{term_colour, term_text_colour};
-use crate::present::{has_presenter_token, offline_advice};
 use crate::live::Part;
+use crate::present::{has_presenter_token, offline_advice};
 use crate::state::use_ctx;
 use crate::ws::ConnState;
 
@@ -133,7 +133,9 @@ pub fn Legend() -> impl IntoView {
             .unwrap_or_default();
         terms.sort_unstable();
         terms.dedup();
-        let skip = terms.len().saturating_sub(crate::layout::TERM_COLOURS.len());
+        let skip = terms
+            .len()
+            .saturating_sub(crate::layout::TERM_COLOURS.len());
         terms.split_off(skip)
     });
     let leaders = Memo::new(move |_| {

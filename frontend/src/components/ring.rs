@@ -9,9 +9,9 @@ use shared::protocol::ClientCommand;
 use shared::types::{NodeId, Role};
 
 use crate::layout::{term_colour, term_text_colour, Ring, CUT_MARK_R, PAUSE_BADGE, RING_VIEW};
-use crate::present::centre_text;
 use crate::live::Part;
 use crate::model::{link_blocked, link_cut, FlightLook, Focus, GhostLook, Shape};
+use crate::present::centre_text;
 use crate::state::{use_ctx, Ctx, Selection};
 use crate::ws::Origin;
 
