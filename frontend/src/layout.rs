@@ -165,10 +165,10 @@ impl Ring {
     }
 }
 
-/// Half the width and half the height of the box the ring's centre text needs (title, a line
-/// under it, the stale-leader warning), around the centre; the pause badge and the cut marks
-/// keep out of it.
-pub const CENTRE_BOX: (f64, f64) = (120.0, 50.0);
+/// The box the ring's centre text needs around the centre: half its width, and how far it
+/// reaches above and below the centre (the title above; the line under it and the two lines of
+/// the stale-leader warning below). The pause badge and the cut marks keep out of it.
+pub const CENTRE_BOX: (f64, f64, f64) = (145.0, 42.0, 76.0);
 
 /// Where the pause badge sits: the top left corner of the ring's picture, clear of the servers
 /// and of the centre text.
@@ -179,13 +179,16 @@ pub const CUT_MARK_R: f64 = 11.0;
 
 fn in_centre_box(ring: &Ring, p: Point, margin: f64) -> bool {
     let c = ring.centre();
-    (p.x - c.x).abs() < CENTRE_BOX.0 + margin && (p.y - c.y).abs() < CENTRE_BOX.1 + margin
+    let (half_width, above, below) = CENTRE_BOX;
+    (p.x - c.x).abs() < half_width + margin
+        && p.y > c.y - above - margin
+        && p.y < c.y + below + margin
 }
 
 impl Ring {
     /// Where the mark of a cut link `a`–`b` is drawn: its middle, unless that is under the
     /// centre text; then the nearest point of the link outside it, clear of both servers. A
-    /// link that runs through the centre text from end to end (a diameter of an even ring) gets
+    /// link that crosses the whole centre text between the servers' circles (S2–S4 of four) gets
     /// its mark next to `a`.
     pub fn cut_mark_at(&self, a: NodeId, b: NodeId) -> Point {
         let (p, q) = (self.node(a), self.node(b));
@@ -438,12 +441,22 @@ mod tests {
             for a in 1..=n {
                 for b in a + 1..=n {
                     let m = ring.cut_mark_at(a, b);
-                    let (p, q, c) = (ring.node(a), ring.node(b), ring.centre());
-                    // Distance from the centre to the link's line.
-                    let cross = ((q.x - p.x) * (c.y - p.y) - (q.y - p.y) * (c.x - p.x)).abs();
+                    // Some links of other sizes cross the whole centre text between the servers'
+                    // circles (S2-S4 of four); the default five have none, and every link with
+                    // room outside the text has its mark there.
+                    let (p, q) = (ring.node(a), ring.node(b));
                     let len = ((q.x - p.x).powi(2) + (q.y - p.y).powi(2)).sqrt();
-                    let diameter = cross / len < 1.0;
-                    if !diameter {
+                    let edge = (ring.node_radius + 12.0 + CUT_MARK_R) / len;
+                    let room = (0..=100).map(|k| k as f64 / 100.0).any(|t| {
+                        let at = Point {
+                            x: p.x + (q.x - p.x) * t,
+                            y: p.y + (q.y - p.y) * t,
+                        };
+                        (edge..=1.0 - edge).contains(&t)
+                            && !in_centre_box(&ring, at, CUT_MARK_R + 2.0)
+                    });
+                    assert!(room || n != 5, "n=5: link {a}-{b} has no room");
+                    if room {
                         assert!(
                             !in_centre_box(&ring, m, CUT_MARK_R),
                             "n={n}: mark {a}-{b} on the centre text"
