@@ -133,7 +133,7 @@ test('bug 2: a leader cut off in the minority is shown as believing it leads an 
   await shot(page, 'c03-stale-leader');
 });
 
-test('bug 5: the pause badge and the cut marks keep off the centre text; the seed button draws its die', async () => {
+test('bug 5: the pause badge and the cut marks keep off the centre text, in-memory entries stay readable, the seed button draws its die', async () => {
   await leader();
   await $('isolate-1').click();
   await until(async () => (await page.locator('.cut-mark').count()) === 4, { what: 'four cut marks around S1' });
@@ -148,6 +148,16 @@ test('bug 5: the pause badge and the cut marks keep off the centre text; the see
     assert.ok(!overlap(box, title) && !overlap(box, sub), `a cut mark at ${JSON.stringify(box)} is on the centre text`);
   }
   await shot(page, 'c04-paused-isolated');
+  // An entry in memory only (appended while paused: not yet synced) keeps its text on solid
+  // colour: the stripes are only its base, where a synced entry has a dark one.
+  await $('heal').click();
+  await $('append-input').fill('add 2');
+  await $('append-submit').click();
+  const unsynced = page.locator('.log-row .cell.unsynced').first();
+  await unsynced.waitFor({ timeout: 15000 });
+  const stripes = await unsynced.evaluate((el) => getComputedStyle(el).backgroundSize);
+  const band = Number((stripes.split(' ')[1] || '').replace('px', ''));
+  assert.ok(band > 0 && band <= 10, `the stripes cover a base band only (background-size ${stripes})`);
   await $('reset-open').click();
   const die = $('random-seed');
   assert.equal(await die.locator('svg').count(), 1, 'the die is drawn by the page');
