@@ -216,7 +216,7 @@ test('bug 8: the quorum counter counts the disks that hold the entry, and says s
     if (await $(`quorum-${index}`).count()) {
       assert.equal(shown, onDisk, `step ${step}: counter ${shown}, rows on disk ${onDisk}`);
       const title = await $(`quorum-${index}`).getAttribute('title');
-      assert.match(title, onDisk ? new RegExp(`on the disks of ${onDisk} \\(`) : /on no server's disk yet/);
+      assert.match(title, onDisk ? new RegExp(`on the disks of ${onDisk} of 5 servers \\(`) : /on no server's disk yet/);
       assert.doesNotMatch(title, /servers' disks/);
     }
     await $('step').click();

@@ -4,7 +4,7 @@
 //! Plain functions of the view model and of the page's address, unit-tested natively; must not
 //! change the model or touch the browser.
 
-use shared::types::NodeId;
+use shared::types::{LogIndex, NodeId};
 
 use crate::model::ClusterView;
 
@@ -49,6 +49,32 @@ pub fn centre_text(view: &ClusterView) -> CentreText {
 /// True when server `id` acts as leader of a term the cluster has left behind.
 pub fn is_stale_leader(view: &ClusterView, id: NodeId) -> bool {
     view.stale_leaders().iter().any(|(s, _)| *s == id)
+}
+
+/// The quorum counter's tooltip: exactly what it counts (the servers whose disk holds the
+/// leader's entry `i`, named) and what commits the entry.
+pub fn quorum_title(i: LogIndex, disks: &[NodeId], of: usize, old_term: bool) -> String {
+    let names: Vec<String> = disks.iter().map(|d| format!("S{d}")).collect();
+    let on = if names.is_empty() {
+        format!("on no server's disk yet (0 of {of})")
+    } else {
+        format!(
+            "on the disks of {} of {of} servers ({})",
+            names.len(),
+            names.join(", ")
+        )
+    };
+    let rule = if old_term {
+        "it is from an older term: a leader commits it only by committing an entry of its own \
+         term (Raft §5.4.2)"
+            .to_string()
+    } else {
+        format!(
+            "the leader commits it once it hears that {} of {of} servers have it on disk",
+            of / 2 + 1
+        )
+    };
+    format!("Entry {i} is {on}; {rule}")
 }
 
 /// What the offline screen tells the reader.
@@ -159,6 +185,19 @@ mod tests {
         let presenter = offline_advice("192.168.1.20", true);
         assert_eq!(presenter.command, None);
         assert!(presenter.text.contains("still running"));
+    }
+
+    #[test]
+    fn the_quorum_tooltip_says_what_the_counter_counts() {
+        assert_eq!(
+            quorum_title(7, &[], 5, false),
+            "Entry 7 is on no server's disk yet (0 of 5); the leader commits it once it hears \
+             that 3 of 5 servers have it on disk"
+        );
+        let title = quorum_title(7, &[1, 3], 5, false);
+        assert!(title.starts_with("Entry 7 is on the disks of 2 of 5 servers (S1, S3);"));
+        assert!(!title.contains("servers' disks"));
+        assert!(quorum_title(7, &[1, 3, 4], 5, true).contains("older term"));
     }
 
     #[test]

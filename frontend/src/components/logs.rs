@@ -11,6 +11,7 @@ use shared::types::{EntryData, LogIndex, NodeId, Role};
 use crate::layout::{follow_scroll_left, term_colour, term_text_colour, visible_indexes};
 use crate::live::Part;
 use crate::model::{ClusterView, Focus};
+use crate::present::quorum_title;
 use crate::state::{use_ctx, Ctx, Selection};
 
 /// Width of one entry column (px), gap included.
@@ -121,27 +122,6 @@ fn markers_of(
         out.push(Marker::Match(p.match_index));
     }
     out
-}
-
-/// The quorum counter's tooltip: exactly what it counts, and what commits the entry.
-fn quorum_title(i: LogIndex, disks: &[NodeId], of: usize, old_term: bool) -> String {
-    let names: Vec<String> = disks.iter().map(|d| format!("S{d}")).collect();
-    let on = if names.is_empty() {
-        "on no server's disk yet".to_string()
-    } else {
-        format!("on the disks of {} ({})", names.len(), names.join(", "))
-    };
-    let majority = of / 2 + 1;
-    let rule = if old_term {
-        "it is from an older term: a leader commits it only by committing an entry of its own \
-         term (Raft §5.4.2)"
-            .to_string()
-    } else {
-        format!(
-            "the leader commits it once it hears that {majority} of {of} servers have it on disk"
-        )
-    };
-    format!("Entry {i} is {on} of {of} servers; {rule}")
 }
 
 fn left_px(index: LogIndex) -> f64 {
