@@ -17,7 +17,7 @@ use crate::ws::{ConnState, Connection, Origin};
 /// What the side panel inspects.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Selection {
-    /// Nothing: the side panel shows the client and network controls.
+    /// Nothing inspected (the client and network controls show either way).
     None,
     /// A server.
     Node(NodeId),

@@ -413,6 +413,8 @@ fn NodeGlyph(id: NodeId, ring: Memo<Ring>) -> impl IntoView {
             transform=move || { let p = centre(); format!("translate({:.1},{:.1})", p.x, p.y) }
             on:click=select
             data-testid=format!("node-{id}")
+            // data-role stays the Raft role (tests and scripts read it); data-stale says that
+            // this leader's term is behind the cluster's.
             data-role=move || if role_name() == "old leader" { "leader" } else { role_name() }
             data-stale=move || look.get().is_some_and(|l| l.stale).to_string()
             data-term=move || look.get().map(|l| l.term).unwrap_or(0).to_string()
