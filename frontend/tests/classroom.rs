@@ -154,4 +154,13 @@ fn a_cluster_recovered_from_disk_is_not_announced_as_new() {
         "The server restarted and recovered the cluster from its disks: 3 servers, seed 7, up to term 4, 1 entry"
     ));
     assert!(f.said("S1 crashed"), "the story goes on");
+
+    // Another seed with entries on its disks (reset while this page was away) is a new cluster.
+    let mut snap = snapshot(3, 1);
+    snap.seed = 8;
+    snap.nodes[0].log = vec![shared::protocol::LogEntryView::from(&entry(1, 1, 1))];
+    assert_eq!(
+        f.view.resync(snap),
+        logscope_frontend::model::Resync::NewCluster
+    );
 }

@@ -181,13 +181,15 @@ impl ClusterView {
     /// starts a new story, while one whose servers already hold entries was recovered from disk
     /// (the server restarted) and continues the old story.
     pub fn resync(&mut self, snapshot: ClusterSnapshot) -> Resync {
-        let new_run = snapshot.seed != self.seed
-            || snapshot.nodes.len() != self.nodes.len()
-            || snapshot.log_model != self.log_model
-            || snapshot.seq < self.seq;
+        // A recovered cluster keeps its seed, size and log model; another one of these is
+        // always a new cluster.
+        let same_cluster = snapshot.seed == self.seed
+            && snapshot.nodes.len() == self.nodes.len()
+            && snapshot.log_model == self.log_model;
+        let new_run = !same_cluster || snapshot.seq < self.seq;
         let kind = if !new_run {
             Resync::Same
-        } else if snapshot.nodes.iter().any(|n| !n.log.is_empty()) {
+        } else if same_cluster && snapshot.nodes.iter().any(|n| !n.log.is_empty()) {
             Resync::Recovered
         } else {
             Resync::NewCluster
