@@ -14,6 +14,9 @@ use crate::model::Focus;
 use crate::present::{help_pause, HelpPause};
 use crate::ws::{ConnState, Connection, Origin};
 
+/// The widest screen laid out as a phone (style.css's `max-width: 700px`).
+const PHONE_MAX_PX: f64 = 700.0;
+
 /// What the side panel inspects.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Selection {
@@ -81,7 +84,13 @@ impl Ctx {
             help_open: RwSignal::new(false),
             reset_open: RwSignal::new(false),
             presenter: RwSignal::new(false),
-            legend_open: RwSignal::new(true),
+            // Folded on a phone, where it would push the controls a screen further down.
+            legend_open: RwSignal::new(
+                web_sys::window()
+                    .and_then(|w| w.inner_width().ok())
+                    .and_then(|w| w.as_f64())
+                    .is_none_or(|w| w > PHONE_MAX_PX),
+            ),
             help_paused: StoredValue::new(false),
             append_text: RwSignal::new("add 5".to_string()),
             version_mismatch: RwSignal::new(None),

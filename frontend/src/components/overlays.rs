@@ -175,9 +175,9 @@ pub fn Legend() -> impl IntoView {
             <div class="legend-group"><span class="legend-title">"Terms (colour) · leader"</span>{terms}</div>
             <div class="legend-group">
                 <span class="legend-title">"Servers"</span>
-                <span class="legend-item"><svg viewBox="-12 -12 24 24" class="legend-svg"><circle r="9" fill="#56B4E9" stroke="#111" stroke-width="3.5"/></svg>"leader (crown, bold ring)"</span>
+                <span class="legend-item"><svg viewBox="-12 -12 24 24" class="legend-svg"><circle r="9" fill="#88CCEE" stroke="#111" stroke-width="3.5"/></svg>"leader (crown, bold ring)"</span>
                 <span class="legend-item"><svg viewBox="-12 -12 24 24" class="legend-svg"><path d="M-10,6 L-10,-4 L-5,1 L0,-8 L5,1 L10,-4 L10,6 Z" fill="#d1d5db" stroke="#6b7280" stroke-width="1.5"/></svg>"old leader, not yet told"</span>
-                <span class="legend-item"><svg viewBox="-12 -12 24 24" class="legend-svg"><circle r="9" fill="#56B4E9" stroke="#111" stroke-width="2" stroke-dasharray="4 2.5"/></svg>"candidate (dots: votes)"</span>
+                <span class="legend-item"><svg viewBox="-12 -12 24 24" class="legend-svg"><circle r="9" fill="#88CCEE" stroke="#111" stroke-width="2" stroke-dasharray="4 2.5"/></svg>"candidate (dots: votes)"</span>
                 <span class="legend-item"><svg viewBox="-12 -12 24 24" class="legend-svg"><circle r="9" fill="#eceef1" stroke="#9ca3af" stroke-width="2" stroke-dasharray="4 3"/></svg>"crashed"</span>
                 <span class="legend-item"><svg viewBox="-12 -12 24 24" class="legend-svg"><circle r="10" fill="none" stroke="#eceff3" stroke-width="3"/><path d="M0,-10 A10,10 0 0,1 10,0" fill="none" stroke="#475569" stroke-width="3"/></svg>"election timer left"</span>
             </div>
