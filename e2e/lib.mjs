@@ -87,12 +87,12 @@ export async function startBackend(args = []) {
   };
 }
 
-/** Launch headless Chromium. */
-export async function launch() {
+/** Launch headless Chromium (`extraArgs`: more command-line switches, e.g. host resolver rules). */
+export async function launch(extraArgs = []) {
   return chromium.launch({
     executablePath: CHROMIUM,
     headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update'],
+    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', ...extraArgs],
   });
 }
 

@@ -11,7 +11,7 @@ use crate::components::logs::LogTable;
 use crate::components::narration::NarrationPanel;
 use crate::components::overlays::{ConnectionOverlay, HelpOverlay, Legend};
 use crate::components::ring::ClusterRing;
-use crate::model::{Focus, Tone};
+use crate::model::{Focus, Resync, Tone};
 use crate::state::{Ctx, Selection};
 use crate::ws::{default_url, ConnState, Connection, Origin, ReplyOutcome};
 
@@ -36,7 +36,12 @@ fn handle_server_message(ctx: Ctx, message: ServerMessage) {
         ServerMessage::Hello { snapshot, .. } | ServerMessage::Snapshot { snapshot } => {
             ctx.version_mismatch.set(None);
             let (time, speed, paused) = (snapshot.time_ms as f64, snapshot.speed, snapshot.paused);
-            ctx.live.load(snapshot);
+            if ctx.live.load(snapshot) == Resync::NewCluster {
+                // The old run's answers ("appended as entry 7") are about a cluster that is gone.
+                ctx.replies
+                    .update(|r| r.retain(|origin, _| *origin == Origin::Reset));
+                ctx.highlight.set(Focus::None);
+            }
             ctx.clock
                 .update_value(|c| c.reset(time, wall, speed, paused));
             match ctx.selection.get_untracked() {
@@ -119,7 +124,7 @@ fn on_key(ctx: Ctx, ev: web_sys::KeyboardEvent) {
     }
     let key = ev.key();
     if key == "Escape" {
-        ctx.help_open.set(false);
+        ctx.set_help(false);
         ctx.reset_open.set(false);
         ctx.selection.set(Selection::None);
         ctx.highlight.set(Focus::None);
@@ -133,7 +138,8 @@ fn on_key(ctx: Ctx, ev: web_sys::KeyboardEvent) {
             ev.prevent_default();
             ctx.toggle_pause();
         }
-        "?" => ctx.help_open.update(|o| *o = !*o),
+        "?" => ctx.set_help(!ctx.help_open.get_untracked()),
+        "p" | "P" => ctx.set_presenter(!ctx.presenter.get_untracked()),
         "s" | "S" => ctx.send(ClientCommand::Step, Origin::Keyboard),
         "+" | "=" | "-" | "_" => {
             // One notch of the speed scale (1/1000, 1/500, 1/200, 1/100, …, 1) up or down.
@@ -212,7 +218,7 @@ pub fn App() -> impl IntoView {
     };
 
     view! {
-        <div class="app" data-testid="app"
+        <div class="app" class:presenter=move || ctx.presenter.get() data-testid="app"
             data-seq=move || ctx.live.seq.get().to_string()
             data-paused=move || ctx.live.paused.get().to_string()>
             <TopBar/>
@@ -223,10 +229,10 @@ pub fn App() -> impl IntoView {
                 </section>
                 <aside class="side">
                     <Inspector/>
-                    <Show when=move || ctx.selection.get() == Selection::None>
-                        <ClientPanel/>
-                        <NetworkPanel/>
-                    </Show>
+                    // The controls stay while a server or message is inspected: mid-demo, the
+                    // next click is often "isolate" or "append", not "close this panel".
+                    <ClientPanel/>
+                    <NetworkPanel/>
                     <NarrationPanel/>
                 </aside>
                 <section class="logs-section" aria-label="The logs">

@@ -7,15 +7,21 @@ use shared::types::{NodeId, Term};
 /// The ring's SVG coordinate system is `0..RING_VIEW` square.
 pub const RING_VIEW: f64 = 640.0;
 
-/// Okabe–Ito's colour-blind-safe palette (without black), used for terms in order.
-pub const TERM_COLOURS: [&str; 7] = [
-    "#56B4E9", // sky blue
-    "#E69F00", // orange
-    "#009E73", // bluish green
-    "#F0E442", // yellow
-    "#0072B2", // blue
-    "#D55E00", // vermillion
-    "#CC79A7", // reddish purple
+/// Paul Tol's "muted" scheme, designed to stay distinct for colour-blind readers, used for terms
+/// in order. Nine colours, so any nine consecutive terms differ (t3 and t10 no longer look the
+/// same), ordered so that neighbouring terms also differ in lightness, the cue that survives
+/// every kind of colour blindness. The term number is drawn on every server and entry as well,
+/// so colour is never the only cue.
+pub const TERM_COLOURS: [&str; 9] = [
+    "#CC6677", // rose
+    "#332288", // indigo
+    "#999933", // olive
+    "#882255", // wine
+    "#44AA99", // teal
+    "#117733", // green
+    "#DDCC77", // sand
+    "#AA4499", // purple
+    "#88CCEE", // cyan
 ];
 
 /// Fill for term 0 ("before any election") and for crashed servers.
@@ -29,13 +35,38 @@ pub fn term_colour(term: Term) -> &'static str {
     TERM_COLOURS[((term.get() - 1) % TERM_COLOURS.len() as u64) as usize]
 }
 
-/// Text colour that stays readable on [`term_colour`] (WCAG contrast: dark on the light colours,
-/// white on blue and vermillion).
+/// Dark text for the page.
+const DARK_TEXT: &str = "#111111";
+
+/// Text colour that stays readable on [`term_colour`]: whichever of dark and white contrasts
+/// more (WCAG contrast ratio).
 pub fn term_text_colour(term: Term) -> &'static str {
-    match term_colour(term) {
-        "#0072B2" | "#D55E00" | "#009E73" => "#ffffff",
-        _ => "#111111",
+    let bg = term_colour(term);
+    if contrast(bg, "#ffffff") > contrast(bg, DARK_TEXT) {
+        "#ffffff"
+    } else {
+        DARK_TEXT
     }
+}
+
+/// WCAG relative luminance of a `#rrggbb` colour.
+pub fn luminance(hex: &str) -> f64 {
+    let channel = |i: usize| {
+        let c = u8::from_str_radix(hex.get(i..i + 2).unwrap_or("00"), 16).unwrap_or(0) as f64;
+        let c = c / 255.0;
+        if c <= 0.04045 {
+            c / 12.92
+        } else {
+            ((c + 0.055) / 1.055).powf(2.4)
+        }
+    };
+    0.2126 * channel(1) + 0.7152 * channel(3) + 0.0722 * channel(5)
+}
+
+/// WCAG contrast ratio of two `#rrggbb` colours (1 to 21).
+pub fn contrast(a: &str, b: &str) -> f64 {
+    let (la, lb) = (luminance(a), luminance(b));
+    (la.max(lb) + 0.05) / (la.min(lb) + 0.05)
 }
 
 /// A point in the ring's coordinates.
@@ -132,6 +163,63 @@ impl Ring {
     pub fn message_size(&self) -> f64 {
         (self.node_radius * 0.26).clamp(7.0, 13.0)
     }
+}
+
+/// The box the ring's centre text needs around the centre: half its width, and how far it
+/// reaches above and below the centre (the title above; the line under it and the two lines of
+/// the stale-leader warning below). The pause badge and the cut marks keep out of it.
+pub const CENTRE_BOX: (f64, f64, f64) = (145.0, 42.0, 76.0);
+
+/// Where the pause badge sits: the top left corner of the ring's picture, clear of the servers
+/// and of the centre text.
+pub const PAUSE_BADGE: Point = Point { x: -80.0, y: 28.0 };
+
+/// Radius of the mark drawn on a cut link.
+pub const CUT_MARK_R: f64 = 11.0;
+
+fn in_centre_box(ring: &Ring, p: Point, margin: f64) -> bool {
+    let c = ring.centre();
+    let (half_width, above, below) = CENTRE_BOX;
+    (p.x - c.x).abs() < half_width + margin
+        && p.y > c.y - above - margin
+        && p.y < c.y + below + margin
+}
+
+impl Ring {
+    /// Where the mark of a cut link `a`–`b` is drawn: its middle, unless that is under the
+    /// centre text; then the nearest point of the link outside it, clear of both servers. A
+    /// link that crosses the whole centre text between the servers' circles (S2–S4 of four) gets
+    /// its mark next to `a`.
+    pub fn cut_mark_at(&self, a: NodeId, b: NodeId) -> Point {
+        let (p, q) = (self.node(a), self.node(b));
+        let at = |t: f64| Point {
+            x: p.x + (q.x - p.x) * t,
+            y: p.y + (q.y - p.y) * t,
+        };
+        let len = ((q.x - p.x).powi(2) + (q.y - p.y).powi(2)).sqrt().max(1e-9);
+        // Keep the mark off the servers' circles and election timers.
+        let edge = ((self.node_radius + 12.0 + CUT_MARK_R) / len).min(0.5);
+        let clear = |t: f64| !in_centre_box(self, at(t), CUT_MARK_R + 2.0);
+        for step in 0..=50 {
+            let d = step as f64 * 0.01;
+            for t in [0.5 - d, 0.5 + d] {
+                if (edge..=1.0 - edge).contains(&t) && clear(t) {
+                    return at(t);
+                }
+            }
+        }
+        at(edge)
+    }
+}
+
+/// Where to scroll the log pane to follow the newest entry: the last entry's right edge at the
+/// pane's right edge, with half a column of room for the commit bar (never past the entries
+/// into the blank columns after them, whatever the pane's width).
+pub fn follow_scroll_left(max_index: u64, viewport_px: f64, cell_px: f64) -> f64 {
+    let last_start = max_index.saturating_sub(1) as f64 * cell_px;
+    ((max_index as f64 + 0.5) * cell_px - viewport_px)
+        .min(last_start)
+        .max(0.0)
 }
 
 /// Which log indexes to draw: those in the scrolled-to window plus a margin, so thousands of
@@ -293,12 +381,108 @@ mod tests {
     }
 
     #[test]
-    fn terms_cycle_through_the_palette_and_stay_readable() {
-        assert_eq!(term_colour(Term(0)), NO_TERM_COLOUR);
-        assert_eq!(term_colour(Term(1)), TERM_COLOURS[0]);
-        assert_eq!(term_colour(Term(8)), TERM_COLOURS[0]);
-        assert_eq!(term_text_colour(Term(5)), "#ffffff");
-        assert_eq!(term_text_colour(Term(4)), "#111111");
+    fn nearby_terms_have_distinct_readable_colours() {
+        let term_colour = |t: u64| term_colour(Term(t));
+        let term_text_colour = |t: u64| term_text_colour(Term(t));
+        assert_eq!(term_colour(0), NO_TERM_COLOUR);
+        assert_eq!(term_colour(1), TERM_COLOURS[0]);
+        assert_ne!(
+            term_colour(3),
+            term_colour(10),
+            "t3 and t10 looked the same"
+        );
+        for t in 1..100u64 {
+            let window: Vec<&str> = (t..t + 9).map(term_colour).collect();
+            let mut unique = window.clone();
+            unique.sort_unstable();
+            unique.dedup();
+            assert_eq!(unique.len(), 9, "terms {t}..{} share a colour", t + 8);
+            // Neighbouring terms differ in lightness, which colour-blind readers see too.
+            let step = (luminance(term_colour(t)) - luminance(term_colour(t + 1))).abs();
+            assert!(
+                step > 0.15,
+                "t{t} and t{} are as light as each other",
+                t + 1
+            );
+            // The term number drawn on the colour is readable (WCAG AA for text).
+            let ratio = contrast(term_colour(t), term_text_colour(t));
+            assert!(ratio >= 4.5, "t{t}: contrast {ratio:.2}");
+        }
         assert_eq!(format_time_ms(12_345.0), "12.345 s");
+    }
+
+    #[test]
+    fn following_the_log_keeps_the_newest_entry_in_view_at_any_width() {
+        let cell = 68.0;
+        for max_index in [1u64, 3, 21, 500] {
+            for viewport in [90.0, 118.0, 218.0, 400.0, 1200.0, 2400.0] {
+                let left = follow_scroll_left(max_index, viewport, cell);
+                // The newest entry spans [(max-1)·cell, max·cell].
+                let (start, end) = ((max_index - 1) as f64 * cell, max_index as f64 * cell);
+                assert!(
+                    left <= start + 1.0,
+                    "{max_index} entries, {viewport} px: starts off screen"
+                );
+                assert!(
+                    end <= left + viewport,
+                    "{max_index} entries, {viewport} px: ends off screen"
+                );
+            }
+        }
+        assert_eq!(
+            follow_scroll_left(3, 1200.0, cell),
+            0.0,
+            "short logs do not scroll"
+        );
+    }
+
+    #[test]
+    fn cut_marks_and_the_pause_badge_stay_clear_of_the_centre_text() {
+        for n in 2..=9 {
+            let ring = Ring::new(n);
+            for a in NodeId::all(n) {
+                for b in (a + 1).through(NodeId(n)) {
+                    let m = ring.cut_mark_at(a, b);
+                    // Some links of other sizes cross the whole centre text between the servers'
+                    // circles (S2-S4 of four); the default five have none, and every link with
+                    // room outside the text has its mark there.
+                    let (p, q) = (ring.node(a), ring.node(b));
+                    let len = ((q.x - p.x).powi(2) + (q.y - p.y).powi(2)).sqrt();
+                    let edge = (ring.node_radius + 12.0 + CUT_MARK_R) / len;
+                    let room = (0..=100).map(|k| k as f64 / 100.0).any(|t| {
+                        let at = Point {
+                            x: p.x + (q.x - p.x) * t,
+                            y: p.y + (q.y - p.y) * t,
+                        };
+                        (edge..=1.0 - edge).contains(&t)
+                            && !in_centre_box(&ring, at, CUT_MARK_R + 2.0)
+                    });
+                    assert!(room || n != 5, "n=5: link {a}-{b} has no room");
+                    if room {
+                        assert!(
+                            !in_centre_box(&ring, m, CUT_MARK_R),
+                            "n={n}: mark {a}-{b} on the centre text"
+                        );
+                    }
+                    for id in [a, b] {
+                        let p = ring.node(id);
+                        let d = ((p.x - m.x).powi(2) + (p.y - m.y).powi(2)).sqrt();
+                        assert!(
+                            d > ring.node_radius + CUT_MARK_R,
+                            "n={n}: mark {a}-{b} on S{id}"
+                        );
+                    }
+                }
+            }
+            assert!(!in_centre_box(&ring, PAUSE_BADGE, 40.0));
+            for id in NodeId::all(n) {
+                let p = ring.node(id);
+                let d = ((p.x - PAUSE_BADGE.x).powi(2) + (p.y - PAUSE_BADGE.y).powi(2)).sqrt();
+                assert!(
+                    d > ring.node_radius + 60.0,
+                    "n={n}: the pause badge is on S{id}"
+                );
+            }
+        }
     }
 }

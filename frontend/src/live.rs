@@ -10,7 +10,7 @@ use leptos::prelude::*;
 use shared::protocol::ClusterSnapshot;
 use shared::types::NodeId;
 
-use crate::model::{watching, Changes, ClusterView, Tone};
+use crate::model::{watching, Changes, ClusterView, Resync, Tone};
 
 /// A part of the view a component can depend on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -214,9 +214,10 @@ impl Live {
 
     /// Take a new snapshot (`Hello` or `Snapshot`): the first one starts the story, later ones
     /// resynchronise. Wakes everything.
-    pub fn load(&self, snapshot: ClusterSnapshot) {
+    pub fn load(&self, snapshot: ClusterSnapshot) -> Resync {
+        let mut kind = Resync::Same;
         self.store.view.update_value(|v| match v {
-            Some(view) => view.resync(snapshot),
+            Some(view) => kind = view.resync(snapshot),
             None => {
                 let mut view = ClusterView::from_snapshot(snapshot);
                 let text = watching(
@@ -230,6 +231,7 @@ impl Live {
             }
         });
         self.publish();
+        kind
     }
 
     /// Change the view (apply events, a clock tick, a note), then wake what the change touched.

@@ -11,12 +11,16 @@ use shared::types::NodeId;
 use crate::clock::PlaybackClock;
 use crate::live::Live;
 use crate::model::Focus;
+use crate::present::{help_pause, HelpPause};
 use crate::ws::{ConnState, Connection, Origin};
+
+/// The widest screen laid out as a phone (style.css's `max-width: 700px`).
+const PHONE_MAX_PX: f64 = 700.0;
 
 /// What the side panel inspects.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Selection {
-    /// Nothing: the side panel shows the client and network controls.
+    /// Nothing inspected (the client and network controls show either way).
     None,
     /// A server.
     Node(NodeId),
@@ -45,6 +49,12 @@ pub struct Ctx {
     pub help_open: RwSignal<bool>,
     /// Reset dialog.
     pub reset_open: RwSignal<bool>,
+    /// The presenter view: large text, everything on one projector screen.
+    pub presenter: RwSignal<bool>,
+    /// The legend is unfolded (it folds away in the presenter view).
+    pub legend_open: RwSignal<bool>,
+    /// The help overlay paused the run when it opened (so closing it resumes).
+    help_paused: StoredValue<bool>,
     /// The append form's text (shared with the "c" key and the server panel).
     pub append_text: RwSignal<String>,
     /// Set when the server speaks another protocol version (the page must be reloaded).
@@ -73,6 +83,15 @@ impl Ctx {
             replies: RwSignal::new(BTreeMap::new()),
             help_open: RwSignal::new(false),
             reset_open: RwSignal::new(false),
+            presenter: RwSignal::new(false),
+            // Folded on a phone, where it would push the controls a screen further down.
+            legend_open: RwSignal::new(
+                web_sys::window()
+                    .and_then(|w| w.inner_width().ok())
+                    .and_then(|w| w.as_f64())
+                    .is_none_or(|w| w > PHONE_MAX_PX),
+            ),
+            help_paused: StoredValue::new(false),
             append_text: RwSignal::new("add 5".to_string()),
             version_mismatch: RwSignal::new(None),
             last_resync_ms: StoredValue::new(f64::MIN),
@@ -138,6 +157,31 @@ impl Ctx {
                 c.reconnect_now();
             }
         });
+    }
+
+    /// Open or close the help. Like RaftScope's, it pauses the run while it is open, and resumes
+    /// on close only if it was the one that paused it.
+    pub fn set_help(&self, open: bool) {
+        if self.help_open.get_untracked() == open {
+            return;
+        }
+        self.help_open.set(open);
+        let Some(paused) = self.live.peek(|v| v.paused) else {
+            return;
+        };
+        let (action, by_help) = help_pause(open, paused, self.help_paused.get_value());
+        self.help_paused.set_value(by_help);
+        match action {
+            HelpPause::Pause => self.send(ClientCommand::Pause, Origin::Playback),
+            HelpPause::Resume => self.send(ClientCommand::Resume, Origin::Playback),
+            HelpPause::Nothing => {}
+        }
+    }
+
+    /// Turn the presenter view on or off; its legend starts folded, the normal one unfolded.
+    pub fn set_presenter(&self, on: bool) {
+        self.presenter.set(on);
+        self.legend_open.set(!on);
     }
 
     /// Toggle pause.

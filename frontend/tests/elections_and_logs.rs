@@ -271,6 +271,17 @@ fn leader_progress_and_quorum_counter() {
         synced_index: LogIndex(1),
     });
     assert_eq!(f.view.replication(LogIndex(1)), Some((1, 5)));
+    // S3 and S4 have it on disk: the counter counts disks, not what the leader has heard.
+    for peer in [3, 4] {
+        f.ev(Event::EntriesAppended {
+            node: NodeId(peer),
+            entries: vec![entry(1, 2, 1)],
+        });
+        f.ev(Event::EntriesPersisted {
+            node: NodeId(peer),
+            synced_index: LogIndex(1),
+        });
+    }
     f.ev(Event::ProgressUpdated {
         leader: NodeId(1),
         peer: NodeId(3),

@@ -87,8 +87,15 @@ pub fn TopBar() -> impl IntoView {
             <div class="meta" data-testid="meta">{meta}</div>
             <div class="topbar-right">
                 <button class="btn" data-testid="reset-open" on:click=move |_| ctx.reset_open.set(true)>"New cluster…"</button>
+                <button class="btn" class:primary=move || ctx.presenter.get() data-testid="presenter"
+                    aria-pressed=move || ctx.presenter.get().to_string()
+                    title="Presenter view: large text, the whole cluster on one projector screen (p)"
+                    on:click=move |_| ctx.set_presenter(!ctx.presenter.get_untracked())>
+                    <svg class="icon" viewBox="0 0 16 16" aria-hidden="true"><rect x="1" y="2" width="14" height="9" rx="1.5"/><rect x="7" y="11" width="2" height="2.5"/><rect x="4" y="13.5" width="8" height="1.5" rx="0.75"/></svg>
+                    <span class="btn-label">"Present"</span>
+                </button>
                 <button class="btn round" data-testid="help-open" aria-label="Keyboard help (?)"
-                    on:click=move |_| ctx.help_open.update(|o| *o = !*o)>"?"</button>
+                    on:click=move |_| ctx.set_help(!ctx.help_open.get_untracked())>"?"</button>
             </div>
             <div class="topbar-reply"><ReplyLine origin=Origin::Playback errors_only=true/></div>
         </header>
@@ -415,7 +422,16 @@ pub fn ResetDialog() -> impl IntoView {
                         <span class="with-button">
                             <input type="number" min="0" data-testid="reset-seed" prop:value=move || seed.get()
                                 on:input=move |ev| seed.set(event_target_value(&ev))/>
-                            <button type="button" class="btn" on:click=random_seed>"🎲"</button>
+                            <button type="button" class="btn" data-testid="random-seed" on:click=random_seed
+                                title="A random seed" aria-label="A random seed">
+                                // A die drawn here, not an emoji: machines without an emoji font
+                                // showed an empty box.
+                                <svg class="icon die" viewBox="0 0 16 16" aria-hidden="true">
+                                    <rect x="1.5" y="1.5" width="13" height="13" rx="3" fill="none" stroke="currentColor" stroke-width="1.6"/>
+                                    <circle cx="5" cy="5" r="1.4"/><circle cx="11" cy="5" r="1.4"/><circle cx="8" cy="8" r="1.4"/>
+                                    <circle cx="5" cy="11" r="1.4"/><circle cx="11" cy="11" r="1.4"/>
+                                </svg>
+                            </button>
                         </span>
                     </label>
                     <fieldset class="field">

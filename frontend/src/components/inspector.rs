@@ -60,10 +60,45 @@ impl NodeFacts {
     }
 }
 
+/// Bring a panel that just opened into view when it opened off screen: in the stacked layout
+/// (tablets, narrow laptops) the side panels sit under the ring, a screen or more below the
+/// server that was clicked. (On phones it is a sheet over the screen's bottom, always in view.)
+fn reveal(testid: &'static str) {
+    request_animation_frame(move || {
+        let Some(window) = web_sys::window() else {
+            return;
+        };
+        let panel = window.document().and_then(|d| {
+            d.query_selector(&format!("[data-testid={testid}]"))
+                .ok()
+                .flatten()
+        });
+        let (Some(panel), Ok(height)) = (panel, window.inner_height()) else {
+            return;
+        };
+        let height = height.as_f64().unwrap_or(0.0);
+        let rect = panel.get_bounding_client_rect();
+        if rect.top() > height - 80.0 || rect.bottom() < 80.0 {
+            window.scroll_by_with_x_and_y(0.0, rect.top() - height * 0.25);
+        }
+    });
+}
+
 /// Whichever inspector the selection asks for.
 #[component]
 pub fn Inspector() -> impl IntoView {
     let ctx = use_ctx();
+    Effect::new(move |before: Option<Selection>| {
+        let now = ctx.selection.get();
+        if before != Some(now) {
+            match now {
+                Selection::Node(_) => reveal("node-panel"),
+                Selection::Message(_) => reveal("message-panel"),
+                Selection::None => {}
+            }
+        }
+        now
+    });
     move || match ctx.selection.get() {
         Selection::None => ().into_any(),
         Selection::Node(id) => view! { <NodePanel id/> }.into_any(),

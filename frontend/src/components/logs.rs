@@ -9,10 +9,11 @@ use leptos::html;
 use leptos::prelude::*;
 use shared::types::{EntryData, LogIndex, NodeId, Role, Term};
 
-use crate::layout::{term_colour, term_text_colour, visible_indexes};
+use crate::layout::{follow_scroll_left, term_colour, term_text_colour, visible_indexes};
 use crate::live::Part;
 use crate::model::{ClusterView, Focus};
 use crate::older::Fetches;
+use crate::present::quorum_title;
 use crate::state::{use_ctx, Ctx, Selection};
 
 /// Width of one entry column (px), gap included.
@@ -38,9 +39,10 @@ enum Marker {
     Next(LogIndex),
     /// The leader's match_index for this follower.
     Match(LogIndex),
-    /// Replication count of an uncommitted leader entry, and whether it is from an older term
-    /// than the leader's (such an entry never commits by counting, §5.4.2).
-    Quorum(LogIndex, usize, usize, bool),
+    /// An uncommitted leader entry: the servers whose disk holds it, the cluster size, and
+    /// whether it is from an older term than the leader's (such an entry never commits by
+    /// counting, §5.4.2).
+    Quorum(LogIndex, Vec<NodeId>, usize, bool),
 }
 
 /// What a row label shows.
@@ -110,8 +112,8 @@ fn markers_of(
             .through(*range.end())
             .filter_map(|i| {
                 let old_term = leader.term_at(i).is_some_and(|t| t < leader.current_term);
-                v.replication(i)
-                    .map(|(have, of)| Marker::Quorum(i, have, of, old_term))
+                v.on_disks(i)
+                    .map(|disks| Marker::Quorum(i, disks, v.nodes.len(), old_term))
             })
             .collect();
     }
@@ -187,8 +189,12 @@ pub fn LogTable() -> impl IntoView {
         if let Some(el) = scroller.get_untracked() {
             viewport.set(el.client_width() as f64);
             scroll_left.set(el.scroll_left() as f64);
-            let at_end = el.scroll_left() + el.client_width() >= el.scroll_width() - CELL_PX as i32;
-            follow.set(at_end);
+            let target = follow_scroll_left(
+                max_index.get_untracked().get(),
+                el.client_width() as f64,
+                CELL_PX,
+            );
+            follow.set(el.scroll_left() as f64 >= target - CELL_PX / 2.0);
         }
     };
     let resize = window_event_listener(leptos::ev::resize, move |_| {
@@ -201,14 +207,22 @@ pub fn LogTable() -> impl IntoView {
     // Keep the newest entries in view as they arrive (after the DOM has grown).
     Effect::new(move |_| {
         let _ = max_index.get();
+        // The presenter view changes the pane's width without resizing the window.
+        let _ = ctx.presenter.get();
         if !follow.get_untracked() {
             return;
         }
         request_animation_frame(move || {
             if let Some(el) = scroller.get_untracked() {
-                let end = el.scroll_width() - el.client_width();
-                if el.scroll_left() < end {
-                    el.set_scroll_left(end);
+                // The newest entry at the right edge, not the blank columns after it (on a
+                // phone the pane is narrower than those).
+                let target = follow_scroll_left(
+                    max_index.get_untracked().get(),
+                    el.client_width() as f64,
+                    CELL_PX,
+                );
+                if el.scroll_left() != target as i32 {
+                    el.set_scroll_left(target as i32);
                 }
                 viewport.set(el.client_width() as f64);
                 scroll_left.set(el.scroll_left() as f64);
@@ -241,7 +255,12 @@ pub fn LogTable() -> impl IntoView {
     let jump_to_end = move |_| {
         follow.set(true);
         if let Some(el) = scroller.get_untracked() {
-            el.set_scroll_left(el.scroll_width());
+            let target = follow_scroll_left(
+                max_index.get_untracked().get(),
+                el.client_width() as f64,
+                CELL_PX,
+            );
+            el.set_scroll_left(target as i32);
         }
     };
 
@@ -346,16 +365,20 @@ fn LogRow(id: NodeId, range: Memo<std::ops::RangeInclusive<LogIndex>>) -> impl I
             .read(&[Part::Node(id), Part::Committed], |v| cells_of(v, id, r))
             .unwrap_or_default()
     });
-    // The leader's marks: they change with the leader's state only.
+    // The leader's marks: next/match change with the leader's state only.
     let markers = Memo::new(move |_| {
         let r = range.get();
         let Some(leader) = ctx.live.leader.get() else {
             return Vec::new();
         };
+        // The leader's own row carries the quorum counters, which count every server's disk.
+        let parts: &[Part] = if id == leader {
+            &[Part::Cluster, Part::AllNodes]
+        } else {
+            &[Part::Cluster, Part::Node(leader)]
+        };
         ctx.live
-            .read(&[Part::Cluster, Part::Node(leader)], |v| {
-                markers_of(v, leader, id, r)
-            })
+            .read(parts, |v| markers_of(v, leader, id, r))
             .unwrap_or_default()
     });
     let commit_bar = Memo::new(move |_| {
@@ -391,23 +414,18 @@ fn LogRow(id: NodeId, range: Memo<std::ops::RangeInclusive<LogIndex>>) -> impl I
                         <div class="marker match" style=format!("left:{}px;width:{}px", left_px(i), CELL_PX)
                             title=format!("The leader's match_index for S{id}: {i}")>"● match"</div>
                     }.into_any(),
-                    Marker::Quorum(i, have, of, false) => view! {
-                        <div class="marker quorum" style=format!("left:{}px;width:{}px", left_px(i), CELL_PX)
-                            data-testid=format!("quorum-{i}")
-                            title=format!("Entry {i} is on {have} of {of} servers' disks; it commits at a majority")>
-                            {format!("{have}/{of}")}
-                        </div>
-                    }.into_any(),
-                    // Raft §5.4.2 (Figure 8): a majority is not enough for an entry of an older
-                    // term; it commits only along with an entry of the leader's own term.
-                    Marker::Quorum(i, have, of, true) => view! {
-                        <div class="marker quorum old-term" style=format!("left:{}px;width:{}px", left_px(i), CELL_PX)
-                            data-testid=format!("quorum-{i}")
-                            title=format!("Entry {i} is on {have} of {of} servers' disks, but it is from an older term: \
-                                a leader commits it only by committing an entry of its own term (Raft §5.4.2)")>
-                            {format!("{have}/{of} old")}
-                        </div>
-                    }.into_any(),
+                    Marker::Quorum(i, disks, of, old_term) => {
+                        let have = disks.len();
+                        let title = quorum_title(i, &disks, of, old_term);
+                        let label = if old_term { format!("{have}/{of} old") } else { format!("{have}/{of}") };
+                        view! {
+                            <div class="marker quorum" class:old-term=old_term
+                                style=format!("left:{}px;width:{}px", left_px(i), CELL_PX)
+                                data-testid=format!("quorum-{i}") data-disks=have.to_string() title=title>
+                                {label}
+                            </div>
+                        }.into_any()
+                    }
                 }}
             </For>
         </div>

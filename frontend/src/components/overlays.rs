@@ -5,18 +5,20 @@ use leptos::prelude::*;
 
 use crate::layout::{term_colour, term_text_colour};
 use crate::live::Part;
+use crate::present::{has_presenter_token, offline_advice};
 use crate::state::use_ctx;
 use crate::ws::ConnState;
 use shared::types::Term;
 
 /// Keyboard shortcuts, listed once here and handled in `app`.
-pub const SHORTCUTS: [(&str, &str); 8] = [
+pub const SHORTCUTS: [(&str, &str); 9] = [
     ("space  or  .", "pause / resume"),
     ("s", "step: advance to the next event"),
     ("+  /  −", "faster / slower (one notch of the speed scale)"),
     ("c", "client request to the leader (the append box's text)"),
     ("k", "crash the leader (or restart a crashed server)"),
-    ("?", "this help"),
+    ("p", "presenter view: large text, all on one screen"),
+    ("?", "this help (pauses the run while open)"),
     ("Esc", "close panels, clear the highlight"),
     ("Enter", "on a focused server: open its panel"),
 ];
@@ -27,7 +29,7 @@ pub fn HelpOverlay() -> impl IntoView {
     let ctx = use_ctx();
     view! {
         <Show when=move || ctx.help_open.get()>
-            <div class="overlay" on:click=move |_| ctx.help_open.set(false)>
+            <div class="overlay" on:click=move |_| ctx.set_help(false)>
                 <div class="dialog help" data-testid="help" role="dialog" aria-label="Keyboard shortcuts"
                     on:click=|ev| ev.stop_propagation()>
                     <h2>"Keyboard"</h2>
@@ -44,7 +46,7 @@ pub fn HelpOverlay() -> impl IntoView {
                         <li>"Tap a sentence under \u{201c}What happened\u{201d} to highlight what it is about."</li>
                     </ul>
                     <div class="dialog-buttons">
-                        <button class="btn primary" on:click=move |_| ctx.help_open.set(false)>"Close"</button>
+                        <button class="btn primary" data-testid="help-close" on:click=move |_| ctx.set_help(false)>"Close"</button>
                     </div>
                 </div>
             </div>
@@ -80,14 +82,27 @@ pub fn ConnectionOverlay() -> impl IntoView {
         }
     };
     let url = crate::ws::default_url();
+    // Who reads this decides what it says: on the machine running logscope, how to start it; on
+    // a student's device, that the presenter's server is out of reach (nothing to run there).
+    let advice = web_sys::window()
+        .map(|w| w.location())
+        .map(|l| {
+            let host = l.hostname().unwrap_or_default();
+            let token = has_presenter_token(
+                &l.search().unwrap_or_default(),
+                &l.hash().unwrap_or_default(),
+            );
+            offline_advice(&host, token)
+        })
+        .unwrap_or_else(|| offline_advice("localhost", false));
     view! {
         <Show when=show>
             <div class="overlay soft">
-                <div class="dialog offline" data-testid="offline" role="alertdialog" aria-label="Server unreachable">
-                    <h2>"The logscope server is not reachable"</h2>
-                    <p>"This page draws a cluster that runs in the logscope server, at "<code>{url.clone()}</code>"."</p>
-                    <p>"Start it from the repository:"</p>
-                    <pre class="command">"./scripts/run.sh"</pre>
+                <div class="dialog offline" data-testid="offline" role="alertdialog" aria-label=advice.title>
+                    <h2>{advice.title}</h2>
+                    <p>"It should be at "<code>{url.clone()}</code>"."</p>
+                    <p data-testid="offline-advice">{advice.text}</p>
+                    {advice.command.map(|c| view! { <pre class="command">{c}</pre> })}
                     <p class="hint">"This page reconnects by itself as soon as the server answers."</p>
                     <p class="retry" role="status">{retry_text}</p>
                     <div class="dialog-buttons">
@@ -119,7 +134,9 @@ pub fn Legend() -> impl IntoView {
             .unwrap_or_default();
         terms.sort_unstable();
         terms.dedup();
-        let skip = terms.len().saturating_sub(7);
+        let skip = terms
+            .len()
+            .saturating_sub(crate::layout::TERM_COLOURS.len());
         terms.split_off(skip)
     });
     let leaders = Memo::new(move |_| {
@@ -148,14 +165,20 @@ pub fn Legend() -> impl IntoView {
             })
             .collect_view()
     };
+    let open = move || ctx.legend_open.get();
     view! {
-        <section class="legend" aria-label="Legend">
+        <button class="btn chip legend-toggle" data-testid="legend-toggle"
+            aria-expanded=move || open().to_string()
+            on:click=move |_| ctx.legend_open.update(|o| *o = !*o)>
+            {move || if open() { "Hide legend" } else { "Legend" }}
+        </button>
+        <section class="legend" class:folded=move || !open() aria-label="Legend" data-testid="legend">
             <div class="legend-group"><span class="legend-title">"Terms (colour) · leader"</span>{terms}</div>
             <div class="legend-group">
                 <span class="legend-title">"Servers"</span>
-                <span class="legend-item"><svg viewBox="-12 -12 24 24" class="legend-svg"><circle r="9" fill="#56B4E9" stroke="#111" stroke-width="3.5"/></svg>"leader (crown, bold ring)"</span>
+                <span class="legend-item"><svg viewBox="-12 -12 24 24" class="legend-svg"><circle r="9" fill="#88CCEE" stroke="#111" stroke-width="3.5"/></svg>"leader (crown, bold ring)"</span>
                 <span class="legend-item"><svg viewBox="-12 -12 24 24" class="legend-svg"><path d="M-10,6 L-10,-4 L-5,1 L0,-8 L5,1 L10,-4 L10,6 Z" fill="#d1d5db" stroke="#6b7280" stroke-width="1.5"/></svg>"old leader, not yet told"</span>
-                <span class="legend-item"><svg viewBox="-12 -12 24 24" class="legend-svg"><circle r="9" fill="#56B4E9" stroke="#111" stroke-width="2" stroke-dasharray="4 2.5"/></svg>"candidate (dots: votes)"</span>
+                <span class="legend-item"><svg viewBox="-12 -12 24 24" class="legend-svg"><circle r="9" fill="#88CCEE" stroke="#111" stroke-width="2" stroke-dasharray="4 2.5"/></svg>"candidate (dots: votes)"</span>
                 <span class="legend-item"><svg viewBox="-12 -12 24 24" class="legend-svg"><circle r="9" fill="#eceef1" stroke="#9ca3af" stroke-width="2" stroke-dasharray="4 3"/></svg>"crashed"</span>
                 <span class="legend-item"><svg viewBox="-12 -12 24 24" class="legend-svg"><circle r="10" fill="none" stroke="#eceff3" stroke-width="3"/><path d="M0,-10 A10,10 0 0,1 10,0" fill="none" stroke="#475569" stroke-width="3"/></svg>"election timer left"</span>
             </div>
@@ -179,7 +202,7 @@ pub fn Legend() -> impl IntoView {
                 <span class="legend-item"><span class="sym">"┃"</span>"the server's commit index"</span>
                 <span class="legend-item"><span class="sym">"▲"</span>"leader's next_index for it"</span>
                 <span class="legend-item"><span class="sym">"●"</span>"leader's match_index for it"</span>
-                <span class="legend-item"><span class="sym" style="color:#b45309">"3/5"</span>"copies of a leader entry"</span>
+                <span class="legend-item"><span class="sym" style="color:#b45309">"3/5"</span>"servers with a leader entry on disk"</span>
                 <span class="legend-item"><span class="sym" style="color:#7b2d8e">"old"</span>"older term: waits for a current-term entry"</span>
             </div>
         </section>

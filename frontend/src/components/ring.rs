@@ -8,9 +8,10 @@ use leptos::prelude::*;
 use shared::protocol::ClientCommand;
 use shared::types::{NodeId, Role, Term};
 
-use crate::layout::{term_colour, term_text_colour, Ring, RING_VIEW};
+use crate::layout::{term_colour, term_text_colour, Ring, CUT_MARK_R, PAUSE_BADGE, RING_VIEW};
 use crate::live::Part;
 use crate::model::{link_blocked, link_cut, FlightLook, Focus, GhostLook, Shape};
+use crate::present::centre_text;
 use crate::state::{use_ctx, Ctx, Selection};
 use crate::ws::Origin;
 
@@ -27,6 +28,8 @@ struct NodeLook {
     role: Role,
     term: Term,
     is_leader: bool,
+    /// Acts as leader of a term the cluster has left behind.
+    stale: bool,
     votes: Vec<NodeId>,
     coming: Vec<NodeId>,
     refused: Vec<NodeId>,
@@ -123,36 +126,45 @@ pub fn ClusterRing() -> impl IntoView {
 fn CentreInfo(ring: Memo<Ring>) -> impl IntoView {
     let ctx = use_ctx();
     let c = RING_VIEW / 2.0;
-    let summary = Memo::new(move |_| {
-        let leader = ctx.live.leader.get();
-        let paused = ctx.live.paused.get();
-        ctx.live.read(&[Part::AllNodes, Part::Committed], |v| {
-            let term = leader
-                .and_then(|l| v.node(l))
-                .map(|n| n.current_term)
-                .unwrap_or_else(|| v.max_term());
-            (leader, term, paused, v.commit_index())
-        })
+    let text = Memo::new(move |_| {
+        let _ = ctx.live.leader.get();
+        ctx.live
+            .read(&[Part::AllNodes, Part::Committed], centre_text)
+            .unwrap_or_default()
     });
+    let paused = move || ctx.live.paused.get();
     let show = move || ring.get().n > 1;
+    // The warning about a stale leader, in two lines so that it fits inside the ring.
+    let stale_lines = move || {
+        let stale = text.get().stale?;
+        let (first, second) = stale.split_once("; ").unwrap_or((stale.as_str(), ""));
+        Some((format!("{first};"), second.to_string()))
+    };
     view! {
+        // In the picture's corner, clear of the servers and of the centre text.
+        <Show when=paused>
+            <g class="pause-glyph" data-testid="pause-badge" pointer-events="none"
+                transform=format!("translate({},{})", PAUSE_BADGE.x, PAUSE_BADGE.y)>
+                <rect class="badge" x="-16" y="-20" width="124" height="40" rx="10"/>
+                <rect x="-6" y="-11" width="7" height="22" rx="2"/>
+                <rect x="5" y="-11" width="7" height="22" rx="2"/>
+                <text class="badge-text" x="22" y="7">"paused"</text>
+            </g>
+        </Show>
         <Show when=show>
             <g class="centre" pointer-events="none">
-                <Show when=move || summary.get().is_some_and(|s| s.2)>
-                    <g class="pause-glyph" transform=format!("translate({c},{})", c - 62.0)>
-                        <rect x="-20" y="-22" width="14" height="44" rx="4"/>
-                        <rect x="6" y="-22" width="14" height="44" rx="4"/>
-                    </g>
-                </Show>
                 <text class="centre-title" x=c y=c - 8.0 text-anchor="middle" data-testid="centre-leader">
-                    {move || match summary.get() {
-                        Some((Some(l), _, _, _)) => format!("S{l} leads"),
-                        _ => "no leader".to_string(),
-                    }}
+                    {move || text.get().title}
                 </text>
-                <text class="centre-sub" x=c y=c + 18.0 text-anchor="middle">
-                    {move || summary.get().map(|s| format!("term {} · commit {}", s.1, s.3)).unwrap_or_default()}
+                <text class="centre-sub" x=c y=c + 20.0 text-anchor="middle">
+                    {move || text.get().sub}
                 </text>
+                {move || stale_lines().map(|(a, b)| view! {
+                    <text class="centre-stale" x=c y=c + 46.0 text-anchor="middle" data-testid="centre-stale">
+                        <tspan x=c>{a}</tspan>
+                        <tspan x=c dy="1.2em">{b}</tspan>
+                    </text>
+                })}
             </g>
         </Show>
     }
@@ -222,9 +234,10 @@ fn Link(a: NodeId, b: NodeId, ring: Memo<Ring>) -> impl IntoView {
             r.heading_deg(from, to)
         ))
     };
+    // Not always the middle: the middle of some links is under the centre text.
     let mid = move || {
-        let (p, q) = geometry();
-        ((p.x + q.x) / 2.0, (p.y + q.y) / 2.0)
+        let m = ring.get().cut_mark_at(a, b);
+        (m.x, m.y)
     };
     view! {
         <g class="link" class:highlight=highlighted on:click=toggle
@@ -241,7 +254,7 @@ fn Link(a: NodeId, b: NodeId, ring: Memo<Ring>) -> impl IntoView {
                 x2=move || geometry().1.x y2=move || geometry().1.y/>
             <Show when=move || look.get().is_some_and(|l| l.ab || l.ba)>
                 <g class="cut-mark" transform=move || { let (x, y) = mid(); format!("translate({x:.1},{y:.1})") }>
-                    <circle r="11"/>
+                    <circle r=CUT_MARK_R/>
                     <path d="M-5,-5 L5,5 M5,-5 L-5,5"/>
                 </g>
             </Show>
@@ -276,6 +289,7 @@ fn NodeGlyph(id: NodeId, ring: Memo<Ring>) -> impl IntoView {
                 role: n.role,
                 term: n.current_term,
                 is_leader: n.up && leader == Some(id),
+                stale: n.up && n.role == Role::Leader && leader != Some(id),
                 votes: n.votes.clone(),
                 coming: if candidate {
                     v.votes_coming(id)
@@ -299,6 +313,7 @@ fn NodeGlyph(id: NodeId, ring: Memo<Ring>) -> impl IntoView {
     let r = move || ring.get().node_radius;
     let role_name = move || match look.get() {
         Some(l) if !l.up => "down",
+        Some(l) if l.stale => "old leader",
         Some(l) if l.role == Role::Leader => "leader",
         Some(l) if l.role == Role::Candidate => "candidate",
         _ => "follower",
@@ -398,7 +413,10 @@ fn NodeGlyph(id: NodeId, ring: Memo<Ring>) -> impl IntoView {
             transform=move || { let p = centre(); format!("translate({:.1},{:.1})", p.x, p.y) }
             on:click=select
             data-testid=format!("node-{id}")
-            data-role=role_name
+            // data-role stays the Raft role (tests and scripts read it); data-stale says that
+            // this leader's term is behind the cluster's.
+            data-role=move || if role_name() == "old leader" { "leader" } else { role_name() }
+            data-stale=move || look.get().is_some_and(|l| l.stale).to_string()
             data-term=move || look.get().map(|l| l.term).unwrap_or_default().to_string()
             role="button" tabindex="0"
             aria-label=move || format!("S{id}, {}, term {}", role_name(), look.get().map(|l| l.term).unwrap_or_default())
@@ -424,7 +442,7 @@ fn NodeGlyph(id: NodeId, ring: Memo<Ring>) -> impl IntoView {
             // A leader of an older term that has not heard of the newer one yet (cut off in a
             // minority, say) keeps a grey crown: it still acts as leader, but cannot commit.
             <Show when=move || look.get().is_some_and(|l| l.up && l.role == Role::Leader)>
-                <path class="crown" class:stale=move || look.get().is_some_and(|l| !l.is_leader)
+                <path class="crown" class:stale=move || look.get().is_some_and(|l| l.stale)
                     transform=move || format!("translate(0,{:.1})", -r() + 5.0)
                     d="M-16,0 L-16,-14 L-8,-6 L0,-18 L8,-6 L16,-14 L16,0 Z"/>
             </Show>

@@ -47,6 +47,17 @@ pub struct RequestTrack {
     pub index: Option<LogIndex>,
 }
 
+/// What a fresh snapshot turned out to be (see [`ClusterView::resync`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Resync {
+    /// The same run, caught up (a reconnect, or this viewer fell behind).
+    Same,
+    /// A new cluster with empty disks (someone chose "New cluster…"): a new story.
+    NewCluster,
+    /// A new run of the cluster the server recovered from its disks (the server restarted).
+    Recovered,
+}
+
 /// Why an event was not applied.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Applied {
@@ -177,32 +188,53 @@ impl ClusterView {
     }
 
     /// Replace the state with a fresh snapshot (reconnect, reset, or the server saw this viewer
-    /// fall behind). The narration is kept, with a line saying what happened, so a teacher does
-    /// not lose the story on a reconnect.
-    pub fn resync(&mut self, snapshot: ClusterSnapshot) {
-        let new_cluster = snapshot.seed != self.seed
-            || snapshot.nodes.len() != self.nodes.len()
-            || snapshot.log_model != self.log_model
-            || snapshot.seq < self.seq;
+    /// fall behind) and say which it was. The narration is kept on a reconnect, with a line saying
+    /// what happened, so a teacher does not lose the story; a new run (its `seq` starts again, or
+    /// another seed, size or log model) whose servers have nothing on disk is a new cluster and
+    /// starts a new story, while one whose servers already hold entries was recovered from disk
+    /// (the server restarted) and continues the old story.
+    pub fn resync(&mut self, snapshot: ClusterSnapshot) -> Resync {
+        // A recovered cluster keeps its seed, size and log model; another one of these is
+        // always a new cluster.
+        let same_cluster = snapshot.seed == self.seed
+            && snapshot.nodes.len() == self.nodes.len()
+            && snapshot.log_model == self.log_model;
+        let new_run = !same_cluster || snapshot.seq < self.seq;
+        let kind = if !new_run {
+            Resync::Same
+        } else if same_cluster && snapshot.nodes.iter().any(|n| !n.log.is_empty()) {
+            Resync::Recovered
+        } else {
+            Resync::NewCluster
+        };
         let warnings = snapshot.warnings.clone();
         let mut fresh = ClusterView::from_snapshot(snapshot);
-        fresh.narration = std::mem::take(&mut self.narration);
         fresh.narration_next_id = self.narration_next_id;
-        let text = if new_cluster {
-            fresh.requests.clear();
-            narration::new_cluster(fresh.nodes.len(), fresh.seed, fresh.log_model)
-        } else {
-            fresh.requests = std::mem::take(&mut self.requests);
-            let mut leaders = std::mem::take(&mut self.leaders_by_term);
-            leaders.append(&mut fresh.leaders_by_term);
-            fresh.leaders_by_term = leaders;
-            "Resynchronised with the server".to_string()
+        if kind != Resync::NewCluster {
+            fresh.narration = std::mem::take(&mut self.narration);
+        }
+        let (nodes, seed, model) = (fresh.nodes.len(), fresh.seed, fresh.log_model);
+        let text = match kind {
+            Resync::NewCluster => narration::new_cluster(nodes, seed, model),
+            Resync::Recovered => {
+                let terms = fresh.max_term();
+                let entries = fresh.max_index();
+                narration::recovered_cluster(nodes, seed, terms, entries)
+            }
+            Resync::Same => {
+                fresh.requests = std::mem::take(&mut self.requests);
+                let mut leaders = std::mem::take(&mut self.leaders_by_term);
+                leaders.append(&mut fresh.leaders_by_term);
+                fresh.leaders_by_term = leaders;
+                "Resynchronised with the server".to_string()
+            }
         };
         fresh.note(text, Tone::Control);
-        if new_cluster {
+        if new_run {
             fresh.note_warnings(&warnings);
         }
         *self = fresh;
+        kind
     }
 
     /// Older entries of server `node`, fetched by index range (`GET /api/nodes/{id}/log`) when

@@ -174,6 +174,16 @@ pub(super) fn new_cluster(nodes: usize, seed: u64, log_model: LogModel) -> Strin
     )
 }
 
+/// The server restarted and recovered the cluster from its disks.
+pub(super) fn recovered_cluster(nodes: usize, seed: u64, term: Term, entries: LogIndex) -> String {
+    format!(
+        "The server restarted and recovered the cluster from its disks: {}, seed {seed}, up to \
+         term {term}, {}",
+        count(nodes as u64, "server", "servers"),
+        count(entries.get(), "entry", "entries")
+    )
+}
+
 pub(super) fn forwarded(from: NodeId, to: NodeId, command: &str) -> String {
     format!("S{from} forwarded \"{command}\" to the leader, S{to}")
 }

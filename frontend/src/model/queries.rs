@@ -22,14 +22,41 @@ impl ClusterView {
         self.nodes.len() / 2 + 1
     }
 
-    /// The leader of the highest term among running servers (there can be an older, deposed
-    /// leader that has not heard yet).
+    /// The cluster's leader: a running leader whose term is not behind the cluster's
+    /// ([`ClusterView::majority_term`]). A leader cut off in a minority at an older term still
+    /// believes it leads (see [`ClusterView::stale_leaders`]) but is not the cluster's leader once a
+    /// majority has moved on to a newer term.
     pub fn leader(&self) -> Option<NodeId> {
+        let cluster_term = self.majority_term();
         self.nodes
             .iter()
-            .filter(|n| n.up && n.role == Role::Leader)
+            .filter(|n| n.up && n.role == Role::Leader && n.current_term >= cluster_term)
             .max_by_key(|n| n.current_term)
             .map(|n| n.id)
+    }
+
+    /// The term the cluster is at: the highest term that a majority of servers have reached
+    /// (terms are on disk, so crashed servers count too). A lone server that keeps timing out
+    /// runs its own term up without moving the cluster; a leader behind this term can no longer
+    /// win a majority for anything.
+    pub fn majority_term(&self) -> Term {
+        let mut terms: Vec<Term> = self.nodes.iter().map(|n| n.current_term).collect();
+        terms.sort_unstable_by(|a, b| b.cmp(a));
+        terms.get(self.quorum() - 1).copied().unwrap_or(Term(0))
+    }
+
+    /// Running servers that still act as leader of a term the cluster has left behind (cut off
+    /// in a minority, say): `(server, its term)`, oldest first.
+    pub fn stale_leaders(&self) -> Vec<(NodeId, Term)> {
+        let cluster_term = self.majority_term();
+        let mut stale: Vec<(NodeId, Term)> = self
+            .nodes
+            .iter()
+            .filter(|n| n.up && n.role == Role::Leader && n.current_term < cluster_term)
+            .map(|n| (n.id, n.current_term))
+            .collect();
+        stale.sort_by_key(|(id, term)| (*term, *id));
+        stale
     }
 
     /// The highest term any server is in.
@@ -88,22 +115,31 @@ impl ClusterView {
             .collect()
     }
 
-    /// For the leader's uncommitted entry at `index`: how many servers hold it, as the leader
-    /// counts (itself once the entry is on its disk, plus every follower whose `match_index`
-    /// reached it), and the cluster size. `None` when there is no leader, the leader has no
-    /// such entry, or it is already committed.
+    /// For the leader's uncommitted entry at `index`: on how many servers' disks it is (every
+    /// server whose synced log holds that same entry, the leader included once it has synced
+    /// it; a crashed server's disk counts), and the cluster size. What the leader itself knows
+    /// lags behind (it learns of a follower's copy from its reply: `match_index`). `None` when
+    /// there is no leader, the leader has no such entry, or it is already committed.
     pub fn replication(&self, index: LogIndex) -> Option<(usize, usize)> {
+        let holders = self.on_disks(index)?;
+        Some((holders.len(), self.nodes.len()))
+    }
+
+    /// The servers whose disk holds the leader's uncommitted entry at `index` (see
+    /// [`ClusterView::replication`]), S1 first.
+    pub fn on_disks(&self, index: LogIndex) -> Option<Vec<NodeId>> {
         let leader = self.node(self.leader()?)?;
         if index == 0 || index > leader.last_index() || index <= leader.commit_index {
             return None;
         }
-        let own = usize::from(leader.synced_index >= index);
-        let others = leader
-            .progress
-            .values()
-            .filter(|p| p.match_index >= index)
-            .count();
-        Some((own + others, self.nodes.len()))
+        let term = leader.term_at(index);
+        Some(
+            self.nodes
+                .iter()
+                .filter(|n| n.synced_index >= index && n.term_at(index) == term)
+                .map(|n| n.id)
+                .collect(),
+        )
     }
 
     /// Voters whose granted vote for `candidate` is still travelling (drawn grey, as in

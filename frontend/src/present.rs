@@ -1,0 +1,233 @@
+//! What the page says and does that is neither the reducer's story nor geometry: the words in
+//! the centre of the ring (who leads, and which leader is out of date), the advice of the
+//! offline screen (for whom is the server unreachable), and when the help overlay pauses the run.
+//! Plain functions of the view model and of the page's address, unit-tested natively; must not
+//! change the model or touch the browser.
+
+use shared::types::{LogIndex, NodeId};
+
+use crate::model::ClusterView;
+
+/// The centre of the ring: a title, a line under it, and a warning line when a server still
+/// believes it leads a term the cluster has left behind.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct CentreText {
+    /// "S1 leads" or "no leader".
+    pub title: String,
+    /// "term 4 · commit 7".
+    pub sub: String,
+    /// "S3 believes it leads term 3; the cluster is at term 4 (S1 leads)".
+    pub stale: Option<String>,
+}
+
+/// What the centre of the ring says about `view`.
+pub fn centre_text(view: &ClusterView) -> CentreText {
+    let leader = view.leader();
+    let cluster_term = view.majority_term();
+    let term = leader
+        .and_then(|l| view.node(l))
+        .map_or(cluster_term, |n| n.current_term);
+    let who = leader.map_or("no leader yet".to_string(), |l| format!("S{l} leads"));
+    let stale = view.stale_leaders();
+    let stale = (!stale.is_empty()).then(|| {
+        let names: Vec<String> = stale
+            .iter()
+            .map(|(id, term)| format!("S{id} believes it leads term {term}"))
+            .collect();
+        format!(
+            "{}; the cluster is at term {cluster_term} ({who})",
+            names.join(", ")
+        )
+    });
+    CentreText {
+        title: leader.map_or("no leader".to_string(), |l| format!("S{l} leads")),
+        sub: format!("term {term} · commit {}", view.commit_index()),
+        stale,
+    }
+}
+
+/// True when server `id` acts as leader of a term the cluster has left behind.
+pub fn is_stale_leader(view: &ClusterView, id: NodeId) -> bool {
+    view.stale_leaders().iter().any(|(s, _)| *s == id)
+}
+
+/// The quorum counter's tooltip: exactly what it counts (the servers whose disk holds the
+/// leader's entry `i`, named) and what commits the entry.
+pub fn quorum_title(i: LogIndex, disks: &[NodeId], of: usize, old_term: bool) -> String {
+    let names: Vec<String> = disks.iter().map(|d| format!("S{d}")).collect();
+    let on = if names.is_empty() {
+        format!("on no server's disk yet (0 of {of})")
+    } else {
+        format!(
+            "on the disks of {} of {of} servers ({})",
+            names.len(),
+            names.join(", ")
+        )
+    };
+    let rule = if old_term {
+        "it is from an older term: a leader commits it only by committing an entry of its own \
+         term (Raft §5.4.2)"
+            .to_string()
+    } else {
+        format!(
+            "the leader commits it once it hears that {} of {of} servers have it on disk",
+            of / 2 + 1
+        )
+    };
+    format!("Entry {i} is {on}; {rule}")
+}
+
+/// What the offline screen tells the reader.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OfflineAdvice {
+    /// The heading.
+    pub title: &'static str,
+    /// The explanation.
+    pub text: &'static str,
+    /// A command to run, for whoever can start the server.
+    pub command: Option<&'static str>,
+}
+
+/// True for the addresses of this very machine.
+pub fn is_loopback(hostname: &str) -> bool {
+    let h = hostname.trim_start_matches('[').trim_end_matches(']');
+    h == "localhost" || h.ends_with(".localhost") || h == "::1" || h.starts_with("127.")
+}
+
+/// The offline advice for a page served from `hostname`, opened with a presenter token or not.
+/// On this machine, whoever reads it can start the server; a viewer on another machine cannot,
+/// and is told it is the presenter's server that cannot be reached.
+pub fn offline_advice(hostname: &str, has_token: bool) -> OfflineAdvice {
+    if is_loopback(hostname) {
+        OfflineAdvice {
+            title: "The logscope server is not reachable",
+            text: "This page draws a cluster that runs in the logscope server. Start it from the repository:",
+            command: Some("./scripts/run.sh"),
+        }
+    } else if has_token {
+        OfflineAdvice {
+            title: "Your logscope server is not reachable",
+            text:
+                "This presenter page draws the cluster that runs in logscope on the machine that \
+                   printed its address. Check that logscope is still running there and that this \
+                   machine can reach it.",
+            command: None,
+        }
+    } else {
+        OfflineAdvice {
+            title: "The presenter's server cannot be reached",
+            text: "This page shows the cluster that runs on the presenter's machine, and that \
+                   machine does not answer. There is nothing to start on yours: the presenter has \
+                   to restart logscope, or your device has to be on the same network.",
+            command: None,
+        }
+    }
+}
+
+/// Whether the page opened with a presenter token: `token=` in its query or fragment.
+pub fn has_presenter_token(search: &str, hash: &str) -> bool {
+    [search, hash].iter().any(|part| {
+        part.trim_start_matches(['?', '#'])
+            .split('&')
+            .any(|kv| kv.strip_prefix("token=").is_some_and(|t| !t.is_empty()))
+    })
+}
+
+/// What opening or closing the help does to the run. RaftScope pauses while its help is open;
+/// so does this page, and it resumes on close only if it was the help that paused it (a run the
+/// teacher had paused stays paused).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HelpPause {
+    /// Send a pause.
+    Pause,
+    /// Send a resume.
+    Resume,
+    /// Leave the run alone.
+    Nothing,
+}
+
+/// `open`: the help is being opened (else closed); `paused`: the run is paused now;
+/// `paused_by_help`: the help paused it when it opened. Returns the action and the new
+/// `paused_by_help`.
+pub fn help_pause(open: bool, paused: bool, paused_by_help: bool) -> (HelpPause, bool) {
+    match (open, paused, paused_by_help) {
+        (true, false, _) => (HelpPause::Pause, true),
+        (true, true, by_help) => (HelpPause::Nothing, by_help),
+        // Resumed by hand while the help was open: nothing left to undo.
+        (false, false, _) => (HelpPause::Nothing, false),
+        (false, true, true) => (HelpPause::Resume, false),
+        (false, true, false) => (HelpPause::Nothing, false),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_offline_screen_tells_a_viewer_it_is_the_presenters_server() {
+        let local = offline_advice("127.0.0.1", false);
+        assert_eq!(local.command, Some("./scripts/run.sh"));
+        assert_eq!(
+            offline_advice("localhost", true).command,
+            Some("./scripts/run.sh")
+        );
+        assert!(is_loopback("[::1]"));
+        let viewer = offline_advice("192.168.1.20", false);
+        assert_eq!(
+            viewer.command, None,
+            "a student cannot start the presenter's server"
+        );
+        assert!(viewer
+            .title
+            .contains("presenter's server cannot be reached"));
+        assert!(!viewer.text.contains("run.sh"));
+        let presenter = offline_advice("192.168.1.20", true);
+        assert_eq!(presenter.command, None);
+        assert!(presenter.text.contains("still running"));
+    }
+
+    #[test]
+    fn the_quorum_tooltip_says_what_the_counter_counts() {
+        assert_eq!(
+            quorum_title(LogIndex(7), &[], 5, false),
+            "Entry 7 is on no server's disk yet (0 of 5); the leader commits it once it hears \
+             that 3 of 5 servers have it on disk"
+        );
+        let title = quorum_title(LogIndex(7), &[NodeId(1), NodeId(3)], 5, false);
+        assert!(title.starts_with("Entry 7 is on the disks of 2 of 5 servers (S1, S3);"));
+        assert!(!title.contains("servers' disks"));
+        assert!(
+            quorum_title(LogIndex(7), &[NodeId(1), NodeId(3), NodeId(4)], 5, true)
+                .contains("older term")
+        );
+    }
+
+    #[test]
+    fn a_presenter_token_is_read_from_the_query_or_the_fragment() {
+        assert!(has_presenter_token("?token=abc", ""));
+        assert!(has_presenter_token("?x=1&token=abc", ""));
+        assert!(has_presenter_token("", "#token=abc"));
+        assert!(!has_presenter_token("?token=", ""));
+        assert!(!has_presenter_token("?mytoken=abc", ""));
+        assert!(!has_presenter_token("", ""));
+    }
+
+    #[test]
+    fn the_help_pauses_the_run_and_resumes_only_what_it_paused() {
+        // Running: opening pauses, closing resumes.
+        let (act, by_help) = help_pause(true, false, false);
+        assert_eq!(act, HelpPause::Pause);
+        assert!(by_help);
+        assert_eq!(help_pause(false, true, by_help), (HelpPause::Resume, false));
+        // Already paused by the teacher: the help leaves it paused.
+        let (act, by_help) = help_pause(true, true, false);
+        assert_eq!(act, HelpPause::Nothing);
+        assert_eq!(
+            help_pause(false, true, by_help),
+            (HelpPause::Nothing, false)
+        );
+        // Resumed by hand while the help was open: closing does not pause or resume.
+        assert_eq!(help_pause(false, false, true), (HelpPause::Nothing, false));
+    }
+}
