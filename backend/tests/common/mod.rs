@@ -35,6 +35,10 @@ pub struct Options {
     pub limits: Limits,
     pub broadcast_capacity: usize,
     pub static_dir: Option<std::path::PathBuf>,
+    /// The presenter's token (random when `None`).
+    pub token: Option<String>,
+    /// `--allow-host` names.
+    pub allowed_hosts: Vec<String>,
 }
 
 impl Default for Options {
@@ -45,6 +49,8 @@ impl Default for Options {
             limits: Limits::default(),
             broadcast_capacity: 1024,
             static_dir: None,
+            token: None,
+            allowed_hosts: Vec::new(),
         }
     }
 }
@@ -70,6 +76,8 @@ impl TestServer {
                 ..DriverConfig::default()
             },
             limits: options.limits,
+            token: options.token,
+            allowed_hosts: options.allowed_hosts,
         };
         let handle = serve(config).await.expect("server starts");
         TestServer {
