@@ -16,9 +16,8 @@ use std::time::Duration;
 use axum::extract::ConnectInfo;
 use axum::Router;
 use hyper::body::Incoming;
-use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
-use hyper_util::server::conn::auto;
-use hyper_util::server::graceful::GracefulShutdown;
+use hyper::server::conn::http1;
+use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
@@ -76,12 +75,14 @@ pub(crate) async fn serve(
     shutdown: CancellationToken,
 ) -> io::Result<()> {
     let slots = Arc::new(Semaphore::new(connections_max));
-    let mut builder = auto::Builder::new(TokioExecutor::new()).http1_only();
+    // HTTP/1.1 only (what browsers speak to a plain-http server). hyper's own builder, not the
+    // version-sniffing one, so the header deadline runs from the first moment, before any byte.
+    let mut builder = http1::Builder::new();
     builder
-        .http1()
         .timer(TokioTimer::new())
         .header_read_timeout(header_timeout);
-    let graceful = GracefulShutdown::new();
+    // Every connection task holds a clone; `recv` returns `None` once all have finished.
+    let (open_tx, mut open_rx) = tokio::sync::mpsc::channel::<()>(1);
     let mut backoff = Duration::from_millis(10);
     loop {
         // Wait for a free slot before accepting: when full, new clients wait in the kernel's
@@ -113,8 +114,8 @@ pub(crate) async fn serve(
         };
         let _ = stream.set_nodelay(true);
         let io = TokioIo::new(Counted {
-            stream,
-            _slot: permit,
+            stream: Some(stream),
+            slot: Some(permit),
         });
         let app = app.clone();
         let service = hyper::service::service_fn(move |mut request: hyper::Request<Incoming>| {
@@ -122,18 +123,26 @@ pub(crate) async fn serve(
             let mut app = app.clone();
             tower_service::Service::call(&mut app, request)
         });
-        let connection = builder
-            .serve_connection_with_upgrades(io, service)
-            .into_owned();
-        let connection = graceful.watch(connection);
+        let mut connection = builder.serve_connection(io, service).with_upgrades();
+        let (open, shutdown) = (open_tx.clone(), shutdown.clone());
         tokio::spawn(async move {
-            if let Err(e) = connection.await {
+            let result = tokio::select! {
+                r = &mut connection => r,
+                _ = shutdown.cancelled() => {
+                    // Finish the request in progress, then close (idle ones close at once).
+                    Pin::new(&mut connection).graceful_shutdown();
+                    connection.await
+                }
+            };
+            if let Err(e) = result {
                 tracing::debug!(%addr, error = %e, "connection ended with an error");
             }
+            drop(open);
         });
     }
     drop(listener);
-    graceful.shutdown().await;
+    drop(open_tx);
+    let _ = open_rx.recv().await;
     Ok(())
 }
 
@@ -146,10 +155,52 @@ fn is_connection_error(e: &io::Error) -> bool {
     )
 }
 
-/// A socket that holds one connection slot until it is dropped.
+/// A socket that holds one connection slot until it is closed. Closing is "lingering": the
+/// write side is shut first and what the client still sends is read and dropped (for at most
+/// [`LINGER`]), because closing a socket with unread input makes the kernel send a reset, and
+/// the client would lose what it had not read yet (e.g. a 1009 close frame after an oversized
+/// message whose remaining bytes the WebSocket layer never read).
 struct Counted {
-    stream: TcpStream,
-    _slot: OwnedSemaphorePermit,
+    stream: Option<TcpStream>,
+    slot: Option<OwnedSemaphorePermit>,
+}
+
+/// How long a closing socket is drained, and how many bytes at most.
+const LINGER: Duration = Duration::from_secs(2);
+const LINGER_BYTES: usize = 4 * 1024 * 1024;
+
+impl Counted {
+    fn stream(&mut self) -> &mut TcpStream {
+        self.stream.as_mut().expect("taken only in drop")
+    }
+}
+
+impl Drop for Counted {
+    fn drop(&mut self) {
+        let (Some(mut stream), slot) = (self.stream.take(), self.slot.take()) else {
+            return;
+        };
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        runtime.spawn(async move {
+            use tokio::io::{AsyncReadExt, AsyncWriteExt};
+            let _ = tokio::time::timeout(LINGER, async {
+                let _ = stream.shutdown().await;
+                let mut buf = [0u8; 8192];
+                let mut drained = 0;
+                while drained < LINGER_BYTES {
+                    match stream.read(&mut buf).await {
+                        Ok(0) | Err(_) => break,
+                        Ok(n) => drained += n,
+                    }
+                }
+            })
+            .await;
+            drop(stream);
+            drop(slot);
+        });
+    }
 }
 
 impl AsyncRead for Counted {
@@ -158,7 +209,7 @@ impl AsyncRead for Counted {
         cx: &mut Context<'_>,
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.stream).poll_read(cx, buf)
+        Pin::new(self.stream()).poll_read(cx, buf)
     }
 }
 
@@ -168,15 +219,15 @@ impl AsyncWrite for Counted {
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.stream).poll_write(cx, buf)
+        Pin::new(self.stream()).poll_write(cx, buf)
     }
 
     fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.stream).poll_flush(cx)
+        Pin::new(self.stream()).poll_flush(cx)
     }
 
     fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.stream).poll_shutdown(cx)
+        Pin::new(self.stream()).poll_shutdown(cx)
     }
 
     fn poll_write_vectored(
@@ -184,10 +235,10 @@ impl AsyncWrite for Counted {
         cx: &mut Context<'_>,
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.stream).poll_write_vectored(cx, bufs)
+        Pin::new(self.stream()).poll_write_vectored(cx, bufs)
     }
 
     fn is_write_vectored(&self) -> bool {
-        self.stream.is_write_vectored()
+        self.stream.as_ref().is_some_and(|s| s.is_write_vectored())
     }
 }

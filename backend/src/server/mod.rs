@@ -48,7 +48,8 @@ pub struct ServerConfig {
     pub driver: DriverConfig,
     /// Size and rate limits.
     pub limits: Limits,
-    /// The presenter's token; `None` draws a random one (see [`ServerHandle::token`]).
+    /// The presenter's token; `None` draws a random one (see [`ServerHandle::token`]). Commands
+    /// need it when the server listens beyond loopback, or when it is given here.
     pub token: Option<String>,
     /// Host names (besides IP addresses and `localhost`) this server answers to, lower case.
     pub allowed_hosts: Vec<String>,
@@ -251,7 +252,8 @@ pub async fn serve(config: ServerConfig) -> Result<ServerHandle, ServeError> {
         source,
     })?;
     let shutdown = CancellationToken::new();
-    let token_required = !local_addr.ip().is_loopback();
+    // On loopback the local user keeps full control, unless a token was set on purpose.
+    let token_required = !local_addr.ip().is_loopback() || config.token.is_some();
     let access = access::Access::new(token.clone(), token_required, &config.allowed_hosts);
     let limits = &config.limits;
     let connections_max = listener::connections_max(limits.connections_max, limits.fd_reserve);
