@@ -11,6 +11,7 @@ mod error;
 mod limits;
 mod listener;
 mod routes;
+mod static_files;
 mod ws;
 
 use std::net::SocketAddr;

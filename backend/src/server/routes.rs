@@ -16,7 +16,6 @@ use axum::http::{header, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use shared::protocol::CommandOk;
-use tower_http::services::ServeDir;
 
 use super::{parse_command, AppState, ServerError};
 use crate::driver::{AppendWait, CommandError, Status};
@@ -225,13 +224,7 @@ pub(super) async fn static_files(
         };
         return Ok((status, frontend_missing_page(dir)).into_response());
     }
-    match ServeDir::new(dir).try_call(request).await {
-        Ok(response) => Ok(response.map(Body::new)),
-        Err(e) => Err(ServerError::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            format!("cannot read a static file: {e}"),
-        )),
-    }
+    super::static_files::serve(dir, request).await
 }
 
 fn frontend_missing_page(dir: &Path) -> axum::response::Html<String> {
