@@ -122,6 +122,34 @@ async fn with_a_token_only_the_presenter_controls_and_viewers_watch() {
         .request(json!({"type": "restart", "node": 2}))
         .await;
     assert!(ok, "{error:?}");
+    // The presenter URL leaves the token in a same-site cookie, which the page's WebSocket
+    // then carries by itself.
+    let r = server
+        .http
+        .get(server.url(&format!("/?token={TOKEN}")))
+        .send()
+        .await
+        .unwrap();
+    let cookie = r.headers()["set-cookie"].to_str().unwrap().to_string();
+    assert!(
+        cookie.contains("SameSite=Strict") && cookie.contains("HttpOnly"),
+        "{cookie}"
+    );
+    let pair = cookie.split(';').next().unwrap().to_string();
+    let ws = ws_connect_from(&server, LOOPBACK_1, "", &[("Cookie", pair.as_str())])
+        .await
+        .expect("open");
+    assert_eq!(viewer_from(ws).await.1["role"], "presenter");
+    let r = server
+        .http
+        .get(server.url("/?token=wrong-token-00"))
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        r.headers().get("set-cookie").is_none(),
+        "no cookie for a wrong token"
+    );
     // The viewer sees what the presenter did.
     viewer
         .read_until("the restart", |v| {

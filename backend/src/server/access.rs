@@ -8,8 +8,10 @@
 //!   server's own origin, a loopback one (`trunk serve` during development), or an allowed name.
 //!   Scripts such as curl send none and pass.
 //! - When the server listens beyond loopback, every command needs the token (`Authorization:
-//!   Bearer …`, `X-Logscope-Token: …`, or `?token=` on `/ws`). Without it a WebSocket is read-only
-//!   (`role: "viewer"`); on loopback everyone is the presenter, as before.
+//!   Bearer …`, `X-Logscope-Token: …`, `?token=` on `/ws`, or the cookie below). Without it a
+//!   WebSocket is read-only (`role: "viewer"`); on loopback everyone is the presenter, as before.
+//! - Opening the presenter URL (`/?token=…`) sets the token as a `SameSite=Strict`, `HttpOnly`
+//!   cookie, so the page's own WebSocket carries it without the page having to know about it.
 
 use axum::extract::{Request, State};
 use axum::http::{header, HeaderMap, Method, StatusCode};
@@ -17,6 +19,9 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 use super::{AppState, ServerError};
+
+/// The cookie that carries the token for the presenter's page.
+const COOKIE: &str = "logscope_token";
 
 /// The refusal a viewer gets for a command.
 pub(crate) const READ_ONLY: &str = "this connection is read-only (a viewer): controlling the \
@@ -67,10 +72,13 @@ impl Access {
         if !self.require_token {
             return Role::Presenter;
         }
-        let from_query = query
-            .into_iter()
-            .flat_map(|q| q.split('&'))
-            .find_map(|pair| pair.strip_prefix("token="));
+        let from_query = query_token(query);
+        let from_cookie = headers
+            .get_all(header::COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(';'))
+            .find_map(|c| c.trim().strip_prefix(COOKIE)?.strip_prefix('='));
         let from_header = headers
             .get(header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
@@ -80,7 +88,7 @@ impl Access {
                     .get("x-logscope-token")
                     .and_then(|v| v.to_str().ok())
             });
-        match from_header.or(from_query) {
+        match from_header.or(from_query).or(from_cookie) {
             Some(given) if constant_time_eq(given.trim().as_bytes(), self.token.as_bytes()) => {
                 Role::Presenter
             }
@@ -116,6 +124,13 @@ impl Access {
                 .is_ok_and(|ip| ip.is_loopback());
         loopback || self.allowed_hosts.contains(&name)
     }
+}
+
+fn query_token(query: Option<&str>) -> Option<&str> {
+    query
+        .into_iter()
+        .flat_map(|q| q.split('&'))
+        .find_map(|pair| pair.strip_prefix("token="))
 }
 
 /// The name part of `host[:port]` or `[v6]:port`.
@@ -189,7 +204,21 @@ pub(crate) async fn check(State(state): State<AppState>, request: Request, next:
         )
         .into_response();
     }
-    next.run(request).await
+    // The presenter URL: remember the token for the page's WebSocket (same site only).
+    let set_cookie = request.method() == Method::GET
+        && !is_ws
+        && access.require_token
+        && query_token(request.uri().query()).is_some()
+        && access.role(&HeaderMap::new(), request.uri().query()) == Role::Presenter;
+    let token = access.token.clone();
+    let mut response = next.run(request).await;
+    if set_cookie {
+        let cookie = format!("{COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict");
+        if let Ok(value) = header::HeaderValue::from_str(&cookie) {
+            response.headers_mut().append(header::SET_COOKIE, value);
+        }
+    }
+    response
 }
 
 #[cfg(test)]
@@ -254,6 +283,12 @@ mod tests {
         let mut headers = HeaderMap::new();
         headers.insert("x-logscope-token", "s3cre".parse().unwrap());
         assert_eq!(access(true).role(&headers, None), Role::Viewer);
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            header::COOKIE,
+            "a=b; logscope_token=s3cret".parse().unwrap(),
+        );
+        assert_eq!(access(true).role(&headers, None), Role::Presenter);
     }
 
     #[test]
