@@ -208,9 +208,19 @@ impl AsyncWrite for Throttled {
 }
 
 /// Reply latencies (ms, sorted) of a client reading at `mb_per_s` at speed 0.
-async fn slow_reader(mb_per_s: f64, seconds: u64) -> anyhow::Result<(Vec<f64>, u64, u64)> {
+async fn slow_reader(
+    mb_per_s: f64,
+    seconds: u64,
+    rcvbuf_kib: Option<u32>,
+) -> anyhow::Result<(Vec<f64>, u64, u64)> {
     let server = Server::start(0.0)?;
-    let stream = TcpStream::connect(&server.addr).await?;
+    // The client's own receive buffer: `None` leaves Linux's autotuning (up to several MB
+    // queued in the client's kernel, which no server can overtake).
+    let socket = tokio::net::TcpSocket::new_v4()?;
+    if let Some(kib) = rcvbuf_kib {
+        socket.set_recv_buffer_size(kib * 1024)?;
+    }
+    let stream = socket.connect(server.addr.parse()?).await?;
     let throttled = Throttled {
         inner: stream,
         bytes_per_s: mb_per_s * 1e6,
@@ -269,18 +279,21 @@ async fn main() -> anyhow::Result<()> {
             println!("| {speed} | {n} | {before:.1} | {peak:.1} | {after:.1} |");
         }
     }
-    let (lat, snapshots, bytes) = slow_reader(args.read_mb_per_s, args.seconds).await?;
-    println!(
-        "\nslow reader at {} MB/s, speed 0, {} s: {} replies, p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms; \
-         {} resync snapshots, {:.1} MB read",
-        args.read_mb_per_s,
-        args.seconds,
-        lat.len(),
-        percentile(&lat, 0.5),
-        percentile(&lat, 0.99),
-        lat.last().copied().unwrap_or(f64::NAN),
-        snapshots,
-        bytes as f64 / 1e6
-    );
+    for rcvbuf in [None, Some(64)] {
+        let (lat, snapshots, bytes) = slow_reader(args.read_mb_per_s, args.seconds, rcvbuf).await?;
+        let buffer = rcvbuf.map_or("autotuned".to_string(), |k| format!("{k} KiB"));
+        println!(
+            "\nslow reader at {} MB/s (client receive buffer {buffer}), speed 0, {} s: {} replies, \
+             p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms; {} resync snapshots, {:.1} MB read",
+            args.read_mb_per_s,
+            args.seconds,
+            lat.len(),
+            percentile(&lat, 0.5),
+            percentile(&lat, 0.99),
+            lat.last().copied().unwrap_or(f64::NAN),
+            snapshots,
+            bytes as f64 / 1e6
+        );
+    }
     Ok(())
 }

@@ -113,6 +113,7 @@ pub(crate) async fn serve(
             }
         };
         let _ = stream.set_nodelay(true);
+        limit_send_buffer(&stream);
         let io = TokioIo::new(Counted {
             stream: Some(stream),
             slot: Some(permit),
@@ -144,6 +145,29 @@ pub(crate) async fn serve(
     drop(open_tx);
     let _ = open_rx.recv().await;
     Ok(())
+}
+
+/// Bytes the kernel may hold for one client before a write waits (it doubles the number). Far
+/// below Linux's autotuned maximum (4 MiB), so what a slow viewer has not read yet waits in the
+/// server's own outbox, where its replies can overtake it, rather than in the kernel, where
+/// nothing can; still above a LAN's bandwidth-delay product, so fast viewers are not slowed.
+const SEND_BUFFER_BYTES: libc::c_int = 256 * 1024;
+
+fn limit_send_buffer(stream: &TcpStream) {
+    #[cfg(unix)]
+    {
+        use std::os::fd::AsRawFd;
+        // SAFETY: setsockopt reads `size_of::<c_int>()` bytes from a live local.
+        unsafe {
+            libc::setsockopt(
+                stream.as_raw_fd(),
+                libc::SOL_SOCKET,
+                libc::SO_SNDBUF,
+                (&SEND_BUFFER_BYTES as *const libc::c_int).cast(),
+                std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+            );
+        }
+    }
 }
 
 fn is_connection_error(e: &io::Error) -> bool {
