@@ -8,6 +8,7 @@ export PATH="$HOME/.cargo/bin:$PATH"
 scripts/setup.sh
 echo "[run] building the frontend (trunk build --release)"
 trunk build --release
+scripts/compress-dist.sh dist
 echo "[run] building the backend"
 cargo build --release -p logscope-backend --bin logscope
 exec target/release/logscope --static-dir dist "$@"

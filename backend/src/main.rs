@@ -103,6 +103,16 @@ struct Cli {
     /// becomes that run, re-executed to its end, replacing what the data directory held.
     #[arg(long, value_name = "FILE")]
     trace: Option<PathBuf>,
+
+    /// The presenter's secret (letters, digits, '-' and '_'). Default: a random one, printed in
+    /// the presenter URL. Needed for every command when --bind is not a loopback address.
+    #[arg(long, value_parser = parse_token)]
+    token: Option<String>,
+
+    /// A host name the server answers to besides its IP addresses and localhost (repeatable),
+    /// e.g. the machine's name on the classroom network. Other names are refused (403).
+    #[arg(long = "allow-host", value_name = "NAME")]
+    allow_host: Vec<String>,
 }
 
 #[derive(Debug, clap::Subcommand)]
@@ -121,6 +131,17 @@ enum Sub {
     },
 }
 
+fn parse_token(s: &str) -> Result<String, String> {
+    if s.len() < 8
+        || !s
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    {
+        return Err("the token must be at least 8 letters, digits, '-' or '_'".into());
+    }
+    Ok(s.to_owned())
+}
+
 /// Flags that shape a new cluster: ignored (with a warning) when a stored cluster is recovered.
 const CLUSTER_FLAGS: &[&str] = &[
     "nodes",
@@ -137,7 +158,8 @@ const CLUSTER_FLAGS: &[&str] = &[
 fn parse_speed(s: &str) -> Result<f64, String> {
     let speed: f64 = s.parse().map_err(|_| format!("{s:?} is not a number"))?;
     driver::check_speed(speed).map_err(|e| e.message)?;
-    Ok(speed)
+    // -0 is 0 (and is shown as 0).
+    Ok(if speed == 0.0 { 0.0 } else { speed })
 }
 
 fn main() -> ExitCode {
@@ -246,6 +268,12 @@ async fn run(cli: Cli, explicit: Vec<&str>) -> anyhow::Result<()> {
             ..DriverConfig::default()
         },
         limits: Limits::default(),
+        token: cli.token.clone(),
+        allowed_hosts: cli
+            .allow_host
+            .iter()
+            .map(|h| h.to_ascii_lowercase())
+            .collect(),
     };
     let handle = server::serve(config).await?;
     let info = handle.start_info();
@@ -299,9 +327,37 @@ async fn run(cli: Cli, explicit: Vec<&str>) -> anyhow::Result<()> {
         tracing::info!("shutting down");
         token.cancel();
     });
-    println!("logscope listening on http://{}", handle.local_addr());
+    let addr = handle.local_addr();
+    println!("logscope listening on http://{addr}");
+    if handle.token_required() {
+        // Students need an address they can reach: the LAN address when bound to all.
+        let host = if addr.ip().is_unspecified() {
+            lan_address().unwrap_or(addr.ip())
+        } else {
+            addr.ip()
+        };
+        let base = SocketAddr::new(host, addr.port());
+        println!(
+            "presenter (keep this one to yourself): http://{base}/?token={}",
+            handle.token()
+        );
+        println!("viewers (share this one): http://{base}/");
+    }
+    tracing::info!(
+        connections_max = handle.connections_max(),
+        token_required = handle.token_required(),
+        "ready"
+    );
     handle.wait().await?;
     Ok(())
+}
+
+/// This machine's address on the network the default route leads to (no packet is sent: a UDP
+/// "connect" only picks the source address).
+fn lan_address() -> Option<IpAddr> {
+    let socket = std::net::UdpSocket::bind("0.0.0.0:0").ok()?;
+    socket.connect("192.0.2.1:9").ok()?;
+    socket.local_addr().ok().map(|a| a.ip())
 }
 
 /// A seed from the clock, for runs nobody asked to repeat (it is printed, so they can be).

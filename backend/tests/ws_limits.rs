@@ -185,8 +185,11 @@ async fn a_websocket_flood_is_rate_limited_per_connection() {
         limited >= 20,
         "most of a 30-append burst over a 5/s limit is refused ({limited})"
     );
-    // Other connections are not affected.
-    let mut other = Viewer::connect(&server).await;
+    // Other clients (another address) are not affected.
+    let ws = ws_connect_from(&server, LOOPBACK_2, "", &[])
+        .await
+        .expect("open");
+    let (mut other, _) = viewer_from(ws).await;
     let (ok, _, error) = other
         .request(json!({"type": "append", "command": "add 1"}))
         .await;

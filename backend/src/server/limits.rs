@@ -1,10 +1,14 @@
-//! Limits that keep one client from hurting the others: size caps, token-bucket rate limits per
-//! WebSocket connection and per IP address for HTTP, and the cap on WebSocket connections. Owns
-//! the numbers and the buckets; must not know about routes or messages.
+//! Limits that keep one client from hurting the others: size caps, timeouts, token-bucket rate
+//! limits per WebSocket connection and per IP address for commands, and caps on connections and
+//! waiting requests, global and per address. Owns the numbers, the buckets and the counters;
+//! must not know about routes or messages.
+//!
+//! Reads (the stream, `GET`s) are never limited per address: a class behind one NAT shares one
+//! address. Commands (writes) are, across all of an address's connections.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// Every limit the server enforces. The defaults suit a classroom on one machine.
@@ -33,6 +37,26 @@ pub struct Limits {
     pub commit_wait_default: Duration,
     /// See `commit_wait_default`.
     pub commit_wait_max: Duration,
+    /// Bytes of stream one WebSocket viewer may have queued; past it the backlog is dropped
+    /// and the viewer gets a fresh snapshot instead.
+    pub ws_backlog_bytes_max: usize,
+    /// WebSocket connections from one IP address.
+    pub ws_connections_per_ip_max: usize,
+    /// Requests from one IP address (all its connections) waiting for the cluster at once.
+    pub waiting_per_ip_max: usize,
+    /// How often the server pings a WebSocket viewer.
+    pub ws_ping_interval: Duration,
+    /// A WebSocket that sends nothing (not even a pong) for this long is closed.
+    pub ws_idle_timeout: Duration,
+    /// Time to receive a request's headers (also how long an idle keep-alive connection stays).
+    pub header_timeout: Duration,
+    /// Time to receive a request's body.
+    pub body_timeout: Duration,
+    /// Open connections at once; `None` derives it from the process's file-descriptor limit
+    /// (`RLIMIT_NOFILE`) minus `fd_reserve`.
+    pub connections_max: Option<usize>,
+    /// File descriptors kept free for the nodes' files when deriving `connections_max`.
+    pub fd_reserve: usize,
 }
 
 impl Default for Limits {
@@ -49,6 +73,15 @@ impl Default for Limits {
             http_clients_max: 10_000,
             commit_wait_default: Duration::from_secs(30),
             commit_wait_max: Duration::from_secs(120),
+            ws_backlog_bytes_max: 1024 * 1024,
+            ws_connections_per_ip_max: 256,
+            waiting_per_ip_max: 1000,
+            ws_ping_interval: Duration::from_secs(20),
+            ws_idle_timeout: Duration::from_secs(60),
+            header_timeout: Duration::from_secs(10),
+            body_timeout: Duration::from_secs(10),
+            connections_max: None,
+            fd_reserve: 128,
         }
     }
 }
@@ -184,6 +217,64 @@ impl PerIp {
     }
 }
 
+/// How many things each IP address holds (WebSocket slots, waiting requests), capped per address.
+#[derive(Debug)]
+pub struct PerIpCount {
+    max: usize,
+    counts: Mutex<HashMap<IpAddr, usize>>,
+}
+
+/// One unit held by an address; released when dropped.
+#[derive(Debug)]
+pub struct Held {
+    owner: Arc<PerIpCount>,
+    ip: IpAddr,
+}
+
+impl PerIpCount {
+    /// At most `max` per address.
+    pub fn new(max: usize) -> Arc<Self> {
+        Arc::new(PerIpCount {
+            max,
+            counts: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// Take one unit for `ip`, unless it already holds `max`.
+    pub fn try_take(self: &Arc<Self>, ip: IpAddr) -> Option<Held> {
+        let mut counts = self.counts.lock().unwrap_or_else(|p| p.into_inner());
+        let n = counts.entry(ip).or_insert(0);
+        if *n >= self.max {
+            return None;
+        }
+        *n += 1;
+        Some(Held {
+            owner: self.clone(),
+            ip,
+        })
+    }
+
+    /// Units `ip` holds now.
+    #[cfg(test)]
+    pub fn held_by(&self, ip: IpAddr) -> usize {
+        let counts = self.counts.lock().unwrap_or_else(|p| p.into_inner());
+        counts.get(&ip).copied().unwrap_or(0)
+    }
+}
+
+impl Drop for Held {
+    fn drop(&mut self) {
+        let mut counts = self.owner.counts.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(n) = counts.get_mut(&self.ip) {
+            *n -= 1;
+            // Forget idle addresses, so the table stays as small as the live clients.
+            if *n == 0 {
+                counts.remove(&self.ip);
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -237,5 +328,19 @@ mod tests {
         assert_eq!(per_ip.admit(ip(2), false), Ok(()));
         assert_eq!(per_ip.admit(ip(3), false), Err(Refused::Clients));
         assert_eq!(per_ip.admit(ip(1), false), Err(Refused::Requests));
+    }
+
+    #[test]
+    fn per_ip_counts_are_capped_per_address_and_released_on_drop() {
+        let counts = PerIpCount::new(2);
+        let a = IpAddr::from([10, 0, 0, 1]);
+        let b = IpAddr::from([10, 0, 0, 2]);
+        let first = counts.try_take(a).expect("one");
+        let _second = counts.try_take(a).expect("two");
+        assert!(counts.try_take(a).is_none(), "a is at its cap");
+        assert!(counts.try_take(b).is_some(), "b has its own");
+        drop(first);
+        assert_eq!(counts.held_by(a), 1);
+        assert!(counts.try_take(a).is_some());
     }
 }

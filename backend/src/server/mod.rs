@@ -6,10 +6,13 @@
 //! [`serve`] starts the driver and the server and returns a [`ServerHandle`] with the bound
 //! address (bind port 0 in tests) and a graceful shutdown.
 
+mod access;
 mod error;
 mod history;
 mod limits;
+mod listener;
 mod routes;
+mod static_files;
 mod ws;
 
 use std::net::SocketAddr;
@@ -26,12 +29,13 @@ use shared::protocol::{ClientCommand, CommandOk, Reply, ServerMessage};
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
-use tower_http::timeout::TimeoutLayer;
+use tower_http::timeout::{RequestBodyTimeoutLayer, TimeoutLayer};
 use tower_http::trace::TraceLayer;
 
 use crate::driver::{
     self, CommandError, DriverConfig, DriverHandle, DriverThread, Input, StartInfo,
 };
+pub use access::Role;
 pub(crate) use error::ServerError;
 pub use limits::Limits;
 
@@ -46,6 +50,11 @@ pub struct ServerConfig {
     pub driver: DriverConfig,
     /// Size and rate limits.
     pub limits: Limits,
+    /// The presenter's token; `None` draws a random one (see [`ServerHandle::token`]). Commands
+    /// need it when the server listens beyond loopback, or when it is given here.
+    pub token: Option<String>,
+    /// Host names (besides IP addresses and `localhost`) this server answers to, lower case.
+    pub allowed_hosts: Vec<String>,
 }
 
 impl Default for ServerConfig {
@@ -55,6 +64,8 @@ impl Default for ServerConfig {
             static_dir: PathBuf::from("dist"),
             driver: DriverConfig::default(),
             limits: Limits::default(),
+            token: None,
+            allowed_hosts: Vec::new(),
         }
     }
 }
@@ -65,6 +76,9 @@ pub enum ServeError {
     /// The driver (data directory, cluster settings) could not start.
     #[error(transparent)]
     Driver(#[from] driver::DriverError),
+    /// No token was given and none could be drawn.
+    #[error("cannot draw a random presenter token: {0}")]
+    Token(std::io::Error),
     /// The address could not be bound.
     #[error("cannot listen on {addr}: {source}")]
     Bind {
@@ -85,9 +99,27 @@ pub struct ServerHandle {
     driver_thread: DriverThread,
     start_info: StartInfo,
     driver_failed: Arc<AtomicBool>,
+    token: String,
+    token_required: bool,
+    connections_max: usize,
 }
 
 impl ServerHandle {
+    /// The presenter's token (never logged; printed once in the presenter URL).
+    pub fn token(&self) -> &str {
+        &self.token
+    }
+
+    /// True when commands need the token: the server listens beyond loopback.
+    pub fn token_required(&self) -> bool {
+        self.token_required
+    }
+
+    /// Open connections served at once (derived from the descriptor limit unless configured).
+    pub fn connections_max(&self) -> usize {
+        self.connections_max
+    }
+
     /// The address it listens on.
     pub fn local_addr(&self) -> SocketAddr {
         self.local_addr
@@ -160,7 +192,13 @@ pub(crate) struct Inner {
     driver: DriverHandle,
     limits: Limits,
     ws_slots: Arc<Semaphore>,
+    ws_slots_max: usize,
+    ws_per_ip: Arc<limits::PerIpCount>,
+    /// Commands waiting for the cluster, per address.
+    waiting: Arc<limits::PerIpCount>,
+    /// Command rate limits per address (reads are not limited per address).
     per_ip: limits::PerIp,
+    access: access::Access,
     shutdown: CancellationToken,
     static_dir: PathBuf,
     /// Checkpoints of the run's trace for `GET /api/trace/at` and `/markers`.
@@ -169,17 +207,24 @@ pub(crate) struct Inner {
 
 impl AppState {
     /// The state for a server that talks to `driver` and stops when `shutdown` is cancelled.
+    /// `ws_slots_max` is the WebSocket cap after the connection cap is applied.
     pub(crate) fn new(
         driver: DriverHandle,
         limits: Limits,
         shutdown: CancellationToken,
         static_dir: PathBuf,
+        access: access::Access,
+        ws_slots_max: usize,
     ) -> Self {
         AppState {
             inner: Arc::new(Inner {
                 driver,
-                ws_slots: Arc::new(Semaphore::new(limits.ws_connections_max)),
+                ws_slots: Arc::new(Semaphore::new(ws_slots_max)),
+                ws_slots_max,
+                ws_per_ip: limits::PerIpCount::new(limits.ws_connections_per_ip_max),
+                waiting: limits::PerIpCount::new(limits.waiting_per_ip_max),
                 per_ip: limits::PerIp::new(limits.clone()),
+                access,
                 limits,
                 shutdown,
                 static_dir,
@@ -191,6 +236,10 @@ impl AppState {
 
 /// Start the driver and the server. Returns once the port is bound.
 pub async fn serve(config: ServerConfig) -> Result<ServerHandle, ServeError> {
+    let token = match &config.token {
+        Some(t) => t.clone(),
+        None => access::random_token().map_err(ServeError::Token)?,
+    };
     let (driver, start_info, driver_thread) = driver::start(config.driver.clone()).await?;
     let listener = match TcpListener::bind(config.bind).await {
         Ok(l) => l,
@@ -208,11 +257,18 @@ pub async fn serve(config: ServerConfig) -> Result<ServerHandle, ServeError> {
         source,
     })?;
     let shutdown = CancellationToken::new();
+    // On loopback the local user keeps full control, unless a token was set on purpose.
+    let token_required = !local_addr.ip().is_loopback() || config.token.is_some();
+    let access = access::Access::new(token.clone(), token_required, &config.allowed_hosts);
+    let limits = &config.limits;
+    let connections_max = listener::connections_max(limits.connections_max, limits.fd_reserve);
     let state = AppState::new(
         driver.clone(),
         config.limits.clone(),
         shutdown.clone(),
         config.static_dir.clone(),
+        access,
+        limits.ws_connections_max.min(connections_max),
     );
     let app = router(state, &config);
     // Waiting requests are answered at once when shutdown begins, so they don't hold it up.
@@ -236,18 +292,14 @@ pub async fn serve(config: ServerConfig) -> Result<ServerHandle, ServeError> {
             }
         });
     }
-    let server = {
-        let shutdown = shutdown.clone();
-        tokio::spawn(async move {
-            axum::serve(
-                listener,
-                app.into_make_service_with_connect_info::<SocketAddr>(),
-            )
-            .with_graceful_shutdown(async move { shutdown.cancelled().await })
-            .await
-        })
-    };
-    tracing::info!(%local_addr, "server listening");
+    let server = tokio::spawn(listener::serve(
+        listener,
+        app,
+        connections_max,
+        limits.header_timeout,
+        shutdown.clone(),
+    ));
+    tracing::info!(%local_addr, connections_max, "server listening");
     Ok(ServerHandle {
         local_addr,
         shutdown,
@@ -256,6 +308,9 @@ pub async fn serve(config: ServerConfig) -> Result<ServerHandle, ServeError> {
         driver_thread,
         start_info,
         driver_failed,
+        token,
+        token_required,
+        connections_max,
     })
 }
 
@@ -294,6 +349,11 @@ fn router(state: AppState, config: &ServerConfig) -> Router {
         .merge(api)
         .route("/ws", get(ws::upgrade))
         .fallback(routes::static_files)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            access::check,
+        ))
+        .layer(RequestBodyTimeoutLayer::new(limits.body_timeout))
         .with_state(state)
         .layer(TraceLayer::new_for_http())
 }
@@ -318,9 +378,44 @@ pub(crate) fn parse_command(value: serde_json::Value) -> Result<Input, CommandEr
         }
         Some(_) => {}
     }
-    let command: ClientCommand = serde_json::from_value(value)
+    let mut command: ClientCommand = serde_json::from_value(value)
         .map_err(|e| CommandError::invalid(format!("invalid command: {e}")))?;
+    normalise(&mut command)?;
     Input::parse(command)
+}
+
+/// The smallest non-zero probability accepted: a loss of one message in a million is already
+/// invisible in a lecture, and smaller numbers would be echoed back with hundreds of digits.
+pub const PROBABILITY_MIN: f64 = 1e-6;
+
+/// Numbers a person could not tell apart from the normal form are put in it (`-0` speed is `0`);
+/// the ones nobody means are refused (a loss probability of `1e-320`).
+fn normalise(command: &mut ClientCommand) -> Result<(), CommandError> {
+    match command {
+        ClientCommand::Speed { speed } if *speed == 0.0 => *speed = 0.0,
+        ClientCommand::Network {
+            loss_probability,
+            duplicate_probability,
+            ..
+        } => {
+            for (name, p) in [
+                ("loss_probability", loss_probability),
+                ("duplicate_probability", duplicate_probability),
+            ] {
+                match p {
+                    Some(v) if *v == 0.0 => *v = 0.0,
+                    Some(v) if v.abs() < PROBABILITY_MIN => {
+                        return Err(CommandError::invalid(format!(
+                            "{name} must be 0 or from {PROBABILITY_MIN} to 1, got {v:e}"
+                        )))
+                    }
+                    _ => {}
+                }
+            }
+        }
+        _ => {}
+    }
+    Ok(())
 }
 
 fn json_kind(value: &serde_json::Value) -> &'static str {

@@ -17,7 +17,6 @@ use axum::http::{header, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use shared::protocol::CommandOk;
-use tower_http::services::ServeDir;
 
 use super::{parse_command, AppState, ServerError};
 use crate::driver::{AppendWait, CommandError, Status};
@@ -39,7 +38,7 @@ fn json_text(text: impl Into<Body>) -> Response {
         .into_response()
 }
 
-/// A refusal when `addr` is over its rate limit.
+/// A refusal when `addr` is over its rate limit for commands.
 pub(super) fn admit(state: &AppState, addr: SocketAddr, append: bool) -> Result<(), ServerError> {
     state
         .inner
@@ -54,9 +53,10 @@ pub(super) fn admit(state: &AppState, addr: SocketAddr, append: bool) -> Result<
 }
 
 /// `GET /api/cluster[?full=true]`: the snapshot, with a window of each log (or every entry).
+/// Reads are not rate-limited per address (a class behind one NAT shares it); concurrent
+/// requests share one snapshot from the driver.
 pub(super) async fn cluster(
     State(state): State<AppState>,
-    ConnectInfo(addr): ConnectInfo<SocketAddr>,
     query: Result<Query<HashMap<String, String>>, QueryRejection>,
 ) -> Result<Response, ServerError> {
     let full = match bad_query(query)?.get("full").map(String::as_str) {
@@ -68,7 +68,6 @@ pub(super) async fn cluster(
             )
         }
     };
-    admit(&state, addr, false)?;
     let snapshot = if full {
         state.inner.driver.full_snapshot().await?
     } else {
@@ -217,6 +216,12 @@ pub(super) async fn commands(
         return Err(CommandError::invalid("wait=commit applies to append only").into());
     }
     admit(&state, addr, is_append)?;
+    let _waiting = state.inner.waiting.try_take(addr.ip()).ok_or_else(|| {
+        ServerError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            super::ws::waiting_message(limits),
+        )
+    })?;
     let result = state.inner.driver.command(command, wait).await?;
     Ok(axum::Json(OkBody { ok: true, result }))
 }
@@ -303,13 +308,7 @@ pub(super) async fn static_files(
         };
         return Ok((status, frontend_missing_page(dir)).into_response());
     }
-    match ServeDir::new(dir).try_call(request).await {
-        Ok(response) => Ok(response.map(Body::new)),
-        Err(e) => Err(ServerError::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            format!("cannot read a static file: {e}"),
-        )),
-    }
+    super::static_files::serve(dir, request).await
 }
 
 fn frontend_missing_page(dir: &Path) -> axum::response::Html<String> {

@@ -35,6 +35,10 @@ pub struct Options {
     pub limits: Limits,
     pub broadcast_capacity: usize,
     pub static_dir: Option<std::path::PathBuf>,
+    /// The presenter's token (random when `None`).
+    pub token: Option<String>,
+    /// `--allow-host` names.
+    pub allowed_hosts: Vec<String>,
 }
 
 impl Default for Options {
@@ -45,6 +49,8 @@ impl Default for Options {
             limits: Limits::default(),
             broadcast_capacity: 1024,
             static_dir: None,
+            token: None,
+            allowed_hosts: Vec::new(),
         }
     }
 }
@@ -70,6 +76,8 @@ impl TestServer {
                 ..DriverConfig::default()
             },
             limits: options.limits,
+            token: options.token,
+            allowed_hosts: options.allowed_hosts,
         };
         let handle = serve(config).await.expect("server starts");
         TestServer {
@@ -277,3 +285,100 @@ pub fn assert_contiguous(v: &Viewer) {
         assert_eq!(seq, expected, "event seq must be contiguous");
     }
 }
+
+/// A WebSocket handshake to `/ws{query}` from the source address `from` (any 127.x.y.z works on
+/// Linux loopback), with extra request headers. Returns the socket, or the HTTP refusal's status
+/// and body.
+pub async fn ws_connect_from(
+    server: &TestServer,
+    from: std::net::IpAddr,
+    query: &str,
+    headers: &[(&str, &str)],
+) -> Result<Ws, (u16, String)> {
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    let socket = tokio::net::TcpSocket::new_v4().expect("socket");
+    socket
+        .bind(std::net::SocketAddr::new(from, 0))
+        .expect("bind the source address");
+    let stream = socket
+        .connect(server.handle.local_addr())
+        .await
+        .expect("TCP connects");
+    let mut request = format!("{}{query}", server.ws_url())
+        .into_client_request()
+        .expect("a request");
+    for (name, value) in headers {
+        request
+            .headers_mut()
+            .insert(http_name(name), value.parse().expect("a header value"));
+    }
+    match tokio_tungstenite::client_async(request, MaybeTlsStream::Plain(stream)).await {
+        Ok((ws, _)) => Ok(ws),
+        Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
+            let status = response.status().as_u16();
+            let body = String::from_utf8_lossy(response.body().as_deref().unwrap_or_default());
+            Err((status, body.to_string()))
+        }
+        Err(e) => panic!("handshake failed: {e}"),
+    }
+}
+
+fn http_name(name: &str) -> tokio_tungstenite::tungstenite::http::HeaderName {
+    tokio_tungstenite::tungstenite::http::HeaderName::from_bytes(name.as_bytes())
+        .expect("a header name")
+}
+
+/// A viewer over a socket from [`ws_connect_from`], after reading its hello (returned raw, as
+/// JSON, so tests can see fields the shared types do not carry, e.g. `role`).
+pub async fn viewer_from(ws: Ws) -> (Viewer, Value) {
+    let mut ws = ws;
+    let text = loop {
+        let m = tokio::time::timeout(DEADLINE, ws.next())
+            .await
+            .expect("hello within the deadline")
+            .expect("open")
+            .expect("a frame");
+        if let Message::Text(t) = m {
+            break t;
+        }
+    };
+    let raw: Value = serde_json::from_str(text.as_str()).expect("JSON");
+    let ServerMessage::Hello { snapshot, .. } =
+        serde_json::from_str(text.as_str()).expect("a ServerMessage")
+    else {
+        panic!("the first message must be hello: {text}");
+    };
+    let viewer = Viewer {
+        ws,
+        hello: snapshot,
+        events: Vec::new(),
+        snapshots: Vec::new(),
+        next_request_id: 1,
+    };
+    (viewer, raw)
+}
+
+/// One raw HTTP/1.1 request over a new TCP connection; returns (status, headers+body text).
+pub async fn raw_http(server: &TestServer, request: &str) -> (u16, String) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = TcpStream::connect(server.handle.local_addr())
+        .await
+        .expect("TCP connects");
+    stream.write_all(request.as_bytes()).await.expect("write");
+    let mut response = Vec::new();
+    tokio::time::timeout(DEADLINE, stream.read_to_end(&mut response))
+        .await
+        .expect("the server answers and closes within the deadline")
+        .expect("read");
+    let text = String::from_utf8_lossy(&response).to_string();
+    let status = text
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    (status, text)
+}
+
+pub const LOOPBACK_2: std::net::IpAddr =
+    std::net::IpAddr::V4(std::net::Ipv4Addr::new(127, 0, 0, 2));
+pub const LOOPBACK_1: std::net::IpAddr = std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST);

@@ -60,8 +60,11 @@ fn run_in(args: &Args, viewers: usize, data_dir: PathBuf) -> anyhow::Result<RunR
             requests_per_second: 1_000_000.0,
             request_burst: 1_000_000.0,
             ws_connections_max: viewers + 16,
+            ws_connections_per_ip_max: viewers + 16,
+            connections_max: Some(viewers + 64),
             ..Limits::default()
         },
+        ..ServerConfig::default()
     };
     let handle = server_rt.block_on(serve(config))?;
     let url = format!("ws://{}/ws", handle.local_addr());

@@ -15,8 +15,9 @@ use shared::sim::SimConfig;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-use super::handle_socket;
+use super::{handle_socket, Peer};
 use crate::driver::{self, AppendWait, DriverConfig, DriverHandle, DriverThread};
+use crate::server::access::{Access, Role};
 use crate::server::{AppState, Limits};
 
 /// Generous: the machine running the tests may be busy.
@@ -39,6 +40,16 @@ impl Harness {
     /// A paused three-node cluster and one connection whose outgoing channel holds
     /// `write_buffer` (+1) messages before a send blocks.
     async fn start(write_buffer: usize) -> Harness {
+        Harness::start_with(write_buffer, 16, Limits::default(), Role::Presenter).await
+    }
+
+    /// As [`Harness::start`], with this broadcast capacity, these limits and this role.
+    async fn start_with(
+        write_buffer: usize,
+        broadcast_capacity: usize,
+        limits: Limits,
+        role: Role,
+    ) -> Harness {
         let dir = tempfile::tempdir().expect("temp dir");
         let config = DriverConfig {
             data_dir: dir.path().join("data"),
@@ -49,20 +60,27 @@ impl Harness {
             },
             paused: true,
             frame_interval: Duration::from_millis(5),
-            broadcast_capacity: 16,
+            broadcast_capacity,
             ..DriverConfig::default()
         };
         let (driver, _, driver_thread) = driver::start(config).await.expect("driver starts");
         let shutdown = CancellationToken::new();
+        let access = Access::new("token".into(), role == Role::Viewer, &[]);
         let state = AppState::new(
             driver.clone(),
-            Limits::default(),
+            limits,
             shutdown.clone(),
             PathBuf::from("dist"),
+            access,
+            100,
         );
         let (write, from_server) = mpsc::channel(write_buffer);
         let (to_server, read) = mpsc::unbounded();
-        let connection = tokio::spawn(handle_socket(write, read, state));
+        let peer = Peer {
+            ip: std::net::Ipv4Addr::LOCALHOST.into(),
+            role,
+        };
+        let connection = tokio::spawn(handle_socket(write, read, state, peer));
         Harness {
             to_server,
             from_server,
@@ -139,6 +157,7 @@ async fn the_first_message_is_hello_with_a_snapshot() {
     let hello = h.read().await;
     assert_eq!(hello["type"], "hello");
     assert_eq!(hello["protocol_version"], PROTOCOL_VERSION);
+    assert_eq!(hello["role"], "presenter", "on loopback everyone presents");
     let snapshot = &hello["snapshot"];
     assert_eq!(snapshot["nodes"].as_array().map(Vec::len), Some(3));
     assert_eq!(snapshot["paused"], true);
@@ -237,8 +256,12 @@ async fn shutdown_closes_the_connection_with_going_away() {
 #[tokio::test]
 async fn a_viewer_that_falls_behind_gets_a_fresh_snapshot_and_goes_on() {
     // The outgoing channel holds one message: the connection blocks on its second send while
-    // the test is not reading, and the broadcast (16 messages) overflows behind it.
-    let mut h = Harness::start(0).await;
+    // the test is not reading, and the viewer's backlog (2,000 bytes) overflows behind it.
+    let limits = Limits {
+        ws_backlog_bytes_max: 2000,
+        ..Limits::default()
+    };
+    let mut h = Harness::start_with(0, 1024, limits, Role::Presenter).await;
     let hello = h.read().await;
     assert_eq!(hello["type"], "hello");
     let hello_seq = hello["snapshot"]["seq"].as_u64().expect("seq");
@@ -302,6 +325,94 @@ async fn a_viewer_that_falls_behind_gets_a_fresh_snapshot_and_goes_on() {
     };
     commands.await.expect("the commands were answered");
     assert_eq!(events[0], seq + 1, "no event is lost after the snapshot");
+    h.to_server.close_channel();
+    h.finish().await;
+}
+
+/// Broadcast at least `4 * pairs` messages: resume and pause, each a control event and a clock.
+async fn churn(driver: &DriverHandle, pairs: usize) {
+    for _ in 0..pairs {
+        for command in [ClientCommand::Resume, ClientCommand::Pause] {
+            driver
+                .command(
+                    crate::driver::Input::parse(command).expect("a valid command"),
+                    AppendWait::Appended,
+                )
+                .await
+                .expect("the driver answers");
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_reply_overtakes_the_viewers_backlog_of_events() {
+    // A big broadcast and a big byte budget: nothing is dropped, so the backlog is real.
+    let limits = Limits {
+        ws_backlog_bytes_max: 64 * 1024 * 1024,
+        ..Limits::default()
+    };
+    let mut h = Harness::start_with(0, 4096, limits, Role::Presenter).await;
+    assert_eq!(h.read().await["type"], "hello");
+    churn(&h.driver, 200).await;
+    // A request the connection answers itself (no driver round trip, so no race with how fast
+    // the test reads): its reply must come next, not behind the 800 or more queued messages.
+    h.send_text(json!({"request_id": 9, "type": "explode"}).to_string());
+    let mut before = 0;
+    loop {
+        let message = h.read().await;
+        if message["type"] == "reply" {
+            assert_eq!(message["request_id"], 9);
+            break;
+        }
+        before += 1;
+        assert!(
+            before <= 2,
+            "the reply waited behind {before} stream messages"
+        );
+    }
+    h.to_server.close_channel();
+    h.finish().await;
+}
+
+#[tokio::test]
+async fn a_viewer_sees_the_stream_but_its_commands_are_refused() {
+    let mut h = Harness::start_with(64, 16, Limits::default(), Role::Viewer).await;
+    let hello = h.read().await;
+    assert_eq!(hello["role"], "viewer");
+    h.send_text(json!({"request_id": 4, "type": "reset"}).to_string());
+    let reply = h.reply_to(4).await;
+    assert_eq!(reply["ok"], false);
+    let error = reply["error"].as_str().expect("an error text");
+    assert!(error.contains("read-only"), "{error}");
+    // The stream still flows to it.
+    churn(&h.driver, 1).await;
+    h.read_until("clock").await;
+    h.to_server.close_channel();
+    h.finish().await;
+}
+
+#[tokio::test]
+async fn a_silent_viewer_is_pinged_then_closed() {
+    let limits = Limits {
+        ws_ping_interval: Duration::from_millis(50),
+        ws_idle_timeout: Duration::from_millis(300),
+        ..Limits::default()
+    };
+    let mut h = Harness::start_with(64, 16, limits, Role::Presenter).await;
+    assert_eq!(h.read().await["type"], "hello");
+    let mut pinged = false;
+    loop {
+        match h.next().await {
+            Some(Message::Ping(_)) => pinged = true,
+            Some(Message::Close(Some(frame))) => {
+                assert_eq!(frame.code, close_code::POLICY);
+                break;
+            }
+            Some(Message::Text(_)) => {}
+            other => panic!("expected pings then a close frame, got {other:?}"),
+        }
+    }
+    assert!(pinged, "the server pings before it gives up");
     h.to_server.close_channel();
     h.finish().await;
 }

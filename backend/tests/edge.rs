@@ -1,0 +1,153 @@
+//! The server's edge over real sockets: connections that say nothing (or too little) are closed
+//! by the header, body and WebSocket idle timeouts; an oversized WebSocket message gets a 1009
+//! close that arrives intact (no reset); odd numbers are normalised or refused. Owns no
+//! production code. Every wait polls a condition with a deadline.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use backend::server::Limits;
+use futures_util::{SinkExt, StreamExt};
+use serde_json::json;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::{self, Message};
+
+use common::*;
+
+/// Short timeouts, so a test sees them fire quickly.
+fn quick() -> Limits {
+    Limits {
+        header_timeout: Duration::from_millis(300),
+        body_timeout: Duration::from_millis(300),
+        ws_ping_interval: Duration::from_millis(100),
+        ws_idle_timeout: Duration::from_millis(400),
+        ..Limits::default()
+    }
+}
+
+/// Write `bytes` on a new connection, then read until the server closes it; returns what was
+/// read and how long the server took. Fails if it is still open after [`DEADLINE`].
+async fn until_closed(server: &TestServer, bytes: &[u8]) -> (String, Duration) {
+    let mut stream = TcpStream::connect(server.handle.local_addr())
+        .await
+        .expect("connects");
+    stream.write_all(bytes).await.expect("write");
+    let start = Instant::now();
+    let mut received = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        match tokio::time::timeout(DEADLINE, stream.read(&mut buf)).await {
+            Err(_) => panic!("the server kept a stalled connection open for {DEADLINE:?}"),
+            Ok(Ok(0)) | Ok(Err(_)) => break,
+            Ok(Ok(n)) => received.extend_from_slice(&buf[..n]),
+        }
+    }
+    (
+        String::from_utf8_lossy(&received).to_string(),
+        start.elapsed(),
+    )
+}
+
+#[tokio::test]
+async fn silent_slow_and_stalled_connections_are_closed() {
+    let server = TestServer::start(Options {
+        limits: quick(),
+        ..Options::default()
+    })
+    .await;
+    // Connected, never a byte.
+    let (_, took) = until_closed(&server, b"").await;
+    assert!(took < Duration::from_secs(10), "silent: {took:?}");
+    // Slowloris: half a header, then nothing.
+    let (_, took) = until_closed(&server, b"GET /api/health HTTP/1.1\r\nHost: 127.").await;
+    assert!(took < Duration::from_secs(10), "partial header: {took:?}");
+    // A body that never comes: answered with an error, then closed.
+    let request = b"POST /api/commands HTTP/1.1\r\nHost: 127.0.0.1\r\n\
+        Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"type\":";
+    let (text, took) = until_closed(&server, request).await;
+    assert!(took < Duration::from_secs(10), "stalled body: {took:?}");
+    assert!(!text.contains("200 OK"), "{text}");
+    // The server still serves everyone else.
+    server.cluster().await;
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_websocket_that_never_answers_pings_is_closed() {
+    let server = TestServer::start(Options {
+        limits: quick(),
+        ..Options::default()
+    })
+    .await;
+    // A raw handshake: this client reads bytes but never parses them, so it never pongs.
+    let handshake = format!(
+        "GET /ws HTTP/1.1\r\nHost: {}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+         Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
+        server.handle.local_addr()
+    );
+    let (text, took) = until_closed(&server, handshake.as_bytes()).await;
+    assert!(text.starts_with("HTTP/1.1 101"), "upgraded: {text:.80}");
+    assert!(took < Duration::from_secs(10), "idle WebSocket: {took:?}");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn an_oversized_message_gets_a_1009_close_and_no_reset() {
+    let server = TestServer::start(Options::default()).await;
+    let mut bad = Viewer::connect(&server).await;
+    let huge = "x".repeat(2 * 1024 * 1024);
+    // The server may close before it has read all of it: the send may fail.
+    let _ = bad.ws.send(Message::Text(huge.into())).await;
+    let code = loop {
+        match tokio::time::timeout(DEADLINE, bad.ws.next()).await {
+            Ok(Some(Ok(Message::Close(frame)))) => break frame.map(|f| u16::from(f.code)),
+            Ok(Some(Ok(_))) => continue,
+            Ok(Some(Err(e))) => panic!("the close frame must arrive, not {e}"),
+            Ok(None) => panic!("the connection ended without a close frame"),
+            Err(_) => panic!("the connection should be closed"),
+        }
+    };
+    assert_eq!(code, Some(1009), "closed with 'message too big'");
+    // After the close handshake the connection ends cleanly.
+    match tokio::time::timeout(DEADLINE, bad.ws.next()).await {
+        Ok(None)
+        | Ok(Some(Err(tungstenite::Error::ConnectionClosed | tungstenite::Error::AlreadyClosed))) =>
+            {}
+        other => panic!("expected a clean end after the close, got {other:?}"),
+    }
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn minus_zero_speed_is_zero_and_vanishing_probabilities_are_refused() {
+    let server = TestServer::start(Options::default()).await;
+    let (status, body) = server
+        .post("", r#"{"type":"speed","speed":-0.0}"#.to_string())
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let message = body["result"]["message"].as_str().expect("a message");
+    assert!(!message.contains("-0"), "{message}");
+    let (status, body) = server
+        .post(
+            "",
+            r#"{"type":"network","loss_probability":1e-320}"#.to_string(),
+        )
+        .await;
+    assert_eq!(status, 400, "{body}");
+    let error = body["error"].as_str().expect("an error");
+    assert!(error.contains("must be 0 or from"), "{error}");
+    assert!(
+        error.len() < 200,
+        "not echoed with hundreds of digits: {error}"
+    );
+    let (status, body) = server
+        .post(
+            "",
+            json!({"type": "network", "loss_probability": 0.25}).to_string(),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    server.stop().await;
+}
