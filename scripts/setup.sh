@@ -1,22 +1,37 @@
 #!/usr/bin/env bash
 # Installs what a fresh machine (with only rustup) lacks to build logscope, and nothing it already
-# has. Idempotent. Usage: scripts/setup.sh [--browser]   (--browser also installs what the browser
-# tests need: Debian's chromium and the npm packages under e2e/).
+# has. Idempotent. Usage: scripts/setup.sh [--browser] [--trunk] [--no-wasm-bindgen]
+#   (always) the wasm32 target, the wasm-bindgen CLI that matches Cargo.lock, and Debian's
+#            `brotli` when apt-get may be used (root, or sudo without a password);
+#   --browser  what the browser tests need: Debian's chromium and the npm packages under e2e/;
+#   --trunk    trunk, for the development loop (`trunk serve`); compiling it takes ~9 minutes on
+#              two cores, which is why scripts/run.sh and scripts/test.sh do without it;
+#   --no-wasm-bindgen  leave the CLI to the caller (scripts/run.sh installs it in parallel with
+#              its builds: scripts/install-wasm-bindgen.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+BROWSER=0 TRUNK=0 WASM_BINDGEN=1
+for arg in "$@"; do
+  case "$arg" in
+    --browser) BROWSER=1 ;;
+    --trunk) TRUNK=1 ;;
+    --no-wasm-bindgen) WASM_BINDGEN=0 ;;
+    *) echo "usage: scripts/setup.sh [--browser] [--trunk] [--no-wasm-bindgen]" >&2; exit 2 ;;
+  esac
+done
 
 TRUNK_VERSION=0.21.14
 say() { printf '\033[1;34m[setup]\033[0m %s\n' "$*"; }
 
 if ! command -v cargo >/dev/null 2>&1; then
   if [ -x "$HOME/.cargo/bin/cargo" ]; then
-    export PATH="$HOME/.cargo/bin:$PATH"
+    export PATH="${CARGO_HOME:-$HOME/.cargo}/bin:$HOME/.cargo/bin:$PATH"
   else
     echo "cargo not found: install Rust with rustup first (https://rustup.rs)" >&2
     exit 1
   fi
 fi
-export PATH="$HOME/.cargo/bin:$PATH"
+export PATH="${CARGO_HOME:-$HOME/.cargo}/bin:$HOME/.cargo/bin:$PATH"
 
 # The toolchain and the wasm32 target named in rust-toolchain.toml.
 if ! rustup target list --installed 2>/dev/null | grep -qx wasm32-unknown-unknown; then
@@ -24,37 +39,45 @@ if ! rustup target list --installed 2>/dev/null | grep -qx wasm32-unknown-unknow
   rustup target add wasm32-unknown-unknown
 fi
 
+# apt-get only where it needs no password prompt.
+SUDO=""
+if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
+can_apt() { command -v apt-get >/dev/null 2>&1 && { [ -z "$SUDO" ] || sudo -n true 2>/dev/null; }; }
+APT_UPDATED=0
+apt_install() {
+  if [ "$APT_UPDATED" = 0 ]; then $SUDO apt-get update -qq; APT_UPDATED=1; fi
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "$@" >/dev/null
+}
+
+# brotli compresses the page's wasm to a quarter (scripts/compress-dist.sh); without it the
+# server sends gzip, ~30 % larger.
+if ! command -v brotli >/dev/null 2>&1; then
+  if can_apt; then
+    say "installing Debian's brotli (compresses the page)"
+    apt_install brotli || say "could not install brotli: the page will be sent gzip-compressed"
+  else
+    say "brotli is missing and apt-get needs a password: the page will be sent gzip-compressed"
+  fi
+fi
+
+if [ "$WASM_BINDGEN" = 1 ]; then
+  scripts/install-wasm-bindgen.sh
+fi
+
 # trunk, pinned: 0.22 needs a newer rustc than this toolchain.
-if ! trunk --version 2>/dev/null | grep -q " $TRUNK_VERSION"; then
-  say "installing trunk $TRUNK_VERSION (takes several minutes, once)"
+if [ "$TRUNK" = 1 ] && ! trunk --version 2>/dev/null | grep -q " $TRUNK_VERSION"; then
+  say "installing trunk $TRUNK_VERSION (takes ~9 minutes on two cores, once)"
   cargo install trunk --version "$TRUNK_VERSION" --locked
 fi
 
-# wasm-bindgen-cli must match the wasm-bindgen crate in Cargo.lock exactly; trunk uses the one
-# on PATH and cannot download its own here.
-WB_VERSION=$(awk '/^name = "wasm-bindgen"$/ {getline; gsub(/version = |"/, ""); print; exit}' Cargo.lock)
-if [ -z "$WB_VERSION" ]; then
-  echo "could not find wasm-bindgen's version in Cargo.lock" >&2
-  exit 1
-fi
-if ! wasm-bindgen --version 2>/dev/null | grep -q " $WB_VERSION"; then
-  say "installing wasm-bindgen-cli $WB_VERSION (takes a few minutes, once)"
-  cargo install wasm-bindgen-cli --version "=$WB_VERSION" --locked \
-    || cargo install wasm-bindgen-cli --version "=$WB_VERSION"
-fi
-
-if [ "${1:-}" = "--browser" ]; then
-  SUDO=""
-  if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
+if [ "$BROWSER" = 1 ]; then
   if ! command -v chromium >/dev/null 2>&1; then
     say "installing Debian's chromium for the browser tests"
-    $SUDO apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium >/dev/null
+    apt_install chromium
   fi
   if ! command -v npm >/dev/null 2>&1; then
     say "installing node and npm"
-    $SUDO apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq nodejs npm >/dev/null
+    apt_install nodejs npm
   fi
   if [ -f e2e/package.json ] && [ ! -d e2e/node_modules/playwright-core ]; then
     say "installing the browser-test packages (e2e/)"

@@ -2,10 +2,11 @@
 # Runs every test of logscope: formatting and lints, the Rust tests of all crates (paper, scenario,
 # randomized simulation, storage, server integration and real-process crash tests), the wasm32
 # build of shared/, the release frontend build, smoke runs of the experiment commands, and the
-# browser end-to-end tests in headless Chromium. Installs whatever is missing first.
+# browser end-to-end tests in headless Chromium (against the precompressed page scripts/run.sh
+# serves). Installs whatever is missing first.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-export PATH="$HOME/.cargo/bin:$PATH"
+export PATH="${CARGO_HOME:-$HOME/.cargo}/bin:$HOME/.cargo/bin:$PATH"
 
 step() { printf '\n\033[1;34m==> %s\033[0m\n' "$*"; }
 
@@ -31,8 +32,9 @@ cargo run -q -p logscope-tools --bin figure16 -- --quick
 cargo run -q -p logscope-backend --bin storage-bench -- --quick
 cargo run -q -p logscope-backend --bin ws-bench -- --quick
 
-step "frontend release build"
-trunk build --release
+step "frontend release build (the page scripts/run.sh serves; trunk is for development)"
+scripts/build-page.sh dist
+scripts/compress-dist.sh dist
 
 step "browser end-to-end tests"
 # The real backend binary (the debug build `cargo test` just made: building it again with release

@@ -62,10 +62,14 @@ impl PlaybackClock {
     }
 }
 
-/// Wait before reconnect attempt `attempts` (1-based): 0.5 s doubling up to 5 s, so a server
-/// started after the page is found within seconds, without being hammered meanwhile.
-pub fn reconnect_backoff_ms(attempts: u32) -> f64 {
-    (500.0 * 2f64.powi(attempts.saturating_sub(1).min(8) as i32)).min(5_000.0)
+/// Wait before reconnect attempt `attempts` (1-based): a ceiling of 0.5 s doubling up to 5 s, so
+/// a server started after the page is found within seconds, without being hammered meanwhile.
+/// The wait is a random point in the upper half of that ceiling (`unit` is a uniform draw in
+/// [0, 1), `Math.random()` in the page): when the server restarts, a whole class of pages lost
+/// it at the same instant, and without jitter they would all come back at the same instant too.
+pub fn reconnect_backoff_ms(attempts: u32, unit: f64) -> f64 {
+    let ceiling = (500.0 * 2f64.powi(attempts.saturating_sub(1).min(8) as i32)).min(5_000.0);
+    ceiling * (0.5 + 0.5 * unit.clamp(0.0, 1.0))
 }
 
 impl Default for PlaybackClock {
@@ -89,13 +93,29 @@ mod tests {
 
     #[test]
     fn reconnects_back_off_to_five_seconds() {
-        let waits: Vec<f64> = (1..=6).map(reconnect_backoff_ms).collect();
+        let ceilings: Vec<f64> = (1..=6).map(|a| reconnect_backoff_ms(a, 1.0)).collect();
         assert_eq!(
-            waits,
+            ceilings,
             vec![500.0, 1_000.0, 2_000.0, 4_000.0, 5_000.0, 5_000.0]
         );
-        assert_eq!(reconnect_backoff_ms(0), 500.0);
-        assert_eq!(reconnect_backoff_ms(u32::MAX), 5_000.0);
+        assert_eq!(reconnect_backoff_ms(0, 1.0), 500.0);
+        assert_eq!(reconnect_backoff_ms(u32::MAX, 1.0), 5_000.0);
+    }
+
+    #[test]
+    fn reconnect_waits_are_spread_over_the_upper_half() {
+        assert_eq!(reconnect_backoff_ms(5, 0.0), 2_500.0);
+        assert_eq!(reconnect_backoff_ms(5, 0.5), 3_750.0);
+        // Pages with different draws come back at different instants, never sooner than half.
+        let waits: Vec<f64> = [0.1, 0.4, 0.9]
+            .iter()
+            .map(|&u| reconnect_backoff_ms(3, u))
+            .collect();
+        assert!(waits.windows(2).all(|w| w[0] < w[1]), "{waits:?}");
+        assert!(waits.iter().all(|&w| (1_000.0..=2_000.0).contains(&w)));
+        // An out-of-range draw cannot make the wait negative or longer than the ceiling.
+        assert_eq!(reconnect_backoff_ms(1, -3.0), 250.0);
+        assert_eq!(reconnect_backoff_ms(1, 7.0), 500.0);
     }
 
     #[test]

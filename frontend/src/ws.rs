@@ -282,7 +282,7 @@ impl Connection {
             inner.attempts += 1;
             (inner.attempts, inner.on_state.clone())
         };
-        let delay = crate::clock::reconnect_backoff_ms(attempts);
+        let delay = crate::clock::reconnect_backoff_ms(attempts, js_sys::Math::random());
         on_state(ConnState::Waiting {
             attempts,
             retry_at_ms: wall_ms() + delay,

@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# Builds the page into DIR (default: dist) without trunk: `cargo build` of the frontend for
+# wasm32, then the `wasm-bindgen` CLI, then the same layout `trunk build --release` writes — the
+# glue `logscope-frontend-<hash>.js`, the module `logscope-frontend-<hash>_bg.wasm`,
+# `style-<hash>.css`, `favicon-<hash>.svg` and an `index.html` that loads them — so the backend
+# serves either build the same way (hashed names are cached as immutable, index.html is not).
+# Compressed .br/.gz siblings are written by scripts/compress-dist.sh, not here.
+# `trunk serve` / `trunk build` stay the development loop; this is the quick path of scripts/run.sh
+# and scripts/test.sh (it saves compiling trunk, ~9 minutes on two cores).
+# Usage: scripts/build-page.sh [DIR]   (builds in $PAGE_TARGET_DIR, default target/page; needs the wasm32 target and the wasm-bindgen CLI that
+# matches Cargo.lock: scripts/setup.sh installs both).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PATH="${CARGO_HOME:-$HOME/.cargo}/bin:$HOME/.cargo/bin:$PATH"
+out="${1:-dist}"
+say() { printf '\033[1;34m[page]\033[0m %s\n' "$*"; }
+
+# Its own target directory, so that building the page never waits for cargo's lock on
+# target/release (scripts/run.sh builds the backend at the same time).
+page_target="${PAGE_TARGET_DIR:-${CARGO_TARGET_DIR:-target}/page}"
+say "cargo build --release --target wasm32-unknown-unknown -p logscope-frontend (in $page_target)"
+CARGO_TARGET_DIR="$page_target" cargo build --release --target wasm32-unknown-unknown \
+  -p logscope-frontend
+wasm="$page_target/wasm32-unknown-unknown/release/logscope-frontend.wasm"
+
+stage="$(mktemp -d -t logscope-page-XXXXXX)"
+trap 'rm -rf "$stage"' EXIT
+# The same flags trunk passes: an ES module loaded by an inline script, no TypeScript.
+wasm-bindgen --target web --no-typescript --out-dir "$stage" --out-name logscope-frontend "$wasm"
+if [ -e "$stage/snippets" ]; then
+  echo "[page] wasm-bindgen wrote snippets/: copy them to $out/ too (this script does not yet)" >&2
+  exit 1
+fi
+
+# The first 16 hex digits of each file's SHA-256, as trunk names them.
+hash_of() { cat "$@" | sha256sum | cut -c1-16; }
+h_app=$(hash_of "$stage/logscope-frontend.js" "$stage/logscope-frontend_bg.wasm")
+h_css=$(hash_of frontend/style.css)
+h_ico=$(hash_of static/favicon.svg)
+js="logscope-frontend-$h_app.js"
+bg="logscope-frontend-${h_app}_bg.wasm"
+css="style-$h_css.css"
+ico="favicon-$h_ico.svg"
+
+rm -rf "$out"
+mkdir -p "$out"
+cp "$stage/logscope-frontend.js" "$out/$js"
+cp "$stage/logscope-frontend_bg.wasm" "$out/$bg"
+cp frontend/style.css "$out/$css"
+cp static/favicon.svg "$out/$ico"
+
+# frontend/index.html with its three `data-trunk` links replaced by what trunk would write: the
+# inline module script (the server allows it by its SHA-256), the stylesheet, the icon and the
+# preloads. Any other `data-trunk` line is an error: this script would not know what to do.
+if grep 'data-trunk' frontend/index.html | grep -vqE 'rel="(rust|css|icon)"'; then
+  echo "[page] frontend/index.html has a data-trunk link this script does not know" >&2
+  exit 1
+fi
+awk -v js="$js" -v bg="$bg" -v css="$css" -v ico="$ico" '
+  /data-trunk/ && /rel="rust"/ {
+    print "<script type=\"module\">"
+    print "import init, * as bindings from \x27/" js "\x27;"
+    print "const wasm = await init({ module_or_path: \x27/" bg "\x27 });"
+    print "window.wasmBindings = bindings;"
+    print "dispatchEvent(new CustomEvent(\"TrunkApplicationStarted\", {detail: {wasm}}));"
+    print "</script>"
+    next
+  }
+  /data-trunk/ && /rel="css"/ { print "    <link rel=\"stylesheet\" href=\"/" css "\"/>"; next }
+  /data-trunk/ && /rel="icon"/ { print "    <link rel=\"icon\" href=\"/" ico "\"/>"; next }
+  /<\/head>/ {
+    print "    <link rel=\"modulepreload\" href=\"/" js "\" crossorigin=\"anonymous\">"
+    print "    <link rel=\"preload\" href=\"/" bg "\" crossorigin=\"anonymous\" as=\"fetch\" type=\"application/wasm\">"
+  }
+  { print }
+' frontend/index.html >"$out/index.html"
+say "wrote $out/: $(cd "$out" && ls | tr '\n' ' ')"
