@@ -1,6 +1,6 @@
 // Frontend benchmark: what a student's browser downloads and how smoothly it draws.
 //
-//   node e2e/bench.mjs            (after trunk build --release and cargo build --release -p logscope-backend)
+//   node e2e/bench.mjs            (after scripts/build-page.sh and cargo build --release -p logscope-backend)
 //
 // Prints, as a markdown table:
 //   1. the shipped wasm (raw and gzip -9) and JS glue sizes in dist/;

@@ -54,7 +54,7 @@ export async function startBackend(args = []) {
     throw new Error(`${BINARY} is missing: build it with cargo build --release -p logscope-backend --bin logscope`);
   }
   if (!existsSync(join(ROOT, 'dist', 'index.html'))) {
-    throw new Error('dist/index.html is missing: build the frontend with trunk build --release');
+    throw new Error('dist/index.html is missing: build the page with scripts/build-page.sh (or trunk build --release)');
   }
   const port = await freePort();
   const dataDir = mkdtempSync(join(tmpdir(), 'logscope-e2e-'));

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Browser end-to-end tests: starts the logscope binary (build it first:
-# `cargo build --release -p logscope-backend --bin logscope` and `trunk build --release`) on a
+# `cargo build --release -p logscope-backend --bin logscope` and scripts/build-page.sh) on a
 # free port with a temporary data directory, runs e2e/tests/ in headless Chromium, then stops it.
 # Screenshots of key moments land in artifacts/e2e/.
 set -euo pipefail
@@ -13,7 +13,7 @@ if [[ ! -x "$BIN" ]]; then
   exit 1
 fi
 if [[ ! -f "$ROOT/dist/index.html" ]]; then
-  echo "e2e: dist/ is missing; build the frontend with: trunk build --release" >&2
+  echo "e2e: dist/ is missing; build the page with: scripts/build-page.sh (or trunk build --release)" >&2
   exit 1
 fi
 if [[ ! -d node_modules/playwright-core ]]; then

@@ -1,7 +1,7 @@
 // Writes docs/screenshot.png (the picture in the README): a 5-server cluster paused mid-flight,
 // with committed and uncommitted entries, a crashed server and messages on the wire.
 //
-//   node e2e/screenshot.mjs      (after trunk build --release and the backend release build)
+//   node e2e/screenshot.mjs      (after scripts/build-page.sh and the backend release build)
 import { join } from 'node:path';
 import { ROOT, startBackend, launch, until, api, cluster } from './lib.mjs';
 

@@ -12,6 +12,9 @@ if [ -z "$WB_VERSION" ]; then
 fi
 if ! wasm-bindgen --version 2>/dev/null | grep -q " $WB_VERSION"; then
   printf '\033[1;34m[setup]\033[0m %s\n' "installing wasm-bindgen-cli $WB_VERSION (takes a few minutes, once)"
+  # Built in cargo's own temporary directory, not $CARGO_TARGET_DIR: a build running at the same
+  # time there (scripts/run.sh) would hold its lock and make this wait.
+  unset CARGO_TARGET_DIR
   cargo install wasm-bindgen-cli --version "=$WB_VERSION" --locked \
     || cargo install wasm-bindgen-cli --version "=$WB_VERSION"
 fi

@@ -40,5 +40,6 @@ await "$page" page
 scripts/build-page.sh dist
 scripts/compress-dist.sh dist
 await "$backend" backend
+rm -rf "$logs" # exec skips the EXIT trap
 say "built; starting the server"
 exec "${CARGO_TARGET_DIR:-target}/release/logscope" --static-dir dist "$@"

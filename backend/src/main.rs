@@ -95,7 +95,7 @@ struct Cli {
     #[arg(long, default_value_t = NetworkSettings::default().latency_ms_max)]
     latency_ms_max: u64,
 
-    /// The built frontend (the output of `trunk build`).
+    /// The built frontend (the output of scripts/build-page.sh or `trunk build`).
     #[arg(long, default_value = "dist")]
     static_dir: PathBuf,
 
@@ -317,7 +317,7 @@ async fn run(cli: Cli, explicit: Vec<&str>) -> anyhow::Result<()> {
     if !cli.static_dir.join("index.html").is_file() {
         tracing::warn!(
             static_dir = %cli.static_dir.display(),
-            "no built frontend here: run `trunk build --release` (or scripts/run.sh); the API works anyway"
+            "no built frontend here: run scripts/build-page.sh or `trunk build --release` (or scripts/run.sh); the API works anyway"
         );
     }
     let signal = shutdown_signal();

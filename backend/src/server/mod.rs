@@ -44,7 +44,7 @@ pub use limits::Limits;
 pub struct ServerConfig {
     /// Address and port to listen on (port 0 picks a free one).
     pub bind: SocketAddr,
-    /// The frontend's build output (`trunk build` writes `dist/`).
+    /// The frontend's build output (scripts/build-page.sh or `trunk build` writes `dist/`).
     pub static_dir: PathBuf,
     /// The live cluster.
     pub driver: DriverConfig,

@@ -323,8 +323,8 @@ code,pre{{background:#f3f3f3;padding:.1rem .3rem}}</style></head>
 <p>There is no <code>index.html</code> in <code>{dir}</code>, the directory this server serves
 the browser app from (<code>--static-dir</code>).</p>
 <p>Build it at the root of the repository, then reload this page:</p>
-<pre>scripts/setup.sh          # once: installs trunk and the wasm32 target
-trunk build --release     # writes dist/</pre>
+<pre>scripts/setup.sh          # once: the wasm32 target and the wasm-bindgen CLI
+scripts/build-page.sh     # writes dist/ (or `trunk build --release`)</pre>
 <p>or simply run <code>scripts/run.sh</code>, which builds everything and starts the server.
 If the build output is elsewhere, start the server with <code>--static-dir &lt;dir&gt;</code>.</p>
 <p>The API works already: <a href="/api/cluster">GET /api/cluster</a>,
