@@ -16,7 +16,7 @@ let errors;
 before(async () => {
   backend = process.env.LOGSCOPE_URL
     ? { url: process.env.LOGSCOPE_URL, stop: async () => {} }
-    : await startBackend(['--speed', String(SPEED), '--seed', '11']);
+    : await startBackend(['--speed', String(SPEED), '--seed', '11', '--allow-host', 'classroom.test']);
   // A name that is not this machine's, for the page a student opens (see the offline test).
   browser = await launch(['--host-resolver-rules=MAP classroom.test 127.0.0.1']);
 });

@@ -53,6 +53,7 @@ mod history;
 mod input;
 mod outgoing;
 mod pacing;
+pub use pacing::EVENTS_PER_MESSAGE_MAX;
 mod pending;
 mod reads;
 mod trace_file;
