@@ -11,6 +11,7 @@ pub mod rng;
 pub mod sim;
 pub mod state_machine;
 pub mod storage;
+pub mod lesson;
 pub mod trace;
 pub mod types;
 
