@@ -5,13 +5,13 @@
 #![deny(missing_docs)]
 
 pub mod command;
+pub mod lesson;
 pub mod protocol;
 pub mod raft;
 pub mod rng;
 pub mod sim;
 pub mod state_machine;
 pub mod storage;
-pub mod lesson;
 pub mod trace;
 pub mod types;
 

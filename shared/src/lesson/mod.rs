@@ -143,8 +143,25 @@ pub enum ExpectKind {
 
 /// The commands a step may hold, for the "expected one of …" message.
 pub const COMMANDS: &[&str] = &[
-    "step", "say", "ask", "choice", "correct", "why", "run", "append", "crash", "restart",
-    "power-loss", "timeout", "isolate", "partition", "heal", "cut", "uncut", "network", "expect",
+    "step",
+    "say",
+    "ask",
+    "choice",
+    "correct",
+    "why",
+    "run",
+    "append",
+    "crash",
+    "restart",
+    "power-loss",
+    "timeout",
+    "isolate",
+    "partition",
+    "heal",
+    "cut",
+    "uncut",
+    "network",
+    "expect",
 ];
 
 /// The header keys, for the "expected one of …" message.
@@ -183,7 +200,11 @@ impl LessonError {
 }
 
 /// An append as a lesson writes it, for the trace.
-pub(crate) fn append(command: Command, node: Option<NodeId>, client: Option<(u64, u64)>) -> TraceInput {
+pub(crate) fn append(
+    command: Command,
+    node: Option<NodeId>,
+    client: Option<(u64, u64)>,
+) -> TraceInput {
     TraceInput::Append {
         command,
         node,

@@ -55,7 +55,12 @@ pub fn parse(text: &str) -> Result<Lesson, LessonError> {
             }
             lesson.steps.push(Step {
                 line,
-                title: need_text(rest, line, "step", "a heading, e.g. 'step The first election'")?,
+                title: need_text(
+                    rest,
+                    line,
+                    "step",
+                    "a heading, e.g. 'step The first election'",
+                )?,
                 ..Step::default()
             });
             continue;
@@ -215,7 +220,10 @@ fn step_line(
                     q.why.push_str(&text);
                 }
                 "correct" if q.answer != usize::MAX => {
-                    return Err(LessonError::at(line, "the question already has a 'correct' line"))
+                    return Err(LessonError::at(
+                        line,
+                        "the question already has a 'correct' line",
+                    ))
                 }
                 "correct" => {
                     q.answer = q.choices.len();
@@ -228,12 +236,24 @@ fn step_line(
             line,
             kind: run(rest, line, config.nodes)?,
         }),
-        "append" => step.actions.push(input(append_input(rest, line, config.nodes)?)),
-        "crash" => step.actions.push(input(TraceInput::Crash { node: node(rest)? })),
-        "restart" => step.actions.push(input(TraceInput::Restart { node: node(rest)? })),
-        "power-loss" => step.actions.push(input(TraceInput::PowerLoss { node: node(rest)? })),
-        "timeout" => step.actions.push(input(TraceInput::Timeout { node: node(rest)? })),
-        "isolate" => step.actions.push(input(TraceInput::Isolate { node: node(rest)? })),
+        "append" => step
+            .actions
+            .push(input(append_input(rest, line, config.nodes)?)),
+        "crash" => step
+            .actions
+            .push(input(TraceInput::Crash { node: node(rest)? })),
+        "restart" => step
+            .actions
+            .push(input(TraceInput::Restart { node: node(rest)? })),
+        "power-loss" => step
+            .actions
+            .push(input(TraceInput::PowerLoss { node: node(rest)? })),
+        "timeout" => step
+            .actions
+            .push(input(TraceInput::Timeout { node: node(rest)? })),
+        "isolate" => step
+            .actions
+            .push(input(TraceInput::Isolate { node: node(rest)? })),
         "heal" => step.actions.push(input(TraceInput::Heal)),
         "cut" | "uncut" => {
             let ids = nodes(rest, line, config.nodes)?;
@@ -315,7 +335,10 @@ fn append_input(rest: &str, line: usize, n: u64) -> Result<TraceInput, LessonErr
             };
             (
                 r,
-                Some((number(words[0], line, "client")?, number(s, line, "serial")?)),
+                Some((
+                    number(words[0], line, "client")?,
+                    number(s, line, "serial")?,
+                )),
             )
         }
         None => (rest, None),
@@ -432,7 +455,10 @@ fn ms(text: &str, line: usize, what: &str) -> Result<u64, LessonError> {
         Ok(number(s, line, what)? * 1000)
     } else {
         number(t, line, what).map_err(|_| {
-            LessonError::at(line, format!("{what}: '{text}' is not a duration (e.g. 300ms, 2s)"))
+            LessonError::at(
+                line,
+                format!("{what}: '{text}' is not a duration (e.g. 300ms, 2s)"),
+            )
         })
     }
 }
@@ -502,7 +528,9 @@ fn edits(a: &str, b: &str) -> usize {
         row[0] = i + 1;
         for (j, cb) in b.iter().enumerate() {
             let here = row[j + 1];
-            row[j + 1] = (prev + usize::from(ca != *cb)).min(row[j] + 1).min(here + 1);
+            row[j + 1] = (prev + usize::from(ca != *cb))
+                .min(row[j] + 1)
+                .min(here + 1);
             prev = here;
         }
     }

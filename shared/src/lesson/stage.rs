@@ -200,7 +200,10 @@ impl Stage {
             if t.is_empty() {
                 "empty".to_string()
             } else {
-                t.iter().map(|t| t.get().to_string()).collect::<Vec<_>>().join(" ")
+                t.iter()
+                    .map(|t| t.get().to_string())
+                    .collect::<Vec<_>>()
+                    .join(" ")
             }
         };
         let hard = |n: NodeId| match sim.node(n) {
@@ -212,15 +215,20 @@ impl Stage {
             None => "none".into(),
         };
         match e {
-            ExpectKind::Leader(n) if sim.leader() != Some(*n) => {
-                Err(format!("expected leader S{n}, but the leader is {}", leader()))
+            ExpectKind::Leader(n) if sim.leader() != Some(*n) => Err(format!(
+                "expected leader S{n}, but the leader is {}",
+                leader()
+            )),
+            ExpectKind::NoLeader if sim.leader().is_some() => Err(format!(
+                "expected no leader, but the leader is {}",
+                leader()
+            )),
+            ExpectKind::Committed(k) if self.checker.committed().len() as u64 != *k => {
+                Err(format!(
+                    "expected {k} committed, but {} are",
+                    self.checker.committed().len()
+                ))
             }
-            ExpectKind::NoLeader if sim.leader().is_some() => {
-                Err(format!("expected no leader, but the leader is {}", leader()))
-            }
-            ExpectKind::Committed(k) if self.checker.committed().len() as u64 != *k => Err(
-                format!("expected {k} committed, but {} are", self.checker.committed().len()),
-            ),
             ExpectKind::LogTerms(n, want) if terms(*n) != *want => Err(format!(
                 "expected S{n}'s log terms {}, but they are {}",
                 show(want),
@@ -233,7 +241,9 @@ impl Stage {
             ExpectKind::Voted(n, v) if hard(*n).voted_for != *v => Err(format!(
                 "expected S{n} to have voted for {}, but it voted for {}",
                 v.map_or("nobody".into(), |v| format!("S{v}")),
-                hard(*n).voted_for.map_or("nobody".into(), |v| format!("S{v}"))
+                hard(*n)
+                    .voted_for
+                    .map_or("nobody".into(), |v| format!("S{v}"))
             )),
             ExpectKind::Up(n, up) if sim.is_up(*n) != *up => Err(format!(
                 "expected S{n} {}, but it is {}",
