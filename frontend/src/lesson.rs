@@ -154,7 +154,10 @@ mod tests {
         let text = ASK
             .replace(r#""kind":"ask""#, r#""kind":"shown""#)
             .replace(r#""stop":0"#, r#""stop":1"#)
-            .replace(r#""answer":null,"why":null"#, r#""answer":1,"why":"timers""#);
+            .replace(
+                r#""answer":null,"why":null"#,
+                r#""answer":1,"why":"timers""#,
+            );
         let v: LessonView = read_reply(&text).unwrap();
         assert!(v.can_next() && v.can_back());
         assert_eq!(v.verdict(Some(1)).unwrap(), "Right: S2.");
@@ -164,7 +167,8 @@ mod tests {
 
     #[test]
     fn an_error_envelope_gives_the_servers_sentence() {
-        let e = read_reply::<LessonView>(r#"{"ok":false,"error":"line 5: unknown command 'crsh'"}"#);
+        let e =
+            read_reply::<LessonView>(r#"{"ok":false,"error":"line 5: unknown command 'crsh'"}"#);
         assert_eq!(e.unwrap_err(), "line 5: unknown command 'crsh'");
         assert_eq!(read_current(r#"{"ok":true,"result":null}"#).unwrap(), None);
         assert!(read_reply::<Vec<Listed>>("<html>").is_err());

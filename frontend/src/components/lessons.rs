@@ -39,7 +39,10 @@ impl Lessons {
             busy: RwSignal::new(false),
         };
         wasm_bindgen_futures::spawn_local(async move {
-            if let Ok(Ok(Some(v))) = call("GET", "/api/lesson", None).await.map(|t| read_current(&t)) {
+            if let Ok(Ok(Some(v))) = call("GET", "/api/lesson", None)
+                .await
+                .map(|t| read_current(&t))
+            {
                 l.open.set(Some(v));
             }
         });
@@ -51,7 +54,10 @@ impl Lessons {
         self.picker.set(true);
         if self.list.get_untracked().is_empty() {
             wasm_bindgen_futures::spawn_local(async move {
-                match call("GET", "/api/lessons", None).await.and_then(|t| read_reply(&t)) {
+                match call("GET", "/api/lessons", None)
+                    .await
+                    .and_then(|t| read_reply(&t))
+                {
                     Ok(list) => self.list.set(list),
                     Err(e) => self.error.set(Some(e)),
                 }
@@ -66,7 +72,9 @@ impl Lessons {
         }
         self.busy.set(true);
         wasm_bindgen_futures::spawn_local(async move {
-            let reply = call("POST", &url, body).await.and_then(|t| read_reply::<LessonView>(&t));
+            let reply = call("POST", &url, body)
+                .await
+                .and_then(|t| read_reply::<LessonView>(&t));
             self.busy.set(false);
             match reply {
                 Ok(v) => {
@@ -151,9 +159,15 @@ pub fn LessonPicker() -> impl IntoView {
         };
         input.set_value("");
         wasm_bindgen_futures::spawn_local(async move {
-            match JsFuture::from(file.text()).await.ok().and_then(|t| t.as_string()) {
+            match JsFuture::from(file.text())
+                .await
+                .ok()
+                .and_then(|t| t.as_string())
+            {
                 Some(text) => l.post("/api/lesson".into(), Some(text)),
-                None => l.error.set(Some("the file could not be read as text".into())),
+                None => l
+                    .error
+                    .set(Some("the file could not be read as text".into())),
             }
         });
     };
