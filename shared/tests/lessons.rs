@@ -132,3 +132,19 @@ fn errors_name_the_line_and_what_was_expected() {
     let e = error(&format!("{head}step one\nappend mul\n"));
     assert!(e.starts_with("line 5: append: "), "{e}");
 }
+
+#[test]
+fn the_documented_fifty_minute_lesson_stages() {
+    let text = include_str!("../../lessons/fifty-minutes.lesson");
+    let staged = lesson::parse(text)
+        .and_then(|l| lesson::stage(&l))
+        .unwrap_or_else(|e| panic!("lessons/fifty-minutes.lesson {e}"));
+    assert_eq!(staged.lesson.steps.len(), 9);
+}
+
+#[test]
+fn docs_lessons_md_shows_the_fifty_minute_lesson_as_it_is() {
+    let doc = include_str!("../../docs/lessons.md");
+    let text = include_str!("../../lessons/fifty-minutes.lesson");
+    assert!(doc.contains(text), "docs/lessons.md's example differs from the file");
+}
