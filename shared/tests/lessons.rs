@@ -146,5 +146,8 @@ fn the_documented_fifty_minute_lesson_stages() {
 fn docs_lessons_md_shows_the_fifty_minute_lesson_as_it_is() {
     let doc = include_str!("../../docs/lessons.md");
     let text = include_str!("../../lessons/fifty-minutes.lesson");
-    assert!(doc.contains(text), "docs/lessons.md's example differs from the file");
+    assert!(
+        doc.contains(text),
+        "docs/lessons.md's example differs from the file"
+    );
 }
