@@ -104,6 +104,12 @@ struct Cli {
     #[arg(long, value_name = "FILE")]
     trace: Option<PathBuf>,
 
+    /// Open this lesson (docs/lessons.md) once the server is up: the cluster becomes the
+    /// lesson's run, paused at its first step. A built-in lesson's name works too
+    /// (`--lesson split-vote`).
+    #[arg(long, value_name = "FILE")]
+    lesson: Option<PathBuf>,
+
     /// The presenter's secret (letters, digits, '-' and '_'). Default: a random one, printed in
     /// the presenter URL. Needed for every command when --bind is not a loopback address.
     #[arg(long, value_parser = parse_token)]
@@ -275,7 +281,19 @@ async fn run(cli: Cli, explicit: Vec<&str>) -> anyhow::Result<()> {
             .map(|h| h.to_ascii_lowercase())
             .collect(),
     };
+    // Read and check the lesson before anything starts, so a bad file stops here with its line.
+    let lesson = match &cli.lesson {
+        Some(path) => Some(read_lesson(path)?),
+        None => None,
+    };
     let handle = server::serve(config).await?;
+    if let Some((name, text)) = &lesson {
+        handle
+            .open_lesson(name, text)
+            .await
+            .map_err(|e| anyhow::anyhow!("cannot open the lesson {name}: {e}"))?;
+        tracing::info!(lesson = %name, "opened the lesson, paused at its first step");
+    }
     let info = handle.start_info();
     let c = &info.cluster;
     if info.recovered {
@@ -396,4 +414,19 @@ fn shutdown_signal() -> impl std::future::Future<Output = ()> {
             std::future::pending::<()>().await;
         }
     }
+}
+
+/// `--lesson`: a file, or the name of a built-in lesson. Checked here (parsed and staged), so a
+/// mistake stops the server before it starts, naming the line.
+fn read_lesson(path: &std::path::Path) -> anyhow::Result<(String, String)> {
+    let name = path.to_string_lossy().to_string();
+    let text = match shared::lesson::builtin(&name) {
+        Some(text) if !path.exists() => text.to_string(),
+        _ => std::fs::read_to_string(path)
+            .map_err(|e| anyhow::anyhow!("cannot read the lesson {name}: {e}"))?,
+    };
+    shared::lesson::parse(&text)
+        .and_then(|l| shared::lesson::stage(&l))
+        .map_err(|e| anyhow::anyhow!("{name}: {e}"))?;
+    Ok((name, text))
 }

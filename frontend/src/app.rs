@@ -7,6 +7,7 @@ use shared::protocol::{ClientCommand, ServerMessage, PROTOCOL_VERSION};
 
 use crate::components::controls::{ClientPanel, NetworkPanel, ResetDialog, TopBar};
 use crate::components::inspector::Inspector;
+use crate::components::lessons::{LessonPanel, LessonPicker, Lessons};
 use crate::components::logs::LogTable;
 use crate::components::narration::NarrationPanel;
 use crate::components::overlays::{ConnectionOverlay, HelpOverlay, Legend};
@@ -185,6 +186,7 @@ fn on_key(ctx: Ctx, ev: web_sys::KeyboardEvent) {
 pub fn App() -> impl IntoView {
     let ctx = Ctx::new();
     provide_context(ctx);
+    provide_context(Lessons::new());
 
     let connection = Connection::open(
         default_url(),
@@ -228,6 +230,7 @@ pub fn App() -> impl IntoView {
                     <Legend/>
                 </section>
                 <aside class="side">
+                    <LessonPanel/>
                     <Inspector/>
                     // The controls stay while a server or message is inspected: mid-demo, the
                     // next click is often "isolate" or "append", not "close this panel".
@@ -251,6 +254,7 @@ pub fn App() -> impl IntoView {
                 </div>
             })}
             <HelpOverlay/>
+            <LessonPicker/>
             <ResetDialog/>
             <ConnectionOverlay/>
         </div>

@@ -7,6 +7,7 @@
 
 pub mod clock;
 pub mod layout;
+pub mod lesson;
 pub mod model;
 pub mod present;
 

@@ -9,6 +9,7 @@
 mod access;
 mod error;
 mod history;
+mod lessons;
 mod limits;
 mod listener;
 mod routes;
@@ -102,9 +103,21 @@ pub struct ServerHandle {
     token: String,
     token_required: bool,
     connections_max: usize,
+    lessons: Arc<lessons::Lessons>,
 }
 
 impl ServerHandle {
+    /// Open a lesson from its text (`logscope --lesson FILE`): the live cluster goes to its
+    /// first pause point, paused. The error names the line.
+    pub async fn open_lesson(&self, name: &str, text: &str) -> Result<(), String> {
+        let staged = lessons::stage_text(text)?;
+        self.lessons
+            .open(&self.driver, name.to_string(), staged)
+            .await
+            .map(|_| ())
+            .map_err(|e| e.message)
+    }
+
     /// The presenter's token (never logged; printed once in the presenter URL).
     pub fn token(&self) -> &str {
         &self.token
@@ -203,6 +216,8 @@ pub(crate) struct Inner {
     static_dir: PathBuf,
     /// Checkpoints of the run's trace for `GET /api/trace/at` and `/markers`.
     timelines: history::TimelineCache,
+    /// The open lesson (docs/lessons.md).
+    lessons: Arc<lessons::Lessons>,
 }
 
 impl AppState {
@@ -229,6 +244,7 @@ impl AppState {
                 shutdown,
                 static_dir,
                 timelines: Default::default(),
+                lessons: Default::default(),
             }),
         }
     }
@@ -270,6 +286,7 @@ pub async fn serve(config: ServerConfig) -> Result<ServerHandle, ServeError> {
         access,
         limits.ws_connections_max.min(connections_max),
     );
+    let lessons = state.inner.lessons.clone();
     let app = router(state, &config);
     // Waiting requests are answered at once when shutdown begins, so they don't hold it up.
     // And a driver that stops on its own (a bug) takes the server down with it, loudly, rather
@@ -311,6 +328,7 @@ pub async fn serve(config: ServerConfig) -> Result<ServerHandle, ServeError> {
         token,
         token_required,
         connections_max,
+        lessons,
     })
 }
 
@@ -344,7 +362,7 @@ fn router(state: AppState, config: &ServerConfig) -> Router {
             api_timeout,
         ));
     // The history routes (docs/trace.md) carry their own, larger body limit.
-    let api = history::router().merge(api);
+    let api = history::router().merge(lessons::router()).merge(api);
     Router::new()
         .merge(api)
         .route("/ws", get(ws::upgrade))

@@ -3,6 +3,7 @@
 
 pub mod controls;
 pub mod inspector;
+pub mod lessons;
 pub mod logs;
 pub mod narration;
 pub mod overlays;

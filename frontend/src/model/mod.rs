@@ -68,7 +68,7 @@ pub enum Applied {
 }
 
 /// When an event happened: its sequence number and virtual time, stamped on its sentences.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, PartialEq)]
 struct Stamp {
     seq: u64,
     time_ms: u64,
@@ -117,6 +117,9 @@ pub struct ClusterView {
     /// *command* model).
     applied_values: BTreeMap<LogIndex, (NodeId, i64)>,
     divergent: BTreeSet<LogIndex>,
+    /// A refused AppendEntries just delivered to its leader, told once the leader's next
+    /// `progress_updated` says where it backs up to (`events::append_refused`).
+    repair: Option<events::Repair>,
     narration_next_id: u64,
     /// Parts touched since the page last called `take_changes`.
     changes: Changes,
@@ -164,6 +167,7 @@ impl ClusterView {
             nodes,
             messages: snapshot.messages.into_iter().map(|m| (m.id, m)).collect(),
             ghosts: VecDeque::new(),
+            repair: None,
             committed,
             committed_first_index,
             narration: VecDeque::new(),
@@ -296,7 +300,7 @@ impl ClusterView {
         };
         match &ev.event {
             Event::MessageSent { message } => self.message_sent(at, message),
-            Event::MessageDelivered { id, .. } => self.message_delivered(*id),
+            Event::MessageDelivered { id, .. } => self.message_delivered(at, *id),
             Event::MessageDropped { id, reason, .. } => self.message_dropped(at, *id, *reason),
             Event::ElectionTimeout { node, .. } => self.election_timeout(*node),
             Event::RoleChanged {
@@ -343,7 +347,7 @@ impl ClusterView {
                     next_index: *next_index,
                     match_index: *match_index,
                 };
-                self.progress_updated(*leader, *peer, progress)
+                self.progress_updated(at, *leader, *peer, progress)
             }
             Event::ClientRequest {
                 node,
