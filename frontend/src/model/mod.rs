@@ -278,6 +278,12 @@ impl ClusterView {
         std::mem::take(&mut self.changes)
     }
 
+    /// Mark every part changed, as a fresh snapshot does: the page put back a whole view it kept
+    /// aside (the timeline's "Back to live"), so everything drawn may differ.
+    pub fn touch_all(&mut self) {
+        self.changes = Changes::all();
+    }
+
     /// Apply one event (in `seq` order). Events already covered by the snapshot are ignored.
     pub fn apply(&mut self, ev: &SimEvent) -> Applied {
         if ev.seq <= self.seq {
