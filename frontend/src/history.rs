@@ -14,13 +14,15 @@ use wasm_bindgen_futures::JsFuture;
 
 use crate::model::{ClusterView, Tone};
 use crate::state::Ctx;
-use crate::timeline::{back_target, format_instant, markers, parse_share, share_fragment};
+use crate::timeline::{back_target, format_instant, markers, parse_share, share_fragment, story};
 use crate::timeline::{Marker, MarkersReply};
 use crate::ws::Origin;
 
 /// Least wall time between two marker refreshes while the run goes on: the server re-executes
 /// the run to answer, so a long run is asked less often (see `refresh_markers`).
 const MARKERS_EVERY_MS: f64 = 3_000.0;
+/// Sentences told from the markers when the page has none of its own for the instant shown.
+const STORY_MAX: usize = 60;
 /// Attempts at finding an earlier step boundary for "one event back" (1, 2, 4, … events back).
 const BACK_ATTEMPTS: u32 = 6;
 
@@ -261,6 +263,13 @@ impl History {
                 view.paused = saved.paused;
             }
         });
+        if view.narration.is_empty() {
+            // This page did not see that part of the run: tell it from the markers.
+            let told = self
+                .track
+                .with_untracked(|t| story(&t.markers, view.time_ms, STORY_MAX));
+            view.narration = told.into();
+        }
         let (time_ms, seq, speed) = (view.time_ms, view.seq, view.speed);
         ctx.live.change(move |v| *v = view);
         ctx.clock
@@ -388,13 +397,14 @@ impl History {
                 Ok((200, text)) => match parse_result::<LinkResult>(&text) {
                     Ok(link) => {
                         let url = page_url() + &share_fragment(&link.fragment, t);
-                        let copied = copy_to_clipboard(&url).await;
-                        let said = if copied {
+                        // Shown first: the clipboard may be refused (a page not on https or
+                        // localhost) or wait for a permission.
+                        self.link.set(Some(url.clone()));
+                        let said = if copy_to_clipboard(&url).await {
                             format!("Link copied ({} characters)", url.len())
                         } else {
                             "Copy the link below".to_string()
                         };
-                        self.link.set(Some(url));
                         ctx.replies.update(|r| {
                             r.insert(Origin::History, Ok(said));
                         });
@@ -430,11 +440,20 @@ impl History {
                 );
             }
         };
-        ctx.send(shared::protocol::ClientCommand::Pause, Origin::History);
-        self.load(ctx, trace.to_json(), move || {
-            if let Some(t) = share.t_ms {
-                self.show(ctx, At::Ms(t));
+        // Paused first (over HTTP: the WebSocket may not be open yet), so the run waits at the
+        // instant the link names instead of running on from it.
+        spawn_local(async move {
+            let pause = r#"{"type":"pause"}"#.to_string();
+            if let Ok((status, text)) = request("POST", "/api/commands", Some(pause)).await {
+                if status != 200 {
+                    leptos::logging::warn!("pause: {}", error_of(&text));
+                }
             }
+            self.load(ctx, trace.to_json(), move || {
+                if let Some(t) = share.t_ms {
+                    self.show(ctx, At::Ms(t));
+                }
+            });
         });
     }
 }

@@ -24,7 +24,10 @@ pub const SHORTCUTS: [(&str, &str); 13] = [
     ("Enter", "on a focused server: open its panel"),
     ("[  /  ]", "timeline: one event back / forward in the past"),
     (",", "one event back (while paused, or in the past)"),
-    ("u  or  Ctrl+Z", "undo the last action (the run is kept as a branch)"),
+    (
+        "u  or  Ctrl+Z",
+        "undo the last action (the run is kept as a branch)",
+    ),
     ("Esc", "in the past: back to live"),
 ];
 

@@ -192,7 +192,7 @@ pub fn Timeline() -> impl IntoView {
                             view! {
                                 <span class=format!("mark lane-{lane} kind-{kind}")
                                     data-testid=format!("mark-{kind}") data-at-ms=m.at_ms.to_string()
-                                    title=m.label.clone()
+                                    title=m.label()
                                     style=format!("left: {:.3}%; background: {}", x * 100.0, m.colour)></span>
                             }
                         }
