@@ -224,3 +224,22 @@ test('a share link opens the run paused at its instant', async () => {
     await other.close();
   }
 });
+
+test('a run too long for a link says to share the file instead', async () => {
+  // 600 requests over one virtual minute: far past the link limit (docs/trace.md).
+  const c = await cluster(backend.url);
+  const inputs = Array.from({ length: 600 }, (_, k) => ({ at_ms: 500 + k * 100, input: { type: 'append', command: `add ${(k * 7919) % 1000}` } }));
+  const trace = {
+    version: 1,
+    config: { nodes: 5, seed: 11, log_model: 'command', timing: c.timing, network: { latency_ms_min: 5, latency_ms_max: 15, loss_probability: 0, duplicate_probability: 0 } },
+    start: { kind: 'empty' },
+    inputs,
+    end_ms: 61_000,
+  };
+  const loaded = await (await fetch(`${backend.url}/api/trace`, { method: 'POST', body: JSON.stringify(trace) })).json();
+  assert.equal(loaded.ok, true, JSON.stringify(loaded));
+  await $('copy-link').click();
+  await until(() => $('error-history').count(), { what: 'the refusal' });
+  assert.match(await $('error-history').textContent(), /too long to share as a link .* download the trace and share the file instead/);
+  assert.equal(await $('share-link').count(), 0);
+});

@@ -194,7 +194,7 @@ pub fn App() -> impl IntoView {
     let connection = Connection::open(
         default_url(),
         move |m| {
-            if let Some(m) = history.intercept(m) {
+            if let Some(m) = history.intercept(ctx, m) {
                 handle_server_message(ctx, m)
             }
         },

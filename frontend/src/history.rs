@@ -13,7 +13,7 @@ use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 
 use crate::model::{ClusterView, Tone};
-use crate::state::Ctx;
+use crate::state::{Ctx, Selection};
 use crate::timeline::{back_target, format_instant, markers, parse_share, share_fragment, story};
 use crate::timeline::{Marker, MarkersReply};
 use crate::ws::Origin;
@@ -89,6 +89,9 @@ pub struct History {
     /// A `GET /api/trace/at` is under way (one at a time: a drag asks for its newest position
     /// when the previous answer came).
     fetching: StoredValue<bool>,
+    /// A fork, undo or load from this page is under way, and the new run's snapshot has not
+    /// come yet: it is taken as a replaced run (`ClusterView::replaced`), not a restart.
+    expect_run: StoredValue<bool>,
     /// Wall time and cost of the last marker refresh.
     markers_wall: StoredValue<(f64, f64)>,
 }
@@ -111,13 +114,29 @@ impl History {
             saved: StoredValue::new_local(None),
             wanted: StoredValue::new(None),
             fetching: StoredValue::new(false),
+            expect_run: StoredValue::new(false),
             markers_wall: StoredValue::new((f64::MIN, 0.0)),
         }
     }
 
     /// A message from the WebSocket: passed on while the live run is shown; while the past is
     /// shown, applied to the kept live view instead (replies and a protocol mismatch pass on).
-    pub fn intercept(self, message: ServerMessage) -> Option<ServerMessage> {
+    pub fn intercept(self, ctx: Ctx, message: ServerMessage) -> Option<ServerMessage> {
+        if self.expect_run.get_value() && self.past.get_untracked().is_none() {
+            if let ServerMessage::Snapshot { snapshot } = message {
+                self.expect_run.set_value(false);
+                let (time, speed, paused) =
+                    (snapshot.time_ms as f64, snapshot.speed, snapshot.paused);
+                ctx.live.change(|v| v.replaced(snapshot));
+                ctx.clock
+                    .update_value(|c| c.reset(time, wall_ms(), speed, paused));
+                // Message ids start again in the new run.
+                if matches!(ctx.selection.get_untracked(), Selection::Message(_)) {
+                    ctx.selection.set(Selection::None);
+                }
+                return None;
+            }
+        }
         if self.past.get_untracked().is_none() {
             return Some(message);
         }
@@ -126,7 +145,10 @@ impl History {
                 protocol_version, ..
             } if protocol_version != PROTOCOL_VERSION => Some(message),
             ServerMessage::Hello { snapshot, .. } | ServerMessage::Snapshot { snapshot } => {
+                let replaced = self.expect_run.get_value();
+                self.expect_run.set_value(false);
                 self.saved.update_value(|v| match v {
+                    Some(v) if replaced => v.replaced(snapshot),
                     Some(v) => {
                         v.resync(snapshot);
                     }
@@ -364,10 +386,14 @@ impl History {
             return;
         }
         self.busy.set(true);
+        self.expect_run.set_value(true);
         ctx.clear_reply(Origin::History);
         spawn_local(async move {
             let answer = request("POST", url, body).await;
             self.busy.set(false);
+            if !matches!(answer, Ok((200, _))) {
+                self.expect_run.set_value(false);
+            }
             match answer {
                 Ok((200, text)) => {
                     let message = parse_result::<ForkResult>(&text)
