@@ -226,15 +226,17 @@ test('a share link opens the run paused at its instant', async () => {
 });
 
 test('a run too long for a link says to share the file instead', async () => {
-  // 600 requests over one virtual minute: far past the link limit (docs/trace.md).
+  // 2000 requests over 100 virtual seconds, spread and varied so they do not compress away:
+  // past the link limit (docs/trace.md).
   const c = await cluster(backend.url);
-  const inputs = Array.from({ length: 600 }, (_, k) => ({ at_ms: 500 + k * 100, input: { type: 'append', command: `add ${(k * 7919) % 1000}` } }));
+  let at = 500;
+  const inputs = Array.from({ length: 2000 }, (_, k) => ({ at_ms: (at += 20 + ((k * 7919) % 61)), input: { type: 'append', command: `add ${(k * 104729) % 99991}` } }));
   const trace = {
     version: 1,
     config: { nodes: 5, seed: 11, log_model: 'command', timing: c.timing, network: { latency_ms_min: 5, latency_ms_max: 15, loss_probability: 0, duplicate_probability: 0 } },
     start: { kind: 'empty' },
     inputs,
-    end_ms: 61_000,
+    end_ms: at + 1000,
   };
   const loaded = await (await fetch(`${backend.url}/api/trace`, { method: 'POST', body: JSON.stringify(trace) })).json();
   assert.equal(loaded.ok, true, JSON.stringify(loaded));
