@@ -175,6 +175,8 @@ fn event_marker(ev: &SimEvent) -> Option<Marker> {
         ),
         Event::NodeCrashed { node } => fault(format!("S{node} crashed")),
         Event::PowerLost { node, .. } => fault(format!("S{node} lost power")),
+        // Every server "restarts" at 0 ms when the run begins: that is the start, not a fault.
+        Event::NodeRestarted { .. } if ev.time_ms == 0 => return None,
         Event::NodeRestarted { node, .. } => fault(format!("S{node} restarted")),
         Event::StorageFailed { node, .. } => fault(format!("S{node}'s storage failed")),
         Event::NetworkChanged { network } => {

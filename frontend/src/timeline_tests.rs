@@ -53,6 +53,16 @@ fn leaders_get_their_terms_colour_and_control_inputs_no_marker() {
             input(2, 1_300, "run at speed 0.01"),
         ],
         events: vec![
+            // The start of the run, not a fault: no marker.
+            ev(
+                1,
+                0,
+                Event::NodeRestarted {
+                    node: NodeId(1),
+                    term: Term(0),
+                    last_index: shared::types::LogIndex(0),
+                },
+            ),
             leader(10, 300, 1, 1),
             ev(20, 1_200, Event::NodeCrashed { node: NodeId(2) }),
             leader(30, 2_000, 3, 2),
