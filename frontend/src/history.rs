@@ -285,12 +285,18 @@ impl History {
                 view.paused = saved.paused;
             }
         });
-        if view.narration.is_empty() {
-            // This page did not see that part of the run: tell it from the markers.
+        // What came before this page's first sentence (it opened later, or the run was loaded
+        // from a file or a link) is told from the markers.
+        let earliest = view
+            .narration
+            .back()
+            .map_or(view.time_ms + 1, |n| n.time_ms);
+        if earliest > 0 {
+            let until = (earliest - 1).min(view.time_ms);
             let told = self
                 .track
-                .with_untracked(|t| story(&t.markers, view.time_ms, STORY_MAX));
-            view.narration = told.into();
+                .with_untracked(|t| story(&t.markers, until, STORY_MAX));
+            view.narration.extend(told);
         }
         let (time_ms, seq, speed) = (view.time_ms, view.seq, view.speed);
         ctx.live.change(move |v| *v = view);
