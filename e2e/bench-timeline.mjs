@@ -68,6 +68,18 @@ try {
     }), frac);
     times.push(ms);
   }
+  // The server's share alone: the same kind of request from here, no page involved.
+  const server = [];
+  for (let i = 0; i < N; i++) {
+    const at = Math.floor(Math.random() * HOUR_MS);
+    const start = performance.now();
+    const r = await fetch(`${backend.url}/api/trace/at?at_ms=${at}`);
+    await r.json();
+    server.push(performance.now() - start);
+  }
+  server.sort((a, b) => a - b);
+  const sq = (p) => server[Math.min(server.length - 1, Math.floor(p * server.length))];
+  console.log(`GET /api/trace/at alone (from node): n=${N} median ${sq(0.5).toFixed(1)} ms, p95 ${sq(0.95).toFixed(1)} ms`);
   times.sort((a, b) => a - b);
   const q = (p) => times[Math.min(times.length - 1, Math.floor(p * times.length))];
   console.log(`draw an instant of the hour: n=${N} median ${q(0.5).toFixed(1)} ms, p95 ${q(0.95).toFixed(1)} ms, max ${times[times.length - 1].toFixed(1)} ms`);
