@@ -12,6 +12,8 @@ use crate::components::logs::LogTable;
 use crate::components::narration::NarrationPanel;
 use crate::components::overlays::{ConnectionOverlay, HelpOverlay, Legend};
 use crate::components::ring::ClusterRing;
+use crate::components::timeline::Timeline;
+use crate::history::History;
 use crate::model::{Focus, Resync, Tone};
 use crate::state::{Ctx, Selection};
 use crate::ws::{default_url, ConnState, Connection, Origin, ReplyOutcome};
@@ -187,10 +189,17 @@ pub fn App() -> impl IntoView {
     let ctx = Ctx::new();
     provide_context(ctx);
     provide_context(Lessons::new());
+    // While the timeline shows the past, live messages go to its kept copy of the live view.
+    let history = History::new();
+    provide_context(history);
 
     let connection = Connection::open(
         default_url(),
-        move |m| handle_server_message(ctx, m),
+        move |m| {
+            if let Some(m) = history.intercept(ctx, m) {
+                handle_server_message(ctx, m)
+            }
+        },
         move |state| {
             if state == ConnState::Open {
                 ctx.live
@@ -224,6 +233,7 @@ pub fn App() -> impl IntoView {
             data-seq=move || ctx.live.seq.get().to_string()
             data-paused=move || ctx.live.paused.get().to_string()>
             <TopBar/>
+            <Timeline/>
             <main class="main">
                 <section class="stage" aria-label="The cluster">
                     <ClusterRing/>

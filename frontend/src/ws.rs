@@ -30,6 +30,8 @@ pub enum Origin {
     Message,
     /// Keyboard shortcuts.
     Keyboard,
+    /// The timeline: fork, undo, import, share links.
+    History,
 }
 
 /// The connection as the page shows it.

@@ -9,3 +9,4 @@ pub mod narration;
 pub mod overlays;
 pub mod reply;
 pub mod ring;
+pub mod timeline;

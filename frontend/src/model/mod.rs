@@ -241,6 +241,16 @@ impl ClusterView {
         kind
     }
 
+    /// The server replaced the run on this page's request (a fork, an undo, a loaded trace):
+    /// take the new run's snapshot whole, but keep the story, whose next sentence (the server's
+    /// answer) says why. Unlike [`ClusterView::resync`] it does not guess a restart or a reset.
+    pub fn replaced(&mut self, snapshot: ClusterSnapshot) {
+        let mut fresh = ClusterView::from_snapshot(snapshot);
+        fresh.narration_next_id = self.narration_next_id;
+        fresh.narration = std::mem::take(&mut self.narration);
+        *self = fresh;
+    }
+
     /// Older entries of server `node`, fetched by index range (`GET /api/nodes/{id}/log`) when
     /// the user scrolled to them: put in front of what the page holds if they end right before
     /// it, and in front of the committed log as far as that server had committed them (committed
@@ -280,6 +290,12 @@ impl ClusterView {
     /// redraws only those. Taking them starts a new, empty list.
     pub fn take_changes(&mut self) -> Changes {
         std::mem::take(&mut self.changes)
+    }
+
+    /// Mark every part changed, as a fresh snapshot does: the page put back a whole view it kept
+    /// aside (the timeline's "Back to live"), so everything drawn may differ.
+    pub fn touch_all(&mut self) {
+        self.changes = Changes::all();
     }
 
     /// Apply one event (in `seq` order). Events already covered by the snapshot are ignored.
