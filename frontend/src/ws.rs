@@ -30,6 +30,8 @@ pub enum Origin {
     Message,
     /// Keyboard shortcuts.
     Keyboard,
+    /// The presenter's view state, sent for viewers to follow.
+    Follow,
 }
 
 /// The connection as the page shows it.
