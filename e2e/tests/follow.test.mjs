@@ -66,6 +66,9 @@ test('a viewer sees no controls, and its keys and raw WebSocket commands are ref
   await viewer.keyboard.press('k');
   await $(viewer, 'key-error').waitFor();
   assert.match(await $(viewer, 'key-error').innerText(), /read-only/);
+  await viewer.keyboard.press('Space');
+  await $(viewer, 'error-playback').waitFor();
+  assert.match(await $(viewer, 'error-playback').innerText(), /read-only/);
   // The help must not pause the presenter's run.
   await viewer.keyboard.press('?');
   await $(viewer, 'help').waitFor();
