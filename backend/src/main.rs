@@ -349,17 +349,12 @@ async fn run(cli: Cli, explicit: Vec<&str>) -> anyhow::Result<()> {
     println!("logscope listening on http://{addr}");
     if handle.token_required() {
         // Students need an address they can reach: the LAN address when bound to all.
-        let host = if addr.ip().is_unspecified() {
-            lan_address().unwrap_or(addr.ip())
-        } else {
-            addr.ip()
-        };
-        let base = SocketAddr::new(host, addr.port());
+        let viewers = backend::server::viewer_url(addr);
         println!(
-            "presenter (keep this one to yourself): http://{base}/?token={}",
+            "presenter (keep this one to yourself): {viewers}?token={}",
             handle.token()
         );
-        println!("viewers (share this one): http://{base}/");
+        println!("viewers (share this one): {viewers}");
     }
     tracing::info!(
         connections_max = handle.connections_max(),
@@ -368,14 +363,6 @@ async fn run(cli: Cli, explicit: Vec<&str>) -> anyhow::Result<()> {
     );
     handle.wait().await?;
     Ok(())
-}
-
-/// This machine's address on the network the default route leads to (no packet is sent: a UDP
-/// "connect" only picks the source address).
-fn lan_address() -> Option<IpAddr> {
-    let socket = std::net::UdpSocket::bind("0.0.0.0:0").ok()?;
-    socket.connect("192.0.2.1:9").ok()?;
-    socket.local_addr().ok().map(|a| a.ip())
 }
 
 /// A seed from the clock, for runs nobody asked to repeat (it is printed, so they can be).

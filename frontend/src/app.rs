@@ -5,6 +5,7 @@
 use leptos::prelude::*;
 use shared::protocol::{ClientCommand, ServerMessage, PROTOCOL_VERSION};
 
+use crate::components::classroom::{self, ClassroomBar};
 use crate::components::controls::{ClientPanel, NetworkPanel, ResetDialog, TopBar};
 use crate::components::inspector::Inspector;
 use crate::components::lessons::{LessonPanel, LessonPicker, Lessons};
@@ -30,6 +31,7 @@ fn wall_ms() -> f64 {
 
 fn handle_server_message(ctx: Ctx, message: ServerMessage) {
     let wall = wall_ms();
+    classroom::on_message(ctx, &message);
     match message {
         ServerMessage::Hello {
             protocol_version, ..
@@ -92,6 +94,7 @@ fn handle_server_message(ctx: Ctx, message: ServerMessage) {
                 .update_value(|c| c.sync(time_ms as f64, wall, speed, paused));
         }
         ServerMessage::Reply { .. } => {} // Routed by the connection to `on_reply`.
+        ServerMessage::PresenterView(_) => {} // Follow mode, in `classroom::on_message`.
     }
 }
 
@@ -218,6 +221,7 @@ pub fn App() -> impl IntoView {
     );
     ctx.connection.set_value(Some(connection));
     start_animation_loop(ctx);
+    classroom::start_broadcast(ctx);
 
     let keys = window_event_listener(leptos::ev::keydown, move |ev| on_key(ctx, ev));
     on_cleanup(move || keys.remove());
@@ -230,10 +234,12 @@ pub fn App() -> impl IntoView {
 
     view! {
         <div class="app" class:presenter=move || ctx.presenter.get() data-testid="app"
+            class:viewer=move || ctx.role.get() == Some(shared::protocol::ConnectionRole::Viewer)
             data-seq=move || ctx.live.seq.get().to_string()
             data-paused=move || ctx.live.paused.get().to_string()>
             <TopBar/>
             <Timeline/>
+            <ClassroomBar/>
             <main class="main">
                 <section class="stage" aria-label="The cluster">
                     <ClusterRing/>

@@ -178,7 +178,8 @@ impl History {
                 });
                 None
             }
-            ServerMessage::Reply { .. } => Some(message),
+            // Neither is the run's state: the page handles them as when live.
+            ServerMessage::Reply { .. } | ServerMessage::PresenterView(_) => Some(message),
         }
     }
 

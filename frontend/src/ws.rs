@@ -32,6 +32,8 @@ pub enum Origin {
     Keyboard,
     /// The timeline: fork, undo, import, share links.
     History,
+    /// The presenter's view state, sent for viewers to follow.
+    Follow,
 }
 
 /// The connection as the page shows it.

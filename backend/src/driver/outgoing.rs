@@ -80,6 +80,9 @@ impl SnapshotReply {
                 to_json(&ServerMessage::Hello {
                     protocol_version: PROTOCOL_VERSION,
                     snapshot: self.snapshot.clone(),
+                    // Per connection: the WebSocket handler adds them to this text.
+                    role: None,
+                    viewer_url: None,
                 })
             })
             .clone()

@@ -187,6 +187,7 @@ impl Viewer {
         let ServerMessage::Hello {
             protocol_version,
             snapshot,
+            ..
         } = first
         else {
             panic!("the first message must be hello, got {first:?}");
