@@ -10,6 +10,7 @@ use shared::types::NodeId;
 
 use crate::clock::PlaybackClock;
 use crate::live::Live;
+use crate::model::safety::SafetyState;
 use crate::model::Focus;
 use crate::present::{help_pause, HelpPause};
 use crate::ws::{ConnState, Connection, Origin};
@@ -57,6 +58,8 @@ pub struct Ctx {
     help_paused: StoredValue<bool>,
     /// The append form's text (shared with the "c" key and the server panel).
     pub append_text: RwSignal<String>,
+    /// The live safety checker's verdict (and the rules broken on purpose).
+    pub safety: RwSignal<SafetyState>,
     /// Set when the server speaks another protocol version (the page must be reloaded).
     pub version_mismatch: RwSignal<Option<u32>>,
     /// Wall time of the last reconnect asked for by a gap in the events.
@@ -94,6 +97,7 @@ impl Ctx {
             help_paused: StoredValue::new(false),
             append_text: RwSignal::new("add 5".to_string()),
             version_mismatch: RwSignal::new(None),
+            safety: RwSignal::new(SafetyState::default()),
             last_resync_ms: StoredValue::new(f64::MIN),
             connection: StoredValue::new_local(None),
             clock: StoredValue::new(PlaybackClock::new()),

@@ -30,6 +30,8 @@ pub enum Origin {
     Message,
     /// Keyboard shortcuts.
     Keyboard,
+    /// The "break Raft" lab and the safety panel.
+    Lab,
 }
 
 /// The connection as the page shows it.

@@ -1,6 +1,7 @@
 //! Thin Leptos components over the view model: each reads `state::Ctx` and draws one part of the page.
 //! None of them holds Raft knowledge of its own.
 
+pub mod break_raft;
 pub mod controls;
 pub mod inspector;
 pub mod logs;
@@ -8,3 +9,4 @@ pub mod narration;
 pub mod overlays;
 pub mod reply;
 pub mod ring;
+pub mod safety;
