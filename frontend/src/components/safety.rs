@@ -36,13 +36,15 @@ pub fn SafetyPanel() -> impl IntoView {
                 }}</span>
             </h2>
             <ul class="safety-rows">
-                {move || rows().into_iter().map(|(name, holds)| view! {
-                    <li class="safety-row" class:bad=!holds data-testid=format!("safety-{}", name.replace(' ', "-"))
+                {move || rows().into_iter().map(|(name, holds)| {
+                    let testid = format!("safety-{}", name.replace(' ', "-"));
+                    view! {
+                    <li class="safety-row" class:bad=!holds data-testid=testid
                         title=if holds { "holds so far" } else { "violated" }>
                         <span class="light" aria-hidden="true">{if holds { "●" } else { "✖" }}</span>
                         {name}
                     </li>
-                }).collect_view()}
+                }}).collect_view()}
             </ul>
             {move || headline().map(|h| view! {
                 <div class="safety-violation" role="alert">

@@ -26,7 +26,11 @@ impl SafetyState {
             None => SafetyState::default(),
             Some(v) => SafetyState {
                 known: true,
-                rows: v.invariants.into_iter().map(|r| (r.name, r.holds)).collect(),
+                rows: v
+                    .invariants
+                    .into_iter()
+                    .map(|r| (r.name, r.holds))
+                    .collect(),
                 violation: v.violation,
                 broken_rules: v.broken_rules,
             },
@@ -110,7 +114,11 @@ mod tests {
     fn a_verdict_turns_its_row_red_and_says_where_and_how_to_rewind() {
         let mut s = SafetyState::default();
         assert!(!s.known && !s.is_red());
-        assert_eq!(s.rows().len(), INVARIANTS.len(), "rows listed before the server speaks");
+        assert_eq!(
+            s.rows().len(),
+            INVARIANTS.len(),
+            "rows listed before the server speaks"
+        );
 
         let mut view = SafetyView::holding(BrokenRules::default(), 10);
         s.load(Some(view.clone()));
