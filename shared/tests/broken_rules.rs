@@ -63,7 +63,7 @@ impl Lab {
     fn until(&mut self, ms: u64, mut cond: impl FnMut(&Sim) -> bool) -> Result<bool, Violation> {
         let end = self.sim.now_ms() + ms;
         while !cond(&self.sim) {
-            if !self.sim.next_event_time().is_some_and(|t| t <= end) {
+            if self.sim.next_event_time().is_none_or(|t| t > end) {
                 self.sim.run_until(end);
                 return Ok(cond(&self.sim));
             }
