@@ -260,6 +260,7 @@ async fn run(cli: Cli, explicit: Vec<&str>) -> anyhow::Result<()> {
             latency_ms_max: cli.latency_ms_max,
             ..NetworkSettings::default()
         },
+        broken_rules: Default::default(),
     };
     let config = ServerConfig {
         bind: SocketAddr::new(cli.bind, cli.port),

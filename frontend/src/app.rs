@@ -5,6 +5,7 @@
 use leptos::prelude::*;
 use shared::protocol::{ClientCommand, ServerMessage, PROTOCOL_VERSION};
 
+use crate::components::break_raft::BreakRaftPanel;
 use crate::components::classroom::{self, ClassroomBar};
 use crate::components::controls::{ClientPanel, NetworkPanel, ResetDialog, TopBar};
 use crate::components::inspector::Inspector;
@@ -13,6 +14,7 @@ use crate::components::logs::LogTable;
 use crate::components::narration::NarrationPanel;
 use crate::components::overlays::{ConnectionOverlay, HelpOverlay, Legend};
 use crate::components::ring::ClusterRing;
+use crate::components::safety::SafetyPanel;
 use crate::components::timeline::Timeline;
 use crate::history::History;
 use crate::model::{Focus, Resync, Tone};
@@ -40,6 +42,7 @@ fn handle_server_message(ctx: Ctx, message: ServerMessage) {
         }
         ServerMessage::Hello { snapshot, .. } | ServerMessage::Snapshot { snapshot } => {
             ctx.version_mismatch.set(None);
+            ctx.safety.update(|s| s.load(snapshot.safety.clone()));
             let (time, speed, paused) = (snapshot.time_ms as f64, snapshot.speed, snapshot.paused);
             if ctx.live.load(snapshot) == Resync::NewCluster {
                 // The old run's answers ("appended as entry 7") are about a cluster that is gone.
@@ -93,6 +96,7 @@ fn handle_server_message(ctx: Ctx, message: ServerMessage) {
             ctx.clock
                 .update_value(|c| c.sync(time_ms as f64, wall, speed, paused));
         }
+        ServerMessage::Safety { safety } => ctx.safety.update(|s| s.load(Some(safety))),
         ServerMessage::Reply { .. } => {} // Routed by the connection to `on_reply`.
         ServerMessage::PresenterView(_) => {} // Follow mode, in `classroom::on_message`.
     }
@@ -246,12 +250,14 @@ pub fn App() -> impl IntoView {
                     <Legend/>
                 </section>
                 <aside class="side">
+                    <SafetyPanel/>
                     <LessonPanel/>
                     <Inspector/>
                     // The controls stay while a server or message is inspected: mid-demo, the
                     // next click is often "isolate" or "append", not "close this panel".
                     <ClientPanel/>
                     <NetworkPanel/>
+                    <BreakRaftPanel/>
                     <NarrationPanel/>
                 </aside>
                 <section class="logs-section" aria-label="The logs">

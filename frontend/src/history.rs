@@ -179,7 +179,9 @@ impl History {
                 None
             }
             // Neither is the run's state: the page handles them as when live.
-            ServerMessage::Reply { .. } | ServerMessage::PresenterView(_) => Some(message),
+            ServerMessage::Reply { .. }
+            | ServerMessage::PresenterView(_)
+            | ServerMessage::Safety { .. } => Some(message),
         }
     }
 

@@ -10,6 +10,7 @@ use shared::types::NodeId;
 
 use crate::clock::PlaybackClock;
 use crate::live::Live;
+use crate::model::safety::SafetyState;
 use crate::model::Focus;
 use crate::present::{help_pause, HelpPause};
 use crate::ws::{ConnState, Connection, Origin};
@@ -69,6 +70,8 @@ pub struct Ctx {
     pub following: RwSignal<bool>,
     /// The presenter's latest view state, kept so that rejoining follow mode goes straight to it.
     pub presenter_view: RwSignal<Option<PresenterView>>,
+    /// The live safety checker's verdict (and the rules broken on purpose).
+    pub safety: RwSignal<SafetyState>,
     /// Set when the server speaks another protocol version (the page must be reloaded).
     pub version_mismatch: RwSignal<Option<u32>>,
     /// Wall time of the last reconnect asked for by a gap in the events.
@@ -110,6 +113,7 @@ impl Ctx {
             following: RwSignal::new(true),
             presenter_view: RwSignal::new(None),
             version_mismatch: RwSignal::new(None),
+            safety: RwSignal::new(SafetyState::default()),
             last_resync_ms: StoredValue::new(f64::MIN),
             connection: StoredValue::new_local(None),
             clock: StoredValue::new(PlaybackClock::new()),

@@ -34,6 +34,8 @@ pub enum Origin {
     History,
     /// The presenter's view state, sent for viewers to follow.
     Follow,
+    /// The "break Raft" lab and the safety panel.
+    Lab,
 }
 
 /// The connection as the page shows it.

@@ -82,7 +82,7 @@ impl Driver {
         if self.speed == 0.0 {
             let start = Instant::now();
             for i in 0..FAST_CHUNK_STEPS {
-                if !self.sim.step() {
+                if !self.sim.step() || self.check_safety() {
                     break;
                 }
                 if i % 256 == 255 && start.elapsed() >= FAST_CHUNK_WALL {
@@ -96,6 +96,10 @@ impl Driver {
         let mut steps = 0;
         while self.sim.next_event_time().is_some_and(|t| t <= target) {
             self.sim.step();
+            if self.check_safety() {
+                // Paused at the very step that broke a guarantee.
+                return;
+            }
             steps += 1;
             if steps >= FRAME_STEPS_MAX {
                 // More work than a frame can do: let virtual time fall behind the wall clock
@@ -151,6 +155,8 @@ impl Driver {
     /// thousands (~1.5 MB of JSON), and a socket writes a message whole, so a viewer's reply
     /// could otherwise wait behind one huge message however the writer orders its queue.
     pub(super) fn flush_events(&mut self) {
+        // Inputs reach the simulator outside the step loop: what they emitted is checked here.
+        self.check_safety();
         let events = self.sim.take_events();
         if events.is_empty() {
             return;
@@ -207,6 +213,7 @@ impl Driver {
             }
         }
         let mut snapshot = self.windowed_snapshot();
+        snapshot.safety = Some(self.safety.view(&self.sim));
         snapshot.speed = self.speed;
         snapshot.paused = self.paused;
         let reply = Arc::new(SnapshotReply::new(self.run, snapshot));

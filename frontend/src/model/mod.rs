@@ -15,6 +15,7 @@ mod narration;
 mod network;
 mod node;
 mod queries;
+pub mod safety;
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 

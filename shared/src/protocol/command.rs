@@ -110,6 +110,18 @@ pub enum ClientCommand {
     /// The presenter's page tells viewers what it shows (presenter only, WebSocket only: relayed
     /// to viewers as `ServerMessage::PresenterView`, never run on the cluster).
     PresenterView(PresenterView),
+    /// Set every running follower's and candidate's election timer to the same deadline, so
+    /// they time out together and split the vote (RaftScope's "align timers").
+    AlignTimers,
+    /// Spread those timers evenly over the election timeout range (RaftScope's "spread timers").
+    SpreadTimers,
+    /// Switch Raft rules off on purpose, or back on: every switch is given (those left out are
+    /// off, i.e. correct). Takes effect from now on; see docs/api.md for when each one shows.
+    BreakRules {
+        /// The switches.
+        #[serde(default)]
+        rules: crate::raft::BrokenRules,
+    },
     /// Start a new cluster (fields left out keep their current values).
     Reset {
         /// 1..=9.
@@ -202,6 +214,12 @@ pub enum ServerMessage {
         paused: bool,
         /// Virtual ms per wall ms (0 = as fast as possible).
         speed: f64,
+    },
+    /// The live safety checker's verdict changed: a violation was found (the run paused), or
+    /// the rules switched off on purpose changed.
+    Safety {
+        /// The verdict.
+        safety: super::SafetyView,
     },
     /// Answer to one client request.
     Reply(Reply),
@@ -437,6 +455,7 @@ mod tests {
             nodes: vec![node],
             messages: Vec::new(),
             warnings: Vec::new(),
+            safety: None,
             log_window: None,
         };
         let m = ServerMessage::Hello {

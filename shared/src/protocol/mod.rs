@@ -7,6 +7,7 @@
 mod command;
 mod event;
 mod follow;
+mod safety;
 mod view;
 
 pub use crate::raft::{
@@ -17,6 +18,7 @@ pub use crate::storage::StorageFailureKind;
 pub use command::{ClientCommand, ClientRequest, CommandOk, Reply, ServerMessage};
 pub use event::{DropReason, Event, SimEvent};
 pub use follow::{ConnectionRole, Highlight, PresenterView};
+pub use safety::{invariant_of, InvariantView, SafetyView, SafetyViolation, INVARIANTS};
 pub use view::{
     ClusterSnapshot, InFlight, LogEntryView, MessageId, NetworkView, NodeView, PeerProgress,
     StorageFailureView, Timing, LOG_PAGE_MAX, LOG_WINDOW,
