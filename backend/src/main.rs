@@ -104,6 +104,12 @@ struct Cli {
     #[arg(long, value_name = "FILE")]
     trace: Option<PathBuf>,
 
+    /// Open this lesson (docs/lessons.md) once the server is up: the cluster becomes the
+    /// lesson's run, paused at its first step. A built-in lesson's name works too
+    /// (`--lesson split-vote`).
+    #[arg(long, value_name = "FILE")]
+    lesson: Option<PathBuf>,
+
     /// The presenter's secret (letters, digits, '-' and '_'). Default: a random one, printed in
     /// the presenter URL. Needed for every command when --bind is not a loopback address.
     #[arg(long, value_parser = parse_token)]
@@ -254,6 +260,7 @@ async fn run(cli: Cli, explicit: Vec<&str>) -> anyhow::Result<()> {
             latency_ms_max: cli.latency_ms_max,
             ..NetworkSettings::default()
         },
+        broken_rules: Default::default(),
     };
     let config = ServerConfig {
         bind: SocketAddr::new(cli.bind, cli.port),
@@ -275,7 +282,19 @@ async fn run(cli: Cli, explicit: Vec<&str>) -> anyhow::Result<()> {
             .map(|h| h.to_ascii_lowercase())
             .collect(),
     };
+    // Read and check the lesson before anything starts, so a bad file stops here with its line.
+    let lesson = match &cli.lesson {
+        Some(path) => Some(read_lesson(path)?),
+        None => None,
+    };
     let handle = server::serve(config).await?;
+    if let Some((name, text)) = &lesson {
+        handle
+            .open_lesson(name, text)
+            .await
+            .map_err(|e| anyhow::anyhow!("cannot open the lesson {name}: {e}"))?;
+        tracing::info!(lesson = %name, "opened the lesson, paused at its first step");
+    }
     let info = handle.start_info();
     let c = &info.cluster;
     if info.recovered {
@@ -331,17 +350,12 @@ async fn run(cli: Cli, explicit: Vec<&str>) -> anyhow::Result<()> {
     println!("logscope listening on http://{addr}");
     if handle.token_required() {
         // Students need an address they can reach: the LAN address when bound to all.
-        let host = if addr.ip().is_unspecified() {
-            lan_address().unwrap_or(addr.ip())
-        } else {
-            addr.ip()
-        };
-        let base = SocketAddr::new(host, addr.port());
+        let viewers = backend::server::viewer_url(addr);
         println!(
-            "presenter (keep this one to yourself): http://{base}/?token={}",
+            "presenter (keep this one to yourself): {viewers}?token={}",
             handle.token()
         );
-        println!("viewers (share this one): http://{base}/");
+        println!("viewers (share this one): {viewers}");
     }
     tracing::info!(
         connections_max = handle.connections_max(),
@@ -350,14 +364,6 @@ async fn run(cli: Cli, explicit: Vec<&str>) -> anyhow::Result<()> {
     );
     handle.wait().await?;
     Ok(())
-}
-
-/// This machine's address on the network the default route leads to (no packet is sent: a UDP
-/// "connect" only picks the source address).
-fn lan_address() -> Option<IpAddr> {
-    let socket = std::net::UdpSocket::bind("0.0.0.0:0").ok()?;
-    socket.connect("192.0.2.1:9").ok()?;
-    socket.local_addr().ok().map(|a| a.ip())
 }
 
 /// A seed from the clock, for runs nobody asked to repeat (it is printed, so they can be).
@@ -396,4 +402,19 @@ fn shutdown_signal() -> impl std::future::Future<Output = ()> {
             std::future::pending::<()>().await;
         }
     }
+}
+
+/// `--lesson`: a file, or the name of a built-in lesson. Checked here (parsed and staged), so a
+/// mistake stops the server before it starts, naming the line.
+fn read_lesson(path: &std::path::Path) -> anyhow::Result<(String, String)> {
+    let name = path.to_string_lossy().to_string();
+    let text = match shared::lesson::builtin(&name) {
+        Some(text) if !path.exists() => text.to_string(),
+        _ => std::fs::read_to_string(path)
+            .map_err(|e| anyhow::anyhow!("cannot read the lesson {name}: {e}"))?,
+    };
+    shared::lesson::parse(&text)
+        .and_then(|l| shared::lesson::stage(&l))
+        .map_err(|e| anyhow::anyhow!("{name}: {e}"))?;
+    Ok((name, text))
 }

@@ -151,3 +151,33 @@ async fn minus_zero_speed_is_zero_and_vanishing_probabilities_are_refused() {
     assert_eq!(status, 200, "{body}");
     server.stop().await;
 }
+
+/// Issue 9, finding 1: at speed 0 a frame holds thousands of events; sent as one message it
+/// was ~1.5 MB, and a viewer's reply had to wait until the socket had written all of it. The
+/// driver now splits a frame's events into messages of at most `EVENTS_PER_MESSAGE_MAX`,
+/// still in order and without gaps.
+#[tokio::test]
+async fn at_speed_0_events_go_out_in_small_messages_in_order() {
+    let server = TestServer::start(Options {
+        speed: 0.0,
+        ..Options::default()
+    })
+    .await;
+    let mut viewer = Viewer::connect(&server).await;
+    let (mut messages, mut largest) = (0, 0);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while viewer.events.len() < 5 * backend::driver::EVENTS_PER_MESSAGE_MAX {
+        assert!(Instant::now() < deadline, "too few events at speed 0");
+        if let shared::protocol::ServerMessage::Events { events } = viewer.read().await {
+            messages += 1;
+            largest = largest.max(events.len());
+        }
+    }
+    assert!(
+        largest <= backend::driver::EVENTS_PER_MESSAGE_MAX,
+        "an events message held {largest} events"
+    );
+    assert!(messages >= 5, "{messages} messages");
+    assert_contiguous(&viewer);
+    server.stop().await;
+}

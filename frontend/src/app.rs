@@ -5,12 +5,18 @@
 use leptos::prelude::*;
 use shared::protocol::{ClientCommand, ServerMessage, PROTOCOL_VERSION};
 
+use crate::components::break_raft::BreakRaftPanel;
+use crate::components::classroom::{self, ClassroomBar};
 use crate::components::controls::{ClientPanel, NetworkPanel, ResetDialog, TopBar};
 use crate::components::inspector::Inspector;
+use crate::components::lessons::{LessonPanel, LessonPicker, Lessons};
 use crate::components::logs::LogTable;
 use crate::components::narration::NarrationPanel;
 use crate::components::overlays::{ConnectionOverlay, HelpOverlay, Legend};
 use crate::components::ring::ClusterRing;
+use crate::components::safety::SafetyPanel;
+use crate::components::timeline::Timeline;
+use crate::history::History;
 use crate::model::{Focus, Resync, Tone};
 use crate::state::{Ctx, Selection};
 use crate::ws::{default_url, ConnState, Connection, Origin, ReplyOutcome};
@@ -27,6 +33,7 @@ fn wall_ms() -> f64 {
 
 fn handle_server_message(ctx: Ctx, message: ServerMessage) {
     let wall = wall_ms();
+    classroom::on_message(ctx, &message);
     match message {
         ServerMessage::Hello {
             protocol_version, ..
@@ -35,6 +42,7 @@ fn handle_server_message(ctx: Ctx, message: ServerMessage) {
         }
         ServerMessage::Hello { snapshot, .. } | ServerMessage::Snapshot { snapshot } => {
             ctx.version_mismatch.set(None);
+            ctx.safety.update(|s| s.load(snapshot.safety.clone()));
             let (time, speed, paused) = (snapshot.time_ms as f64, snapshot.speed, snapshot.paused);
             if ctx.live.load(snapshot) == Resync::NewCluster {
                 // The old run's answers ("appended as entry 7") are about a cluster that is gone.
@@ -88,7 +96,9 @@ fn handle_server_message(ctx: Ctx, message: ServerMessage) {
             ctx.clock
                 .update_value(|c| c.sync(time_ms as f64, wall, speed, paused));
         }
+        ServerMessage::Safety { safety } => ctx.safety.update(|s| s.load(Some(safety))),
         ServerMessage::Reply { .. } => {} // Routed by the connection to `on_reply`.
+        ServerMessage::PresenterView(_) => {} // Follow mode, in `classroom::on_message`.
     }
 }
 
@@ -185,10 +195,18 @@ fn on_key(ctx: Ctx, ev: web_sys::KeyboardEvent) {
 pub fn App() -> impl IntoView {
     let ctx = Ctx::new();
     provide_context(ctx);
+    provide_context(Lessons::new());
+    // While the timeline shows the past, live messages go to its kept copy of the live view.
+    let history = History::new();
+    provide_context(history);
 
     let connection = Connection::open(
         default_url(),
-        move |m| handle_server_message(ctx, m),
+        move |m| {
+            if let Some(m) = history.intercept(ctx, m) {
+                handle_server_message(ctx, m)
+            }
+        },
         move |state| {
             if state == ConnState::Open {
                 ctx.live
@@ -207,6 +225,7 @@ pub fn App() -> impl IntoView {
     );
     ctx.connection.set_value(Some(connection));
     start_animation_loop(ctx);
+    classroom::start_broadcast(ctx);
 
     let keys = window_event_listener(leptos::ev::keydown, move |ev| on_key(ctx, ev));
     on_cleanup(move || keys.remove());
@@ -219,20 +238,26 @@ pub fn App() -> impl IntoView {
 
     view! {
         <div class="app" class:presenter=move || ctx.presenter.get() data-testid="app"
+            class:viewer=move || ctx.role.get() == Some(shared::protocol::ConnectionRole::Viewer)
             data-seq=move || ctx.live.seq.get().to_string()
             data-paused=move || ctx.live.paused.get().to_string()>
             <TopBar/>
+            <Timeline/>
+            <ClassroomBar/>
             <main class="main">
                 <section class="stage" aria-label="The cluster">
                     <ClusterRing/>
                     <Legend/>
                 </section>
                 <aside class="side">
+                    <SafetyPanel/>
+                    <LessonPanel/>
                     <Inspector/>
                     // The controls stay while a server or message is inspected: mid-demo, the
                     // next click is often "isolate" or "append", not "close this panel".
                     <ClientPanel/>
                     <NetworkPanel/>
+                    <BreakRaftPanel/>
                     <NarrationPanel/>
                 </aside>
                 <section class="logs-section" aria-label="The logs">
@@ -251,6 +276,7 @@ pub fn App() -> impl IntoView {
                 </div>
             })}
             <HelpOverlay/>
+            <LessonPicker/>
             <ResetDialog/>
             <ConnectionOverlay/>
         </div>

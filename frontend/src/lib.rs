@@ -1,19 +1,26 @@
 //! logscope's browser visualizer. `model` (the view-model reducer), `layout` (geometry, colours,
-//! the speed scale), `present` (what the ring's centre and the offline screen say) and `clock`
-//! (the animated "now", reconnect back-off) are plain Rust, compiled and unit-tested natively;
-//! everything that touches Leptos or the browser (`app`, `state`, `live`, `components`, `ws`,
-//! `older`) lives behind `cfg(target_arch = "wasm32")`, so native builds never compile Leptos.
+//! the speed scale), `present` (what the ring's centre and the offline screen say), `clock`
+//! (the animated "now", reconnect back-off), `timeline` (the scrubber's markers, positions, keys
+//! and share links) and `follow` (follow mode's highlight, the QR code) are plain Rust, compiled
+//! and unit-tested natively; everything that touches Leptos or the browser (`app`, `state`,
+//! `live`, `components`, `ws`, `older`, `history`) lives behind `cfg(target_arch = "wasm32")`,
+//! so native builds never compile Leptos.
 //! Imports run one way: `app` → `components` → `state` → `live` → `model`.
 
 pub mod clock;
+pub mod follow;
 pub mod layout;
+pub mod lesson;
 pub mod model;
 pub mod present;
+pub mod timeline;
 
 #[cfg(target_arch = "wasm32")]
 pub mod app;
 #[cfg(target_arch = "wasm32")]
 pub mod components;
+#[cfg(target_arch = "wasm32")]
+pub mod history;
 #[cfg(target_arch = "wasm32")]
 pub mod live;
 #[cfg(target_arch = "wasm32")]

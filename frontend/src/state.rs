@@ -5,17 +5,22 @@
 use std::collections::BTreeMap;
 
 use leptos::prelude::*;
-use shared::protocol::ClientCommand;
+use shared::protocol::{ClientCommand, ConnectionRole, PresenterView};
 use shared::types::NodeId;
 
 use crate::clock::PlaybackClock;
 use crate::live::Live;
+use crate::model::safety::SafetyState;
 use crate::model::Focus;
 use crate::present::{help_pause, HelpPause};
 use crate::ws::{ConnState, Connection, Origin};
 
 /// The widest screen laid out as a phone (style.css's `max-width: 700px`).
 const PHONE_MAX_PX: f64 = 700.0;
+
+/// What a viewer's page says when something would command the cluster.
+pub const READ_ONLY: &str = "You are watching the presenter's cluster (read-only): only the \
+    presenter can change it";
 
 /// What the side panel inspects.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -57,6 +62,16 @@ pub struct Ctx {
     help_paused: StoredValue<bool>,
     /// The append form's text (shared with the "c" key and the server panel).
     pub append_text: RwSignal<String>,
+    /// This connection's role, from `hello` (`None` until it comes, or from an older server).
+    pub role: RwSignal<Option<ConnectionRole>>,
+    /// The URL students open, when the server listens beyond loopback (from `hello`).
+    pub viewer_url: RwSignal<Option<String>>,
+    /// A viewer follows the presenter's selection, highlight and layout (on by default).
+    pub following: RwSignal<bool>,
+    /// The presenter's latest view state, kept so that rejoining follow mode goes straight to it.
+    pub presenter_view: RwSignal<Option<PresenterView>>,
+    /// The live safety checker's verdict (and the rules broken on purpose).
+    pub safety: RwSignal<SafetyState>,
     /// Set when the server speaks another protocol version (the page must be reloaded).
     pub version_mismatch: RwSignal<Option<u32>>,
     /// Wall time of the last reconnect asked for by a gap in the events.
@@ -93,7 +108,12 @@ impl Ctx {
             ),
             help_paused: StoredValue::new(false),
             append_text: RwSignal::new("add 5".to_string()),
+            role: RwSignal::new(None),
+            viewer_url: RwSignal::new(None),
+            following: RwSignal::new(true),
+            presenter_view: RwSignal::new(None),
             version_mismatch: RwSignal::new(None),
+            safety: RwSignal::new(SafetyState::default()),
             last_resync_ms: StoredValue::new(f64::MIN),
             connection: StoredValue::new_local(None),
             clock: StoredValue::new(PlaybackClock::new()),
@@ -103,8 +123,17 @@ impl Ctx {
         }
     }
 
-    /// Send a command; a local failure (not connected) is shown like a server error.
+    /// False on a viewer's page: the server refuses its commands, so the page does not send
+    /// them (its controls are hidden; keys and clicks that would command say why instead).
+    pub fn may_control(&self) -> bool {
+        self.role.get_untracked() != Some(ConnectionRole::Viewer)
+    }
+
+    /// Send a command; a local failure (not connected, a viewer) is shown like a server error.
     pub fn send(&self, command: ClientCommand, origin: Origin) {
+        if !self.may_control() {
+            return self.local_error(origin, READ_ONLY.to_string());
+        }
         let result = self.connection.with_value(|c| match c {
             Some(c) => c.send(command, origin),
             None => Err("not connected to the server".to_string()),
@@ -166,6 +195,10 @@ impl Ctx {
             return;
         }
         self.help_open.set(open);
+        // A viewer's help must not stop the presenter's run (and could not: it is read-only).
+        if !self.may_control() {
+            return;
+        }
         let Some(paused) = self.live.peek(|v| v.paused) else {
             return;
         };

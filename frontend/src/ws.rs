@@ -30,6 +30,12 @@ pub enum Origin {
     Message,
     /// Keyboard shortcuts.
     Keyboard,
+    /// The timeline: fork, undo, import, share links.
+    History,
+    /// The presenter's view state, sent for viewers to follow.
+    Follow,
+    /// The "break Raft" lab and the safety panel.
+    Lab,
 }
 
 /// The connection as the page shows it.

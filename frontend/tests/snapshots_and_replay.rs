@@ -107,6 +107,30 @@ fn a_new_snapshot_replaces_the_state_and_keeps_the_story() {
     };
     assert_eq!(f.view.apply(&e), Applied::Yes);
 }
+#[test]
+fn a_run_replaced_by_fork_or_undo_keeps_the_story_without_guessing_a_restart() {
+    let mut f = Feed::new(3);
+    f.ev(Event::NodeCrashed { node: NodeId(1) });
+    let mut snap = snapshot(3, 2);
+    snap.nodes[0].log = vec![(&entry(1, 1, 0)).into()];
+    f.view.replaced(snap);
+    assert_eq!(f.view.seq, 2, "the new run's seq, lower than before");
+    assert!(f.view.node(NodeId(1)).unwrap().up);
+    assert!(f.said("S1 crashed"), "the story is kept");
+    assert!(!f.said("The server restarted"));
+    assert!(!f.said("A new cluster"));
+    let ids: Vec<u64> = f.view.narration.iter().map(|n| n.id).collect();
+    f.view
+        .note("after".to_string(), logscope_frontend::model::Tone::Control);
+    assert!(!ids.contains(&f.view.narration[0].id), "ids stay unique");
+    let e = SimEvent {
+        seq: 3,
+        time_ms: 0,
+        event: Event::NodeCrashed { node: NodeId(2) },
+    };
+    assert_eq!(f.view.apply(&e), Applied::Yes);
+}
+
 /// Drive a real cluster through a scripted set of faults, then check that the first snapshot
 /// plus every event rebuilds the last snapshot exactly.
 fn replay_matches_simulator(seed: u64, log_model: LogModel, nodes: u64) {

@@ -5,6 +5,7 @@
 #![deny(missing_docs)]
 
 pub mod command;
+pub mod lesson;
 pub mod protocol;
 pub mod raft;
 pub mod rng;

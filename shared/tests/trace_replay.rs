@@ -28,7 +28,7 @@ fn env_u64(name: &str, default: u64) -> u64 {
 fn random_input(rng: &mut Rng, sim: &Sim<MemStorage>) -> TraceInput {
     let n = sim.config().nodes;
     let node = |rng: &mut Rng| NodeId(rng.range_inclusive(1, n));
-    match rng.range_inclusive(0, 15) {
+    match rng.range_inclusive(0, 18) {
         0..=3 => TraceInput::Append {
             command: ["add 1", "add rand", "mul 2", "set 7"][rng.range_inclusive(0, 3) as usize]
                 .parse()
@@ -56,6 +56,18 @@ fn random_input(rng: &mut Rng, sim: &Sim<MemStorage>) -> TraceInput {
         },
         12 => TraceInput::Isolate { node: node(rng) },
         13 => TraceInput::Heal,
+        16 => TraceInput::AlignTimers,
+        17 => TraceInput::SpreadTimers,
+        // Rules broken on purpose replay exactly too (the run may then break safety: replay
+        // must reproduce that as well).
+        18 => TraceInput::BreakRules {
+            rules: shared::raft::BrokenRules {
+                commit_old_term_by_counting: rng.chance(0.5),
+                vote_without_log_check: rng.chance(0.5),
+                forget_vote_on_restart: rng.chance(0.5),
+                ack_before_fsync: rng.chance(0.5),
+            },
+        },
         14 => match sim.messages_in_flight().next() {
             Some(m) if rng.chance(0.8) => TraceInput::DropMessage { id: m.id },
             _ => TraceInput::DropMessage { id: 999_999 },

@@ -167,6 +167,7 @@ impl Driver {
         };
         match command {
             ClientCommand::Append { .. } => unreachable!("append is handled by Driver::append"),
+            ClientCommand::PresenterView(_) => unreachable!("refused by Input::parse"),
             ClientCommand::Crash { node } => {
                 self.input(TraceInput::Crash { node })?;
                 done(format!(
@@ -237,6 +238,30 @@ impl Driver {
                 self.input(TraceInput::DropMessage { id })?;
                 done(format!("dropped message {id}"))
             }
+            ClientCommand::AlignTimers => {
+                self.input(TraceInput::AlignTimers)?;
+                done("every follower's election timer now fires at the same instant".into())
+            }
+            ClientCommand::SpreadTimers => {
+                self.input(TraceInput::SpreadTimers)?;
+                done("the followers' election timers are spread over the timeout range".into())
+            }
+            ClientCommand::BreakRules { rules } => {
+                self.input(TraceInput::BreakRules { rules })?;
+                self.save_manifest();
+                self.snapshot_cache = None;
+                self.flush_events();
+                self.broadcast_safety();
+                if rules.any() {
+                    done(format!(
+                        "Raft rules switched off on purpose: {} (from now on; start a new \
+                         cluster to stage a scenario from the beginning)",
+                        rules.names().join(", ")
+                    ))
+                } else {
+                    done("every Raft rule is back on".into())
+                }
+            }
             ClientCommand::Pause => {
                 self.set_control(true, self.speed);
                 done("paused".into())
@@ -248,6 +273,7 @@ impl Driver {
             ClientCommand::Step => {
                 self.set_control(true, self.speed);
                 if self.sim.step() {
+                    self.check_safety();
                     self.rebase(Instant::now());
                     done(format!("stepped to {} ms", self.sim.now_ms()))
                 } else {
@@ -350,6 +376,7 @@ impl Driver {
             "the cluster was reset before this request was answered",
         ));
         self.sim = sim;
+        self.safety = super::safety::Safety::new(&self.sim);
         self.new_segment(Reason::Reset);
         self.run += 1;
         self.storage_errors = info.failed_nodes.iter().cloned().collect();
@@ -382,7 +409,7 @@ impl Driver {
     }
 
     /// Change pause/speed, tell the viewers (an event in the stream and a clock right away).
-    fn set_control(&mut self, paused: bool, speed: f64) {
+    pub(super) fn set_control(&mut self, paused: bool, speed: f64) {
         if paused == self.paused && speed == self.speed {
             return;
         }

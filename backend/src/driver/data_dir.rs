@@ -20,6 +20,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 use shared::protocol::Timing;
+use shared::raft::BrokenRules;
 use shared::sim::{NetworkSettings, SimConfig};
 use shared::{LogModel, NodeId};
 
@@ -54,6 +55,13 @@ pub struct Manifest {
     pub timing: Timing,
     /// Loss, duplication and latency as last set.
     pub network: ManifestNetwork,
+    /// Raft rules switched off on purpose, as last set (absent: none).
+    #[serde(default, skip_serializing_if = "no_rule_broken")]
+    pub broken_rules: BrokenRules,
+}
+
+fn no_rule_broken(rules: &BrokenRules) -> bool {
+    !rules.any()
 }
 
 /// The network settings part of the manifest (plain data, so the file stays readable).
@@ -85,6 +93,7 @@ impl Manifest {
                 loss_probability: n.loss_probability,
                 duplicate_probability: n.duplicate_probability,
             },
+            broken_rules: config.broken_rules,
         }
     }
 
@@ -102,6 +111,7 @@ impl Manifest {
                 loss_probability: n.loss_probability,
                 duplicate_probability: n.duplicate_probability,
             },
+            broken_rules: self.broken_rules,
         }
     }
 }

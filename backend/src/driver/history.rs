@@ -202,12 +202,16 @@ impl Driver {
         reason: Reason,
     ) -> Result<ForkReply, CommandError> {
         let started = Instant::now();
-        let mut replay =
-            Replay::new(trace.clone()).map_err(|e| CommandError::invalid(e.to_string()))?;
+        // Re-executed under the checker, so the live panel goes on knowing the whole run.
+        let mut replay = Replay::new(trace.clone())
+            .map_err(|e| CommandError::invalid(e.to_string()))?
+            .with_checker();
         replay
             .run_to(position.unwrap_or(Position::End))
             .map_err(|e| CommandError::invalid(e.to_string()))?;
         let kept = replay.inputs_applied();
+        let checker = replay.checker().cloned().unwrap_or_default();
+        let found = replay.violation().cloned();
         let memory = replay.into_sim();
         let prefix = trace.prefix(
             kept,
@@ -226,6 +230,7 @@ impl Driver {
             CommandError::unavailable(format!("could not rewrite the nodes' files: {e}"))
         })?;
         self.sim = Recorded::new(live, prefix);
+        self.safety = super::safety::Safety::resumed(&self.sim, checker, found.as_ref());
         self.new_segment(reason);
         self.run += 1;
         self.storage_errors.clear();

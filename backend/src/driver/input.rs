@@ -44,6 +44,10 @@ impl Input {
                     client,
                 }))
             }
+            ClientCommand::PresenterView(_) => Err(CommandError::invalid(
+                "presenter_view is sent by the presenter's page on its WebSocket and relayed to \
+                 viewers; it is not a command for the cluster",
+            )),
             other => Ok(Input::Control(other)),
         }
     }

@@ -33,7 +33,7 @@
 //! `handle` (how others reach the driver), `pacing` (the frame loop and what it sends), `control`
 //! (what each command does), `outgoing` (the broadcast messages and their cached JSON), `error`
 //! (why a command failed), `pending` (appends waiting for the cluster), `data_dir` (the files),
-//! `history` (the run's trace: fork, undo, load, branches), `trace_file` (`trace.jsonl`) and
+//! `history` (the run's trace: fork, undo, load, branches), `safety` (the live checker), `trace_file` (`trace.jsonl`) and
 //! `fork_files` (rewriting the nodes' files for a fork, crash-safely).
 //!
 //! # The trace
@@ -53,8 +53,10 @@ mod history;
 mod input;
 mod outgoing;
 mod pacing;
+pub use pacing::EVENTS_PER_MESSAGE_MAX;
 mod pending;
 mod reads;
+mod safety;
 mod trace_file;
 
 use std::collections::BTreeMap;
@@ -368,6 +370,8 @@ struct Driver {
     next_branch_id: u64,
     /// Why the current segment began.
     segment_reason: Reason,
+    /// The live safety checker and its verdict.
+    safety: safety::Safety,
 }
 
 type SnapshotKey = (u64, u64, u64, bool, u64);
@@ -381,6 +385,7 @@ impl Driver {
         outgoing: broadcast::Sender<Arc<Outgoing>>,
     ) -> Self {
         let now = Instant::now();
+        let safety = safety::Safety::new(&sim);
         Driver {
             data_dir,
             _lock: lock,
@@ -403,6 +408,7 @@ impl Driver {
             branches: Vec::new(),
             next_branch_id: 1,
             segment_reason: Reason::New,
+            safety,
         }
     }
 }

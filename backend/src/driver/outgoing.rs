@@ -37,6 +37,11 @@ pub enum OutgoingKind {
         /// Virtual time.
         time_ms: u64,
     },
+    /// A `ServerMessage::Safety`, sent when the event with this seq was the last one out.
+    Safety {
+        /// Seq of the last event when it was sent.
+        seq: u64,
+    },
     /// A `ServerMessage::Snapshot` (after a reset) covering events up to `seq`.
     Snapshot {
         /// The snapshot's seq.
@@ -80,6 +85,9 @@ impl SnapshotReply {
                 to_json(&ServerMessage::Hello {
                     protocol_version: PROTOCOL_VERSION,
                     snapshot: self.snapshot.clone(),
+                    // Per connection: the WebSocket handler adds them to this text.
+                    role: None,
+                    viewer_url: None,
                 })
             })
             .clone()

@@ -18,6 +18,8 @@ const FRAME_STEPS_MAX: u64 = 20_000;
 /// At speed 0: steps per chunk, and the wall time a chunk may take, before the driver looks at
 /// its requests again.
 const FAST_CHUNK_STEPS: u64 = 4_000;
+/// Events per `events` message (a few tens of KB of JSON): see [`Driver::flush_events`].
+pub const EVENTS_PER_MESSAGE_MAX: usize = 200;
 const FAST_CHUNK_WALL: Duration = Duration::from_millis(4);
 /// Requests served between two chunks at speed 0.
 const FAST_REQUESTS_PER_CHUNK: usize = 256;
@@ -80,7 +82,7 @@ impl Driver {
         if self.speed == 0.0 {
             let start = Instant::now();
             for i in 0..FAST_CHUNK_STEPS {
-                if !self.sim.step() {
+                if !self.sim.step() || self.check_safety() {
                     break;
                 }
                 if i % 256 == 255 && start.elapsed() >= FAST_CHUNK_WALL {
@@ -94,6 +96,10 @@ impl Driver {
         let mut steps = 0;
         while self.sim.next_event_time().is_some_and(|t| t <= target) {
             self.sim.step();
+            if self.check_safety() {
+                // Paused at the very step that broke a guarantee.
+                return;
+            }
             steps += 1;
             if steps >= FRAME_STEPS_MAX {
                 // More work than a frame can do: let virtual time fall behind the wall clock
@@ -144,20 +150,30 @@ impl Driver {
     }
 
     /// Broadcast the simulator's events, then answer the forwarded requests they settle.
+    ///
+    /// At most [`EVENTS_PER_MESSAGE_MAX`] events go in one message: a frame at speed 0 holds
+    /// thousands (~1.5 MB of JSON), and a socket writes a message whole, so a viewer's reply
+    /// could otherwise wait behind one huge message however the writer orders its queue.
     pub(super) fn flush_events(&mut self) {
+        // Inputs reach the simulator outside the step loop: what they emitted is checked here.
+        self.check_safety();
         let events = self.sim.take_events();
-        let (Some(first), Some(last)) = (events.first(), events.last()) else {
+        if events.is_empty() {
             return;
-        };
-        let kind = OutgoingKind::Events {
-            first_seq: first.seq,
-            last_seq: last.seq,
-        };
+        }
         self.note_storage_errors(&events);
-        let message = ServerMessage::Events { events };
-        self.broadcast(kind, to_json(&message));
-        if let ServerMessage::Events { events } = &message {
-            self.pending.on_events(events);
+        let mut events = events.into_iter().peekable();
+        while events.peek().is_some() {
+            let chunk: Vec<SimEvent> = events.by_ref().take(EVENTS_PER_MESSAGE_MAX).collect();
+            let kind = OutgoingKind::Events {
+                first_seq: chunk[0].seq,
+                last_seq: chunk[chunk.len() - 1].seq,
+            };
+            let message = ServerMessage::Events { events: chunk };
+            self.broadcast(kind, to_json(&message));
+            if let ServerMessage::Events { events } = &message {
+                self.pending.on_events(events);
+            }
         }
     }
 
@@ -197,6 +213,7 @@ impl Driver {
             }
         }
         let mut snapshot = self.windowed_snapshot();
+        snapshot.safety = Some(self.safety.view(&self.sim));
         snapshot.speed = self.speed;
         snapshot.paused = self.paused;
         let reply = Arc::new(SnapshotReply::new(self.run, snapshot));

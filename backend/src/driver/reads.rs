@@ -87,6 +87,7 @@ impl Driver {
         }
         let mut snapshot = self.sim.snapshot();
         self.mark_failures(&mut snapshot);
+        snapshot.safety = Some(self.safety.view(&self.sim));
         snapshot.speed = self.speed;
         snapshot.paused = self.paused;
         Ok(Arc::new(SnapshotReply::new(self.run, snapshot)))

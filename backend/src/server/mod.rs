@@ -9,6 +9,7 @@
 mod access;
 mod error;
 mod history;
+mod lessons;
 mod limits;
 mod listener;
 mod routes;
@@ -102,9 +103,39 @@ pub struct ServerHandle {
     token: String,
     token_required: bool,
     connections_max: usize,
+    lessons: Arc<lessons::Lessons>,
+}
+
+/// The URL students open: this machine's LAN address when bound to every interface.
+pub fn viewer_url(local_addr: SocketAddr) -> String {
+    let host = if local_addr.ip().is_unspecified() {
+        lan_address().unwrap_or(local_addr.ip())
+    } else {
+        local_addr.ip()
+    };
+    format!("http://{}/", SocketAddr::new(host, local_addr.port()))
+}
+
+/// This machine's address on the network the default route leads to (no packet is sent: a UDP
+/// "connect" only picks the source address).
+fn lan_address() -> Option<std::net::IpAddr> {
+    let socket = std::net::UdpSocket::bind("0.0.0.0:0").ok()?;
+    socket.connect("192.0.2.1:9").ok()?;
+    socket.local_addr().ok().map(|a| a.ip())
 }
 
 impl ServerHandle {
+    /// Open a lesson from its text (`logscope --lesson FILE`): the live cluster goes to its
+    /// first pause point, paused. The error names the line.
+    pub async fn open_lesson(&self, name: &str, text: &str) -> Result<(), String> {
+        let staged = lessons::stage_text(text)?;
+        self.lessons
+            .open(&self.driver, name.to_string(), staged)
+            .await
+            .map(|_| ())
+            .map_err(|e| e.message)
+    }
+
     /// The presenter's token (never logged; printed once in the presenter URL).
     pub fn token(&self) -> &str {
         &self.token
@@ -203,6 +234,14 @@ pub(crate) struct Inner {
     static_dir: PathBuf,
     /// Checkpoints of the run's trace for `GET /api/trace/at` and `/markers`.
     timelines: history::TimelineCache,
+    /// The open lesson (docs/lessons.md).
+    lessons: Arc<lessons::Lessons>,
+    /// The URL students open (LAN address), when the server listens beyond loopback; told to
+    /// every page in `hello` so the presenter's can show it and its QR code.
+    viewer_url: Option<String>,
+    /// The presenter's latest view state, as the `presenter_view` message viewers get: a watch
+    /// keeps only the newest, so a fast presenter never queues work for a thousand viewers.
+    presenter_view: tokio::sync::watch::Sender<Option<axum::extract::ws::Utf8Bytes>>,
 }
 
 impl AppState {
@@ -215,6 +254,7 @@ impl AppState {
         static_dir: PathBuf,
         access: access::Access,
         ws_slots_max: usize,
+        viewer_url: Option<String>,
     ) -> Self {
         AppState {
             inner: Arc::new(Inner {
@@ -229,6 +269,9 @@ impl AppState {
                 shutdown,
                 static_dir,
                 timelines: Default::default(),
+                lessons: Default::default(),
+                viewer_url,
+                presenter_view: tokio::sync::watch::Sender::new(None),
             }),
         }
     }
@@ -269,7 +312,9 @@ pub async fn serve(config: ServerConfig) -> Result<ServerHandle, ServeError> {
         config.static_dir.clone(),
         access,
         limits.ws_connections_max.min(connections_max),
+        token_required.then(|| viewer_url(local_addr)),
     );
+    let lessons = state.inner.lessons.clone();
     let app = router(state, &config);
     // Waiting requests are answered at once when shutdown begins, so they don't hold it up.
     // And a driver that stops on its own (a bug) takes the server down with it, loudly, rather
@@ -311,6 +356,7 @@ pub async fn serve(config: ServerConfig) -> Result<ServerHandle, ServeError> {
         token,
         token_required,
         connections_max,
+        lessons,
     })
 }
 
@@ -344,7 +390,7 @@ fn router(state: AppState, config: &ServerConfig) -> Router {
             api_timeout,
         ));
     // The history routes (docs/trace.md) carry their own, larger body limit.
-    let api = history::router().merge(api);
+    let api = history::router().merge(lessons::router()).merge(api);
     Router::new()
         .merge(api)
         .route("/ws", get(ws::upgrade))

@@ -121,6 +121,20 @@ impl TestServer {
         (status, body)
     }
 
+    /// POST a JSON body to any path; returns (status, body).
+    pub async fn post_to(&self, path: &str, body: String) -> (u16, Value) {
+        let r = self
+            .http
+            .post(self.url(path))
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .expect("request sent");
+        let status = r.status().as_u16();
+        (status, r.json().await.expect("JSON reply"))
+    }
+
     pub async fn command(&self, command: Value) -> Value {
         let (status, body) = self.post("", command.to_string()).await;
         assert_eq!(status, 200, "{command} failed: {body}");
@@ -187,6 +201,7 @@ impl Viewer {
         let ServerMessage::Hello {
             protocol_version,
             snapshot,
+            ..
         } = first
         else {
             panic!("the first message must be hello, got {first:?}");

@@ -86,6 +86,7 @@ pub fn TopBar() -> impl IntoView {
             </div>
             <div class="meta" data-testid="meta">{meta}</div>
             <div class="topbar-right">
+                <crate::components::lessons::LessonsButton/>
                 <button class="btn" data-testid="reset-open" on:click=move |_| ctx.reset_open.set(true)>"New cluster…"</button>
                 <button class="btn" class:primary=move || ctx.presenter.get() data-testid="presenter"
                     aria-pressed=move || ctx.presenter.get().to_string()

@@ -10,8 +10,9 @@ use crate::state::use_ctx;
 use crate::ws::ConnState;
 use shared::types::Term;
 
-/// Keyboard shortcuts, listed once here and handled in `app`.
-pub const SHORTCUTS: [(&str, &str); 9] = [
+/// Keyboard shortcuts, listed once here and handled in `app` (the timeline's in
+/// `components::timeline`).
+pub const SHORTCUTS: [(&str, &str); 13] = [
     ("space  or  .", "pause / resume"),
     ("s", "step: advance to the next event"),
     ("+  /  −", "faster / slower (one notch of the speed scale)"),
@@ -21,6 +22,13 @@ pub const SHORTCUTS: [(&str, &str); 9] = [
     ("?", "this help (pauses the run while open)"),
     ("Esc", "close panels, clear the highlight"),
     ("Enter", "on a focused server: open its panel"),
+    ("[  /  ]", "timeline: one event back / forward in the past"),
+    (",", "one event back (while paused, or in the past)"),
+    (
+        "u  or  Ctrl+Z",
+        "undo the last action (the run is kept as a branch)",
+    ),
+    ("Esc", "in the past: back to live"),
 ];
 
 /// "?" help.

@@ -193,6 +193,9 @@ fn Link(a: NodeId, b: NodeId, ring: Memo<Ring>) -> impl IntoView {
     };
     let toggle = move |ev: web_sys::MouseEvent| {
         ev.stop_propagation();
+        if !ctx.may_control() {
+            return; // a viewer's click on a link only looks
+        }
         let Some(l) = look.get_untracked() else {
             return;
         };
@@ -543,7 +546,8 @@ fn MessageGlyph(flight: FlightLook, ring: Memo<Ring>) -> impl IntoView {
         ev.stop_propagation();
         ctx.selection.set(Selection::Message(id));
         // RaftScope pauses while a message is inspected: it would be gone before you could read.
-        if ctx.live.peek(|v| !v.paused).unwrap_or(false) {
+        // (Not on a viewer's page: the run is the presenter's.)
+        if ctx.may_control() && ctx.live.peek(|v| !v.paused).unwrap_or(false) {
             ctx.send(ClientCommand::Pause, Origin::Message);
         }
     };

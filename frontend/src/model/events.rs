@@ -26,9 +26,25 @@ impl ClusterView {
         self.changes.messages = true;
     }
 
-    pub(super) fn message_delivered(&mut self, id: MessageId) {
-        if self.messages.remove(&id).is_some() {
-            self.changes.messages = true;
+    pub(super) fn message_delivered(&mut self, at: Stamp, id: MessageId) {
+        let Some(flight) = self.messages.remove(&id) else {
+            return;
+        };
+        self.changes.messages = true;
+        // Log repair (§5.3): a follower's "no" reaches its leader, which backs up. The sentence
+        // waits for the leader's new nextIndex (the `progress_updated` of the same step).
+        self.repair = None;
+        if let MessageBody::AppendEntriesResponse(r) = &flight.message.body {
+            if !r.success && r.conflict_index > 0 {
+                self.repair = Some(Repair {
+                    leader: flight.to,
+                    follower: flight.from,
+                    stamp: at,
+                    prev: r.rejected_index,
+                    conflict_term: r.conflict_term,
+                    conflict_index: r.conflict_index,
+                });
+            }
         }
     }
 
@@ -245,10 +261,23 @@ impl ClusterView {
 
     pub(super) fn progress_updated(
         &mut self,
+        at: Stamp,
         leader: NodeId,
         peer: NodeId,
         progress: PeerProgress,
     ) {
+        if let Some(r) = self.repair.take() {
+            if (r.leader, r.follower) == (leader, peer) && at.seq.saturating_sub(r.stamp.seq) <= 8 {
+                let text = narration::append_refused(
+                    peer,
+                    r.prev,
+                    r.conflict_term,
+                    r.conflict_index,
+                    progress.next_index,
+                );
+                self.say(at, text, Focus::Node(peer), Tone::Warning);
+            }
+        }
         if let Some(n) = self.node_mut(leader) {
             n.progress.insert(peer, progress);
         }
@@ -393,4 +422,18 @@ impl ClusterView {
             self.say(at, text, Focus::None, Tone::Control);
         }
     }
+}
+
+/// A refused AppendEntries, delivered to its leader and not yet told (see `message_delivered`).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(super) struct Repair {
+    leader: NodeId,
+    follower: NodeId,
+    stamp: Stamp,
+    /// The request's `prev_log_index`.
+    prev: LogIndex,
+    /// The follower's term at `prev`, when it had an entry there.
+    conflict_term: Option<Term>,
+    /// The fast-backup hint.
+    conflict_index: LogIndex,
 }

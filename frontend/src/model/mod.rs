@@ -15,6 +15,7 @@ mod narration;
 mod network;
 mod node;
 mod queries;
+pub mod safety;
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
@@ -68,7 +69,7 @@ pub enum Applied {
 }
 
 /// When an event happened: its sequence number and virtual time, stamped on its sentences.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, PartialEq)]
 struct Stamp {
     seq: u64,
     time_ms: u64,
@@ -117,6 +118,9 @@ pub struct ClusterView {
     /// *command* model).
     applied_values: BTreeMap<LogIndex, (NodeId, i64)>,
     divergent: BTreeSet<LogIndex>,
+    /// A refused AppendEntries just delivered to its leader, told once the leader's next
+    /// `progress_updated` says where it backs up to (`events::append_refused`).
+    repair: Option<events::Repair>,
     narration_next_id: u64,
     /// Parts touched since the page last called `take_changes`.
     changes: Changes,
@@ -164,6 +168,7 @@ impl ClusterView {
             nodes,
             messages: snapshot.messages.into_iter().map(|m| (m.id, m)).collect(),
             ghosts: VecDeque::new(),
+            repair: None,
             committed,
             committed_first_index,
             narration: VecDeque::new(),
@@ -237,6 +242,16 @@ impl ClusterView {
         kind
     }
 
+    /// The server replaced the run on this page's request (a fork, an undo, a loaded trace):
+    /// take the new run's snapshot whole, but keep the story, whose next sentence (the server's
+    /// answer) says why. Unlike [`ClusterView::resync`] it does not guess a restart or a reset.
+    pub fn replaced(&mut self, snapshot: ClusterSnapshot) {
+        let mut fresh = ClusterView::from_snapshot(snapshot);
+        fresh.narration_next_id = self.narration_next_id;
+        fresh.narration = std::mem::take(&mut self.narration);
+        *self = fresh;
+    }
+
     /// Older entries of server `node`, fetched by index range (`GET /api/nodes/{id}/log`) when
     /// the user scrolled to them: put in front of what the page holds if they end right before
     /// it, and in front of the committed log as far as that server had committed them (committed
@@ -278,6 +293,12 @@ impl ClusterView {
         std::mem::take(&mut self.changes)
     }
 
+    /// Mark every part changed, as a fresh snapshot does: the page put back a whole view it kept
+    /// aside (the timeline's "Back to live"), so everything drawn may differ.
+    pub fn touch_all(&mut self) {
+        self.changes = Changes::all();
+    }
+
     /// Apply one event (in `seq` order). Events already covered by the snapshot are ignored.
     pub fn apply(&mut self, ev: &SimEvent) -> Applied {
         if ev.seq <= self.seq {
@@ -296,7 +317,7 @@ impl ClusterView {
         };
         match &ev.event {
             Event::MessageSent { message } => self.message_sent(at, message),
-            Event::MessageDelivered { id, .. } => self.message_delivered(*id),
+            Event::MessageDelivered { id, .. } => self.message_delivered(at, *id),
             Event::MessageDropped { id, reason, .. } => self.message_dropped(at, *id, *reason),
             Event::ElectionTimeout { node, .. } => self.election_timeout(*node),
             Event::RoleChanged {
@@ -343,7 +364,7 @@ impl ClusterView {
                     next_index: *next_index,
                     match_index: *match_index,
                 };
-                self.progress_updated(*leader, *peer, progress)
+                self.progress_updated(at, *leader, *peer, progress)
             }
             Event::ClientRequest {
                 node,

@@ -255,6 +255,27 @@ pub(super) fn vote_refused(from: NodeId, node: NodeId, term: Term) -> String {
     format!("S{from} refused its vote to S{node} for term {term}")
 }
 
+/// Log repair as it happens: "S4 refused AppendEntries at 7: its entry 6 is from term 2; the
+/// leader backs up to 5". `prev` is the request's `prev_log_index` (the new entries start after
+/// it); `conflict_index` is the follower's hint (its log's end + 1 when it is too short).
+pub(super) fn append_refused(
+    follower: NodeId,
+    prev: LogIndex,
+    conflict_term: Option<Term>,
+    conflict_index: LogIndex,
+    next_index: LogIndex,
+) -> String {
+    let why = match conflict_term {
+        Some(t) => format!("its entry {prev} is from term {t}"),
+        None if conflict_index <= 1 => "its log is empty".to_string(),
+        None => format!("its log ends at entry {}", conflict_index.get() - 1),
+    };
+    format!(
+        "S{follower} refused AppendEntries at {}: {why}; the leader backs up to {next_index}",
+        prev.get() + 1
+    )
+}
+
 pub(super) fn truncated(node: NodeId, removed: u64, from_index: LogIndex) -> String {
     format!(
         "S{node} removed {removed} conflicting {} from index {from_index} on",

@@ -58,6 +58,7 @@ pub fn snapshot(nodes: u64, seq: u64) -> ClusterSnapshot {
         nodes: (1..=nodes).map(node).collect(),
         messages: vec![],
         warnings: vec![],
+        safety: None,
         log_window: None,
     }
 }

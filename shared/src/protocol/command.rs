@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use crate::types::{LogIndex, LogModel, NodeId, Term};
 
 use super::event::SimEvent;
+use super::follow::{ConnectionRole, PresenterView};
 use super::view::ClusterSnapshot;
 use super::view::MessageId;
 
@@ -106,6 +107,21 @@ pub enum ClientCommand {
         /// The factor.
         speed: f64,
     },
+    /// The presenter's page tells viewers what it shows (presenter only, WebSocket only: relayed
+    /// to viewers as `ServerMessage::PresenterView`, never run on the cluster).
+    PresenterView(PresenterView),
+    /// Set every running follower's and candidate's election timer to the same deadline, so
+    /// they time out together and split the vote (RaftScope's "align timers").
+    AlignTimers,
+    /// Spread those timers evenly over the election timeout range (RaftScope's "spread timers").
+    SpreadTimers,
+    /// Switch Raft rules off on purpose, or back on: every switch is given (those left out are
+    /// off, i.e. correct). Takes effect from now on; see docs/api.md for when each one shows.
+    BreakRules {
+        /// The switches.
+        #[serde(default)]
+        rules: crate::raft::BrokenRules,
+    },
     /// Start a new cluster (fields left out keep their current values).
     Reset {
         /// 1..=9.
@@ -173,6 +189,12 @@ pub enum ServerMessage {
         protocol_version: u32,
         /// Current state.
         snapshot: ClusterSnapshot,
+        /// This connection's role (the server adds it per connection; absent from older servers).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        role: Option<ConnectionRole>,
+        /// The URL to give viewers (the LAN address), when the server listens beyond loopback.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        viewer_url: Option<String>,
     },
     /// A fresh full state (after a reset, or when the client fell behind).
     Snapshot {
@@ -193,8 +215,16 @@ pub enum ServerMessage {
         /// Virtual ms per wall ms (0 = as fast as possible).
         speed: f64,
     },
+    /// The live safety checker's verdict changed: a violation was found (the run paused), or
+    /// the rules switched off on purpose changed.
+    Safety {
+        /// The verdict.
+        safety: super::SafetyView,
+    },
     /// Answer to one client request.
     Reply(Reply),
+    /// The presenter's view state, relayed to viewers (see [`PresenterView`]).
+    PresenterView(PresenterView),
 }
 
 /// Answer to one client request: on the wire `{"request_id", "ok", "result" | "error"}`, in
@@ -425,14 +455,18 @@ mod tests {
             nodes: vec![node],
             messages: Vec::new(),
             warnings: Vec::new(),
+            safety: None,
             log_window: None,
         };
         let m = ServerMessage::Hello {
             protocol_version: PROTOCOL_VERSION,
             snapshot: snapshot.clone(),
+            role: Some(ConnectionRole::Viewer),
+            viewer_url: Some("http://192.168.1.20:7878/".to_string()),
         };
         let json = serde_json::to_string(&m).unwrap();
         assert!(json.contains(r#""progress":{"2":"#), "{json}");
+        assert!(json.contains(r#""role":"viewer""#), "{json}");
         let back: ServerMessage = serde_json::from_str(&json).unwrap();
         assert_eq!(back, m);
         let direct: ClusterSnapshot =

@@ -2,10 +2,12 @@
 //! cluster snapshot, client commands and server messages. Plain serde data shared by both sides;
 //! owns the JSON field names, which are a contract for outside scripts — add fields, never rename.
 //! `event.rs` holds what happened, `view.rs` the snapshot, `command.rs` what people send and what
-//! they get back.
+//! they get back, `follow.rs` the classroom's roles and the presenter's view state.
 
 mod command;
 mod event;
+mod follow;
+mod safety;
 mod view;
 
 pub use crate::raft::{
@@ -15,6 +17,8 @@ pub use crate::raft::{
 pub use crate::storage::StorageFailureKind;
 pub use command::{ClientCommand, ClientRequest, CommandOk, Reply, ServerMessage};
 pub use event::{DropReason, Event, SimEvent};
+pub use follow::{ConnectionRole, Highlight, PresenterView};
+pub use safety::{invariant_of, InvariantView, SafetyView, SafetyViolation, INVARIANTS};
 pub use view::{
     ClusterSnapshot, InFlight, LogEntryView, MessageId, NetworkView, NodeView, PeerProgress,
     StorageFailureView, Timing, LOG_PAGE_MAX, LOG_WINDOW,

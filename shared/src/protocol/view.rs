@@ -204,6 +204,9 @@ pub struct ClusterSnapshot {
     /// election timeouts too close together to ever settle).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
+    /// The live safety checker's verdict (the server fills it; absent elsewhere).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub safety: Option<super::SafetyView>,
 }
 
 /// Raft and disk timings (all virtual ms).

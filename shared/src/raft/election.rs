@@ -132,9 +132,14 @@ impl RaftNode {
     /// 2. If votedFor is null or candidateId, and candidate's log is at least as up-to-date as
     /// receiver's log, grant vote."
     pub(super) fn handle_request_vote(&mut self, candidate: NodeId, term: Term, rv: RequestVote) {
+        // §5.4.1: "the voter denies its vote if its own log is more up-to-date than that of the
+        // candidate", which is what guarantees a new leader holds every committed entry.
+        let up_to_date = self.log.is_up_to_date(rv.last_log_index, rv.last_log_term)
+            // BROKEN ON PURPOSE (see `BrokenRules`): skip that check.
+            || self.config.broken.vote_without_log_check;
         let grant = term == self.current_term
             && self.voted_for.is_none_or(|v| v == candidate)
-            && self.log.is_up_to_date(rv.last_log_index, rv.last_log_term);
+            && up_to_date;
         if grant {
             self.voted_for = Some(candidate);
             self.events.push(RaftEvent::VoteGranted {

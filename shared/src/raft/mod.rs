@@ -7,6 +7,7 @@
 //! `replication.rs` (§5.3, §5.4), `client.rs` (§8), `progress.rs` (the leader's view of one
 //! follower), `log.rs` (the in-memory log), `message.rs` and `event.rs` (what goes in and out).
 
+mod broken;
 mod client;
 mod election;
 mod event;
@@ -17,6 +18,7 @@ mod progress;
 mod ready;
 mod replication;
 
+pub use broken::BrokenRules;
 pub use client::{Proposal, ProposeError, ProposeOutcome};
 pub use event::{RaftEvent, RejectKind};
 pub use log::RaftLog;

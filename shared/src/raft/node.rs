@@ -6,6 +6,7 @@
 
 use std::collections::{BTreeMap, VecDeque};
 
+use crate::raft::broken::BrokenRules;
 use crate::raft::event::RaftEvent;
 use crate::raft::log::RaftLog;
 use crate::raft::message::{Message, MessageBody};
@@ -32,6 +33,8 @@ pub struct Config {
     pub max_entries_per_append: u64,
     /// How clients use the log.
     pub log_model: LogModel,
+    /// Rules switched off on purpose (all off: correct Raft). See [`BrokenRules`].
+    pub broken: BrokenRules,
 }
 
 /// One Raft server. `Clone` lets a trace's re-execution keep checkpoints of a whole cluster.
@@ -103,6 +106,13 @@ impl RaftNode {
         );
         assert!(config.heartbeat_interval_ms >= 1 && config.max_entries_per_append >= 1);
         let log = RaftLog::from_entries(entries);
+        let recovered = hard_state;
+        let mut hard_state = hard_state;
+        if config.broken.forget_vote_on_restart {
+            // BROKEN ON PURPOSE (see `BrokenRules`): Figure 2 makes `votedFor` persistent so that
+            // a server never votes twice in one term; forgetting it lets it do exactly that.
+            hard_state.voted_for = None;
+        }
         let persisted_index = log.last_index();
         let mut node = RaftNode {
             config,
@@ -126,7 +136,8 @@ impl RaftNode {
             messages: Vec::new(),
             events: Vec::new(),
             dirty_from: None,
-            last_hard_state: hard_state,
+            // What storage holds (so a forgotten vote is written back as forgotten).
+            last_hard_state: recovered,
             ready_number: 0,
         };
         node.reset_election_timer();
@@ -142,6 +153,10 @@ impl RaftNode {
     /// Its configuration.
     pub fn config(&self) -> &Config {
         &self.config
+    }
+    /// Switch rules off (or back on) while running: the simulator's `break_rules` input.
+    pub fn set_broken_rules(&mut self, broken: BrokenRules) {
+        self.config.broken = broken;
     }
     /// Current role.
     pub fn role(&self) -> Role {
@@ -270,6 +285,20 @@ impl RaftNode {
             term: self.current_term,
         });
         self.campaign();
+        true
+    }
+
+    /// A person set this node's election timer to fire at `deadline_ms` (RaftScope's "align
+    /// timers" and "spread timers"). Returns false for a leader, which has no election timer.
+    pub fn set_election_deadline(&mut self, deadline_ms: u64) -> bool {
+        if self.role == Role::Leader {
+            return false;
+        }
+        self.election_deadline_ms = deadline_ms.max(self.now_ms);
+        self.events.push(RaftEvent::TimerReset {
+            node: self.id(),
+            election_deadline_ms: self.election_deadline_ms,
+        });
         true
     }
 

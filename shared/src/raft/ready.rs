@@ -21,7 +21,7 @@
 //! never persisted and is lost on a crash.
 
 use crate::raft::event::RaftEvent;
-use crate::raft::message::Message;
+use crate::raft::message::{Message, MessageBody};
 use crate::storage::{Storage, StorageError};
 use crate::types::{Entry, HardState, LogIndex};
 
@@ -121,6 +121,17 @@ impl Unsynced {
                 last_index: self.last_index,
             },
         ))
+    }
+
+    /// BROKEN ON PURPOSE, for the "break Raft" lab only ([`crate::raft::BrokenRules`]'s
+    /// `ack_before_fsync`): take the AppendEntries replies out of the batch before it is synced,
+    /// breaking step 4 of the contract above. Correct drivers never call this.
+    pub fn release_acks_before_sync(&mut self) -> Vec<Message> {
+        let (acks, rest) = std::mem::take(&mut self.messages)
+            .into_iter()
+            .partition(|m| matches!(m.body, MessageBody::AppendEntriesResponse(_)));
+        self.messages = rest;
+        acks
     }
 
     /// True when this batch wrote something (so a real fsync is due).

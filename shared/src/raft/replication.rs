@@ -22,9 +22,10 @@ impl RaftNode {
             return;
         }
         // Same term: this is the one legitimate leader of the term. A candidate gives up (§5.2).
-        assert_ne!(
-            self.role,
-            Role::Leader,
+        // With a rule broken on purpose two leaders can share a term: this one steps down (below)
+        // and the safety checker says what went wrong; in correct Raft it is a bug.
+        assert!(
+            self.role != Role::Leader || self.config.broken.any(),
             "election safety: two leaders in term {term}"
         );
         if self.role == Role::Candidate || self.leader_id != Some(leader) {
@@ -62,8 +63,10 @@ impl RaftNode {
             match self.log.term(entry.index) {
                 Some(t) if t == entry.term => continue,
                 Some(_) => {
+                    // With a rule broken on purpose this can happen: the run goes on so that the
+                    // safety checker, not a panic, shows what went wrong.
                     assert!(
-                        entry.index > self.commit_index,
+                        entry.index > self.commit_index || self.config.broken.any(),
                         "state machine safety: leader asked S{} to overwrite committed entry {}",
                         self.id(),
                         entry.index
@@ -239,7 +242,11 @@ impl RaftNode {
         let n = matched[self.quorum() - 1];
         // §5.4.2: only entries of the current term are committed by counting replicas; earlier
         // ones are committed indirectly, by the Log Matching Property.
-        if n > self.commit_index && self.log.term(n) == Some(self.current_term) {
+        let countable = self.log.term(n) == Some(self.current_term)
+            // BROKEN ON PURPOSE (see `BrokenRules`): count replicas of older terms' entries too,
+            // the mistake Figure 8 illustrates.
+            || self.config.broken.commit_old_term_by_counting;
+        if n > self.commit_index && countable {
             self.set_commit_index(n);
             // Followers learn the new commit index on the next AppendEntries; send one now
             // rather than waiting for the heartbeat, so commits show up promptly everywhere.

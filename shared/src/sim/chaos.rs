@@ -72,6 +72,7 @@ pub fn config_for_seed(seed: u64) -> SimConfig {
             max_entries_per_append: rng.range_inclusive(1, 8),
             ..Timing::default()
         },
+        broken_rules: Default::default(),
         network: NetworkSettings {
             latency_ms_min,
             latency_ms_max: latency_ms_min + rng.range_inclusive(0, 20),

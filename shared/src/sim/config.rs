@@ -5,6 +5,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::protocol::{ClientCommand, Timing};
+use crate::raft::BrokenRules;
 use crate::types::LogModel;
 
 use super::SimError;
@@ -26,6 +27,14 @@ pub struct SimConfig {
     pub timing: Timing,
     /// Network behaviour.
     pub network: NetworkSettings,
+    /// Raft rules switched off on purpose (the "break Raft" lab). Absent means none: correct
+    /// Raft; left out of the JSON then, so traces without broken rules read and write as before.
+    #[serde(default, skip_serializing_if = "no_rule_broken")]
+    pub broken_rules: BrokenRules,
+}
+
+fn no_rule_broken(rules: &BrokenRules) -> bool {
+    !rules.any()
 }
 
 /// Loss, duplication and latency of the simulated network.
@@ -61,6 +70,7 @@ impl Default for SimConfig {
             log_model: LogModel::Command,
             timing: Timing::default(),
             network: NetworkSettings::default(),
+            broken_rules: BrokenRules::default(),
         }
     }
 }

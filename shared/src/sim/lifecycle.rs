@@ -6,9 +6,9 @@
 use std::collections::VecDeque;
 
 use crate::protocol::Event;
-use crate::raft::{Config, RaftNode, Unsynced};
+use crate::raft::{BrokenRules, Config, RaftNode, Unsynced};
 use crate::storage::{Storage, StorageError, StorageFailureKind};
-use crate::types::{Entry, HardState, LogIndex, NodeId};
+use crate::types::{Entry, HardState, LogIndex, NodeId, Role};
 
 use super::queue::{Item, QueueKey};
 use super::{Sim, SimError};
@@ -141,6 +141,55 @@ impl<S: Storage> Sim<S> {
         Ok(())
     }
 
+    /// RaftScope's "align timers": every running node without a leader's role gets the same
+    /// election deadline (one full `election_timeout_ms_max` from now), so they time out together
+    /// and split the vote — the situation §5.2's randomized timeouts exist to make rare.
+    pub fn align_timers(&mut self) {
+        let deadline = self.now_ms + self.config.timing.election_timeout_ms_max;
+        self.set_election_deadlines(|_| deadline);
+    }
+
+    /// RaftScope's "spread timers": the running non-leaders' deadlines spread evenly over the
+    /// election timeout range, in id order, so the first to time out usually wins alone.
+    pub fn spread_timers(&mut self) {
+        let t = self.config.timing;
+        let ids: Vec<NodeId> = self
+            .node_ids()
+            .filter(|id| self.node(*id).is_some_and(|r| r.role() != Role::Leader))
+            .collect();
+        let gaps = (ids.len() as u64).saturating_sub(1).max(1);
+        let spread = t.election_timeout_ms_max - t.election_timeout_ms_min;
+        let now = self.now_ms;
+        self.set_election_deadlines(|id| {
+            let rank = ids.iter().position(|i| *i == id).unwrap_or(0) as u64;
+            now + t.election_timeout_ms_min + spread * rank / gaps
+        });
+    }
+
+    /// Switch Raft rules off (or back on) from now on, for every node (see `BrokenRules`).
+    pub fn set_broken_rules(&mut self, rules: BrokenRules) {
+        self.config.broken_rules = rules;
+        for n in &mut self.nodes {
+            if let Some(raft) = n.raft.as_mut() {
+                raft.set_broken_rules(rules);
+            }
+        }
+    }
+
+    fn set_election_deadlines(&mut self, deadline: impl Fn(NodeId) -> u64) {
+        let ids: Vec<NodeId> = self.node_ids().collect();
+        for id in ids {
+            let now = self.now_ms;
+            let Some(raft) = self.nodes[id.slot()].raft.as_mut() else {
+                continue;
+            };
+            raft.advance_clock(now);
+            if raft.set_election_deadline(deadline(id)) {
+                self.flush(id);
+            }
+        }
+    }
+
     // ----- Internals -----
 
     pub(super) fn start_node(&mut self, id: NodeId) {
@@ -153,6 +202,7 @@ impl<S: Storage> Sim<S> {
             heartbeat_interval_ms: timing.heartbeat_interval_ms,
             max_entries_per_append: timing.max_entries_per_append,
             log_model: self.config.log_model,
+            broken: self.config.broken_rules,
         };
         let rng = self.node_rng.fork();
         let sm_rng = self.node_rng.fork();
@@ -259,6 +309,13 @@ impl<S: Storage> Sim<S> {
                 Ok(u) => u,
                 Err(e) => return self.storage_failed(id, e),
             };
+            let mut unsynced = unsynced;
+            if self.config.broken_rules.ack_before_fsync {
+                // BROKEN ON PURPOSE (see `BrokenRules`): AppendEntries replies leave before the
+                // entries they acknowledge are on disk.
+                let early = unsynced.release_acks_before_sync();
+                self.send_all(early);
+            }
             let fsync_ms = self.config.timing.fsync_ms;
             let n = &mut self.nodes[id.slot()];
             if n.unsynced.is_empty() && (fsync_ms == 0 || !unsynced.needs_sync()) {

@@ -214,6 +214,10 @@ impl<S: Storage> Sim<S> {
     pub fn take_events(&mut self) -> Vec<SimEvent> {
         std::mem::take(&mut self.events)
     }
+    /// Events emitted but not yet taken, in order (a live checker reads them step by step).
+    pub fn pending_events(&self) -> &[SimEvent] {
+        &self.events
+    }
     /// Sequence number of the last event emitted.
     pub fn last_seq(&self) -> u64 {
         self.event_seq

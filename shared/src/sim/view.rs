@@ -214,6 +214,7 @@ impl<S: Storage> Sim<S> {
             nodes,
             messages: self.messages_in_flight().cloned().collect(),
             warnings: self.config.warnings(),
+            safety: None,
             log_window: window,
         }
     }

@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::command::Command;
 use crate::protocol::{Event, MessageId};
+use crate::raft::BrokenRules;
 use crate::sim::{AppendAccepted, Sim, SimConfig, SimError};
 use crate::storage::Storage;
 use crate::types::{ClientSerial, NodeId};
@@ -94,6 +95,15 @@ pub enum TraceInput {
         /// Its id.
         id: MessageId,
     },
+    /// Every running non-leader's election timer set to the same deadline (split votes).
+    AlignTimers,
+    /// The running non-leaders' election timers spread over the timeout range.
+    SpreadTimers,
+    /// Raft rules switched off on purpose from now on (all of them given; see `BrokenRules`).
+    BreakRules {
+        /// The switches.
+        rules: BrokenRules,
+    },
     /// Pause, resume or speed change. It changes nothing in the cluster, but the driver numbers
     /// it in the event stream (`control_changed`), so a byte-identical replay needs it.
     Control {
@@ -147,6 +157,12 @@ impl TraceInput {
             TraceInput::Heal => "heal".into(),
             TraceInput::Network { .. } => "network change".into(),
             TraceInput::DropMessage { id } => format!("drop message {id}"),
+            TraceInput::AlignTimers => "align timers".into(),
+            TraceInput::SpreadTimers => "spread timers".into(),
+            TraceInput::BreakRules { rules } if rules.any() => {
+                format!("break Raft: {}", rules.names().join(", "))
+            }
+            TraceInput::BreakRules { .. } => "restore every Raft rule".into(),
             TraceInput::Control { paused, speed } => {
                 format!("{} at speed {speed}", if *paused { "pause" } else { "run" })
             }
@@ -194,6 +210,9 @@ pub fn apply<S: Storage>(
             *latency_ms_max,
         )?,
         TraceInput::DropMessage { id } => sim.drop_message(*id)?,
+        TraceInput::AlignTimers => sim.align_timers(),
+        TraceInput::SpreadTimers => sim.spread_timers(),
+        TraceInput::BreakRules { rules } => sim.set_broken_rules(*rules),
         TraceInput::Control { paused, speed } => sim.record_event(Event::ControlChanged {
             paused: *paused,
             speed: *speed,

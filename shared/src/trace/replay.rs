@@ -185,6 +185,11 @@ impl Replay {
         self.sim
     }
 
+    /// The checker, when the replay runs one (a live run forked from here goes on with it).
+    pub fn checker(&self) -> Option<&Checker> {
+        self.checker.as_ref()
+    }
+
     /// The first violation the checker found, if any.
     pub fn violation(&self) -> Option<&Violation> {
         self.violation.as_ref()

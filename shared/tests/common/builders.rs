@@ -23,6 +23,7 @@ pub fn config(id: NodeId, n: u64) -> Config {
         heartbeat_interval_ms: 50,
         max_entries_per_append: 100,
         log_model: LogModel::Command,
+        broken: Default::default(),
     }
 }
 

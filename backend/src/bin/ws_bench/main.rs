@@ -25,13 +25,18 @@
 //! * **Memory** is the backend process's `VmRSS` before the viewers connect and at the end of the
 //!   window, and its peak `VmHWM`, from `/proc/self/status`.
 //!
+//! * **Baseline** (`--baseline`): after each run the same measurement against a minimal
+//!   tokio-tungstenite broadcast server (`baseline.rs`) fed by the same driver at the same load,
+//!   so the two can be compared side by side (p99 ratio printed at the end).
+//!
 //! Usage: `cargo run --release -p logscope-backend --bin ws-bench -- [--viewers 100,1000]
-//! [--seconds 10] [--appends-per-second 100] [--quick]`
+//! [--seconds 10] [--appends-per-second 100] [--baseline] [--quick]`
 //!
 //! This file owns the command line and the loop over runs. `run` is the backend's side of one
 //! run, `viewers` the viewers' process, `load` the client load, `measure` the `/proc` readings
 //! and `report` what is printed.
 
+mod baseline;
 mod load;
 mod measure;
 mod report;
@@ -64,6 +69,10 @@ pub struct Args {
     /// Virtual ms per wall ms (1 = real time, the busiest paced speed).
     #[arg(long, default_value_t = 1.0)]
     pub speed: f64,
+    /// After each run, measure a minimal tokio-tungstenite broadcast server (`baseline.rs`) fed
+    /// by the same driver at the same load, and print both and their p99 ratio.
+    #[arg(long)]
+    pub baseline: bool,
     /// A short smoke run: 20 viewers for 2 seconds.
     #[arg(long)]
     pub quick: bool,
@@ -93,20 +102,38 @@ fn main() -> anyhow::Result<()> {
     );
     println!("load average before: {}", load_average());
     let mut results = Vec::new();
+    let mut ratios = Vec::new();
     for &n in &args.viewers {
-        let r = run(&args, n).with_context(|| format!("the run with {n} viewers"))?;
+        let r = run(&args, n, false).with_context(|| format!("the run with {n} viewers"))?;
         r.print();
-        results.push(r);
+        if args.baseline {
+            let b = run(&args, n, true)
+                .with_context(|| format!("the baseline run with {n} viewers"))?;
+            b.print();
+            if let (Some(ours), Some(theirs)) = (r.v.p99_ms, b.v.p99_ms) {
+                ratios.push((n, ours, theirs));
+            }
+            results.push(r);
+            results.push(b);
+        } else {
+            results.push(r);
+        }
     }
     println!(
         "load average after: {} (other work on the machine skews every figure)",
         load_average()
     );
     println!();
-    println!("| viewers | events/s per viewer | events/s total | messages/s total | p50 latency | p99 latency | max latency | driver CPU | server CPU | backend RSS before → end (peak) | viewers' CPU | complete viewers |");
-    println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|");
+    println!("| server | viewers | events/s per viewer | events/s total | messages/s total | p50 latency | p99 latency | max latency | driver CPU | server CPU | backend RSS before → end (peak) | viewers' CPU | complete viewers |");
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|");
     for r in &results {
         r.print_row();
+    }
+    for (n, ours, theirs) in ratios {
+        println!(
+            "{n} viewers: p99 logscope {ours:.1} ms, baseline {theirs:.1} ms: ratio {:.2}",
+            ours / theirs.max(0.001)
+        );
     }
     if results.iter().any(|r| r.v.complete < r.viewers) {
         bail!("some viewers missed events (see above)");

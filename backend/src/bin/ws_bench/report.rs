@@ -21,6 +21,8 @@ pub struct ViewerSummary {
 }
 
 pub struct RunResult {
+    /// "logscope" or "baseline".
+    pub server: &'static str,
     pub viewers: usize,
     pub seconds: f64,
     pub v: ViewerSummary,
@@ -43,7 +45,10 @@ impl RunResult {
     pub fn print(&self) {
         let v = &self.v;
         println!();
-        println!("{} viewers, {:.1} s window:", self.viewers, self.seconds);
+        println!(
+            "{}: {} viewers, {:.1} s window:",
+            self.server, self.viewers, self.seconds
+        );
         println!(
             "  the driver broadcast {} events during the window; {} appends were accepted",
             self.events_broadcast, self.appends_ok
@@ -81,7 +86,8 @@ impl RunResult {
     pub fn print_row(&self) {
         let v = &self.v;
         println!(
-            "| {} | {:.0} | {:.0} | {:.0} | {} | {} | {} | {:.1}% | {:.1}% | {:.0} → {:.0} MiB ({:.0}) | {:.1}% | {}/{} |",
+            "| {} | {} | {:.0} | {:.0} | {:.0} | {} | {} | {} | {:.1}% | {:.1}% | {:.0} → {:.0} MiB ({:.0}) | {:.1}% | {}/{} |",
+            self.server,
             self.viewers,
             self.per_viewer(),
             v.events as f64 / self.seconds,

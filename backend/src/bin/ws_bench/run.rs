@@ -23,17 +23,23 @@ use crate::measure::{memory_kib, thread_cpu, unix_ns, CpuSample};
 use crate::report::{RunResult, ViewerSummary};
 use crate::Args;
 
-pub fn run(args: &Args, viewers: usize) -> anyhow::Result<RunResult> {
+/// One run; `baseline`: the viewers watch the minimal server (`baseline.rs`) instead.
+pub fn run(args: &Args, viewers: usize, baseline: bool) -> anyhow::Result<RunResult> {
     let data_dir = std::env::temp_dir().join(format!(
-        "logscope-ws-bench-{}-{viewers}",
+        "logscope-ws-bench-{}-{viewers}-{baseline}",
         std::process::id()
     ));
-    let result = run_in(args, viewers, data_dir.clone());
+    let result = run_in(args, viewers, baseline, data_dir.clone());
     let _ = std::fs::remove_dir_all(&data_dir);
     result
 }
 
-fn run_in(args: &Args, viewers: usize, data_dir: PathBuf) -> anyhow::Result<RunResult> {
+fn run_in(
+    args: &Args,
+    viewers: usize,
+    baseline: bool,
+    data_dir: PathBuf,
+) -> anyhow::Result<RunResult> {
     let server_rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .thread_name("bench-server")
@@ -68,6 +74,18 @@ fn run_in(args: &Args, viewers: usize, data_dir: PathBuf) -> anyhow::Result<RunR
     };
     let handle = server_rt.block_on(serve(config))?;
     let url = format!("ws://{}/ws", handle.local_addr());
+    // The baseline server has its own runtime of two threads, as logscope's has.
+    let baseline_rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .thread_name("bench-baseline")
+        .enable_all()
+        .build()?;
+    let baseline_stop = CancellationToken::new();
+    let viewers_url = if baseline {
+        crate::baseline::start(&baseline_rt, handle.driver().clone(), baseline_stop.clone())?
+    } else {
+        url.clone()
+    };
 
     // The tap: when each events message was broadcast (wall clock), by its first seq.
     let sent_at: Arc<Mutex<HashMap<u64, u64>>> = Arc::default();
@@ -110,7 +128,12 @@ fn run_in(args: &Args, viewers: usize, data_dir: PathBuf) -> anyhow::Result<RunR
 
     let rss_start = memory_kib("VmRSS")?;
     let mut child = Command::new(std::env::current_exe()?)
-        .args(["--viewer-process", &url, "--viewers", &viewers.to_string()])
+        .args([
+            "--viewer-process",
+            &viewers_url,
+            "--viewers",
+            &viewers.to_string(),
+        ])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
@@ -198,6 +221,8 @@ fn run_in(args: &Args, viewers: usize, data_dir: PathBuf) -> anyhow::Result<RunR
     )?;
     let _ = child.wait();
     tap_stop.cancel();
+    baseline_stop.cancel();
+    baseline_rt.shutdown_background();
     server_rt.block_on(handle.shutdown())?;
 
     let pct = |after: &CpuSample, before: &CpuSample, group: &str| {
@@ -206,11 +231,18 @@ fn run_in(args: &Args, viewers: usize, data_dir: PathBuf) -> anyhow::Result<RunR
         a.saturating_sub(b) as f64 / 1e9 / seconds * 100.0
     };
     let child_total = |s: &CpuSample| -> u64 { s.values().sum() };
+    let fan_out = if baseline {
+        "bench-baseline"
+    } else {
+        "bench-server"
+    };
     Ok(RunResult {
+        server: if baseline { "baseline" } else { "logscope" },
         viewers,
         seconds,
         driver_cpu: pct(&cpu_after, &cpu_before, "logscope-driver"),
-        server_cpu: pct(&cpu_after, &cpu_before, "bench-server"),
+        // The fan-out's threads: logscope's server, or the baseline's.
+        server_cpu: pct(&cpu_after, &cpu_before, fan_out),
         load_cpu: pct(&cpu_after, &cpu_before, "bench-load"),
         viewers_cpu: child_total(&child_after).saturating_sub(child_total(&child_before)) as f64
             / 1e9

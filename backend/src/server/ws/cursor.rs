@@ -70,6 +70,8 @@ impl Cursor {
                     Admit::Send
                 }
             }
+            // The verdict as it is now: always worth sending within the run.
+            OutgoingKind::Safety { .. } => Admit::Send,
             OutgoingKind::Snapshot { seq } => {
                 if seq <= self.seq {
                     Admit::Skip

@@ -41,6 +41,7 @@ use cursor::Cursor;
 use outbox::Outbox;
 
 mod cursor;
+mod follow;
 mod outbox;
 mod reader;
 mod writer;
@@ -156,7 +157,11 @@ where
         return close(&mut write, close_code::AWAY, "the server is shutting down").await;
     };
     let cursor = Cursor::new(&snapshot);
-    let hello = with_role(&snapshot.hello_json(), peer.role);
+    let hello = with_connection(
+        &snapshot.hello_json(),
+        peer.role,
+        inner.viewer_url.as_deref(),
+    );
     if send(&mut write, Message::Text(hello)).await.is_err() {
         return;
     }
@@ -194,12 +199,17 @@ where
     }
 }
 
-/// The hello message with the connection's `role` added (a field beside `type`, so the shared
-/// JSON of the snapshot is copied once per connection but never re-serialized).
-fn with_role(hello: &Utf8Bytes, role: Role) -> Utf8Bytes {
+/// The hello message with the connection's `role` and the server's `viewer_url` added (fields
+/// beside `type`, so the shared JSON of the snapshot is copied once per connection but never
+/// re-serialized).
+fn with_connection(hello: &Utf8Bytes, role: Role, viewer_url: Option<&str>) -> Utf8Bytes {
     let text = hello.as_str();
     debug_assert!(text.starts_with('{'));
-    format!("{{\"role\":\"{}\",{}", role.as_str(), &text[1..]).into()
+    let url = viewer_url
+        .and_then(|u| serde_json::to_string(u).ok())
+        .map(|u| format!("\"viewer_url\":{u},"))
+        .unwrap_or_default();
+    format!("{{\"role\":\"{}\",{url}{}", role.as_str(), &text[1..]).into()
 }
 
 /// Send one message; an error means the viewer is gone (or stuck for [`SEND_TIMEOUT`]).

@@ -1,7 +1,8 @@
 //! The reading half of a viewer's connection: the viewer's requests (checked, rate-limited and
 //! sent to the driver; their replies go to the writer), and the driver's broadcast, taken off
 //! the shared channel at once into the viewer's outbox. Also closes a viewer that has said
-//! nothing, not even a pong, for too long. Owns request admission; must not write to the socket.
+//! nothing, not even a pong, for too long. A viewer's reader also hands on the presenter's
+//! view state (follow mode). Owns request admission; must not write to the socket.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -9,8 +10,9 @@ use std::time::{Duration, Instant};
 use axum::extract::ws::{close_code, Message, Utf8Bytes};
 use futures_util::{Stream, StreamExt};
 use tokio::sync::broadcast::{self, error::RecvError};
-use tokio::sync::Semaphore;
+use tokio::sync::{watch, Semaphore};
 
+use super::follow;
 use super::outbox::Outbox;
 use super::{End, Peer, Replies};
 use crate::driver::{AppendWait, CommandError, Input, Outgoing};
@@ -27,6 +29,10 @@ pub(super) struct Reader<'a, R> {
     replies: Replies,
     buckets: ClientBuckets,
     in_flight: Arc<Semaphore>,
+    /// A viewer's view of the presenter's latest view state (none for a presenter).
+    follow: Option<watch::Receiver<Option<Utf8Bytes>>>,
+    /// A presenter's budget of view changes.
+    view_budget: follow::Budget,
 }
 
 /// What one message from the viewer leads to.
@@ -49,7 +55,15 @@ where
         replies: Replies,
     ) -> Self {
         let limits = &state.inner.limits;
+        let follow = (peer.role == Role::Viewer).then(|| {
+            let mut rx = state.inner.presenter_view.subscribe();
+            // A viewer that joins mid-lecture gets the presenter's current view at once.
+            rx.mark_changed();
+            rx
+        });
         Reader {
+            follow,
+            view_budget: follow::Budget::new(Instant::now()),
             buckets: ClientBuckets::new(limits, Instant::now()),
             in_flight: Arc::new(Semaphore::new(limits.ws_in_flight_max)),
             state: state.clone(),
@@ -98,6 +112,12 @@ where
                         return End::Close(close_code::ERROR, "the simulator stopped")
                     }
                 },
+                view = follow::next(&mut self.follow) => {
+                    // Beside the replies: small, newest-only, and ahead of a backlog of events.
+                    if self.replies.send(view).await.is_err() {
+                        return End::Stop;
+                    }
+                }
                 _ = idle_check.tick() => {
                     if last_heard.elapsed() >= idle_timeout {
                         tracing::debug!("viewer silent (no pong); closing");
@@ -166,6 +186,11 @@ where
                 request_id,
                 CommandError::invalid(super::super::access::READ_ONLY),
             );
+        }
+        if follow::is_presenter_view(&value) {
+            let published = &inner.presenter_view;
+            let result = follow::relay(value, &mut self.view_budget, published, Instant::now());
+            return Some(reply_json(request_id, result));
         }
         let command = match parse_command(value) {
             Ok(c) => c,

@@ -30,6 +30,8 @@ struct Harness {
     /// What the server sends the viewer.
     from_server: mpsc::Receiver<Message>,
     driver: DriverHandle,
+    /// The server's shared state (the presenter's view state lives here).
+    state: AppState,
     shutdown: CancellationToken,
     connection: JoinHandle<()>,
     driver_thread: DriverThread,
@@ -73,6 +75,7 @@ impl Harness {
             PathBuf::from("dist"),
             access,
             100,
+            Some("http://192.168.1.20:7878/".to_string()),
         );
         let (write, from_server) = mpsc::channel(write_buffer);
         let (to_server, read) = mpsc::unbounded();
@@ -80,10 +83,11 @@ impl Harness {
             ip: std::net::Ipv4Addr::LOCALHOST.into(),
             role,
         };
-        let connection = tokio::spawn(handle_socket(write, read, state, peer));
+        let connection = tokio::spawn(handle_socket(write, read, state.clone(), peer));
         Harness {
             to_server,
             from_server,
+            state,
             driver,
             shutdown,
             connection,
@@ -413,6 +417,55 @@ async fn a_silent_viewer_is_pinged_then_closed() {
         }
     }
     assert!(pinged, "the server pings before it gives up");
+    h.to_server.close_channel();
+    h.finish().await;
+}
+
+#[tokio::test]
+async fn a_presenters_view_reaches_a_viewer_newest_first_and_a_viewer_cannot_send_one() {
+    let mut h = Harness::start_with(64, 16, Limits::default(), Role::Viewer).await;
+    let hello = h.read().await;
+    assert_eq!(hello["viewer_url"], "http://192.168.1.20:7878/");
+    // Two changes before the viewer's connection looks: it gets the newest only.
+    let published = h.state.inner.presenter_view.clone();
+    let mut budget = super::follow::Budget::new(Instant::now());
+    for node in [1, 2] {
+        let view = json!({"type": "presenter_view", "selected_node": node});
+        super::follow::relay(view, &mut budget, &published, Instant::now()).expect("relayed");
+    }
+    let view = h.read_until("presenter_view").await;
+    assert_eq!(view["selected_node"], 2);
+    let view = json!({"type": "presenter_view", "highlight": {"kind": "node", "node": 3}});
+    super::follow::relay(view, &mut budget, &published, Instant::now()).expect("relayed");
+    let view = h.read_until("presenter_view").await;
+    assert_eq!(view["highlight"]["node"], 3);
+    assert!(view.get("selected_node").is_none());
+    // The viewer's own attempt is refused like any command.
+    h.send_text(json!({"request_id": 8, "type": "presenter_view", "selected_node": 1}).to_string());
+    let reply = h.reply_to(8).await;
+    assert!(reply["error"].as_str().unwrap().contains("read-only"));
+    h.to_server.close_channel();
+    h.finish().await;
+}
+
+#[tokio::test]
+async fn a_presenter_publishes_its_view_and_gets_a_reply() {
+    let mut h = Harness::start(64).await;
+    assert_eq!(h.read().await["type"], "hello");
+    let mut watcher = h.state.inner.presenter_view.subscribe();
+    h.send_text(
+        json!({"request_id": 2, "type": "presenter_view", "presenter_layout": true}).to_string(),
+    );
+    let reply = h.reply_to(2).await;
+    assert_eq!(reply["ok"], true, "{reply}");
+    let text = watcher.borrow_and_update().clone().expect("published");
+    assert!(
+        text.as_str().contains(r#""presenter_layout":true"#),
+        "{text}"
+    );
+    // Over HTTP or as a cluster command it means nothing: refused with a sentence.
+    let e = crate::server::parse_command(json!({"type": "presenter_view"})).unwrap_err();
+    assert!(e.message.contains("relayed to viewers"), "{}", e.message);
     h.to_server.close_channel();
     h.finish().await;
 }

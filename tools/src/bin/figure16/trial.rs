@@ -61,6 +61,7 @@ fn sim_config(seed: u64, (min, max): (u64, u64), args: &Args) -> SimConfig {
             loss_probability: 0.0,
             duplicate_probability: 0.0,
         },
+        broken_rules: Default::default(),
     }
 }
 

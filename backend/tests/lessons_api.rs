@@ -1,0 +1,114 @@
+//! The lesson endpoints in-process: the list, opening a built-in lesson (the live cluster is its
+//! run at the first pause point, paused), reveal and next and back moving the cluster to the
+//! staged instants, and a teacher's bad file refused with its line. Owns no production code.
+
+mod common;
+
+use common::{Options, TestServer};
+use serde_json::Value;
+use shared::lesson;
+use shared::trace::{Position, Replay};
+
+async fn get(s: &TestServer, path: &str) -> (u16, Value) {
+    let r = s.http.get(s.url(path)).send().await.unwrap();
+    (r.status().as_u16(), r.json().await.unwrap())
+}
+
+async fn post(s: &TestServer, path: &str, body: &str) -> (u16, Value) {
+    let r = s
+        .http
+        .post(s.url(path))
+        .body(body.to_string())
+        .send()
+        .await
+        .unwrap();
+    (r.status().as_u16(), r.json().await.unwrap())
+}
+
+#[tokio::test]
+async fn a_lesson_opens_paused_at_its_question_and_reveal_runs_to_the_staged_outcome() {
+    let s = TestServer::start(Options::default()).await;
+    let (status, list) = get(&s, "/api/lessons").await;
+    assert_eq!(status, 200);
+    let names: Vec<&str> = list["result"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names.len(), lesson::BUILTIN.len());
+    assert!(names.contains(&"first-election"));
+
+    let staged =
+        lesson::stage(&lesson::parse(lesson::builtin("first-election").unwrap()).unwrap()).unwrap();
+    let (status, v) = post(&s, "/api/lessons/first-election/open", "").await;
+    assert_eq!(status, 200, "{v}");
+    let v = &v["result"];
+    assert_eq!(v["kind"], "ask");
+    assert_eq!(
+        v["question"]["answer"],
+        Value::Null,
+        "no answer before the reveal"
+    );
+    assert_eq!(v["question"]["choices"][0], "S1");
+    let live = s.cluster().await;
+    assert!(live.paused, "a lesson opens paused");
+    assert_eq!(live.time_ms, staged.stops[0].at_ms);
+
+    let (status, v) = post(&s, "/api/lesson/reveal", "").await;
+    assert_eq!(status, 200, "{v}");
+    let v = &v["result"];
+    assert_eq!(v["kind"], "shown");
+    assert_eq!(v["question"]["answer"], 0);
+    assert!(v["question"]["why"].as_str().unwrap().contains("S1"));
+    let stop = staged.stops[1];
+    let mut replay = Replay::new(staged.trace_to(&stop)).unwrap();
+    replay.run_to(Position::End).unwrap();
+    let live = s.cluster().await;
+    assert_eq!(live.time_ms, stop.at_ms);
+    assert_eq!(
+        live.nodes,
+        replay.sim().snapshot().nodes,
+        "the live run is the staged one"
+    );
+
+    // Nothing to reveal at a shown stop; next goes on, back comes back.
+    assert_eq!(post(&s, "/api/lesson/reveal", "").await.0, 409);
+    let (status, v) = post(&s, "/api/lesson/next", "").await;
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(v["result"]["step"], 1);
+    assert_eq!(
+        post(&s, "/api/lesson/next", "").await.0,
+        409,
+        "the last step"
+    );
+    let (status, v) = post(&s, "/api/lesson/back", "").await;
+    assert_eq!((status, &v["result"]["stop"]), (200, &Value::from(1)));
+    assert_eq!(s.cluster().await.time_ms, stop.at_ms);
+    let (_, v) = get(&s, "/api/lesson").await;
+    assert_eq!(v["result"]["stop"], 1);
+    assert_eq!(post(&s, "/api/lesson/close", "").await.1["result"], true);
+    assert_eq!(get(&s, "/api/lesson").await.1["result"], Value::Null);
+    assert_eq!(post(&s, "/api/lesson/next", "").await.0, 404);
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn a_teachers_file_is_opened_or_refused_with_its_line() {
+    let s = TestServer::start(Options::default()).await;
+    let bad = "title Mine\nnodes 3\n\nstep One\ncrsh S1\n";
+    let (status, v) = post(&s, "/api/lesson", bad).await;
+    assert_eq!(status, 400, "{v}");
+    let e = v["error"].as_str().unwrap();
+    assert!(e.starts_with("line 5: unknown command 'crsh'"), "{e}");
+    assert_eq!(get(&s, "/api/lesson").await.1["result"], Value::Null);
+
+    let good = "title Mine\nnodes 3\nseed 4\n\nstep One\nsay Watch.\nrun until leader elected\n";
+    let (status, v) = post(&s, "/api/lesson", good).await;
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(v["result"]["name"], "uploaded");
+    assert_eq!(v["result"]["caption"], "Watch.");
+    assert!(s.cluster().await.paused);
+    assert_eq!(post(&s, "/api/lessons/nope/open", "").await.0, 404);
+    s.stop().await;
+}

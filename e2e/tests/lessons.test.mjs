@@ -1,0 +1,99 @@
+// Lessons in the browser: open a scenario from the picker (two clicks from the top bar), predict,
+// reveal, move on; and a teacher's file with a mistake, refused with its line number. Every check
+// goes through the UI; the HTTP API only confirms where the cluster stands.
+import { test, before, after, beforeEach, afterEach } from 'node:test';
+import assert from 'node:assert/strict';
+import { writeFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startBackend, launch, until, cluster, shot } from '../lib.mjs';
+
+let backend;
+let browser;
+let page;
+let errors;
+let dir;
+
+before(async () => {
+  backend = process.env.LOGSCOPE_URL
+    ? { url: process.env.LOGSCOPE_URL, stop: async () => {} }
+    : await startBackend(['--speed', '1', '--seed', '11']);
+  browser = await launch();
+  dir = mkdtempSync(join(tmpdir(), 'logscope-lessons-'));
+});
+
+after(async () => {
+  await browser?.close();
+  await backend?.stop();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+beforeEach(async () => {
+  page = await browser.newPage({ viewport: { width: 1600, height: 1000 } });
+  errors = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
+  await page.goto(backend.url);
+  await until(() => page.locator('[data-testid=conn].open').count(), { what: 'the page to connect' });
+});
+
+afterEach(async () => {
+  await page?.close();
+  assert.deepEqual(errors, [], 'the page logged no errors');
+});
+
+const $ = (id) => page.locator(`[data-testid="${id}"]`);
+
+test('a scenario opens from the picker, asks, and the reveal runs it and says why', async () => {
+  await $('lessons-open').click();
+  await until(() => $('lesson-first-election').count(), { what: 'the built-in lessons' });
+  await $('lesson-first-election').click();
+  await until(() => $('lesson-panel').count(), { what: 'the lesson panel' });
+  assert.equal(await $('lesson-picker').count(), 0, 'the picker closes');
+  assert.match(await $('lesson-question').innerText(), /Which server will become the first leader\?/);
+  const paused = await cluster(backend.url);
+  assert.equal(paused.result?.paused ?? paused.paused, true, 'a lesson opens paused');
+  assert.equal(await $('lesson-reveal').count(), 1);
+  assert.equal(await $('lesson-next').count(), 0, 'no Next before the reveal');
+
+  // Predict S2 (wrong on purpose), then reveal.
+  await $('lesson-choice-1').click();
+  assert.equal(await $('lesson-choice-1').getAttribute('aria-pressed'), 'true');
+  await shot(page, 'lesson-ask');
+  await $('lesson-reveal').click();
+  await until(() => $('lesson-why').count(), { what: 'the why after the reveal' });
+  assert.equal(await $('lesson-verdict').innerText(), 'Not quite: the answer is S1.');
+  assert.match(await $('lesson-why').innerText(), /S1's timer fires first/);
+  // The cluster ran to the outcome: S1 is drawn as leader.
+  await until(() => page.locator('[data-testid=node-1][data-role=leader]').count(), { what: 'S1 drawn as leader' });
+  await shot(page, 'lesson-revealed');
+
+  // Next: the following step's caption; Back returns to the reveal.
+  await $('lesson-next').click();
+  await until(async () => (await $('lesson-heading').innerText()) === "The leader's first entry", { what: 'step 2' });
+  assert.match(await $('lesson-caption').innerText(), /no-op/);
+  await $('lesson-back').click();
+  await until(() => $('lesson-why').count(), { what: 'back at the reveal' });
+  await $('lesson-close').click();
+  await until(async () => (await $('lesson-panel').count()) === 0, { what: 'the panel to close' });
+});
+
+test("a teacher's file with a mistake is refused with its line number", async () => {
+  const bad = join(dir, 'mine.lesson');
+  writeFileSync(bad, 'title Mine\nnodes 3\n\nstep One\nsay Look.\ncrsh S1\n');
+  await $('lessons-open').click();
+  await $('lesson-file').setInputFiles(bad);
+  await until(() => $('lesson-error').count(), { what: 'the error' });
+  const text = await $('lesson-error').innerText();
+  assert.match(text, /^line 6: unknown command 'crsh' \(did you mean 'crash'\?\); expected one of step, say/);
+  await shot(page, 'lesson-upload-error');
+  // The refusal is a 400, which Chromium reports on the console: that one is expected.
+  errors = errors.filter((e) => !e.includes('status of 400'));
+
+  const good = join(dir, 'good.lesson');
+  writeFileSync(good, 'title Mine\nnodes 3\nseed 4\n\nstep One\nsay Watch the election.\nrun until leader elected\n');
+  await $('lesson-file').setInputFiles(good);
+  await until(() => $('lesson-panel').count(), { what: 'the uploaded lesson' });
+  assert.equal(await $('lesson-caption').innerText(), 'Watch the election.');
+  await $('lesson-close').click();
+});

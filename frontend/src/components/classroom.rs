@@ -1,0 +1,164 @@
+//! The classroom strip under the top bar, and follow mode. A viewer's page says it is read-only
+//! and whether it follows the presenter (one click to stop or to follow again); the presenter's
+//! page shows the URL students open and its QR code, and sends what it shows (selection,
+//! highlight, layout) for viewers to follow. Owns follow mode; must not command the cluster.
+
+use leptos::prelude::*;
+use shared::protocol::{ClientCommand, ConnectionRole, PresenterView, ServerMessage};
+
+use crate::components::reply::ReplyLine;
+use crate::follow::{focus_of, highlight_of, qr_svg};
+use crate::state::{use_ctx, Ctx, Selection};
+use crate::ws::{ConnState, Origin};
+
+/// Take what a server message says about the classroom: `hello`'s role and viewer URL, and the
+/// presenter's view state (applied at once while following).
+pub fn on_message(ctx: Ctx, message: &ServerMessage) {
+    match message {
+        ServerMessage::Hello {
+            role, viewer_url, ..
+        } => {
+            ctx.role.set(*role);
+            ctx.viewer_url.set(viewer_url.clone());
+        }
+        ServerMessage::PresenterView(view) => {
+            ctx.presenter_view.set(Some(view.clone()));
+            if ctx.following.get_untracked() && !ctx.may_control() {
+                apply(ctx, view);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Show what the presenter shows.
+fn apply(ctx: Ctx, view: &PresenterView) {
+    let selection = match (view.selected_node, view.selected_message) {
+        (Some(node), _) => Selection::Node(node),
+        (None, Some(message)) => Selection::Message(message),
+        (None, None) => Selection::None,
+    };
+    if ctx.selection.get_untracked() != selection {
+        ctx.selection.set(selection);
+    }
+    let focus = focus_of(view.highlight);
+    if ctx.highlight.get_untracked() != focus {
+        ctx.highlight.set(focus);
+    }
+    if ctx.presenter.get_untracked() != view.presenter_layout {
+        ctx.set_presenter(view.presenter_layout);
+    }
+}
+
+/// What this page shows, as the protocol says it.
+fn current_view(ctx: Ctx) -> PresenterView {
+    let (selected_node, selected_message) = match ctx.selection.get() {
+        Selection::None => (None, None),
+        Selection::Node(n) => (Some(n), None),
+        Selection::Message(m) => (None, Some(m)),
+    };
+    PresenterView {
+        selected_node,
+        selected_message,
+        highlight: highlight_of(ctx.highlight.get()),
+        presenter_layout: ctx.presenter.get(),
+        // The timeline's scrub position joins here once the page has a timeline.
+        scrub_seq: None,
+    }
+}
+
+/// On the presenter's page of a shared server: send the view state whenever it changes (and
+/// again after a reconnect, in case the server restarted and forgot it).
+pub fn start_broadcast(ctx: Ctx) {
+    let last_sent = StoredValue::new(None::<PresenterView>);
+    Effect::new(move |_| {
+        let shared = ctx.viewer_url.with(Option::is_some);
+        let presenter = ctx.role.get() == Some(ConnectionRole::Presenter);
+        if ctx.conn.get() != ConnState::Open {
+            last_sent.set_value(None);
+            return;
+        }
+        let view = current_view(ctx);
+        if !(shared && presenter) || last_sent.with_value(|l| l.as_ref() == Some(&view)) {
+            return;
+        }
+        last_sent.set_value(Some(view.clone()));
+        ctx.send(ClientCommand::PresenterView(view), Origin::Follow);
+    });
+}
+
+/// The strip under the top bar: the viewer's notice and follow switch, or the presenter's
+/// invitation (URL and QR code). Nothing on a page nobody else watches.
+#[component]
+pub fn ClassroomBar() -> impl IntoView {
+    let ctx = use_ctx();
+    move || match (ctx.role.get(), ctx.viewer_url.get()) {
+        (Some(ConnectionRole::Viewer), _) => view! { <ViewerBar/> }.into_any(),
+        (Some(ConnectionRole::Presenter), Some(url)) => view! { <ShareBar url/> }.into_any(),
+        _ => ().into_any(),
+    }
+}
+
+#[component]
+fn ViewerBar() -> impl IntoView {
+    let ctx = use_ctx();
+    let follow_again = move |_| {
+        ctx.following.set(true);
+        if let Some(view) = ctx.presenter_view.get_untracked() {
+            apply(ctx, &view);
+        }
+    };
+    view! {
+        <div class="classroom-bar viewer-bar" data-testid="viewer-bar" role="status">
+            <span class="notice">"You are watching the presenter's cluster (read-only)"</span>
+            {move || if ctx.following.get() {
+                view! {
+                    <span class="follow-state" data-testid="follow-state">"Following the presenter"</span>
+                    <button class="btn chip" data-testid="follow-stop"
+                        title="Look around on your own; the cluster stays live"
+                        on:click=move |_| ctx.following.set(false)>"Stop following"</button>
+                }.into_any()
+            } else {
+                view! {
+                    <span class="follow-state" data-testid="follow-state">"Exploring on your own"</span>
+                    <button class="btn chip primary" data-testid="follow-start"
+                        on:click=follow_again>"Follow the presenter again"</button>
+                }.into_any()
+            }}
+        </div>
+    }
+}
+
+#[component]
+fn ShareBar(url: String) -> impl IntoView {
+    let open = RwSignal::new(false);
+    let qr = qr_svg(&url);
+    let href = url.clone();
+    let big_url = url.clone();
+    view! {
+        <div class="classroom-bar share-bar" data-testid="share-bar">
+            <span class="notice">"Students open "</span>
+            <a class="viewer-url" data-testid="viewer-url" href=href target="_blank" rel="noopener">{url}</a>
+            <span class="hint">"· they follow what you select and highlight"</span>
+            <button class="btn chip" data-testid="qr-open" on:click=move |_| open.set(true)>"QR code"</button>
+            // The relay's errors (e.g. too many view changes at once); success says nothing.
+            <ReplyLine origin=Origin::Follow errors_only=true/>
+        </div>
+        <Show when=move || open.get()>
+            <div class="overlay" on:click=move |_| open.set(false)>
+                <div class="dialog qr-dialog" data-testid="qr-dialog" role="dialog"
+                    aria-label="QR code of the viewer URL">
+                    {qr.clone().map(|q| view! {
+                        <svg class="qr" data-testid="qr" viewBox=format!("0 0 {0} {0}", q.view_side)
+                            shape-rendering="crispEdges" role="img" aria-label=format!("QR code of {big_url}")>
+                            <rect width="100%" height="100%" fill="#fff"/>
+                            <path d=q.path fill="#000"/>
+                        </svg>
+                    })}
+                    <p class="qr-url">{big_url.clone()}</p>
+                    <p class="hint">"Click anywhere to close"</p>
+                </div>
+            </div>
+        </Show>
+    }
+}

@@ -1,0 +1,277 @@
+//! Lessons on the page: the "Lessons" button of the top bar, the picker (built-in lessons and a
+//! teacher's file), and the lesson panel (caption, Back/Next, the question to predict, Reveal
+//! and the why). Talks to the lesson routes (docs/api.md); the cluster itself arrives over the
+//! WebSocket like any other run. Owns only what the panel shows; what a reply means is in
+//! `crate::lesson` (tested natively).
+
+use leptos::prelude::*;
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
+
+use crate::lesson::{read_current, read_reply, LessonView, Listed};
+
+/// The lesson's state on this page, shared by the button, the picker and the panel.
+#[derive(Clone, Copy)]
+pub struct Lessons {
+    /// The open lesson, as the server last told.
+    pub open: RwSignal<Option<LessonView>>,
+    /// The picker is shown.
+    pub picker: RwSignal<bool>,
+    /// The built-in lessons (fetched when the picker first opens).
+    list: RwSignal<Vec<Listed>>,
+    /// The last refusal (a teacher's file: "line 5: …").
+    error: RwSignal<Option<String>>,
+    /// The choice the user predicted at the current question.
+    picked: RwSignal<Option<usize>>,
+    /// A request is on its way (buttons wait).
+    busy: RwSignal<bool>,
+}
+
+impl Lessons {
+    /// Create, and ask the server whether a lesson is already open (a reload mid-lesson).
+    pub fn new() -> Lessons {
+        let l = Lessons {
+            open: RwSignal::new(None),
+            picker: RwSignal::new(false),
+            list: RwSignal::new(Vec::new()),
+            error: RwSignal::new(None),
+            picked: RwSignal::new(None),
+            busy: RwSignal::new(false),
+        };
+        wasm_bindgen_futures::spawn_local(async move {
+            if let Ok(Ok(Some(v))) = call("GET", "/api/lesson", None)
+                .await
+                .map(|t| read_current(&t))
+            {
+                l.open.set(Some(v));
+            }
+        });
+        l
+    }
+
+    fn show_picker(self) {
+        self.error.set(None);
+        self.picker.set(true);
+        if self.list.get_untracked().is_empty() {
+            wasm_bindgen_futures::spawn_local(async move {
+                match call("GET", "/api/lessons", None)
+                    .await
+                    .and_then(|t| read_reply(&t))
+                {
+                    Ok(list) => self.list.set(list),
+                    Err(e) => self.error.set(Some(e)),
+                }
+            });
+        }
+    }
+
+    /// POST to a lesson route; the new position replaces the old, an error is shown.
+    fn post(self, url: String, body: Option<String>) {
+        if self.busy.get_untracked() {
+            return;
+        }
+        self.busy.set(true);
+        wasm_bindgen_futures::spawn_local(async move {
+            let reply = call("POST", &url, body)
+                .await
+                .and_then(|t| read_reply::<LessonView>(&t));
+            self.busy.set(false);
+            match reply {
+                Ok(v) => {
+                    if v.asking() || v.stop == 0 {
+                        self.picked.set(None);
+                    }
+                    self.open.set(Some(v));
+                    self.error.set(None);
+                    self.picker.set(false);
+                }
+                Err(e) => self.error.set(Some(e)),
+            }
+        });
+    }
+
+    fn close(self) {
+        self.open.set(None);
+        self.picked.set(None);
+        wasm_bindgen_futures::spawn_local(async move {
+            let _ = call("POST", "/api/lesson/close", None).await;
+        });
+    }
+}
+
+impl Default for Lessons {
+    fn default() -> Lessons {
+        Lessons::new()
+    }
+}
+
+fn use_lessons() -> Lessons {
+    expect_context::<Lessons>()
+}
+
+/// `fetch` with an optional text body; the answer's text (errors are JSON too).
+async fn call(method: &str, url: &str, body: Option<String>) -> Result<String, String> {
+    let js = |e: JsValue| format!("{e:?}");
+    let window = web_sys::window().ok_or("no window")?;
+    let init = web_sys::RequestInit::new();
+    init.set_method(method);
+    if let Some(body) = body {
+        init.set_body(&JsValue::from_str(&body));
+    }
+    let response: web_sys::Response = JsFuture::from(window.fetch_with_str_and_init(url, &init))
+        .await
+        .map_err(|_| "cannot reach the server".to_string())?
+        .dyn_into()
+        .map_err(js)?;
+    JsFuture::from(response.text().map_err(js)?)
+        .await
+        .map_err(js)?
+        .as_string()
+        .ok_or_else(|| "the answer is not text".into())
+}
+
+/// The top bar's button: one click opens the picker, a second opens a lesson.
+#[component]
+pub fn LessonsButton() -> impl IntoView {
+    let l = use_lessons();
+    view! {
+        <button class="btn" data-testid="lessons-open" title="Scenarios and lessons"
+            on:click=move |_| l.show_picker()>
+            <svg class="icon" viewBox="0 0 16 16" aria-hidden="true"><path d="M2,3 L8,1.5 L14,3 L14,13 L8,14.5 L2,13 Z" fill="none" stroke="currentColor" stroke-width="1.6"/><path d="M8,1.5 L8,14.5" stroke="currentColor" stroke-width="1.4"/></svg>
+            <span class="btn-label">"Lessons"</span>
+        </button>
+    }
+}
+
+/// The picker: the built-in lessons, and a teacher's file.
+#[component]
+pub fn LessonPicker() -> impl IntoView {
+    let l = use_lessons();
+    let upload = move |ev: leptos::ev::Event| {
+        let Some(input) = ev
+            .target()
+            .and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok())
+        else {
+            return;
+        };
+        let Some(file) = input.files().and_then(|f| f.get(0)) else {
+            return;
+        };
+        input.set_value("");
+        wasm_bindgen_futures::spawn_local(async move {
+            match JsFuture::from(file.text())
+                .await
+                .ok()
+                .and_then(|t| t.as_string())
+            {
+                Some(text) => l.post("/api/lesson".into(), Some(text)),
+                None => l
+                    .error
+                    .set(Some("the file could not be read as text".into())),
+            }
+        });
+    };
+    view! {
+        <Show when=move || l.picker.get()>
+            <div class="overlay" on:click=move |_| l.picker.set(false)>
+                <div class="dialog lesson-picker" data-testid="lesson-picker" role="dialog"
+                    aria-label="Lessons" on:click=|ev| ev.stop_propagation()>
+                    <h2>"Lessons"</h2>
+                    <p class="hint">"Each lesson stages a scenario step by step, pausing to ask what will happen."</p>
+                    <ul class="lesson-list">
+                        <For each=move || l.list.get() key=|x| x.name.clone() let:item>
+                            <li>
+                                <button class="btn lesson-choice" data-testid=format!("lesson-{}", item.name)
+                                    disabled=move || l.busy.get()
+                                    on:click={
+                                        let url = format!("/api/lessons/{}/open", item.name);
+                                        move |_| l.post(url.clone(), None)
+                                    }>
+                                    <span class="lesson-title">{item.title.clone()}</span>
+                                    <span class="lesson-about">{item.about.clone()}</span>
+                                </button>
+                            </li>
+                        </For>
+                    </ul>
+                    <label class="lesson-upload">
+                        <span>"Your own lesson file (docs/lessons.md): "</span>
+                        <input type="file" accept=".lesson,.txt,text/plain" data-testid="lesson-file"
+                            on:change=upload/>
+                    </label>
+                    {move || l.error.get().map(|e| view! {
+                        <p class="lesson-error" role="alert" data-testid="lesson-error">{e}</p>
+                    })}
+                    <div class="dialog-buttons">
+                        <button class="btn" data-testid="lesson-picker-close"
+                            on:click=move |_| l.picker.set(false)>"Close"</button>
+                    </div>
+                </div>
+            </div>
+        </Show>
+    }
+}
+
+/// The open lesson: heading, caption, the question, and the buttons to move on.
+#[component]
+pub fn LessonPanel() -> impl IntoView {
+    let l = use_lessons();
+    let v = move || l.open.get();
+    view! {
+        {move || v().map(|v| {
+            let asking = v.asking();
+            let (can_back, can_next) = (v.can_back(), v.can_next());
+            let verdict = move || l.open.get().and_then(|v| v.verdict(l.picked.get()));
+            let question = v.question.clone().map(|q| {
+                let why = q.why.clone();
+                let answer = q.answer;
+                view! {
+                    <div class="lesson-question" data-testid="lesson-question">
+                        <p class="lesson-ask">{q.text.clone()}</p>
+                        <div class="lesson-choices">
+                            {q.choices.iter().enumerate().map(|(i, c)| view! {
+                                <button class="btn chip" data-testid=format!("lesson-choice-{i}")
+                                    class:picked=move || l.picked.get() == Some(i)
+                                    class:right=move || answer == Some(i)
+                                    aria-pressed=move || (l.picked.get() == Some(i)).to_string()
+                                    disabled=!asking
+                                    on:click=move |_| l.picked.set(Some(i))>{c.clone()}</button>
+                            }).collect_view()}
+                        </div>
+                        {verdict().map(|t| view! { <p class="lesson-verdict" data-testid="lesson-verdict">{t}</p> })}
+                        {why.map(|w| view! { <p class="lesson-why" data-testid="lesson-why">{w}</p> })}
+                    </div>
+                }
+            });
+            view! {
+                <section class="panel lesson" aria-label="Lesson" data-testid="lesson-panel">
+                    <h2>{v.title.clone()} " " <span class="hint">{v.progress()}</span></h2>
+                    <h3 class="lesson-heading" data-testid="lesson-heading">{v.heading.clone()}</h3>
+                    {(!v.caption.is_empty()).then(|| view! {
+                        <p class="lesson-caption" data-testid="lesson-caption">{v.caption.clone()}</p>
+                    })}
+                    {question}
+                    <div class="lesson-buttons">
+                        <button class="btn" data-testid="lesson-back" disabled=move || !can_back || l.busy.get()
+                            on:click=move |_| l.post("/api/lesson/back".into(), None)>"Back"</button>
+                        {if asking {
+                            view! {
+                                <button class="btn primary" data-testid="lesson-reveal" disabled=move || l.busy.get()
+                                    title="Run the step and show the answer"
+                                    on:click=move |_| l.post("/api/lesson/reveal".into(), None)>"Reveal"</button>
+                            }.into_any()
+                        } else {
+                            view! {
+                                <button class="btn primary" data-testid="lesson-next" disabled=move || !can_next || l.busy.get()
+                                    on:click=move |_| l.post("/api/lesson/next".into(), None)>"Next"</button>
+                            }.into_any()
+                        }}
+                        <button class="btn" data-testid="lesson-close" on:click=move |_| l.close()>"Close"</button>
+                    </div>
+                    {move || l.error.get().filter(|_| !l.picker.get()).map(|e| view! {
+                        <p class="lesson-error" role="alert">{e}</p>
+                    })}
+                </section>
+            }
+        })}
+    }
+}

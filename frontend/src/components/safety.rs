@@ -1,0 +1,101 @@
+//! The safety panel: always in view, one light per guarantee the live checker watches (green
+//! while it holds, red once broken), and after a violation what broke, where, and a button that
+//! rewinds the run to just before the input that led there (`POST /api/fork`). Reads
+//! `state::Ctx::safety`; the verdict itself comes from the server's checker.
+
+use leptos::prelude::*;
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
+
+use crate::state::use_ctx;
+use crate::ws::Origin;
+
+/// The compact panel.
+#[component]
+pub fn SafetyPanel() -> impl IntoView {
+    let ctx = use_ctx();
+    let red = move || ctx.safety.with(|s| s.is_red());
+    let rows = move || ctx.safety.with(|s| s.rows());
+    let headline = move || ctx.safety.with(|s| s.headline());
+    let detail = move || {
+        ctx.safety
+            .with(|s| s.violation.as_ref().map(|v| v.detail.clone()))
+    };
+    let rewind = move || ctx.safety.with(|s| s.rewind());
+    let broken = move || ctx.safety.with(|s| s.broken_rules.any());
+    view! {
+        <section class="panel safety" class:red=red aria-label="Safety" data-testid="safety"
+            data-state=move || if red() { "red" } else { "green" }>
+            <h2>"Safety"
+                <span class="hint">{move || if red() {
+                    "violated: the run paused"
+                } else if broken() {
+                    "holding so far (rules broken on purpose)"
+                } else {
+                    "checked live, every step"
+                }}</span>
+            </h2>
+            <ul class="safety-rows">
+                {move || rows().into_iter().map(|(name, holds)| {
+                    let testid = format!("safety-{}", name.replace(' ', "-"));
+                    view! {
+                    <li class="safety-row" class:bad=!holds data-testid=testid
+                        title=if holds { "holds so far" } else { "violated" }>
+                        <span class="light" aria-hidden="true">{if holds { "●" } else { "✖" }}</span>
+                        {name}
+                    </li>
+                }}).collect_view()}
+            </ul>
+            {move || headline().map(|h| view! {
+                <div class="safety-violation" role="alert">
+                    <p class="headline" data-testid="safety-headline">{h}</p>
+                    <p class="detail">{detail().unwrap_or_default()}</p>
+                    {rewind().map(|(n, input)| view! {
+                        <button class="btn primary" data-testid="safety-rewind"
+                            on:click=move |_| fork_before(ctx, n)>
+                            {format!("Rewind to before “{input}”")}
+                        </button>
+                    })}
+                </div>
+            })}
+        </section>
+    }
+}
+
+/// `POST /api/fork {"before_input": n}`: the live run becomes the instant just before input
+/// `n` (the server answers with a fresh snapshot on the WebSocket).
+fn fork_before(ctx: crate::state::Ctx, n: usize) {
+    wasm_bindgen_futures::spawn_local(async move {
+        if let Err(e) = post_json("/api/fork", &format!("{{\"before_input\":{n}}}")).await {
+            ctx.local_error(Origin::Lab, format!("could not rewind: {e}"));
+        }
+    });
+}
+
+async fn post_json(url: &str, body: &str) -> Result<(), String> {
+    let window = web_sys::window().ok_or("no window")?;
+    let init = web_sys::RequestInit::new();
+    init.set_method("POST");
+    init.set_body(&JsValue::from_str(body));
+    let headers = js_sys::Object::new();
+    js_sys::Reflect::set(&headers, &"content-type".into(), &"application/json".into())
+        .map_err(|_| "cannot set a header")?;
+    init.set_headers(&headers);
+    let response = JsFuture::from(window.fetch_with_str_and_init(url, &init))
+        .await
+        .map_err(|e| format!("{e:?}"))?;
+    let response: web_sys::Response = response.dyn_into().map_err(|_| "not a response")?;
+    if response.ok() {
+        Ok(())
+    } else {
+        let text = match response.text() {
+            Ok(p) => JsFuture::from(p)
+                .await
+                .ok()
+                .and_then(|t| t.as_string())
+                .unwrap_or_default(),
+            Err(_) => String::new(),
+        };
+        Err(format!("HTTP {}: {text}", response.status()))
+    }
+}

@@ -1,0 +1,237 @@
+//! The timeline under the top bar: the scrubber with its markers, the "viewing the past" banner
+//! (Back to live / Resume from here), and the history tools (undo, download, import by picker or
+//! drag and drop, copy a share link), with their keys. Draws and wires events only: requests and
+//! the live/past switch are `history`'s, positions and key meanings `timeline`'s.
+
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use wasm_bindgen::JsCast;
+
+use crate::components::reply::ReplyLine;
+use crate::history::{file_text, viewing, At, History};
+use crate::state::{use_ctx, Ctx};
+use crate::timeline::{format_instant, fraction, key_action, thin, time_at, KeyAction, Lane, Mods};
+use crate::ws::Origin;
+
+/// Markers are thinned as if the track were this many units wide, one per lane every
+/// `MARKER_GAP` units: a few hundred elements at most, whatever the run's length.
+const TRACK_UNITS: f64 = 1_000.0;
+const MARKER_GAP: f64 = 3.0;
+
+fn is_typing(ev: &web_sys::KeyboardEvent) -> bool {
+    ev.target()
+        .and_then(|t| t.dyn_into::<web_sys::Element>().ok())
+        .is_some_and(|el| {
+            let tag = el.tag_name().to_ascii_lowercase();
+            tag == "input" || tag == "textarea" || tag == "select"
+        })
+}
+
+fn on_key(ctx: Ctx, history: History, ev: web_sys::KeyboardEvent) {
+    if is_typing(&ev) || ctx.reset_open.get_untracked() || ctx.help_open.get_untracked() {
+        return;
+    }
+    let mods = Mods {
+        ctrl: ev.ctrl_key() || ev.meta_key(),
+        alt: ev.alt_key(),
+        shift: ev.shift_key(),
+    };
+    let paused = ctx.live.peek(|v| v.paused).unwrap_or(false);
+    let past = history.past.get_untracked().is_some();
+    let Some(action) = key_action(&ev.key(), mods, paused, past) else {
+        return;
+    };
+    ev.prevent_default();
+    match action {
+        KeyAction::StepBack => history.step_back(ctx),
+        KeyAction::StepForward => history.step_forward(ctx),
+        KeyAction::Undo => history.undo(ctx),
+        KeyAction::Live => history.back_to_live(ctx),
+    }
+}
+
+/// Load the first file of a drop or a picker.
+fn load_file(ctx: Ctx, history: History, file: Option<web_sys::File>) {
+    let Some(file) = file else {
+        return;
+    };
+    spawn_local(async move {
+        match file_text(file).await {
+            Ok(text) => history.load(ctx, text, || {}),
+            Err(e) => ctx.local_error(Origin::History, e),
+        }
+    });
+}
+
+/// The timeline row.
+#[component]
+pub fn Timeline() -> impl IntoView {
+    let ctx = use_ctx();
+    let history = expect_context::<History>();
+
+    // Markers follow the run: at most every few seconds while events come (rate-limited inside).
+    Effect::new(move |_| {
+        let _ = ctx.live.seq.get();
+        if history.past.get_untracked().is_none() {
+            history.refresh_markers(false);
+        }
+    });
+    history.open_share_link(ctx);
+
+    let keys = window_event_listener(leptos::ev::keydown, move |ev| on_key(ctx, history, ev));
+    // Drag and drop a trace file anywhere on the page.
+    let dropping = RwSignal::new(false);
+    let over = window_event_listener(leptos::ev::dragover, move |ev| {
+        ev.prevent_default();
+        dropping.set(true);
+    });
+    let leave = window_event_listener(leptos::ev::dragleave, move |_| dropping.set(false));
+    let drop = window_event_listener(leptos::ev::drop, move |ev| {
+        ev.prevent_default();
+        dropping.set(false);
+        let file = ev
+            .data_transfer()
+            .and_then(|d| d.files())
+            .and_then(|f| f.get(0));
+        load_file(ctx, history, file);
+    });
+    on_cleanup(move || {
+        keys.remove();
+        over.remove();
+        leave.remove();
+        drop.remove();
+    });
+    // The controls act on the live run: dimmed while the past is shown (see timeline.css).
+    Effect::new(move |_| {
+        let past = history.past.get().is_some();
+        if let Some(body) = web_sys::window()
+            .and_then(|w| w.document())
+            .and_then(|d| d.body())
+        {
+            let _ = body.class_list().toggle_with_force("viewing-past", past);
+        }
+    });
+
+    let span = move || history.track.with(|t| t.end_ms).max(1);
+    let drawn = Memo::new(move |_| {
+        history
+            .track
+            .with(|t| thin(&t.markers, t.end_ms.max(1), TRACK_UNITS, MARKER_GAP))
+    });
+    let shown_ms = move || match history.past.get() {
+        Some(p) => p.time_ms as f64,
+        None => ctx.now.get(),
+    };
+    let head = move || format!("left: {:.3}%", fraction(shown_ms(), span()) * 100.0);
+
+    let dragging = StoredValue::new(false);
+    let track_ref = NodeRef::<leptos::html::Div>::new();
+    let scrub_to = move |client_x: f64| {
+        let Some(el) = track_ref.get_untracked() else {
+            return;
+        };
+        let rect = el.get_bounding_client_rect();
+        let t = time_at(client_x, rect.left(), rect.width(), span());
+        history.show(ctx, At::Ms(t));
+    };
+
+    let past_text = move || history.past.get().map(viewing).unwrap_or_default();
+    let busy = move || history.busy.get();
+    view! {
+        <section class="timeline" data-testid="timeline" aria-label="Timeline of the run">
+            <Show when=move || history.past.get().is_some()>
+                <div class="past-banner" role="status" data-testid="past-banner">
+                    <span class="past-text" data-testid="past-time">{past_text}</span>
+                    <span class="hint">"— the live run goes on meanwhile"</span>
+                    <button class="btn" data-testid="back-to-live"
+                        on:click=move |_| history.back_to_live(ctx)>"Back to live"</button>
+                    <button class="btn primary" data-testid="resume-here" disabled=busy
+                        title="Make the live cluster this instant (the run after it is kept as a branch)"
+                        on:click=move |_| history.resume_here(ctx)>"Resume from here"</button>
+                </div>
+            </Show>
+            <div class="timeline-row">
+                <span class="tl-end">"0 s"</span>
+                <div class="track" node_ref=track_ref data-testid="track" tabindex="0"
+                    role="slider" aria-label="Instant shown: drag to look at the past ([ and ] step)"
+                    aria-valuemin="0" aria-valuemax=move || span().to_string()
+                    aria-valuenow=move || format!("{:.0}", shown_ms())
+                    data-end-ms=move || span().to_string()
+                    on:pointerdown=move |ev| {
+                        dragging.set_value(true);
+                        if let Some(el) = track_ref.get_untracked() {
+                            let _ = el.set_pointer_capture(ev.pointer_id());
+                        }
+                        scrub_to(ev.client_x() as f64);
+                    }
+                    on:pointermove=move |ev| {
+                        if dragging.get_value() {
+                            scrub_to(ev.client_x() as f64);
+                        }
+                    }
+                    on:pointerup=move |_| dragging.set_value(false)
+                    on:pointercancel=move |_| dragging.set_value(false)>
+                    <div class="lane-line"></div>
+                    <For each=move || drawn.get().into_iter().enumerate()
+                        key=|(i, (x, m))| (*i, m.at_ms, (*x * 1e6) as u64)
+                        let:item>
+                        {
+                            let (x, m) = item.1;
+                            let lane = match m.lane {
+                                Lane::Leader => "leader",
+                                Lane::Fault => "fault",
+                                Lane::Action => "action",
+                            };
+                            let kind = match m.kind {
+                                crate::timeline::MarkerKind::Commit => "commit",
+                                crate::timeline::MarkerKind::Input { .. } => "input",
+                                crate::timeline::MarkerKind::Leader { .. } => "leader",
+                                crate::timeline::MarkerKind::Network => "network",
+                                crate::timeline::MarkerKind::Fault => "fault",
+                            };
+                            view! {
+                                <span class=format!("mark lane-{lane} kind-{kind}")
+                                    data-testid=format!("mark-{kind}") data-at-ms=m.at_ms.to_string()
+                                    title=m.label()
+                                    style=format!("left: {:.3}%; background: {}", x * 100.0, m.colour)></span>
+                            }
+                        }
+                    </For>
+                    <div class="playhead" class:past=move || history.past.get().is_some() style=head></div>
+                </div>
+                <span class="tl-end">{move || format_instant(span())}</span>
+            </div>
+            <div class="timeline-tools">
+                <button class="btn chip" data-testid="undo" disabled=busy
+                    title="Undo the last action: the cluster goes back to just before it (u, Ctrl+Z)"
+                    on:click=move |_| history.undo(ctx)>"Undo"</button>
+                <a class="btn chip" href="/api/trace" download="" data-testid="download-trace"
+                    title="Save this run as a file (load it again with Import, or logscope replay)">"Download trace"</a>
+                <label class="btn chip" title="Load a run from a trace file (or drop one on the page)">
+                    "Import…"
+                    <input type="file" accept=".json,application/json" class="visually-hidden"
+                        data-testid="import-file"
+                        on:change=move |ev| {
+                            let input: web_sys::HtmlInputElement = event_target(&ev);
+                            load_file(ctx, history, input.files().and_then(|f| f.get(0)));
+                            input.set_value("");
+                        }/>
+                </label>
+                <button class="btn chip" data-testid="copy-link"
+                    title="A link that opens this run at the instant shown"
+                    on:click=move |_| history.make_link(ctx)>"Copy link"</button>
+                {move || history.link.get().map(|url| view! {
+                    <input class="text share-link" readonly data-testid="share-link" prop:value=url
+                        aria-label="Share link" on:focus=|ev| {
+                            let input: web_sys::HtmlInputElement = event_target(&ev);
+                            input.select();
+                        }/>
+                })}
+            </div>
+            <ReplyLine origin=Origin::History/>
+            <Show when=move || dropping.get()>
+                <div class="drop-hint" data-testid="drop-hint">"Drop a trace file to load that run"</div>
+            </Show>
+        </section>
+    }
+}

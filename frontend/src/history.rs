@@ -1,0 +1,606 @@
+//! The page's side of history (docs/trace.md): whether the screen shows the live run or an
+//! instant of its past, and the requests behind the timeline — markers, `GET /api/trace/at`,
+//! fork, undo, import and share links. While the past is shown, live messages update a kept copy
+//! of the live view (so "Back to live" is instant), never the screen. Owns those requests and that
+//! switch; drawing is `components::timeline`'s, the pure decisions are `timeline`'s, and all Raft
+//! knowledge stays in `model` (a past instant is drawn from its snapshot by the same reducer).
+
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use serde::Deserialize;
+use shared::protocol::{ClusterSnapshot, ServerMessage, PROTOCOL_VERSION};
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
+
+use crate::model::{ClusterView, Tone};
+use crate::state::{Ctx, Selection};
+use crate::timeline::{back_target, format_instant, markers, parse_share, share_fragment, story};
+use crate::timeline::{Marker, MarkersReply};
+use crate::ws::Origin;
+
+/// Least wall time between two marker refreshes while the run goes on: the server re-executes
+/// the run to answer, so a long run is asked less often (see `refresh_markers`).
+const MARKERS_EVERY_MS: f64 = 3_000.0;
+/// Sentences told from the markers when the page has none of its own for the instant shown.
+const STORY_MAX: usize = 60;
+/// Attempts at finding an earlier step boundary for "one event back" (1, 2, 4, … events back).
+const BACK_ATTEMPTS: u32 = 6;
+
+/// A position in the run, as the server's `at`/`fork` routes take it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum At {
+    /// After everything at or before this virtual time.
+    Ms(u64),
+    /// Right after the step that emitted this event.
+    Seq(u64),
+}
+
+impl At {
+    fn query(self) -> String {
+        match self {
+            At::Ms(t) => format!("at_ms={t}"),
+            At::Seq(s) => format!("seq={s}"),
+        }
+    }
+
+    fn body(self) -> String {
+        match self {
+            At::Ms(t) => format!("{{\"at_ms\":{t}}}"),
+            At::Seq(s) => format!("{{\"seq\":{s}}}"),
+        }
+    }
+}
+
+/// The instant shown instead of the live run.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Past {
+    /// Its virtual time.
+    pub time_ms: u64,
+    /// The last event before it.
+    pub seq: u64,
+    /// How it was asked for (a fork from here uses the same position).
+    pub at: At,
+}
+
+/// The timeline's markers as last fetched.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Track {
+    /// Where the run stood when they were fetched.
+    pub end_ms: u64,
+    /// In time order.
+    pub markers: Vec<Marker>,
+}
+
+/// History's state. All fields are `Copy` handles.
+#[derive(Clone, Copy)]
+pub struct History {
+    /// `Some` while an instant of the past is shown.
+    pub past: RwSignal<Option<Past>>,
+    /// The markers.
+    pub track: RwSignal<Track>,
+    /// A fork, undo or load is under way (its buttons wait).
+    pub busy: RwSignal<bool>,
+    /// The last share link made, shown for copying by hand.
+    pub link: RwSignal<Option<String>>,
+    /// The live view, kept up to date while the past is shown.
+    saved: StoredValue<Option<ClusterView>, LocalStorage>,
+    /// The position asked for last; an answer for any other is stale and dropped.
+    wanted: StoredValue<Option<At>>,
+    /// A `GET /api/trace/at` is under way (one at a time: a drag asks for its newest position
+    /// when the previous answer came).
+    fetching: StoredValue<bool>,
+    /// A fork, undo or load from this page is under way, and the new run's snapshot has not
+    /// come yet: it is taken as a replaced run (`ClusterView::replaced`), not a restart.
+    expect_run: StoredValue<bool>,
+    /// Wall time and cost of the last marker refresh.
+    markers_wall: StoredValue<(f64, f64)>,
+}
+
+fn wall_ms() -> f64 {
+    web_sys::window()
+        .and_then(|w| w.performance())
+        .map(|p| p.now())
+        .unwrap_or(0.0)
+}
+
+impl History {
+    /// The live run shown, nothing fetched yet. Call inside the page's owner.
+    pub fn new() -> History {
+        History {
+            past: RwSignal::new(None),
+            track: RwSignal::new(Track::default()),
+            busy: RwSignal::new(false),
+            link: RwSignal::new(None),
+            saved: StoredValue::new_local(None),
+            wanted: StoredValue::new(None),
+            fetching: StoredValue::new(false),
+            expect_run: StoredValue::new(false),
+            markers_wall: StoredValue::new((f64::MIN, 0.0)),
+        }
+    }
+
+    /// A message from the WebSocket: passed on while the live run is shown; while the past is
+    /// shown, applied to the kept live view instead (replies and a protocol mismatch pass on).
+    pub fn intercept(self, ctx: Ctx, message: ServerMessage) -> Option<ServerMessage> {
+        if self.expect_run.get_value() && self.past.get_untracked().is_none() {
+            if let ServerMessage::Snapshot { snapshot } = message {
+                self.expect_run.set_value(false);
+                let (time, speed, paused) =
+                    (snapshot.time_ms as f64, snapshot.speed, snapshot.paused);
+                ctx.live.change(|v| v.replaced(snapshot));
+                ctx.clock
+                    .update_value(|c| c.reset(time, wall_ms(), speed, paused));
+                // Message ids start again in the new run.
+                if matches!(ctx.selection.get_untracked(), Selection::Message(_)) {
+                    ctx.selection.set(Selection::None);
+                }
+                return None;
+            }
+        }
+        if self.past.get_untracked().is_none() {
+            return Some(message);
+        }
+        match message {
+            ServerMessage::Hello {
+                protocol_version, ..
+            } if protocol_version != PROTOCOL_VERSION => Some(message),
+            ServerMessage::Hello { snapshot, .. } | ServerMessage::Snapshot { snapshot } => {
+                let replaced = self.expect_run.get_value();
+                self.expect_run.set_value(false);
+                self.saved.update_value(|v| match v {
+                    Some(v) if replaced => v.replaced(snapshot),
+                    Some(v) => {
+                        v.resync(snapshot);
+                    }
+                    None => *v = Some(ClusterView::from_snapshot(snapshot)),
+                });
+                None
+            }
+            ServerMessage::Events { events } => {
+                self.saved.update_value(|v| {
+                    if let Some(v) = v {
+                        events.iter().for_each(|e| {
+                            v.apply(e);
+                        });
+                    }
+                });
+                None
+            }
+            ServerMessage::Clock {
+                time_ms,
+                paused,
+                speed,
+            } => {
+                self.saved.update_value(|v| {
+                    if let Some(v) = v {
+                        v.on_clock(time_ms, paused, speed);
+                    }
+                });
+                None
+            }
+            // Neither is the run's state: the page handles them as when live.
+            ServerMessage::Reply { .. }
+            | ServerMessage::PresenterView(_)
+            | ServerMessage::Safety { .. } => Some(message),
+        }
+    }
+
+    /// The live run's last event and time (the kept view's while the past is shown).
+    pub fn live_end(self, ctx: Ctx) -> Option<(u64, u64)> {
+        let from_saved = self
+            .saved
+            .with_value(|v| v.as_ref().map(|v| (v.seq, v.time_ms)));
+        match self.past.get_untracked() {
+            Some(_) => from_saved,
+            None => ctx.live.peek(|v| (v.seq, v.time_ms)),
+        }
+    }
+
+    /// Show the instant `at`. Drags call this on every move: one request is under way at a time,
+    /// and the newest position is asked for when it answers.
+    pub fn show(self, ctx: Ctx, at: At) {
+        self.wanted.set_value(Some(at));
+        if self.fetching.get_value() {
+            return;
+        }
+        self.fetching.set_value(true);
+        spawn_local(async move {
+            let mut asked = at;
+            loop {
+                let result = fetch_at(asked).await;
+                if self.wanted.get_value() == Some(asked) {
+                    match result {
+                        Ok(snapshot) => self.draw_past(ctx, snapshot, asked),
+                        Err(e) => ctx.local_error(Origin::History, e),
+                    }
+                }
+                match self.wanted.get_value() {
+                    Some(next) if next != asked => asked = next,
+                    _ => break,
+                }
+            }
+            self.fetching.set_value(false);
+        });
+    }
+
+    /// One event back from what is shown (the live run's last event when it is live).
+    pub fn step_back(self, ctx: Ctx) {
+        let Some(current) = self.shown_seq(ctx) else {
+            return;
+        };
+        if current == 0 {
+            return;
+        }
+        spawn_local(async move {
+            // `?seq=S` lands after the whole step that emitted S: ask further back until the
+            // answer is earlier than what is shown.
+            for attempt in 0..BACK_ATTEMPTS {
+                let at = At::Seq(back_target(current, attempt));
+                match fetch_at(at).await {
+                    Ok(snapshot) if snapshot.seq < current || attempt + 1 == BACK_ATTEMPTS => {
+                        self.wanted.set_value(Some(at));
+                        self.draw_past(ctx, snapshot, at);
+                        return;
+                    }
+                    Ok(_) => continue,
+                    Err(e) => return ctx.local_error(Origin::History, e),
+                }
+            }
+        });
+    }
+
+    /// One event forward; past the live run's end, back to live.
+    pub fn step_forward(self, ctx: Ctx) {
+        let Some(current) = self.past.get_untracked().map(|p| p.seq) else {
+            return;
+        };
+        let live_seq = self.live_end(ctx).map(|(s, _)| s).unwrap_or(0);
+        if current + 1 > live_seq {
+            return self.back_to_live(ctx);
+        }
+        self.show(ctx, At::Seq(current + 1));
+    }
+
+    fn shown_seq(self, ctx: Ctx) -> Option<u64> {
+        match self.past.get_untracked() {
+            Some(p) => Some(p.seq),
+            None => ctx.live.peek(|v| v.seq),
+        }
+    }
+
+    /// Put a past snapshot on screen through the reducer, with the story up to that instant as
+    /// far as this page saw it.
+    fn draw_past(self, ctx: Ctx, snapshot: ClusterSnapshot, at: At) {
+        if self.past.get_untracked().is_none() {
+            let live = ctx.live.peek(|v| v.clone());
+            self.saved.set_value(live);
+        }
+        let mut view = ClusterView::from_snapshot(snapshot);
+        self.saved.with_value(|saved| {
+            if let Some(saved) = saved {
+                view.narration = saved
+                    .narration
+                    .iter()
+                    .filter(|n| n.seq > 0 && n.seq <= view.seq && n.time_ms <= view.time_ms)
+                    .cloned()
+                    .collect();
+                view.speed = saved.speed;
+                view.paused = saved.paused;
+            }
+        });
+        // What came before this page's first sentence (it opened later, or the run was loaded
+        // from a file or a link) is told from the markers.
+        let earliest = view
+            .narration
+            .back()
+            .map_or(view.time_ms + 1, |n| n.time_ms);
+        if earliest > 0 {
+            let until = (earliest - 1).min(view.time_ms);
+            let told = self
+                .track
+                .with_untracked(|t| story(&t.markers, until, STORY_MAX));
+            view.narration.extend(told);
+        }
+        let (time_ms, seq, speed) = (view.time_ms, view.seq, view.speed);
+        ctx.live.change(move |v| *v = view);
+        ctx.clock
+            .update_value(|c| c.reset(time_ms as f64, wall_ms(), speed, true));
+        ctx.now.set(time_ms as f64);
+        self.past.set(Some(Past { time_ms, seq, at }));
+    }
+
+    /// Show the live run again, as it is now.
+    pub fn back_to_live(self, ctx: Ctx) {
+        if self.past.get_untracked().is_none() {
+            return;
+        }
+        self.wanted.set_value(None);
+        self.past.set(None);
+        let Some(mut view) = self.saved.try_update_value(|v| v.take()).flatten() else {
+            ctx.reconnect_now();
+            return;
+        };
+        view.touch_all();
+        let (time_ms, speed, paused) = (view.time_ms as f64, view.speed, view.paused);
+        let needs_resync = view.needs_resync;
+        ctx.live.change(move |v| *v = view);
+        ctx.clock
+            .update_value(|c| c.reset(time_ms, wall_ms(), speed, paused));
+        if needs_resync {
+            ctx.reconnect_now();
+        }
+        self.refresh_markers(true);
+    }
+
+    /// Fetch the markers again, unless the last fetch was recent (`force` on a new run or after
+    /// an action). The server re-executes the run to answer, so a run whose answer took long is
+    /// asked proportionally less often.
+    pub fn refresh_markers(self, force: bool) {
+        let (last, cost) = self.markers_wall.get_value();
+        let now = wall_ms();
+        if !force && now - last < MARKERS_EVERY_MS.max(cost * 20.0) {
+            return;
+        }
+        self.markers_wall.set_value((now, cost));
+        spawn_local(async move {
+            let started = wall_ms();
+            match request("GET", "/api/trace/markers", None).await {
+                Ok((200, text)) => match parse_result::<MarkersReply>(&text) {
+                    Ok(reply) => self.track.set(Track {
+                        end_ms: reply.end_ms,
+                        markers: markers(&reply),
+                    }),
+                    Err(e) => leptos::logging::warn!("markers: {e}"),
+                },
+                Ok((_, text)) => leptos::logging::warn!("markers: {}", error_of(&text)),
+                Err(e) => leptos::logging::warn!("markers: {e}"),
+            }
+            self.markers_wall.set_value((started, wall_ms() - started));
+        });
+    }
+
+    /// "Resume from here": the live cluster becomes the instant shown.
+    pub fn resume_here(self, ctx: Ctx) {
+        let Some(past) = self.past.get_untracked() else {
+            return;
+        };
+        self.replace_run(ctx, "/api/fork", Some(past.at.body()));
+    }
+
+    /// Undo the last action (a fork just before it).
+    pub fn undo(self, ctx: Ctx) {
+        self.replace_run(ctx, "/api/undo", None);
+    }
+
+    /// Load a trace (a file or a share link): the cluster becomes that run. A refusal changes
+    /// nothing and is shown as the server words it. `then` runs after a success.
+    pub fn load(self, ctx: Ctx, text: String, then: impl FnOnce() + 'static) {
+        self.replace_run_then(ctx, "/api/trace", Some(text), then);
+    }
+
+    fn replace_run(self, ctx: Ctx, url: &'static str, body: Option<String>) {
+        self.replace_run_then(ctx, url, body, || {});
+    }
+
+    /// POST something that replaces the live run (fork, undo, load) and show the answer. On
+    /// success the screen returns to live: the server sends the new run's snapshot.
+    fn replace_run_then(
+        self,
+        ctx: Ctx,
+        url: &'static str,
+        body: Option<String>,
+        then: impl FnOnce() + 'static,
+    ) {
+        if self.busy.get_untracked() {
+            return;
+        }
+        self.busy.set(true);
+        self.expect_run.set_value(true);
+        ctx.clear_reply(Origin::History);
+        spawn_local(async move {
+            let answer = request("POST", url, body).await;
+            self.busy.set(false);
+            if !matches!(answer, Ok((200, _))) {
+                self.expect_run.set_value(false);
+            }
+            match answer {
+                Ok((200, text)) => {
+                    let message = parse_result::<ForkResult>(&text)
+                        .map(|r| r.message)
+                        .unwrap_or_else(|e| e);
+                    self.back_to_live(ctx);
+                    ctx.live.change(|v| v.note(message.clone(), Tone::Control));
+                    ctx.replies.update(|r| {
+                        r.insert(Origin::History, Ok(message));
+                    });
+                    self.refresh_markers(true);
+                    then();
+                }
+                Ok((_, text)) => ctx.local_error(Origin::History, error_of(&text)),
+                Err(e) => ctx.local_error(Origin::History, e),
+            }
+        });
+    }
+
+    /// Ask for the current run as a share link and put it in `link` (and the clipboard, when the
+    /// browser allows). A run too long for a link says so and points at the file.
+    pub fn make_link(self, ctx: Ctx) {
+        let t = self.past.get_untracked().map(|p| p.time_ms);
+        ctx.clear_reply(Origin::History);
+        spawn_local(async move {
+            match request("GET", "/api/trace/link", None).await {
+                Ok((200, text)) => match parse_result::<LinkResult>(&text) {
+                    Ok(link) => {
+                        let url = page_url() + &share_fragment(&link.fragment, t);
+                        // Shown first: the clipboard may be refused (a page not on https or
+                        // localhost) or wait for a permission.
+                        self.link.set(Some(url.clone()));
+                        let said = if copy_to_clipboard(&url).await {
+                            format!("Link copied ({} characters)", url.len())
+                        } else {
+                            "Copy the link below".to_string()
+                        };
+                        ctx.replies.update(|r| {
+                            r.insert(Origin::History, Ok(said));
+                        });
+                    }
+                    Err(e) => ctx.local_error(Origin::History, e),
+                },
+                Ok((_, text)) => ctx.local_error(Origin::History, error_of(&text)),
+                Err(e) => ctx.local_error(Origin::History, e),
+            }
+        });
+    }
+
+    /// When the page was opened from a share link (`#trace=…&t=…`): load that run, pause it, and
+    /// show the instant `t`. The fragment is removed from the address bar once read, so a reload
+    /// does not load the run again over whatever happened since.
+    pub fn open_share_link(self, ctx: Ctx) {
+        let Some(window) = web_sys::window() else {
+            return;
+        };
+        let hash = window.location().hash().unwrap_or_default();
+        let Some(share) = parse_share(&hash) else {
+            return;
+        };
+        if let Ok(history) = window.history() {
+            let _ = history.replace_state_with_url(&JsValue::NULL, "", Some(&page_url()));
+        }
+        let trace = match shared::trace::link::decode(&share.fragment) {
+            Ok(trace) => trace,
+            Err(e) => {
+                return ctx.local_error(
+                    Origin::History,
+                    format!("This link's run cannot be opened: {e}"),
+                );
+            }
+        };
+        // Paused first (over HTTP: the WebSocket may not be open yet), so the run waits at the
+        // instant the link names instead of running on from it.
+        spawn_local(async move {
+            let pause = r#"{"type":"pause"}"#.to_string();
+            if let Ok((status, text)) = request("POST", "/api/commands", Some(pause)).await {
+                if status != 200 {
+                    leptos::logging::warn!("pause: {}", error_of(&text));
+                }
+            }
+            self.load(ctx, trace.to_json(), move || {
+                if let Some(t) = share.t_ms {
+                    self.show(ctx, At::Ms(t));
+                }
+            });
+        });
+    }
+}
+
+impl Default for History {
+    fn default() -> History {
+        History::new()
+    }
+}
+
+/// The page's address without its fragment or query.
+fn page_url() -> String {
+    web_sys::window()
+        .and_then(|w| {
+            let l = w.location();
+            Some(l.origin().ok()? + &l.pathname().ok()?)
+        })
+        .unwrap_or_default()
+}
+
+#[derive(Deserialize)]
+struct ForkResult {
+    message: String,
+}
+
+#[derive(Deserialize)]
+struct LinkResult {
+    fragment: String,
+}
+
+#[derive(Deserialize)]
+struct AtResult {
+    snapshot: ClusterSnapshot,
+}
+
+#[derive(Deserialize)]
+struct Envelope<T> {
+    #[serde(default = "Option::default")]
+    result: Option<T>,
+    #[serde(default)]
+    error: Option<String>,
+}
+
+fn parse_result<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, String> {
+    let envelope: Envelope<T> = serde_json::from_str(text).map_err(|e| e.to_string())?;
+    envelope.result.ok_or_else(|| {
+        envelope
+            .error
+            .unwrap_or_else(|| "no result in the answer".into())
+    })
+}
+
+/// The server's sentence in an error answer (or the body itself when it is not one).
+fn error_of(text: &str) -> String {
+    serde_json::from_str::<Envelope<serde_json::Value>>(text)
+        .ok()
+        .and_then(|e| e.error)
+        .unwrap_or_else(|| text.chars().take(300).collect())
+}
+
+async fn fetch_at(at: At) -> Result<ClusterSnapshot, String> {
+    let url = format!("/api/trace/at?{}", at.query());
+    match request("GET", &url, None).await? {
+        (200, text) => parse_result::<AtResult>(&text).map(|r| r.snapshot),
+        (_, text) => Err(error_of(&text)),
+    }
+}
+
+/// One HTTP request from the page: its status and body text.
+pub async fn request(
+    method: &str,
+    url: &str,
+    body: Option<String>,
+) -> Result<(u16, String), String> {
+    let js = |e: JsValue| format!("{e:?}");
+    let window = web_sys::window().ok_or("no window")?;
+    let init = web_sys::RequestInit::new();
+    init.set_method(method);
+    if let Some(body) = body {
+        init.set_body(&JsValue::from_str(&body));
+    }
+    let response: web_sys::Response = JsFuture::from(window.fetch_with_str_and_init(url, &init))
+        .await
+        .map_err(|_| "cannot reach the server".to_string())?
+        .dyn_into()
+        .map_err(js)?;
+    let text = JsFuture::from(response.text().map_err(js)?)
+        .await
+        .map_err(js)?
+        .as_string()
+        .ok_or("the body is not text")?;
+    Ok((response.status(), text))
+}
+
+async fn copy_to_clipboard(text: &str) -> bool {
+    let Some(window) = web_sys::window() else {
+        return false;
+    };
+    let clipboard = window.navigator().clipboard();
+    JsFuture::from(clipboard.write_text(text)).await.is_ok()
+}
+
+/// The text of a file the user picked or dropped.
+pub async fn file_text(file: web_sys::File) -> Result<String, String> {
+    JsFuture::from(file.text())
+        .await
+        .map_err(|e| format!("cannot read the file: {e:?}"))?
+        .as_string()
+        .ok_or_else(|| "the file is not text".to_string())
+}
+
+/// The banner's words for an instant.
+pub fn viewing(past: Past) -> String {
+    format!("Viewing {}", format_instant(past.time_ms))
+}

@@ -1,0 +1,176 @@
+//! The lesson panel's logic, plain Rust (tested natively): the server's answers about lessons
+//! (docs/api.md, "Lessons") as types, the `{ok, result | error}` envelope, and what the panel
+//! says about a prediction. Must not touch the browser (`components::lessons` does).
+
+use serde::de::DeserializeOwned;
+use serde::Deserialize;
+
+/// A built-in lesson in the picker (`GET /api/lessons`).
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+pub struct Listed {
+    /// What `POST /api/lessons/{name}/open` takes.
+    pub name: String,
+    /// Shown.
+    pub title: String,
+    /// One line under the title.
+    #[serde(default)]
+    pub about: String,
+    /// Number of steps.
+    pub steps: usize,
+}
+
+/// Where the open lesson stands.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+pub struct LessonView {
+    /// Built-in name or "uploaded".
+    pub name: String,
+    /// The lesson's title.
+    pub title: String,
+    /// Pause point (0-based) and their number.
+    pub stop: usize,
+    /// Number of pause points.
+    pub stops: usize,
+    /// Step (0-based) and their number.
+    pub step: usize,
+    /// Number of steps.
+    pub steps: usize,
+    /// `ask` or `shown`.
+    pub kind: String,
+    /// The step's heading.
+    pub heading: String,
+    /// What to look at.
+    #[serde(default)]
+    pub caption: String,
+    /// The step's question.
+    #[serde(default)]
+    pub question: Option<QuestionView>,
+}
+
+/// A question; `answer` and `why` once revealed.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+pub struct QuestionView {
+    /// The question.
+    pub text: String,
+    /// The choices.
+    pub choices: Vec<String>,
+    /// The right choice, once revealed.
+    #[serde(default)]
+    pub answer: Option<usize>,
+    /// Why, once revealed.
+    #[serde(default)]
+    pub why: Option<String>,
+}
+
+impl LessonView {
+    /// Paused before the step, asking its question.
+    pub fn asking(&self) -> bool {
+        self.kind == "ask"
+    }
+
+    /// "Step 2 of 5".
+    pub fn progress(&self) -> String {
+        format!("Step {} of {}", self.step + 1, self.steps)
+    }
+
+    /// Can Back / Next move?
+    pub fn can_back(&self) -> bool {
+        self.stop > 0
+    }
+
+    /// Next is offered when there is a stop after this one and no question waits for a reveal.
+    pub fn can_next(&self) -> bool {
+        self.stop + 1 < self.stops && !self.asking()
+    }
+
+    /// What the panel says once the answer is known: right or wrong, for the choice the user
+    /// picked (`None`: they did not predict).
+    pub fn verdict(&self, picked: Option<usize>) -> Option<String> {
+        let q = self.question.as_ref()?;
+        let answer = q.answer?;
+        let right = q.choices.get(answer)?;
+        Some(match picked {
+            Some(p) if p == answer => format!("Right: {right}."),
+            Some(_) => format!("Not quite: the answer is {right}."),
+            None => format!("The answer: {right}."),
+        })
+    }
+}
+
+/// The server's envelope: `{"ok":true,"result":…}` or `{"ok":false,"error":"…"}`.
+#[derive(Deserialize)]
+struct Envelope<T> {
+    ok: bool,
+    #[serde(default = "none")]
+    result: Option<T>,
+    #[serde(default)]
+    error: Option<String>,
+}
+
+fn none<T>() -> Option<T> {
+    None
+}
+
+/// The result of a lesson route, or the server's sentence (a teacher's file: "line 5: …").
+pub fn read_reply<T: DeserializeOwned>(text: &str) -> Result<T, String> {
+    let envelope: Envelope<T> = serde_json::from_str(text)
+        .map_err(|e| format!("the server's answer could not be read: {e}"))?;
+    match (envelope.ok, envelope.result, envelope.error) {
+        (true, Some(result), _) => Ok(result),
+        (_, _, Some(error)) => Err(error),
+        _ => Err("the server answered without a result".into()),
+    }
+}
+
+/// `GET /api/lesson`: `null` when no lesson is open.
+pub fn read_current(text: &str) -> Result<Option<LessonView>, String> {
+    let envelope: Envelope<Option<LessonView>> = serde_json::from_str(text)
+        .map_err(|e| format!("the server's answer could not be read: {e}"))?;
+    match (envelope.ok, envelope.error) {
+        (true, _) => Ok(envelope.result.flatten()),
+        (false, e) => Err(e.unwrap_or_else(|| "the server refused".into())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ASK: &str = r#"{"ok":true,"result":{"name":"first-election","title":"First election",
+        "about":"x","stop":0,"stops":3,"step":0,"steps":2,"kind":"ask","heading":"Start",
+        "caption":"","question":{"text":"Who?","choices":["S1","S2"],"answer":null,"why":null},
+        "time_ms":0}}"#;
+
+    #[test]
+    fn an_ask_stop_offers_reveal_not_next_and_no_verdict() {
+        let v: LessonView = read_reply(ASK).unwrap();
+        assert!(v.asking());
+        assert!(!v.can_next() && !v.can_back());
+        assert_eq!(v.progress(), "Step 1 of 2");
+        assert_eq!(v.verdict(Some(0)), None, "not revealed yet");
+    }
+
+    #[test]
+    fn a_revealed_answer_says_right_or_not() {
+        let text = ASK
+            .replace(r#""kind":"ask""#, r#""kind":"shown""#)
+            .replace(r#""stop":0"#, r#""stop":1"#)
+            .replace(
+                r#""answer":null,"why":null"#,
+                r#""answer":1,"why":"timers""#,
+            );
+        let v: LessonView = read_reply(&text).unwrap();
+        assert!(v.can_next() && v.can_back());
+        assert_eq!(v.verdict(Some(1)).unwrap(), "Right: S2.");
+        assert_eq!(v.verdict(Some(0)).unwrap(), "Not quite: the answer is S2.");
+        assert_eq!(v.verdict(None).unwrap(), "The answer: S2.");
+    }
+
+    #[test]
+    fn an_error_envelope_gives_the_servers_sentence() {
+        let e =
+            read_reply::<LessonView>(r#"{"ok":false,"error":"line 5: unknown command 'crsh'"}"#);
+        assert_eq!(e.unwrap_err(), "line 5: unknown command 'crsh'");
+        assert_eq!(read_current(r#"{"ok":true,"result":null}"#).unwrap(), None);
+        assert!(read_reply::<Vec<Listed>>("<html>").is_err());
+    }
+}

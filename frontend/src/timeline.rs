@@ -1,0 +1,367 @@
+//! The timeline's decisions, pure and tested natively: which markers `GET /api/trace/markers`
+//! gives and how they are drawn (lane, colour, label), how they are thinned to one per few pixels,
+//! where an instant sits on the track and back, what a key does, and how a share link is written
+//! and read. No Leptos and no browser: `history` (fetches) and `components::timeline` (drawing)
+//! use these. Must not fetch or hold state.
+
+use serde::Deserialize;
+use shared::protocol::{Event, SimEvent};
+use shared::types::{NodeId, Role, Term};
+
+use crate::layout::term_colour;
+use crate::model::{Focus, Narration, Tone};
+
+/// `GET /api/trace/markers`'s result (docs/api.md).
+#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
+pub struct MarkersReply {
+    /// Where the run stood (virtual ms).
+    pub end_ms: u64,
+    /// Every input of the trace.
+    pub inputs: Vec<InputMarker>,
+    /// The notable events, as in the event stream.
+    pub events: Vec<SimEvent>,
+}
+
+/// One input of the trace, as the markers route describes it.
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+pub struct InputMarker {
+    /// 0-based index in the trace's `inputs`.
+    pub index: usize,
+    /// When it took effect.
+    pub at_ms: u64,
+    /// "crash S2", "append \"add 5\"", …
+    pub text: String,
+}
+
+/// The row of the track a marker is drawn on, top to bottom.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Lane {
+    /// A server became leader (coloured by its term).
+    Leader,
+    /// Crashes, power losses, restarts, storage failures, partitions and heals.
+    Fault,
+    /// What someone did (the inputs), and the leader's commits.
+    Action,
+}
+
+/// What a marker stands for.
+#[derive(Clone, Debug, PartialEq)]
+pub enum MarkerKind {
+    /// `node` became leader of `term`.
+    Leader { node: NodeId, term: Term },
+    /// The leader committed up to an index.
+    Commit,
+    /// A server crashed, lost power, restarted or failed to store.
+    Fault,
+    /// Partitions, cuts or heals.
+    Network,
+    /// An input given by a person (the index into the trace's `inputs`).
+    Input { index: usize },
+}
+
+/// A marker ready to draw.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Marker {
+    /// When (virtual ms).
+    pub at_ms: u64,
+    /// What.
+    pub kind: MarkerKind,
+    /// The row.
+    pub lane: Lane,
+    /// Fill colour (the term's, for a leader).
+    pub colour: &'static str,
+    /// What happened, a short sentence ("S2 crashed").
+    pub text: String,
+}
+
+impl Marker {
+    /// The tooltip: the instant and the sentence.
+    pub fn label(&self) -> String {
+        format!("{}: {}", format_instant(self.at_ms), self.text)
+    }
+
+    fn tone(&self) -> Tone {
+        match self.kind {
+            MarkerKind::Leader { .. } => Tone::Leader,
+            MarkerKind::Commit => Tone::Log,
+            MarkerKind::Fault => Tone::Fault,
+            MarkerKind::Network => Tone::Network,
+            MarkerKind::Input { .. } => Tone::Client,
+        }
+    }
+}
+
+/// Narration ids for sentences made from markers start here, far above the page's own (which
+/// count up from 1), so the story's keyed list never confuses the two.
+const STORY_ID_BASE: u64 = 1 << 48;
+
+/// The story up to `until_ms` told from the markers, newest first and at most `max` sentences:
+/// what the past view says when the page itself did not see that part of the run (it was opened
+/// later, or the run was loaded from a file or a link).
+pub fn story(markers: &[Marker], until_ms: u64, max: usize) -> Vec<Narration> {
+    markers
+        .iter()
+        .enumerate()
+        .filter(|(_, m)| m.at_ms <= until_ms)
+        .rev()
+        .take(max)
+        .map(|(i, m)| Narration {
+            id: STORY_ID_BASE + i as u64,
+            seq: 0,
+            time_ms: m.at_ms,
+            text: m.text.clone(),
+            focus: match m.kind {
+                MarkerKind::Leader { node, .. } => Focus::Node(node),
+                _ => Focus::None,
+            },
+            tone: m.tone(),
+        })
+        .collect()
+}
+
+/// Commits are the most frequent markers; they yield to anything else in the same pixel.
+const COMMIT_COLOUR: &str = "#64748b";
+const FAULT_COLOUR: &str = "#b91c1c";
+const NETWORK_COLOUR: &str = "#d97706";
+const INPUT_COLOUR: &str = "#1d4ed8";
+
+/// True for the pause/resume/speed inputs: they change nothing in the cluster, so they get no
+/// marker (`TraceInput::describe` words them "pause at speed …" / "run at speed …").
+pub fn is_control_text(text: &str) -> bool {
+    text.starts_with("pause at speed") || text.starts_with("run at speed")
+}
+
+/// The markers of a reply, in time order.
+pub fn markers(reply: &MarkersReply) -> Vec<Marker> {
+    let mut out: Vec<Marker> = reply.events.iter().filter_map(event_marker).collect();
+    out.extend(
+        reply
+            .inputs
+            .iter()
+            .filter(|i| !is_control_text(&i.text))
+            .map(|i| Marker {
+                at_ms: i.at_ms,
+                kind: MarkerKind::Input { index: i.index },
+                lane: Lane::Action,
+                colour: INPUT_COLOUR,
+                text: i.text.clone(),
+            }),
+    );
+    out.sort_by_key(|m| m.at_ms);
+    out
+}
+
+fn event_marker(ev: &SimEvent) -> Option<Marker> {
+    let (kind, lane, colour, text) = match &ev.event {
+        Event::RoleChanged {
+            node,
+            role: Role::Leader,
+            term,
+            ..
+        } => (
+            MarkerKind::Leader {
+                node: *node,
+                term: *term,
+            },
+            Lane::Leader,
+            term_colour(*term),
+            format!("S{node} became leader of term {term}"),
+        ),
+        Event::CommitAdvanced { node, commit_index } => (
+            MarkerKind::Commit,
+            Lane::Action,
+            COMMIT_COLOUR,
+            format!("Leader S{node} committed up to entry {commit_index}"),
+        ),
+        Event::NodeCrashed { node } => fault(format!("S{node} crashed")),
+        Event::PowerLost { node, .. } => fault(format!("S{node} lost power")),
+        // Every server "restarts" at 0 ms when the run begins: that is the start, not a fault.
+        Event::NodeRestarted { .. } if ev.time_ms == 0 => return None,
+        Event::NodeRestarted { node, .. } => fault(format!("S{node} restarted")),
+        Event::StorageFailed { node, .. } => fault(format!("S{node}'s storage failed")),
+        Event::NetworkChanged { network } => {
+            let whole = network.partitions.is_empty() && network.cut_links.is_empty();
+            let what = if whole {
+                "The network is whole again"
+            } else if network.partitions.is_empty() {
+                "Links are cut"
+            } else {
+                "The network is partitioned"
+            };
+            (
+                MarkerKind::Network,
+                Lane::Fault,
+                NETWORK_COLOUR,
+                what.to_string(),
+            )
+        }
+        _ => return None,
+    };
+    Some(Marker {
+        at_ms: ev.time_ms,
+        kind,
+        lane,
+        colour,
+        text,
+    })
+}
+
+fn fault(text: String) -> (MarkerKind, Lane, &'static str, String) {
+    (MarkerKind::Fault, Lane::Fault, FAULT_COLOUR, text)
+}
+
+/// Which of two markers in the same pixel is drawn: anything beats a commit, and otherwise the
+/// later one (the leader that came out of a flurry of elections is the one to aim at).
+fn outranks(new: &Marker, old: &Marker) -> bool {
+    let commit = |m: &Marker| m.kind == MarkerKind::Commit;
+    commit(old) || !commit(new)
+}
+
+/// The markers to draw on a track `width_px` wide spanning `0..=end_ms`: at most one per lane
+/// every `min_gap_px` pixels, so a long run stays a few hundred elements. Each comes with its
+/// position as a fraction of the track.
+pub fn thin(markers: &[Marker], end_ms: u64, width_px: f64, min_gap_px: f64) -> Vec<(f64, Marker)> {
+    let buckets = (width_px / min_gap_px.max(1.0)).floor().max(1.0);
+    let mut kept: Vec<(u64, Lane, f64, Marker)> = Vec::new();
+    for m in markers {
+        let x = fraction(m.at_ms as f64, end_ms);
+        let bucket = (x * buckets).floor().min(buckets - 1.0) as u64;
+        match kept
+            .iter_mut()
+            .rev()
+            .take(8)
+            .find(|(b, lane, _, _)| *b == bucket && *lane == m.lane)
+        {
+            Some(slot) if outranks(m, &slot.3) => *slot = (bucket, m.lane, x, m.clone()),
+            Some(_) => {}
+            None => kept.push((bucket, m.lane, x, m.clone())),
+        }
+    }
+    kept.into_iter().map(|(_, _, x, m)| (x, m)).collect()
+}
+
+/// Where virtual time `t_ms` sits on a track spanning `0..=end_ms`, from 0 to 1.
+pub fn fraction(t_ms: f64, end_ms: u64) -> f64 {
+    if end_ms == 0 {
+        return 1.0;
+    }
+    (t_ms / end_ms as f64).clamp(0.0, 1.0)
+}
+
+/// The instant under a pointer at `x_px` on a track starting at `left_px`, `width_px` wide.
+pub fn time_at(x_px: f64, left_px: f64, width_px: f64, end_ms: u64) -> u64 {
+    if width_px <= 0.0 {
+        return end_ms;
+    }
+    let f = ((x_px - left_px) / width_px).clamp(0.0, 1.0);
+    (f * end_ms as f64).round() as u64
+}
+
+/// "t=12.3 s": an instant as the banner and tooltips say it (tenths below a minute, then
+/// minutes and seconds).
+pub fn format_instant(t_ms: u64) -> String {
+    let s = t_ms as f64 / 1000.0;
+    if s < 60.0 {
+        format!("t={s:.1} s")
+    } else {
+        let m = (s / 60.0).floor();
+        format!("t={m:.0} min {:.1} s", s - m * 60.0)
+    }
+}
+
+/// What a key does to the timeline.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum KeyAction {
+    /// Show the instant one event earlier (entering the past from the live run).
+    StepBack,
+    /// Show the instant one event later (back to live past the end).
+    StepForward,
+    /// Undo the last action (`POST /api/undo`).
+    Undo,
+    /// Return to the live run.
+    Live,
+}
+
+/// The modifier keys held with a key.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Mods {
+    /// Ctrl (or ⌘ on a Mac).
+    pub ctrl: bool,
+    /// Alt.
+    pub alt: bool,
+    /// Shift.
+    pub shift: bool,
+}
+
+/// The timeline's keys: `[`/`]` one event back/forward, `,` one back while paused (or while
+/// already looking at the past), `u` and Ctrl+Z undo, Escape back to live from the past.
+pub fn key_action(
+    key: &str,
+    mods: Mods,
+    live_paused: bool,
+    viewing_past: bool,
+) -> Option<KeyAction> {
+    if mods.alt {
+        return None;
+    }
+    if mods.ctrl {
+        return (matches!(key, "z" | "Z") && !mods.shift).then_some(KeyAction::Undo);
+    }
+    match key {
+        "[" => Some(KeyAction::StepBack),
+        "]" if viewing_past => Some(KeyAction::StepForward),
+        "," if viewing_past || live_paused => Some(KeyAction::StepBack),
+        "u" | "U" => Some(KeyAction::Undo),
+        "Escape" if viewing_past => Some(KeyAction::Live),
+        _ => None,
+    }
+}
+
+/// The seq to ask for to go one event back from the snapshot at `seq`, on attempt `attempt`
+/// (0, 1, …): a step can emit several events, and `?seq=S` lands after the whole step that
+/// emitted S, so when that is not earlier the page asks again further back (1, 2, 4, … events).
+pub fn back_target(seq: u64, attempt: u32) -> u64 {
+    seq.saturating_sub(1u64 << attempt.min(40))
+}
+
+/// A share link opened in the page: the trace's fragment and where to show it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Share {
+    /// What follows `trace=`: `shared::trace::link`'s encoding.
+    pub fragment: String,
+    /// The instant to show (virtual ms), from `t=` in seconds.
+    pub t_ms: Option<u64>,
+}
+
+/// The URL fragment of a share link: `#trace=1.…&t=12.345` (t in seconds).
+pub fn share_fragment(fragment: &str, t_ms: Option<u64>) -> String {
+    match t_ms {
+        Some(t) => format!("#trace={fragment}&t={:.3}", t as f64 / 1000.0),
+        None => format!("#trace={fragment}"),
+    }
+}
+
+/// Read a share link's fragment (with or without the `#`); `None` when it carries no trace.
+pub fn parse_share(hash: &str) -> Option<Share> {
+    let hash = hash.strip_prefix('#').unwrap_or(hash);
+    let mut fragment = None;
+    let mut t_ms = None;
+    for part in hash.split('&') {
+        if let Some(f) = part.strip_prefix("trace=") {
+            fragment = Some(f.to_string());
+        } else if let Some(t) = part.strip_prefix("t=") {
+            t_ms = t
+                .parse::<f64>()
+                .ok()
+                .filter(|t| t.is_finite() && *t >= 0.0)
+                .map(|t| (t * 1000.0).round() as u64);
+        }
+    }
+    fragment
+        .filter(|f| !f.is_empty())
+        .map(|fragment| Share { fragment, t_ms })
+}
+
+#[cfg(test)]
+#[path = "timeline_tests.rs"]
+mod tests;

@@ -1,0 +1,274 @@
+//! Tests of `timeline`: markers, thinning, positions, keys, the story and share links.
+
+use super::*;
+use shared::protocol::NetworkView;
+
+fn ev(seq: u64, time_ms: u64, event: Event) -> SimEvent {
+    SimEvent {
+        seq,
+        time_ms,
+        event,
+    }
+}
+
+fn leader(seq: u64, t: u64, node: u64, term: u64) -> SimEvent {
+    ev(
+        seq,
+        t,
+        Event::RoleChanged {
+            node: NodeId(node),
+            role: Role::Leader,
+            term: Term(term),
+            leader_id: Some(NodeId(node)),
+        },
+    )
+}
+
+fn commit(seq: u64, t: u64) -> SimEvent {
+    ev(
+        seq,
+        t,
+        Event::CommitAdvanced {
+            node: NodeId(1),
+            commit_index: shared::types::LogIndex(seq),
+        },
+    )
+}
+
+fn input(index: usize, at_ms: u64, text: &str) -> InputMarker {
+    InputMarker {
+        index,
+        at_ms,
+        text: text.to_string(),
+    }
+}
+
+#[test]
+fn leaders_get_their_terms_colour_and_control_inputs_no_marker() {
+    let reply = MarkersReply {
+        end_ms: 5_000,
+        inputs: vec![
+            input(0, 900, "pause at speed 0.01"),
+            input(1, 1_200, "crash S2"),
+            input(2, 1_300, "run at speed 0.01"),
+        ],
+        events: vec![
+            // The start of the run, not a fault: no marker.
+            ev(
+                1,
+                0,
+                Event::NodeRestarted {
+                    node: NodeId(1),
+                    term: Term(0),
+                    last_index: shared::types::LogIndex(0),
+                },
+            ),
+            leader(10, 300, 1, 1),
+            ev(20, 1_200, Event::NodeCrashed { node: NodeId(2) }),
+            leader(30, 2_000, 3, 2),
+        ],
+    };
+    let m = markers(&reply);
+    assert_eq!(m.len(), 4, "{m:?}");
+    assert_eq!(m[0].colour, term_colour(Term(1)));
+    assert_eq!(m[0].lane, Lane::Leader);
+    assert_eq!(m[0].label(), "t=0.3 s: S1 became leader of term 1");
+    assert_eq!(m[1].lane, Lane::Fault);
+    assert_eq!(m[2].kind, MarkerKind::Input { index: 1 });
+    assert_eq!(m[2].label(), "t=1.2 s: crash S2");
+    assert_eq!(m[3].colour, term_colour(Term(2)));
+    assert_ne!(m[0].colour, m[3].colour);
+}
+
+#[test]
+fn the_story_of_the_past_is_told_from_markers_newest_first_up_to_the_instant() {
+    let reply = MarkersReply {
+        end_ms: 5_000,
+        inputs: vec![input(0, 1_200, "crash S1")],
+        events: vec![leader(10, 300, 1, 1), leader(30, 2_000, 3, 2)],
+    };
+    let m = markers(&reply);
+    let told = story(&m, 1_500, 10);
+    let texts: Vec<&str> = told.iter().map(|n| n.text.as_str()).collect();
+    assert_eq!(texts, ["crash S1", "S1 became leader of term 1"]);
+    assert_eq!(told[1].time_ms, 300);
+    assert_eq!(told[1].tone, Tone::Leader);
+    assert_eq!(told[1].focus, Focus::Node(NodeId(1)));
+    assert!(told.iter().all(|n| n.id >= STORY_ID_BASE));
+    assert_eq!(story(&m, 5_000, 1).len(), 1, "at most max sentences");
+    assert_eq!(story(&m, 5_000, 1)[0].text, "S3 became leader of term 2");
+}
+
+#[test]
+fn a_network_marker_says_partitioned_or_whole() {
+    let mut net = NetworkView {
+        partitions: vec![vec![NodeId(1)], vec![NodeId(2), NodeId(3)]],
+        cut_links: Vec::new(),
+        loss_probability: 0.0,
+        duplicate_probability: 0.0,
+        latency_ms_min: 5,
+        latency_ms_max: 15,
+    };
+    let split = ev(
+        1,
+        10,
+        Event::NetworkChanged {
+            network: net.clone(),
+        },
+    );
+    net.partitions.clear();
+    let healed = ev(2, 20, Event::NetworkChanged { network: net });
+    let reply = MarkersReply {
+        end_ms: 100,
+        inputs: Vec::new(),
+        events: vec![split, healed],
+    };
+    let m = markers(&reply);
+    assert_eq!(m[0].text, "The network is partitioned");
+    assert_eq!(m[1].text, "The network is whole again");
+}
+
+#[test]
+fn thinning_keeps_one_marker_per_lane_per_bucket_and_prefers_non_commits() {
+    // 1000 commits over 10 s on a 100 px track with 4 px gaps: at most 25 drawn.
+    let mut events: Vec<SimEvent> = (1..=1_000).map(|i| commit(i, i * 10)).collect();
+    events.push(leader(2_000, 5_005, 2, 7));
+    let reply = MarkersReply {
+        end_ms: 10_000,
+        inputs: vec![input(0, 5_001, "crash S1")],
+        events,
+    };
+    let all = markers(&reply);
+    let drawn = thin(&all, reply.end_ms, 100.0, 4.0);
+    let actions: Vec<_> = drawn
+        .iter()
+        .filter(|(_, m)| m.lane == Lane::Action)
+        .collect();
+    assert!(actions.len() <= 25, "{}", actions.len());
+    // The crash at 5.001 s shares a bucket with commits and wins it.
+    assert!(drawn
+        .iter()
+        .any(|(_, m)| m.kind == MarkerKind::Input { index: 0 }));
+    // The leader is on its own lane and never thinned away by commits.
+    let leader = drawn.iter().find(|(_, m)| m.lane == Lane::Leader).unwrap();
+    assert!((leader.0 - 0.5005).abs() < 1e-9);
+    // Positions stay in order and inside the track.
+    assert!(drawn.iter().all(|(x, _)| (0.0..=1.0).contains(x)));
+}
+
+#[test]
+fn the_later_of_two_leaders_in_one_pixel_is_drawn() {
+    let reply = MarkersReply {
+        end_ms: 100_000,
+        inputs: Vec::new(),
+        events: vec![leader(1, 1_000, 1, 1), leader(2, 1_010, 2, 2)],
+    };
+    let drawn = thin(&markers(&reply), reply.end_ms, 500.0, 3.0);
+    assert_eq!(drawn.len(), 1);
+    assert_eq!(
+        drawn[0].1.kind,
+        MarkerKind::Leader {
+            node: NodeId(2),
+            term: Term(2)
+        }
+    );
+}
+
+#[test]
+fn positions_map_both_ways() {
+    assert_eq!(fraction(2_500.0, 10_000), 0.25);
+    assert_eq!(fraction(20_000.0, 10_000), 1.0);
+    assert_eq!(fraction(5.0, 0), 1.0);
+    assert_eq!(time_at(150.0, 100.0, 200.0, 10_000), 2_500);
+    assert_eq!(time_at(0.0, 100.0, 200.0, 10_000), 0);
+    assert_eq!(time_at(999.0, 100.0, 200.0, 10_000), 10_000);
+    assert_eq!(time_at(5.0, 0.0, 0.0, 7), 7);
+    for t in [0u64, 1, 333, 9_999, 10_000] {
+        let x = 100.0 + fraction(t as f64, 10_000) * 200.0;
+        assert_eq!(time_at(x, 100.0, 200.0, 10_000), t);
+    }
+}
+
+#[test]
+fn instants_read_in_seconds_then_minutes() {
+    assert_eq!(format_instant(12_345), "t=12.3 s");
+    assert_eq!(format_instant(0), "t=0.0 s");
+    assert_eq!(format_instant(125_500), "t=2 min 5.5 s");
+}
+
+#[test]
+fn keys_do_what_the_help_says() {
+    let none = Mods::default();
+    let ctrl = Mods {
+        ctrl: true,
+        ..Mods::default()
+    };
+    assert_eq!(
+        key_action("[", none, false, false),
+        Some(KeyAction::StepBack)
+    );
+    assert_eq!(
+        key_action("]", none, false, false),
+        None,
+        "nothing after live"
+    );
+    assert_eq!(
+        key_action("]", none, false, true),
+        Some(KeyAction::StepForward)
+    );
+    assert_eq!(
+        key_action(",", none, false, false),
+        None,
+        "only while paused"
+    );
+    assert_eq!(
+        key_action(",", none, true, false),
+        Some(KeyAction::StepBack)
+    );
+    assert_eq!(
+        key_action(",", none, false, true),
+        Some(KeyAction::StepBack)
+    );
+    assert_eq!(key_action("u", none, false, false), Some(KeyAction::Undo));
+    assert_eq!(key_action("z", ctrl, false, false), Some(KeyAction::Undo));
+    let redo = Mods {
+        shift: true,
+        ..ctrl
+    };
+    assert_eq!(key_action("Z", redo, false, false), None);
+    assert_eq!(key_action("c", ctrl, false, false), None, "copy stays copy");
+    assert_eq!(
+        key_action("Escape", none, false, true),
+        Some(KeyAction::Live)
+    );
+    assert_eq!(key_action("Escape", none, false, false), None);
+    let alt = Mods {
+        alt: true,
+        ..Mods::default()
+    };
+    assert_eq!(key_action("[", alt, false, false), None);
+}
+
+#[test]
+fn stepping_back_asks_further_each_attempt() {
+    assert_eq!(back_target(100, 0), 99);
+    assert_eq!(back_target(100, 1), 98);
+    assert_eq!(back_target(100, 3), 92);
+    assert_eq!(back_target(3, 5), 0);
+    assert_eq!(back_target(3, 200), 0);
+}
+
+#[test]
+fn share_links_round_trip() {
+    let f = share_fragment("1.abc-_", Some(12_345));
+    assert_eq!(f, "#trace=1.abc-_&t=12.345");
+    let s = parse_share(&f).unwrap();
+    assert_eq!(s.fragment, "1.abc-_");
+    assert_eq!(s.t_ms, Some(12_345));
+    let s = parse_share("trace=1.x").unwrap();
+    assert_eq!(s.t_ms, None);
+    assert_eq!(parse_share("#t=3"), None);
+    assert_eq!(parse_share("#trace="), None);
+    assert_eq!(parse_share("#trace=1.x&t=-4").unwrap().t_ms, None);
+    assert_eq!(parse_share("#trace=1.x&t=nope").unwrap().t_ms, None);
+}

@@ -1,0 +1,138 @@
+//! The classroom part of the protocol: who a connection is (`hello`'s `role`), and the
+//! presenter's view state (what is selected, highlighted, which layout, where the timeline is
+//! scrubbed) that the presenter's page sends and the server relays to every viewer so their pages
+//! can follow. Plain serde data; owns these JSON names (docs/api.md); must not know about sockets.
+
+use serde::{Deserialize, Serialize};
+
+use crate::types::{LogIndex, NodeId};
+
+use super::view::MessageId;
+
+/// Who is on the other end of a WebSocket, as `hello` says it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ConnectionRole {
+    /// May control the cluster (the token, or loopback without one).
+    Presenter,
+    /// Sees everything; every command is refused.
+    Viewer,
+}
+
+/// What the presenter's page shows besides the cluster itself. Sent by the presenter as
+/// `{"type":"presenter_view", …}` (a WebSocket request) and relayed unchanged to viewers as the
+/// server message of the same name. Every field is small and bounded, so a relay is too.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct PresenterView {
+    /// The server whose panel is open.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub selected_node: Option<NodeId>,
+    /// The message whose panel is open.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub selected_message: Option<MessageId>,
+    /// What a narration line or a log entry click highlights.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub highlight: Option<Highlight>,
+    /// The projector layout is on.
+    #[serde(default)]
+    pub presenter_layout: bool,
+    /// The event seq the presenter has scrubbed the timeline back to (absent: live).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scrub_seq: Option<u64>,
+}
+
+/// One highlighted thing, tagged by `kind`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Highlight {
+    /// A server.
+    Node {
+        /// Which.
+        node: NodeId,
+    },
+    /// An index of the log, on every row.
+    Entry {
+        /// Which.
+        index: LogIndex,
+    },
+    /// One server's entry at an index.
+    NodeEntry {
+        /// The server.
+        node: NodeId,
+        /// The index.
+        index: LogIndex,
+    },
+    /// A message.
+    Message {
+        /// Its id.
+        message: MessageId,
+    },
+    /// The link between two servers (either direction).
+    Link {
+        /// One end.
+        a: NodeId,
+        /// The other end.
+        b: NodeId,
+    },
+}
+
+impl PresenterView {
+    /// Why this view cannot be relayed, if it cannot: at most one selection.
+    pub fn check(&self) -> Result<(), String> {
+        if self.selected_node.is_some() && self.selected_message.is_some() {
+            return Err(
+                "presenter_view: give selected_node or selected_message, not both".to_string(),
+            );
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocol::{ClientCommand, ClientRequest, ServerMessage};
+
+    #[test]
+    fn the_presenter_view_round_trips_as_a_request_and_a_relay() {
+        let view = PresenterView {
+            selected_node: Some(NodeId(3)),
+            highlight: Some(Highlight::NodeEntry {
+                node: NodeId(2),
+                index: LogIndex(7),
+            }),
+            presenter_layout: true,
+            ..PresenterView::default()
+        };
+        let request = ClientRequest {
+            request_id: 4,
+            command: ClientCommand::PresenterView(view.clone()),
+        };
+        let json = serde_json::to_value(&request).unwrap();
+        assert_eq!(json["type"], "presenter_view");
+        assert_eq!(json["selected_node"], 3);
+        assert_eq!(json["highlight"]["kind"], "node_entry");
+        assert_eq!(json["highlight"]["index"], 7);
+        assert!(json.get("selected_message").is_none());
+        let back: ClientRequest = serde_json::from_value(json).unwrap();
+        assert_eq!(back, request);
+
+        let relay = ServerMessage::PresenterView(view);
+        let text = serde_json::to_string(&relay).unwrap();
+        assert!(text.starts_with(r#"{"type":"presenter_view""#), "{text}");
+        assert_eq!(serde_json::from_str::<ServerMessage>(&text).unwrap(), relay);
+    }
+
+    #[test]
+    fn an_empty_view_is_the_default_and_two_selections_are_refused() {
+        let v: PresenterView = serde_json::from_str("{}").unwrap();
+        assert_eq!(v, PresenterView::default());
+        assert!(v.check().is_ok());
+        let both = PresenterView {
+            selected_node: Some(NodeId(1)),
+            selected_message: Some(9),
+            ..PresenterView::default()
+        };
+        assert!(both.check().unwrap_err().contains("not both"));
+    }
+}

@@ -1,0 +1,153 @@
+//! Every built-in lesson runs headless: parsed, staged on the seeded simulator under the safety
+//! checker with every `expect` checked, and its trace re-executed by `Replay` to each pause point
+//! and the end, landing on the same event. Plus the parser's line-numbered errors.
+
+use shared::lesson::{self, StopKind, BUILTIN};
+use shared::trace::{Position, Replay};
+
+#[test]
+fn every_builtin_lesson_reaches_what_it_asserts_and_replays_identically() {
+    assert!(
+        BUILTIN.len() >= 7,
+        "the library has {} lessons",
+        BUILTIN.len()
+    );
+    // Every lesson's failure at once (a teacher editing several files sees them all).
+    let failures: Vec<String> = BUILTIN
+        .iter()
+        .filter_map(|(name, text)| {
+            let e = lesson::parse(text).and_then(|l| lesson::stage(&l)).err()?;
+            Some(format!("{name}.lesson {e}"))
+        })
+        .collect();
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    for (name, text) in BUILTIN {
+        let staged = lesson::stage(&lesson::parse(text).unwrap()).unwrap();
+        assert!(
+            staged.lesson.steps.iter().any(|s| !s.expects.is_empty()),
+            "{name}: a built-in lesson asserts its outcome"
+        );
+        let mut replay = Replay::new(staged.trace.clone())
+            .expect("a staged trace is valid")
+            .with_checker();
+        replay.run_to(Position::End).expect("replays");
+        assert_eq!(replay.violation(), None, "{name}");
+        assert_eq!(
+            Some(replay.sim().last_seq()),
+            staged.trace.end_seq,
+            "{name}"
+        );
+        for stop in &staged.stops {
+            let mut r = Replay::new(staged.trace_to(stop)).expect("a prefix is valid");
+            r.run_to(Position::End)
+                .unwrap_or_else(|e| panic!("{name}: stop {stop:?}: {e}"));
+            assert_eq!(r.sim().last_seq(), stop.seq, "{name}: {stop:?}");
+            assert_eq!(r.sim().now_ms(), stop.at_ms, "{name}: {stop:?}");
+        }
+    }
+}
+
+#[test]
+fn staging_is_deterministic() {
+    for (name, text) in BUILTIN {
+        let a = lesson::stage(&lesson::parse(text).unwrap()).unwrap();
+        let b = lesson::stage(&lesson::parse(text).unwrap()).unwrap();
+        assert_eq!(a.trace, b.trace, "{name}");
+        assert_eq!(a.stops, b.stops, "{name}");
+    }
+}
+
+#[test]
+fn a_question_pauses_before_its_step_and_the_reveal_after_it() {
+    let text = lesson::builtin("first-election").unwrap();
+    let staged = lesson::stage(&lesson::parse(text).unwrap()).unwrap();
+    let first = staged.stops[0];
+    assert_eq!((first.step, first.kind), (0, StopKind::Ask));
+    assert_eq!(first.inputs, 0);
+    let reveal = staged.stops[1];
+    assert_eq!((reveal.step, reveal.kind), (0, StopKind::Shown));
+    assert!(reveal.at_ms > first.at_ms, "the reveal ran the election");
+}
+
+fn error(text: &str) -> String {
+    match lesson::parse(text).and_then(|l| lesson::stage(&l).map(|_| ())) {
+        Ok(()) => panic!("accepted:\n{text}"),
+        Err(e) => e.to_string(),
+    }
+}
+
+#[test]
+fn errors_name_the_line_and_what_was_expected() {
+    let head = "title T\nnodes 3\nseed 1\n";
+    let e = error(&format!("{head}step one\ncrsh S1\n"));
+    assert!(
+        e.starts_with(
+            "line 5: unknown command 'crsh' (did you mean 'crash'?); expected one of step, say"
+        ),
+        "{e}"
+    );
+    let e = error(&format!("{head}step one\ncrash S4\n"));
+    assert_eq!(e, "line 5: there is no S4: the cluster has S1 to S3");
+    let e = error(&format!("{head}crash S1\n"));
+    assert!(
+        e.starts_with("line 4: 'crash' must be inside a step"),
+        "{e}"
+    );
+    let e = error(&format!(
+        "{head}step one\nask Who?\nchoice S1\nchoice S2\nrun until leader elected\n"
+    ));
+    assert!(
+        e.starts_with("line 4: the step's question has no 'correct' line"),
+        "{e}"
+    );
+    let e = error(&format!(
+        "{head}step one\nrun until leader elected\nask Who?\n"
+    ));
+    assert!(e.starts_with("line 6: 'ask' must come before"), "{e}");
+    let e = error(&format!(
+        "{head}step one\nrun until leader elected\nnodes 5\n"
+    ));
+    assert!(
+        e.starts_with("line 6: 'nodes' belongs in the header"),
+        "{e}"
+    );
+    let e = error(&format!(
+        "{head}step one\nrun until leader elected\nexpect committed 2\n"
+    ));
+    assert!(
+        e.starts_with("line 6: expected 2 committed, but 0 are (at "),
+        "{e}"
+    );
+    let e = error(&format!(
+        "{head}step one\nrun until committed 5 within 500ms\n"
+    ));
+    assert!(
+        e.starts_with("line 5: 'run until' waited 500 ms and it did not happen"),
+        "{e}"
+    );
+    let e = error(&format!("{head}step one\nexpect S1 log terms 1 x\n"));
+    assert_eq!(e, "line 5: terms: 'x' is not a whole number");
+    let e = error("nodes 3\nstep one\nrun 10ms\n");
+    assert!(e.contains("no 'title'"), "{e}");
+    let e = error(&format!("{head}step one\nappend mul\n"));
+    assert!(e.starts_with("line 5: append: "), "{e}");
+}
+
+#[test]
+fn the_documented_fifty_minute_lesson_stages() {
+    let text = include_str!("../../lessons/fifty-minutes.lesson");
+    let staged = lesson::parse(text)
+        .and_then(|l| lesson::stage(&l))
+        .unwrap_or_else(|e| panic!("lessons/fifty-minutes.lesson {e}"));
+    assert_eq!(staged.lesson.steps.len(), 9);
+}
+
+#[test]
+fn docs_lessons_md_shows_the_fifty_minute_lesson_as_it_is() {
+    let doc = include_str!("../../docs/lessons.md");
+    let text = include_str!("../../lessons/fifty-minutes.lesson");
+    assert!(
+        doc.contains(text),
+        "docs/lessons.md's example differs from the file"
+    );
+}
