@@ -35,28 +35,35 @@ fi
 # The first 16 hex digits of each file's SHA-256, as trunk names them.
 hash_of() { cat "$@" | sha256sum | cut -c1-16; }
 h_app=$(hash_of "$stage/logscope-frontend.js" "$stage/logscope-frontend_bg.wasm")
-h_css=$(hash_of frontend/style.css)
 h_ico=$(hash_of static/favicon.svg)
 js="logscope-frontend-$h_app.js"
 bg="logscope-frontend-${h_app}_bg.wasm"
-css="style-$h_css.css"
 ico="favicon-$h_ico.svg"
 
 rm -rf "$out"
 mkdir -p "$out"
 cp "$stage/logscope-frontend.js" "$out/$js"
 cp "$stage/logscope-frontend_bg.wasm" "$out/$bg"
-cp frontend/style.css "$out/$css"
 cp static/favicon.svg "$out/$ico"
+# Every stylesheet index.html links (`href` relative to frontend/), hashed as trunk names them:
+# a list of "href=hashed-name" pairs for the rewrite below.
+css_map=""
+for href in $(grep 'data-trunk' frontend/index.html | grep 'rel="css"' | sed -E 's/.*href="([^"]+)".*/\1/'); do
+  name="$(basename "$href" .css)"
+  hashed="$name-$(hash_of "frontend/$href").css"
+  cp "frontend/$href" "$out/$hashed"
+  css_map="$css_map $href=$hashed"
+done
 
-# frontend/index.html with its three `data-trunk` links replaced by what trunk would write: the
+# frontend/index.html with its `data-trunk` links replaced by what trunk would write: the
 # inline module script (the server allows it by its SHA-256), the stylesheet, the icon and the
 # preloads. Any other `data-trunk` line is an error: this script would not know what to do.
 if grep 'data-trunk' frontend/index.html | grep -vqE 'rel="(rust|css|icon)"'; then
   echo "[page] frontend/index.html has a data-trunk link this script does not know" >&2
   exit 1
 fi
-awk -v js="$js" -v bg="$bg" -v css="$css" -v ico="$ico" '
+awk -v js="$js" -v bg="$bg" -v css_map="$css_map" -v ico="$ico" '
+  BEGIN { n = split(css_map, pairs, " "); for (i = 1; i <= n; i++) { split(pairs[i], kv, "="); css[kv[1]] = kv[2] } }
   /data-trunk/ && /rel="rust"/ {
     print "<script type=\"module\">"
     print "import init, * as bindings from \x27/" js "\x27;"
@@ -66,7 +73,10 @@ awk -v js="$js" -v bg="$bg" -v css="$css" -v ico="$ico" '
     print "</script>"
     next
   }
-  /data-trunk/ && /rel="css"/ { print "    <link rel=\"stylesheet\" href=\"/" css "\"/>"; next }
+  /data-trunk/ && /rel="css"/ {
+    match($0, /href="[^"]+"/); href = substr($0, RSTART + 6, RLENGTH - 7)
+    print "    <link rel=\"stylesheet\" href=\"/" css[href] "\"/>"; next
+  }
   /data-trunk/ && /rel="icon"/ { print "    <link rel=\"icon\" href=\"/" ico "\"/>"; next }
   /<\/head>/ {
     print "    <link rel=\"modulepreload\" href=\"/" js "\" crossorigin=\"anonymous\">"
