@@ -9,14 +9,14 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use serde::Deserialize;
 use shared::protocol::{ClusterSnapshot, ServerMessage, PROTOCOL_VERSION};
-use wasm_bindgen::{JsCast, JsValue};
-use wasm_bindgen_futures::JsFuture;
 
+use crate::http::{copy_to_clipboard, request};
 use crate::model::{ClusterView, Tone};
 use crate::state::{Ctx, Selection};
 use crate::timeline::{back_target, format_instant, markers, parse_share, share_fragment, story};
 use crate::timeline::{Marker, MarkersReply};
 use crate::ws::Origin;
+use wasm_bindgen::JsValue;
 
 /// Least wall time between two marker refreshes while the run goes on: the server re-executes
 /// the run to answer, so a long run is asked less often (see `refresh_markers`).
@@ -555,49 +555,6 @@ async fn fetch_at(at: At) -> Result<ClusterSnapshot, String> {
         (200, text) => parse_result::<AtResult>(&text).map(|r| r.snapshot),
         (_, text) => Err(error_of(&text)),
     }
-}
-
-/// One HTTP request from the page: its status and body text.
-pub async fn request(
-    method: &str,
-    url: &str,
-    body: Option<String>,
-) -> Result<(u16, String), String> {
-    let js = |e: JsValue| format!("{e:?}");
-    let window = web_sys::window().ok_or("no window")?;
-    let init = web_sys::RequestInit::new();
-    init.set_method(method);
-    if let Some(body) = body {
-        init.set_body(&JsValue::from_str(&body));
-    }
-    let response: web_sys::Response = JsFuture::from(window.fetch_with_str_and_init(url, &init))
-        .await
-        .map_err(|_| "cannot reach the server".to_string())?
-        .dyn_into()
-        .map_err(js)?;
-    let text = JsFuture::from(response.text().map_err(js)?)
-        .await
-        .map_err(js)?
-        .as_string()
-        .ok_or("the body is not text")?;
-    Ok((response.status(), text))
-}
-
-async fn copy_to_clipboard(text: &str) -> bool {
-    let Some(window) = web_sys::window() else {
-        return false;
-    };
-    let clipboard = window.navigator().clipboard();
-    JsFuture::from(clipboard.write_text(text)).await.is_ok()
-}
-
-/// The text of a file the user picked or dropped.
-pub async fn file_text(file: web_sys::File) -> Result<String, String> {
-    JsFuture::from(file.text())
-        .await
-        .map_err(|e| format!("cannot read the file: {e:?}"))?
-        .as_string()
-        .ok_or_else(|| "the file is not text".to_string())
 }
 
 /// The banner's words for an instant.

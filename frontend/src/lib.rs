@@ -3,7 +3,7 @@
 //! (the animated "now", reconnect back-off), `timeline` (the scrubber's markers, positions, keys
 //! and share links) and `follow` (follow mode's highlight, the QR code) are plain Rust, compiled
 //! and unit-tested natively; everything that touches Leptos or the browser (`app`, `state`,
-//! `live`, `components`, `ws`, `older`, `history`) lives behind `cfg(target_arch = "wasm32")`,
+//! `live`, `components`, `ws`, `older`, `history`, `http`) lives behind `cfg(target_arch = "wasm32")`,
 //! so native builds never compile Leptos.
 //! Imports run one way: `app` → `components` → `state` → `live` → `model`.
 
@@ -21,6 +21,8 @@ pub mod app;
 pub mod components;
 #[cfg(target_arch = "wasm32")]
 pub mod history;
+#[cfg(target_arch = "wasm32")]
+pub mod http;
 #[cfg(target_arch = "wasm32")]
 pub mod live;
 #[cfg(target_arch = "wasm32")]

@@ -5,8 +5,7 @@
 //! `crate::lesson` (tested natively).
 
 use leptos::prelude::*;
-use wasm_bindgen::{JsCast, JsValue};
-use wasm_bindgen_futures::JsFuture;
+use wasm_bindgen::JsCast;
 
 use crate::lesson::{read_current, read_reply, LessonView, Listed};
 
@@ -111,23 +110,9 @@ fn use_lessons() -> Lessons {
 
 /// `fetch` with an optional text body; the answer's text (errors are JSON too).
 async fn call(method: &str, url: &str, body: Option<String>) -> Result<String, String> {
-    let js = |e: JsValue| format!("{e:?}");
-    let window = web_sys::window().ok_or("no window")?;
-    let init = web_sys::RequestInit::new();
-    init.set_method(method);
-    if let Some(body) = body {
-        init.set_body(&JsValue::from_str(&body));
-    }
-    let response: web_sys::Response = JsFuture::from(window.fetch_with_str_and_init(url, &init))
+    crate::http::request(method, url, body)
         .await
-        .map_err(|_| "cannot reach the server".to_string())?
-        .dyn_into()
-        .map_err(js)?;
-    JsFuture::from(response.text().map_err(js)?)
-        .await
-        .map_err(js)?
-        .as_string()
-        .ok_or_else(|| "the answer is not text".into())
+        .map(|(_, text)| text)
 }
 
 /// The top bar's button: one click opens the picker, a second opens a lesson.
@@ -159,13 +144,9 @@ pub fn LessonPicker() -> impl IntoView {
         };
         input.set_value("");
         wasm_bindgen_futures::spawn_local(async move {
-            match JsFuture::from(file.text())
-                .await
-                .ok()
-                .and_then(|t| t.as_string())
-            {
-                Some(text) => l.post("/api/lesson".into(), Some(text)),
-                None => l
+            match crate::http::file_text(file).await {
+                Ok(text) => l.post("/api/lesson".into(), Some(text)),
+                Err(_) => l
                     .error
                     .set(Some("the file could not be read as text".into())),
             }

@@ -4,8 +4,6 @@
 //! `state::Ctx::safety`; the verdict itself comes from the server's checker.
 
 use leptos::prelude::*;
-use wasm_bindgen::{JsCast, JsValue};
-use wasm_bindgen_futures::JsFuture;
 
 use crate::state::use_ctx;
 use crate::ws::Origin;
@@ -73,29 +71,8 @@ fn fork_before(ctx: crate::state::Ctx, n: usize) {
 }
 
 async fn post_json(url: &str, body: &str) -> Result<(), String> {
-    let window = web_sys::window().ok_or("no window")?;
-    let init = web_sys::RequestInit::new();
-    init.set_method("POST");
-    init.set_body(&JsValue::from_str(body));
-    let headers = js_sys::Object::new();
-    js_sys::Reflect::set(&headers, &"content-type".into(), &"application/json".into())
-        .map_err(|_| "cannot set a header")?;
-    init.set_headers(&headers);
-    let response = JsFuture::from(window.fetch_with_str_and_init(url, &init))
-        .await
-        .map_err(|e| format!("{e:?}"))?;
-    let response: web_sys::Response = response.dyn_into().map_err(|_| "not a response")?;
-    if response.ok() {
-        Ok(())
-    } else {
-        let text = match response.text() {
-            Ok(p) => JsFuture::from(p)
-                .await
-                .ok()
-                .and_then(|t| t.as_string())
-                .unwrap_or_default(),
-            Err(_) => String::new(),
-        };
-        Err(format!("HTTP {}: {text}", response.status()))
+    match crate::http::request("POST", url, Some(body.to_string())).await? {
+        (200..=299, _) => Ok(()),
+        (status, text) => Err(format!("HTTP {status}: {text}")),
     }
 }

@@ -8,7 +8,8 @@ use leptos::task::spawn_local;
 use wasm_bindgen::JsCast;
 
 use crate::components::reply::ReplyLine;
-use crate::history::{file_text, viewing, At, History};
+use crate::history::{viewing, At, History};
+use crate::http::file_text;
 use crate::state::{use_ctx, Ctx};
 use crate::timeline::{format_instant, fraction, key_action, thin, time_at, KeyAction, Lane, Mods};
 use crate::ws::Origin;
