@@ -39,6 +39,9 @@ async function open({ width, height, scale = 1, mobile = false }) {
   const context = await browser.newContext({
     viewport: { width, height }, deviceScaleFactor: scale, hasTouch: mobile, isMobile: mobile,
   });
+  // The previous test left the run paused (with an uncommitted entry); resume it on the server
+  // first, so that this test does not depend on when the new page learns that it is paused.
+  await api(backend.url, { type: 'resume' });
   const page = await context.newPage();
   const errors = [];
   page.on('pageerror', (e) => errors.push(e.message));

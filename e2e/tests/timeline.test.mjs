@@ -87,6 +87,10 @@ async function leaderChange() {
   assert.equal(appended.ok, true, JSON.stringify(appended));
   const index = appended.result.index;
   await until(async () => (await $(`entry-${first.id}-${index}`).count()) > 0, { what: 'the entry on the leader' });
+  // Let 100 virtual ms pass before the crash, so that "40 ms before the crash" (where the tests
+  // aim) is after the append however fast the crash request follows it on a loaded machine.
+  const appendedBy = (await cluster(backend.url)).time_ms;
+  await until(async () => (await cluster(backend.url)).time_ms >= appendedBy + 100, { what: '100 virtual ms' });
   await api(backend.url, { type: 'crash', node: first.id });
   const second = await leader({ above: first.term });
   // The markers come within a few seconds (the page refreshes them as the run goes on).
