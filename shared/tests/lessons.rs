@@ -31,7 +31,13 @@ fn every_builtin_lesson_reaches_what_it_asserts_and_replays_identically() {
             .expect("a staged trace is valid")
             .with_checker();
         replay.run_to(Position::End).expect("replays");
-        assert_eq!(replay.violation(), None, "{name}");
+        // The replay's checker finds what staging found: nothing, or a broken-rule lesson's
+        // violation (the one its `expect violation` names).
+        assert_eq!(
+            replay.violation().map(|v| (v.property, &v.detail)),
+            staged.violation.as_ref().map(|v| (v.property, &v.detail)),
+            "{name}"
+        );
         assert_eq!(
             Some(replay.sim().last_seq()),
             staged.trace.end_seq,
@@ -45,6 +51,35 @@ fn every_builtin_lesson_reaches_what_it_asserts_and_replays_identically() {
             assert_eq!(r.sim().now_ms(), stop.at_ms, "{name}: {stop:?}");
         }
     }
+}
+
+#[test]
+fn every_broken_rule_has_a_lesson_that_reaches_its_violation() {
+    use shared::lesson::ExpectKind;
+    let mut reached = Vec::new();
+    for (name, text) in BUILTIN {
+        let staged = lesson::stage(&lesson::parse(text).unwrap()).unwrap();
+        let rules = staged.lesson.config.broken_rules.names();
+        let expected: Vec<&str> = staged
+            .lesson
+            .steps
+            .iter()
+            .flat_map(|s| &s.expects)
+            .filter_map(|e| match e.kind {
+                ExpectKind::Violation(p) => Some(p),
+                _ => None,
+            })
+            .collect();
+        // A lesson breaks a rule exactly when it asserts what that leads to.
+        assert_eq!(rules.is_empty(), expected.is_empty(), "{name}");
+        let found = staged.violation.as_ref().map(|v| v.property);
+        assert_eq!(found, expected.first().copied(), "{name}");
+        reached.extend(rules);
+    }
+    reached.sort_unstable();
+    let mut all = shared::raft::BrokenRules::NAMES.to_vec();
+    all.sort_unstable();
+    assert_eq!(reached, all, "one lesson per broken rule");
 }
 
 #[test]
@@ -150,4 +185,64 @@ fn docs_lessons_md_shows_the_fifty_minute_lesson_as_it_is() {
         doc.contains(text),
         "docs/lessons.md's example differs from the file"
     );
+}
+
+#[test]
+fn a_violation_is_asserted_where_it_happens_and_refused_elsewhere() {
+    let lab = lesson::builtin("broken-vote-check").unwrap();
+    // Without its `expect violation` line the same lesson is refused, naming the `run` line
+    // where the checker found it.
+    let cut = lab.replace("expect violation leader completeness\n", "");
+    let e = error(&cut);
+    assert!(
+        e.contains(": the safety checker found a violation: leader completeness"),
+        "{e}"
+    );
+    let run_line = cut
+        .lines()
+        .position(|l| l.starts_with("run until leader S3"))
+        .unwrap()
+        + 1;
+    assert!(e.starts_with(&format!("line {run_line}: ")), "{e}");
+    // The wrong property: the message says what the checker found.
+    let e = error(&lab.replace(
+        "expect violation leader completeness",
+        "expect violation election safety",
+    ));
+    assert!(
+        e.contains(
+            "expected a violation of election safety, but the checker found: leader completeness"
+        ),
+        "{e}"
+    );
+    // Correct Raft, same inputs: no violation, and the assertion says so.
+    let e = error(&lab.replace("break vote-without-log-check\n", ""));
+    assert!(
+        e.contains("'run until' waited 100 ms"),
+        "S2 refuses its vote: {e}"
+    );
+    let head = "title T\nnodes 3\nseed 1\n";
+    let e = error(&format!(
+        "{head}step one\nrun until leader elected\nexpect violation leader completenes\n"
+    ));
+    assert!(
+        e.starts_with("line 6: 'expect violation leader completenes': expected one of the checker's properties: election safety, "),
+        "{e}"
+    );
+    let e = error(&format!(
+        "{head}step one\nrun until leader elected\nexpect violation election safety\n"
+    ));
+    assert!(
+        e.starts_with(
+            "line 6: expected a violation of election safety, but the checker found none"
+        ),
+        "{e}"
+    );
+    let e = error(&format!("title T\nbreak fsync\nstep one\nrun 10ms\n"));
+    assert!(
+        e.starts_with("line 2: 'break fsync': expected one of commit-old-term-by-counting, "),
+        "{e}"
+    );
+    let e = error(&format!("{head}step one\nalign clocks\n"));
+    assert_eq!(e, "line 5: 'align clocks': expected 'align timers'");
 }

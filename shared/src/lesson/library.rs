@@ -17,6 +17,7 @@ macro_rules! lesson {
 pub const BUILTIN: &[(&str, &str)] = &[
     lesson!("first-election"),
     lesson!("split-vote"),
+    lesson!("split-vote-spread-timers"),
     lesson!("leader-crash"),
     lesson!("catch-up"),
     lesson!("log-repair"),
@@ -26,6 +27,10 @@ pub const BUILTIN: &[(&str, &str)] = &[
     lesson!("log-the-request"),
     lesson!("log-the-state-change"),
     lesson!("duplicate-request"),
+    lesson!("broken-commit-by-counting"),
+    lesson!("broken-vote-check"),
+    lesson!("broken-forget-vote"),
+    lesson!("broken-ack-before-fsync"),
 ];
 
 /// The text of the built-in lesson `name`.

@@ -9,11 +9,13 @@
 //!
 //! - `parse`: text → [`Lesson`], with line-numbered errors;
 //! - `stage`: [`Lesson`] → [`Staged`]: the trace, and where each step stops in it;
+//! - `words`: numbers, durations, server names… and the messages when they are miswritten;
 //! - `library`: the built-in lessons (`shared/lessons/*.lesson`, embedded).
 
 mod library;
 mod parse;
 mod stage;
+mod words;
 
 use serde::{Deserialize, Serialize};
 
@@ -137,9 +139,34 @@ pub enum ExpectKind {
     Up(NodeId, bool),
     /// This node's state machine value (a running node).
     Value(NodeId, i64),
-    /// No safety violation so far (always checked; written for the reader).
+    /// No safety violation so far (checked anyway: a violation the step does not expect
+    /// refuses the lesson).
     Safe,
+    /// The safety checker has reported a violation of this property (one of [`INVARIANTS`]) —
+    /// what a "break Raft" lesson leads to.
+    Violation(&'static str),
 }
+
+/// The checker's property names an `expect violation` may name (see
+/// [`crate::sim::checker::Violation::property`]).
+pub const INVARIANTS: &[&str] = &[
+    "election safety",
+    "one vote per term",
+    "vote counting",
+    "persistence",
+    "log matching",
+    "leader append-only",
+    "leader completeness",
+    "state machine safety",
+    "leader commit rule",
+    "leader progress",
+    "committed on a synced majority",
+    "durability",
+    "commit rule (Figure 2 rule 5)",
+    "acknowledgement rule",
+    "apply order",
+    "state machine replay",
+];
 
 /// The commands a step may hold, for the "expected one of …" message.
 pub const COMMANDS: &[&str] = &[
@@ -161,6 +188,8 @@ pub const COMMANDS: &[&str] = &[
     "cut",
     "uncut",
     "network",
+    "align",
+    "spread",
     "expect",
 ];
 
@@ -178,6 +207,7 @@ pub const HEADER_KEYS: &[&str] = &[
     "latency",
     "loss",
     "duplicate",
+    "break",
 ];
 
 /// A refused lesson: the line (1-based; 0 for the whole text) and what is wrong.

@@ -3,13 +3,15 @@
 //! alone). Owns the syntax (docs/lessons.md); must not run anything (staging does).
 
 use crate::command::Command;
+use crate::raft::BrokenRules;
 use crate::sim::{validate, SimConfig};
 use crate::trace::TraceInput;
-use crate::types::{LogModel, NodeId, Term};
+use crate::types::{LogModel, Term};
 
+use super::words::{closest, ms, need_text, node, nodes, number, probability, range};
 use super::{
     append, Action, ActionKind, Expect, ExpectKind, Lesson, LessonError, Question, Step, Until,
-    COMMANDS, HEADER_KEYS,
+    COMMANDS, HEADER_KEYS, INVARIANTS,
 };
 
 /// How long `run until` waits by default before the lesson is refused (virtual ms).
@@ -162,6 +164,7 @@ fn header(lesson: &mut Lesson, key: &str, rest: &str, line: usize) -> Result<(),
         }
         "loss" => c.network.loss_probability = probability(rest, line, key)?,
         "duplicate" => c.network.duplicate_probability = probability(rest, line, key)?,
+        "break" => broken_rule(&mut c.broken_rules, rest, line)?,
         _ => unreachable!("only header keys reach here"),
     }
     Ok(())
@@ -283,6 +286,19 @@ fn step_line(
             step.actions.push(input(TraceInput::Partition { groups }));
         }
         "network" => step.actions.push(input(network(rest, line)?)),
+        "align" | "spread" => {
+            if rest != "timers" {
+                return Err(LessonError::at(
+                    line,
+                    format!("'{word} {rest}': expected '{word} timers'"),
+                ));
+            }
+            step.actions.push(input(if word == "align" {
+                TraceInput::AlignTimers
+            } else {
+                TraceInput::SpreadTimers
+            }));
+        }
         "expect" => step.expects.push(Expect {
             line,
             kind: expect(rest, line, config.nodes)?,
@@ -399,6 +415,19 @@ fn expect(rest: &str, line: usize, n: u64) -> Result<ExpectKind, LessonError> {
         ["no", "leader"] => ExpectKind::NoLeader,
         ["committed", k] => ExpectKind::Committed(number(k, line, "committed")?),
         ["safe"] => ExpectKind::Safe,
+        ["violation", ..] => {
+            let name = words[1..].join(" ");
+            let found = INVARIANTS.iter().find(|i| i.eq_ignore_ascii_case(&name));
+            ExpectKind::Violation(found.ok_or_else(|| {
+                LessonError::at(
+                    line,
+                    format!(
+                        "'expect violation {name}': expected one of the checker's properties: {}",
+                        INVARIANTS.join(", ")
+                    ),
+                )
+            })?)
+        }
         [s, "log", "empty"] => ExpectKind::LogTerms(node(s)?, Vec::new()),
         [s, "log", "terms", ref terms @ ..] => ExpectKind::LogTerms(
             node(s)?,
@@ -423,116 +452,33 @@ fn expect(rest: &str, line: usize, n: u64) -> Result<ExpectKind, LessonError> {
                 format!(
                     "'expect {rest}': expected 'leader S2', 'no leader', 'committed 4', \
                      'S4 log terms 1 1 2', 'S4 log empty', 'S2 term 3', 'S2 voted S1', \
-                     'S2 voted nobody', 'S2 up', 'S2 down', 'S2 value 7' or 'safe'"
+                     'S2 voted nobody', 'S2 up', 'S2 down', 'S2 value 7', 'safe' or \
+                     'violation leader completeness'"
                 ),
             ))
         }
     })
 }
 
-// ----- Small pieces -----
-
-fn need_text(rest: &str, line: usize, word: &str, what: &str) -> Result<String, LessonError> {
-    if rest.is_empty() {
-        Err(LessonError::at(line, format!("'{word}' needs {what}")))
-    } else {
-        Ok(rest.to_string())
-    }
-}
-
-fn number(text: &str, line: usize, what: &str) -> Result<u64, LessonError> {
-    text.trim()
-        .parse()
-        .map_err(|_| LessonError::at(line, format!("{what}: '{text}' is not a whole number")))
-}
-
-/// `300`, `300ms` or `2s`.
-fn ms(text: &str, line: usize, what: &str) -> Result<u64, LessonError> {
-    let t = text.trim();
-    if let Some(s) = t.strip_suffix("ms") {
-        number(s, line, what)
-    } else if let Some(s) = t.strip_suffix('s') {
-        Ok(number(s, line, what)? * 1000)
-    } else {
-        number(t, line, what).map_err(|_| {
-            LessonError::at(
+/// `break <rule>`: a rule of Raft switched off on purpose for the whole lesson (the JSON name,
+/// with '-' or '_').
+fn broken_rule(rules: &mut BrokenRules, rest: &str, line: usize) -> Result<(), LessonError> {
+    let name = rest.trim().replace('-', "_");
+    match name.as_str() {
+        "commit_old_term_by_counting" => rules.commit_old_term_by_counting = true,
+        "vote_without_log_check" => rules.vote_without_log_check = true,
+        "forget_vote_on_restart" => rules.forget_vote_on_restart = true,
+        "ack_before_fsync" => rules.ack_before_fsync = true,
+        _ => {
+            let names: Vec<String> = BrokenRules::NAMES
+                .iter()
+                .map(|n| n.replace('_', "-"))
+                .collect();
+            return Err(LessonError::at(
                 line,
-                format!("{what}: '{text}' is not a duration (e.g. 300ms, 2s)"),
-            )
-        })
-    }
-}
-
-/// `150-300` or `150 300` (ms).
-fn range(text: &str, line: usize, what: &str) -> Result<(u64, u64), LessonError> {
-    let parts: Vec<&str> = text
-        .split(|c: char| c == '-' || c.is_whitespace())
-        .filter(|p| !p.is_empty())
-        .collect();
-    match parts[..] {
-        [lo, hi] => Ok((ms(lo, line, what)?, ms(hi, line, what)?)),
-        _ => Err(LessonError::at(
-            line,
-            format!("{what}: expected a range in ms, e.g. '150-300'"),
-        )),
-    }
-}
-
-fn probability(text: &str, line: usize, what: &str) -> Result<f64, LessonError> {
-    match text.trim().parse::<f64>() {
-        Ok(p) if (0.0..=1.0).contains(&p) => Ok(p),
-        _ => Err(LessonError::at(
-            line,
-            format!("{what}: '{text}' is not a probability between 0 and 1"),
-        )),
-    }
-}
-
-/// `S3`, `s3` or `3`, within the cluster.
-fn node(text: &str, line: usize, n: u64) -> Result<NodeId, LessonError> {
-    let t = text.trim();
-    let digits = t.strip_prefix(['S', 's']).unwrap_or(t);
-    match digits.parse::<u64>() {
-        Ok(id) if (1..=n).contains(&id) => Ok(NodeId(id)),
-        Ok(id) => Err(LessonError::at(
-            line,
-            format!("there is no S{id}: the cluster has S1 to S{n}"),
-        )),
-        Err(_) => Err(LessonError::at(
-            line,
-            format!("'{t}' is not a server: write S1 to S{n}"),
-        )),
-    }
-}
-
-fn nodes(text: &str, line: usize, n: u64) -> Result<Vec<NodeId>, LessonError> {
-    text.split_whitespace().map(|t| node(t, line, n)).collect()
-}
-
-/// The known word nearest to a misspelt one (at most two edits away).
-fn closest<'a>(word: &str, known: &[&'a str]) -> Option<&'a str> {
-    known
-        .iter()
-        .map(|k| (edits(word, k), *k))
-        .filter(|(d, _)| *d <= 2)
-        .min_by_key(|(d, _)| *d)
-        .map(|(_, k)| k)
-}
-
-/// Levenshtein distance (short words only).
-fn edits(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut prev = row[0];
-        row[0] = i + 1;
-        for (j, cb) in b.iter().enumerate() {
-            let here = row[j + 1];
-            row[j + 1] = (prev + usize::from(ca != *cb))
-                .min(row[j] + 1)
-                .min(here + 1);
-            prev = here;
+                format!("'break {rest}': expected one of {}", names.join(", ")),
+            ));
         }
     }
-    row[b.len()]
+    Ok(())
 }

@@ -8,7 +8,7 @@
 use serde::Serialize;
 
 use crate::protocol::{Event, SimEvent};
-use crate::sim::checker::Checker;
+use crate::sim::checker::{Checker, Violation};
 use crate::sim::Sim;
 use crate::storage::MemStorage;
 use crate::trace::{Recorded, Start, Trace};
@@ -26,6 +26,8 @@ pub struct Staged {
     /// The pause points, in order: a question's stop (before its step runs), then each step's
     /// own stop (after it ran).
     pub stops: Vec<Stop>,
+    /// The violation a "break Raft" lesson leads to (asserted by its `expect violation`).
+    pub violation: Option<Violation>,
 }
 
 /// Where the lesson pauses.
@@ -69,6 +71,10 @@ struct Stage {
     checker: Checker,
     /// A node became leader since the last `run until leader elected` began.
     elected: bool,
+    /// The first violation the checker reported (only a step that expects one may cause it).
+    violation: Option<Violation>,
+    /// The step being staged has an `expect violation` line.
+    expecting: bool,
 }
 
 /// Run the lesson on the simulator: every action in order, every `expect` checked after its
@@ -80,6 +86,8 @@ pub fn stage(lesson: &Lesson) -> Result<Staged, LessonError> {
         sim: Recorded::new(sim, trace),
         checker: Checker::new(),
         elected: false,
+        violation: None,
+        expecting: false,
     };
     s.observe(1)?;
     let mut stops = Vec::new();
@@ -87,6 +95,10 @@ pub fn stage(lesson: &Lesson) -> Result<Staged, LessonError> {
         if step.question.is_some() {
             stops.push(s.stop(i, StopKind::Ask));
         }
+        s.expecting = step
+            .expects
+            .iter()
+            .any(|e| matches!(e.kind, ExpectKind::Violation(_)));
         for action in &step.actions {
             s.act(&action.kind, action.line)?;
         }
@@ -96,11 +108,13 @@ pub fn stage(lesson: &Lesson) -> Result<Staged, LessonError> {
         }
         stops.push(s.stop(i, StopKind::Shown));
     }
+    let violation = s.violation.take();
     let (_, trace) = s.sim.into_parts();
     Ok(Staged {
         lesson: lesson.clone(),
         trace,
         stops,
+        violation,
     })
 }
 
@@ -130,9 +144,21 @@ impl Stage {
         }) {
             self.elected = true;
         }
-        self.checker.observe(&self.sim, &events).map_err(|v| {
-            LessonError::at(line, format!("the safety checker found a violation: {v}"))
-        })
+        if self.violation.is_some() {
+            // The first violation is the story; the checker's memory is unsure after it.
+            return Ok(());
+        }
+        match self.checker.observe(&self.sim, &events) {
+            Ok(()) => Ok(()),
+            Err(v) if self.expecting => {
+                self.violation = Some(v);
+                Ok(())
+            }
+            Err(v) => Err(LessonError::at(
+                line,
+                format!("the safety checker found a violation: {v}"),
+            )),
+        }
     }
 
     fn act(&mut self, action: &ActionKind, line: usize) -> Result<(), LessonError> {
@@ -257,6 +283,19 @@ impl Stage {
                     r.value()
                 )),
                 Some(_) => Ok(()),
+            },
+            ExpectKind::Safe => match &self.violation {
+                Some(v) => Err(format!("expected no violation, but the checker found: {v}")),
+                None => Ok(()),
+            },
+            ExpectKind::Violation(want) => match &self.violation {
+                Some(v) if v.property == *want => Ok(()),
+                Some(v) => Err(format!(
+                    "expected a violation of {want}, but the checker found: {v}"
+                )),
+                None => Err(format!(
+                    "expected a violation of {want}, but the checker found none"
+                )),
             },
             _ => Ok(()),
         }

@@ -1,0 +1,117 @@
+//! The small words of a lesson line: numbers, durations, ranges, probabilities, server names,
+//! and the nearest known word to a misspelt one. Owns how each is written and the message when it
+//! is not; must not know which command uses them (`parse` does).
+
+use crate::types::NodeId;
+
+use super::LessonError;
+
+pub(super) fn need_text(
+    rest: &str,
+    line: usize,
+    word: &str,
+    what: &str,
+) -> Result<String, LessonError> {
+    if rest.is_empty() {
+        Err(LessonError::at(line, format!("'{word}' needs {what}")))
+    } else {
+        Ok(rest.to_string())
+    }
+}
+
+pub(super) fn number(text: &str, line: usize, what: &str) -> Result<u64, LessonError> {
+    text.trim()
+        .parse()
+        .map_err(|_| LessonError::at(line, format!("{what}: '{text}' is not a whole number")))
+}
+
+/// `300`, `300ms` or `2s`.
+pub(super) fn ms(text: &str, line: usize, what: &str) -> Result<u64, LessonError> {
+    let t = text.trim();
+    if let Some(s) = t.strip_suffix("ms") {
+        number(s, line, what)
+    } else if let Some(s) = t.strip_suffix('s') {
+        Ok(number(s, line, what)? * 1000)
+    } else {
+        number(t, line, what).map_err(|_| {
+            LessonError::at(
+                line,
+                format!("{what}: '{text}' is not a duration (e.g. 300ms, 2s)"),
+            )
+        })
+    }
+}
+
+/// `150-300` or `150 300` (ms).
+pub(super) fn range(text: &str, line: usize, what: &str) -> Result<(u64, u64), LessonError> {
+    let parts: Vec<&str> = text
+        .split(|c: char| c == '-' || c.is_whitespace())
+        .filter(|p| !p.is_empty())
+        .collect();
+    match parts[..] {
+        [lo, hi] => Ok((ms(lo, line, what)?, ms(hi, line, what)?)),
+        _ => Err(LessonError::at(
+            line,
+            format!("{what}: expected a range in ms, e.g. '150-300'"),
+        )),
+    }
+}
+
+pub(super) fn probability(text: &str, line: usize, what: &str) -> Result<f64, LessonError> {
+    match text.trim().parse::<f64>() {
+        Ok(p) if (0.0..=1.0).contains(&p) => Ok(p),
+        _ => Err(LessonError::at(
+            line,
+            format!("{what}: '{text}' is not a probability between 0 and 1"),
+        )),
+    }
+}
+
+/// `S3`, `s3` or `3`, within the cluster.
+pub(super) fn node(text: &str, line: usize, n: u64) -> Result<NodeId, LessonError> {
+    let t = text.trim();
+    let digits = t.strip_prefix(['S', 's']).unwrap_or(t);
+    match digits.parse::<u64>() {
+        Ok(id) if (1..=n).contains(&id) => Ok(NodeId(id)),
+        Ok(id) => Err(LessonError::at(
+            line,
+            format!("there is no S{id}: the cluster has S1 to S{n}"),
+        )),
+        Err(_) => Err(LessonError::at(
+            line,
+            format!("'{t}' is not a server: write S1 to S{n}"),
+        )),
+    }
+}
+
+pub(super) fn nodes(text: &str, line: usize, n: u64) -> Result<Vec<NodeId>, LessonError> {
+    text.split_whitespace().map(|t| node(t, line, n)).collect()
+}
+
+/// The known word nearest to a misspelt one (at most two edits away).
+pub(super) fn closest<'a>(word: &str, known: &[&'a str]) -> Option<&'a str> {
+    known
+        .iter()
+        .map(|k| (edits(word, k), *k))
+        .filter(|(d, _)| *d <= 2)
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, k)| k)
+}
+
+/// Levenshtein distance (short words only).
+fn edits(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut prev = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let here = row[j + 1];
+            row[j + 1] = (prev + usize::from(ca != *cb))
+                .min(row[j] + 1)
+                .min(here + 1);
+            prev = here;
+        }
+    }
+    row[b.len()]
+}
