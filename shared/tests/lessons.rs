@@ -238,7 +238,7 @@ fn a_violation_is_asserted_where_it_happens_and_refused_elsewhere() {
         ),
         "{e}"
     );
-    let e = error(&format!("title T\nbreak fsync\nstep one\nrun 10ms\n"));
+    let e = error("title T\nbreak fsync\nstep one\nrun 10ms\n");
     assert!(
         e.starts_with("line 2: 'break fsync': expected one of commit-old-term-by-counting, "),
         "{e}"
