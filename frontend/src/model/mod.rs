@@ -6,10 +6,12 @@
 //! The rooms: this file holds the state and dispatches each event; `events` has one small
 //! handler per event; `narration` the story and its sentences; `network` the links and how a
 //! network change is told; `node` one server; `messages` messages and ghosts as drawn;
-//! `queries` read-only questions; `changes` what changed since the page last looked.
+//! `queries` read-only questions; `changes` what changed since the page last looked;
+//! `log_ghosts` the entries a server lost (overwritten, or never synced), drawn for a while.
 
 mod changes;
 mod events;
+mod log_ghosts;
 mod messages;
 mod narration;
 mod network;
@@ -24,6 +26,7 @@ use shared::protocol::{NetworkView, PeerProgress, SimEvent, Timing};
 use shared::types::{LogIndex, LogModel, NodeId, Role, Term};
 
 pub use changes::Changes;
+pub use log_ghosts::{GhostCause, LogGhost, LOG_GHOSTS_MAX, LOG_GHOST_KEEP_MS};
 pub use messages::{flight_fraction, FlightLook, FlightStatus, Ghost, GhostLook, Shape};
 pub use narration::{count, describe_kind, format_speed, watching};
 pub use narration::{Focus, Narration, Tone, NARRATION_MAX};
@@ -100,6 +103,8 @@ pub struct ClusterView {
     pub messages: BTreeMap<MessageId, InFlight>,
     /// Lost messages, oldest first.
     pub ghosts: VecDeque<Ghost>,
+    /// Entries servers lost (log repair, power loss), oldest first, for a while.
+    pub log_ghosts: VecDeque<LogGhost>,
     /// The global committed log: entries known committed, index `i` at position
     /// `i - committed_first_index` (like a server's log, only its newest part may be loaded).
     pub committed: Vec<LogEntryView>,
@@ -168,6 +173,7 @@ impl ClusterView {
             nodes,
             messages: snapshot.messages.into_iter().map(|m| (m.id, m)).collect(),
             ghosts: VecDeque::new(),
+            log_ghosts: VecDeque::new(),
             repair: None,
             committed,
             committed_first_index,
@@ -341,8 +347,13 @@ impl ClusterView {
                 node,
                 election_deadline_ms,
             } => self.timer_reset(*node, *election_deadline_ms),
-            Event::EntriesAppended { node, entries } => self.entries_appended(*node, entries),
+            Event::EntriesAppended { node, entries } => {
+                self.entries_appended(*node, entries);
+                self.name_overwriters(*node, entries);
+            }
             Event::EntriesTruncated { node, from_index } => {
+                let cause = GhostCause::Overwritten { by: None };
+                self.bury(*node, *from_index, cause, ev.time_ms);
                 self.entries_truncated(at, *node, *from_index)
             }
             Event::EntriesPersisted { node, synced_index } => {
@@ -398,7 +409,10 @@ impl ClusterView {
                 node,
                 synced_index,
                 lost_entries,
-            } => self.power_lost(at, *node, *synced_index, *lost_entries),
+            } => {
+                self.bury(*node, *synced_index + 1, GhostCause::PowerLoss, ev.time_ms);
+                self.power_lost(at, *node, *synced_index, *lost_entries)
+            }
             Event::NodeRestarted {
                 node,
                 term,
@@ -425,6 +439,7 @@ impl ClusterView {
             self.ghosts.pop_front();
             self.changes.ghosts = true;
         }
+        self.fade_log_ghosts(self.time_ms);
     }
 
     fn set_control(&mut self, paused: bool, speed: f64) {

@@ -1,0 +1,139 @@
+//! Ghost entries: entries a server's log lost — deleted by log repair (§5.3: "delete the existing
+//! entry and all that follow it") or written but never synced before a power loss — kept for a
+//! while so the page can draw them struck out in that server's row, saying why. Owns when a ghost
+//! appears, who overwrote it and when it fades; must not draw (`components::log_ghosts` does)
+//! nor narrate (the truncation and the power loss are told by `events`).
+
+use shared::protocol::LogEntryView;
+use shared::types::{Entry, LogIndex, NodeId, Term};
+
+use super::ClusterView;
+
+/// A ghost is forgotten this long (virtual ms) after its entry was lost: long enough to see at
+/// a teaching speed, and forever while the run is paused.
+pub const LOG_GHOST_KEEP_MS: u64 = 4_000;
+/// Ghosts kept at most (all servers together); the oldest go first.
+pub const LOG_GHOSTS_MAX: usize = 64;
+
+/// An entry a server's log no longer holds.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LogGhost {
+    /// The server whose row shows it.
+    pub node: NodeId,
+    /// The entry as it was.
+    pub entry: LogEntryView,
+    /// Why it is gone.
+    pub cause: GhostCause,
+    /// When it was lost (virtual ms).
+    pub lost_at_ms: u64,
+}
+
+/// Why an entry left a server's log.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum GhostCause {
+    /// Deleted because it conflicted with the leader's log. `by` is the leader and the term of
+    /// the entry that took its place, once that entry arrived.
+    Overwritten {
+        /// (leader, term of the new entry at this index).
+        by: Option<(Option<NodeId>, Term)>,
+    },
+    /// Written but not yet synced when the server lost power.
+    PowerLoss,
+}
+
+impl LogGhost {
+    /// Why it is gone, for its tooltip: "overwritten by S1's entry from term 4", "lost in power
+    /// loss: never synced".
+    pub fn reason(&self) -> String {
+        match self.cause {
+            GhostCause::Overwritten {
+                by: Some((Some(leader), term)),
+            } => format!("overwritten by S{leader}'s entry from term {term}"),
+            GhostCause::Overwritten {
+                by: Some((None, term)),
+            } => format!("overwritten by the leader's entry from term {term}"),
+            GhostCause::Overwritten { by: None } => {
+                "deleted by log repair: it conflicted with the leader's log".into()
+            }
+            GhostCause::PowerLoss => "lost in power loss: never synced".into(),
+        }
+    }
+}
+
+impl ClusterView {
+    /// Server `node` is about to lose its entries from `from` on: keep them as ghosts. Call
+    /// before the handler that removes them.
+    pub(super) fn bury(&mut self, node: NodeId, from: LogIndex, cause: GhostCause, at_ms: u64) {
+        let Some(n) = self.node(node) else {
+            return;
+        };
+        let lost: Vec<LogEntryView> = from
+            .max(n.log_first_index)
+            .through(n.last_index())
+            .filter_map(|i| n.entry(i).cloned())
+            .collect();
+        if lost.is_empty() {
+            return;
+        }
+        // A second loss at the same place replaces the older ghost there.
+        self.log_ghosts
+            .retain(|g| g.node != node || g.entry.index < from);
+        self.log_ghosts
+            .extend(lost.into_iter().map(|entry| LogGhost {
+                node,
+                entry,
+                cause,
+                lost_at_ms: at_ms,
+            }));
+        while self.log_ghosts.len() > LOG_GHOSTS_MAX {
+            self.log_ghosts.pop_front();
+        }
+        self.changes.nodes.insert(node);
+    }
+
+    /// Entries arrived on `node`: an overwritten ghost at one of their indexes learns what
+    /// replaced it, and from which leader.
+    pub(super) fn name_overwriters(&mut self, node: NodeId, entries: &[Entry]) {
+        let leader = self
+            .node(node)
+            .and_then(|n| n.leader_id)
+            .or_else(|| self.leaders_by_term.values().next_back().copied());
+        let mut named = false;
+        for g in self.log_ghosts.iter_mut().filter(|g| g.node == node) {
+            if g.cause != (GhostCause::Overwritten { by: None }) {
+                continue;
+            }
+            if let Some(e) = entries.iter().find(|e| e.index == g.entry.index) {
+                g.cause = GhostCause::Overwritten {
+                    by: Some((leader, e.term)),
+                };
+                named = true;
+            }
+        }
+        if named {
+            self.changes.nodes.insert(node);
+        }
+    }
+
+    /// Forget ghosts lost more than [`LOG_GHOST_KEEP_MS`] before `now_ms`.
+    pub(super) fn fade_log_ghosts(&mut self, now_ms: u64) {
+        let horizon = now_ms.saturating_sub(LOG_GHOST_KEEP_MS);
+        while let Some(g) = self.log_ghosts.front().filter(|g| g.lost_at_ms < horizon) {
+            let node = g.node;
+            self.log_ghosts.pop_front();
+            self.changes.nodes.insert(node);
+        }
+    }
+
+    /// The ghosts in server `node`'s row within `range`, oldest first.
+    pub fn log_ghosts_of(
+        &self,
+        node: NodeId,
+        range: std::ops::RangeInclusive<LogIndex>,
+    ) -> Vec<&LogGhost> {
+        self.log_ghosts
+            .iter()
+            .filter(|g| g.node == node && range.contains(&g.entry.index))
+            .collect()
+    }
+}
