@@ -71,11 +71,19 @@ fn handle_server_message(ctx: Ctx, message: ServerMessage) {
                     view.apply(e);
                 }
                 let needs_resync = std::mem::take(&mut view.needs_resync);
-                (view.time_ms as f64, view.speed, view.paused, needs_resync)
+                let moment = view.take_key_moment();
+                (
+                    view.time_ms as f64,
+                    view.speed,
+                    view.paused,
+                    needs_resync,
+                    moment,
+                )
             });
-            let Some((time, speed, paused, needs_resync)) = sync else {
+            let Some((time, speed, paused, needs_resync, moment)) = sync else {
                 return;
             };
+            crate::components::auto_pause::on_events(ctx, moment, paused);
             ctx.clock
                 .update_value(|c| c.sync(time, wall, speed, paused));
             // A fresh connection starts with a Hello carrying the full state; at most one such

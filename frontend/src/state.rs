@@ -42,6 +42,8 @@ pub struct Ctx {
     pub now: RwSignal<f64>,
     /// Connection state.
     pub conn: RwSignal<ConnState>,
+    /// The teacher's "pause at key moments" setting (`components::auto_pause`).
+    pub auto_pause: RwSignal<crate::model::AutoPause>,
     /// Wall time in whole seconds (set by the animation loop), for countdowns.
     pub wall_s: RwSignal<u64>,
     /// What the side panel shows.
@@ -92,6 +94,7 @@ impl Ctx {
             live: Live::new(),
             now: RwSignal::new(0.0),
             conn: RwSignal::new(ConnState::Connecting { attempts: 0 }),
+            auto_pause: RwSignal::new(Default::default()),
             wall_s: RwSignal::new(0),
             selection: RwSignal::new(Selection::None),
             highlight: RwSignal::new(Focus::None),

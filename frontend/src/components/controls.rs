@@ -83,6 +83,7 @@ pub fn TopBar() -> impl IntoView {
                         }/>
                     <output data-testid="speed-label">{speed_label}</output>
                 </label>
+                <crate::components::auto_pause::AutoPauseToggle/>
             </div>
             <div class="meta" data-testid="meta">{meta}</div>
             <div class="topbar-right">
@@ -99,6 +100,7 @@ pub fn TopBar() -> impl IntoView {
                     on:click=move |_| ctx.set_help(!ctx.help_open.get_untracked())>"?"</button>
             </div>
             <div class="topbar-reply"><ReplyLine origin=Origin::Playback errors_only=true/></div>
+            <crate::components::auto_pause::AutoPauseReason/>
         </header>
     }
 }

@@ -3,12 +3,14 @@
 //! and the rest dashed, memory-only ones striped; the leader's next_index/match_index sit under
 //! each follower and a quorum counter under each uncommitted leader entry. Only the scrolled-to
 //! window of indexes is in the DOM, so thousands of entries scroll smoothly; entries older than
-//! the snapshot's window are fetched from the server when scrolled to (`crate::older`).
+//! the snapshot's window are fetched from the server when scrolled to (`crate::older`). Entries a
+//! server lost stay a while as ghosts in its row (`super::log_ghosts`).
 
 use leptos::html;
 use leptos::prelude::*;
 use shared::types::{EntryData, LogIndex, NodeId, Role, Term};
 
+use super::log_ghosts::GhostCells;
 use crate::layout::{follow_scroll_left, term_colour, term_text_colour, visible_indexes};
 use crate::live::Part;
 use crate::model::{ClusterView, Focus};
@@ -130,7 +132,7 @@ fn markers_of(
     out
 }
 
-fn left_px(index: LogIndex) -> f64 {
+pub(super) fn left_px(index: LogIndex) -> f64 {
     index.get().saturating_sub(1) as f64 * CELL_PX
 }
 
@@ -397,6 +399,7 @@ fn LogRow(id: NodeId, range: Memo<std::ops::RangeInclusive<LogIndex>>) -> impl I
     });
     view! {
         <div class="log-row" class:down=move || down.get() data-testid=format!("log-{id}")>
+            <GhostCells id range/>
             <For each=move || cells.get() key=|c| c.clone() let:cell>
                 <Cell cell node=Some(id) ctx/>
             </For>

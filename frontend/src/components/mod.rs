@@ -1,11 +1,13 @@
 //! Thin Leptos components over the view model: each reads `state::Ctx` and draws one part of the page.
 //! None of them holds Raft knowledge of its own.
 
+pub mod auto_pause;
 pub mod break_raft;
 pub mod classroom;
 pub mod controls;
 pub mod inspector;
 pub mod lessons;
+pub mod log_ghosts;
 pub mod logs;
 pub mod narration;
 pub mod overlays;

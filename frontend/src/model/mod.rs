@@ -7,17 +7,20 @@
 //! handler per event; `narration` the story and its sentences; `network` the links and how a
 //! network change is told; `node` one server; `messages` messages and ghosts as drawn;
 //! `queries` read-only questions; `changes` what changed since the page last looked;
-//! `log_ghosts` the entries a server lost (overwritten, or never synced), drawn for a while.
+//! `log_ghosts` the entries a server lost (overwritten, or never synced), drawn for a while;
+//! `moments` the key moments a teacher may pause at; `step_story` the sentences of a hand step.
 
 mod changes;
 mod events;
 mod log_ghosts;
 mod messages;
+mod moments;
 mod narration;
 mod network;
 mod node;
 mod queries;
 pub mod safety;
+mod step_story;
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
@@ -28,6 +31,7 @@ use shared::types::{LogIndex, LogModel, NodeId, Role, Term};
 pub use changes::Changes;
 pub use log_ghosts::{GhostCause, LogGhost, LOG_GHOSTS_MAX, LOG_GHOST_KEEP_MS};
 pub use messages::{flight_fraction, FlightLook, FlightStatus, Ghost, GhostLook, Shape};
+pub use moments::{AutoPause, KeyMoment};
 pub use narration::{count, describe_kind, format_speed, watching};
 pub use narration::{Focus, Narration, Tone, NARRATION_MAX};
 pub use network::{link_blocked, link_cut};
@@ -123,6 +127,8 @@ pub struct ClusterView {
     /// *command* model).
     applied_values: BTreeMap<LogIndex, (NodeId, i64)>,
     divergent: BTreeSet<LogIndex>,
+    /// The first key moment not yet taken by the page (`moments`).
+    key_moment: Option<KeyMoment>,
     /// A refused AppendEntries just delivered to its leader, told once the leader's next
     /// `progress_updated` says where it backs up to (`events::append_refused`).
     repair: Option<events::Repair>,
@@ -174,6 +180,7 @@ impl ClusterView {
             messages: snapshot.messages.into_iter().map(|m| (m.id, m)).collect(),
             ghosts: VecDeque::new(),
             log_ghosts: VecDeque::new(),
+            key_moment: None,
             repair: None,
             committed,
             committed_first_index,
@@ -321,6 +328,33 @@ impl ClusterView {
             seq: ev.seq,
             time_ms: ev.time_ms,
         };
+        let commit_before = self.commit_index();
+        // Truncations are judged before the entries go, commits after they are known.
+        if matches!(ev.event, Event::EntriesTruncated { .. }) {
+            let why = self.key_moment_of(&ev.event, commit_before);
+            self.note_key_moment(ev.seq, ev.time_ms, why);
+        }
+        // Stepping a paused run by hand: every step is told, even a quiet one.
+        let delivered = match &ev.event {
+            Event::MessageDelivered { id, .. } if self.paused => self.messages.get(id).cloned(),
+            _ => None,
+        };
+        self.dispatch(at, ev);
+        if let Some(flight) = delivered {
+            self.tell_delivery(at, &flight);
+        }
+        if let (true, Event::EntriesPersisted { node, synced_index }) = (self.paused, &ev.event) {
+            self.tell_sync(at, *node, *synced_index);
+        }
+        if !matches!(ev.event, Event::EntriesTruncated { .. }) {
+            let why = self.key_moment_of(&ev.event, commit_before);
+            self.note_key_moment(ev.seq, ev.time_ms, why);
+        }
+        Applied::Yes
+    }
+
+    /// One event to its handler.
+    fn dispatch(&mut self, at: Stamp, ev: &SimEvent) {
         match &ev.event {
             Event::MessageSent { message } => self.message_sent(at, message),
             Event::MessageDelivered { id, .. } => self.message_delivered(at, *id),
@@ -422,7 +456,6 @@ impl ClusterView {
             Event::NetworkChanged { network } => self.network_changed(at, network),
             Event::ControlChanged { paused, speed } => self.control_changed(at, *paused, *speed),
         }
-        Applied::Yes
     }
 
     /// Server `id` to change; marks it changed (every handler changes servers through here).

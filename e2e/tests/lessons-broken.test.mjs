@@ -1,0 +1,133 @@
+// Lessons, part two: a "break Raft" scenario opened from the picker reaches its violation and the
+// safety panel goes red; a power loss leaves the unsynced tail as ghosts in that server's row;
+// the teacher's auto-pause stops the run at an election and says why. Every check goes through
+// the UI; the HTTP API only confirms where the cluster stands.
+import { test, before, after, beforeEach, afterEach } from 'node:test';
+import assert from 'node:assert/strict';
+import { startBackend, launch, until, api, cluster, shot } from '../lib.mjs';
+
+let backend;
+let browser;
+let page;
+let errors;
+
+before(async () => {
+  backend = process.env.LOGSCOPE_URL
+    ? { url: process.env.LOGSCOPE_URL, stop: async () => {} }
+    // A slow disk (300 virtual ms per fsync), so an entry stays unsynced while the test steps.
+    : await startBackend(['--speed', '0.5', '--seed', '11', '--fsync-ms', '300']);
+  browser = await launch();
+});
+
+after(async () => {
+  await browser?.close();
+  await backend?.stop();
+});
+
+/** A fresh running 3-server cluster (the CLI's timings: the broken-rule lesson runs last, since
+ * a reset keeps the timings of the run it replaces). */
+async function fresh() {
+  await api(backend.url, { type: 'reset', nodes: 3, seed: 11, log_model: 'command' });
+  await api(backend.url, { type: 'resume' });
+}
+
+async function open(viewport = { width: 1280, height: 720 }) {
+  page = await browser.newPage({ viewport });
+  errors = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
+  await page.goto(backend.url);
+  await until(() => page.locator('[data-testid=conn].open').count(), { what: 'the page to connect' });
+}
+
+beforeEach(() => { page = null; });
+
+afterEach(async () => {
+  await page?.close();
+  assert.deepEqual(errors ?? [], [], 'the page logged no errors');
+});
+
+const $ = (id) => page.locator(`[data-testid="${id}"]`);
+
+test('a power loss leaves the unsynced entries as ghosts in that row', async () => {
+  await fresh();
+  await open();
+  // A leader first (the run goes on at half speed), then pause and step by hand.
+  await until(() => page.locator('[data-testid^=node-][data-role=leader]').count(), { what: 'a leader' });
+  await until(async () => (await $('pause').innerText()).includes('Pause'), { what: 'the run going' });
+  await $('pause').click();
+  await until(async () => (await cluster(backend.url)).paused, { what: 'paused' });
+  const leader = Number((await page.locator('[data-testid^=node-][data-role=leader]').first().getAttribute('data-testid')).slice(5));
+  const follower = leader === 1 ? 2 : 1;
+  const index = (await cluster(backend.url)).nodes.find((n) => n.id === leader).log_len + 1;
+  await $('append-input').fill('add 5');
+  await $('append-submit').click();
+  // Step until the follower holds the entry in memory only (its fsync takes 300 ms).
+  const entry = page.locator(`[data-testid="entry-${follower}-${index}"]`);
+  await until(async () => {
+    if (await entry.count()) return true;
+    await $('step').click();
+    return false;
+  }, { what: `S${follower} to hold entry ${index}`, intervalMs: 100 });
+  assert.match(await entry.getAttribute('class'), /unsynced/);
+  await page.locator(`[data-testid=node-${follower}] .body`).click();
+  await $('node-power-loss').click();
+  const ghost = $(`ghost-${follower}-${index}`);
+  await until(() => ghost.count(), { what: 'the ghost of the lost entry' });
+  assert.equal(await ghost.getAttribute('data-reason'), 'lost in power loss: never synced');
+  assert.match(await ghost.getAttribute('title'), /add 5 · lost in power loss: never synced/);
+  assert.equal(await entry.count(), 0, 'the entry itself is gone');
+  await shot(page, 'ghost-power-loss-1280');
+  await page.setViewportSize({ width: 390, height: 844 });
+  await ghost.scrollIntoViewIfNeeded();
+  await shot(page, 'ghost-power-loss-390');
+});
+
+test('auto-pause stops the run at an election and says why', async () => {
+  await fresh();
+  await open();
+  const toggle = $('auto-pause');
+  assert.equal(await toggle.getAttribute('aria-pressed'), 'false', 'off by default');
+  await toggle.click();
+  assert.equal(await toggle.getAttribute('aria-pressed'), 'true');
+  // Crash the leader: the next election is a key moment.
+  await until(() => page.locator('[data-testid^=node-][data-role=leader]').count(), { what: 'a leader' });
+  const leader = page.locator('[data-testid^=node-][data-role=leader]').first();
+  await leader.locator('.body').click();
+  await $('node-crash').click();
+  await until(() => $('auto-pause-why').count(), { what: 'the auto-pause' });
+  assert.match(await $('auto-pause-why').innerText(), /^Paused: S\d won the election for term \d+$/);
+  assert.equal((await cluster(backend.url)).paused, true, 'the server paused');
+  await shot(page, 'auto-pause-1280');
+  await page.setViewportSize({ width: 390, height: 844 });
+  await shot(page, 'auto-pause-390');
+  // Resuming clears the reason.
+  await $('pause').click();
+  await until(async () => (await $('auto-pause-why').count()) === 0, { what: 'the reason to go' });
+  await toggle.click();
+});
+
+test('a broken-rule scenario from the picker turns the safety panel red', async () => {
+  await open();
+  assert.equal(await $('safety').getAttribute('data-state'), 'green');
+  await $('lessons-open').click();
+  await until(() => $('lesson-broken-forget-vote').count(), { what: 'the broken-rule lessons in the picker' });
+  await $('lesson-broken-forget-vote').click();
+  await until(() => $('lesson-panel').count(), { what: 'the lesson panel' });
+  assert.match(await $('lesson-caption').innerText(), /NOT Raft/);
+  await until(async () => (await cluster(backend.url)).safety?.broken_rules?.forget_vote_on_restart,
+    { what: 'the rule switched off on the server' });
+  assert.equal(await $('safety').getAttribute('data-state'), 'green', 'nothing broken yet');
+
+  await $('lesson-next').click();
+  await until(async () => (await $('lesson-heading').innerText()) === 'S3 restarts', { what: 'step 2' });
+  await $('lesson-next').click();
+  await until(() => $('lesson-reveal').count(), { what: 'the question of step 3' });
+  await $('lesson-choice-1').click();
+  await $('lesson-reveal').click();
+  await until(async () => (await $('safety').getAttribute('data-state')) === 'red', { what: 'the panel to turn red' });
+  assert.match(await $('safety-headline').innerText(), /election safety/i);
+  assert.match(await $('lesson-why').innerText(), /votes again|forgot its vote/);
+  await shot(page, 'lesson-broken-red');
+  await $('lesson-close').click();
+});
