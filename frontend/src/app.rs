@@ -203,7 +203,8 @@ fn on_key(ctx: Ctx, ev: web_sys::KeyboardEvent) {
 pub fn App() -> impl IntoView {
     let ctx = Ctx::new();
     provide_context(ctx);
-    provide_context(Lessons::new());
+    let lessons = Lessons::new();
+    provide_context(lessons);
     // While the timeline shows the past, live messages go to its kept copy of the live view.
     let history = History::new();
     provide_context(history);
@@ -211,6 +212,12 @@ pub fn App() -> impl IntoView {
     let connection = Connection::open(
         default_url(),
         move |m| {
+            if matches!(
+                m,
+                ServerMessage::Snapshot { .. } | ServerMessage::Hello { .. }
+            ) {
+                lessons.refresh(); // Another page may have moved the lesson.
+            }
             if let Some(m) = history.intercept(ctx, m) {
                 handle_server_message(ctx, m)
             }

@@ -37,15 +37,27 @@ impl Lessons {
             picked: RwSignal::new(None),
             busy: RwSignal::new(false),
         };
+        l.refresh();
+        l
+    }
+
+    /// Ask the server where the open lesson stands (`GET /api/lesson`). Called at start (a
+    /// reload mid-lesson) and on every fresh snapshot: opening a lesson, Next, Back and Reveal
+    /// all move the cluster, which sends every page a snapshot, so every page learns of them.
+    pub fn refresh(self) {
         wasm_bindgen_futures::spawn_local(async move {
-            if let Ok(Ok(Some(v))) = call("GET", "/api/lesson", None)
+            if let Ok(Ok(current)) = call("GET", "/api/lesson", None)
                 .await
                 .map(|t| read_current(&t))
             {
-                l.open.set(Some(v));
+                if self.open.get_untracked() != current {
+                    if current.as_ref().is_none_or(|v| v.asking()) {
+                        self.picked.set(None);
+                    }
+                    self.open.set(current);
+                }
             }
         });
-        l
     }
 
     fn show_picker(self) {
