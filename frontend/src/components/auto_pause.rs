@@ -8,7 +8,8 @@ use leptos::prelude::*;
 use shared::protocol::ClientCommand;
 
 use crate::model::KeyMoment;
-use crate::state::{use_ctx, Ctx, Origin};
+use crate::state::{use_ctx, Ctx};
+use crate::ws::Origin;
 
 /// After a batch of events: pause at its first key moment when the setting is on.
 pub fn on_events(ctx: Ctx, moment: Option<KeyMoment>, paused: bool) {
