@@ -1,6 +1,7 @@
 // Lessons, part two: a "break Raft" scenario opened from the picker reaches its violation and the
 // safety panel goes red; a power loss leaves the unsynced tail as ghosts in that server's row;
-// the teacher's auto-pause stops the run at an election and says why. Every check goes through
+// the teacher's auto-pause stops the run at an election and says why; a second page follows the
+// lesson without a reload. Every check goes through
 // the UI; the HTTP API only confirms where the cluster stands.
 import { test, before, after, beforeEach, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
@@ -116,6 +117,10 @@ test('auto-pause stops the run at an election and says why', async () => {
 test('a broken-rule scenario from the picker turns the safety panel red', async () => {
   await open();
   assert.equal(await $('safety').getAttribute('data-state'), 'green');
+  // A second page (the projector, a student) learns of the lesson without a reload.
+  const other = await browser.newPage({ viewport: { width: 1280, height: 720 } });
+  await other.goto(backend.url);
+  await until(() => other.locator('[data-testid=conn].open').count(), { what: 'the other page to connect' });
   await $('lessons-open').click();
   await until(() => $('lesson-broken-forget-vote').count(), { what: 'the broken-rule lessons in the picker' });
   await $('lesson-broken-forget-vote').click();
@@ -125,8 +130,12 @@ test('a broken-rule scenario from the picker turns the safety panel red', async 
     { what: 'the rule switched off on the server' });
   assert.equal(await $('safety').getAttribute('data-state'), 'green', 'nothing broken yet');
 
+  await until(() => other.locator('[data-testid=lesson-panel]').count(), { what: 'the other page to show the lesson' });
   await $('lesson-next').click();
   await until(async () => (await $('lesson-heading').innerText()) === 'S3 restarts', { what: 'step 2' });
+  await until(async () => (await other.locator('[data-testid=lesson-heading]').innerText()) === 'S3 restarts',
+    { what: 'the other page to follow to step 2' });
+  await other.close();
   await $('lesson-next').click();
   await until(() => $('lesson-reveal').count(), { what: 'the question of step 3' });
   await $('lesson-choice-1').click();
