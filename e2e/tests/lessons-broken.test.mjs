@@ -1,8 +1,8 @@
 // Lessons, part two: a "break Raft" scenario opened from the picker reaches its violation and the
 // safety panel goes red; a power loss leaves the unsynced tail as ghosts in that server's row;
 // the teacher's auto-pause stops the run at an election and says why; a second page follows the
-// lesson without a reload. Every check goes through
-// the UI; the HTTP API only confirms where the cluster stands.
+// lesson without a reload. Every check goes through the UI; the HTTP API only resets the cluster
+// and confirms where it stands.
 import { test, before, after, beforeEach, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { startBackend, launch, until, api, cluster, shot } from '../lib.mjs';
