@@ -9,6 +9,12 @@
 //!
 //! Must not touch the browser: `browser` (wasm32 only) owns the timer, the storage and the
 //! callbacks.
+//!
+//! Not yet: the engine runs on the main thread (a Web Worker would keep long speed-0 runs off
+//! it); its disk is `localStorage` (IndexedDB would lift the ~5 MB quota: past it, saving stops
+//! silently); the timeline and lessons still call the server's HTTP API (`/api/trace*`,
+//! `/api/lesson*`), which the session could answer from its `Recorded` trace and
+//! `shared::lesson`.
 
 mod commands;
 mod saved;
