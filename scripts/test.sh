@@ -35,6 +35,9 @@ cargo run -q -p logscope-backend --bin ws-bench -- --quick
 step "frontend release build (the page scripts/run.sh serves; trunk is for development)"
 scripts/build-page.sh dist
 scripts/compress-dist.sh dist
+# The same page as a static site (relative paths; the cluster runs in the browser): the
+# static-engine browser test serves it with python's http.server.
+scripts/build-static.sh dist-static
 
 step "browser end-to-end tests"
 # The real backend binary (the debug build `cargo test` just made: building it again with release

@@ -19,7 +19,8 @@ use crate::components::timeline::Timeline;
 use crate::history::History;
 use crate::model::{Focus, Resync, Tone};
 use crate::state::{Ctx, Selection};
-use crate::ws::{default_url, ConnState, Connection, Origin, ReplyOutcome};
+use crate::transport::EngineKind;
+use crate::ws::{ConnState, Origin, ReplyOutcome};
 
 /// Least wall time between two reconnects asked for by gaps in the event stream.
 const RESYNC_INTERVAL_MS: f64 = 5_000.0;
@@ -209,8 +210,7 @@ pub fn App() -> impl IntoView {
     let history = History::new();
     provide_context(history);
 
-    let connection = Connection::open(
-        default_url(),
+    crate::transport::open(
         move |m| {
             if matches!(
                 m,
@@ -224,8 +224,11 @@ pub fn App() -> impl IntoView {
         },
         move |state| {
             if state == ConnState::Open {
-                ctx.live
-                    .change(|v| v.note("Connected to the server".to_string(), Tone::Control));
+                let text = match ctx.engine.get_untracked() {
+                    EngineKind::Browser => "No server answered: the cluster runs in your browser",
+                    _ => "Connected to the server",
+                };
+                ctx.live.change(|v| v.note(text.to_string(), Tone::Control));
             } else if ctx.conn.get_untracked() == ConnState::Open {
                 let text = "Lost the connection to the server; reconnecting…".to_string();
                 ctx.live.change(|v| v.note(text, Tone::Warning));
@@ -237,8 +240,11 @@ pub fn App() -> impl IntoView {
                 r.insert(origin, result);
             });
         },
+        move |transport, kind| {
+            ctx.connection.set_value(Some(transport));
+            ctx.engine.set(kind);
+        },
     );
-    ctx.connection.set_value(Some(connection));
     start_animation_loop(ctx);
     classroom::start_broadcast(ctx);
 

@@ -3,11 +3,14 @@
 //! (the animated "now", reconnect back-off), `timeline` (the scrubber's markers, positions, keys
 //! and share links) and `follow` (follow mode's highlight, the QR code) are plain Rust, compiled
 //! and unit-tested natively; everything that touches Leptos or the browser (`app`, `state`,
-//! `live`, `components`, `ws`, `older`, `history`, `http`) lives behind `cfg(target_arch = "wasm32")`,
+//! `live`, `components`, `ws`, `transport`, `older`, `history`, `http`) lives behind `cfg(target_arch = "wasm32")`,
 //! so native builds never compile Leptos.
+//! `engine` is the cluster run by the page itself when no server answers (pure, tested natively;
+//! its browser side is wasm32 only).
 //! Imports run one way: `app` → `components` → `state` → `live` → `model`.
 
 pub mod clock;
+pub mod engine;
 pub mod follow;
 pub mod layout;
 pub mod lesson;
@@ -29,5 +32,7 @@ pub mod live;
 pub mod older;
 #[cfg(target_arch = "wasm32")]
 pub mod state;
+#[cfg(target_arch = "wasm32")]
+pub mod transport;
 #[cfg(target_arch = "wasm32")]
 pub mod ws;

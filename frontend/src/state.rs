@@ -13,7 +13,8 @@ use crate::live::Live;
 use crate::model::safety::SafetyState;
 use crate::model::Focus;
 use crate::present::{help_pause, HelpPause};
-use crate::ws::{ConnState, Connection, Origin};
+use crate::transport::{EngineKind, Transport};
+use crate::ws::{ConnState, Origin};
 
 /// The widest screen laid out as a phone (style.css's `max-width: 700px`).
 const PHONE_MAX_PX: f64 = 700.0;
@@ -78,7 +79,9 @@ pub struct Ctx {
     pub version_mismatch: RwSignal<Option<u32>>,
     /// Wall time of the last reconnect asked for by a gap in the events.
     pub(crate) last_resync_ms: StoredValue<f64>,
-    pub(crate) connection: StoredValue<Option<Connection>, LocalStorage>,
+    pub(crate) connection: StoredValue<Option<Transport>, LocalStorage>,
+    /// Which engine runs the cluster: the server, or this page (`transport`).
+    pub engine: RwSignal<EngineKind>,
     pub(crate) clock: StoredValue<PlaybackClock>,
     /// This tab's client id (Raft §8), drawn at random when the page opens, and the serial of
     /// its last request: every append carries both, so the cluster executes it once even if the
@@ -119,6 +122,7 @@ impl Ctx {
             safety: RwSignal::new(SafetyState::default()),
             last_resync_ms: StoredValue::new(f64::MIN),
             connection: StoredValue::new_local(None),
+            engine: RwSignal::new(EngineKind::Unknown),
             clock: StoredValue::new(PlaybackClock::new()),
             // 1..2^53 (exact in an f64); 0 is the server's own client for requests without one.
             client_id: 1 + (js_sys::Math::random() * ((1u64 << 53) - 1) as f64) as u64,

@@ -89,12 +89,8 @@ use crate::storage::{FileStorage, RecoveryReport};
 /// The simulator as the driver runs it: every node on real files, every input recorded.
 pub type LiveSim = Recorded<FileStorage>;
 
-/// Slowest allowed speed (virtual ms per wall ms), apart from 0.
-pub const SPEED_MIN: f64 = 0.001;
-/// Fastest paced speed: real time.
-pub const SPEED_MAX: f64 = 1.0;
-/// Default speed: RaftScope's 1/100.
-pub const SPEED_DEFAULT: f64 = 0.01;
+// The speed range is shared with the browser's engine.
+pub use shared::protocol::{SPEED_DEFAULT, SPEED_MAX, SPEED_MIN};
 
 /// When an `append` is answered.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -329,14 +325,7 @@ fn open_cluster(
 
 /// 0, or a speed in `SPEED_MIN..=SPEED_MAX`.
 pub fn check_speed(speed: f64) -> Result<(), CommandError> {
-    if speed == 0.0 || (SPEED_MIN..=SPEED_MAX).contains(&speed) {
-        Ok(())
-    } else {
-        Err(CommandError::invalid(format!(
-            "speed must be 0 (as fast as possible) or between {SPEED_MIN} and {SPEED_MAX} \
-             virtual ms per wall ms, got {speed}"
-        )))
-    }
+    shared::protocol::check_speed(speed).map_err(CommandError::invalid)
 }
 
 struct Driver {

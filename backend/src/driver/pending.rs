@@ -198,39 +198,19 @@ impl Pending {
     }
 }
 
-/// The reply to an append that a leader took.
+/// The reply to an append that a leader took (worded in `shared`, as the browser's engine does).
 pub(super) fn appended(
     leader: NodeId,
     index: LogIndex,
     term: Term,
     committed: Option<bool>,
 ) -> CommandOk {
-    let message = match committed {
-        Some(true) => {
-            format!("S{leader} appended the entry at index {index} (term {term}); it is committed")
-        }
-        _ => format!("S{leader} appended the entry at index {index} (term {term})"),
-    };
-    CommandOk {
-        index: Some(index),
-        term: Some(term),
-        leader: Some(leader),
-        committed,
-        message: Some(message),
-        duplicate: None,
-    }
+    CommandOk::appended(leader, index, term, committed)
 }
 
-/// The answer to a request the leader's log already held (same client and serial, Raft §8).
+/// The answer to a request the leader's log already held.
 pub(super) fn duplicate(leader: NodeId, index: LogIndex, term: Term) -> CommandOk {
-    CommandOk {
-        duplicate: Some(true),
-        message: Some(format!(
-            "S{leader} already holds this request at index {index} (term {term}): duplicate \
-             request ignored, nothing appended"
-        )),
-        ..appended(leader, index, term, None)
-    }
+    CommandOk::duplicate(leader, index, term)
 }
 
 /// `Some(Ok)` once some running node has committed `index` holding an entry of `term`;

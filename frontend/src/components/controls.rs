@@ -11,6 +11,7 @@ use crate::layout::{format_time_ms, slider_from_speed, snap_speed, speed_from_sl
 use crate::live::Part;
 use crate::model::format_speed;
 use crate::state::use_ctx;
+use crate::transport::EngineKind;
 use crate::ws::{ConnState, Origin};
 
 /// Quick buttons under the append form.
@@ -111,6 +112,10 @@ fn ConnBadge() -> impl IntoView {
     let text = move || {
         let _ = ctx.wall_s.get();
         match ctx.conn.get() {
+            // Say which engine runs: with no server, the cluster is the page's own.
+            ConnState::Open if ctx.engine.get() == EngineKind::Browser => {
+                "Running in your browser".to_string()
+            }
             ConnState::Open => "live".to_string(),
             ConnState::Connecting { .. } => "connecting…".to_string(),
             ConnState::Waiting { .. } => "offline".to_string(),
@@ -122,7 +127,16 @@ fn ConnBadge() -> impl IntoView {
         ConnState::Waiting { .. } => "conn closed",
     };
     view! {
-        <div class=class data-testid="conn" role="status"><span class="dot"></span>{text}</div>
+        <div class=class data-testid="conn" role="status"
+            data-engine=move || match ctx.engine.get() {
+                EngineKind::Browser => "browser",
+                EngineKind::Server => "server",
+                EngineKind::Unknown => "",
+            }
+            title=move || match ctx.engine.get() {
+                EngineKind::Browser => "No logscope server answered, so this page runs the cluster itself; it keeps what the nodes synced in this browser",
+                _ => "Connected to the logscope server",
+            }><span class="dot"></span>{text}</div>
     }
 }
 

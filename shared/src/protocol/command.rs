@@ -179,6 +179,59 @@ pub struct CommandOk {
     pub message: Option<String>,
 }
 
+/// Slowest allowed speed (virtual ms per wall ms), apart from 0.
+pub const SPEED_MIN: f64 = 0.001;
+/// Fastest paced speed: real time.
+pub const SPEED_MAX: f64 = 1.0;
+/// Default speed: RaftScope's 1/100.
+pub const SPEED_DEFAULT: f64 = 0.01;
+
+/// 0 (as fast as possible), or a speed in `SPEED_MIN..=SPEED_MAX`; the refusal in a sentence.
+pub fn check_speed(speed: f64) -> Result<(), String> {
+    if speed == 0.0 || (SPEED_MIN..=SPEED_MAX).contains(&speed) {
+        Ok(())
+    } else {
+        Err(format!(
+            "speed must be 0 (as fast as possible) or between {SPEED_MIN} and {SPEED_MAX} \
+             virtual ms per wall ms, got {speed}"
+        ))
+    }
+}
+
+impl CommandOk {
+    /// The reply to an append that leader `leader` took at `index` (`committed`: when the
+    /// client waited for the commit). Shared by the server's driver and the browser's engine, so
+    /// both word it alike.
+    pub fn appended(leader: NodeId, index: LogIndex, term: Term, committed: Option<bool>) -> Self {
+        let message = match committed {
+            Some(true) => format!(
+                "S{leader} appended the entry at index {index} (term {term}); it is committed"
+            ),
+            _ => format!("S{leader} appended the entry at index {index} (term {term})"),
+        };
+        CommandOk {
+            index: Some(index),
+            term: Some(term),
+            leader: Some(leader),
+            committed,
+            message: Some(message),
+            duplicate: None,
+        }
+    }
+
+    /// The answer to a request the leader's log already held (same client and serial, Raft §8).
+    pub fn duplicate(leader: NodeId, index: LogIndex, term: Term) -> Self {
+        CommandOk {
+            duplicate: Some(true),
+            message: Some(format!(
+                "S{leader} already holds this request at index {index} (term {term}): duplicate \
+                 request ignored, nothing appended"
+            )),
+            ..CommandOk::appended(leader, index, term, None)
+        }
+    }
+}
+
 /// A message from server to browser, tagged by `type`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]

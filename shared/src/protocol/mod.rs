@@ -15,7 +15,10 @@ pub use crate::raft::{
     MessageKind, RaftEvent, RejectKind, RequestVote, RequestVoteResponse,
 };
 pub use crate::storage::StorageFailureKind;
-pub use command::{ClientCommand, ClientRequest, CommandOk, Reply, ServerMessage};
+pub use command::{
+    check_speed, ClientCommand, ClientRequest, CommandOk, Reply, ServerMessage, SPEED_DEFAULT,
+    SPEED_MAX, SPEED_MIN,
+};
 pub use event::{DropReason, Event, SimEvent};
 pub use follow::{ConnectionRole, Highlight, PresenterView};
 pub use safety::{invariant_of, InvariantView, SafetyView, SafetyViolation, INVARIANTS};

@@ -1,0 +1,288 @@
+//! What each command does in the browser's run: appends (answered once a leader has them, as
+//! the server's WebSocket does), faults, the network, pause/step/speed and reset. Owns the
+//! replies' wording for the browser; must not pace time (`session.rs` does) nor decide anything
+//! about Raft: every change goes to the simulator as a recorded `TraceInput`.
+
+use shared::protocol::{check_speed, ClientCommand, CommandOk, ServerMessage};
+use shared::raft::ProposeOutcome;
+use shared::sim::{SimConfig, SimError};
+use shared::trace::{Recorded, Start, Trace, TraceInput};
+use shared::{Command, LogIndex, Sim, Storage};
+
+use super::session::{Forwarded, Session};
+
+/// A forwarded request waits this long on the wall clock for the leader's verdict.
+const FORWARD_WALL_WAIT_MS: f64 = 30_000.0;
+/// Virtual time a forwarded request may wait, in election timeouts (as on the server).
+const WAIT_ELECTION_TIMEOUTS: u64 = 10;
+
+/// A command's outcome, or `None` when its reply comes later (a forwarded append).
+type Outcome = Option<Result<CommandOk, String>>;
+
+fn done(message: String) -> Outcome {
+    Some(Ok(CommandOk {
+        message: Some(message),
+        ..CommandOk::default()
+    }))
+}
+
+impl Session {
+    /// Carry out `command` (the page's request `request_id`) at wall time `wall_ms`.
+    pub(super) fn command(
+        &mut self,
+        command: ClientCommand,
+        request_id: u64,
+        wall_ms: f64,
+    ) -> Outcome {
+        match self.try_command(command, request_id, wall_ms) {
+            Ok(outcome) => outcome,
+            Err(e) => Some(Err(e)),
+        }
+    }
+
+    fn input(&mut self, input: TraceInput) -> Result<(), String> {
+        self.sim.input(input).map(|_| ()).map_err(|e| e.to_string())
+    }
+
+    fn try_command(
+        &mut self,
+        command: ClientCommand,
+        request_id: u64,
+        wall_ms: f64,
+    ) -> Result<Outcome, String> {
+        let client = command.client_serial()?;
+        Ok(match command {
+            ClientCommand::Append { command, node, .. } => {
+                let command: Command = command
+                    .parse()
+                    .map_err(|e: shared::CommandError| e.to_string())?;
+                return self.append(command, node, client, request_id, wall_ms);
+            }
+            // No viewers follow a page's own engine: nothing to relay.
+            ClientCommand::PresenterView(_) => Some(Ok(CommandOk::default())),
+            ClientCommand::Crash { node } => {
+                self.input(TraceInput::Crash { node })?;
+                done(format!(
+                    "S{node} crashed: its volatile state is gone, its disk stays"
+                ))
+            }
+            ClientCommand::Restart { node } => {
+                // The node's storage lives on in memory (the OS kept its unsynced writes).
+                self.input(TraceInput::Restart { node })?;
+                let (term, last) = self
+                    .sim
+                    .node(node)
+                    .map(|r| (r.current_term(), r.log().last_index()))
+                    .unwrap_or_default();
+                done(format!(
+                    "S{node} restarted from its disk: term {term}, log up to index {last}"
+                ))
+            }
+            ClientCommand::PowerLoss { node } => {
+                self.input(TraceInput::PowerLoss { node })?;
+                let synced = self
+                    .sim
+                    .storage(node)
+                    .map_or(LogIndex(0), Storage::synced_index);
+                done(format!(
+                    "S{node} lost power: writes not yet synced are gone; its log now ends at \
+                     index {synced}"
+                ))
+            }
+            ClientCommand::Timeout { node } => {
+                self.input(TraceInput::Timeout { node })?;
+                done(format!("S{node}'s election timer fired"))
+            }
+            ClientCommand::Partition { groups } => {
+                self.input(TraceInput::Partition { groups })?;
+                let view = self.sim.network_view();
+                if view.partitions.is_empty() {
+                    done("no partition: every node is in one group".into())
+                } else {
+                    done(format!("partitioned into {:?}", view.partitions))
+                }
+            }
+            ClientCommand::Cut { from, to } => {
+                self.input(TraceInput::Cut { from, to })?;
+                done(format!("cut the link S{from} → S{to}"))
+            }
+            ClientCommand::Uncut { from, to } => {
+                self.input(TraceInput::Uncut { from, to })?;
+                done(format!("restored the link S{from} → S{to}"))
+            }
+            ClientCommand::Isolate { node } => {
+                self.input(TraceInput::Isolate { node })?;
+                done(format!("cut every link to and from S{node}"))
+            }
+            ClientCommand::Heal => {
+                self.input(TraceInput::Heal)?;
+                done("removed every partition and cut link".into())
+            }
+            ClientCommand::Network {
+                loss_probability,
+                duplicate_probability,
+                latency_ms_min,
+                latency_ms_max,
+            } => {
+                self.input(TraceInput::Network {
+                    loss_probability,
+                    duplicate_probability,
+                    latency_ms_min,
+                    latency_ms_max,
+                })?;
+                let n = self.sim.network_view();
+                done(format!(
+                    "network: loss {}, duplication {}, latency {}..{} ms",
+                    n.loss_probability, n.duplicate_probability, n.latency_ms_min, n.latency_ms_max
+                ))
+            }
+            ClientCommand::DropMessage { id } => {
+                self.input(TraceInput::DropMessage { id })?;
+                done(format!("dropped message {id}"))
+            }
+            ClientCommand::AlignTimers => {
+                self.input(TraceInput::AlignTimers)?;
+                done("every follower's election timer now fires at the same instant".into())
+            }
+            ClientCommand::SpreadTimers => {
+                self.input(TraceInput::SpreadTimers)?;
+                done("the followers' election timers are spread over the timeout range".into())
+            }
+            ClientCommand::BreakRules { rules } => {
+                self.input(TraceInput::BreakRules { rules })?;
+                self.flush_events();
+                self.send_safety();
+                if rules.any() {
+                    done(format!(
+                        "Raft rules switched off on purpose: {} (from now on; start a new \
+                         cluster to stage a scenario from the beginning)",
+                        rules.names().join(", ")
+                    ))
+                } else {
+                    done("every Raft rule is back on".into())
+                }
+            }
+            ClientCommand::Pause => {
+                self.set_control(true, self.speed, wall_ms);
+                done("paused".into())
+            }
+            ClientCommand::Resume => {
+                self.set_control(false, self.speed, wall_ms);
+                done("running".into())
+            }
+            ClientCommand::Step => {
+                self.set_control(true, self.speed, wall_ms);
+                if self.sim.step() {
+                    self.rebase(wall_ms);
+                    done(format!("stepped to {} ms", self.sim.now_ms()))
+                } else {
+                    done("nothing is scheduled: every node is down".into())
+                }
+            }
+            ClientCommand::Speed { speed } => {
+                check_speed(speed)?;
+                self.set_control(self.paused, speed, wall_ms);
+                done(format!("speed {speed}"))
+            }
+            ClientCommand::Reset {
+                nodes,
+                seed,
+                log_model,
+                election_timeout_ms_min,
+                election_timeout_ms_max,
+                heartbeat_interval_ms,
+            } => {
+                let mut cluster = self.sim.config().clone();
+                cluster.nodes = nodes.unwrap_or(cluster.nodes);
+                cluster.seed = seed.unwrap_or(cluster.seed);
+                cluster.log_model = log_model.unwrap_or(cluster.log_model);
+                let t = &mut cluster.timing;
+                t.election_timeout_ms_min =
+                    election_timeout_ms_min.unwrap_or(t.election_timeout_ms_min);
+                t.election_timeout_ms_max =
+                    election_timeout_ms_max.unwrap_or(t.election_timeout_ms_max);
+                t.heartbeat_interval_ms = heartbeat_interval_ms.unwrap_or(t.heartbeat_interval_ms);
+                self.reset(cluster, wall_ms).map_err(|e| e.to_string())?
+            }
+        })
+    }
+
+    /// An append: answered once a leader has it (at once when the request reached the leader;
+    /// after the forward otherwise, from the event that settles it).
+    fn append(
+        &mut self,
+        command: Command,
+        node: Option<shared::NodeId>,
+        client: Option<shared::types::ClientSerial>,
+        request_id: u64,
+        wall_ms: f64,
+    ) -> Result<Outcome, String> {
+        let accepted = self
+            .sim
+            .input(TraceInput::Append {
+                command,
+                node,
+                client,
+            })
+            .map_err(|e| e.to_string())?
+            .expect("an append input always says what it became");
+        Ok(match accepted.outcome {
+            ProposeOutcome::Appended {
+                index,
+                term,
+                duplicate: true,
+            } => Some(Ok(CommandOk::duplicate(accepted.node, index, term))),
+            ProposeOutcome::Appended { index, term, .. } => {
+                Some(Ok(CommandOk::appended(accepted.node, index, term, None)))
+            }
+            ProposeOutcome::Forwarded { leader } => {
+                let wait_ms =
+                    WAIT_ELECTION_TIMEOUTS * self.sim.config().timing.election_timeout_ms_max;
+                self.forwarded.insert(
+                    accepted.request_id,
+                    Forwarded {
+                        request_id,
+                        via: accepted.node,
+                        leader,
+                        deadline: (
+                            self.sim.now_ms().saturating_add(wait_ms),
+                            wall_ms + FORWARD_WALL_WAIT_MS,
+                        ),
+                    },
+                );
+                None
+            }
+        })
+    }
+
+    /// Start a new cluster of `cluster` (announced with a `Snapshot`, as the server does).
+    fn reset(&mut self, cluster: SimConfig, wall_ms: f64) -> Result<Outcome, SimError> {
+        shared::sim::validate(&cluster)?;
+        // The old run's last events go out before its end is announced.
+        self.flush_events();
+        let sim = Sim::new(cluster.clone())?;
+        let mut sim = Recorded::new(sim, Trace::new(cluster.clone(), Start::Empty));
+        sim.take_events();
+        for f in std::mem::take(&mut self.forwarded).into_values() {
+            self.out.push(ServerMessage::Reply(shared::protocol::Reply {
+                request_id: f.request_id,
+                outcome: Err("the cluster was reset before this request was answered".into()),
+            }));
+        }
+        self.sim = sim;
+        self.restart_checker();
+        self.run += 1;
+        self.rebase(wall_ms);
+        self.out.push(ServerMessage::Snapshot {
+            snapshot: self.snapshot(),
+        });
+        let mut message = format!(
+            "started a new cluster: {} nodes, seed {}, {} log model",
+            cluster.nodes, cluster.seed, cluster.log_model
+        );
+        for warning in cluster.warnings() {
+            message.push_str(&format!(". Note: {warning}"));
+        }
+        Ok(done(message))
+    }
+}

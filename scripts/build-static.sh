@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Builds logscope as a static site in DIR (default: dist-static): the page of
+# scripts/build-page.sh with every path made relative, so it works from any static file host,
+# in any subdirectory, and from `python3 -m http.server` run inside DIR. With no server to
+# answer, the page runs the cluster itself ("Running in your browser") and keeps it in the
+# browser's storage; the timeline, lessons and classroom features need the server.
+# Usage: scripts/build-static.sh [DIR]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+out="${1:-dist-static}"
+scripts/build-page.sh "$out"
+# build-page.sh writes root-relative names ("/logscope-frontend-<hash>.js", href="/style-…"),
+# as the server serves the page from "/": make each one relative to index.html.
+sed -i -E "s#'/([A-Za-z0-9_.-]+)'#'./\1'#g; s#href=\"/([A-Za-z0-9_.-]+)\"#href=\"./\1\"#g" "$out/index.html"
+if grep -qE "(href=\"|')/[A-Za-z]" "$out/index.html"; then
+  echo "[static] $out/index.html still names a root-relative path:" >&2
+  grep -nE "(href=\"|')/[A-Za-z]" "$out/index.html" >&2
+  exit 1
+fi
+printf '\033[1;34m[static]\033[0m %s\n' "wrote $out/: serve it with (cd $out && python3 -m http.server)"
