@@ -18,6 +18,11 @@ say() { printf '\033[1;34m[page]\033[0m %s\n' "$*"; }
 # Its own target directory, so that building the page never waits for cargo's lock on
 # target/release (scripts/run.sh builds the backend at the same time).
 page_target="${PAGE_TARGET_DIR:-${CARGO_TARGET_DIR:-target}/page}"
+# .cargo/config.toml adds `--cfg erase_components` for wasm32 (a smaller module, the same page);
+# cargo ignores it when RUSTFLAGS is set, so say so rather than ship a larger module silently.
+if [ -n "${RUSTFLAGS:-}${CARGO_ENCODED_RUSTFLAGS:-}" ]; then
+  echo "[page] RUSTFLAGS is set: it replaces .cargo/config.toml's --cfg erase_components" >&2
+fi
 say "cargo build --release --target wasm32-unknown-unknown -p logscope-frontend (in $page_target)"
 CARGO_TARGET_DIR="$page_target" cargo build --release --target wasm32-unknown-unknown \
   -p logscope-frontend
