@@ -30,8 +30,11 @@ wasm="$page_target/wasm32-unknown-unknown/release/logscope-frontend.wasm"
 
 stage="$(mktemp -d -t logscope-page-XXXXXX)"
 trap 'rm -rf "$stage"' EXIT
-# The same flags trunk passes: an ES module loaded by an inline script, no TypeScript.
-wasm-bindgen --target web --no-typescript --out-dir "$stage" --out-name logscope-frontend "$wasm"
+# The same flags trunk passes (an ES module loaded by an inline script, no TypeScript), and no
+# name or producers section: wasm-bindgen writes names for its own shims even into a stripped
+# module (5.8 KB that only a debugger reads; docs/bench-frontend.md).
+wasm-bindgen --target web --no-typescript --remove-name-section --remove-producers-section \
+  --out-dir "$stage" --out-name logscope-frontend "$wasm"
 if [ -e "$stage/snippets" ]; then
   echo "[page] wasm-bindgen wrote snippets/: copy them to $out/ too (this script does not yet)" >&2
   exit 1
