@@ -18,6 +18,11 @@ say() { printf '\033[1;34m[page]\033[0m %s\n' "$*"; }
 # Its own target directory, so that building the page never waits for cargo's lock on
 # target/release (scripts/run.sh builds the backend at the same time).
 page_target="${PAGE_TARGET_DIR:-${CARGO_TARGET_DIR:-target}/page}"
+# .cargo/config.toml adds `--cfg erase_components` for wasm32 (a smaller module, the same page);
+# cargo ignores it when RUSTFLAGS is set, so say so rather than ship a larger module silently.
+if [ -n "${RUSTFLAGS:-}${CARGO_ENCODED_RUSTFLAGS:-}" ]; then
+  echo "[page] RUSTFLAGS is set: it replaces .cargo/config.toml's --cfg erase_components" >&2
+fi
 say "cargo build --release --target wasm32-unknown-unknown -p logscope-frontend (in $page_target)"
 CARGO_TARGET_DIR="$page_target" cargo build --release --target wasm32-unknown-unknown \
   -p logscope-frontend
@@ -25,8 +30,11 @@ wasm="$page_target/wasm32-unknown-unknown/release/logscope-frontend.wasm"
 
 stage="$(mktemp -d -t logscope-page-XXXXXX)"
 trap 'rm -rf "$stage"' EXIT
-# The same flags trunk passes: an ES module loaded by an inline script, no TypeScript.
-wasm-bindgen --target web --no-typescript --out-dir "$stage" --out-name logscope-frontend "$wasm"
+# The same flags trunk passes (an ES module loaded by an inline script, no TypeScript), and no
+# name or producers section: wasm-bindgen writes names for its own shims even into a stripped
+# module (5.8 KB that only a debugger reads; docs/bench-frontend.md).
+wasm-bindgen --target web --no-typescript --remove-name-section --remove-producers-section \
+  --out-dir "$stage" --out-name logscope-frontend "$wasm"
 if [ -e "$stage/snippets" ]; then
   echo "[page] wasm-bindgen wrote snippets/: copy them to $out/ too (this script does not yet)" >&2
   exit 1

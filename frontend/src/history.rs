@@ -543,7 +543,7 @@ fn parse_result<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, String>
 
 /// The server's sentence in an error answer (or the body itself when it is not one).
 fn error_of(text: &str) -> String {
-    serde_json::from_str::<Envelope<serde_json::Value>>(text)
+    serde_json::from_str::<Envelope<serde::de::IgnoredAny>>(text)
         .ok()
         .and_then(|e| e.error)
         .unwrap_or_else(|| text.chars().take(300).collect())
