@@ -1,6 +1,7 @@
 //! Thin Leptos components over the view model: each reads `state::Ctx` and draws one part of the page.
 //! None of them holds Raft knowledge of its own.
 
+pub mod branches;
 pub mod break_raft;
 pub mod classroom;
 pub mod controls;
