@@ -274,7 +274,10 @@ async fn a_past_instant_is_windowed_and_its_log_pages_come_from_that_instant() {
         seed: 5,
         ..SimConfig::default()
     };
-    let mut run = Recorded::new(Sim::new(config.clone()).unwrap(), Trace::new(config, Start::Empty));
+    let mut run = Recorded::new(
+        Sim::new(config.clone()).unwrap(),
+        Trace::new(config, Start::Empty),
+    );
     run.run_until(1_000);
     for k in 0..260 {
         let _ = run.input(TraceInput::Append {

@@ -49,7 +49,10 @@ pub(super) fn router() -> Router<AppState> {
             get(share_link).fallback(method_not_allowed),
         )
         .route("/api/trace/at", get(at).fallback(method_not_allowed))
-        .route("/api/trace/at/log", get(at_log).fallback(method_not_allowed))
+        .route(
+            "/api/trace/at/log",
+            get(at_log).fallback(method_not_allowed),
+        )
         .route(
             "/api/trace/markers",
             get(markers).fallback(method_not_allowed),
@@ -79,10 +82,11 @@ async fn method_not_allowed(method: Method, uri: Uri) -> Response {
         "/api/trace" => Some("GET, POST"),
         "/api/fork" | "/api/undo" => Some("POST"),
         p if p.ends_with("/restore") => Some("POST"),
-        "/api/trace/link" | "/api/trace/at" | "/api/trace/at/log" | "/api/trace/markers"
-        | "/api/trace/branches" => {
-            Some("GET")
-        }
+        "/api/trace/link"
+        | "/api/trace/at"
+        | "/api/trace/at/log"
+        | "/api/trace/markers"
+        | "/api/trace/branches" => Some("GET"),
         p if p.starts_with("/api/trace/branches/") && p.matches('/').count() == 4 => Some("GET"),
         _ => None,
     };
@@ -307,7 +311,10 @@ struct AtLogQuery {
     to: Option<u64>,
 }
 
-fn query_or_400<T>(query: Result<Query<T>, QueryRejection>, expected: &str) -> Result<T, ServerError> {
+fn query_or_400<T>(
+    query: Result<Query<T>, QueryRejection>,
+    expected: &str,
+) -> Result<T, ServerError> {
     query.map(|Query(q)| q).map_err(|r| {
         CommandError::invalid(format!("expected {expected}: {}", r.body_text())).into()
     })
@@ -360,7 +367,10 @@ async fn at_log(
     State(state): State<AppState>,
     query: Result<Query<AtLogQuery>, QueryRejection>,
 ) -> Result<axum::Json<Envelope<LogPage>>, ServerError> {
-    let q = query_or_400(query, "a position (at_ms, seq or before_input), node, from and to")?;
+    let q = query_or_400(
+        query,
+        "a position (at_ms, seq or before_input), node, from and to",
+    )?;
     let position = ForkAt {
         at_ms: q.at_ms,
         seq: q.seq,
