@@ -329,7 +329,7 @@ impl History {
         self.wanted.set_value(None);
         ctx.past_ms.set_value(None);
         self.past.set(None);
-        let Some(mut view) = self.saved.try_update_value(|v| v.take()).flatten() else {
+        let Some(view) = self.saved.try_update_value(|v| v.take()).flatten() else {
             ctx.reconnect_now();
             return;
         };
