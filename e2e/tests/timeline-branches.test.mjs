@@ -63,7 +63,7 @@ test('after a fork, the old run is a branch: return to it and its later entries 
   await $('branches-toggle').click();
   const row = page.locator('[data-testid=branch][data-reason=fork]');
   await until(() => row.count(), { what: 'the fork branch in the list' });
-  assert.match(await row.first().textContent(), /Resume from here .* inputs up to t=/);
+  assert.match(await row.first().textContent(), /Resume from here .* inputs? up to t=/);
   await row.first().locator('[data-testid=branch-return]').click();
   await $('branch-confirm').waitFor();
   await shot(page, 'timeline-branches-01-confirm');

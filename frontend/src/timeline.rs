@@ -422,12 +422,16 @@ pub fn branch_text(b: &BranchRow) -> String {
         .as_deref()
         .map(|l| format!(" · last: {l}"))
         .unwrap_or_default();
+    let inputs = match b.inputs {
+        0 => "no input".to_string(),
+        1 => "1 input".to_string(),
+        n => format!("{n} inputs"),
+    };
     format!(
-        "Branch {} · {why} · {} servers, seed {} · {} inputs up to {}{last}",
+        "Branch {} · {why} · {} servers, seed {} · {inputs} up to {}{last}",
         b.id,
         b.nodes,
         b.seed,
-        b.inputs,
         format_instant(b.end_ms)
     )
 }

@@ -372,4 +372,10 @@ fn a_branch_says_why_it_was_kept_and_where_it_ends() {
         "Branch 3 · left by Resume from here · 5 servers, seed 11 · 12 inputs up to t=14.2 s \
          · last: crash S2"
     );
+    let one = BranchRow {
+        inputs: 1,
+        last_input: None,
+        ..row
+    };
+    assert!(branch_text(&one).ends_with("· 1 input up to t=14.2 s"));
 }
