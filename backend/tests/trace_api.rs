@@ -285,9 +285,9 @@ async fn a_past_instant_is_windowed_and_its_log_pages_come_from_that_instant() {
             node: None,
             client: None,
         });
-        run.run_until(1_000 + 10 * (k + 1));
+        run.run_until(1_000 + 40 * (k + 1));
     }
-    run.run_until(4_000);
+    run.run_until(12_000);
     let trace = run.trace();
     let (status, _) = send(&s, "/api/trace", trace.to_json()).await;
     assert_eq!(status, 200);
@@ -299,11 +299,15 @@ async fn a_past_instant_is_windowed_and_its_log_pages_come_from_that_instant() {
         }
     };
     let mut replay = Replay::new(trace.clone()).unwrap();
-    replay.run_to(Position::AtMs(3_500)).unwrap();
+    replay.run_to(Position::AtMs(11_500)).unwrap();
     let full = replay.sim().snapshot();
-    assert!(full.nodes[0].log.len() > 250, "a long enough log");
+    assert!(
+        full.nodes[0].log.len() > 250,
+        "a long enough log: {}",
+        full.nodes[0].log.len()
+    );
 
-    let (status, body) = get("/api/trace/at?at_ms=3500".into()).await;
+    let (status, body) = get("/api/trace/at?at_ms=11500".into()).await;
     assert_eq!(status, 200);
     let windowed: shared::protocol::ClusterSnapshot =
         serde_json::from_value(body["result"]["snapshot"].clone()).unwrap();
@@ -312,13 +316,13 @@ async fn a_past_instant_is_windowed_and_its_log_pages_come_from_that_instant() {
     assert_eq!(windowed.nodes[0].log.len(), 200);
     assert_eq!(windowed.nodes[0].log_len, full.nodes[0].log_len);
 
-    let (status, body) = get("/api/trace/at?at_ms=3500&full=true".into()).await;
+    let (status, body) = get("/api/trace/at?at_ms=11500&full=true".into()).await;
     assert_eq!(status, 200);
     let whole: shared::protocol::ClusterSnapshot =
         serde_json::from_value(body["result"]["snapshot"].clone()).unwrap();
     assert_eq!(whole.nodes, full.nodes);
 
-    let (status, body) = get("/api/trace/at/log?at_ms=3500&node=1&from=3&to=12".into()).await;
+    let (status, body) = get("/api/trace/at/log?at_ms=11500&node=1&from=3&to=12".into()).await;
     assert_eq!(status, 200, "{body}");
     let page = &body["result"];
     assert_eq!(page["log_len"], full.nodes[0].log_len.get());
