@@ -3,6 +3,7 @@
 // server, opens the page, then clicks the timeline at N random instants and measures, in the
 // page, from the pointerdown to the first animation frame after the page shows that instant
 // (request, the server's re-execution from its checkpoints, the reducer and the redraw).
+// Also prints where the time goes (request / page work / layout and paint) and the answer's size.
 // Usage: node e2e/bench-timeline.mjs [N]   (LOGSCOPE_BIN picks the server binary)
 import { startBackend, launch, until } from './lib.mjs';
 
@@ -47,18 +48,30 @@ try {
     { what: 'the markers of the hour', timeoutMs: 600_000 });
   console.log(`markers of the hour on the page after ${Date.now() - t0} ms`);
   const times = [];
+  // Where the time goes, per click: the request (pointerdown to the response's last byte, from
+  // the Resource Timing entry of `GET /api/trace/at`), the page's own work (from there to the
+  // page showing the instant: parsing, reducer, the reactive redraw) and the browser's layout
+  // and paint up to the next frame.
+  const parts = { request: [], page: [], paint: [] };
   for (let i = 0; i < N; i++) {
     const frac = Math.random();
-    const ms = await page.evaluate((frac) => new Promise((ok) => {
+    const m = await page.evaluate((frac) => new Promise((ok) => {
       const track = document.querySelector('[data-testid=track]');
       const app = document.querySelector('[data-testid=app]');
       const box = track.getBoundingClientRect();
       const before = app.getAttribute('data-seq');
+      performance.clearResourceTimings();
       const start = performance.now();
       const mo = new MutationObserver(() => {
         if (app.getAttribute('data-seq') !== before) {
           mo.disconnect();
-          requestAnimationFrame(() => ok(performance.now() - start));
+          const shown = performance.now();
+          requestAnimationFrame(() => {
+            const done = performance.now();
+            const r = performance.getEntriesByType('resource').filter((e) => e.name.includes('/api/trace/at')).pop();
+            const answered = r ? r.responseEnd : start;
+            ok({ total: done - start, request: answered - start, page: shown - answered, paint: done - shown });
+          });
         }
       });
       mo.observe(app, { attributes: true });
@@ -66,22 +79,26 @@ try {
       track.dispatchEvent(new PointerEvent('pointerdown', at));
       track.dispatchEvent(new PointerEvent('pointerup', at));
     }), frac);
-    times.push(ms);
+    times.push(m.total);
+    for (const k of Object.keys(parts)) parts[k].push(m[k]);
   }
   // The server's share alone: the same kind of request from here, no page involved.
   const server = [];
+  let bytes = 0;
   for (let i = 0; i < N; i++) {
     const at = Math.floor(Math.random() * HOUR_MS);
     const start = performance.now();
     const r = await fetch(`${backend.url}/api/trace/at?at_ms=${at}`);
-    await r.json();
+    bytes += (await r.text()).length;
     server.push(performance.now() - start);
   }
   server.sort((a, b) => a - b);
   const sq = (p) => server[Math.min(server.length - 1, Math.floor(p * server.length))];
-  console.log(`GET /api/trace/at alone (from node): n=${N} median ${sq(0.5).toFixed(1)} ms, p95 ${sq(0.95).toFixed(1)} ms`);
+  console.log(`GET /api/trace/at alone (from node): n=${N} median ${sq(0.5).toFixed(1)} ms, p95 ${sq(0.95).toFixed(1)} ms, ${Math.round(bytes / N / 1024)} KiB per answer`);
   times.sort((a, b) => a - b);
   const q = (p) => times[Math.min(times.length - 1, Math.floor(p * times.length))];
+  const med = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)].toFixed(1);
+  console.log(`  of which (medians): request ${med(parts.request)} ms, page work ${med(parts.page)} ms, layout and paint ${med(parts.paint)} ms`);
   console.log(`draw an instant of the hour: n=${N} median ${q(0.5).toFixed(1)} ms, p95 ${q(0.95).toFixed(1)} ms, max ${times[times.length - 1].toFixed(1)} ms`);
 } finally {
   await browser.close();

@@ -261,3 +261,83 @@ async fn wrong_methods_and_paths_get_json_errors() {
     assert!(body["error"].as_str().unwrap().contains("no such endpoint"));
     s.stop().await;
 }
+
+/// `GET /api/trace/at` windows each log like the live snapshot (the answer does not grow with
+/// the run), `full=true` has every entry, and `GET /api/trace/at/log` pages through that
+/// instant's log.
+#[tokio::test]
+async fn a_past_instant_is_windowed_and_its_log_pages_come_from_that_instant() {
+    let s = TestServer::start(Options::default()).await;
+    s.command(json!({"type": "pause"})).await;
+    let config = SimConfig {
+        nodes: 3,
+        seed: 5,
+        ..SimConfig::default()
+    };
+    let mut run = Recorded::new(
+        Sim::new(config.clone()).unwrap(),
+        Trace::new(config, Start::Empty),
+    );
+    run.run_until(1_000);
+    for k in 0..260 {
+        let _ = run.input(TraceInput::Append {
+            command: format!("add {k}").parse().unwrap(),
+            node: None,
+            client: None,
+        });
+        run.run_until(1_000 + 40 * (k + 1));
+    }
+    run.run_until(12_000);
+    let trace = run.trace();
+    let (status, _) = send(&s, "/api/trace", trace.to_json()).await;
+    assert_eq!(status, 200);
+    let get = |q: String| {
+        let r = s.http.get(s.url(&q)).send();
+        async move {
+            let r = r.await.unwrap();
+            (r.status().as_u16(), r.json::<Value>().await.unwrap())
+        }
+    };
+    let mut replay = Replay::new(trace.clone()).unwrap();
+    replay.run_to(Position::AtMs(11_500)).unwrap();
+    let full = replay.sim().snapshot();
+    assert!(
+        full.nodes[0].log.len() > 250,
+        "a long enough log: {}",
+        full.nodes[0].log.len()
+    );
+
+    let (status, body) = get("/api/trace/at?at_ms=11500".into()).await;
+    assert_eq!(status, 200);
+    let windowed: shared::protocol::ClusterSnapshot =
+        serde_json::from_value(body["result"]["snapshot"].clone()).unwrap();
+    assert_eq!(windowed.log_window, Some(200));
+    assert_eq!(windowed.nodes, replay.sim().snapshot_window(200).nodes);
+    assert_eq!(windowed.nodes[0].log.len(), 200);
+    assert_eq!(windowed.nodes[0].log_len, full.nodes[0].log_len);
+
+    let (status, body) = get("/api/trace/at?at_ms=11500&full=true".into()).await;
+    assert_eq!(status, 200);
+    let whole: shared::protocol::ClusterSnapshot =
+        serde_json::from_value(body["result"]["snapshot"].clone()).unwrap();
+    assert_eq!(whole.nodes, full.nodes);
+
+    let (status, body) = get("/api/trace/at/log?at_ms=11500&node=1&from=3&to=12".into()).await;
+    assert_eq!(status, 200, "{body}");
+    let page = &body["result"];
+    assert_eq!(page["log_len"], full.nodes[0].log_len.get());
+    let entries: Vec<shared::protocol::LogEntryView> =
+        serde_json::from_value(page["entries"].clone()).unwrap();
+    assert_eq!(entries, full.nodes[0].log[2..12].to_vec());
+
+    for bad in [
+        "/api/trace/at?at_ms=1&lines=2",
+        "/api/trace/at/log?at_ms=1&node=1&from=5&to=4",
+        "/api/trace/at/log?node=1",
+        "/api/trace/at/log?at_ms=1&node=0",
+    ] {
+        assert_eq!(get(bad.into()).await.0, 400, "{bad}");
+    }
+    assert_eq!(get("/api/trace/at/log?at_ms=1&node=9".into()).await.0, 404);
+    s.stop().await;
+}

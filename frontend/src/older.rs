@@ -1,8 +1,9 @@
 //! Older log entries on demand: a snapshot brings only the newest entries of each log, so when
 //! the user scrolls back the page fetches the page the reducer asks for
 //! (`ClusterView::pages_to_fetch`) from `GET /api/nodes/{id}/log?from=&to=` and hands it to
-//! `ClusterView::older_entries`. Owns the HTTP request; must not decide which entries are
-//! needed or where they go (the model does).
+//! `ClusterView::older_entries`. While the timeline shows a past instant, the page comes from
+//! that instant instead (`GET /api/trace/at/log`): the live log may differ there. Owns the HTTP
+//! request; must not decide which entries are needed or where they go (the model does).
 
 use std::collections::BTreeSet;
 use std::ops::RangeInclusive;
@@ -15,6 +16,7 @@ use shared::types::{LogIndex, NodeId};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 
+use crate::history::{At, History};
 use crate::live::Live;
 
 /// Servers with a request under way (one at a time each), and those whose request failed: a
@@ -23,6 +25,8 @@ use crate::live::Live;
 #[derive(Clone, Copy)]
 pub struct Fetches {
     busy: StoredValue<BTreeSet<NodeId>>,
+    /// The timeline (absent in a page without one, e.g. a test): which instant is shown.
+    history: Option<History>,
 }
 
 impl Fetches {
@@ -30,6 +34,7 @@ impl Fetches {
     pub fn new() -> Fetches {
         Fetches {
             busy: StoredValue::new(BTreeSet::new()),
+            history: use_context::<History>(),
         }
     }
 
@@ -42,15 +47,23 @@ impl Fetches {
         {
             return;
         }
+        let shown = move || -> Option<At> { self.history?.past.get_untracked().map(|p| p.at) };
+        let source = shown();
         spawn_local(async move {
-            let url = format!(
-                "/api/nodes/{node}/log?from={}&to={}",
-                range.start(),
-                range.end()
-            );
+            let (from, to) = (range.start(), range.end());
+            let url = match source {
+                Some(at) => format!(
+                    "/api/trace/at/log?{}&node={node}&from={from}&to={to}",
+                    at.query()
+                ),
+                None => format!("/api/nodes/{node}/log?from={from}&to={to}"),
+            };
             match get_entries(&url).await {
                 Ok(entries) => {
-                    live.change(|v| v.older_entries(node, &entries));
+                    // Only into the instant they were read from (the page may have moved on).
+                    if shown() == source {
+                        live.change(|v| v.older_entries(node, &entries));
+                    }
                     self.busy.update_value(|b| {
                         b.remove(&node);
                     });

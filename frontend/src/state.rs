@@ -77,6 +77,9 @@ pub struct Ctx {
     pub safety: RwSignal<SafetyState>,
     /// Set when the server speaks another protocol version (the page must be reloaded).
     pub version_mismatch: RwSignal<Option<u32>>,
+    /// The instant shown while the timeline shows the past (set by `history`): commands that
+    /// would change the live run wait meanwhile (`timeline::while_past`).
+    pub past_ms: StoredValue<Option<u64>>,
     /// Wall time of the last reconnect asked for by a gap in the events.
     pub(crate) last_resync_ms: StoredValue<f64>,
     pub(crate) connection: StoredValue<Option<Transport>, LocalStorage>,
@@ -119,6 +122,7 @@ impl Ctx {
             following: RwSignal::new(true),
             presenter_view: RwSignal::new(None),
             version_mismatch: RwSignal::new(None),
+            past_ms: StoredValue::new(None),
             safety: RwSignal::new(SafetyState::default()),
             last_resync_ms: StoredValue::new(f64::MIN),
             connection: StoredValue::new_local(None),
@@ -140,6 +144,10 @@ impl Ctx {
     pub fn send(&self, command: ClientCommand, origin: Origin) {
         if !self.may_control() {
             return self.local_error(origin, READ_ONLY.to_string());
+        }
+        // Keys and buttons alike: nothing lands unseen in the live run while the past is shown.
+        if let Err(e) = crate::timeline::while_past(&command, self.past_ms.get_value()) {
+            return self.local_error(origin, e);
         }
         let result = self.connection.with_value(|c| match c {
             Some(c) => c.send(command, origin),
@@ -202,8 +210,9 @@ impl Ctx {
             return;
         }
         self.help_open.set(open);
-        // A viewer's help must not stop the presenter's run (and could not: it is read-only).
-        if !self.may_control() {
+        // A viewer's help must not stop the presenter's run (and could not: it is read-only);
+        // nor does the help stop the live run while the past is shown (it is not on screen).
+        if !self.may_control() || self.past_ms.get_value().is_some() {
             return;
         }
         let Some(paused) = self.live.peek(|v| v.paused) else {

@@ -5,7 +5,8 @@
 //! use these. Must not fetch or hold state.
 
 use serde::Deserialize;
-use shared::protocol::{Event, SimEvent};
+use shared::protocol::{ClientCommand, Event, SimEvent};
+use shared::trace::{Trace, TracedInput};
 use shared::types::{NodeId, Role, Term};
 
 use crate::layout::term_colour;
@@ -280,6 +281,8 @@ pub enum KeyAction {
     Undo,
     /// Return to the live run.
     Live,
+    /// Make the live run the instant shown (`POST /api/fork`).
+    ResumeHere,
 }
 
 /// The modifier keys held with a key.
@@ -294,7 +297,8 @@ pub struct Mods {
 }
 
 /// The timeline's keys: `[`/`]` one event back/forward, `,` one back while paused (or while
-/// already looking at the past), `u` and Ctrl+Z undo, Escape back to live from the past.
+/// already looking at the past), `u` and Ctrl+Z undo; from the past, Escape back to live and `r`
+/// resume from there.
 pub fn key_action(
     key: &str,
     mods: Mods,
@@ -313,6 +317,7 @@ pub fn key_action(
         "," if viewing_past || live_paused => Some(KeyAction::StepBack),
         "u" | "U" => Some(KeyAction::Undo),
         "Escape" if viewing_past => Some(KeyAction::Live),
+        "r" | "R" if viewing_past => Some(KeyAction::ResumeHere),
         _ => None,
     }
 }
@@ -360,6 +365,95 @@ pub fn parse_share(hash: &str) -> Option<Share> {
     fragment
         .filter(|f| !f.is_empty())
         .map(|fragment| Share { fragment, t_ms })
+}
+
+/// While the page shows a past instant, whether a command may go to the live run. Every
+/// command that changes the run (append, crash, network, pause, speed, step, reset, …) is
+/// refused with a sentence saying how to act from the instant shown: the teacher is looking at
+/// `past_ms`, and an action must not land unseen in the live run (RaftScope-style "act from
+/// here" is one key away, `r` / Resume from here, which keeps the live run as a branch). Only
+/// the classroom's broadcast of the presenter's view, which changes no run, passes.
+pub fn while_past(command: &ClientCommand, past_ms: Option<u64>) -> Result<(), String> {
+    match past_ms {
+        Some(t) if !matches!(command, ClientCommand::PresenterView(_)) => Err(format!(
+            "You are looking at the past ({}): press Resume from here (r) to act from this \
+             instant, or Back to live (Esc)",
+            format_instant(t)
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// One branch of `GET /api/trace/branches` (a run set aside by a fork, undo, load, return,
+/// reset or a restart of the server).
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+pub struct BranchRow {
+    /// Its id (`POST /api/trace/branches/{id}/restore`).
+    pub id: u64,
+    /// What set it aside: fork, undo, loaded, restored, reset, recovered.
+    pub reason: String,
+    /// Cluster size.
+    pub nodes: u64,
+    /// Seed.
+    pub seed: u64,
+    /// Inputs in its trace.
+    pub inputs: usize,
+    /// Where it ends (virtual ms).
+    pub end_ms: u64,
+    /// Its last input, described ("crash S2").
+    #[serde(default)]
+    pub last_input: Option<String>,
+}
+
+/// A branch as the list words it: "Branch 3 · before a fork · 5 servers, seed 11 · 12 inputs
+/// up to t=14.2 s · last: crash S2".
+pub fn branch_text(b: &BranchRow) -> String {
+    let why = match b.reason.as_str() {
+        "fork" => "left by Resume from here",
+        "undo" => "left by an undo",
+        "loaded" => "left by loading a trace",
+        "restored" => "left by returning to a branch",
+        "reset" => "left by a new cluster",
+        "recovered" => "the run before the server restarted",
+        other => other,
+    };
+    let last = b
+        .last_input
+        .as_deref()
+        .map(|l| format!(" · last: {l}"))
+        .unwrap_or_default();
+    let inputs = match b.inputs {
+        0 => "no input".to_string(),
+        1 => "1 input".to_string(),
+        n => format!("{n} inputs"),
+    };
+    format!(
+        "Branch {} · {why} · {} servers, seed {} · {inputs} up to {}{last}",
+        b.id,
+        b.nodes,
+        b.seed,
+        format_instant(b.end_ms)
+    )
+}
+
+/// Whether returning to `branch` would abandon something people did in `current` (so the page
+/// asks first): an action (pause and speed are not) of the current run that the branch does not
+/// also hold, in the same order. After an undo or a fork with nothing done since, the current
+/// run is the start of the branch it left, and returning loses nothing.
+pub fn abandons(current: &Trace, branch: &Trace) -> bool {
+    let actions = |t: &Trace| -> Vec<TracedInput> {
+        t.inputs
+            .iter()
+            .filter(|i| i.input.is_action())
+            .cloned()
+            .collect()
+    };
+    let mine = actions(current);
+    if mine.is_empty() {
+        return false;
+    }
+    let same_start = current.config == branch.config && current.start == branch.start;
+    !same_start || !actions(branch).starts_with(&mine)
 }
 
 #[cfg(test)]

@@ -272,3 +272,110 @@ fn share_links_round_trip() {
     assert_eq!(parse_share("#trace=1.x&t=-4").unwrap().t_ms, None);
     assert_eq!(parse_share("#trace=1.x&t=nope").unwrap().t_ms, None);
 }
+
+#[test]
+fn r_resumes_from_the_past_only() {
+    let none = Mods::default();
+    assert_eq!(
+        key_action("r", none, false, true),
+        Some(KeyAction::ResumeHere)
+    );
+    assert_eq!(key_action("r", none, true, false), None, "live: nothing");
+}
+
+#[test]
+fn commands_wait_while_the_past_is_shown() {
+    use shared::protocol::ClientCommand;
+    let crash = ClientCommand::Crash { node: NodeId(2) };
+    assert_eq!(while_past(&crash, None), Ok(()), "live: everything goes");
+    for command in [
+        crash,
+        ClientCommand::Append {
+            command: "add 1".into(),
+            node: None,
+            client_id: None,
+            serial: None,
+        },
+        ClientCommand::Pause,
+        ClientCommand::Resume,
+        ClientCommand::Step,
+        ClientCommand::Heal,
+    ] {
+        let refused = while_past(&command, Some(12_300)).expect_err("refused in the past");
+        assert!(refused.contains("t=12.3 s"), "{refused}");
+        assert!(refused.contains("Resume from here (r)"), "{refused}");
+        assert!(refused.contains("Back to live (Esc)"), "{refused}");
+    }
+}
+
+fn trace_with(actions: &[&str]) -> Trace {
+    let mut t = Trace::from_json(
+        r#"{"version":1,"config":{"nodes":3,"seed":1,"log_model":"command",
+        "timing":{"election_timeout_ms_min":150,"election_timeout_ms_max":300,
+        "heartbeat_interval_ms":50,"fsync_ms":2,"max_entries_per_append":8},
+        "network":{"latency_ms_min":5,"latency_ms_max":15,"loss_probability":0.0,
+        "duplicate_probability":0.0}},"start":{"kind":"empty"},"inputs":[],"end_ms":5000}"#,
+    )
+    .expect("a valid trace");
+    for (k, a) in actions.iter().enumerate() {
+        let input = match *a {
+            "pause" => r#"{"type":"control","paused":true,"speed":1.0}"#.to_string(),
+            crash if crash.starts_with("crash") => {
+                format!(r#"{{"type":"crash","node":{}}}"#, &crash[5..])
+            }
+            cmd => format!(r#"{{"type":"append","command":"{cmd}"}}"#),
+        };
+        t.inputs.push(
+            serde_json::from_str(&format!(
+                r#"{{"at_ms":{},"input":{input}}}"#,
+                1_000 + 100 * k as u64
+            ))
+            .expect("a valid input"),
+        );
+    }
+    t
+}
+
+#[test]
+fn a_return_asks_only_when_it_would_leave_actions_behind() {
+    let branch = trace_with(&["add 1", "crash2", "add 3"]);
+    // Right after an undo or a fork: the current run is the start of the branch.
+    assert!(!abandons(&trace_with(&["add 1", "crash2"]), &branch));
+    assert!(!abandons(&trace_with(&[]), &branch));
+    // Pause and speed changes are not actions.
+    assert!(!abandons(&trace_with(&["add 1", "pause"]), &branch));
+    // An action the branch does not hold.
+    assert!(abandons(&trace_with(&["add 1", "add 9"]), &branch));
+    assert!(abandons(
+        &trace_with(&["add 1", "crash2", "add 3", "add 4"]),
+        &branch
+    ));
+    // Another cluster.
+    let mut other = trace_with(&["add 1"]);
+    other.config.seed = 2;
+    assert!(abandons(&other, &branch));
+}
+
+#[test]
+fn a_branch_says_why_it_was_kept_and_where_it_ends() {
+    let row = BranchRow {
+        id: 3,
+        reason: "fork".into(),
+        nodes: 5,
+        seed: 11,
+        inputs: 12,
+        end_ms: 14_200,
+        last_input: Some("crash S2".into()),
+    };
+    assert_eq!(
+        branch_text(&row),
+        "Branch 3 · left by Resume from here · 5 servers, seed 11 · 12 inputs up to t=14.2 s \
+         · last: crash S2"
+    );
+    let one = BranchRow {
+        inputs: 1,
+        last_input: None,
+        ..row
+    };
+    assert!(branch_text(&one).ends_with("· 1 input up to t=14.2 s"));
+}

@@ -1,5 +1,5 @@
 //! The history endpoints: `GET`/`POST /api/trace`, `GET /api/trace/link`,
-//! `GET /api/trace/at`, `GET /api/trace/markers`, `POST /api/fork`, `POST /api/undo`,
+//! `GET /api/trace/at[/log]`, `GET /api/trace/markers`, `POST /api/fork`, `POST /api/undo`,
 //! `GET /api/trace/branches[/{id}]` and `POST /api/trace/branches/{id}/restore` (docs/api.md).
 //! `at` and `markers` re-execute the run's trace off the driver's thread, from checkpoints kept
 //! between requests ([`TimelineCache`]). Owns their HTTP shapes; must not reach
@@ -16,13 +16,14 @@ use axum::http::{header, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get, post};
 use axum::Router;
-use serde::Serialize;
-use shared::protocol::{ClusterSnapshot, SimEvent};
-use shared::trace::{link, Position, Timeline, Trace, CHECKPOINT_EVERY_MS};
+use serde::{Deserialize, Serialize};
+use shared::protocol::{ClusterSnapshot, LogEntryView, SimEvent, LOG_PAGE_MAX, LOG_WINDOW};
+use shared::trace::{link, Position, Replay, Timeline, Trace, CHECKPOINT_EVERY_MS};
+use shared::types::{LogIndex, NodeId};
 
 use super::routes::admit;
 use super::{AppState, ServerError};
-use crate::driver::{BranchInfo, CommandError, ForkAt, ForkReply, TRACE_BODY_BYTES_MAX};
+use crate::driver::{BranchInfo, CommandError, ForkAt, ForkReply, LogPage, TRACE_BODY_BYTES_MAX};
 
 /// The success envelope, `{"ok": true, "result": …}`.
 #[derive(Serialize)]
@@ -48,6 +49,10 @@ pub(super) fn router() -> Router<AppState> {
             get(share_link).fallback(method_not_allowed),
         )
         .route("/api/trace/at", get(at).fallback(method_not_allowed))
+        .route(
+            "/api/trace/at/log",
+            get(at_log).fallback(method_not_allowed),
+        )
         .route(
             "/api/trace/markers",
             get(markers).fallback(method_not_allowed),
@@ -77,9 +82,11 @@ async fn method_not_allowed(method: Method, uri: Uri) -> Response {
         "/api/trace" => Some("GET, POST"),
         "/api/fork" | "/api/undo" => Some("POST"),
         p if p.ends_with("/restore") => Some("POST"),
-        "/api/trace/link" | "/api/trace/at" | "/api/trace/markers" | "/api/trace/branches" => {
-            Some("GET")
-        }
+        "/api/trace/link"
+        | "/api/trace/at"
+        | "/api/trace/at/log"
+        | "/api/trace/markers"
+        | "/api/trace/branches" => Some("GET"),
         p if p.starts_with("/api/trace/branches/") && p.matches('/').count() == 4 => Some("GET"),
         _ => None,
     };
@@ -271,36 +278,130 @@ async fn timeline(
     Ok(built)
 }
 
+/// `GET /api/trace/at`'s query: a position (as for fork), and `full=true` for every entry of
+/// every log instead of the newest `LOG_WINDOW` (the live snapshot's window).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AtQuery {
+    at_ms: Option<u64>,
+    seq: Option<u64>,
+    before_input: Option<usize>,
+    full: Option<bool>,
+}
+
+impl AtQuery {
+    fn fork_at(&self) -> ForkAt {
+        ForkAt {
+            at_ms: self.at_ms,
+            seq: self.seq,
+            before_input: self.before_input,
+        }
+    }
+}
+
+/// `GET /api/trace/at/log`'s query: a position and one page of one node's log.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AtLogQuery {
+    at_ms: Option<u64>,
+    seq: Option<u64>,
+    before_input: Option<usize>,
+    node: u64,
+    from: Option<u64>,
+    to: Option<u64>,
+}
+
+fn query_or_400<T>(
+    query: Result<Query<T>, QueryRejection>,
+    expected: &str,
+) -> Result<T, ServerError> {
+    query.map(|Query(q)| q).map_err(|r| {
+        CommandError::invalid(format!("expected {expected}: {}", r.body_text())).into()
+    })
+}
+
+/// The run re-executed to `position`, from the checkpoints.
+async fn replay_at(state: &AppState, position: Position) -> Result<Replay, ServerError> {
+    let timeline = timeline(state, Some(position)).await?;
+    tokio::task::spawn_blocking(move || timeline.at(position))
+        .await
+        .map_err(|e| ServerError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?
+        .map_err(|e| ServerError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))
+}
+
 /// `GET /api/trace/at`'s result.
 #[derive(Serialize)]
 struct At {
-    /// The cluster at that instant, as `GET /api/cluster` draws it.
+    /// The cluster at that instant, as `GET /api/cluster` draws it (the same log window).
     snapshot: ClusterSnapshot,
     /// Inputs of the trace that had taken effect.
     inputs_applied: usize,
 }
 
-/// `GET /api/trace/at?at_ms=T` (or `seq=S`, `before_input=I`): the cluster at an instant of the
-/// current run, without changing the live one.
+/// `GET /api/trace/at?at_ms=T` (or `seq=S`, `before_input=I`; `&full=true`): the cluster at an
+/// instant of the current run, without changing the live one. Each log is windowed like the
+/// live snapshot's (a page scrolled further back asks `GET /api/trace/at/log`), so the answer's
+/// size does not grow with the run.
 async fn at(
     State(state): State<AppState>,
-    query: Result<Query<ForkAt>, QueryRejection>,
+    query: Result<Query<AtQuery>, QueryRejection>,
 ) -> Result<axum::Json<Envelope<At>>, ServerError> {
-    let Query(at) = query.map_err(|r| {
-        CommandError::invalid(format!(
-            "expected ?at_ms=T, ?seq=S or ?before_input=I: {}",
-            r.body_text()
-        ))
-    })?;
-    let position = at.position()?;
-    let timeline = timeline(&state, Some(position)).await?;
-    let replay = tokio::task::spawn_blocking(move || timeline.at(position))
-        .await
-        .map_err(|e| ServerError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?
-        .map_err(|e| ServerError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
+    let query = query_or_400(query, "?at_ms=T, ?seq=S or ?before_input=I (and full=true)")?;
+    let position = query.fork_at().position()?;
+    let replay = replay_at(&state, position).await?;
+    let snapshot = if query.full == Some(true) {
+        replay.sim().snapshot()
+    } else {
+        replay.sim().snapshot_window(LOG_WINDOW)
+    };
     Ok(ok(At {
-        snapshot: replay.sim().snapshot(),
+        snapshot,
         inputs_applied: replay.inputs_applied(),
+    }))
+}
+
+/// `GET /api/trace/at/log?at_ms=T&node=N&from=F&to=T2`: one page of node N's log at that
+/// instant, the same shape as `GET /api/nodes/{id}/log` (what a past instant's page asks for
+/// when scrolled back beyond its window).
+async fn at_log(
+    State(state): State<AppState>,
+    query: Result<Query<AtLogQuery>, QueryRejection>,
+) -> Result<axum::Json<Envelope<LogPage>>, ServerError> {
+    let q = query_or_400(
+        query,
+        "a position (at_ms, seq or before_input), node, from and to",
+    )?;
+    let position = ForkAt {
+        at_ms: q.at_ms,
+        seq: q.seq,
+        before_input: q.before_input,
+    }
+    .position()?;
+    if q.node == 0 {
+        return Err(CommandError::invalid("node must be a server's number, from 1").into());
+    }
+    let from = q.from.unwrap_or(1);
+    let to = q.to.unwrap_or(from.saturating_add(LOG_PAGE_MAX - 1));
+    if from == 0 || to < from || to - from >= LOG_PAGE_MAX {
+        return Err(CommandError::invalid(format!(
+            "bad range {from}..={to}: indexes start at 1, from <= to, and a page holds at most \
+             {LOG_PAGE_MAX} entries"
+        ))
+        .into());
+    }
+    let node = NodeId(q.node);
+    let replay = replay_at(&state, position).await?;
+    let sim = replay.sim();
+    let (entries, log_len) = sim
+        .node_log_range(node, LogIndex(from), LogIndex(to))
+        .ok_or_else(|| CommandError::not_found(format!("there is no node {node}")))?;
+    Ok(ok(LogPage {
+        node,
+        from: LogIndex(from),
+        to: LogIndex(to),
+        log_len,
+        commit_index: sim.node(node).map_or(LogIndex(0), |r| r.commit_index()),
+        entries: entries.iter().map(LogEntryView::from).collect(),
     }))
 }
 

@@ -2,6 +2,7 @@
 //! None of them holds Raft knowledge of its own.
 
 pub mod auto_pause;
+pub mod branches;
 pub mod break_raft;
 pub mod classroom;
 pub mod controls;

@@ -12,7 +12,7 @@ use shared::types::Term;
 
 /// Keyboard shortcuts, listed once here and handled in `app` (the timeline's in
 /// `components::timeline`).
-pub const SHORTCUTS: [(&str, &str); 13] = [
+pub const SHORTCUTS: [(&str, &str); 14] = [
     ("space  or  .", "pause / resume"),
     ("s", "step: advance to the next event"),
     ("+  /  −", "faster / slower (one notch of the speed scale)"),
@@ -29,6 +29,10 @@ pub const SHORTCUTS: [(&str, &str); 13] = [
         "undo the last action (the run is kept as a branch)",
     ),
     ("Esc", "in the past: back to live"),
+    (
+        "r",
+        "in the past: resume from here (the live run is kept as a branch)",
+    ),
 ];
 
 /// "?" help.

@@ -1,14 +1,15 @@
 //! The timeline under the top bar: the scrubber with its markers, the "viewing the past" banner
 //! (Back to live / Resume from here), and the history tools (undo, download, import by picker or
-//! drag and drop, copy a share link), with their keys. Draws and wires events only: requests and
+//! drag and drop, copy a share link, the branches), with their keys. Draws and wires events only: requests and
 //! the live/past switch are `history`'s, positions and key meanings `timeline`'s.
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use wasm_bindgen::JsCast;
 
+use crate::components::branches::{BranchList, BranchesChip};
 use crate::components::reply::ReplyLine;
-use crate::history::{viewing, At, History};
+use crate::history::{viewing, At, Branches, History};
 use crate::http::file_text;
 use crate::state::{use_ctx, Ctx};
 use crate::timeline::{format_instant, fraction, key_action, thin, time_at, KeyAction, Lane, Mods};
@@ -48,6 +49,7 @@ fn on_key(ctx: Ctx, history: History, ev: web_sys::KeyboardEvent) {
         KeyAction::StepForward => history.step_forward(ctx),
         KeyAction::Undo => history.undo(ctx),
         KeyAction::Live => history.back_to_live(ctx),
+        KeyAction::ResumeHere => history.resume_here(ctx),
     }
 }
 
@@ -137,6 +139,7 @@ pub fn Timeline() -> impl IntoView {
     };
 
     let past_text = move || history.past.get().map(viewing).unwrap_or_default();
+    let branches = Branches::new();
     let busy = move || history.busy.get();
     view! {
         <section class="timeline" data-testid="timeline" aria-label="Timeline of the run">
@@ -147,7 +150,7 @@ pub fn Timeline() -> impl IntoView {
                     <button class="btn" data-testid="back-to-live"
                         on:click=move |_| history.back_to_live(ctx)>"Back to live"</button>
                     <button class="btn primary" data-testid="resume-here" disabled=busy
-                        title="Make the live cluster this instant (the run after it is kept as a branch)"
+                        title="Make the live cluster this instant (r; the run after it is kept as a branch)"
                         on:click=move |_| history.resume_here(ctx)>"Resume from here"</button>
                 </div>
             </Show>
@@ -221,6 +224,7 @@ pub fn Timeline() -> impl IntoView {
                 <button class="btn chip" data-testid="copy-link"
                     title="A link that opens this run at the instant shown"
                     on:click=move |_| history.make_link(ctx)>"Copy link"</button>
+                <BranchesChip branches=branches/>
                 {move || history.link.get().map(|url| view! {
                     <input class="text share-link" readonly data-testid="share-link" prop:value=url
                         aria-label="Share link" on:focus=|ev| {
@@ -229,6 +233,7 @@ pub fn Timeline() -> impl IntoView {
                         }/>
                 })}
             </div>
+            <BranchList branches=branches/>
             <ReplyLine origin=Origin::History/>
             <Show when=move || dropping.get()>
                 <div class="drop-hint" data-testid="drop-hint">"Drop a trace file to load that run"</div>

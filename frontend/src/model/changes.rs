@@ -47,3 +47,47 @@ impl Changes {
         self.everything || self.nodes.contains(&id)
     }
 }
+
+impl Changes {
+    /// The parts that differ between two views of the same cluster (a past instant shown in
+    /// place of another, or the live run again): the page then redraws only those, instead of
+    /// everything as for a new snapshot. A different cluster (seed, log model, timings, number
+    /// of servers) is `everything`.
+    pub fn between(old: &super::ClusterView, new: &super::ClusterView) -> Changes {
+        let same_cluster = old.seed == new.seed
+            && old.log_model == new.log_model
+            && old.timing == new.timing
+            && old.nodes.len() == new.nodes.len();
+        if !same_cluster {
+            return Changes::all();
+        }
+        Changes {
+            everything: false,
+            nodes: old
+                .nodes
+                .iter()
+                .zip(&new.nodes)
+                .filter(|(a, b)| a != b)
+                .map(|(_, b)| b.id)
+                .collect(),
+            messages: old.messages != new.messages,
+            ghosts: old.ghosts != new.ghosts,
+            committed: old.committed_first_index != new.committed_first_index
+                || old.committed != new.committed
+                || old.divergent != new.divergent,
+            narration: old.narration != new.narration,
+            network: old.network != new.network,
+            control: old.paused != new.paused || old.speed != new.speed,
+            leaders: old.leaders_by_term != new.leaders_by_term,
+        }
+    }
+}
+
+impl super::ClusterView {
+    /// Take `old`'s place on screen: mark as changed only what differs from it (see
+    /// [`Changes::between`]), whatever this view's own marks were.
+    pub fn replacing(mut self, old: &super::ClusterView) -> super::ClusterView {
+        self.changes = Changes::between(old, &self);
+        self
+    }
+}

@@ -1,6 +1,6 @@
 //! The page's side of history (docs/trace.md): whether the screen shows the live run or an
 //! instant of its past, and the requests behind the timeline — markers, `GET /api/trace/at`,
-//! fork, undo, import and share links. While the past is shown, live messages update a kept copy
+//! fork, undo, import, branches (`branches`) and share links (`share`). While the past is shown, live messages update a kept copy
 //! of the live view (so "Back to live" is instant), never the screen. Owns those requests and that
 //! switch; drawing is `components::timeline`'s, the pure decisions are `timeline`'s, and all Raft
 //! knowledge stays in `model` (a past instant is drawn from its snapshot by the same reducer).
@@ -10,13 +10,17 @@ use leptos::task::spawn_local;
 use serde::Deserialize;
 use shared::protocol::{ClusterSnapshot, ServerMessage, PROTOCOL_VERSION};
 
-use crate::http::{copy_to_clipboard, request};
+use crate::http::request;
 use crate::model::{ClusterView, Tone};
 use crate::state::{Ctx, Selection};
-use crate::timeline::{back_target, format_instant, markers, parse_share, share_fragment, story};
+use crate::timeline::{back_target, format_instant, markers, story};
 use crate::timeline::{Marker, MarkersReply};
 use crate::ws::Origin;
-use wasm_bindgen::JsValue;
+
+mod branches;
+mod share;
+
+pub use branches::Branches;
 
 /// Least wall time between two marker refreshes while the run goes on: the server re-executes
 /// the run to answer, so a long run is asked less often (see `refresh_markers`).
@@ -36,7 +40,8 @@ pub enum At {
 }
 
 impl At {
-    fn query(self) -> String {
+    /// Its query string for `GET /api/trace/at` and `/api/trace/at/log`.
+    pub fn query(self) -> String {
         match self {
             At::Ms(t) => format!("at_ms={t}"),
             At::Seq(s) => format!("seq={s}"),
@@ -82,6 +87,9 @@ pub struct History {
     pub busy: RwSignal<bool>,
     /// The last share link made, shown for copying by hand.
     pub link: RwSignal<Option<String>>,
+    /// Counts the run's replacements made from this page (fork, undo, load, return to a
+    /// branch): what shows the branches refetches on a change.
+    pub moves: RwSignal<u64>,
     /// The live view, kept up to date while the past is shown.
     saved: StoredValue<Option<ClusterView>, LocalStorage>,
     /// The position asked for last; an answer for any other is stale and dropped.
@@ -111,6 +119,7 @@ impl History {
             track: RwSignal::new(Track::default()),
             busy: RwSignal::new(false),
             link: RwSignal::new(None),
+            moves: RwSignal::new(0),
             saved: StoredValue::new_local(None),
             wanted: StoredValue::new(None),
             fetching: StoredValue::new(false),
@@ -302,10 +311,13 @@ impl History {
             view.narration.extend(told);
         }
         let (time_ms, seq, speed) = (view.time_ms, view.seq, view.speed);
-        ctx.live.change(move |v| *v = view);
+        // Only what differs from the instant shown before is redrawn: two nearby instants share
+        // most servers, the story and the network.
+        ctx.live.change(move |v| *v = view.replacing(v));
         ctx.clock
             .update_value(|c| c.reset(time_ms as f64, wall_ms(), speed, true));
         ctx.now.set(time_ms as f64);
+        ctx.past_ms.set_value(Some(time_ms));
         self.past.set(Some(Past { time_ms, seq, at }));
     }
 
@@ -315,15 +327,15 @@ impl History {
             return;
         }
         self.wanted.set_value(None);
+        ctx.past_ms.set_value(None);
         self.past.set(None);
-        let Some(mut view) = self.saved.try_update_value(|v| v.take()).flatten() else {
+        let Some(view) = self.saved.try_update_value(|v| v.take()).flatten() else {
             ctx.reconnect_now();
             return;
         };
-        view.touch_all();
         let (time_ms, speed, paused) = (view.time_ms as f64, view.speed, view.paused);
         let needs_resync = view.needs_resync;
-        ctx.live.change(move |v| *v = view);
+        ctx.live.change(move |v| *v = view.replacing(v));
         ctx.clock
             .update_value(|c| c.reset(time_ms, wall_ms(), speed, paused));
         if needs_resync {
@@ -375,11 +387,11 @@ impl History {
     /// Load a trace (a file or a share link): the cluster becomes that run. A refusal changes
     /// nothing and is shown as the server words it. `then` runs after a success.
     pub fn load(self, ctx: Ctx, text: String, then: impl FnOnce() + 'static) {
-        self.replace_run_then(ctx, "/api/trace", Some(text), then);
+        self.replace_run_then(ctx, "/api/trace".to_string(), Some(text), then);
     }
 
-    fn replace_run(self, ctx: Ctx, url: &'static str, body: Option<String>) {
-        self.replace_run_then(ctx, url, body, || {});
+    fn replace_run(self, ctx: Ctx, url: &str, body: Option<String>) {
+        self.replace_run_then(ctx, url.to_string(), body, || {});
     }
 
     /// POST something that replaces the live run (fork, undo, load) and show the answer. On
@@ -387,7 +399,7 @@ impl History {
     fn replace_run_then(
         self,
         ctx: Ctx,
-        url: &'static str,
+        url: String,
         body: Option<String>,
         then: impl FnOnce() + 'static,
     ) {
@@ -398,7 +410,7 @@ impl History {
         self.expect_run.set_value(true);
         ctx.clear_reply(Origin::History);
         spawn_local(async move {
-            let answer = request("POST", url, body).await;
+            let answer = request("POST", &url, body).await;
             self.busy.set(false);
             if !matches!(answer, Ok((200, _))) {
                 self.expect_run.set_value(false);
@@ -414,81 +426,12 @@ impl History {
                         r.insert(Origin::History, Ok(message));
                     });
                     self.refresh_markers(true);
+                    self.moves.update(|m| *m += 1);
                     then();
                 }
                 Ok((_, text)) => ctx.local_error(Origin::History, error_of(&text)),
                 Err(e) => ctx.local_error(Origin::History, e),
             }
-        });
-    }
-
-    /// Ask for the current run as a share link and put it in `link` (and the clipboard, when the
-    /// browser allows). A run too long for a link says so and points at the file.
-    pub fn make_link(self, ctx: Ctx) {
-        let t = self.past.get_untracked().map(|p| p.time_ms);
-        ctx.clear_reply(Origin::History);
-        spawn_local(async move {
-            match request("GET", "/api/trace/link", None).await {
-                Ok((200, text)) => match parse_result::<LinkResult>(&text) {
-                    Ok(link) => {
-                        let url = page_url() + &share_fragment(&link.fragment, t);
-                        // Shown first: the clipboard may be refused (a page not on https or
-                        // localhost) or wait for a permission.
-                        self.link.set(Some(url.clone()));
-                        let said = if copy_to_clipboard(&url).await {
-                            format!("Link copied ({} characters)", url.len())
-                        } else {
-                            "Copy the link below".to_string()
-                        };
-                        ctx.replies.update(|r| {
-                            r.insert(Origin::History, Ok(said));
-                        });
-                    }
-                    Err(e) => ctx.local_error(Origin::History, e),
-                },
-                Ok((_, text)) => ctx.local_error(Origin::History, error_of(&text)),
-                Err(e) => ctx.local_error(Origin::History, e),
-            }
-        });
-    }
-
-    /// When the page was opened from a share link (`#trace=…&t=…`): load that run, pause it, and
-    /// show the instant `t`. The fragment is removed from the address bar once read, so a reload
-    /// does not load the run again over whatever happened since.
-    pub fn open_share_link(self, ctx: Ctx) {
-        let Some(window) = web_sys::window() else {
-            return;
-        };
-        let hash = window.location().hash().unwrap_or_default();
-        let Some(share) = parse_share(&hash) else {
-            return;
-        };
-        if let Ok(history) = window.history() {
-            let _ = history.replace_state_with_url(&JsValue::NULL, "", Some(&page_url()));
-        }
-        let trace = match shared::trace::link::decode(&share.fragment) {
-            Ok(trace) => trace,
-            Err(e) => {
-                return ctx.local_error(
-                    Origin::History,
-                    format!("This link's run cannot be opened: {e}"),
-                );
-            }
-        };
-        // Paused first (over HTTP: the WebSocket may not be open yet), so the run waits at the
-        // instant the link names instead of running on from it.
-        spawn_local(async move {
-            let pause = r#"{"type":"pause"}"#.to_string();
-            if let Ok((status, text)) = request("POST", "/api/commands", Some(pause)).await {
-                if status != 200 {
-                    leptos::logging::warn!("pause: {}", error_of(&text));
-                }
-            }
-            self.load(ctx, trace.to_json(), move || {
-                if let Some(t) = share.t_ms {
-                    self.show(ctx, At::Ms(t));
-                }
-            });
         });
     }
 }
@@ -499,24 +442,9 @@ impl Default for History {
     }
 }
 
-/// The page's address without its fragment or query.
-fn page_url() -> String {
-    web_sys::window()
-        .and_then(|w| {
-            let l = w.location();
-            Some(l.origin().ok()? + &l.pathname().ok()?)
-        })
-        .unwrap_or_default()
-}
-
 #[derive(Deserialize)]
 struct ForkResult {
     message: String,
-}
-
-#[derive(Deserialize)]
-struct LinkResult {
-    fragment: String,
 }
 
 #[derive(Deserialize)]
