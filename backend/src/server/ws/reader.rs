@@ -2,7 +2,9 @@
 //! sent to the driver; their replies go to the writer), and the driver's broadcast, taken off
 //! the shared channel at once into the viewer's outbox. Also closes a viewer that has said
 //! nothing, not even a pong, for too long. A viewer's reader also hands on the presenter's
-//! view state (follow mode). Owns request admission; must not write to the socket.
+//! view state (follow mode), and the lesson's question and tally; a viewer may answer that
+//! question (its one request besides reading). Owns request admission; must not write to the
+//! socket.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -14,10 +16,11 @@ use tokio::sync::{watch, Semaphore};
 
 use super::follow;
 use super::outbox::Outbox;
-use super::{End, Peer, Replies};
+use super::{predict, End, Peer, Replies};
 use crate::driver::{AppendWait, CommandError, Input, Outgoing};
 use crate::server::access::Role;
 use crate::server::limits::ClientBuckets;
+use crate::server::tally::{Published, Seat};
 use crate::server::{parse_command, reply_json, AppState};
 
 pub(super) struct Reader<'a, R> {
@@ -33,6 +36,12 @@ pub(super) struct Reader<'a, R> {
     follow: Option<watch::Receiver<Option<Utf8Bytes>>>,
     /// A presenter's budget of view changes.
     view_budget: follow::Budget,
+    /// A viewer's place in the room's tally (none for a presenter).
+    seat: Option<Seat>,
+    /// The lesson's question and its tally, as this connection is to see it.
+    prediction: Option<Published>,
+    /// A viewer's budget of answers.
+    answer_budget: follow::Budget,
 }
 
 /// What one message from the viewer leads to.
@@ -61,9 +70,14 @@ where
             rx.mark_changed();
             rx
         });
+        let predictions = &state.inner.lessons.predictions;
+        let viewer = peer.role == Role::Viewer;
         Reader {
             follow,
             view_budget: follow::Budget::new(Instant::now()),
+            seat: viewer.then(|| predictions.seat()),
+            prediction: Some(predictions.subscribe(!viewer)),
+            answer_budget: follow::Budget::new(Instant::now()),
             buckets: ClientBuckets::new(limits, Instant::now()),
             in_flight: Arc::new(Semaphore::new(limits.ws_in_flight_max)),
             state: state.clone(),
@@ -115,6 +129,12 @@ where
                 view = follow::next(&mut self.follow) => {
                     // Beside the replies: small, newest-only, and ahead of a backlog of events.
                     if self.replies.send(view).await.is_err() {
+                        return End::Stop;
+                    }
+                }
+                prediction = follow::next(&mut self.prediction) => {
+                    // The same way: the newest question and tally only.
+                    if self.replies.send(prediction).await.is_err() {
                         return End::Stop;
                     }
                 }
@@ -181,6 +201,12 @@ where
             Ok(id) => id,
             Err(e) => return refuse(0, e),
         };
+        // A viewer's answer to the lesson's question: the one request a viewer may make.
+        if predict::is_answer(&value) {
+            let seat = self.seat.as_ref();
+            let result = predict::answer(value, seat, &mut self.answer_budget, Instant::now());
+            return Some(reply_json(request_id, result));
+        }
         if self.peer.role == Role::Viewer {
             return refuse(
                 request_id,
