@@ -9,6 +9,7 @@ pub mod lessons;
 pub mod logs;
 pub mod narration;
 pub mod overlays;
+pub mod prediction;
 pub mod reply;
 pub mod ring;
 pub mod safety;
