@@ -10,9 +10,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::extract::ws::{close_code, Message, Utf8Bytes};
+use futures_util::stream::BoxStream;
 use futures_util::{Stream, StreamExt};
-use tokio::sync::broadcast::{self, error::RecvError};
-use tokio::sync::{watch, Semaphore};
+use tokio::sync::broadcast::{self, error::RecvError, error::TryRecvError};
+use tokio::sync::Semaphore;
 
 use super::follow;
 use super::outbox::Outbox;
@@ -20,7 +21,7 @@ use super::{predict, End, Peer, Replies};
 use crate::driver::{AppendWait, CommandError, Input, Outgoing};
 use crate::server::access::Role;
 use crate::server::limits::ClientBuckets;
-use crate::server::tally::{Published, Seat};
+use crate::server::tally::Seat;
 use crate::server::{parse_command, reply_json, AppState};
 
 pub(super) struct Reader<'a, R> {
@@ -32,14 +33,14 @@ pub(super) struct Reader<'a, R> {
     replies: Replies,
     buckets: ClientBuckets,
     in_flight: Arc<Semaphore>,
-    /// A viewer's view of the presenter's latest view state (none for a presenter).
-    follow: Option<watch::Receiver<Option<Utf8Bytes>>>,
+    /// A viewer's view of the presenter's latest view state (never yields for a presenter).
+    follow: BoxStream<'static, Utf8Bytes>,
     /// A presenter's budget of view changes.
     view_budget: follow::Budget,
     /// A viewer's place in the room's tally (none for a presenter).
     seat: Option<Seat>,
     /// The lesson's question and its tally, as this connection is to see it.
-    prediction: Option<Published>,
+    prediction: BoxStream<'static, Utf8Bytes>,
     /// A viewer's budget of answers.
     answer_budget: follow::Budget,
 }
@@ -73,10 +74,10 @@ where
         let predictions = &state.inner.lessons.predictions;
         let viewer = peer.role == Role::Viewer;
         Reader {
-            follow,
+            follow: follow::newest(follow),
             view_budget: follow::Budget::new(Instant::now()),
             seat: viewer.then(|| predictions.seat()),
-            prediction: Some(predictions.subscribe(!viewer)),
+            prediction: follow::newest(Some(predictions.subscribe(!viewer))),
             answer_budget: follow::Budget::new(Instant::now()),
             buckets: ClientBuckets::new(limits, Instant::now()),
             in_flight: Arc::new(Semaphore::new(limits.ws_in_flight_max)),
@@ -114,8 +115,20 @@ where
                 }
                 item = self.outgoing.recv() => match item {
                     Ok(out) => {
-                        if !self.outbox.push(out) {
-                            tracing::debug!("viewer's backlog is over its budget; resync");
+                        self.push(out);
+                        // Take whatever else is waiting without another turn of this loop: a
+                        // connection that was kept from running (a busy machine) catches up at
+                        // the cost of one wait on the shared channel, not one per message.
+                        loop {
+                            match self.outgoing.try_recv() {
+                                Ok(out) => self.push(out),
+                                Err(TryRecvError::Lagged(missed)) => {
+                                    tracing::debug!(missed, "viewer missed broadcast messages; resync");
+                                    self.outbox.resync();
+                                }
+                                // Empty (the usual end) or closed (the next `recv` says so).
+                                Err(_) => break,
+                            }
                         }
                     }
                     Err(RecvError::Lagged(missed)) => {
@@ -126,13 +139,13 @@ where
                         return End::Close(close_code::ERROR, "the simulator stopped")
                     }
                 },
-                view = follow::next(&mut self.follow) => {
+                Some(view) = self.follow.next() => {
                     // Beside the replies: small, newest-only, and ahead of a backlog of events.
                     if self.replies.send(view).await.is_err() {
                         return End::Stop;
                     }
                 }
-                prediction = follow::next(&mut self.prediction) => {
+                Some(prediction) = self.prediction.next() => {
                     // The same way: the newest question and tally only.
                     if self.replies.send(prediction).await.is_err() {
                         return End::Stop;
@@ -148,6 +161,12 @@ where
                     }
                 }
             }
+        }
+    }
+
+    fn push(&self, out: Arc<Outgoing>) {
+        if !self.outbox.push(out) {
+            tracing::debug!("viewer's backlog is over its budget; resync");
         }
     }
 
