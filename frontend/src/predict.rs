@@ -54,7 +54,10 @@ impl Prediction {
             .iter()
             .enumerate()
             .map(|(i, label)| {
-                let count = v.tally.as_ref().map(|t| t.counts.get(i).copied().unwrap_or(0));
+                let count = v
+                    .tally
+                    .as_ref()
+                    .map(|t| t.counts.get(i).copied().unwrap_or(0));
                 let percent = match (count, answered) {
                     (Some(c), a) if a > 0 => (c * 100 + a / 2) / a,
                     _ => 0,
@@ -113,7 +116,10 @@ mod tests {
         let mut p = Prediction::default();
         p.on_message(Some(asked(1, None, None)));
         p.picked = Some(1);
-        assert_eq!(p.viewer_status(), "Your answer: S2. You can change it until the reveal.");
+        assert_eq!(
+            p.viewer_status(),
+            "Your answer: S2. You can change it until the reveal."
+        );
         p.on_message(Some(asked(1, None, Some(1))));
         assert_eq!(p.picked, Some(1), "the reveal of the same question");
         assert_eq!(p.viewer_status(), "Right: S2.");
@@ -135,13 +141,27 @@ mod tests {
         p.on_message(Some(asked(1, Some(tally), Some(0))));
         p.picked = Some(2);
         let rows = p.rows();
-        assert_eq!(rows.iter().map(|r| r.count).collect::<Vec<_>>(), [Some(1), Some(2), Some(0)]);
-        assert_eq!(rows.iter().map(|r| r.percent).collect::<Vec<_>>(), [33, 67, 0]);
+        assert_eq!(
+            rows.iter().map(|r| r.count).collect::<Vec<_>>(),
+            [Some(1), Some(2), Some(0)]
+        );
+        assert_eq!(
+            rows.iter().map(|r| r.percent).collect::<Vec<_>>(),
+            [33, 67, 0]
+        );
         assert!(rows[0].right && !rows[1].right && rows[2].picked);
         assert_eq!(p.summary().unwrap(), "3 of 4 answered");
         assert_eq!(p.viewer_status(), "Not quite: the answer is S1.");
         // Before anyone answers, no division by zero.
-        p.on_message(Some(asked(1, Some(Tally { counts: vec![0; 3], answered: 0, viewers: 2 }), None)));
+        p.on_message(Some(asked(
+            1,
+            Some(Tally {
+                counts: vec![0; 3],
+                answered: 0,
+                viewers: 2,
+            }),
+            None,
+        )));
         assert!(p.rows().iter().all(|r| r.percent == 0));
     }
 }

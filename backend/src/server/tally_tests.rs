@@ -43,18 +43,27 @@ fn viewers_answer_once_each_the_presenter_sees_it_live_and_the_reveal_closes_it(
     let q = &shown["prediction"];
     assert_eq!(q["text"], "Which server will become the first leader?");
     assert_eq!(q["open"], true);
-    assert!(q.get("tally").is_none(), "viewers see no tally before the reveal");
+    assert!(
+        q.get("tally").is_none(),
+        "viewers see no tally before the reveal"
+    );
     assert!(q.get("answer").is_none(), "nor the answer");
     let id = q["question"].as_u64().unwrap();
     let tally = &newest(&mut presenter).unwrap()["prediction"]["tally"];
-    assert_eq!((tally["answered"].clone(), tally["viewers"].clone()), (0.into(), 2.into()));
+    assert_eq!(
+        (tally["answered"].clone(), tally["viewers"].clone()),
+        (0.into(), 2.into())
+    );
 
     // One answer per connection, changeable: a's second answer replaces its first.
     a.answer(id, 0).expect("taken");
     a.answer(id, 2).expect("changed");
     let ok = b.answer(id, 2).expect("taken");
     assert!(ok.message.unwrap().contains("S3"));
-    assert!(!viewer.has_changed().unwrap(), "answers do not wake viewers");
+    assert!(
+        !viewer.has_changed().unwrap(),
+        "answers do not wake viewers"
+    );
     let tally = &newest(&mut presenter).unwrap()["prediction"]["tally"];
     assert_eq!(tally["counts"], serde_json::json!([0, 0, 2]));
     assert_eq!(tally["answered"], 2);
@@ -67,13 +76,19 @@ fn viewers_answer_once_each_the_presenter_sees_it_live_and_the_reveal_closes_it(
     // A viewer who leaves takes its answer along.
     drop(b);
     let tally = &newest(&mut presenter).unwrap()["prediction"]["tally"];
-    assert_eq!((tally["answered"].clone(), tally["viewers"].clone()), (1.into(), 1.into()));
+    assert_eq!(
+        (tally["answered"].clone(), tally["viewers"].clone()),
+        (1.into(), 1.into())
+    );
 
     // The reveal: viewers get the answer, the why and the tally; answers are closed.
     p.lesson_at(Some((&staged, 1)));
     let revealed = newest(&mut viewer).unwrap();
     let q = &revealed["prediction"];
-    assert_eq!((q["open"].clone(), q["answer"].clone()), (false.into(), 0.into()));
+    assert_eq!(
+        (q["open"].clone(), q["answer"].clone()),
+        (false.into(), 0.into())
+    );
     assert_eq!(q["question"], id, "the same question");
     assert_eq!(q["tally"]["counts"], serde_json::json!([0, 0, 1]));
     assert!(q["why"].as_str().unwrap().contains("timer"));

@@ -23,6 +23,10 @@ pub fn on_message(ctx: Ctx, message: &ServerMessage) {
         } => {
             ctx.role.set(*role);
             ctx.viewer_url.set(viewer_url.clone());
+            // A new connection has no answer on the server yet: do not show the old one as given.
+            if ctx.prediction.with_untracked(|p| p.picked.is_some()) {
+                ctx.prediction.update(|p| p.picked = None);
+            }
         }
         ServerMessage::PresenterView(view) => {
             ctx.presenter_view.set(Some(view.clone()));

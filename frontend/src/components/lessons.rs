@@ -202,7 +202,11 @@ pub fn LessonPanel() -> impl IntoView {
     let ctx = use_ctx();
     // A viewer's page asks the question in its own card (components::prediction), without
     // the presenter's Back / Reveal / Next.
-    let v = move || l.open.get().filter(|_| ctx.role.get() != Some(ConnectionRole::Viewer));
+    let v = move || {
+        l.open
+            .get()
+            .filter(|_| ctx.role.get() != Some(ConnectionRole::Viewer))
+    };
     view! {
         {move || v().map(|v| {
             let asking = v.asking();
