@@ -108,6 +108,7 @@ fn handle_server_message(ctx: Ctx, message: ServerMessage) {
         ServerMessage::Safety { safety } => ctx.safety.update(|s| s.load(Some(safety))),
         ServerMessage::Reply { .. } => {} // Routed by the connection to `on_reply`.
         ServerMessage::PresenterView(_) => {} // Follow mode, in `classroom::on_message`.
+        ServerMessage::Prediction { .. } => {} // The tally, in `classroom::on_message`.
     }
 }
 

@@ -73,6 +73,8 @@ pub struct Ctx {
     pub following: RwSignal<bool>,
     /// The presenter's latest view state, kept so that rejoining follow mode goes straight to it.
     pub presenter_view: RwSignal<Option<PresenterView>>,
+    /// The question a lesson asks now, its tally, and this viewer's pick.
+    pub prediction: RwSignal<crate::predict::Prediction>,
     /// The live safety checker's verdict (and the rules broken on purpose).
     pub safety: RwSignal<SafetyState>,
     /// Set when the server speaks another protocol version (the page must be reloaded).
@@ -121,6 +123,7 @@ impl Ctx {
             viewer_url: RwSignal::new(None),
             following: RwSignal::new(true),
             presenter_view: RwSignal::new(None),
+            prediction: RwSignal::new(Default::default()),
             version_mismatch: RwSignal::new(None),
             past_ms: StoredValue::new(None),
             safety: RwSignal::new(SafetyState::default()),

@@ -167,7 +167,9 @@ impl Driver {
         };
         match command {
             ClientCommand::Append { .. } => unreachable!("append is handled by Driver::append"),
-            ClientCommand::PresenterView(_) => unreachable!("refused by Input::parse"),
+            ClientCommand::PresenterView(_) | ClientCommand::Answer { .. } => {
+                unreachable!("refused by Input::parse")
+            }
             ClientCommand::Crash { node } => {
                 self.input(TraceInput::Crash { node })?;
                 done(format!(

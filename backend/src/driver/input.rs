@@ -48,6 +48,10 @@ impl Input {
                 "presenter_view is sent by the presenter's page on its WebSocket and relayed to \
                  viewers; it is not a command for the cluster",
             )),
+            ClientCommand::Answer { .. } => Err(CommandError::invalid(
+                "answer is sent by a viewer's page on its WebSocket to the question a lesson \
+                 asks; it is not a command for the cluster",
+            )),
             other => Ok(Input::Control(other)),
         }
     }

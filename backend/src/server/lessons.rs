@@ -29,6 +29,9 @@ pub const LESSON_BYTES_MAX: usize = 64 * 1024;
 #[derive(Default)]
 pub(crate) struct Lessons {
     open: Mutex<Option<Open>>,
+    /// The viewers' answers to the question the lesson asks (told where the lesson stands
+    /// while `open` is locked, so it never disagrees with it).
+    pub(crate) predictions: std::sync::Arc<super::tally::Predictions>,
 }
 
 impl std::fmt::Debug for Lessons {
@@ -148,6 +151,8 @@ impl Lessons {
             at: 0,
         };
         go_to(driver, &new).await?;
+        self.predictions.lesson_opened();
+        self.predictions.lesson_at(Some((&new.staged, new.at)));
         let v = view(&new);
         *open = Some(new);
         Ok(v)
@@ -175,6 +180,7 @@ impl Lessons {
             open.at = from;
             return Err(e);
         }
+        self.predictions.lesson_at(Some((&open.staged, open.at)));
         Ok(view(open))
     }
 }
@@ -342,5 +348,8 @@ async fn close(
     ConnectInfo(addr): ConnectInfo<SocketAddr>,
 ) -> Json<bool> {
     admit(&state, addr, false)?;
-    ok(state.inner.lessons.open.lock().await.take().is_some())
+    let lessons = &state.inner.lessons;
+    let mut open = lessons.open.lock().await;
+    lessons.predictions.lesson_at(None);
+    ok(open.take().is_some())
 }

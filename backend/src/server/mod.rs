@@ -14,6 +14,7 @@ mod limits;
 mod listener;
 mod routes;
 mod static_files;
+mod tally;
 mod ws;
 
 use std::net::SocketAddr;

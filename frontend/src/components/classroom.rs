@@ -1,18 +1,21 @@
 //! The classroom strip under the top bar, and follow mode. A viewer's page says it is read-only
 //! and whether it follows the presenter (one click to stop or to follow again); the presenter's
 //! page shows the URL students open and its QR code, and sends what it shows (selection,
-//! highlight, layout) for viewers to follow. Owns follow mode; must not command the cluster.
+//! highlight, layout, the instant its timeline shows) for viewers to follow. Owns follow mode;
+//! must not command the cluster.
 
 use leptos::prelude::*;
 use shared::protocol::{ClientCommand, ConnectionRole, PresenterView, ServerMessage};
 
+use crate::components::prediction::ViewerQuestion;
 use crate::components::reply::ReplyLine;
 use crate::follow::{focus_of, highlight_of, qr_svg};
+use crate::history::{At, History};
 use crate::state::{use_ctx, Ctx, Selection};
 use crate::ws::{ConnState, Origin};
 
-/// Take what a server message says about the classroom: `hello`'s role and viewer URL, and the
-/// presenter's view state (applied at once while following).
+/// Take what a server message says about the classroom: `hello`'s role and viewer URL, the
+/// presenter's view state (applied at once while following), and the lesson's question.
 pub fn on_message(ctx: Ctx, message: &ServerMessage) {
     match message {
         ServerMessage::Hello {
@@ -20,12 +23,20 @@ pub fn on_message(ctx: Ctx, message: &ServerMessage) {
         } => {
             ctx.role.set(*role);
             ctx.viewer_url.set(viewer_url.clone());
+            // A new connection has no answer on the server yet: do not show the old one as given.
+            if ctx.prediction.with_untracked(|p| p.picked.is_some()) {
+                ctx.prediction.update(|p| p.picked = None);
+            }
         }
         ServerMessage::PresenterView(view) => {
             ctx.presenter_view.set(Some(view.clone()));
             if ctx.following.get_untracked() && !ctx.may_control() {
                 apply(ctx, view);
             }
+        }
+        ServerMessage::Prediction { prediction } => {
+            let prediction = prediction.clone();
+            ctx.prediction.update(|p| p.on_message(prediction));
         }
         _ => {}
     }
@@ -51,7 +62,9 @@ fn apply(ctx: Ctx, view: &PresenterView) {
 }
 
 /// What this page shows, as the protocol says it.
-fn current_view(ctx: Ctx) -> PresenterView {
+fn current_view(ctx: Ctx, history: Option<History>) -> PresenterView {
+    // The instant the timeline shows (none: live), as the presenter asked for it.
+    let past = history.and_then(|h| h.past.get());
     let (selected_node, selected_message) = match ctx.selection.get() {
         Selection::None => (None, None),
         Selection::Node(n) => (Some(n), None),
@@ -62,14 +75,48 @@ fn current_view(ctx: Ctx) -> PresenterView {
         selected_message,
         highlight: highlight_of(ctx.highlight.get()),
         presenter_layout: ctx.presenter.get(),
-        // The timeline's scrub position joins here once the page has a timeline.
-        scrub_seq: None,
+        scrub_seq: past.map(|p| p.seq),
+        scrub_ms: past.and_then(|p| match p.at {
+            At::Ms(t) => Some(t),
+            At::Seq(_) => None,
+        }),
     }
 }
 
+/// The instant a following viewer should show for the presenter's view (`None`: live).
+fn scrub_target(view: &PresenterView) -> Option<At> {
+    match (view.scrub_ms, view.scrub_seq) {
+        (Some(t), _) => Some(At::Ms(t)),
+        (None, Some(seq)) => Some(At::Seq(seq)),
+        (None, None) => None,
+    }
+}
+
+/// On a following viewer's page: show the instant the presenter's timeline shows, and go back
+/// to live when the presenter does (also on rejoining follow mode).
+fn follow_scrubbing(ctx: Ctx, history: History) {
+    Effect::new(move |_| {
+        let following = ctx.following.get() && ctx.role.get() == Some(ConnectionRole::Viewer);
+        let Some(view) = ctx.presenter_view.get().filter(|_| following) else {
+            return;
+        };
+        let shown = history.past.get_untracked().map(|p| p.at);
+        match scrub_target(&view) {
+            None if shown.is_some() => history.back_to_live(ctx),
+            Some(at) if shown != Some(at) => history.show(ctx, at),
+            _ => {}
+        }
+    });
+}
+
 /// On the presenter's page of a shared server: send the view state whenever it changes (and
-/// again after a reconnect, in case the server restarted and forgot it).
+/// again after a reconnect, in case the server restarted and forgot it). On a viewer's page:
+/// follow the presenter's timeline position.
 pub fn start_broadcast(ctx: Ctx) {
+    let history = use_context::<History>();
+    if let Some(history) = history {
+        follow_scrubbing(ctx, history);
+    }
     let last_sent = StoredValue::new(None::<PresenterView>);
     Effect::new(move |_| {
         let shared = ctx.viewer_url.with(Option::is_some);
@@ -78,7 +125,7 @@ pub fn start_broadcast(ctx: Ctx) {
             last_sent.set_value(None);
             return;
         }
-        let view = current_view(ctx);
+        let view = current_view(ctx, history);
         if !(shared && presenter) || last_sent.with_value(|l| l.as_ref() == Some(&view)) {
             return;
         }
@@ -126,6 +173,7 @@ fn ViewerBar() -> impl IntoView {
                 }.into_any()
             }}
         </div>
+        <ViewerQuestion/>
     }
 }
 

@@ -5,9 +5,12 @@
 //! `crate::lesson` (tested natively).
 
 use leptos::prelude::*;
+use shared::protocol::ConnectionRole;
 use wasm_bindgen::JsCast;
 
+use crate::components::prediction::PresenterTally;
 use crate::lesson::{read_current, read_reply, LessonView, Listed};
+use crate::state::use_ctx;
 
 /// The lesson's state on this page, shared by the button, the picker and the panel.
 #[derive(Clone, Copy)]
@@ -208,7 +211,14 @@ pub fn LessonPicker() -> impl IntoView {
 #[component]
 pub fn LessonPanel() -> impl IntoView {
     let l = use_lessons();
-    let v = move || l.open.get();
+    let ctx = use_ctx();
+    // A viewer's page asks the question in its own card (components::prediction), without
+    // the presenter's Back / Reveal / Next.
+    let v = move || {
+        l.open
+            .get()
+            .filter(|_| ctx.role.get() != Some(ConnectionRole::Viewer))
+    };
     view! {
         {move || v().map(|v| {
             let asking = v.asking();
@@ -230,6 +240,7 @@ pub fn LessonPanel() -> impl IntoView {
                                     on:click=move |_| l.picked.set(Some(i))>{c.clone()}</button>
                             }).collect_view()}
                         </div>
+                        <PresenterTally/>
                         {verdict().map(|t| view! { <p class="lesson-verdict" data-testid="lesson-verdict">{t}</p> })}
                         {why.map(|w| view! { <p class="lesson-why" data-testid="lesson-why">{w}</p> })}
                     </div>

@@ -12,6 +12,7 @@ pub mod log_ghosts;
 pub mod logs;
 pub mod narration;
 pub mod overlays;
+pub mod prediction;
 pub mod reply;
 pub mod ring;
 pub mod safety;

@@ -190,6 +190,7 @@ impl History {
             // Neither is the run's state: the page handles them as when live.
             ServerMessage::Reply { .. }
             | ServerMessage::PresenterView(_)
+            | ServerMessage::Prediction { .. }
             | ServerMessage::Safety { .. } => Some(message),
         }
     }

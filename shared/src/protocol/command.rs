@@ -110,6 +110,14 @@ pub enum ClientCommand {
     /// The presenter's page tells viewers what it shows (presenter only, WebSocket only: relayed
     /// to viewers as `ServerMessage::PresenterView`, never run on the cluster).
     PresenterView(PresenterView),
+    /// A viewer's answer to the question a lesson asks now (the one request a viewer may send;
+    /// WebSocket only, never run on the cluster). Changeable until the reveal.
+    Answer {
+        /// The `question` of the `prediction` it answers.
+        question: u64,
+        /// Index of the chosen choice.
+        choice: usize,
+    },
     /// Set every running follower's and candidate's election timer to the same deadline, so
     /// they time out together and split the vote (RaftScope's "align timers").
     AlignTimers,
@@ -278,6 +286,11 @@ pub enum ServerMessage {
     Reply(Reply),
     /// The presenter's view state, relayed to viewers (see [`PresenterView`]).
     PresenterView(PresenterView),
+    /// The question a lesson asks now and its tally (`None`: none is asked).
+    Prediction {
+        /// The question, or `null`.
+        prediction: Option<super::PredictionView>,
+    },
 }
 
 /// Answer to one client request: on the wire `{"request_id", "ok", "result" | "error"}`, in

@@ -39,6 +39,11 @@ pub struct PresenterView {
     /// The event seq the presenter has scrubbed the timeline back to (absent: live).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scrub_seq: Option<u64>,
+    /// The virtual time (ms) the presenter's timeline is scrubbed back to, when it was asked for
+    /// by time (a click or drag on the track); with `scrub_seq`, the instant shown. Viewers ask
+    /// for the same instant: by time when this is given, else by `scrub_seq`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scrub_ms: Option<u64>,
 }
 
 /// One highlighted thing, tagged by `kind`.

@@ -2,11 +2,13 @@
 //! cluster snapshot, client commands and server messages. Plain serde data shared by both sides;
 //! owns the JSON field names, which are a contract for outside scripts — add fields, never rename.
 //! `event.rs` holds what happened, `view.rs` the snapshot, `command.rs` what people send and what
-//! they get back, `follow.rs` the classroom's roles and the presenter's view state.
+//! they get back, `follow.rs` the classroom's roles and the presenter's view state,
+//! `prediction.rs` the questions viewers answer and their tally.
 
 mod command;
 mod event;
 mod follow;
+mod prediction;
 mod safety;
 mod view;
 
@@ -21,6 +23,7 @@ pub use command::{
 };
 pub use event::{DropReason, Event, SimEvent};
 pub use follow::{ConnectionRole, Highlight, PresenterView};
+pub use prediction::{PredictionView, Tally};
 pub use safety::{invariant_of, InvariantView, SafetyView, SafetyViolation, INVARIANTS};
 pub use view::{
     ClusterSnapshot, InFlight, LogEntryView, MessageId, NetworkView, NodeView, PeerProgress,

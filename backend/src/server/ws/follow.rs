@@ -6,6 +6,7 @@
 use std::time::Instant;
 
 use axum::extract::ws::Utf8Bytes;
+use futures_util::stream::{self, BoxStream, StreamExt};
 use shared::protocol::{ClientCommand, CommandOk, ServerMessage};
 use tokio::sync::watch;
 
@@ -30,7 +31,7 @@ impl Budget {
         }
     }
 
-    fn take(&mut self, now: Instant) -> bool {
+    pub(super) fn take(&mut self, now: Instant) -> bool {
         let elapsed = now.saturating_duration_since(self.last).as_secs_f64();
         self.last = now;
         self.tokens = (self.tokens + elapsed * PER_SECOND).min(BURST);
@@ -81,8 +82,8 @@ pub(super) fn relay(
     })
 }
 
-/// The newest presenter view this viewer has not been sent yet; waits for one. `None` (a
-/// presenter's own connection) never yields.
+/// The newest message of a watch channel this connection has not been sent yet; waits for
+/// one. `None` (e.g. the presenter's view on a presenter's own connection) never yields.
 pub(super) async fn next(receiver: &mut Option<watch::Receiver<Option<Utf8Bytes>>>) -> Utf8Bytes {
     let Some(rx) = receiver else {
         return std::future::pending().await;
@@ -95,6 +96,19 @@ pub(super) async fn next(receiver: &mut Option<watch::Receiver<Option<Utf8Bytes>
             return text;
         }
     }
+}
+
+/// [`next`] as a stream that keeps its wait between polls. A connection's loop polls it once per
+/// broadcast message; a fresh `changed()` each time would register with (and leave) the watch
+/// channel's waiters, which every connection shares, a thousand times per frame.
+pub(super) fn newest(
+    receiver: Option<watch::Receiver<Option<Utf8Bytes>>>,
+) -> BoxStream<'static, Utf8Bytes> {
+    stream::unfold(receiver, |mut rx| async move {
+        let text = next(&mut rx).await;
+        Some((text, rx))
+    })
+    .boxed()
 }
 
 #[cfg(test)]

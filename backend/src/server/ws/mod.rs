@@ -43,6 +43,7 @@ use outbox::Outbox;
 mod cursor;
 mod follow;
 mod outbox;
+mod predict;
 mod reader;
 mod writer;
 

@@ -2,22 +2,26 @@
 //! sent to the driver; their replies go to the writer), and the driver's broadcast, taken off
 //! the shared channel at once into the viewer's outbox. Also closes a viewer that has said
 //! nothing, not even a pong, for too long. A viewer's reader also hands on the presenter's
-//! view state (follow mode). Owns request admission; must not write to the socket.
+//! view state (follow mode), and the lesson's question and tally; a viewer may answer that
+//! question (its one request besides reading). Owns request admission; must not write to the
+//! socket.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::extract::ws::{close_code, Message, Utf8Bytes};
+use futures_util::stream::BoxStream;
 use futures_util::{Stream, StreamExt};
-use tokio::sync::broadcast::{self, error::RecvError};
-use tokio::sync::{watch, Semaphore};
+use tokio::sync::broadcast::{self, error::RecvError, error::TryRecvError};
+use tokio::sync::Semaphore;
 
 use super::follow;
 use super::outbox::Outbox;
-use super::{End, Peer, Replies};
+use super::{predict, End, Peer, Replies};
 use crate::driver::{AppendWait, CommandError, Input, Outgoing};
 use crate::server::access::Role;
 use crate::server::limits::ClientBuckets;
+use crate::server::tally::Seat;
 use crate::server::{parse_command, reply_json, AppState};
 
 pub(super) struct Reader<'a, R> {
@@ -29,10 +33,16 @@ pub(super) struct Reader<'a, R> {
     replies: Replies,
     buckets: ClientBuckets,
     in_flight: Arc<Semaphore>,
-    /// A viewer's view of the presenter's latest view state (none for a presenter).
-    follow: Option<watch::Receiver<Option<Utf8Bytes>>>,
+    /// A viewer's view of the presenter's latest view state (never yields for a presenter).
+    follow: BoxStream<'static, Utf8Bytes>,
     /// A presenter's budget of view changes.
     view_budget: follow::Budget,
+    /// A viewer's place in the room's tally (none for a presenter).
+    seat: Option<Seat>,
+    /// The lesson's question and its tally, as this connection is to see it.
+    prediction: BoxStream<'static, Utf8Bytes>,
+    /// A viewer's budget of answers.
+    answer_budget: follow::Budget,
 }
 
 /// What one message from the viewer leads to.
@@ -61,9 +71,14 @@ where
             rx.mark_changed();
             rx
         });
+        let predictions = &state.inner.lessons.predictions;
+        let viewer = peer.role == Role::Viewer;
         Reader {
-            follow,
+            follow: follow::newest(follow),
             view_budget: follow::Budget::new(Instant::now()),
+            seat: viewer.then(|| predictions.seat()),
+            prediction: follow::newest(Some(predictions.subscribe(!viewer))),
+            answer_budget: follow::Budget::new(Instant::now()),
             buckets: ClientBuckets::new(limits, Instant::now()),
             in_flight: Arc::new(Semaphore::new(limits.ws_in_flight_max)),
             state: state.clone(),
@@ -100,8 +115,20 @@ where
                 }
                 item = self.outgoing.recv() => match item {
                     Ok(out) => {
-                        if !self.outbox.push(out) {
-                            tracing::debug!("viewer's backlog is over its budget; resync");
+                        self.push(out);
+                        // Take whatever else is waiting without another turn of this loop: a
+                        // connection that was kept from running (a busy machine) catches up at
+                        // the cost of one wait on the shared channel, not one per message.
+                        loop {
+                            match self.outgoing.try_recv() {
+                                Ok(out) => self.push(out),
+                                Err(TryRecvError::Lagged(missed)) => {
+                                    tracing::debug!(missed, "viewer missed broadcast messages; resync");
+                                    self.outbox.resync();
+                                }
+                                // Empty (the usual end) or closed (the next `recv` says so).
+                                Err(_) => break,
+                            }
                         }
                     }
                     Err(RecvError::Lagged(missed)) => {
@@ -112,9 +139,15 @@ where
                         return End::Close(close_code::ERROR, "the simulator stopped")
                     }
                 },
-                view = follow::next(&mut self.follow) => {
+                Some(view) = self.follow.next() => {
                     // Beside the replies: small, newest-only, and ahead of a backlog of events.
                     if self.replies.send(view).await.is_err() {
+                        return End::Stop;
+                    }
+                }
+                Some(prediction) = self.prediction.next() => {
+                    // The same way: the newest question and tally only.
+                    if self.replies.send(prediction).await.is_err() {
                         return End::Stop;
                     }
                 }
@@ -128,6 +161,12 @@ where
                     }
                 }
             }
+        }
+    }
+
+    fn push(&self, out: Arc<Outgoing>) {
+        if !self.outbox.push(out) {
+            tracing::debug!("viewer's backlog is over its budget; resync");
         }
     }
 
@@ -181,6 +220,12 @@ where
             Ok(id) => id,
             Err(e) => return refuse(0, e),
         };
+        // A viewer's answer to the lesson's question: the one request a viewer may make.
+        if predict::is_answer(&value) {
+            let seat = self.seat.as_ref();
+            let result = predict::answer(value, seat, &mut self.answer_budget, Instant::now());
+            return Some(reply_json(request_id, result));
+        }
         if self.peer.role == Role::Viewer {
             return refuse(
                 request_id,

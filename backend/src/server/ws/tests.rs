@@ -469,3 +469,67 @@ async fn a_presenter_publishes_its_view_and_gets_a_reply() {
     h.to_server.close_channel();
     h.finish().await;
 }
+
+#[tokio::test]
+async fn a_viewer_answers_the_lessons_question_and_still_cannot_command() {
+    let mut h = Harness::start_with(64, 16, Limits::default(), Role::Viewer).await;
+    assert_eq!(h.read().await["type"], "hello");
+    let predictions = h.state.inner.lessons.predictions.clone();
+    let mut presenter = predictions.subscribe(true);
+    let text = shared::lesson::builtin("first-election").expect("built in");
+    let staged = crate::server::lessons::stage_text(text).expect("stages");
+    predictions.lesson_opened();
+    predictions.lesson_at(Some((&staged, 0)));
+    let asked = h.read_until("prediction").await;
+    let question = asked["prediction"]["question"].as_u64().expect("an id");
+    assert_eq!(asked["prediction"]["choices"][0], "S1");
+
+    h.send_text(
+        json!({"request_id": 3, "type": "answer", "question": question, "choice": 1}).to_string(),
+    );
+    let reply = h.reply_to(3).await;
+    assert_eq!(reply["ok"], true, "{reply}");
+    let text = presenter.borrow_and_update().clone().expect("published");
+    let tally: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(tally["prediction"]["tally"]["answered"], 1);
+    assert_eq!(tally["prediction"]["tally"]["viewers"], 1);
+    // A malformed answer is refused with the shape to send; everything else stays read-only.
+    h.send_text(json!({"request_id": 4, "type": "answer", "choice": "S2"}).to_string());
+    let reply = h.reply_to(4).await;
+    assert!(
+        reply["error"].as_str().unwrap().contains("invalid answer"),
+        "{reply}"
+    );
+    for (id, kind) in [(5, "reset"), (6, "pause"), (7, "crash")] {
+        h.send_text(json!({"request_id": id, "type": kind, "node": 1}).to_string());
+        let reply = h.reply_to(id).await;
+        assert!(
+            reply["error"].as_str().unwrap().contains("read-only"),
+            "{kind}: {reply}"
+        );
+    }
+    // The connection closes: its answer goes with it.
+    h.to_server.close_channel();
+    h.finish().await;
+    let text = presenter.borrow_and_update().clone().expect("published");
+    assert!(
+        text.as_str().contains(r#""answered":0,"viewers":0"#),
+        "{text}"
+    );
+}
+
+#[tokio::test]
+async fn a_presenter_does_not_answer() {
+    let mut h = Harness::start(64).await;
+    assert_eq!(h.read().await["type"], "hello");
+    h.send_text(json!({"request_id": 2, "type": "answer", "question": 1, "choice": 0}).to_string());
+    let reply = h.reply_to(2).await;
+    assert!(
+        reply["error"].as_str().unwrap().contains("only viewers"),
+        "{reply}"
+    );
+    let e = crate::server::parse_command(json!({"type": "answer", "question": 1, "choice": 0}));
+    assert!(e.unwrap_err().message.contains("not a command"));
+    h.to_server.close_channel();
+    h.finish().await;
+}
