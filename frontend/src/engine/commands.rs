@@ -60,6 +60,14 @@ impl Session {
             }
             // No viewers follow a page's own engine: nothing to relay.
             ClientCommand::PresenterView(_) => Some(Ok(CommandOk::default())),
+            // Predictions are tallied by a server over its viewers; the page alone has none.
+            ClientCommand::Answer { .. } => {
+                return Err(
+                    "answers are tallied by a presenter's server; the cluster running in \
+                            your browser has no room of viewers"
+                        .to_string(),
+                )
+            }
             ClientCommand::Crash { node } => {
                 self.input(TraceInput::Crash { node })?;
                 done(format!(
