@@ -4,6 +4,10 @@
 # glue `logscope-frontend-<hash>.js`, the module `logscope-frontend-<hash>_bg.wasm`,
 # `style-<hash>.css`, `favicon-<hash>.svg` and an `index.html` that loads them — so the backend
 # serves either build the same way (hashed names are cached as immutable, index.html is not).
+# It also builds the in-browser engine (engine/, its own wasm module run in a Web Worker, loaded
+# only when no server answers): `logscope-engine-<hash>.js` and `…_bg.wasm`, and the worker
+# script `engine-worker-<hash>.js` that loads them, named to the page by
+# `<meta name="logscope-engine">` in index.html (trunk builds the page without it).
 # Compressed .br/.gz siblings are written by scripts/compress-dist.sh, not here.
 # `trunk serve` / `trunk build` stay the development loop; this is the quick path of scripts/run.sh
 # and scripts/test.sh (it saves compiling trunk, ~9 minutes on two cores).
@@ -23,18 +27,23 @@ page_target="${PAGE_TARGET_DIR:-${CARGO_TARGET_DIR:-target}/page}"
 if [ -n "${RUSTFLAGS:-}${CARGO_ENCODED_RUSTFLAGS:-}" ]; then
   echo "[page] RUSTFLAGS is set: it replaces .cargo/config.toml's --cfg erase_components" >&2
 fi
-say "cargo build --release --target wasm32-unknown-unknown -p logscope-frontend (in $page_target)"
+say "cargo build --release --target wasm32-unknown-unknown -p logscope-frontend -p logscope-engine (in $page_target)"
 CARGO_TARGET_DIR="$page_target" cargo build --release --target wasm32-unknown-unknown \
-  -p logscope-frontend
+  -p logscope-frontend -p logscope-engine
 wasm="$page_target/wasm32-unknown-unknown/release/logscope-frontend.wasm"
+engine_wasm="$page_target/wasm32-unknown-unknown/release/logscope_engine.wasm"
 
 stage="$(mktemp -d -t logscope-page-XXXXXX)"
 trap 'rm -rf "$stage"' EXIT
 # The same flags trunk passes (an ES module loaded by an inline script, no TypeScript), and no
 # name or producers section: wasm-bindgen writes names for its own shims even into a stripped
 # module (5.8 KB that only a debugger reads; docs/bench-frontend.md).
-wasm-bindgen --target web --no-typescript --remove-name-section --remove-producers-section \
-  --out-dir "$stage" --out-name logscope-frontend "$wasm"
+bindgen() {
+  wasm-bindgen --target web --no-typescript --remove-name-section --remove-producers-section \
+    --out-dir "$stage" --out-name "$1" "$2"
+}
+bindgen logscope-frontend "$wasm"
+bindgen logscope-engine "$engine_wasm"
 if [ -e "$stage/snippets" ]; then
   echo "[page] wasm-bindgen wrote snippets/: copy them to $out/ too (this script does not yet)" >&2
   exit 1
@@ -47,12 +56,31 @@ h_ico=$(hash_of static/favicon.svg)
 js="logscope-frontend-$h_app.js"
 bg="logscope-frontend-${h_app}_bg.wasm"
 ico="favicon-$h_ico.svg"
+h_eng=$(hash_of "$stage/logscope-engine.js" "$stage/logscope-engine_bg.wasm")
+eng_js="logscope-engine-$h_eng.js"
+eng_bg="logscope-engine-${h_eng}_bg.wasm"
+# The engine's module worker (engine/src/worker.rs describes the wire): it loads the engine and
+# hands it every message, keeping those that come while the module loads. Its paths are relative
+# to itself, so it works wherever the site is served from.
+cat >"$stage/engine-worker.js" <<WORKER
+// logscope's in-browser engine, run in a Web Worker (written by scripts/build-page.sh).
+import init, { receive } from './$eng_js';
+const early = [];
+self.onmessage = (e) => early.push(e.data);
+await init({ module_or_path: new URL('./$eng_bg', import.meta.url) });
+self.onmessage = (e) => receive(e.data);
+for (const data of early) receive(data);
+WORKER
+worker="engine-worker-$(hash_of "$stage/engine-worker.js").js"
 
 rm -rf "$out"
 mkdir -p "$out"
 cp "$stage/logscope-frontend.js" "$out/$js"
 cp "$stage/logscope-frontend_bg.wasm" "$out/$bg"
 cp static/favicon.svg "$out/$ico"
+cp "$stage/logscope-engine.js" "$out/$eng_js"
+cp "$stage/logscope-engine_bg.wasm" "$out/$eng_bg"
+cp "$stage/engine-worker.js" "$out/$worker"
 # Every stylesheet index.html links (`href` relative to frontend/), hashed as trunk names them:
 # a list of "href=hashed-name" pairs for the rewrite below.
 css_map=""
@@ -70,7 +98,7 @@ if grep 'data-trunk' frontend/index.html | grep -vqE 'rel="(rust|css|icon)"'; th
   echo "[page] frontend/index.html has a data-trunk link this script does not know" >&2
   exit 1
 fi
-awk -v js="$js" -v bg="$bg" -v css_map="$css_map" -v ico="$ico" '
+awk -v js="$js" -v bg="$bg" -v css_map="$css_map" -v ico="$ico" -v worker="$worker" '
   BEGIN { n = split(css_map, pairs, " "); for (i = 1; i <= n; i++) { split(pairs[i], kv, "="); css[kv[1]] = kv[2] } }
   /data-trunk/ && /rel="rust"/ {
     print "<script type=\"module\">"
@@ -87,6 +115,7 @@ awk -v js="$js" -v bg="$bg" -v css_map="$css_map" -v ico="$ico" '
   }
   /data-trunk/ && /rel="icon"/ { print "    <link rel=\"icon\" href=\"/" ico "\"/>"; next }
   /<\/head>/ {
+    print "    <meta name=\"logscope-engine\" content=\"/" worker "\">"
     print "    <link rel=\"modulepreload\" href=\"/" js "\" crossorigin=\"anonymous\">"
     print "    <link rel=\"preload\" href=\"/" bg "\" crossorigin=\"anonymous\" as=\"fetch\" type=\"application/wasm\">"
   }

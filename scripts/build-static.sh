@@ -10,11 +10,12 @@ cd "$(dirname "$0")/.."
 out="${1:-dist-static}"
 scripts/build-page.sh "$out"
 # build-page.sh writes root-relative names ("/logscope-frontend-<hash>.js", href="/style-…"),
-# as the server serves the page from "/": make each one relative to index.html.
-sed -i -E "s#'/([A-Za-z0-9_.-]+)'#'./\1'#g; s#href=\"/([A-Za-z0-9_.-]+)\"#href=\"./\1\"#g" "$out/index.html"
-if grep -qE "(href=\"|')/[A-Za-z]" "$out/index.html"; then
+# content="/engine-worker-…", as the server serves the page from "/": make each one relative to
+# index.html (the engine's worker script names its own files relative to itself).
+sed -i -E "s#'/([A-Za-z0-9_.-]+)'#'./\1'#g; s#(href|content)=\"/([A-Za-z0-9_.-]+)\"#\1=\"./\2\"#g" "$out/index.html"
+if grep -qE "((href|content)=\"|')/[A-Za-z]" "$out/index.html"; then
   echo "[static] $out/index.html still names a root-relative path:" >&2
-  grep -nE "(href=\"|')/[A-Za-z]" "$out/index.html" >&2
+  grep -nE "((href|content)=\"|')/[A-Za-z]" "$out/index.html" >&2
   exit 1
 fi
 printf '\033[1;34m[static]\033[0m %s\n' "wrote $out/: serve it with (cd $out && python3 -m http.server)"

@@ -1,6 +1,6 @@
 // The static site (scripts/build-static.sh) served by a plain static server, Python's
-// http.server, with no logscope anywhere: the page finds no server, runs the cluster itself,
-// says so, and keeps what the nodes synced in the browser's storage across a reload. Served from
+// http.server, with no logscope anywhere: the page finds no server, runs the cluster itself in
+// the engine's Web Worker, says so, and keeps what the nodes synced in the browser's storage across a reload. Served from
 // a subdirectory, so that every path in the site has to be relative. Everything goes through the
 // page (clicks, keys) and reads what it draws.
 import { test, before, after } from 'node:test';
@@ -62,6 +62,12 @@ test('with no server the page runs the cluster itself, and a reload recovers wha
   await page.goto(url);
   await until(() => running(page), { what: 'the page to say it runs the cluster' });
   assert.equal(await $(page, 'conn').getAttribute('data-engine'), 'browser');
+  // The cluster runs in the engine's own Web Worker (engine/), loaded relative to the page.
+  const workers = page.workers().map((w) => w.url());
+  assert.ok(
+    workers.some((u) => /\/some\/where\/engine-worker-[0-9a-f]{16}\.js$/.test(u)),
+    `the engine's worker is running (workers: ${JSON.stringify(workers)})`,
+  );
   // Real time (the slider's top), so elections and commits take a fraction of a second.
   await $(page, 'speed').fill('3');
   await until(async () => (await $(page, 'speed-label').textContent()) === '1×', { what: 'real-time speed' });

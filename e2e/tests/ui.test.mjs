@@ -100,6 +100,11 @@ test('the page loads and shows five servers and a leader', async () => {
   await until(async () => Number(await $('global-commit').textContent().then((t) => t.split(' ')[0])) >= 1,
     { what: 'the leader no-op to commit' });
   await shot(page, '01-loaded');
+  // With a server, the in-browser engine (its own module, in a worker) is never loaded.
+  assert.deepEqual(page.workers().map((w) => w.url()), []);
+  const engineFiles = await page.evaluate(() => performance.getEntriesByType('resource')
+    .map((e) => e.name).filter((n) => /engine/.test(n)));
+  assert.deepEqual(engineFiles, []);
 });
 
 test('an entry appended from the UI reaches every row and commits', async () => {

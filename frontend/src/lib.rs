@@ -5,12 +5,12 @@
 //! and unit-tested natively; everything that touches Leptos or the browser (`app`, `state`,
 //! `live`, `components`, `ws`, `transport`, `older`, `history`, `http`) lives behind `cfg(target_arch = "wasm32")`,
 //! so native builds never compile Leptos.
-//! `engine` is the cluster run by the page itself when no server answers (pure, tested natively;
-//! its browser side is wasm32 only).
+//! `engine` (wasm32 only) is the page's side of the cluster run by the browser itself when no
+//! server answers: a client of the `logscope-engine` crate's Web Worker (engine/), which the page
+//! loads only then, so the simulator is not part of this module.
 //! Imports run one way: `app` → `components` → `state` → `live` → `model`.
 
 pub mod clock;
-pub mod engine;
 pub mod follow;
 pub mod layout;
 pub mod lesson;
@@ -23,6 +23,8 @@ pub mod timeline;
 pub mod app;
 #[cfg(target_arch = "wasm32")]
 pub mod components;
+#[cfg(target_arch = "wasm32")]
+pub mod engine;
 #[cfg(target_arch = "wasm32")]
 pub mod history;
 #[cfg(target_arch = "wasm32")]

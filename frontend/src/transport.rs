@@ -1,6 +1,6 @@
 //! The one seam between the page and whatever runs the cluster: the server over its WebSocket
-//! ([`Connection`]), or the page's own engine ([`BrowserEngine`]) when no server answers or
-//! when the address asks for it (`?engine=browser`). Both speak the same `ServerMessage`s, so the
+//! ([`Connection`]), or the browser's own engine ([`BrowserEngine`], a Web Worker loaded only
+//! then) when no server answers or when the address asks for it (`?engine=browser`). Both speak the same `ServerMessage`s, so the
 //! app sends to and hears from a [`Transport`] without knowing which. Owns the choice; must not
 //! interpret messages (the app does).
 
@@ -8,7 +8,7 @@ use std::rc::Rc;
 
 use shared::protocol::{ClientCommand, ServerMessage};
 
-use crate::engine::browser::BrowserEngine;
+use crate::engine::{worker_url, BrowserEngine};
 use crate::ws::{default_url, ConnState, Connection, Origin, ReplyOutcome};
 
 /// Which engine runs the cluster the page shows.
@@ -18,7 +18,7 @@ pub enum EngineKind {
     Unknown,
     /// The logscope server this page came from.
     Server,
-    /// This page, with nothing else running.
+    /// This browser, with nothing else running (the engine's worker).
     Browser,
 }
 
@@ -27,7 +27,7 @@ pub enum EngineKind {
 pub enum Transport {
     /// The server's WebSocket.
     Server(Connection),
-    /// The engine in this page.
+    /// The engine's worker in this browser.
     Browser(BrowserEngine),
 }
 
@@ -84,19 +84,36 @@ pub fn open(
     let on_state = Rc::new(on_state);
     let on_reply = Rc::new(on_reply);
     wasm_bindgen_futures::spawn_local(async move {
-        let kind = match asked_for() {
+        let mut kind = match asked_for() {
             Some(kind) => kind,
             None if server_answers().await => EngineKind::Server,
             None => EngineKind::Browser,
         };
         let (m, r) = (on_message.clone(), on_reply.clone());
-        let transport = match kind {
-            EngineKind::Browser => {
-                let engine = BrowserEngine::start(move |x| m(x), move |x| r(x));
-                Transport::Browser(engine)
+        let engine = match (kind, worker_url()) {
+            (EngineKind::Browser, Some(url)) => {
+                match BrowserEngine::start(&url, move |x| m(x), move |x| r(x)) {
+                    Ok(engine) => Some(engine),
+                    Err(e) => {
+                        web_sys::console::error_1(&e.into());
+                        None
+                    }
+                }
             }
-            _ => {
-                let s = on_state.clone();
+            (EngineKind::Browser, None) => {
+                // `trunk serve` builds the page alone (README): only a server can run the cluster.
+                let text = "logscope: this build has no in-browser engine (scripts/build-page.sh \
+                            adds it); waiting for a server";
+                web_sys::console::warn_1(&text.into());
+                None
+            }
+            _ => None,
+        };
+        let transport = match engine {
+            Some(engine) => Transport::Browser(engine),
+            None => {
+                kind = EngineKind::Server;
+                let (m, r, s) = (on_message.clone(), on_reply.clone(), on_state.clone());
                 Transport::Server(Connection::open(
                     default_url(),
                     move |x| m(x),

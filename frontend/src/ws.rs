@@ -252,24 +252,8 @@ impl Connection {
             }
             (inner.on_message.clone(), inner.on_reply.clone())
         };
-        let message = match serde_json::from_str::<ServerMessage>(text) {
-            Ok(m) => m,
-            Err(e) => {
-                web_sys::console::warn_1(&format!("logscope: unreadable message: {e}").into());
-                return;
-            }
-        };
-        if let ServerMessage::Reply(reply) = &message {
-            let origin = self.inner.borrow_mut().pending.remove(&reply.request_id);
-            if let Some(origin) = origin {
-                let result = match &reply.outcome {
-                    Ok(ok) => Ok(ok.message.clone().unwrap_or_else(|| "done".to_string())),
-                    Err(error) => Err(error.clone()),
-                };
-                on_reply(ReplyOutcome { origin, result });
-            }
-        }
-        on_message(message);
+        let pending = |id| self.inner.borrow_mut().pending.remove(&id);
+        dispatch(text, pending, &*on_message, &*on_reply);
     }
 
     fn schedule_retry(&self, generation: u64) {
@@ -313,4 +297,33 @@ fn detach(socket: &WebSocket) {
     socket.set_onopen(None);
     socket.set_onmessage(None);
     socket.set_onclose(None);
+}
+
+/// Hand one message's JSON `text` to the app, and a `Reply` also to the control that asked
+/// (`pending` takes the origin of a request id out of the sender's book). The WebSocket and the
+/// engine's worker (`engine`) both deliver through here, so the page reads them alike. No borrow
+/// may be held across it: a callback may send a command.
+pub fn dispatch(
+    text: &str,
+    pending: impl Fn(u64) -> Option<Origin>,
+    on_message: &dyn Fn(ServerMessage),
+    on_reply: &dyn Fn(ReplyOutcome),
+) {
+    let message = match serde_json::from_str::<ServerMessage>(text) {
+        Ok(m) => m,
+        Err(e) => {
+            web_sys::console::warn_1(&format!("logscope: unreadable message: {e}").into());
+            return;
+        }
+    };
+    if let ServerMessage::Reply(reply) = &message {
+        if let Some(origin) = pending(reply.request_id) {
+            let result = match &reply.outcome {
+                Ok(ok) => Ok(ok.message.clone().unwrap_or_else(|| "done".to_string())),
+                Err(error) => Err(error.clone()),
+            };
+            on_reply(ReplyOutcome { origin, result });
+        }
+    }
+    on_message(message);
 }

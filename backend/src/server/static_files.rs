@@ -175,6 +175,9 @@ mod tests {
         assert!(is_hashed("/logscope-frontend-0123456789abcdef_bg.wasm"));
         assert!(is_hashed("/logscope-frontend-0123456789abcdef.js"));
         assert!(is_hashed("/style-93c1e5d8d63c1f2a.css"));
+        // The in-browser engine's files (scripts/build-page.sh).
+        assert!(is_hashed("/logscope-engine-0123456789abcdef_bg.wasm"));
+        assert!(is_hashed("/engine-worker-0123456789abcdef.js"));
         assert!(!is_hashed("/index.html"));
         assert!(!is_hashed("/favicon.svg"));
         assert!(!is_hashed("/logscope-frontend.js"));

@@ -1,7 +1,8 @@
 //! [`Saved`]: what the browser keeps of its cluster between page loads — the cluster's settings,
 //! each node's *synced* state (hard state and the synced prefix of its log, exactly what would
 //! survive a power loss) and the trace of the run so far. Owns that JSON and the rule that
-//! nothing unsynced is kept; must not touch the browser's storage (`browser.rs` does).
+//! nothing unsynced is kept; must not touch the browser's storage (the page does, in
+//! frontend/src/engine.rs: the worker hands it this JSON to keep).
 //!
 //! A reload is a power loss of the whole cluster: every node restarts from what it had synced,
 //! as a server restarted on its data directory does.

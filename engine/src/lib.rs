@@ -1,0 +1,31 @@
+//! The in-browser engine: the cluster run by the browser itself when no server answers (or with
+//! `?engine=browser`), in its own wasm module inside a Web Worker, loaded only then — so a page
+//! with a server never downloads the simulator. [`Session`] is the server's driver in miniature,
+//! pure and natively tested (`cargo test -p logscope-engine`): given the page's `ClientRequest`s
+//! and wall-clock ticks, it returns the `ServerMessage`s the server would send (a `Hello`, then
+//! `Events` in seq order, `Clock`s, one `Reply` per request, a `Snapshot` after a reset,
+//! `Safety` when the checker finds something). The Raft core, the simulator, the trace recorder
+//! and the checker all come from `shared`; this crate only paces time and words replies.
+//! [`Saved`] is what the browser keeps on its "disk" (each node's synced state and the trace) so
+//! a reload recovers the cluster as a restarted server would.
+//!
+//! Must not touch the browser outside `worker` (wasm32 only), which owns the worker's timer and
+//! its messages; the page (frontend/src/engine.rs) owns the storage, since a worker has no
+//! `localStorage`.
+//!
+//! Not yet: the disk is `localStorage` (IndexedDB would lift the ~5 MB quota: past it, saving
+//! stops silently); the timeline and lessons still call the server's HTTP API (`/api/trace*`,
+//! `/api/lesson*`), which the session could answer from its `Recorded` trace and
+//! `shared::lesson`.
+
+mod commands;
+mod saved;
+mod session;
+#[cfg(test)]
+mod tests;
+
+#[cfg(target_arch = "wasm32")]
+pub mod worker;
+
+pub use saved::{fingerprint, Fingerprint, Saved, SAVED_VERSION};
+pub use session::{Session, CLOCK_INTERVAL_MS, EVENTS_PER_MESSAGE_MAX, FRAME_INTERVAL_MS};

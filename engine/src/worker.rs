@@ -1,0 +1,161 @@
+//! The engine's Web Worker (wasm32 only): a [`Session`] ticked by the worker's own timer every
+//! frame, answering the page's messages. Owns the worker's timer and the wire between worker and
+//! page; must not decide anything about the run (the session does) nor keep the storage (a worker
+//! has no `localStorage`: it hands the page what to save).
+//!
+//! The wire (`postMessage`), as frontend/src/engine.rs speaks it:
+//! - page → worker: first `{type: "start", saved}` (`saved`: the [`Saved`] JSON the page found in
+//!   its storage, or null), then each command as a string, a `ClientRequest`'s JSON exactly as
+//!   the page would send it over the WebSocket, and `{type: "resync"}` for a fresh `Hello`;
+//! - worker → page: each `ServerMessage` as a string, its JSON exactly as the server's WebSocket
+//!   delivers it, and `{save: <Saved JSON>}` whenever the synced state changed (at most every
+//!   [`SAVE_INTERVAL_MS`] of wall time): the "disk" lags the simulated one by that much, so what
+//!   a reload finds is what the nodes had synced, as after a power loss of the whole cluster.
+//!
+//! The worker script (scripts/build-page.sh writes it) loads this module, then hands every
+//! message to [`receive`], those that came while the module loaded first.
+
+use std::cell::RefCell;
+
+use shared::protocol::{ClientRequest, ServerMessage};
+use shared::sim::SimConfig;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+use web_sys::DedicatedWorkerGlobalScope;
+
+use crate::{fingerprint, Fingerprint, Saved, Session, FRAME_INTERVAL_MS};
+
+/// Least wall time between two saves (ms).
+pub const SAVE_INTERVAL_MS: f64 = 250.0;
+
+struct Running {
+    session: Session,
+    /// What was last handed to the page to save.
+    saved: Fingerprint,
+    last_save_ms: f64,
+}
+
+thread_local! {
+    /// The cluster, once the page said `start`.
+    static RUNNING: RefCell<Option<Running>> = const { RefCell::new(None) };
+}
+
+fn scope() -> DedicatedWorkerGlobalScope {
+    js_sys::global().unchecked_into()
+}
+
+fn wall_ms() -> f64 {
+    scope().performance().map(|p| p.now()).unwrap_or(0.0)
+}
+
+fn post(value: &JsValue) {
+    if let Err(e) = scope().post_message(value) {
+        web_sys::console::warn_2(&"logscope engine: cannot post to the page".into(), &e);
+    }
+}
+
+/// Hand messages to the page as the WebSocket would: one JSON text each.
+fn deliver(out: Vec<ServerMessage>) {
+    for message in out {
+        match serde_json::to_string(&message) {
+            Ok(text) => post(&JsValue::from_str(&text)),
+            Err(e) => web_sys::console::warn_1(&format!("logscope engine: {e}").into()),
+        }
+    }
+}
+
+/// Hand the page the synced state when it changed (at most every [`SAVE_INTERVAL_MS`], unless
+/// `now`).
+fn save(running: &mut Running, now: bool) {
+    let wall = wall_ms();
+    if !now && wall - running.last_save_ms < SAVE_INTERVAL_MS {
+        return;
+    }
+    let print = fingerprint(running.session.sim());
+    if !now && print == running.saved {
+        return;
+    }
+    let message = js_sys::Object::new();
+    let text = JsValue::from_str(&running.session.saved().to_json());
+    if js_sys::Reflect::set(&message, &"save".into(), &text).is_ok() {
+        post(&message);
+        running.saved = print;
+        running.last_save_ms = wall;
+    }
+}
+
+/// One message from the page (see the module's comment for the wire).
+#[wasm_bindgen]
+pub fn receive(data: JsValue) {
+    if let Some(text) = data.as_string() {
+        match serde_json::from_str::<ClientRequest>(&text) {
+            Ok(request) => with_running(|r| {
+                let out = r.session.request(request, wall_ms());
+                deliver(out);
+                save(r, false);
+            }),
+            Err(e) => web_sys::console::warn_1(&format!("logscope engine: {e}").into()),
+        }
+        return;
+    }
+    let kind = js_sys::Reflect::get(&data, &"type".into())
+        .ok()
+        .and_then(|t| t.as_string());
+    match kind.as_deref() {
+        Some("start") => {
+            let saved = js_sys::Reflect::get(&data, &"saved".into())
+                .ok()
+                .and_then(|s| s.as_string());
+            start(saved.as_deref());
+        }
+        Some("resync") => with_running(|r| {
+            let hello = r.session.hello();
+            deliver(vec![hello]);
+        }),
+        _ => web_sys::console::warn_1(&"logscope engine: unknown message".into()),
+    }
+}
+
+fn with_running(f: impl FnOnce(&mut Running)) {
+    RUNNING.with(|running| match running.borrow_mut().as_mut() {
+        Some(r) => f(r),
+        None => web_sys::console::warn_1(&"logscope engine: a message before start".into()),
+    });
+}
+
+/// Start the cluster (recovered from `saved` when it is readable, else a new default one), say
+/// `Hello`, and tick it every frame from now on.
+fn start(saved: Option<&str>) {
+    if RUNNING.with(|r| r.borrow().is_some()) {
+        return;
+    }
+    let now = wall_ms();
+    let recovered = saved
+        .and_then(Saved::from_json)
+        .and_then(|saved| Session::recover(&saved, now).ok());
+    let mut session = recovered.unwrap_or_else(|| {
+        Session::new(SimConfig::default(), now).expect("the default cluster is valid")
+    });
+    let hello = session.hello();
+    let mut running = Running {
+        saved: fingerprint(session.sim()),
+        session,
+        last_save_ms: f64::MIN,
+    };
+    deliver(vec![hello]);
+    save(&mut running, true);
+    RUNNING.with(|r| *r.borrow_mut() = Some(running));
+    let tick = Closure::<dyn FnMut()>::new(|| {
+        with_running(|r| {
+            let out = r.session.tick(wall_ms());
+            deliver(out);
+            save(r, false);
+        })
+    });
+    // The worker lives as long as the page: the timer is never cleared.
+    let _ = scope().set_interval_with_callback_and_timeout_and_arguments_0(
+        tick.as_ref().unchecked_ref(),
+        FRAME_INTERVAL_MS as i32,
+    );
+    tick.forget();
+}

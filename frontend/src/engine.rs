@@ -1,0 +1,150 @@
+//! The page's side of the in-browser engine: the cluster runs in a Web Worker of its own wasm
+//! module (the `logscope-engine` crate, engine/), loaded only when the engine is used, so a page
+//! with a server never downloads the simulator. Creates the worker, posts it the page's commands,
+//! hears its messages through the same parse path as the WebSocket's (`ws::dispatch`), and keeps
+//! what it hands over to save in the browser's `localStorage` (a worker has none), so a reload
+//! recovers the cluster. Owns the worker and the storage; must not decide anything about the run
+//! (the worker does) nor draw. The wire is described in engine/src/worker.rs.
+//!
+//! The worker script's address comes from the page: `<meta name="logscope-engine" content=…>`,
+//! written by scripts/build-page.sh (relative to the document, so a static site works from any
+//! directory). A page without it (`trunk serve`) has no engine.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::rc::Rc;
+
+use shared::protocol::{ClientCommand, ClientRequest, ServerMessage};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+use web_sys::{MessageEvent, Worker, WorkerOptions, WorkerType};
+
+use crate::ws::{dispatch, Origin, ReplyOutcome};
+
+/// The `localStorage` key of the browser's cluster (`Saved` as JSON, engine/src/saved.rs).
+pub const SAVE_KEY: &str = "logscope.engine";
+
+type OnMessage = Rc<dyn Fn(ServerMessage)>;
+type OnReply = Rc<dyn Fn(ReplyOutcome)>;
+
+struct Inner {
+    worker: Worker,
+    next_request_id: u64,
+    pending: HashMap<u64, Origin>,
+    on_message: OnMessage,
+    on_reply: OnReply,
+}
+
+/// The cluster running in this browser. Cheap to clone (shared inside).
+#[derive(Clone)]
+pub struct BrowserEngine {
+    inner: Rc<RefCell<Inner>>,
+}
+
+fn storage() -> Option<web_sys::Storage> {
+    web_sys::window()?.local_storage().ok().flatten()
+}
+
+/// The worker script's address as this page names it, if it was built with the engine.
+pub fn worker_url() -> Option<String> {
+    let meta = web_sys::window()?
+        .document()?
+        .query_selector("meta[name=logscope-engine]")
+        .ok()??;
+    meta.get_attribute("content").filter(|url| !url.is_empty())
+}
+
+impl BrowserEngine {
+    /// Start the worker at `url` on the cluster saved by an earlier visit, if any (the worker
+    /// starts a new one when there is none or it is unreadable); its first message, a `Hello`,
+    /// reaches `on_message` when the module has loaded.
+    pub fn start(
+        url: &str,
+        on_message: impl Fn(ServerMessage) + 'static,
+        on_reply: impl Fn(ReplyOutcome) + 'static,
+    ) -> Result<BrowserEngine, String> {
+        let options = WorkerOptions::new();
+        options.set_type(WorkerType::Module);
+        let worker = Worker::new_with_options(url, &options)
+            .map_err(|e| format!("cannot start the engine's worker: {e:?}"))?;
+        let engine = BrowserEngine {
+            inner: Rc::new(RefCell::new(Inner {
+                worker: worker.clone(),
+                next_request_id: 1,
+                pending: HashMap::new(),
+                on_message: Rc::new(on_message),
+                on_reply: Rc::new(on_reply),
+            })),
+        };
+        let weak = Rc::downgrade(&engine.inner);
+        // The page lives as long as the worker: the callbacks are never removed.
+        let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |ev: MessageEvent| {
+            let Some(inner) = weak.upgrade() else { return };
+            BrowserEngine { inner }.heard(ev.data());
+        });
+        worker.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+        on_message.forget();
+        let on_error = Closure::<dyn FnMut(JsValue)>::new(move |e: JsValue| {
+            web_sys::console::error_2(&"logscope: the engine's worker failed".into(), &e);
+        });
+        worker.set_onerror(Some(on_error.as_ref().unchecked_ref()));
+        on_error.forget();
+
+        let start = js_sys::Object::new();
+        let saved = storage()
+            .and_then(|s| s.get_item(SAVE_KEY).ok().flatten())
+            .map_or(JsValue::NULL, |text| JsValue::from_str(&text));
+        let _ = js_sys::Reflect::set(&start, &"type".into(), &"start".into());
+        let _ = js_sys::Reflect::set(&start, &"saved".into(), &saved);
+        worker
+            .post_message(&start)
+            .map_err(|e| format!("cannot start the engine: {e:?}"))?;
+        Ok(engine)
+    }
+
+    /// Send a command; the worker carries it out and replies as the server would.
+    pub fn send(&self, command: ClientCommand, origin: Origin) -> Result<u64, String> {
+        let mut inner = self.inner.borrow_mut();
+        let request_id = inner.next_request_id;
+        let text = serde_json::to_string(&ClientRequest {
+            request_id,
+            command,
+        })
+        .map_err(|e| e.to_string())?;
+        inner
+            .worker
+            .post_message(&JsValue::from_str(&text))
+            .map_err(|e| format!("cannot reach the engine: {e:?}"))?;
+        inner.next_request_id += 1;
+        inner.pending.insert(request_id, origin);
+        Ok(request_id)
+    }
+
+    /// Start over from a fresh `Hello` (what a reconnect gives the page after a gap).
+    pub fn resync(&self) {
+        let message = js_sys::Object::new();
+        let _ = js_sys::Reflect::set(&message, &"type".into(), &"resync".into());
+        let _ = self.inner.borrow().worker.post_message(&message);
+    }
+
+    /// One message from the worker: a `ServerMessage`'s JSON text, or `{save}`.
+    fn heard(&self, data: JsValue) {
+        if let Some(text) = data.as_string() {
+            let (on_message, on_reply) = {
+                let inner = self.inner.borrow();
+                (inner.on_message.clone(), inner.on_reply.clone())
+            };
+            // No borrow held: a callback may send a command.
+            let pending = |id| self.inner.borrow_mut().pending.remove(&id);
+            dispatch(&text, pending, &*on_message, &*on_reply);
+            return;
+        }
+        let save = js_sys::Reflect::get(&data, &"save".into())
+            .ok()
+            .and_then(|s| s.as_string());
+        if let (Some(text), Some(storage)) = (save, storage()) {
+            // Past the quota, saving stops (the cluster runs on; a reload would find less).
+            let _ = storage.set_item(SAVE_KEY, &text);
+        }
+    }
+}
