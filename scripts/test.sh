@@ -22,6 +22,9 @@ cargo clippy --workspace --all-targets -- -D warnings
 step "shared/ builds for wasm32 (no I/O can sneak in)"
 cargo build -p logscope-shared --lib --target wasm32-unknown-unknown
 
+step "lints of the browser-only code (the page's components, the engine's worker)"
+cargo clippy -p logscope-frontend -p logscope-engine --target wasm32-unknown-unknown -- -D warnings
+
 step "Rust tests"
 cargo test --workspace
 
