@@ -62,6 +62,9 @@ test('with no server the page runs the cluster itself, and a reload recovers wha
   await page.goto(url);
   await until(() => running(page), { what: 'the page to say it runs the cluster' });
   assert.equal(await $(page, 'conn').getAttribute('data-engine'), 'browser');
+  // The tools that need a server (timeline, lessons) are not offered rather than failing.
+  assert.equal(await $(page, 'timeline').count(), 0, 'no timeline without a server');
+  assert.equal(await $(page, 'lessons-open').count(), 0, 'no lessons button without a server');
   // The cluster runs in the engine's own Web Worker (engine/), loaded relative to the page.
   const workers = page.workers().map((w) => w.url());
   assert.ok(

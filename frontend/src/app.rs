@@ -264,7 +264,11 @@ pub fn App() -> impl IntoView {
             data-seq=move || ctx.live.seq.get().to_string()
             data-paused=move || ctx.live.paused.get().to_string()>
             <TopBar/>
-            <Timeline/>
+            // The timeline and its tools ask the server (`/api/trace*`): a cluster run by the
+            // page itself has none yet, so they are not offered rather than failing on a click.
+            <Show when=move || ctx.engine.get() != EngineKind::Browser>
+                <Timeline/>
+            </Show>
             <ClassroomBar/>
             <main class="main">
                 <section class="stage" aria-label="The cluster">

@@ -88,7 +88,10 @@ pub fn TopBar() -> impl IntoView {
             </div>
             <div class="meta" data-testid="meta">{meta}</div>
             <div class="topbar-right">
-                <crate::components::lessons::LessonsButton/>
+                // Lessons are staged by the server (`/api/lesson*`); not offered in the browser's own run.
+                <Show when=move || ctx.engine.get() != crate::transport::EngineKind::Browser>
+                    <crate::components::lessons::LessonsButton/>
+                </Show>
                 <button class="btn" data-testid="reset-open" on:click=move |_| ctx.reset_open.set(true)>"New cluster…"</button>
                 <button class="btn" class:primary=move || ctx.presenter.get() data-testid="presenter"
                     aria-pressed=move || ctx.presenter.get().to_string()
