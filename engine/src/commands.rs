@@ -6,8 +6,10 @@
 use shared::protocol::{check_speed, ClientCommand, CommandOk, ServerMessage};
 use shared::raft::ProposeOutcome;
 use shared::sim::{SimConfig, SimError};
-use shared::trace::{Recorded, Start, Trace, TraceInput};
-use shared::{Command, LogIndex, Sim, Storage};
+use shared::trace::{
+    broken_rules_reply, control_input, control_reply, Recorded, Start, Trace, TraceInput,
+};
+use shared::{Command, Sim};
 
 use super::session::{Forwarded, Session};
 
@@ -51,6 +53,10 @@ impl Session {
         wall_ms: f64,
     ) -> Result<Outcome, String> {
         let client = command.client_serial()?;
+        if let Some(input) = control_input(&command) {
+            self.input(input.clone())?;
+            return Ok(done(control_reply(&input, &self.sim)));
+        }
         Ok(match command {
             ClientCommand::Append { command, node, .. } => {
                 let command: Command = command
@@ -63,17 +69,24 @@ impl Session {
             // Predictions are tallied by a server over its viewers; the page alone has none.
             ClientCommand::Answer { .. } => {
                 return Err(
-                    "answers are tallied by a presenter's server; the cluster running in \
-                            your browser has no room of viewers"
+                    "answers are tallied by a presenter's server; the cluster running in your \
+                     browser has no room of viewers"
                         .to_string(),
                 )
             }
-            ClientCommand::Crash { node } => {
-                self.input(TraceInput::Crash { node })?;
-                done(format!(
-                    "S{node} crashed: its volatile state is gone, its disk stays"
-                ))
-            }
+            // Faults, network and timers are answered above, through `control_input`.
+            ClientCommand::Crash { .. }
+            | ClientCommand::PowerLoss { .. }
+            | ClientCommand::Timeout { .. }
+            | ClientCommand::Partition { .. }
+            | ClientCommand::Cut { .. }
+            | ClientCommand::Uncut { .. }
+            | ClientCommand::Isolate { .. }
+            | ClientCommand::Heal
+            | ClientCommand::Network { .. }
+            | ClientCommand::DropMessage { .. }
+            | ClientCommand::AlignTimers
+            | ClientCommand::SpreadTimers => unreachable!("a control input, answered above"),
             ClientCommand::Restart { node } => {
                 // The node's storage lives on in memory (the OS kept its unsynced writes).
                 self.input(TraceInput::Restart { node })?;
@@ -86,89 +99,11 @@ impl Session {
                     "S{node} restarted from its disk: term {term}, log up to index {last}"
                 ))
             }
-            ClientCommand::PowerLoss { node } => {
-                self.input(TraceInput::PowerLoss { node })?;
-                let synced = self
-                    .sim
-                    .storage(node)
-                    .map_or(LogIndex(0), Storage::synced_index);
-                done(format!(
-                    "S{node} lost power: writes not yet synced are gone; its log now ends at \
-                     index {synced}"
-                ))
-            }
-            ClientCommand::Timeout { node } => {
-                self.input(TraceInput::Timeout { node })?;
-                done(format!("S{node}'s election timer fired"))
-            }
-            ClientCommand::Partition { groups } => {
-                self.input(TraceInput::Partition { groups })?;
-                let view = self.sim.network_view();
-                if view.partitions.is_empty() {
-                    done("no partition: every node is in one group".into())
-                } else {
-                    done(format!("partitioned into {:?}", view.partitions))
-                }
-            }
-            ClientCommand::Cut { from, to } => {
-                self.input(TraceInput::Cut { from, to })?;
-                done(format!("cut the link S{from} → S{to}"))
-            }
-            ClientCommand::Uncut { from, to } => {
-                self.input(TraceInput::Uncut { from, to })?;
-                done(format!("restored the link S{from} → S{to}"))
-            }
-            ClientCommand::Isolate { node } => {
-                self.input(TraceInput::Isolate { node })?;
-                done(format!("cut every link to and from S{node}"))
-            }
-            ClientCommand::Heal => {
-                self.input(TraceInput::Heal)?;
-                done("removed every partition and cut link".into())
-            }
-            ClientCommand::Network {
-                loss_probability,
-                duplicate_probability,
-                latency_ms_min,
-                latency_ms_max,
-            } => {
-                self.input(TraceInput::Network {
-                    loss_probability,
-                    duplicate_probability,
-                    latency_ms_min,
-                    latency_ms_max,
-                })?;
-                let n = self.sim.network_view();
-                done(format!(
-                    "network: loss {}, duplication {}, latency {}..{} ms",
-                    n.loss_probability, n.duplicate_probability, n.latency_ms_min, n.latency_ms_max
-                ))
-            }
-            ClientCommand::DropMessage { id } => {
-                self.input(TraceInput::DropMessage { id })?;
-                done(format!("dropped message {id}"))
-            }
-            ClientCommand::AlignTimers => {
-                self.input(TraceInput::AlignTimers)?;
-                done("every follower's election timer now fires at the same instant".into())
-            }
-            ClientCommand::SpreadTimers => {
-                self.input(TraceInput::SpreadTimers)?;
-                done("the followers' election timers are spread over the timeout range".into())
-            }
             ClientCommand::BreakRules { rules } => {
                 self.input(TraceInput::BreakRules { rules })?;
                 self.flush_events();
                 self.send_safety();
-                if rules.any() {
-                    done(format!(
-                        "Raft rules switched off on purpose: {} (from now on; start a new \
-                         cluster to stage a scenario from the beginning)",
-                        rules.names().join(", ")
-                    ))
-                } else {
-                    done("every Raft rule is back on".into())
-                }
+                done(broken_rules_reply(&rules))
             }
             ClientCommand::Pause => {
                 self.set_control(true, self.speed, wall_ms);

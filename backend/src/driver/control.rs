@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use shared::protocol::{ClientCommand, CommandOk, StorageFailureView};
 use shared::raft::ProposeOutcome;
 use shared::sim::SimConfig;
-use shared::trace::TraceInput;
+use shared::trace::{broken_rules_reply, control_input, control_reply, TraceInput};
 use shared::{LogIndex, NodeId, Term};
 
 use super::handle::{HistoryOp, HistoryReply, Request};
@@ -165,104 +165,40 @@ impl Driver {
                 ..CommandOk::default()
             })
         };
+        if let Some(input) = control_input(&command) {
+            self.input(input.clone())?;
+            if matches!(input, TraceInput::Network { .. }) {
+                // The network settings are part of the run a restarted server resumes.
+                self.save_manifest();
+            }
+            return done(control_reply(&input, &self.sim));
+        }
         match command {
             ClientCommand::Append { .. } => unreachable!("append is handled by Driver::append"),
             ClientCommand::PresenterView(_) | ClientCommand::Answer { .. } => {
                 unreachable!("refused by Input::parse")
             }
-            ClientCommand::Crash { node } => {
-                self.input(TraceInput::Crash { node })?;
-                done(format!(
-                    "S{node} crashed: its volatile state is gone, its files stay"
-                ))
-            }
+            // Faults, network and timers are answered above, through `control_input`.
+            ClientCommand::Crash { .. }
+            | ClientCommand::PowerLoss { .. }
+            | ClientCommand::Timeout { .. }
+            | ClientCommand::Partition { .. }
+            | ClientCommand::Cut { .. }
+            | ClientCommand::Uncut { .. }
+            | ClientCommand::Isolate { .. }
+            | ClientCommand::Heal
+            | ClientCommand::Network { .. }
+            | ClientCommand::DropMessage { .. }
+            | ClientCommand::AlignTimers
+            | ClientCommand::SpreadTimers => unreachable!("a control input, answered above"),
             ClientCommand::Restart { node } => self.restart(node),
-            ClientCommand::PowerLoss { node } => {
-                self.input(TraceInput::PowerLoss { node })?;
-                let synced = self
-                    .sim
-                    .storage(node)
-                    .map_or(LogIndex(0), shared::Storage::synced_index);
-                done(format!(
-                    "S{node} lost power: writes not yet fsynced are gone; its log now ends at \
-                     index {synced}"
-                ))
-            }
-            ClientCommand::Timeout { node } => {
-                self.input(TraceInput::Timeout { node })?;
-                done(format!("S{node}'s election timer fired"))
-            }
-            ClientCommand::Partition { groups } => {
-                self.input(TraceInput::Partition { groups })?;
-                let view = self.sim.network_view();
-                if view.partitions.is_empty() {
-                    done("no partition: every node is in one group".into())
-                } else {
-                    done(format!("partitioned into {:?}", view.partitions))
-                }
-            }
-            ClientCommand::Cut { from, to } => {
-                self.input(TraceInput::Cut { from, to })?;
-                done(format!("cut the link S{from} → S{to}"))
-            }
-            ClientCommand::Uncut { from, to } => {
-                self.input(TraceInput::Uncut { from, to })?;
-                done(format!("restored the link S{from} → S{to}"))
-            }
-            ClientCommand::Isolate { node } => {
-                self.input(TraceInput::Isolate { node })?;
-                done(format!("cut every link to and from S{node}"))
-            }
-            ClientCommand::Heal => {
-                self.input(TraceInput::Heal)?;
-                done("removed every partition and cut link".into())
-            }
-            ClientCommand::Network {
-                loss_probability,
-                duplicate_probability,
-                latency_ms_min,
-                latency_ms_max,
-            } => {
-                self.input(TraceInput::Network {
-                    loss_probability,
-                    duplicate_probability,
-                    latency_ms_min,
-                    latency_ms_max,
-                })?;
-                self.save_manifest();
-                let n = self.sim.network_view();
-                done(format!(
-                    "network: loss {}, duplication {}, latency {}..{} ms",
-                    n.loss_probability, n.duplicate_probability, n.latency_ms_min, n.latency_ms_max
-                ))
-            }
-            ClientCommand::DropMessage { id } => {
-                self.input(TraceInput::DropMessage { id })?;
-                done(format!("dropped message {id}"))
-            }
-            ClientCommand::AlignTimers => {
-                self.input(TraceInput::AlignTimers)?;
-                done("every follower's election timer now fires at the same instant".into())
-            }
-            ClientCommand::SpreadTimers => {
-                self.input(TraceInput::SpreadTimers)?;
-                done("the followers' election timers are spread over the timeout range".into())
-            }
             ClientCommand::BreakRules { rules } => {
                 self.input(TraceInput::BreakRules { rules })?;
                 self.save_manifest();
                 self.snapshot_cache = None;
                 self.flush_events();
                 self.broadcast_safety();
-                if rules.any() {
-                    done(format!(
-                        "Raft rules switched off on purpose: {} (from now on; start a new \
-                         cluster to stage a scenario from the beginning)",
-                        rules.names().join(", ")
-                    ))
-                } else {
-                    done("every Raft rule is back on".into())
-                }
+                done(broken_rules_reply(&rules))
             }
             ClientCommand::Pause => {
                 self.set_control(true, self.speed);

@@ -13,6 +13,7 @@
 //! - `timeline`: [`Timeline`], checkpoints to reach any instant of a long trace quickly;
 //! - `link`: the compact encoding of a short trace for a URL fragment.
 
+mod control;
 mod input;
 pub mod link;
 mod record;
@@ -25,6 +26,7 @@ use crate::sim::SimConfig;
 use crate::storage::{MemStorage, Storage};
 use crate::types::{Entry, HardState, NodeId};
 
+pub use control::{broken_rules_reply, control_input, control_reply};
 pub use input::{apply, TraceInput};
 pub use record::{Recorded, INPUTS_MAX};
 pub use replay::{is_marker, Position, Replay, Summary};
