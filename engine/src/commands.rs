@@ -7,7 +7,8 @@ use shared::protocol::{check_speed, ClientCommand, CommandOk, ServerMessage};
 use shared::raft::ProposeOutcome;
 use shared::sim::{SimConfig, SimError};
 use shared::trace::{
-    broken_rules_reply, control_input, control_reply, Recorded, Start, Trace, TraceInput,
+    broken_rules_reply, control_input, control_reply, reset_config, Recorded, Start, Trace,
+    TraceInput,
 };
 use shared::{Command, Sim};
 
@@ -57,6 +58,9 @@ impl Session {
             self.input(input.clone())?;
             return Ok(done(control_reply(&input, &self.sim)));
         }
+        if let Some(cluster) = reset_config(self.sim.config(), &command) {
+            return self.reset(cluster, wall_ms).map_err(|e| e.to_string());
+        }
         Ok(match command {
             ClientCommand::Append { command, node, .. } => {
                 let command: Command = command
@@ -74,7 +78,8 @@ impl Session {
                         .to_string(),
                 )
             }
-            // Faults, network and timers are answered above, through `control_input`.
+            // Faults, network, timers and resets are answered above (`control_input`,
+            // `reset_config`).
             ClientCommand::Crash { .. }
             | ClientCommand::PowerLoss { .. }
             | ClientCommand::Timeout { .. }
@@ -86,7 +91,8 @@ impl Session {
             | ClientCommand::Network { .. }
             | ClientCommand::DropMessage { .. }
             | ClientCommand::AlignTimers
-            | ClientCommand::SpreadTimers => unreachable!("a control input, answered above"),
+            | ClientCommand::SpreadTimers
+            | ClientCommand::Reset { .. } => unreachable!("answered above"),
             ClientCommand::Restart { node } => {
                 // The node's storage lives on in memory (the OS kept its unsynced writes).
                 self.input(TraceInput::Restart { node })?;
@@ -126,26 +132,6 @@ impl Session {
                 check_speed(speed)?;
                 self.set_control(self.paused, speed, wall_ms);
                 done(format!("speed {speed}"))
-            }
-            ClientCommand::Reset {
-                nodes,
-                seed,
-                log_model,
-                election_timeout_ms_min,
-                election_timeout_ms_max,
-                heartbeat_interval_ms,
-            } => {
-                let mut cluster = self.sim.config().clone();
-                cluster.nodes = nodes.unwrap_or(cluster.nodes);
-                cluster.seed = seed.unwrap_or(cluster.seed);
-                cluster.log_model = log_model.unwrap_or(cluster.log_model);
-                let t = &mut cluster.timing;
-                t.election_timeout_ms_min =
-                    election_timeout_ms_min.unwrap_or(t.election_timeout_ms_min);
-                t.election_timeout_ms_max =
-                    election_timeout_ms_max.unwrap_or(t.election_timeout_ms_max);
-                t.heartbeat_interval_ms = heartbeat_interval_ms.unwrap_or(t.heartbeat_interval_ms);
-                self.reset(cluster, wall_ms).map_err(|e| e.to_string())?
             }
         })
     }

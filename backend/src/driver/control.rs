@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use shared::protocol::{ClientCommand, CommandOk, StorageFailureView};
 use shared::raft::ProposeOutcome;
 use shared::sim::SimConfig;
-use shared::trace::{broken_rules_reply, control_input, control_reply, TraceInput};
+use shared::trace::{broken_rules_reply, control_input, control_reply, reset_config, TraceInput};
 use shared::{LogIndex, NodeId, Term};
 
 use super::handle::{HistoryOp, HistoryReply, Request};
@@ -173,12 +173,16 @@ impl Driver {
             }
             return done(control_reply(&input, &self.sim));
         }
+        if let Some(cluster) = reset_config(self.sim.config(), &command) {
+            return self.reset(cluster);
+        }
         match command {
             ClientCommand::Append { .. } => unreachable!("append is handled by Driver::append"),
             ClientCommand::PresenterView(_) | ClientCommand::Answer { .. } => {
                 unreachable!("refused by Input::parse")
             }
-            // Faults, network and timers are answered above, through `control_input`.
+            // Faults, network, timers and resets are answered above (`control_input`,
+            // `reset_config`).
             ClientCommand::Crash { .. }
             | ClientCommand::PowerLoss { .. }
             | ClientCommand::Timeout { .. }
@@ -190,7 +194,8 @@ impl Driver {
             | ClientCommand::Network { .. }
             | ClientCommand::DropMessage { .. }
             | ClientCommand::AlignTimers
-            | ClientCommand::SpreadTimers => unreachable!("a control input, answered above"),
+            | ClientCommand::SpreadTimers
+            | ClientCommand::Reset { .. } => unreachable!("answered above"),
             ClientCommand::Restart { node } => self.restart(node),
             ClientCommand::BreakRules { rules } => {
                 self.input(TraceInput::BreakRules { rules })?;
@@ -222,36 +227,6 @@ impl Driver {
                 check_speed(speed)?;
                 self.set_control(self.paused, speed);
                 done(format!("speed {speed}"))
-            }
-            ClientCommand::Reset {
-                nodes,
-                seed,
-                log_model,
-                election_timeout_ms_min,
-                election_timeout_ms_max,
-                heartbeat_interval_ms,
-            } => {
-                let mut cluster = self.sim.config().clone();
-                if let Some(n) = nodes {
-                    cluster.nodes = n;
-                }
-                if let Some(s) = seed {
-                    cluster.seed = s;
-                }
-                if let Some(m) = log_model {
-                    cluster.log_model = m;
-                }
-                let t = &mut cluster.timing;
-                if let Some(v) = election_timeout_ms_min {
-                    t.election_timeout_ms_min = v;
-                }
-                if let Some(v) = election_timeout_ms_max {
-                    t.election_timeout_ms_max = v;
-                }
-                if let Some(v) = heartbeat_interval_ms {
-                    t.heartbeat_interval_ms = v;
-                }
-                self.reset(cluster)
             }
         }
     }

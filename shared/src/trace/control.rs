@@ -5,7 +5,7 @@
 
 use crate::protocol::ClientCommand;
 use crate::raft::BrokenRules;
-use crate::sim::Sim;
+use crate::sim::{Sim, SimConfig};
 use crate::storage::Storage;
 use crate::types::LogIndex;
 
@@ -88,6 +88,31 @@ pub fn control_reply<S: Storage>(input: &TraceInput, sim: &Sim<S>) -> String {
     }
 }
 
+/// The configuration a `reset` asks for: `current` with every field the command gives replaced
+/// (`None` for every other command). Validating it is the simulator's job.
+pub fn reset_config(current: &SimConfig, command: &ClientCommand) -> Option<SimConfig> {
+    let ClientCommand::Reset {
+        nodes,
+        seed,
+        log_model,
+        election_timeout_ms_min,
+        election_timeout_ms_max,
+        heartbeat_interval_ms,
+    } = *command
+    else {
+        return None;
+    };
+    let mut cluster = current.clone();
+    cluster.nodes = nodes.unwrap_or(cluster.nodes);
+    cluster.seed = seed.unwrap_or(cluster.seed);
+    cluster.log_model = log_model.unwrap_or(cluster.log_model);
+    let t = &mut cluster.timing;
+    t.election_timeout_ms_min = election_timeout_ms_min.unwrap_or(t.election_timeout_ms_min);
+    t.election_timeout_ms_max = election_timeout_ms_max.unwrap_or(t.election_timeout_ms_max);
+    t.heartbeat_interval_ms = heartbeat_interval_ms.unwrap_or(t.heartbeat_interval_ms);
+    Some(cluster)
+}
+
 /// The answer to switching Raft rules off (or back on).
 pub fn broken_rules_reply(rules: &BrokenRules) -> String {
     if rules.any() {
@@ -104,7 +129,6 @@ pub fn broken_rules_reply(rules: &BrokenRules) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sim::SimConfig;
     use crate::types::NodeId;
 
     #[test]
@@ -120,5 +144,27 @@ mod tests {
         );
         assert!(control_input(&ClientCommand::Pause).is_none());
         assert!(control_input(&ClientCommand::Step).is_none());
+    }
+
+    #[test]
+    fn a_reset_keeps_what_it_does_not_name() {
+        let current = SimConfig::default();
+        let asked = ClientCommand::Reset {
+            nodes: Some(3),
+            seed: None,
+            log_model: None,
+            election_timeout_ms_min: None,
+            election_timeout_ms_max: None,
+            heartbeat_interval_ms: Some(40),
+        };
+        let next = reset_config(&current, &asked).expect("a reset");
+        assert_eq!(next.nodes, 3);
+        assert_eq!(next.seed, current.seed);
+        assert_eq!(next.timing.heartbeat_interval_ms, 40);
+        assert_eq!(
+            next.timing.election_timeout_ms_min,
+            current.timing.election_timeout_ms_min
+        );
+        assert!(reset_config(&current, &ClientCommand::Heal).is_none());
     }
 }

@@ -26,7 +26,7 @@ use crate::sim::SimConfig;
 use crate::storage::{MemStorage, Storage};
 use crate::types::{Entry, HardState, NodeId};
 
-pub use control::{broken_rules_reply, control_input, control_reply};
+pub use control::{broken_rules_reply, control_input, control_reply, reset_config};
 pub use input::{apply, TraceInput};
 pub use record::{Recorded, INPUTS_MAX};
 pub use replay::{is_marker, Position, Replay, Summary};
