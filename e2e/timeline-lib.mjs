@@ -3,8 +3,8 @@
 import { until } from './lib.mjs';
 
 /** Open the page at `url`; `errors` collects what it logs as errors (refusals aside). */
-export async function openPage(browser, url, errors, viewport = { width: 1600, height: 1000 }) {
-  const p = await browser.newPage({ viewport });
+export async function openPage(browser, url, errors, viewport = { width: 1600, height: 1000 }, options = {}) {
+  const p = await browser.newPage({ viewport, ...options });
   p.on('pageerror', (e) => errors.push(e.message));
   // A refused request is a 4xx the page shows; Chromium also logs the status, which is expected.
   p.on('console', (m) => {

@@ -6,6 +6,7 @@ import { test, before, after, beforeEach, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { startBackend, launch, until, api, cluster, shot } from '../lib.mjs';
+import * as timeline from '../timeline-lib.mjs';
 
 let backend;
 let browser;
@@ -24,17 +25,9 @@ after(async () => {
   await backend?.stop();
 });
 
-async function openPage(url = backend.url) {
-  const p = await browser.newPage({ viewport: { width: 1600, height: 1000 }, acceptDownloads: true });
-  p.on('pageerror', (e) => errors.push(e.message));
-  // A refused trace is a 400 the page shows; Chromium also logs the status, which is expected.
-  p.on('console', (m) => {
-    if (m.type() === 'error' && !/status of 4\d\d/.test(m.text())) errors.push(m.text());
-  });
-  await p.goto(url);
-  await until(() => p.locator('[data-testid=conn].open').count(), { what: 'the page to connect' });
-  return p;
-}
+/** A page on `url`, allowed to download (the trace export). */
+const openPage = (url = backend.url) =>
+  timeline.openPage(browser, url, errors, undefined, { acceptDownloads: true });
 
 beforeEach(async () => {
   await api(backend.url, { type: 'reset', nodes: 5, seed: 11, log_model: 'command' });
@@ -51,16 +44,8 @@ afterEach(async () => {
 
 const $ = (id, p = page) => p.locator(`[data-testid="${id}"]`);
 
-/** The leader drawn on the ring: { id, term } (waits for exactly one). */
-async function leader({ above = 0, p = page } = {}) {
-  return until(async () => {
-    const leaders = p.locator('[data-testid^=node-][data-role=leader]');
-    if ((await leaders.count()) !== 1) return null;
-    const id = Number((await leaders.getAttribute('data-testid')).slice(5));
-    const term = Number(await leaders.getAttribute('data-term'));
-    return term > above ? { id, term } : null;
-  }, { what: `one leader above term ${above}`, timeoutMs: 15000 });
-}
+/** The leader drawn on the ring: { id, term } (waits for exactly one above `above`). */
+const leader = ({ above = 0, p = page } = {}) => timeline.leader(p, { above });
 
 /** The live leader from the API. */
 async function apiLeader() {
@@ -71,14 +56,8 @@ async function apiLeader() {
   }, { what: 'a leader (API)' });
 }
 
-/** Click the track at virtual time `t` (ms); returns the instant the banner then shows. */
-async function scrubTo(t) {
-  const track = $('track');
-  const end = Number(await track.getAttribute('data-end-ms'));
-  const box = await track.boundingBox();
-  await page.mouse.click(box.x + (box.width * t) / end, box.y + box.height / 2);
-  await $('past-banner').waitFor();
-}
+/** Click the track at virtual time `t` (ms) and wait for the past banner. */
+const scrubTo = (t) => timeline.scrubTo(page, t);
 
 /** A run with a leader change: an entry under the first leader, then that leader crashed. */
 async function leaderChange() {
@@ -94,16 +73,7 @@ async function leaderChange() {
   await api(backend.url, { type: 'crash', node: first.id });
   const second = await leader({ above: first.term });
   // The markers come within a few seconds (the page refreshes them as the run goes on).
-  const crashAt = await until(async () => {
-    const marks = page.locator('[data-testid=mark-input]', { hasText: '' });
-    const n = await marks.count();
-    for (let i = n - 1; i >= 0; i--) {
-      if ((await marks.nth(i).getAttribute('title')).includes(`crash S${first.id}`)) {
-        return Number(await marks.nth(i).getAttribute('data-at-ms'));
-      }
-    }
-    return null;
-  }, { what: 'the crash marker', timeoutMs: 15000 });
+  const crashAt = await timeline.inputMarker(page, `crash S${first.id}`);
   await until(async () => (await page.locator('[data-testid=mark-leader]').count()) >= 2, { what: 'two leader markers' });
   return { first, second, index, crashAt };
 }

@@ -1,8 +1,8 @@
 //! The one seam between the page and whatever runs the cluster: the server over its WebSocket
 //! ([`Connection`]), or the browser's own engine ([`BrowserEngine`], a Web Worker loaded only
-//! then) when no server answers or when the address asks for it (`?engine=browser`). Both speak the same `ServerMessage`s, so the
-//! app sends to and hears from a [`Transport`] without knowing which. Owns the choice; must not
-//! interpret messages (the app does).
+//! then) when no server answers or when the address asks for it (`?engine=browser`). Both speak
+//! the same `ServerMessage`s, so the app sends to and hears from a [`Transport`] without knowing
+//! which. Owns the choice; must not interpret messages (the app does).
 
 use std::rc::Rc;
 
