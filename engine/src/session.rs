@@ -16,7 +16,7 @@ use shared::protocol::{
 use shared::sim::checker::Checker;
 use shared::sim::SimConfig;
 use shared::storage::MemStorage;
-use shared::trace::{Recorded, Start, Trace};
+use shared::trace::{Position, Recorded, Replay, Start, Trace};
 use shared::{NodeId, Sim};
 
 use super::saved::Saved;
@@ -86,7 +86,30 @@ impl Session {
         ))
     }
 
-    pub(super) fn around(mut sim: Recorded<MemStorage>, wall_ms: f64) -> Session {
+    /// A sandbox: the run `trace_json` records (a class's `GET /api/trace`), re-executed up to
+    /// virtual time `at_ms` (its end when `None`), and from there this page's own, paused so the
+    /// student sees the instant they forked before anything moves. What came before the instant
+    /// stays in the trace (the checker goes on knowing it); nothing is shared with the server.
+    pub fn fork(trace_json: &str, at_ms: Option<u64>, wall_ms: f64) -> Result<Session, String> {
+        let trace = Trace::from_json(trace_json).map_err(|e| e.to_string())?;
+        let mut replay = Replay::new(trace.clone())
+            .map_err(|e| e.to_string())?
+            .with_checker();
+        replay
+            .run_to(at_ms.map_or(Position::End, Position::AtMs))
+            .map_err(|e| e.to_string())?;
+        let kept = replay.inputs_applied();
+        let checker = replay.checker().cloned().unwrap_or_default();
+        let found = replay.violation().cloned();
+        let sim = replay.into_sim();
+        let prefix = trace.prefix(kept, sim.now_ms(), sim.last_seq(), sim.stats().steps);
+        let violation = found.map(|v| SafetyViolation::from_checker(&v, sim.last_seq()));
+        let mut session = Session::checked(Recorded::new(sim, prefix), checker, violation, wall_ms);
+        session.paused = true;
+        Ok(session)
+    }
+
+    pub(super) fn around(sim: Recorded<MemStorage>, wall_ms: f64) -> Session {
         // The start's own events (nodes coming up) are part of the state the first snapshot
         // shows; they are checked, then not sent again.
         let mut checker = Checker::new();
@@ -94,6 +117,16 @@ impl Session {
             .observe(&sim, sim.pending_events())
             .err()
             .map(|v| SafetyViolation::from_checker(&v, sim.last_seq()));
+        Session::checked(sim, checker, violation, wall_ms)
+    }
+
+    /// `sim` with a checker that has seen everything up to its last event.
+    fn checked(
+        mut sim: Recorded<MemStorage>,
+        checker: Checker,
+        violation: Option<SafetyViolation>,
+        wall_ms: f64,
+    ) -> Session {
         sim.take_events();
         Session {
             anchor: (wall_ms, sim.now_ms() as f64),

@@ -322,6 +322,15 @@ impl History {
         self.past.set(Some(Past { time_ms, seq, at }));
     }
 
+    /// Drop the past instant shown and the live view kept meanwhile, without going back to
+    /// the live run (a sandbox replaces it: its `Hello` brings the whole state).
+    pub fn forget_past(self, ctx: Ctx) {
+        self.wanted.set_value(None);
+        ctx.past_ms.set_value(None);
+        self.saved.set_value(None);
+        self.past.set(None);
+    }
+
     /// Show the live run again, as it is now.
     pub fn back_to_live(self, ctx: Ctx) {
         if self.past.get_untracked().is_none() {
