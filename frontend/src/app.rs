@@ -247,6 +247,9 @@ pub fn App() -> impl IntoView {
                 r.insert(origin, result);
             });
         }),
+        on_warning: Rc::new(move |text| {
+            ctx.live.change(|v| v.note(text, Tone::Warning));
+        }),
     };
     ctx.handlers.set_value(Some(handlers.clone()));
     crate::transport::open(handlers, move |transport, kind| {

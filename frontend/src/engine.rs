@@ -46,6 +46,10 @@ struct Inner {
     on_reply: OnReply,
     /// Told when the worker cannot start (a sandbox from a trace it refuses).
     on_error: Option<OnError>,
+    /// Told when the browser's storage refuses a save (full).
+    on_warning: OnError,
+    /// The last save was refused.
+    save_failed: bool,
 }
 
 /// The cluster running in this browser. Cheap to clone (shared inside).
@@ -83,6 +87,8 @@ impl BrowserEngine {
                 on_message: handlers.on_message.clone(),
                 on_reply: handlers.on_reply.clone(),
                 on_error: None,
+                on_warning: handlers.on_warning.clone(),
+                save_failed: false,
             })),
         };
         let weak = Rc::downgrade(&engine.inner);
@@ -180,10 +186,24 @@ impl BrowserEngine {
             }
             return;
         }
-        let save = field("save");
-        if let (Some(text), Some(storage)) = (save, storage()) {
-            // Past the quota, saving stops (the cluster runs on; a reload would find less).
-            let _ = storage.set_item(SAVE_KEY, &text);
+        let (Some(text), Some(storage)) = (field("save"), storage()) else {
+            return;
+        };
+        // Past the quota the cluster runs on, but a reload would find it as last saved: say so
+        // once (and again if it happens after a save went through).
+        let failed = storage.set_item(SAVE_KEY, &text).is_err();
+        let warn = {
+            let mut inner = self.inner.borrow_mut();
+            let first = failed && !inner.save_failed;
+            inner.save_failed = failed;
+            first.then(|| inner.on_warning.clone())
+        };
+        if let Some(on_warning) = warn {
+            on_warning(format!(
+                "This browser's storage refused the cluster's state ({} KB): it runs on, but a \
+                 reload would find it as it was last saved. New cluster… starts small again.",
+                text.len() / 1024
+            ));
         }
     }
 }

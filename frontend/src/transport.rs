@@ -39,6 +39,9 @@ pub struct Handlers {
     pub on_message: Rc<dyn Fn(ServerMessage)>,
     pub on_state: Rc<dyn Fn(ConnState)>,
     pub on_reply: Rc<dyn Fn(ReplyOutcome)>,
+    /// Something the user should know that is no message of the run (the browser's storage
+    /// is full).
+    pub on_warning: Rc<dyn Fn(String)>,
 }
 
 /// Where commands go and messages come from.
@@ -136,6 +139,7 @@ pub fn open(handlers: Handlers, ready: impl FnOnce(Transport, EngineKind) + 'sta
                     on_message: m,
                     on_state: s,
                     on_reply: r,
+                    ..
                 } = handlers.clone();
                 Transport::Server(Connection::open(
                     default_url(),

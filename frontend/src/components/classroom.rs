@@ -24,9 +24,10 @@ pub fn on_message(ctx: Ctx, message: &ServerMessage) {
         } => {
             ctx.role.set(*role);
             ctx.viewer_url.set(viewer_url.clone());
-            // A new connection has no answer on the server yet: do not show the old one as given.
+            // A new connection has no answer on the server yet: do not show the old one as
+            // given; it goes again when the server says the question is still open.
             if ctx.prediction.with_untracked(|p| p.picked.is_some()) {
-                ctx.prediction.update(|p| p.picked = None);
+                ctx.prediction.update(|p| p.on_reconnect());
             }
         }
         ServerMessage::PresenterView(view) => {
@@ -37,7 +38,13 @@ pub fn on_message(ctx: Ctx, message: &ServerMessage) {
         }
         ServerMessage::Prediction { prediction } => {
             let prediction = prediction.clone();
-            ctx.prediction.update(|p| p.on_message(prediction));
+            let again = ctx
+                .prediction
+                .try_update(|p| p.on_message(prediction))
+                .flatten();
+            if let Some((question, choice)) = again {
+                crate::components::prediction::answer(ctx, question, choice);
+            }
         }
         _ => {}
     }
