@@ -6,7 +6,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
-import { startBackend, launch, until, freePort, shot } from '../lib.mjs';
+import { startBackend, launch, until, freePort, shot, openPage } from '../lib.mjs';
 
 const TOKEN = 'e2e-presenter-token-7';
 let backend;
@@ -35,14 +35,7 @@ after(async () => {
   await backend?.stop();
 });
 
-async function open(url, viewport = { width: 1600, height: 1000 }) {
-  const context = await browser.newContext({ viewport });
-  const p = await context.newPage();
-  p.on('pageerror', (e) => errors.push(e.message));
-  await p.goto(url);
-  await until(() => p.locator('[data-testid=conn].open').count(), { what: 'the page to connect' });
-  return p;
-}
+const open = (url, viewport = { width: 1600, height: 1000 }) => openPage(browser, url, errors, viewport);
 
 const presenterUrl = () => `${backend.url}/?token=${TOKEN}`;
 const $ = (p, id) => p.locator(`[data-testid="${id}"]`);

@@ -5,7 +5,7 @@
 // cluster, and "Back to the class" makes the page a following viewer again.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startBackend, launch, until, shot, cluster } from '../lib.mjs';
+import { startBackend, launch, until, shot, cluster, openPage } from '../lib.mjs';
 
 const TOKEN = 'e2e-presenter-token-sandbox';
 let backend;
@@ -22,15 +22,7 @@ after(async () => {
   await backend?.stop();
 });
 
-async function open(url, viewport) {
-  const context = await browser.newContext({ viewport });
-  const p = await context.newPage();
-  p.on('pageerror', (e) => errors.push(e.message));
-  p.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
-  await p.goto(url);
-  await until(() => p.locator('[data-testid=conn].open').count(), { what: 'the page to connect' });
-  return p;
-}
+const open = (url, viewport) => openPage(browser, url, errors, viewport);
 
 const $ = (p, id) => p.locator(`[data-testid="${id}"]`);
 const text = async (p, id) => (await $(p, id).innerText()).trim();
