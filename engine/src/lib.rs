@@ -19,6 +19,9 @@
 //! `shared::lesson`.
 
 mod commands;
+mod history;
+#[cfg(test)]
+mod history_tests;
 mod saved;
 mod session;
 #[cfg(test)]

@@ -110,7 +110,8 @@ pub struct ForkReply {
     pub inputs: usize,
     /// The branch the abandoned run was kept as.
     pub branch_id: u64,
-    /// Wall time the re-execution (and, on the server, the rewrite of the files) took (ms).
+    /// Wall time the re-execution and the rewrite of the files took (ms); 0 from the
+    /// in-browser engine, which reads no clock and has no files.
     pub elapsed_ms: f64,
 }
 
