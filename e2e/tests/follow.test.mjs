@@ -46,9 +46,12 @@ test('a viewer sees no controls, and its keys and raw WebSocket commands are ref
   const viewer = await open(backend.url);
   await $(viewer, 'viewer-bar').waitFor();
   assert.match(await $(viewer, 'viewer-bar').innerText(), /watching the presenter's cluster \(read-only\)/);
-  for (const id of ['pause', 'step', 'speed', 'reset-open', 'append-input', 'append-submit', 'heal', 'isolate-1']) {
+  for (const id of ['pause', 'step', 'speed', 'reset-open', 'append-input', 'append-submit', 'heal', 'isolate-1',
+    'undo', 'lessons-open', 'break-raft']) {
     assert.equal(await $(viewer, id).isVisible(), false, `${id} is hidden from a viewer`);
   }
+  assert.equal(await viewer.locator('.timeline-tools .import').isVisible(), false, 'no import for a viewer');
+  assert.equal(await $(viewer, 'download-trace').isVisible(), true, 'a viewer may download the run');
   // A server's panel opens (looking is allowed) but has no actions.
   await $(viewer, 'node-2').locator('.body').click();
   await $(viewer, 'node-panel').waitFor();
