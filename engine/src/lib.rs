@@ -19,6 +19,9 @@
 //! `shared::lesson`.
 
 mod commands;
+#[cfg(test)]
+mod lesson_tests;
+mod lessons;
 mod saved;
 mod session;
 #[cfg(test)]
@@ -27,5 +30,6 @@ mod tests;
 #[cfg(target_arch = "wasm32")]
 pub mod worker;
 
+pub use lessons::ApiReply;
 pub use saved::{fingerprint, Fingerprint, Saved, SAVED_VERSION};
 pub use session::{Session, CLOCK_INTERVAL_MS, EVENTS_PER_MESSAGE_MAX, FRAME_INTERVAL_MS};

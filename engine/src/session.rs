@@ -1,7 +1,8 @@
 //! [`Session`]: one run of the cluster in the page, paced against the wall clock the page passes
 //! in. Owns time (frames, clocks, slipping), the order of what goes out (a command's events
 //! before its reply) and the safety checker's place; must not read a clock, touch the browser or
-//! decide anything about Raft (the core does). What each command does is in `commands.rs`.
+//! decide anything about Raft (the core does). What each command does is in `commands.rs`, the
+//! lesson routes in `lessons.rs`.
 //!
 //! Pacing follows the server's driver (docs/api.md, "Pacing"): virtual time is the wall clock
 //! times `speed`, counted from an anchor that moves whenever pause or speed change; at speed 0
@@ -60,6 +61,8 @@ pub struct Session {
     pub(super) out: Vec<ServerMessage>,
     /// Bumped by every reset (what the page keeps belongs to one run).
     pub(super) run: u64,
+    /// The lesson open in this page, if any (`lessons.rs`).
+    pub(super) lesson: Option<shared::lesson::OpenLesson>,
 }
 
 impl Session {
@@ -92,21 +95,41 @@ impl Session {
     /// stays in the trace (the checker goes on knowing it); nothing is shared with the server.
     pub fn fork(trace_json: &str, at_ms: Option<u64>, wall_ms: f64) -> Result<Session, String> {
         let trace = Trace::from_json(trace_json).map_err(|e| e.to_string())?;
-        let mut replay = Replay::new(trace.clone())
-            .map_err(|e| e.to_string())?
-            .with_checker();
-        replay
-            .run_to(at_ms.map_or(Position::End, Position::AtMs))
-            .map_err(|e| e.to_string())?;
-        let kept = replay.inputs_applied();
-        let checker = replay.checker().cloned().unwrap_or_default();
-        let found = replay.violation().cloned();
-        let sim = replay.into_sim();
-        let prefix = trace.prefix(kept, sim.now_ms(), sim.last_seq(), sim.stats().steps);
-        let violation = found.map(|v| SafetyViolation::from_checker(&v, sim.last_seq()));
-        let mut session = Session::checked(Recorded::new(sim, prefix), checker, violation, wall_ms);
+        let (sim, checker, violation) =
+            replayed(trace, at_ms.map_or(Position::End, Position::AtMs))?;
+        let mut session = Session::checked(sim, checker, violation, wall_ms);
         session.paused = true;
         Ok(session)
+    }
+
+    /// Make `trace` (re-executed to its end under the checker) the run from now on, paused, as
+    /// the server's `POST /api/trace` does (a lesson's stop): the old run's last events go out,
+    /// its waiting appends are refused, and the page hears a `Snapshot` to redraw from.
+    pub(super) fn become_trace(&mut self, trace: Trace, wall_ms: f64) -> Result<(), String> {
+        let (mut sim, checker, violation) = replayed(trace, Position::End)?;
+        self.flush_events();
+        for f in std::mem::take(&mut self.forwarded).into_values() {
+            self.out.push(ServerMessage::Reply(Reply {
+                request_id: f.request_id,
+                outcome: Err(
+                    "the cluster moved to another instant of its history before this \
+                              request was answered"
+                        .into(),
+                ),
+            }));
+        }
+        sim.take_events();
+        self.checked_seq = sim.last_seq();
+        self.sim = sim;
+        self.checker = checker;
+        self.violation = violation;
+        self.paused = true;
+        self.run += 1;
+        self.rebase(wall_ms);
+        self.out.push(ServerMessage::Snapshot {
+            snapshot: self.snapshot(),
+        });
+        Ok(())
     }
 
     pub(super) fn around(sim: Recorded<MemStorage>, wall_ms: f64) -> Session {
@@ -140,6 +163,7 @@ impl Session {
             forwarded: BTreeMap::new(),
             out: Vec::new(),
             run: 1,
+            lesson: None,
         }
     }
 
@@ -412,6 +436,25 @@ impl Session {
             }));
         }
     }
+}
+
+/// `trace` re-executed up to `to` under the checker: the run so far (the trace cut there), the
+/// checker that saw it all, and the first violation it found.
+fn replayed(
+    trace: Trace,
+    to: Position,
+) -> Result<(Recorded<MemStorage>, Checker, Option<SafetyViolation>), String> {
+    let mut replay = Replay::new(trace.clone())
+        .map_err(|e| e.to_string())?
+        .with_checker();
+    replay.run_to(to).map_err(|e| e.to_string())?;
+    let kept = replay.inputs_applied();
+    let checker = replay.checker().cloned().unwrap_or_default();
+    let found = replay.violation().cloned();
+    let sim = replay.into_sim();
+    let prefix = trace.prefix(kept, sim.now_ms(), sim.last_seq(), sim.stats().steps);
+    let violation = found.map(|v| SafetyViolation::from_checker(&v, sim.last_seq()));
+    Ok((Recorded::new(sim, prefix), checker, violation))
 }
 
 /// Refuse a saved start whose disks do not fit its cluster (a hand-edited or damaged save).
