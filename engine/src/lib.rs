@@ -4,8 +4,10 @@
 //! pure and natively tested (`cargo test -p logscope-engine`): given the page's `ClientRequest`s
 //! and wall-clock ticks, it returns the `ServerMessage`s the server would send (a `Hello`, then
 //! `Events` in seq order, `Clock`s, one `Reply` per request, a `Snapshot` after a reset,
-//! `Safety` when the checker finds something). The Raft core, the simulator, the trace recorder
-//! and the checker all come from `shared`; this crate only paces time and words replies.
+//! `Safety` when the checker finds something). It also answers the lesson routes of the
+//! server's HTTP API (`lessons.rs`, over the worker's API channel), so lessons run with no
+//! server. The Raft core, the simulator, the trace recorder, the checker and the lessons all come
+//! from `shared`; this crate only paces time and words replies.
 //! [`Saved`] is what the browser keeps on its "disk" (each node's synced state and the trace) so
 //! a reload recovers the cluster as a restarted server would.
 //!
@@ -14,9 +16,9 @@
 //! `localStorage`.
 //!
 //! Not yet: the disk is `localStorage` (IndexedDB would lift the ~5 MB quota: past it, saving
-//! stops silently); the timeline and lessons still call the server's HTTP API (`/api/trace*`,
-//! `/api/lesson*`), which the session could answer from its `Recorded` trace and
-//! `shared::lesson`.
+//! stops silently); the timeline still calls the server's HTTP API (`/api/trace*`), which the
+//! session could answer from its `Recorded` trace over the same API channel; an open lesson is
+//! not kept across a reload (the cluster is).
 
 mod commands;
 #[cfg(test)]

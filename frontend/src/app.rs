@@ -207,7 +207,7 @@ fn on_key(ctx: Ctx, ev: web_sys::KeyboardEvent) {
 pub fn App() -> impl IntoView {
     let ctx = Ctx::new();
     provide_context(ctx);
-    let lessons = Lessons::new();
+    let lessons = Lessons::new(ctx);
     provide_context(lessons);
     // While the timeline shows the past, live messages go to its kept copy of the live view.
     let history = History::new();

@@ -46,6 +46,9 @@ struct Inner {
     on_reply: OnReply,
     /// Told when the worker cannot start (a sandbox from a trace it refuses).
     on_error: Option<OnError>,
+    /// The API calls waiting for the worker's answer: each one's promise's `resolve`, by id.
+    api_waiting: HashMap<u64, js_sys::Function>,
+    next_api_id: u64,
 }
 
 /// The cluster running in this browser. Cheap to clone (shared inside).
@@ -83,6 +86,8 @@ impl BrowserEngine {
                 on_message: handlers.on_message.clone(),
                 on_reply: handlers.on_reply.clone(),
                 on_error: None,
+                api_waiting: HashMap::new(),
+                next_api_id: 1,
             })),
         };
         let weak = Rc::downgrade(&engine.inner);
@@ -155,7 +160,50 @@ impl BrowserEngine {
         let _ = self.inner.borrow().worker.post_message(&message);
     }
 
-    /// One message from the worker: a `ServerMessage`'s JSON text, `{save}` or `{error}`.
+    /// Call the HTTP API the worker answers itself (the lesson routes): the status and body
+    /// the server would answer. The messages the call causes (a lesson's stop: a `Snapshot`)
+    /// reach the handlers first.
+    pub async fn api(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<String>,
+    ) -> Result<(u16, String), String> {
+        let id = {
+            let mut inner = self.inner.borrow_mut();
+            inner.next_api_id += 1;
+            inner.next_api_id - 1
+        };
+        let mut resolve = None;
+        let answered = js_sys::Promise::new(&mut |yes, _no| resolve = Some(yes));
+        if let Some(resolve) = resolve {
+            self.inner.borrow_mut().api_waiting.insert(id, resolve);
+        }
+        let message = js_sys::Object::new();
+        let set = |key: &str, value: &JsValue| js_sys::Reflect::set(&message, &key.into(), value);
+        let _ = set("type", &"api".into());
+        let _ = set("id", &(id as f64).into());
+        let _ = set("method", &method.into());
+        let _ = set("path", &path.into());
+        let _ = set(
+            "body",
+            &body.map_or(JsValue::NULL, |b| JsValue::from_str(&b)),
+        );
+        if let Err(e) = self.inner.borrow().worker.post_message(&message) {
+            self.inner.borrow_mut().api_waiting.remove(&id);
+            return Err(format!("cannot reach the engine: {e:?}"));
+        }
+        let answer = wasm_bindgen_futures::JsFuture::from(answered)
+            .await
+            .map_err(|e| format!("the engine did not answer: {e:?}"))?;
+        let get = |key: &str| js_sys::Reflect::get(&answer, &key.into()).ok();
+        let status = get("status").and_then(|s| s.as_f64()).unwrap_or(500.0) as u16;
+        let body = get("body").and_then(|b| b.as_string()).unwrap_or_default();
+        Ok((status, body))
+    }
+
+    /// One message from the worker: a `ServerMessage`'s JSON text, `{api}`, `{save}` or
+    /// `{error}`.
     fn heard(&self, data: JsValue) {
         if let Some(text) = data.as_string() {
             let (on_message, on_reply) = {
@@ -165,6 +213,16 @@ impl BrowserEngine {
             // No borrow held: a callback may send a command.
             let pending = |id| self.inner.borrow_mut().pending.remove(&id);
             dispatch(&text, pending, &*on_message, &*on_reply);
+            return;
+        }
+        let id = js_sys::Reflect::get(&data, &"api".into())
+            .ok()
+            .and_then(|id| id.as_f64());
+        if let Some(id) = id {
+            let resolve = self.inner.borrow_mut().api_waiting.remove(&(id as u64));
+            if let Some(resolve) = resolve {
+                let _ = resolve.call1(&JsValue::NULL, &data);
+            }
             return;
         }
         let field = |name: &str| {

@@ -1,8 +1,40 @@
 //! The page's HTTP calls (`fetch`) and the browser's files and clipboard, in one place for the
-//! timeline, lessons and safety panel. Owns no state and knows no route; errors are sentences.
+//! timeline, lessons and safety panel. Owns no state; of the routes it knows only which ones the
+//! in-browser engine answers itself ([`api`]); errors are sentences.
 
+use leptos::prelude::{GetUntracked, WithValue};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
+
+use crate::state::Ctx;
+use crate::transport::{EngineKind, Transport};
+
+/// True for the routes the in-browser engine answers (engine/src/lessons.rs): the lessons.
+fn engine_answers(url: &str) -> bool {
+    url.trim_start_matches('/').starts_with("api/lesson")
+}
+
+/// A call to the page's API: the lesson routes go to the engine's worker when this page runs its
+/// own cluster (`EngineKind::Browser`: no server; not a sandbox, whose API is the class's
+/// server), everything else to the server, as [`request`].
+pub async fn api(
+    ctx: Ctx,
+    method: &str,
+    url: &str,
+    body: Option<String>,
+) -> Result<(u16, String), String> {
+    let engine = match ctx.engine.get_untracked() {
+        EngineKind::Browser if engine_answers(url) => ctx.connection.with_value(|c| match c {
+            Some(Transport::Browser(engine)) => Some(engine.clone()),
+            _ => None,
+        }),
+        _ => None,
+    };
+    match engine {
+        Some(engine) => engine.api(method, url, body).await,
+        None => request(method, url, body).await,
+    }
+}
 
 /// One HTTP request from the page: its status and body text.
 pub async fn request(

@@ -31,6 +31,12 @@ impl EngineKind {
     pub fn is_server(self) -> bool {
         matches!(self, EngineKind::Server | EngineKind::Unknown)
     }
+
+    /// True when lessons are offered: a server stages them, and so does the browser's own engine
+    /// (`http::api`). A sandbox is the student's own copy: the class's lesson goes on without it.
+    pub fn has_lessons(self) -> bool {
+        self.is_server() || self == EngineKind::Browser
+    }
 }
 
 /// The app's callbacks, kept so that a sandbox can be started later on the same ones.

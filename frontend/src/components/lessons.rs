@@ -1,7 +1,8 @@
 //! Lessons on the page: the "Lessons" button of the top bar, the picker (built-in lessons and a
 //! teacher's file), and the lesson panel (caption, Back/Next, the question to predict, Reveal
-//! and the why). Talks to the lesson routes (docs/api.md); the cluster itself arrives over the
-//! WebSocket like any other run. Owns only what the panel shows; what a reply means is in
+//! and the why). Talks to the lesson routes (docs/api.md) through `http::api`: the server's, or
+//! the in-browser engine's when the page runs its own cluster; the cluster itself arrives as any
+//! other run's messages. Owns only what the panel shows; what a reply means is in
 //! `crate::lesson` (tested natively).
 
 use leptos::prelude::*;
@@ -10,7 +11,7 @@ use wasm_bindgen::JsCast;
 
 use crate::components::prediction::PresenterTally;
 use crate::lesson::{read_current, read_reply, LessonView, Listed};
-use crate::state::use_ctx;
+use crate::state::{use_ctx, Ctx};
 
 /// The lesson's state on this page, shared by the button, the picker and the panel.
 #[derive(Clone, Copy)]
@@ -27,11 +28,13 @@ pub struct Lessons {
     picked: RwSignal<Option<usize>>,
     /// A request is on its way (buttons wait).
     busy: RwSignal<bool>,
+    /// Where the calls go (`http::api`).
+    ctx: Ctx,
 }
 
 impl Lessons {
     /// Create, and ask the server whether a lesson is already open (a reload mid-lesson).
-    pub fn new() -> Lessons {
+    pub fn new(ctx: Ctx) -> Lessons {
         let l = Lessons {
             open: RwSignal::new(None),
             picker: RwSignal::new(false),
@@ -39,6 +42,7 @@ impl Lessons {
             error: RwSignal::new(None),
             picked: RwSignal::new(None),
             busy: RwSignal::new(false),
+            ctx,
         };
         l.refresh();
         l
@@ -49,7 +53,7 @@ impl Lessons {
     /// all move the cluster, which sends every page a snapshot, so every page learns of them.
     pub fn refresh(self) {
         wasm_bindgen_futures::spawn_local(async move {
-            if let Ok(Ok(current)) = call("GET", "/api/lesson", None)
+            if let Ok(Ok(current)) = call(self.ctx, "GET", "/api/lesson", None)
                 .await
                 .map(|t| read_current(&t))
             {
@@ -68,7 +72,7 @@ impl Lessons {
         self.picker.set(true);
         if self.list.get_untracked().is_empty() {
             wasm_bindgen_futures::spawn_local(async move {
-                match call("GET", "/api/lessons", None)
+                match call(self.ctx, "GET", "/api/lessons", None)
                     .await
                     .and_then(|t| read_reply(&t))
                 {
@@ -86,7 +90,7 @@ impl Lessons {
         }
         self.busy.set(true);
         wasm_bindgen_futures::spawn_local(async move {
-            let reply = call("POST", &url, body)
+            let reply = call(self.ctx, "POST", &url, body)
                 .await
                 .and_then(|t| read_reply::<LessonView>(&t));
             self.busy.set(false);
@@ -108,14 +112,8 @@ impl Lessons {
         self.open.set(None);
         self.picked.set(None);
         wasm_bindgen_futures::spawn_local(async move {
-            let _ = call("POST", "/api/lesson/close", None).await;
+            let _ = call(self.ctx, "POST", "/api/lesson/close", None).await;
         });
-    }
-}
-
-impl Default for Lessons {
-    fn default() -> Lessons {
-        Lessons::new()
     }
 }
 
@@ -123,9 +121,9 @@ fn use_lessons() -> Lessons {
     expect_context::<Lessons>()
 }
 
-/// `fetch` with an optional text body; the answer's text (errors are JSON too).
-async fn call(method: &str, url: &str, body: Option<String>) -> Result<String, String> {
-    crate::http::request(method, url, body)
+/// A lesson route with an optional text body; the answer's text (errors are JSON too).
+async fn call(ctx: Ctx, method: &str, url: &str, body: Option<String>) -> Result<String, String> {
+    crate::http::api(ctx, method, url, body)
         .await
         .map(|(_, text)| text)
 }
@@ -219,7 +217,7 @@ pub fn LessonPanel() -> impl IntoView {
             .get()
             .filter(|_| ctx.role.get() != Some(ConnectionRole::Viewer))
             // A sandbox is the student's own: the class's lesson goes on without it.
-            .filter(|_| ctx.engine.get().is_server())
+            .filter(|_| ctx.engine.get().has_lessons())
     };
     view! {
         {move || v().map(|v| {
