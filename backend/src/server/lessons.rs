@@ -2,8 +2,10 @@
 //! (a teacher's file), `GET /api/lesson`, `POST /api/lesson/next|back|reveal|close`
 //! (docs/api.md, docs/lessons.md). A lesson is staged in memory (`shared::lesson`); moving to
 //! one of its pause points makes the live cluster the lesson's trace up to there, through the
-//! same path as `POST /api/trace`, paused. Owns which lesson is open and where it stands; must
-//! not reach the simulator except through the driver's handle.
+//! same path as `POST /api/trace`, paused. What the routes answer and where a move goes is
+//! `shared::lesson::OpenLesson` (the in-browser engine answers the same routes with it:
+//! engine/src/lessons.rs). Owns which lesson is open on this server; must not reach the
+//! simulator except through the driver's handle.
 
 use std::net::SocketAddr;
 
