@@ -212,3 +212,43 @@ fn other_routes_are_not_the_browsers() {
         assert!(json["error"].is_string());
     }
 }
+
+#[test]
+fn a_break_raft_lesson_ends_on_its_violation_and_back_clears_it() {
+    let mut s = session();
+    let staged = OpenLesson::builtin("broken-vote-check")
+        .expect("stages")
+        .staged;
+    let expected = staged
+        .violation
+        .clone()
+        .expect("the lesson leads to a violation");
+    call(&mut s, "POST", "api/lessons/broken-vote-check/open", None);
+    assert!(
+        s.snapshot().safety.unwrap().violation.is_none(),
+        "not yet at the start"
+    );
+    let last = staged.stops.len() - 1;
+    for _ in 0..last {
+        let (status, json, _) = call(&mut s, "POST", "api/lesson/next", None);
+        assert_eq!(status, 200, "{json}");
+    }
+    let (_, json, out) = call(&mut s, "GET", "api/lesson", None);
+    assert_eq!(json["result"]["stop"], last);
+    assert!(
+        out.is_empty(),
+        "asking where the lesson stands moves nothing"
+    );
+    let found = s
+        .snapshot()
+        .safety
+        .unwrap()
+        .violation
+        .expect("the checker saw it");
+    assert_eq!(found.property, expected.property);
+    assert_eq!(found.property, "leader completeness");
+
+    // Back before the step that breaks it: the run is re-executed without it.
+    call(&mut s, "POST", "api/lesson/back", None);
+    assert!(s.snapshot().safety.unwrap().violation.is_none());
+}
