@@ -1,12 +1,13 @@
 // The static site (scripts/build-static.sh) served by a plain static server, Python's
 // http.server, with no logscope anywhere: the page finds no server, runs the cluster itself in
-// the engine's Web Worker, says so, and keeps what the nodes synced in the browser's storage across a reload. Served from
-// a subdirectory, so that every path in the site has to be relative. Everything goes through the
-// page (clicks, keys) and reads what it draws.
+// the engine's Web Worker, says so, and keeps what the nodes synced in the browser's storage
+// across a reload; the engine stages lessons too (a whole scenario, and a teacher's file with a
+// mistake). Served from a subdirectory, so that every path in the site has to be relative.
+// Everything goes through the page (clicks, keys) and reads what it draws.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, symlinkSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, symlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { ROOT, freePort, launch, until, shot } from '../lib.mjs';
@@ -62,9 +63,9 @@ test('with no server the page runs the cluster itself, and a reload recovers wha
   await page.goto(url);
   await until(() => running(page), { what: 'the page to say it runs the cluster' });
   assert.equal(await $(page, 'conn').getAttribute('data-engine'), 'browser');
-  // The tools that need a server (timeline, lessons) are not offered rather than failing.
+  // The timeline needs a server: it is not offered rather than failing. Lessons are (below).
   assert.equal(await $(page, 'timeline').count(), 0, 'no timeline without a server');
-  assert.equal(await $(page, 'lessons-open').count(), 0, 'no lessons button without a server');
+  assert.equal(await $(page, 'lessons-open').count(), 1, 'the engine stages lessons');
   // The cluster runs in the engine's own Web Worker (engine/), loaded relative to the page.
   const workers = page.workers().map((w) => w.url());
   assert.ok(
@@ -99,6 +100,99 @@ test('with no server the page runs the cluster itself, and a reload recovers wha
   await phone.goto(url);
   await until(() => running(phone), { what: 'the phone page to run' });
   await shot(phone, 'static-04-phone');
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
+test('with no server a whole scenario runs in the browser: predict, reveal, next to its end', async () => {
+  const context = await browser.newContext({ viewport: { width: 1600, height: 1000 } });
+  const page = await context.newPage();
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  await page.goto(url);
+  await until(() => running(page), { what: 'the page to run the cluster' });
+  // From here on nothing may ask an HTTP API: the engine's worker answers the lesson routes.
+  const asked = [];
+  page.on('request', (r) => { if (r.url().includes('/api/')) asked.push(r.url()); });
+
+  await $(page, 'lessons-open').click();
+  await until(() => $(page, 'lesson-first-election').count(), { what: 'the built-in lessons' });
+  await $(page, 'lesson-first-election').click();
+  await until(() => $(page, 'lesson-panel').count(), { what: 'the lesson panel' });
+  assert.equal(await $(page, 'lesson-picker').count(), 0, 'the picker closes');
+  assert.match(await $(page, 'lesson-question').innerText(), /Which server will become the first leader\?/);
+  assert.equal(await $(page, 'app').getAttribute('data-paused'), 'true', 'a lesson opens paused');
+  assert.equal(await $(page, 'lesson-next').count(), 0, 'no Next before the reveal');
+
+  // Predict S1 (right), reveal: the step runs in the worker and the page draws its outcome.
+  await $(page, 'lesson-choice-0').click();
+  await $(page, 'lesson-reveal').click();
+  await until(() => $(page, 'lesson-why').count(), { what: 'the why after the reveal' });
+  assert.equal(await $(page, 'lesson-verdict').innerText(), 'Right: S1.');
+  assert.match(await $(page, 'lesson-why').innerText(), /S1's timer fires first/);
+  await until(() => page.locator('[data-testid=node-1][data-role=leader]').count(), { what: 'S1 drawn as leader' });
+  await shot(page, 'static-05-lesson-revealed');
+
+  // On to the end: Next at each caption, a prediction and Reveal at each question.
+  const headings = [];
+  for (let moves = 0; ; moves++) {
+    assert.ok(moves < 40, 'the lesson ends');
+    const before = await $(page, 'lesson-panel').innerText();
+    if (await $(page, 'lesson-reveal').count()) {
+      await $(page, 'lesson-choice-0').click();
+      await $(page, 'lesson-reveal').click();
+    } else if (await $(page, 'lesson-next').isEnabled()) {
+      await $(page, 'lesson-next').click();
+    } else {
+      break;
+    }
+    await until(async () => (await $(page, 'lesson-panel').innerText()) !== before, { what: 'the next stop' });
+    headings.push(await $(page, 'lesson-heading').innerText());
+    assert.equal(await $(page, 'app').getAttribute('data-paused'), 'true', 'every stop is paused');
+  }
+  const progress = await page.locator('[data-testid=lesson-panel] h2 .hint').innerText();
+  const [, step, steps] = progress.match(/Step (\d+) of (\d+)/);
+  assert.equal(step, steps, `at the last step (${progress})`);
+  assert.ok(headings.includes("The leader's first entry"), JSON.stringify(headings));
+  // The cluster at the end is the lesson's: its second step committed "add 5".
+  await until(() => committed(page, 'add 5'), { what: '"add 5" committed' });
+  await shot(page, 'static-06-lesson-end');
+
+  // Back goes back; Close leaves the cluster where the lesson left it.
+  await $(page, 'lesson-back').click();
+  await until(async () => (await page.locator('[data-testid=lesson-panel] h2 .hint').innerText()) !== progress
+    || (await $(page, 'lesson-reveal').count()) > 0, { what: 'back one stop' });
+  await $(page, 'lesson-close').click();
+  await until(async () => (await $(page, 'lesson-panel').count()) === 0, { what: 'the panel to close' });
+  assert.deepEqual(asked, [], 'no HTTP API was asked');
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
+test("with no server a teacher's file with a mistake is refused with its line number", async () => {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  const page = await context.newPage();
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  await page.goto(url);
+  await until(() => running(page), { what: 'the page to run the cluster' });
+  const bad = join(root, 'mine.lesson');
+  writeFileSync(bad, 'title Mine\nnodes 3\n\nstep One\nsay Look.\ncrsh S1\n');
+  await $(page, 'lessons-open').click();
+  await $(page, 'lesson-file').setInputFiles(bad);
+  await until(() => $(page, 'lesson-error').count(), { what: 'the error' });
+  assert.match(
+    await $(page, 'lesson-error').innerText(),
+    /^line 6: unknown command 'crsh' \(did you mean 'crash'\?\); expected one of step, say/,
+  );
+  await shot(page, 'static-07-lesson-error');
+
+  const good = join(root, 'good.lesson');
+  writeFileSync(good, 'title Mine\nnodes 3\nseed 4\n\nstep One\nsay Watch the election.\nrun until leader elected\n');
+  await $(page, 'lesson-file').setInputFiles(good);
+  await until(() => $(page, 'lesson-panel').count(), { what: 'the uploaded lesson' });
+  assert.equal(await $(page, 'lesson-caption').innerText(), 'Watch the election.');
+  await until(() => leader(page), { what: 'the lesson\'s leader drawn' });
   assert.deepEqual(errors, []);
   await context.close();
 });

@@ -1,7 +1,7 @@
 //! The run's history in the browser: the same routes as the server's (`GET`/`POST /api/trace`,
 //! `GET /api/trace/link`, `/api/trace/at[/log]`, `/api/trace/markers`, `POST /api/fork`,
-//! `POST /api/undo`, `GET /api/trace/branches[/{id}]`, `POST /api/trace/branches/{id}/restore`;
-//! docs/api.md), answered with the same JSON by [`Session::history_api`], so the page's
+//! `POST /api/undo`, `GET /api/trace/branches[/{id}]`, `POST /api/trace/branches/{id}/restore`,
+//! and the live log's pages `GET /api/nodes/{id}/log`; docs/api.md), answered with the same JSON by [`Session::history_api`], so the page's
 //! timeline works with no server. Owns the branches and the timeline's checkpoints kept between
 //! questions; must not word the answers (`shared::trace::answers` does) nor re-execute by itself
 //! (`shared::trace::Replay` and `Timeline` do).
@@ -190,6 +190,10 @@ impl Session {
                 moved.map(ok).unwrap_or_else(refused)
             }
             ("POST", ["api", "undo"]) => self.undo(wall_ms).map(ok).unwrap_or_else(refused),
+            // The live log's older pages (the page scrolled back past the snapshot's window).
+            ("GET", ["api", "nodes", node, "log"]) => {
+                self.live_log(node, query_text).unwrap_or_else(refused)
+            }
             (_, ["api", "trace", ..] | ["api", "fork"] | ["api", "undo"]) => error(
                 405,
                 &format!(
@@ -269,6 +273,15 @@ impl Session {
         answers::log_range(from, to).map_err(Refusal::Invalid)?;
         let replay = self.timeline(Some(position))?.at(position)?;
         Ok(ok(answers::log_page(replay.sim(), node, from, to)?))
+    }
+
+    fn live_log(&self, node: &str, query_text: &str) -> Result<Answer, Refusal> {
+        let pairs = query(query_text, &["from", "to"])?;
+        let node: u64 = node
+            .parse()
+            .map_err(|_| Refusal::Invalid(format!("{node:?} is not a server's number")))?;
+        let (from, to) = (number(&pairs, "from")?, number(&pairs, "to")?);
+        Ok(ok(answers::log_page(&self.sim, node, from, to)?))
     }
 
     fn load(&mut self, text: &str, wall_ms: f64) -> Answer {

@@ -103,6 +103,11 @@ fn the_timeline_sees_the_inputs_and_any_past_instant() {
     );
     let (status, _) = ask(&mut s, "GET", "api/trace/at/log?at_ms=5&node=9", None, wall);
     assert_eq!(status, 404, "no node 9");
+    let (status, live) = ask(&mut s, "GET", "api/nodes/1/log?from=1&to=3", None, wall);
+    assert_eq!(status, 200, "{live}");
+    assert_eq!(live["result"]["from"], 1);
+    let (status, _) = ask(&mut s, "GET", "api/nodes/1/log?from=0", None, wall);
+    assert_eq!(status, 400);
     let (status, _) = ask(&mut s, "DELETE", "api/trace", None, wall);
     assert_eq!(status, 405);
     assert!(

@@ -4,8 +4,10 @@
 //! pure and natively tested (`cargo test -p logscope-engine`): given the page's `ClientRequest`s
 //! and wall-clock ticks, it returns the `ServerMessage`s the server would send (a `Hello`, then
 //! `Events` in seq order, `Clock`s, one `Reply` per request, a `Snapshot` after a reset,
-//! `Safety` when the checker finds something). The Raft core, the simulator, the trace recorder
-//! and the checker all come from `shared`; this crate only paces time and words replies.
+//! `Safety` when the checker finds something). It also answers the lesson routes of the
+//! server's HTTP API (`lessons.rs`, over the worker's API channel), so lessons run with no
+//! server. The Raft core, the simulator, the trace recorder, the checker and the lessons all come
+//! from `shared`; this crate only paces time and words replies.
 //! [`Saved`] is what the browser keeps on its "disk" (each node's synced state and the trace) so
 //! a reload recovers the cluster as a restarted server would.
 //!
@@ -14,14 +16,17 @@
 //! `localStorage`.
 //!
 //! Not yet: the disk is `localStorage` (IndexedDB would lift the ~5 MB quota: past it, saving
-//! stops and the page says so once); the timeline and lessons still call the server's HTTP API (`/api/trace*`,
-//! `/api/lesson*`), which the session could answer from its `Recorded` trace and
-//! `shared::lesson`.
+//! stops and the page says so once); the timeline answers the history routes over the same API
+//! channel as the lessons (`history`), but its branches live in memory only, and an open lesson
+//! is not kept across a reload (the cluster is).
 
 mod commands;
 mod history;
 #[cfg(test)]
 mod history_tests;
+#[cfg(test)]
+mod lesson_tests;
+mod lessons;
 mod saved;
 mod session;
 #[cfg(test)]
@@ -30,5 +35,6 @@ mod tests;
 #[cfg(target_arch = "wasm32")]
 pub mod worker;
 
+pub use lessons::ApiReply;
 pub use saved::{fingerprint, Fingerprint, Saved, SAVED_VERSION};
 pub use session::{Session, CLOCK_INTERVAL_MS, EVENTS_PER_MESSAGE_MAX, FRAME_INTERVAL_MS};

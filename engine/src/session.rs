@@ -1,7 +1,8 @@
 //! [`Session`]: one run of the cluster in the page, paced against the wall clock the page passes
 //! in. Owns time (frames, clocks, slipping), the order of what goes out (a command's events
 //! before its reply) and the safety checker's place; must not read a clock, touch the browser or
-//! decide anything about Raft (the core does). What each command does is in `commands.rs`.
+//! decide anything about Raft (the core does). What each command does is in `commands.rs`, the
+//! lesson routes in `lessons.rs`.
 //!
 //! Pacing follows the server's driver (docs/api.md, "Pacing"): virtual time is the wall clock
 //! times `speed`, counted from an anchor that moves whenever pause or speed change; at speed 0
@@ -16,7 +17,6 @@ use shared::protocol::{
 use shared::sim::checker::Checker;
 use shared::sim::SimConfig;
 use shared::storage::MemStorage;
-use shared::trace::answers::Refusal;
 use shared::trace::{Position, Recorded, Start, Trace};
 use shared::{NodeId, Sim};
 
@@ -64,6 +64,8 @@ pub struct Session {
     pub(super) run: u64,
     /// Branches and the timeline's checkpoints (`history`).
     pub(super) history: History,
+    /// The lesson open in this page, if any (`lessons.rs`).
+    pub(super) lesson: Option<shared::lesson::OpenLesson>,
 }
 
 impl Session {
@@ -101,12 +103,31 @@ impl Session {
             sim,
             checker,
             violation,
-        } = replayed(trace, position).map_err(|r| match r {
-            Refusal::Invalid(e) | Refusal::NotFound(e) | Refusal::Failed(e) => e,
-        })?;
+        } = replayed(trace, position).map_err(|r| r.to_string())?;
         let mut session = Session::checked(sim, checker, violation, wall_ms);
         session.paused = true;
         Ok(session)
+    }
+
+    /// Make `trace` (re-executed to its end under the checker) the run from now on, paused, as
+    /// the server's `POST /api/trace` does (a lesson's stop): the old run's last events go out,
+    /// its waiting appends are refused, and the page hears a `Snapshot` to redraw from.
+    pub(super) fn become_trace(&mut self, trace: Trace, wall_ms: f64) -> Result<(), String> {
+        let Replayed {
+            sim,
+            checker,
+            violation,
+        } = replayed(trace, Position::End).map_err(|r| r.to_string())?;
+        self.flush_events();
+        self.fail_waiting(
+            "the cluster moved to another instant of its history before this request was answered",
+        );
+        self.replace_run(sim, checker, violation, wall_ms);
+        self.paused = true;
+        self.out.push(ServerMessage::Snapshot {
+            snapshot: self.snapshot(),
+        });
+        Ok(())
     }
 
     pub(super) fn around(sim: Recorded<MemStorage>, wall_ms: f64) -> Session {
@@ -141,6 +162,7 @@ impl Session {
             out: Vec::new(),
             run: 1,
             history: History::default(),
+            lesson: None,
         }
     }
 

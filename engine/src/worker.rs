@@ -7,14 +7,20 @@
 //! - page → worker: first `{type: "start", saved}` (`saved`: the [`Saved`] JSON the page found in
 //!   its storage, or null) or, for a sandbox, `{type: "start", trace, at_ms}` (a class's
 //!   `GET /api/trace` text and the instant to fork at, null for its end); then each command as a
-//!   string, a `ClientRequest`'s JSON exactly as the page would send it over the WebSocket, and
-//!   `{type: "resync"}` for a fresh `Hello`;
+//!   string, a `ClientRequest`'s JSON exactly as the page would send it over the WebSocket,
+//!   `{type: "resync"}` for a fresh `Hello`, and `{type: "api", id, method, path, body}` for a
+//!   call to the HTTP API the session answers itself (the lesson routes: engine/src/lessons.rs;
+//!   `path` as the page would fetch it, `body` a string or null, `id` a number the page picks);
 //! - worker → page: each `ServerMessage` as a string, its JSON exactly as the server's WebSocket
 //!   delivers it, and `{save: <Saved JSON>}` whenever the synced state changed (at most every
 //!   [`SAVE_INTERVAL_MS`] of wall time): the "disk" lags the simulated one by that much, so what
 //!   a reload finds is what the nodes had synced, as after a power loss of the whole cluster.
 //!   A sandbox is never saved (a reload goes back to the class), and a trace it cannot fork
-//!   from gets `{error: <why>}` instead of a `Hello`.
+//!   from gets `{error: <why>}` instead of a `Hello`. Each `api` call gets `{api: id, status,
+//!   body}`: the HTTP status and the JSON text the server would answer (`{"ok":true,"result":…}`
+//!   or `{"ok":false,"error":"…"}`; a route the session does not know is a 404), posted after
+//!   the messages the call caused (a lesson's stop: a `Snapshot`), so the page has redrawn the
+//!   cluster by the time it reads the answer.
 //!
 //! The worker script (scripts/build-page.sh writes it) loads this module, then hands every
 //! message to [`receive`], those that came while the module loaded first.
@@ -125,6 +131,30 @@ pub fn receive(data: JsValue) {
                 None => start(recovered_or_new(saved.as_deref()), true),
             }
         }
+        Some("api") => with_running(|r| {
+            let field = |name: &str| js_sys::Reflect::get(&data, &name.into()).ok();
+            let text = |name: &str| field(name).and_then(|v| v.as_string());
+            let id = field("id").unwrap_or(JsValue::NULL);
+            let (method, path) = (text("method").unwrap_or_default(), text("path"));
+            let body = text("body");
+            let (reply, out) = r.session.api(
+                &method,
+                path.as_deref().unwrap_or_default(),
+                body.as_deref(),
+                wall_ms(),
+            );
+            deliver(out);
+            let message = js_sys::Object::new();
+            let set =
+                |key: &str, value: &JsValue| js_sys::Reflect::set(&message, &key.into(), value);
+            if set("api", &id).is_ok()
+                && set("status", &f64::from(reply.status).into()).is_ok()
+                && set("body", &JsValue::from_str(&reply.body)).is_ok()
+            {
+                post(&message);
+            }
+            save(r, false);
+        }),
         Some("resync") => with_running(|r| {
             let hello = r.session.hello();
             deliver(vec![hello]);

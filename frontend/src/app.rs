@@ -274,9 +274,9 @@ pub fn App() -> impl IntoView {
             data-seq=move || ctx.live.seq.get().to_string()
             data-paused=move || ctx.live.paused.get().to_string()>
             <TopBar/>
-            // The timeline and its tools ask the server (`/api/trace*`): a cluster run by the
-            // page itself has none yet, so they are not offered rather than failing on a click.
-            <Show when=move || ctx.engine.get().is_server()>
+            // The timeline and its tools ask `/api/trace*`: the server's, or the page's own
+            // engine's (`EngineKind::has_timeline`).
+            <Show when=move || ctx.engine.get().has_timeline()>
                 <Timeline/>
             </Show>
             <ClassroomBar/>

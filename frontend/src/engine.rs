@@ -1,10 +1,12 @@
 //! The page's side of the in-browser engine: the cluster runs in a Web Worker of its own wasm
 //! module (the `logscope-engine` crate, engine/), loaded only when the engine is used, so a page
-//! with a server never downloads the simulator. Creates the worker, posts it the page's commands,
-//! hears its messages through the same parse path as the WebSocket's (`ws::dispatch`), and keeps
-//! what it hands over to save in the browser's `localStorage` (a worker has none), so a reload
-//! recovers the cluster. Owns the worker and the storage; must not decide anything about the run
-//! (the worker does) nor draw. The wire is described in engine/src/worker.rs.
+//! with a server never downloads the simulator. Creates the worker, posts it the page's commands
+//! and the API calls it answers itself (the lesson routes, [`BrowserEngine::api`], chosen by
+//! `http::request`), hears its messages through the same parse path as the WebSocket's
+//! (`ws::dispatch`), and keeps what it hands over to save in the browser's `localStorage` (a
+//! worker has none), so a reload recovers the cluster. Owns the worker and the storage; must not
+//! decide anything about the run (the worker does) nor draw. The wire is described in
+//! engine/src/worker.rs.
 //!
 //! The worker script's address comes from the page: `<meta name="logscope-engine" content=…>`,
 //! written by scripts/build-page.sh (relative to the document, so a static site works from any
@@ -50,6 +52,9 @@ struct Inner {
     on_warning: OnError,
     /// The last save was refused.
     save_failed: bool,
+    /// The API calls waiting for the worker's answer: each one's promise's `resolve`, by id.
+    api_waiting: HashMap<u64, js_sys::Function>,
+    next_api_id: u64,
 }
 
 /// The cluster running in this browser. Cheap to clone (shared inside).
@@ -89,6 +94,8 @@ impl BrowserEngine {
                 on_error: None,
                 on_warning: handlers.on_warning.clone(),
                 save_failed: false,
+                api_waiting: HashMap::new(),
+                next_api_id: 1,
             })),
         };
         let weak = Rc::downgrade(&engine.inner);
@@ -161,7 +168,50 @@ impl BrowserEngine {
         let _ = self.inner.borrow().worker.post_message(&message);
     }
 
-    /// One message from the worker: a `ServerMessage`'s JSON text, `{save}` or `{error}`.
+    /// Call the HTTP API the worker answers itself (the lesson routes): the status and body
+    /// the server would answer. The messages the call causes (a lesson's stop: a `Snapshot`)
+    /// reach the handlers first.
+    pub async fn api(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<String>,
+    ) -> Result<(u16, String), String> {
+        let id = {
+            let mut inner = self.inner.borrow_mut();
+            inner.next_api_id += 1;
+            inner.next_api_id - 1
+        };
+        let mut resolve = None;
+        let answered = js_sys::Promise::new(&mut |yes, _no| resolve = Some(yes));
+        if let Some(resolve) = resolve {
+            self.inner.borrow_mut().api_waiting.insert(id, resolve);
+        }
+        let message = js_sys::Object::new();
+        let set = |key: &str, value: &JsValue| js_sys::Reflect::set(&message, &key.into(), value);
+        let _ = set("type", &"api".into());
+        let _ = set("id", &(id as f64).into());
+        let _ = set("method", &method.into());
+        let _ = set("path", &path.into());
+        let _ = set(
+            "body",
+            &body.map_or(JsValue::NULL, |b| JsValue::from_str(&b)),
+        );
+        if let Err(e) = self.inner.borrow().worker.post_message(&message) {
+            self.inner.borrow_mut().api_waiting.remove(&id);
+            return Err(format!("cannot reach the engine: {e:?}"));
+        }
+        let answer = wasm_bindgen_futures::JsFuture::from(answered)
+            .await
+            .map_err(|e| format!("the engine did not answer: {e:?}"))?;
+        let get = |key: &str| js_sys::Reflect::get(&answer, &key.into()).ok();
+        let status = get("status").and_then(|s| s.as_f64()).unwrap_or(500.0) as u16;
+        let body = get("body").and_then(|b| b.as_string()).unwrap_or_default();
+        Ok((status, body))
+    }
+
+    /// One message from the worker: a `ServerMessage`'s JSON text, `{api}`, `{save}` or
+    /// `{error}`.
     fn heard(&self, data: JsValue) {
         if let Some(text) = data.as_string() {
             let (on_message, on_reply) = {
@@ -171,6 +221,16 @@ impl BrowserEngine {
             // No borrow held: a callback may send a command.
             let pending = |id| self.inner.borrow_mut().pending.remove(&id);
             dispatch(&text, pending, &*on_message, &*on_reply);
+            return;
+        }
+        let id = js_sys::Reflect::get(&data, &"api".into())
+            .ok()
+            .and_then(|id| id.as_f64());
+        if let Some(id) = id {
+            let resolve = self.inner.borrow_mut().api_waiting.remove(&(id as u64));
+            if let Some(resolve) = resolve {
+                let _ = resolve.call1(&JsValue::NULL, &data);
+            }
             return;
         }
         let field = |name: &str| {

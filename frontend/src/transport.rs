@@ -31,6 +31,21 @@ impl EngineKind {
     pub fn is_server(self) -> bool {
         matches!(self, EngineKind::Server | EngineKind::Unknown)
     }
+
+    /// True when lessons are offered: a server stages them, and so does the browser's own engine
+    /// (`http::request`). A sandbox is the student's own copy: the class's lesson goes on
+    /// without it.
+    pub fn has_lessons(self) -> bool {
+        self.is_server() || self == EngineKind::Browser
+    }
+
+    /// True when the timeline is offered: the server's run has one, and so has the browser's
+    /// own (its engine answers the history routes). Not while the engine is unknown (a share
+    /// link read then would go to the wrong one), nor in a sandbox (the class's server would
+    /// answer for the class's run, not the student's copy).
+    pub fn has_timeline(self) -> bool {
+        matches!(self, EngineKind::Server | EngineKind::Browser)
+    }
 }
 
 /// The app's callbacks, kept so that a sandbox can be started later on the same ones.
@@ -115,7 +130,11 @@ pub fn open(handlers: Handlers, ready: impl FnOnce(Transport, EngineKind) + 'sta
         let engine = match (kind, worker_url()) {
             (EngineKind::Browser, Some(url)) => {
                 match BrowserEngine::start(&url, Start::Saved, &handlers) {
-                    Ok(engine) => Some(engine),
+                    Ok(engine) => {
+                        // Its lessons and timeline answer the page's API calls.
+                        crate::http::answer_locally(engine.clone());
+                        Some(engine)
+                    }
                     Err(e) => {
                         web_sys::console::error_1(&e.into());
                         None

@@ -2,8 +2,10 @@
 //! (a teacher's file), `GET /api/lesson`, `POST /api/lesson/next|back|reveal|close`
 //! (docs/api.md, docs/lessons.md). A lesson is staged in memory (`shared::lesson`); moving to
 //! one of its pause points makes the live cluster the lesson's trace up to there, through the
-//! same path as `POST /api/trace`, paused. Owns which lesson is open and where it stands; must
-//! not reach the simulator except through the driver's handle.
+//! same path as `POST /api/trace`, paused. What the routes answer and where a move goes is
+//! `shared::lesson::OpenLesson` (the in-browser engine answers the same routes with it:
+//! engine/src/lessons.rs). Owns which lesson is open on this server; must not reach the
+//! simulator except through the driver's handle.
 
 use std::net::SocketAddr;
 
@@ -14,7 +16,7 @@ use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::Router;
 use serde::Serialize;
-use shared::lesson::{self, Question, Staged, StopKind};
+use shared::lesson::{self, LessonView, Listed, OpenLesson, Refusal, Staged};
 use shared::protocol::ClientCommand;
 use tokio::sync::Mutex;
 
@@ -22,13 +24,12 @@ use super::routes::admit;
 use super::{AppState, ServerError};
 use crate::driver::{AppendWait, DriverHandle, Input};
 
-/// Largest lesson file accepted (a 50-minute lesson is a few kB).
-pub const LESSON_BYTES_MAX: usize = 64 * 1024;
+pub use shared::lesson::LESSON_BYTES_MAX;
 
 /// The open lesson, if any (one per server: the presenter's).
 #[derive(Default)]
 pub(crate) struct Lessons {
-    open: Mutex<Option<Open>>,
+    open: Mutex<Option<OpenLesson>>,
     /// The viewers' answers to the question the lesson asks (told where the lesson stands
     /// while `open` is locked, so it never disagrees with it).
     pub(crate) predictions: std::sync::Arc<super::tally::Predictions>,
@@ -40,100 +41,15 @@ impl std::fmt::Debug for Lessons {
     }
 }
 
-struct Open {
-    /// Built-in name, or "uploaded".
-    name: String,
-    staged: Staged,
-    /// Index into `staged.stops`.
-    at: usize,
-}
-
-/// A built-in lesson in the list.
-#[derive(Serialize)]
-struct Listed {
-    name: &'static str,
-    title: String,
-    about: String,
-    steps: usize,
-}
-
-/// Where the open lesson stands: what the panel shows.
-#[derive(Clone, Debug, Serialize)]
-pub struct LessonView {
-    /// Built-in name, or "uploaded".
-    pub name: String,
-    /// The lesson's title.
-    pub title: String,
-    /// Its one-line summary.
-    pub about: String,
-    /// The pause point (0-based) and how many there are.
-    pub stop: usize,
-    /// Number of pause points.
-    pub stops: usize,
-    /// The step (0-based) and how many there are.
-    pub step: usize,
-    /// Number of steps.
-    pub steps: usize,
-    /// `ask` (the question, before the step runs) or `shown` (after it ran).
-    pub kind: StopKind,
-    /// The step's heading.
-    pub heading: String,
-    /// What to look at (empty at an `ask` stop: the caption belongs to the outcome).
-    pub caption: String,
-    /// The step's question, if it has one.
-    pub question: Option<QuestionView>,
-    /// Virtual time the cluster stands at (ms).
-    pub time_ms: u64,
-}
-
-/// A question; the answer and why only once revealed.
-#[derive(Clone, Debug, Serialize)]
-pub struct QuestionView {
-    /// The question.
-    pub text: String,
-    /// The choices.
-    pub choices: Vec<String>,
-    /// Index of the right choice (`null` until revealed).
-    pub answer: Option<usize>,
-    /// Why (`null` until revealed).
-    pub why: Option<String>,
-}
-
-fn view(open: &Open) -> LessonView {
-    let stop = open.staged.stops[open.at];
-    let lesson = &open.staged.lesson;
-    let step = &lesson.steps[stop.step];
-    let shown = stop.kind == StopKind::Shown;
-    LessonView {
-        name: open.name.clone(),
-        title: lesson.title.clone(),
-        about: lesson.about.clone(),
-        stop: open.at,
-        stops: open.staged.stops.len(),
-        step: stop.step,
-        steps: lesson.steps.len(),
-        kind: stop.kind,
-        heading: step.title.clone(),
-        caption: if shown {
-            step.caption.clone()
-        } else {
-            String::new()
-        },
-        question: step.question.as_ref().map(|q: &Question| QuestionView {
-            text: q.text.clone(),
-            choices: q.choices.clone(),
-            answer: shown.then_some(q.answer),
-            why: shown.then(|| q.why.clone()),
-        }),
-        time_ms: stop.at_ms,
-    }
+/// A refusal of `shared::lesson`, as the routes answer it.
+fn refused(r: Refusal) -> ServerError {
+    let status = StatusCode::from_u16(r.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    ServerError::new(status, r.to_string())
 }
 
 /// Parse and stage `text`; errors name the line.
 pub fn stage_text(text: &str) -> Result<Staged, String> {
-    lesson::parse(text)
-        .and_then(|l| lesson::stage(&l))
-        .map_err(|e| e.to_string())
+    lesson::stage_text(text)
 }
 
 impl Lessons {
@@ -145,35 +61,24 @@ impl Lessons {
         staged: Staged,
     ) -> Result<LessonView, ServerError> {
         let mut open = self.open.lock().await;
-        let new = Open {
-            name,
-            staged,
-            at: 0,
-        };
+        let new = OpenLesson::new(name, staged);
         go_to(driver, &new).await?;
         self.predictions.lesson_opened();
         self.predictions.lesson_at(Some((&new.staged, new.at)));
-        let v = view(&new);
+        let v = new.view();
         *open = Some(new);
         Ok(v)
     }
 
-    /// Move by `delta` pause points (clamped to the lesson).
-    async fn step(&self, driver: &DriverHandle, delta: isize) -> Result<LessonView, ServerError> {
+    /// Move to the pause point `to` picks (`OpenLesson::moved` or `revealed`).
+    async fn step(
+        &self,
+        driver: &DriverHandle,
+        to: impl FnOnce(&OpenLesson) -> Result<usize, Refusal>,
+    ) -> Result<LessonView, ServerError> {
         let mut guard = self.open.lock().await;
         let open = guard.as_mut().ok_or_else(none_open)?;
-        let last = open.staged.stops.len() - 1;
-        let to = open.at.saturating_add_signed(delta).min(last);
-        if to == open.at {
-            return Err(ServerError::new(
-                StatusCode::CONFLICT,
-                if delta > 0 {
-                    "the lesson is at its last step"
-                } else {
-                    "the lesson is at its first step"
-                },
-            ));
-        }
+        let to = to(open).map_err(refused)?;
         let from = open.at;
         open.at = to;
         if let Err(e) = go_to(driver, open).await {
@@ -181,27 +86,23 @@ impl Lessons {
             return Err(e);
         }
         self.predictions.lesson_at(Some((&open.staged, open.at)));
-        Ok(view(open))
+        Ok(open.view())
     }
 }
 
 fn none_open() -> ServerError {
-    ServerError::new(
-        StatusCode::NOT_FOUND,
-        "no lesson is open: GET /api/lessons lists them, POST /api/lessons/{name}/open opens one",
-    )
+    refused(Refusal::NoneOpen)
 }
 
 /// Make the live cluster the lesson's trace up to its current pause point, paused.
-async fn go_to(driver: &DriverHandle, open: &Open) -> Result<(), ServerError> {
+async fn go_to(driver: &DriverHandle, open: &OpenLesson) -> Result<(), ServerError> {
     // Pause first, so the run being replaced does not move while the trace is re-executed.
     if !driver.status().await?.paused {
         driver
             .command(Input::Control(ClientCommand::Pause), AppendWait::Appended)
             .await?;
     }
-    let stop = open.staged.stops[open.at];
-    driver.load_trace(open.staged.trace_to(&stop)).await?;
+    driver.load_trace(open.trace()).await?;
     Ok(())
 }
 
@@ -232,19 +133,7 @@ pub(super) fn router() -> Router<AppState> {
 
 /// `GET /api/lessons`: the built-in lessons.
 async fn list() -> Json<Vec<Listed>> {
-    let listed = lesson::BUILTIN
-        .iter()
-        .filter_map(|(name, text)| {
-            let l = lesson::parse(text).ok()?;
-            Some(Listed {
-                name,
-                title: l.title,
-                about: l.about,
-                steps: l.steps.len(),
-            })
-        })
-        .collect();
-    ok(listed)
+    ok(lesson::listed())
 }
 
 /// `POST /api/lessons/{name}/open`.
@@ -254,14 +143,7 @@ async fn open_builtin(
     Path(name): Path<String>,
 ) -> Json<LessonView> {
     admit(&state, addr, false)?;
-    let text = lesson::builtin(&name).ok_or_else(|| {
-        ServerError::new(
-            StatusCode::NOT_FOUND,
-            format!("there is no built-in lesson '{name}': GET /api/lessons lists them"),
-        )
-    })?;
-    let staged = stage_text(text)
-        .map_err(|e| ServerError::new(StatusCode::INTERNAL_SERVER_ERROR, format!("{name}: {e}")))?;
+    let OpenLesson { name, staged, .. } = OpenLesson::builtin(&name).map_err(refused)?;
     let inner = &state.inner;
     ok(inner.lessons.open(&inner.driver, name, staged).await?)
 }
@@ -283,19 +165,21 @@ async fn upload(
             ),
         )
     })?;
-    let text = std::str::from_utf8(&body)
-        .map_err(|_| ServerError::new(StatusCode::BAD_REQUEST, "the lesson is not UTF-8 text"))?;
-    let staged = stage_text(text).map_err(|e| ServerError::new(StatusCode::BAD_REQUEST, e))?;
+    let OpenLesson { name, staged, .. } = OpenLesson::uploaded(&body).map_err(refused)?;
     let inner = &state.inner;
-    ok(inner
-        .lessons
-        .open(&inner.driver, "uploaded".into(), staged)
-        .await?)
+    ok(inner.lessons.open(&inner.driver, name, staged).await?)
 }
 
 /// `GET /api/lesson`: where the open lesson stands (`null` when none is open).
 async fn current(State(state): State<AppState>) -> Json<Option<LessonView>> {
-    ok(state.inner.lessons.open.lock().await.as_ref().map(view))
+    ok(state
+        .inner
+        .lessons
+        .open
+        .lock()
+        .await
+        .as_ref()
+        .map(OpenLesson::view))
 }
 
 /// `POST /api/lesson/next`: on to the next pause point.
@@ -305,7 +189,7 @@ async fn next(
 ) -> Json<LessonView> {
     admit(&state, addr, false)?;
     let inner = &state.inner;
-    ok(inner.lessons.step(&inner.driver, 1).await?)
+    ok(inner.lessons.step(&inner.driver, |o| o.moved(1)).await?)
 }
 
 /// `POST /api/lesson/reveal`: run a question's step (only at an `ask` stop).
@@ -315,21 +199,10 @@ async fn reveal(
 ) -> Json<LessonView> {
     admit(&state, addr, false)?;
     let inner = &state.inner;
-    let asking = inner
+    ok(inner
         .lessons
-        .open
-        .lock()
-        .await
-        .as_ref()
-        .map(|o| o.staged.stops[o.at].kind == StopKind::Ask);
-    match asking {
-        None => Err(none_open()),
-        Some(false) => Err(ServerError::new(
-            StatusCode::CONFLICT,
-            "there is no question to reveal here: use next",
-        )),
-        Some(true) => ok(inner.lessons.step(&inner.driver, 1).await?),
-    }
+        .step(&inner.driver, OpenLesson::revealed)
+        .await?)
 }
 
 /// `POST /api/lesson/back`: back to the previous pause point (the cluster goes back too).
@@ -339,7 +212,7 @@ async fn back(
 ) -> Json<LessonView> {
     admit(&state, addr, false)?;
     let inner = &state.inner;
-    ok(inner.lessons.step(&inner.driver, -1).await?)
+    ok(inner.lessons.step(&inner.driver, |o| o.moved(-1)).await?)
 }
 
 /// `POST /api/lesson/close`: close the lesson (the cluster stays where it is).

@@ -88,8 +88,8 @@ pub fn TopBar() -> impl IntoView {
             </div>
             <div class="meta" data-testid="meta">{meta}</div>
             <div class="topbar-right">
-                // Lessons are staged by the server (`/api/lesson*`); not offered in the browser's own run.
-                <Show when=move || ctx.engine.get().is_server()>
+                // Lessons are staged by the server, or by the browser's own engine (not a sandbox's).
+                <Show when=move || ctx.engine.get().has_lessons()>
                     <crate::components::lessons::LessonsButton/>
                 </Show>
                 <button class="btn" data-testid="reset-open" on:click=move |_| ctx.reset_open.set(true)>"New cluster…"</button>

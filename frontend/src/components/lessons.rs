@@ -1,7 +1,8 @@
 //! Lessons on the page: the "Lessons" button of the top bar, the picker (built-in lessons and a
 //! teacher's file), and the lesson panel (caption, Back/Next, the question to predict, Reveal
-//! and the why). Talks to the lesson routes (docs/api.md); the cluster itself arrives over the
-//! WebSocket like any other run. Owns only what the panel shows; what a reply means is in
+//! and the why). Talks to the lesson routes (docs/api.md) through `http::request`: the server's, or
+//! the in-browser engine's when the page runs its own cluster; the cluster itself arrives as any
+//! other run's messages. Owns only what the panel shows; what a reply means is in
 //! `crate::lesson` (tested natively).
 
 use leptos::prelude::*;
@@ -123,7 +124,8 @@ fn use_lessons() -> Lessons {
     expect_context::<Lessons>()
 }
 
-/// `fetch` with an optional text body; the answer's text (errors are JSON too).
+/// A lesson route with an optional text body; the answer's text (errors are JSON too).
+/// The server's, or this page's engine when it runs its own cluster (`http::request` routes).
 async fn call(method: &str, url: &str, body: Option<String>) -> Result<String, String> {
     crate::http::request(method, url, body)
         .await
@@ -219,7 +221,7 @@ pub fn LessonPanel() -> impl IntoView {
             .get()
             .filter(|_| ctx.role.get() != Some(ConnectionRole::Viewer))
             // A sandbox is the student's own: the class's lesson goes on without it.
-            .filter(|_| ctx.engine.get().is_server())
+            .filter(|_| ctx.engine.get().has_lessons())
     };
     view! {
         {move || v().map(|v| {

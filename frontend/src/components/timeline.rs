@@ -13,6 +13,7 @@ use crate::history::{viewing, At, Branches, History};
 use crate::http::file_text;
 use crate::state::{use_ctx, Ctx};
 use crate::timeline::{format_instant, fraction, key_action, thin, time_at, KeyAction, Lane, Mods};
+use crate::transport::EngineKind;
 use crate::ws::Origin;
 
 /// Markers are thinned as if the track were this many units wide, one per lane every
@@ -210,7 +211,14 @@ pub fn Timeline() -> impl IntoView {
                     title="Undo the last action: the cluster goes back to just before it (u, Ctrl+Z)"
                     on:click=move |_| history.undo(ctx)>"Undo"</button>
                 <a class="btn chip" href="/api/trace" download="" data-testid="download-trace"
-                    title="Save this run as a file (load it again with Import, or logscope replay)">"Download trace"</a>
+                    title="Save this run as a file (load it again with Import, or logscope replay)"
+                    on:click=move |ev| {
+                        // No server to download from: the page's own engine hands the trace.
+                        if ctx.engine.get_untracked() == EngineKind::Browser {
+                            ev.prevent_default();
+                            download_local(ctx);
+                        }
+                    }>"Download trace"</a>
                 <label class="btn chip import" title="Load a run from a trace file (or drop one on the page)">
                     "Import…"
                     <input type="file" accept=".json,application/json" class="visually-hidden"
@@ -240,4 +248,26 @@ pub fn Timeline() -> impl IntoView {
             </Show>
         </section>
     }
+}
+
+/// "Download trace" when the page runs its own cluster: the engine's trace, saved as the server
+/// names it (`logscope-seed<seed>-<end_ms>ms.json`).
+fn download_local(ctx: Ctx) {
+    leptos::task::spawn_local(async move {
+        let saved = match crate::http::request("GET", "/api/trace", None).await {
+            Ok((200, text)) => match shared::trace::Trace::from_json(&text) {
+                Ok(trace) => {
+                    let name =
+                        format!("logscope-seed{}-{}ms.json", trace.config.seed, trace.end_ms);
+                    crate::http::save_file(&name, &text)
+                }
+                Err(e) => Err(e.to_string()),
+            },
+            Ok((_, text)) => Err(text),
+            Err(e) => Err(e),
+        };
+        if let Err(e) = saved {
+            ctx.local_error(Origin::History, e);
+        }
+    });
 }

@@ -11,7 +11,9 @@ use super::{error_of, parse_result, At, History};
 use crate::http::{copy_to_clipboard, request};
 use crate::state::Ctx;
 use crate::timeline::{parse_share, share_fragment};
+use crate::transport::EngineKind;
 use crate::ws::Origin;
+use shared::protocol::ClientCommand;
 
 impl History {
     /// Ask for the current run as a share link and put it in `link` (and the clipboard, when the
@@ -70,10 +72,15 @@ impl History {
         // Paused first (over HTTP: the WebSocket may not be open yet), so the run waits at the
         // instant the link names instead of running on from it.
         spawn_local(async move {
-            let pause = r#"{"type":"pause"}"#.to_string();
-            if let Ok((status, text)) = request("POST", "/api/commands", Some(pause)).await {
-                if status != 200 {
-                    leptos::logging::warn!("pause: {}", error_of(&text));
+            if ctx.engine.get_untracked() == EngineKind::Browser {
+                // The page's own engine takes commands at once (its worker queues them).
+                ctx.send(ClientCommand::Pause, Origin::History);
+            } else {
+                let pause = r#"{"type":"pause"}"#.to_string();
+                if let Ok((status, text)) = request("POST", "/api/commands", Some(pause)).await {
+                    if status != 200 {
+                        leptos::logging::warn!("pause: {}", error_of(&text));
+                    }
                 }
             }
             self.load(ctx, trace.to_json(), move || {

@@ -10,9 +10,12 @@
 //! - `parse`: text → [`Lesson`], with line-numbered errors;
 //! - `stage`: [`Lesson`] → [`Staged`]: the trace, and where each step stops in it;
 //! - `words`: numbers, durations, server names… and the messages when they are miswritten;
-//! - `library`: the built-in lessons (`shared/lessons/*.lesson`, embedded).
+//! - `library`: the built-in lessons (`shared/lessons/*.lesson`, embedded);
+//! - `open`: an open lesson, its moves and what the lesson routes answer (the server's and the
+//!   in-browser engine's alike).
 
 mod library;
+mod open;
 mod parse;
 mod stage;
 mod words;
@@ -25,6 +28,10 @@ use crate::trace::TraceInput;
 use crate::types::{NodeId, Term};
 
 pub use library::{builtin, BUILTIN};
+pub use open::{
+    listed, stage_text, LessonView, Listed, OpenLesson, QuestionView, Refusal, LESSON_BYTES_MAX,
+    UPLOADED,
+};
 pub use parse::parse;
 pub use stage::{stage, Staged, Stop, StopKind};
 

@@ -25,6 +25,14 @@ pub enum Refusal {
     Failed(String),
 }
 
+impl std::fmt::Display for Refusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Refusal::Invalid(e) | Refusal::NotFound(e) | Refusal::Failed(e) => f.write_str(e),
+        }
+    }
+}
+
 impl From<TraceError> for Refusal {
     fn from(e: TraceError) -> Refusal {
         Refusal::Failed(e.to_string())
