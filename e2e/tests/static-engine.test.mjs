@@ -63,8 +63,8 @@ test('with no server the page runs the cluster itself, and a reload recovers wha
   await page.goto(url);
   await until(() => running(page), { what: 'the page to say it runs the cluster' });
   assert.equal(await $(page, 'conn').getAttribute('data-engine'), 'browser');
-  // The timeline needs a server: it is not offered rather than failing. Lessons are (below).
-  assert.equal(await $(page, 'timeline').count(), 0, 'no timeline without a server');
+  // The engine answers the timeline's and the lessons' routes (below) as a server would.
+  await until(() => $(page, 'timeline').count(), { what: 'the timeline' });
   assert.equal(await $(page, 'lessons-open').count(), 1, 'the engine stages lessons');
   // The cluster runs in the engine's own Web Worker (engine/), loaded relative to the page.
   const workers = page.workers().map((w) => w.url());
@@ -213,6 +213,48 @@ test("a browser whose storage is full says so, and the cluster runs on", async (
   await $(page, 'speed').fill('3');
   await until(() => leader(page), { what: 'a leader all the same', timeoutMs: 30000 });
   assert.equal(await warning.count(), 1, 'said once, not at every save');
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
+test('with no server the timeline rewinds, undoes and downloads the run', async () => {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 720 }, acceptDownloads: true });
+  const page = await context.newPage();
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  await page.goto(url);
+  await until(() => running(page), { what: 'the page to run the cluster' });
+  // Nothing may ask an HTTP API from here on: the engine's worker answers the history routes.
+  const asked = [];
+  page.on('request', (r) => { if (r.url().includes('/api/')) asked.push(r.url()); });
+  await $(page, 'speed').fill('3');
+  const first = await until(() => leader(page), { what: 'a leader', timeoutMs: 30000 });
+  await page.keyboard.press('k');
+  await until(async () => (await $(page, `node-${first}`).getAttribute('data-role')) === 'down',
+    { what: 'the crash' });
+
+  // A click on the track shows that instant of the run, then back to live.
+  const track = $(page, 'track');
+  await until(async () => Number(await track.getAttribute('data-end-ms')) > 1000, { what: 'a second on the track' });
+  const box = await track.boundingBox();
+  await page.mouse.click(box.x + box.width * 0.3, box.y + box.height / 2);
+  await $(page, 'past-banner').waitFor();
+  assert.match(await $(page, 'past-time').innerText(), /^Viewing t=/);
+  await shot(page, 'static-07-timeline-past');
+  await $(page, 'back-to-live').click();
+  await until(async () => (await $(page, 'past-banner').count()) === 0, { what: 'live again' });
+
+  // u takes the crash back; the run left is a branch.
+  await page.keyboard.press('u');
+  await until(async () => (await $(page, `node-${first}`).getAttribute('data-role')) !== 'down',
+    { what: 'u to take the crash back' });
+  await until(async () => /Branches \(1\)/.test(await $(page, 'branches-toggle').innerText()),
+    { what: 'the undone run among the branches' });
+
+  // Download trace: the engine's trace, saved under the server's file name.
+  const [download] = await Promise.all([page.waitForEvent('download'), $(page, 'download-trace').click()]);
+  assert.match(download.suggestedFilename(), /^logscope-seed\d+-\d+ms\.json$/);
+  assert.deepEqual(asked, [], 'no HTTP API was asked');
   assert.deepEqual(errors, []);
   await context.close();
 });
