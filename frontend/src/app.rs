@@ -84,7 +84,7 @@ fn handle_server_message(ctx: Ctx, message: ServerMessage) {
             let Some((time, speed, paused, needs_resync, moment)) = sync else {
                 return;
             };
-            crate::components::auto_pause::on_events(ctx, moment, paused);
+            crate::components::auto_pause::on_events(ctx, moment, paused, speed);
             ctx.clock
                 .update_value(|c| c.sync(time, wall, speed, paused));
             // A fresh connection starts with a Hello carrying the full state; at most one such
