@@ -65,14 +65,21 @@ fn the_slow_speed_is_ten_times_slower_and_never_below_the_slowest() {
     assert_eq!(slow_speed(SPEED_DEFAULT), SPEED_MIN);
     assert_eq!(slow_speed(0.002), SPEED_MIN);
     assert_eq!(slow_speed(SPEED_MIN), SPEED_MIN);
-    assert_eq!(slow_speed(0.0), SPEED_MIN, "as fast as possible slows to the slowest");
+    assert_eq!(
+        slow_speed(0.0),
+        SPEED_MIN,
+        "as fast as possible slows to the slowest"
+    );
 }
 
 #[test]
 fn slow_down_slows_says_why_and_gives_the_speed_back_after_the_interval() {
     let mut setting = AutoPause::default();
     setting.set_mode(AtKeyMoments::SlowDown, 0.1);
-    assert_eq!(setting.on_moment(moment(WON), false, 0.1, 1_000.0), speed(0.01));
+    assert_eq!(
+        setting.on_moment(moment(WON), false, 0.1, 1_000.0),
+        speed(0.01)
+    );
     assert!(setting.slowing());
     assert_eq!(
         setting.label(false).as_deref(),

@@ -30,10 +30,10 @@ use shared::protocol::{ClusterSnapshot, Event, InFlight, LogEntryView, MessageId
 use shared::protocol::{NetworkView, PeerProgress, SimEvent, Timing};
 use shared::types::{LogIndex, LogModel, NodeId, Role, Term};
 
+pub use auto_pause::{slow_speed, AtKeyMoments, AutoPause, SLOW_FOR_MS};
 pub use changes::Changes;
 pub use log_ghosts::{GhostCause, LogGhost, LOG_GHOSTS_MAX, LOG_GHOST_KEEP_MS};
 pub use messages::{flight_fraction, FlightLook, FlightStatus, Ghost, GhostLook, Shape};
-pub use auto_pause::{slow_speed, AtKeyMoments, AutoPause, SLOW_FOR_MS};
 pub use moments::KeyMoment;
 pub use narration::{count, describe_kind, format_speed, watching};
 pub use narration::{Focus, Narration, Tone, NARRATION_MAX};
