@@ -109,6 +109,7 @@ fn handle_server_message(ctx: Ctx, message: ServerMessage) {
         ServerMessage::Reply { .. } => {} // Routed by the connection to `on_reply`.
         ServerMessage::PresenterView(_) => {} // Follow mode, in `classroom::on_message`.
         ServerMessage::Prediction { .. } => {} // The tally, in `classroom::on_message`.
+        ServerMessage::LessonChanged => {} // Handled before: the lesson panel re-reads.
     }
 }
 
@@ -215,9 +216,11 @@ pub fn App() -> impl IntoView {
         move |m| {
             if matches!(
                 m,
-                ServerMessage::Snapshot { .. } | ServerMessage::Hello { .. }
+                ServerMessage::Snapshot { .. }
+                    | ServerMessage::Hello { .. }
+                    | ServerMessage::LessonChanged
             ) {
-                lessons.refresh(); // Another page may have moved the lesson.
+                lessons.refresh(); // Another page may have moved or closed the lesson.
             }
             if let Some(m) = history.intercept(ctx, m) {
                 handle_server_message(ctx, m)

@@ -191,6 +191,7 @@ impl History {
             ServerMessage::Reply { .. }
             | ServerMessage::PresenterView(_)
             | ServerMessage::Prediction { .. }
+            | ServerMessage::LessonChanged
             | ServerMessage::Safety { .. } => Some(message),
         }
     }
