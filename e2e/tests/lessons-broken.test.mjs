@@ -1,9 +1,9 @@
 // Lessons, part two: a "break Raft" scenario opened from the picker reaches its violation and the
 // safety panel goes red; a power loss leaves the unsynced tail as ghosts in that server's row;
 // the teacher's auto-pause stops the run at an election and says why, auto-slow slows it there for
-// a few seconds and gives the speed back; a second page follows the lesson without a reload.
-// Every check goes through the UI; the HTTP API only resets the cluster and confirms where it
-// stands.
+// a few seconds and gives the speed back; a second page follows the lesson, and its close,
+// without a reload. Every check goes through the UI; the HTTP API only resets the cluster and
+// confirms where it stands.
 import { test, before, after, beforeEach, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { startBackend, launch, until, api, cluster, shot } from '../lib.mjs';
@@ -173,7 +173,6 @@ test('a broken-rule scenario from the picker turns the safety panel red', async 
   await until(async () => (await $('lesson-heading').innerText()) === 'S3 restarts', { what: 'step 2' });
   await until(async () => (await other.locator('[data-testid=lesson-heading]').innerText()) === 'S3 restarts',
     { what: 'the other page to follow to step 2' });
-  await other.close();
   await $('lesson-next').click();
   await until(() => $('lesson-reveal').count(), { what: 'the question of step 3' });
   await $('lesson-choice-1').click();
@@ -183,4 +182,8 @@ test('a broken-rule scenario from the picker turns the safety panel red', async 
   assert.match(await $('lesson-why').innerText(), /votes again|forgot its vote/);
   await shot(page, 'lesson-broken-red');
   await $('lesson-close').click();
+  // Closing moves no cluster (no snapshot), yet the other page drops the lesson at once.
+  await until(async () => (await other.locator('[data-testid=lesson-panel]').count()) === 0,
+    { what: 'the other page to close the lesson' });
+  await other.close();
 });
