@@ -113,3 +113,16 @@ export async function shot(page, name) {
   mkdirSync(ARTIFACTS, { recursive: true });
   await page.screenshot({ path: join(ARTIFACTS, `${name}.png`) });
 }
+
+/** Open the page at `url`; `errors` collects what it logs as errors (refusals aside). */
+export async function openPage(browser, url, errors, viewport = { width: 1600, height: 1000 }, options = {}) {
+  const p = await browser.newPage({ viewport, ...options });
+  p.on('pageerror', (e) => errors.push(e.message));
+  // A refused request is a 4xx the page shows; Chromium also logs the status, which is expected.
+  p.on('console', (m) => {
+    if (m.type() === 'error' && !/status of 4\d\d/.test(m.text())) errors.push(m.text());
+  });
+  await p.goto(url);
+  await until(() => p.locator('[data-testid=conn].open').count(), { what: 'the page to connect' });
+  return p;
+}

@@ -31,8 +31,9 @@ cargo build --release -p logscope-backend --bin logscope >"$logs/backend.log" 2>
 backend=$!
 # The same directory scripts/build-page.sh uses, which then finds the wasm built.
 export PAGE_TARGET_DIR="${PAGE_TARGET_DIR:-${CARGO_TARGET_DIR:-target}/page}"
+# Both wasm modules (the page and the in-browser engine), so build-page.sh finds them built.
 CARGO_TARGET_DIR="$PAGE_TARGET_DIR" cargo build --release --target wasm32-unknown-unknown \
-  -p logscope-frontend >"$logs/page.log" 2>&1 &
+  -p logscope-frontend -p logscope-engine >"$logs/page.log" 2>&1 &
 page=$!
 
 await "$cli" wasm-bindgen-cli

@@ -6,7 +6,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
-import { startBackend, launch, until, freePort, shot } from '../lib.mjs';
+import { startBackend, launch, until, freePort, shot, openPage } from '../lib.mjs';
 
 const TOKEN = 'e2e-presenter-token-7';
 let backend;
@@ -35,14 +35,7 @@ after(async () => {
   await backend?.stop();
 });
 
-async function open(url, viewport = { width: 1600, height: 1000 }) {
-  const context = await browser.newContext({ viewport });
-  const p = await context.newPage();
-  p.on('pageerror', (e) => errors.push(e.message));
-  await p.goto(url);
-  await until(() => p.locator('[data-testid=conn].open').count(), { what: 'the page to connect' });
-  return p;
-}
+const open = (url, viewport = { width: 1600, height: 1000 }) => openPage(browser, url, errors, viewport);
 
 const presenterUrl = () => `${backend.url}/?token=${TOKEN}`;
 const $ = (p, id) => p.locator(`[data-testid="${id}"]`);
@@ -53,9 +46,12 @@ test('a viewer sees no controls, and its keys and raw WebSocket commands are ref
   const viewer = await open(backend.url);
   await $(viewer, 'viewer-bar').waitFor();
   assert.match(await $(viewer, 'viewer-bar').innerText(), /watching the presenter's cluster \(read-only\)/);
-  for (const id of ['pause', 'step', 'speed', 'reset-open', 'append-input', 'append-submit', 'heal', 'isolate-1']) {
+  for (const id of ['pause', 'step', 'speed', 'reset-open', 'append-input', 'append-submit', 'heal', 'isolate-1',
+    'undo', 'lessons-open', 'break-raft']) {
     assert.equal(await $(viewer, id).isVisible(), false, `${id} is hidden from a viewer`);
   }
+  assert.equal(await viewer.locator('.timeline-tools .import').isVisible(), false, 'no import for a viewer');
+  assert.equal(await $(viewer, 'download-trace').isVisible(), true, 'a viewer may download the run');
   // A server's panel opens (looking is allowed) but has no actions.
   await $(viewer, 'node-2').locator('.body').click();
   await $(viewer, 'node-panel').waitFor();

@@ -5,7 +5,7 @@
 // timeline back, a following viewer shows the same instant, then goes live with the presenter.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startBackend, launch, until, shot } from '../lib.mjs';
+import { startBackend, launch, until, shot, openPage } from '../lib.mjs';
 
 const TOKEN = 'e2e-presenter-token-9';
 let backend;
@@ -23,15 +23,7 @@ after(async () => {
   await backend?.stop();
 });
 
-async function open(url, viewport) {
-  const context = await browser.newContext({ viewport });
-  const p = await context.newPage();
-  p.on('pageerror', (e) => errors.push(e.message));
-  p.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
-  await p.goto(url);
-  await until(() => p.locator('[data-testid=conn].open').count(), { what: 'the page to connect' });
-  return p;
-}
+const open = (url, viewport) => openPage(browser, url, errors, viewport);
 
 const PRESENTER = { width: 1280, height: 720 };
 const PHONE = { width: 390, height: 844 };

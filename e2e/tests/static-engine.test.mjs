@@ -102,3 +102,23 @@ test('with no server the page runs the cluster itself, and a reload recovers wha
   assert.deepEqual(errors, []);
   await context.close();
 });
+
+test("a browser whose storage is full says so, and the cluster runs on", async () => {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 720 } });
+  // Every save refused, as past the quota.
+  await context.addInitScript(() => {
+    Storage.prototype.setItem = () => { throw new DOMException('quota', 'QuotaExceededError'); };
+  });
+  const page = await context.newPage();
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  await page.goto(url);
+  await until(() => running(page), { what: 'the page to run the cluster' });
+  const warning = page.locator('[data-testid=narration] li', { hasText: "storage refused the cluster's state" });
+  await until(() => warning.count(), { what: 'the storage warning in the narration' });
+  await $(page, 'speed').fill('3');
+  await until(() => leader(page), { what: 'a leader all the same', timeoutMs: 30000 });
+  assert.equal(await warning.count(), 1, 'said once, not at every save');
+  assert.deepEqual(errors, []);
+  await context.close();
+});

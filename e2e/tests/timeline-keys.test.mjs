@@ -105,6 +105,15 @@ test('u undoes the last action, again and again', async () => {
   assert.equal(await $('node-1').getAttribute('data-role'), 'down', 'the first crash stays');
   await page.keyboard.press('u');
   await until(async () => (await $('node-1').getAttribute('data-role')) !== 'down', { what: 'u to take back the first crash' });
+
+  // Pressed twice at once, u undoes twice: the second press waits for the first undo.
+  await api(backend.url, { type: 'crash', node: 3 });
+  await api(backend.url, { type: 'crash', node: 4 });
+  await until(async () => (await $('node-4').getAttribute('data-role')) === 'down', { what: 'two more crashes to show' });
+  await page.keyboard.press('u');
+  await page.keyboard.press('u');
+  await until(async () => (await $('node-3').getAttribute('data-role')) !== 'down'
+    && (await $('node-4').getAttribute('data-role')) !== 'down', { what: 'u u to take back both crashes' });
 });
 
 test(', steps back one event while paused; ] steps forward, then back to live', async () => {

@@ -192,12 +192,9 @@ impl Session {
         let sim = Sim::new(cluster.clone())?;
         let mut sim = Recorded::new(sim, Trace::new(cluster.clone(), Start::Empty));
         sim.take_events();
-        for f in std::mem::take(&mut self.forwarded).into_values() {
-            self.out.push(ServerMessage::Reply(shared::protocol::Reply {
-                request_id: f.request_id,
-                outcome: Err("the cluster was reset before this request was answered".into()),
-            }));
-        }
+        self.fail_waiting("the cluster was reset before this request was answered");
+        // The old run stays reachable from the timeline's branch list, as on the server.
+        self.set_aside(shared::trace::answers::Reason::Reset);
         self.sim = sim;
         self.restart_checker();
         self.run += 1;

@@ -14,11 +14,14 @@
 //! `localStorage`.
 //!
 //! Not yet: the disk is `localStorage` (IndexedDB would lift the ~5 MB quota: past it, saving
-//! stops silently); the timeline and lessons still call the server's HTTP API (`/api/trace*`,
+//! stops and the page says so once); the timeline and lessons still call the server's HTTP API (`/api/trace*`,
 //! `/api/lesson*`), which the session could answer from its `Recorded` trace and
 //! `shared::lesson`.
 
 mod commands;
+mod history;
+#[cfg(test)]
+mod history_tests;
 mod saved;
 mod session;
 #[cfg(test)]

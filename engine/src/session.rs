@@ -16,9 +16,11 @@ use shared::protocol::{
 use shared::sim::checker::Checker;
 use shared::sim::SimConfig;
 use shared::storage::MemStorage;
-use shared::trace::{Recorded, Start, Trace};
+use shared::trace::answers::Refusal;
+use shared::trace::{Position, Recorded, Start, Trace};
 use shared::{NodeId, Sim};
 
+use super::history::{replayed, History, Replayed};
 use super::saved::Saved;
 
 /// Wall ms between two frames: how often the page should call [`Session::tick`].
@@ -60,6 +62,8 @@ pub struct Session {
     pub(super) out: Vec<ServerMessage>,
     /// Bumped by every reset (what the page keeps belongs to one run).
     pub(super) run: u64,
+    /// Branches and the timeline's checkpoints (`history`).
+    pub(super) history: History,
 }
 
 impl Session {
@@ -86,7 +90,26 @@ impl Session {
         ))
     }
 
-    pub(super) fn around(mut sim: Recorded<MemStorage>, wall_ms: f64) -> Session {
+    /// A sandbox: the run `trace_json` records (a class's `GET /api/trace`), re-executed up to
+    /// virtual time `at_ms` (its end when `None`), and from there this page's own, paused so the
+    /// student sees the instant they forked before anything moves. What came before the instant
+    /// stays in the trace (the checker goes on knowing it); nothing is shared with the server.
+    pub fn fork(trace_json: &str, at_ms: Option<u64>, wall_ms: f64) -> Result<Session, String> {
+        let trace = Trace::from_json(trace_json).map_err(|e| e.to_string())?;
+        let position = at_ms.map_or(Position::End, Position::AtMs);
+        let Replayed {
+            sim,
+            checker,
+            violation,
+        } = replayed(trace, position).map_err(|r| match r {
+            Refusal::Invalid(e) | Refusal::NotFound(e) | Refusal::Failed(e) => e,
+        })?;
+        let mut session = Session::checked(sim, checker, violation, wall_ms);
+        session.paused = true;
+        Ok(session)
+    }
+
+    pub(super) fn around(sim: Recorded<MemStorage>, wall_ms: f64) -> Session {
         // The start's own events (nodes coming up) are part of the state the first snapshot
         // shows; they are checked, then not sent again.
         let mut checker = Checker::new();
@@ -94,6 +117,16 @@ impl Session {
             .observe(&sim, sim.pending_events())
             .err()
             .map(|v| SafetyViolation::from_checker(&v, sim.last_seq()));
+        Session::checked(sim, checker, violation, wall_ms)
+    }
+
+    /// `sim` with a checker that has seen everything up to its last event.
+    fn checked(
+        mut sim: Recorded<MemStorage>,
+        checker: Checker,
+        violation: Option<SafetyViolation>,
+        wall_ms: f64,
+    ) -> Session {
         sim.take_events();
         Session {
             anchor: (wall_ms, sim.now_ms() as f64),
@@ -107,6 +140,7 @@ impl Session {
             forwarded: BTreeMap::new(),
             out: Vec::new(),
             run: 1,
+            history: History::default(),
         }
     }
 
@@ -323,7 +357,36 @@ impl Session {
             .map_or(self.sim.last_seq(), |e| e.seq - 1);
     }
 
+    /// The cluster becomes `sim` (a new run: a reset, fork, undo, load): its checker goes on
+    /// from `checker`, time from now.
+    pub(super) fn replace_run(
+        &mut self,
+        sim: Recorded<MemStorage>,
+        checker: Checker,
+        violation: Option<SafetyViolation>,
+        wall_ms: f64,
+    ) {
+        let mut sim = sim;
+        sim.take_events();
+        self.checked_seq = sim.last_seq();
+        self.sim = sim;
+        self.checker = checker;
+        self.violation = violation;
+        self.run += 1;
+        self.rebase(wall_ms);
+    }
+
     // ----- Waiting appends -----
+
+    /// Answer every forwarded append still waiting with `why` (its run is gone).
+    pub(super) fn fail_waiting(&mut self, why: &str) {
+        for f in std::mem::take(&mut self.forwarded).into_values() {
+            self.out.push(ServerMessage::Reply(Reply {
+                request_id: f.request_id,
+                outcome: Err(why.to_string()),
+            }));
+        }
+    }
 
     fn on_events(&mut self, events: &[SimEvent]) {
         use shared::protocol::{CommandOk, Event};

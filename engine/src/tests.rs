@@ -336,3 +336,59 @@ fn a_reload_recovers_what_was_synced_and_power_loss_loses_the_rest() {
     });
     assert!(Saved::from_json("{\"version\":99}").is_none());
 }
+
+#[test]
+fn a_sandbox_forked_from_a_recorded_run_is_that_run_at_the_instant_asked() {
+    // The class's run: an election, an append, a crash.
+    let mut class = Page::new(21);
+    class.send(fast());
+    class.run_until(5_000.0, |s| leader(s).is_some());
+    class.send(ClientCommand::Append {
+        command: "add 5".into(),
+        node: None,
+        client_id: None,
+        serial: None,
+    });
+    class.run(400.0);
+    let (middle_ms, middle) = (class.session.sim().now_ms(), class.session.snapshot());
+    let old_leader = leader(&class.session).expect("a leader");
+    // (An input at `middle_ms` itself would belong to that instant: the crash comes later.)
+    class.run(100.0);
+    class.send(ClientCommand::Crash { node: old_leader });
+    class.run_until(10_000.0, |s| leader(s).is_some_and(|l| l != old_leader));
+    let trace = class.session.sim().trace().to_json();
+
+    // At the end: the same cluster, paused, its own from now on.
+    let end = Session::fork(&trace, None, 0.0).expect("a sandbox at the end");
+    assert!(end.paused(), "a sandbox starts paused");
+    assert_eq!(end.sim().now_ms(), class.session.sim().now_ms());
+    assert_eq!(end.snapshot().nodes, class.session.snapshot().nodes);
+
+    // In the middle: the cluster as the class saw it then (before the crash).
+    let mut sandbox = Page::around(Session::fork(&trace, Some(middle_ms), 0.0).expect("a fork"));
+    assert_eq!(sandbox.session.snapshot().nodes, middle.nodes);
+    assert_eq!(leader(&sandbox.session), Some(old_leader));
+    // It runs on by itself: resuming and appending work, and touch nothing of the class's run.
+    sandbox.send(ClientCommand::Resume);
+    sandbox.send(fast());
+    let (id, _) = sandbox.send(ClientCommand::Append {
+        command: "add 7".into(),
+        node: None,
+        client_id: None,
+        serial: None,
+    });
+    sandbox.run(1_000.0);
+    assert!(
+        sandbox.reply(id).is_some_and(|r| r.is_ok()),
+        "the append is taken"
+    );
+}
+
+#[test]
+fn a_damaged_trace_gives_no_sandbox_but_says_why() {
+    let error = Session::fork("{\"version\": 1, \"config\": 7}", None, 0.0)
+        .err()
+        .expect("refused");
+    assert!(error.contains("trace"), "{error}");
+    assert!(Session::fork("not json", None, 0.0).is_err());
+}

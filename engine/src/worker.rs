@@ -5,12 +5,16 @@
 //!
 //! The wire (`postMessage`), as frontend/src/engine.rs speaks it:
 //! - page → worker: first `{type: "start", saved}` (`saved`: the [`Saved`] JSON the page found in
-//!   its storage, or null), then each command as a string, a `ClientRequest`'s JSON exactly as
-//!   the page would send it over the WebSocket, and `{type: "resync"}` for a fresh `Hello`;
+//!   its storage, or null) or, for a sandbox, `{type: "start", trace, at_ms}` (a class's
+//!   `GET /api/trace` text and the instant to fork at, null for its end); then each command as a
+//!   string, a `ClientRequest`'s JSON exactly as the page would send it over the WebSocket, and
+//!   `{type: "resync"}` for a fresh `Hello`;
 //! - worker → page: each `ServerMessage` as a string, its JSON exactly as the server's WebSocket
 //!   delivers it, and `{save: <Saved JSON>}` whenever the synced state changed (at most every
 //!   [`SAVE_INTERVAL_MS`] of wall time): the "disk" lags the simulated one by that much, so what
 //!   a reload finds is what the nodes had synced, as after a power loss of the whole cluster.
+//!   A sandbox is never saved (a reload goes back to the class), and a trace it cannot fork
+//!   from gets `{error: <why>}` instead of a `Hello`.
 //!
 //! The worker script (scripts/build-page.sh writes it) loads this module, then hands every
 //! message to [`receive`], those that came while the module loaded first.
@@ -30,6 +34,8 @@ pub const SAVE_INTERVAL_MS: f64 = 250.0;
 
 struct Running {
     session: Session,
+    /// False for a sandbox: nothing of it is kept.
+    persist: bool,
     /// What was last handed to the page to save.
     saved: Fingerprint,
     last_save_ms: f64,
@@ -67,6 +73,9 @@ fn deliver(out: Vec<ServerMessage>) {
 /// Hand the page the synced state when it changed (at most every [`SAVE_INTERVAL_MS`], unless
 /// `now`).
 fn save(running: &mut Running, now: bool) {
+    if !running.persist {
+        return;
+    }
     let wall = wall_ms();
     if !now && wall - running.last_save_ms < SAVE_INTERVAL_MS {
         return;
@@ -103,10 +112,18 @@ pub fn receive(data: JsValue) {
         .and_then(|t| t.as_string());
     match kind.as_deref() {
         Some("start") => {
-            let saved = js_sys::Reflect::get(&data, &"saved".into())
-                .ok()
-                .and_then(|s| s.as_string());
-            start(saved.as_deref());
+            let field = |name: &str| js_sys::Reflect::get(&data, &name.into()).ok();
+            let saved = field("saved").and_then(|s| s.as_string());
+            match field("trace").and_then(|t| t.as_string()) {
+                Some(trace) => {
+                    let at_ms = field("at_ms").and_then(|t| t.as_f64()).map(|t| t as u64);
+                    match Session::fork(&trace, at_ms, wall_ms()) {
+                        Ok(session) => start(session, false),
+                        Err(e) => post_error(&format!("cannot start a sandbox from this run: {e}")),
+                    }
+                }
+                None => start(recovered_or_new(saved.as_deref()), true),
+            }
         }
         Some("resync") => with_running(|r| {
             let hello = r.session.hello();
@@ -123,23 +140,36 @@ fn with_running(f: impl FnOnce(&mut Running)) {
     });
 }
 
-/// Start the cluster (recovered from `saved` when it is readable, else a new default one), say
-/// `Hello`, and tick it every frame from now on.
-fn start(saved: Option<&str>) {
-    if RUNNING.with(|r| r.borrow().is_some()) {
-        return;
+/// Tell the page why there is no cluster.
+fn post_error(text: &str) {
+    let message = js_sys::Object::new();
+    if js_sys::Reflect::set(&message, &"error".into(), &JsValue::from_str(text)).is_ok() {
+        post(&message);
     }
+}
+
+/// The cluster `saved` describes when it is readable, else a new default one.
+fn recovered_or_new(saved: Option<&str>) -> Session {
     let now = wall_ms();
     let recovered = saved
         .and_then(Saved::from_json)
         .and_then(|saved| Session::recover(&saved, now).ok());
-    let mut session = recovered.unwrap_or_else(|| {
+    recovered.unwrap_or_else(|| {
         Session::new(SimConfig::default(), now).expect("the default cluster is valid")
-    });
+    })
+}
+
+/// Run `session` (kept on the page's disk when `persist`): say `Hello`, and tick it every frame
+/// from now on.
+fn start(mut session: Session, persist: bool) {
+    if RUNNING.with(|r| r.borrow().is_some()) {
+        return;
+    }
     let hello = session.hello();
     let mut running = Running {
         saved: fingerprint(session.sim()),
         session,
+        persist,
         last_save_ms: f64::MIN,
     };
     deliver(vec![hello]);

@@ -2,6 +2,8 @@
 //! loop to it, handles keyboard shortcuts, and lays out the components. Draws nothing itself;
 //! all Raft knowledge stays in `model`, and what components share lives in `state`.
 
+use std::rc::Rc;
+
 use leptos::prelude::*;
 use shared::protocol::{ClientCommand, ServerMessage, PROTOCOL_VERSION};
 
@@ -19,7 +21,7 @@ use crate::components::timeline::Timeline;
 use crate::history::History;
 use crate::model::{Focus, Resync, Tone};
 use crate::state::{Ctx, Selection};
-use crate::transport::EngineKind;
+use crate::transport::{EngineKind, Handlers};
 use crate::ws::{ConnState, Origin, ReplyOutcome};
 
 /// Least wall time between two reconnects asked for by gaps in the event stream.
@@ -212,43 +214,51 @@ pub fn App() -> impl IntoView {
     let history = History::new();
     provide_context(history);
 
-    crate::transport::open(
-        move |m| {
+    let handlers = Handlers {
+        on_message: Rc::new(move |m| {
             if matches!(
                 m,
                 ServerMessage::Snapshot { .. }
                     | ServerMessage::Hello { .. }
                     | ServerMessage::LessonChanged
-            ) {
+            ) && ctx.engine.get_untracked().is_server()
+            {
                 lessons.refresh(); // Another page may have moved or closed the lesson.
             }
             if let Some(m) = history.intercept(ctx, m) {
                 handle_server_message(ctx, m)
             }
-        },
-        move |state| {
+        }),
+        on_state: Rc::new(move |state| {
             if state == ConnState::Open {
                 let text = match ctx.engine.get_untracked() {
-                    EngineKind::Browser => "No server answered: the cluster runs in your browser",
-                    _ => "Connected to the server",
+                    EngineKind::Browser => {
+                        "No server answered: the cluster runs in your browser".to_string()
+                    }
+                    EngineKind::Sandbox { at_ms } => crate::present::sandbox_notice(at_ms),
+                    _ => "Connected to the server".to_string(),
                 };
-                ctx.live.change(|v| v.note(text.to_string(), Tone::Control));
+                ctx.live.change(|v| v.note(text, Tone::Control));
             } else if ctx.conn.get_untracked() == ConnState::Open {
                 let text = "Lost the connection to the server; reconnecting…".to_string();
                 ctx.live.change(|v| v.note(text, Tone::Warning));
             }
             ctx.conn.set(state);
-        },
-        move |ReplyOutcome { origin, result }| {
+        }),
+        on_reply: Rc::new(move |ReplyOutcome { origin, result }| {
             ctx.replies.update(|r| {
                 r.insert(origin, result);
             });
-        },
-        move |transport, kind| {
-            ctx.connection.set_value(Some(transport));
-            ctx.engine.set(kind);
-        },
-    );
+        }),
+        on_warning: Rc::new(move |text| {
+            ctx.live.change(|v| v.note(text, Tone::Warning));
+        }),
+    };
+    ctx.handlers.set_value(Some(handlers.clone()));
+    crate::transport::open(handlers, move |transport, kind| {
+        ctx.connection.set_value(Some(transport));
+        ctx.engine.set(kind);
+    });
     start_animation_loop(ctx);
     classroom::start_broadcast(ctx);
 
@@ -269,7 +279,7 @@ pub fn App() -> impl IntoView {
             <TopBar/>
             // The timeline and its tools ask the server (`/api/trace*`): a cluster run by the
             // page itself has none yet, so they are not offered rather than failing on a click.
-            <Show when=move || ctx.engine.get() != EngineKind::Browser>
+            <Show when=move || ctx.engine.get().is_server()>
                 <Timeline/>
             </Show>
             <ClassroomBar/>

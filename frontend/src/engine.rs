@@ -19,6 +19,7 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use web_sys::{MessageEvent, Worker, WorkerOptions, WorkerType};
 
+use crate::transport::Handlers;
 use crate::ws::{dispatch, Origin, ReplyOutcome};
 
 /// The `localStorage` key of the browser's cluster (`Saved` as JSON, engine/src/saved.rs).
@@ -26,6 +27,16 @@ pub const SAVE_KEY: &str = "logscope.engine";
 
 type OnMessage = Rc<dyn Fn(ServerMessage)>;
 type OnReply = Rc<dyn Fn(ReplyOutcome)>;
+type OnError = Rc<dyn Fn(String)>;
+
+/// What the engine starts from.
+pub enum Start {
+    /// The cluster this browser kept from an earlier visit (a new one when there is none).
+    Saved,
+    /// A sandbox: the run a class's `GET /api/trace` answered, forked at virtual time `at_ms`
+    /// (its end when `None`). Never saved: a reload goes back to the class.
+    Sandbox { trace: String, at_ms: Option<u64> },
+}
 
 struct Inner {
     worker: Worker,
@@ -33,6 +44,12 @@ struct Inner {
     pending: HashMap<u64, Origin>,
     on_message: OnMessage,
     on_reply: OnReply,
+    /// Told when the worker cannot start (a sandbox from a trace it refuses).
+    on_error: Option<OnError>,
+    /// Told when the browser's storage refuses a save (full).
+    on_warning: OnError,
+    /// The last save was refused.
+    save_failed: bool,
 }
 
 /// The cluster running in this browser. Cheap to clone (shared inside).
@@ -55,14 +72,9 @@ pub fn worker_url() -> Option<String> {
 }
 
 impl BrowserEngine {
-    /// Start the worker at `url` on the cluster saved by an earlier visit, if any (the worker
-    /// starts a new one when there is none or it is unreadable); its first message, a `Hello`,
-    /// reaches `on_message` when the module has loaded.
-    pub fn start(
-        url: &str,
-        on_message: impl Fn(ServerMessage) + 'static,
-        on_reply: impl Fn(ReplyOutcome) + 'static,
-    ) -> Result<BrowserEngine, String> {
+    /// Start the worker at `url` on `start`; its first message, a `Hello`, reaches the handlers'
+    /// `on_message` when the module has loaded (their `on_state` is the caller's to call).
+    pub fn start(url: &str, start: Start, handlers: &Handlers) -> Result<BrowserEngine, String> {
         let options = WorkerOptions::new();
         options.set_type(WorkerType::Module);
         let worker = Worker::new_with_options(url, &options)
@@ -72,8 +84,11 @@ impl BrowserEngine {
                 worker: worker.clone(),
                 next_request_id: 1,
                 pending: HashMap::new(),
-                on_message: Rc::new(on_message),
-                on_reply: Rc::new(on_reply),
+                on_message: handlers.on_message.clone(),
+                on_reply: handlers.on_reply.clone(),
+                on_error: None,
+                on_warning: handlers.on_warning.clone(),
+                save_failed: false,
             })),
         };
         let weak = Rc::downgrade(&engine.inner);
@@ -90,16 +105,35 @@ impl BrowserEngine {
         worker.set_onerror(Some(on_error.as_ref().unchecked_ref()));
         on_error.forget();
 
-        let start = js_sys::Object::new();
-        let saved = storage()
-            .and_then(|s| s.get_item(SAVE_KEY).ok().flatten())
-            .map_or(JsValue::NULL, |text| JsValue::from_str(&text));
-        let _ = js_sys::Reflect::set(&start, &"type".into(), &"start".into());
-        let _ = js_sys::Reflect::set(&start, &"saved".into(), &saved);
+        let message = js_sys::Object::new();
+        let set = |key: &str, value: &JsValue| js_sys::Reflect::set(&message, &key.into(), value);
+        let _ = set("type", &"start".into());
+        match start {
+            Start::Saved => {
+                let saved = storage()
+                    .and_then(|s| s.get_item(SAVE_KEY).ok().flatten())
+                    .map_or(JsValue::NULL, |text| JsValue::from_str(&text));
+                let _ = set("saved", &saved);
+            }
+            Start::Sandbox { trace, at_ms } => {
+                let _ = set("trace", &JsValue::from_str(&trace));
+                let _ = set("at_ms", &at_ms.map_or(JsValue::NULL, |t| (t as f64).into()));
+            }
+        }
         worker
-            .post_message(&start)
+            .post_message(&message)
             .map_err(|e| format!("cannot start the engine: {e:?}"))?;
         Ok(engine)
+    }
+
+    /// Be told why the worker could not start (it then says nothing else).
+    pub fn on_error(&self, f: impl Fn(String) + 'static) {
+        self.inner.borrow_mut().on_error = Some(Rc::new(f));
+    }
+
+    /// Stop the worker (a sandbox that could not start, or is left).
+    pub fn terminate(&self) {
+        self.inner.borrow().worker.terminate();
     }
 
     /// Send a command; the worker carries it out and replies as the server would.
@@ -127,7 +161,7 @@ impl BrowserEngine {
         let _ = self.inner.borrow().worker.post_message(&message);
     }
 
-    /// One message from the worker: a `ServerMessage`'s JSON text, or `{save}`.
+    /// One message from the worker: a `ServerMessage`'s JSON text, `{save}` or `{error}`.
     fn heard(&self, data: JsValue) {
         if let Some(text) = data.as_string() {
             let (on_message, on_reply) = {
@@ -139,12 +173,37 @@ impl BrowserEngine {
             dispatch(&text, pending, &*on_message, &*on_reply);
             return;
         }
-        let save = js_sys::Reflect::get(&data, &"save".into())
-            .ok()
-            .and_then(|s| s.as_string());
-        if let (Some(text), Some(storage)) = (save, storage()) {
-            // Past the quota, saving stops (the cluster runs on; a reload would find less).
-            let _ = storage.set_item(SAVE_KEY, &text);
+        let field = |name: &str| {
+            js_sys::Reflect::get(&data, &name.into())
+                .ok()
+                .and_then(|s| s.as_string())
+        };
+        if let Some(error) = field("error") {
+            let on_error = self.inner.borrow().on_error.clone();
+            match on_error {
+                Some(f) => f(error),
+                None => web_sys::console::error_1(&error.into()),
+            }
+            return;
+        }
+        let (Some(text), Some(storage)) = (field("save"), storage()) else {
+            return;
+        };
+        // Past the quota the cluster runs on, but a reload would find it as last saved: say so
+        // once (and again if it happens after a save went through).
+        let failed = storage.set_item(SAVE_KEY, &text).is_err();
+        let warn = {
+            let mut inner = self.inner.borrow_mut();
+            let first = failed && !inner.save_failed;
+            inner.save_failed = failed;
+            first.then(|| inner.on_warning.clone())
+        };
+        if let Some(on_warning) = warn {
+            on_warning(format!(
+                "This browser's storage refused the cluster's state ({} KB): it runs on, but a \
+                 reload would find it as it was last saved. New cluster… starts small again.",
+                text.len() / 1024
+            ));
         }
     }
 }

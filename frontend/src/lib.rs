@@ -3,7 +3,7 @@
 //! (the animated "now", reconnect back-off), `timeline` (the scrubber's markers, positions, keys
 //! and share links) and `follow` (follow mode's highlight, the QR code) are plain Rust, compiled
 //! and unit-tested natively; everything that touches Leptos or the browser (`app`, `state`,
-//! `live`, `components`, `ws`, `transport`, `older`, `history`, `http`) lives behind `cfg(target_arch = "wasm32")`,
+//! `live`, `components`, `ws`, `transport`, `sandbox`, `older`, `history`, `http`) lives behind `cfg(target_arch = "wasm32")`,
 //! so native builds never compile Leptos.
 //! `engine` (wasm32 only) is the page's side of the cluster run by the browser itself when no
 //! server answers: a client of the `logscope-engine` crate's Web Worker (engine/), which the page
@@ -33,6 +33,8 @@ pub mod http;
 pub mod live;
 #[cfg(target_arch = "wasm32")]
 pub mod older;
+#[cfg(target_arch = "wasm32")]
+pub mod sandbox;
 #[cfg(target_arch = "wasm32")]
 pub mod state;
 #[cfg(target_arch = "wasm32")]

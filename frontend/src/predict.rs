@@ -12,6 +12,9 @@ pub struct Prediction {
     pub view: Option<PredictionView>,
     /// This viewer's pick at that question (sent to the server).
     pub picked: Option<usize>,
+    /// The pick made before the connection was lost, `(question, choice)`: the new connection
+    /// has no answer on the server, so it is sent again if the same question is still open.
+    unsent: Option<(u64, usize)>,
 }
 
 /// One choice as a row of the question card or the tally.
@@ -31,12 +34,28 @@ pub struct Row {
 
 impl Prediction {
     /// The server's newest `prediction`. A new question forgets the pick made at the last one.
-    pub fn on_message(&mut self, view: Option<PredictionView>) {
+    /// Returns an answer to send again, `(question, choice)`, when this is the question a pick
+    /// was made at before a reconnect and it is still open (the pick shows again once sent).
+    pub fn on_message(&mut self, view: Option<PredictionView>) -> Option<(u64, usize)> {
         let same = |v: &Option<PredictionView>| v.as_ref().map(|v| v.question);
         if same(&view) != same(&self.view) {
             self.picked = None;
         }
+        let open = view.as_ref().filter(|v| v.open).map(|v| v.question);
         self.view = view;
+        match self.unsent.take() {
+            Some((question, choice)) if open == Some(question) => Some((question, choice)),
+            _ => None,
+        }
+    }
+
+    /// A new connection: the server has no answer from this page yet. The pick is not shown as
+    /// given; it is kept to send again ([`Prediction::on_message`]).
+    pub fn on_reconnect(&mut self) {
+        let question = self.view.as_ref().map(|v| v.question);
+        if let (Some(question), Some(choice)) = (question, self.picked.take()) {
+            self.unsent = Some((question, choice));
+        }
     }
 
     /// Answers are taken now.
@@ -128,6 +147,29 @@ mod tests {
         assert_eq!(p.picked, None);
         p.on_message(None);
         assert!(p.rows().is_empty() && p.summary().is_none());
+    }
+
+    #[test]
+    fn a_reconnected_viewer_answers_again_only_while_the_same_question_is_open() {
+        let mut p = Prediction::default();
+        p.on_message(Some(asked(4, None, None)));
+        p.picked = Some(2);
+        p.on_reconnect();
+        assert_eq!(p.picked, None, "not shown as given on the new connection");
+        assert_eq!(p.on_message(Some(asked(4, None, None))), Some((4, 2)));
+        assert_eq!(p.on_message(Some(asked(4, None, None))), None, "sent once");
+
+        // Revealed meanwhile, or moved on: nothing to send.
+        p.picked = Some(1);
+        p.on_reconnect();
+        assert_eq!(p.on_message(Some(asked(4, None, Some(0)))), None);
+        p.picked = Some(1);
+        p.on_reconnect();
+        assert_eq!(p.on_message(Some(asked(5, None, None))), None);
+        assert_eq!(p.on_message(Some(asked(4, None, None))), None, "forgotten");
+        // No pick, nothing kept.
+        p.on_reconnect();
+        assert_eq!(p.on_message(Some(asked(4, None, None))), None);
     }
 
     #[test]

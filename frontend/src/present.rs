@@ -160,9 +160,25 @@ pub fn help_pause(open: bool, paused: bool, paused_by_help: bool) -> (HelpPause,
     }
 }
 
+/// What the sandbox bar says: whose cluster it is, from when, and that the class is not touched.
+pub fn sandbox_notice(at_ms: u64) -> String {
+    format!(
+        "Your sandbox: the class's cluster as it was at {}, running only in this browser. \
+         Crash, cut and break it freely: the class does not see it.",
+        crate::timeline::format_instant(at_ms)
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_sandbox_says_from_when_and_that_it_is_private() {
+        let text = sandbox_notice(12_340);
+        assert!(text.contains("t=12.3 s"), "{text}");
+        assert!(text.contains("only in this browser"), "{text}");
+    }
 
     #[test]
     fn the_offline_screen_tells_a_viewer_it_is_the_presenters_server() {

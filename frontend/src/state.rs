@@ -13,7 +13,7 @@ use crate::live::Live;
 use crate::model::safety::SafetyState;
 use crate::model::Focus;
 use crate::present::{help_pause, HelpPause};
-use crate::transport::{EngineKind, Transport};
+use crate::transport::{EngineKind, Handlers, Transport};
 use crate::ws::{ConnState, Origin};
 
 /// The widest screen laid out as a phone (style.css's `max-width: 700px`).
@@ -87,6 +87,12 @@ pub struct Ctx {
     pub(crate) connection: StoredValue<Option<Transport>, LocalStorage>,
     /// Which engine runs the cluster: the server, or this page (`transport`).
     pub engine: RwSignal<EngineKind>,
+    /// The app's message handlers, for a sandbox started later (`sandbox`).
+    pub(crate) handlers: StoredValue<Option<Handlers>, LocalStorage>,
+    /// A sandbox is being started ("Try it yourself" waits).
+    pub sandbox_busy: RwSignal<bool>,
+    /// What starting a sandbox says: progress, or why it could not start.
+    pub sandbox_status: RwSignal<Option<String>>,
     pub(crate) clock: StoredValue<PlaybackClock>,
     /// This tab's client id (Raft §8), drawn at random when the page opens, and the serial of
     /// its last request: every append carries both, so the cluster executes it once even if the
@@ -130,6 +136,9 @@ impl Ctx {
             last_resync_ms: StoredValue::new(f64::MIN),
             connection: StoredValue::new_local(None),
             engine: RwSignal::new(EngineKind::Unknown),
+            handlers: StoredValue::new_local(None),
+            sandbox_busy: RwSignal::new(false),
+            sandbox_status: RwSignal::new(None),
             clock: StoredValue::new(PlaybackClock::new()),
             // 1..2^53 (exact in an f64); 0 is the server's own client for requests without one.
             client_id: 1 + (js_sys::Math::random() * ((1u64 << 53) - 1) as f64) as u64,

@@ -8,7 +8,7 @@ use std::rc::Rc;
 
 use shared::protocol::{ClientCommand, ServerMessage};
 
-use crate::engine::{worker_url, BrowserEngine};
+use crate::engine::{worker_url, BrowserEngine, Start};
 use crate::ws::{default_url, ConnState, Connection, Origin, ReplyOutcome};
 
 /// Which engine runs the cluster the page shows.
@@ -20,6 +20,28 @@ pub enum EngineKind {
     Server,
     /// This browser, with nothing else running (the engine's worker).
     Browser,
+    /// A viewer's private copy of the class's cluster ("Try it yourself"), run by the engine's
+    /// worker in this browser: `at_ms` is the instant it was forked at.
+    Sandbox { at_ms: u64 },
+}
+
+impl EngineKind {
+    /// True when the page talks to a logscope server (its HTTP API is there: the timeline,
+    /// lessons). A sandbox's server is still there, but its API answers for the class's run.
+    pub fn is_server(self) -> bool {
+        matches!(self, EngineKind::Server | EngineKind::Unknown)
+    }
+}
+
+/// The app's callbacks, kept so that a sandbox can be started later on the same ones.
+#[derive(Clone)]
+pub struct Handlers {
+    pub on_message: Rc<dyn Fn(ServerMessage)>,
+    pub on_state: Rc<dyn Fn(ConnState)>,
+    pub on_reply: Rc<dyn Fn(ReplyOutcome)>,
+    /// Something the user should know that is no message of the run (the browser's storage
+    /// is full).
+    pub on_warning: Rc<dyn Fn(String)>,
 }
 
 /// Where commands go and messages come from.
@@ -45,6 +67,15 @@ impl Transport {
         match self {
             Transport::Server(c) => c.reconnect_now(),
             Transport::Browser(e) => e.resync(),
+        }
+    }
+
+    /// Stop talking to the server for good (a sandbox takes over the page); nothing more is
+    /// heard from it and it is not reconnected.
+    pub fn close(&self) {
+        match self {
+            Transport::Server(c) => c.close(),
+            Transport::Browser(_) => {}
         }
     }
 }
@@ -73,26 +104,17 @@ async fn server_answers() -> bool {
 }
 
 /// Decide which engine runs (asking the server when the address does not say), start it, and
-/// hand it to `ready` with its kind. The callbacks are the app's, as for [`Connection::open`].
-pub fn open(
-    on_message: impl Fn(ServerMessage) + 'static,
-    on_state: impl Fn(ConnState) + 'static,
-    on_reply: impl Fn(ReplyOutcome) + 'static,
-    ready: impl FnOnce(Transport, EngineKind) + 'static,
-) {
-    let on_message = Rc::new(on_message);
-    let on_state = Rc::new(on_state);
-    let on_reply = Rc::new(on_reply);
+/// hand it to `ready` with its kind. The handlers are the app's, as for [`Connection::open`].
+pub fn open(handlers: Handlers, ready: impl FnOnce(Transport, EngineKind) + 'static) {
     wasm_bindgen_futures::spawn_local(async move {
         let mut kind = match asked_for() {
             Some(kind) => kind,
             None if server_answers().await => EngineKind::Server,
             None => EngineKind::Browser,
         };
-        let (m, r) = (on_message.clone(), on_reply.clone());
         let engine = match (kind, worker_url()) {
             (EngineKind::Browser, Some(url)) => {
-                match BrowserEngine::start(&url, move |x| m(x), move |x| r(x)) {
+                match BrowserEngine::start(&url, Start::Saved, &handlers) {
                     Ok(engine) => Some(engine),
                     Err(e) => {
                         web_sys::console::error_1(&e.into());
@@ -113,7 +135,12 @@ pub fn open(
             Some(engine) => Transport::Browser(engine),
             None => {
                 kind = EngineKind::Server;
-                let (m, r, s) = (on_message.clone(), on_reply.clone(), on_state.clone());
+                let Handlers {
+                    on_message: m,
+                    on_state: s,
+                    on_reply: r,
+                    ..
+                } = handlers.clone();
                 Transport::Server(Connection::open(
                     default_url(),
                     move |x| m(x),
@@ -125,7 +152,7 @@ pub fn open(
         ready(transport, kind);
         if kind == EngineKind::Browser {
             // Nothing to connect to: the page's own cluster is there at once.
-            on_state(ConnState::Open);
+            (handlers.on_state)(ConnState::Open);
         }
     });
 }

@@ -178,6 +178,23 @@ impl Connection {
         self.connect();
     }
 
+    /// Close the socket for good: no more messages, no reconnect (a sandbox took the page
+    /// over); commands still waiting for an answer will not get one.
+    pub fn close(&self) {
+        let old = {
+            let mut inner = self.inner.borrow_mut();
+            // Every callback and retry timer checks the generation: none of them acts again.
+            inner.generation += 1;
+            inner.closures.clear();
+            inner.pending.clear();
+            inner.socket.take()
+        };
+        if let Some(s) = old {
+            detach(&s);
+            let _ = s.close();
+        }
+    }
+
     fn connect(&self) {
         let (url, generation, on_state, attempts) = {
             let mut inner = self.inner.borrow_mut();

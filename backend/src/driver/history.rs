@@ -13,7 +13,6 @@
 
 use std::time::Instant;
 
-use serde::{Deserialize, Serialize};
 use shared::sim::{AppendAccepted, SimError};
 use shared::trace::{Position, Recorded, Replay, Trace, TraceInput};
 use shared::{MemStorage, NodeId, Storage};
@@ -26,73 +25,7 @@ use crate::storage::FileStorage;
 /// Largest trace `POST /api/trace` accepts (bytes of JSON).
 pub const TRACE_BODY_BYTES_MAX: usize = 16 << 20;
 
-/// Where to fork (`POST /api/fork`): exactly one of the three.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ForkAt {
-    /// After everything at or before this virtual time.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub at_ms: Option<u64>,
-    /// Right after the event with this seq.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub seq: Option<u64>,
-    /// Just before input number `before_input` (0-based, as in the trace's `inputs`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub before_input: Option<usize>,
-}
-
-impl ForkAt {
-    /// The position it names, or why it names none.
-    pub fn position(&self) -> Result<Position, CommandError> {
-        match (self.at_ms, self.seq, self.before_input) {
-            (Some(t), None, None) => Ok(Position::AtMs(t)),
-            (None, Some(s), None) => Ok(Position::Seq(s)),
-            (None, None, Some(i)) => Ok(Position::BeforeInput(i)),
-            _ => Err(CommandError::invalid(
-                "say where to fork with exactly one of at_ms, seq or before_input, e.g. \
-                 {\"at_ms\": 1500}",
-            )),
-        }
-    }
-}
-
-/// What a fork (or undo, load, restore) did.
-#[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct ForkReply {
-    /// A sentence for people.
-    pub message: String,
-    /// The new run number (viewers get a fresh snapshot for it).
-    pub run: u64,
-    /// Virtual time the live cluster now stands at.
-    pub time_ms: u64,
-    /// Seq of its last event.
-    pub seq: u64,
-    /// Inputs of the trace that led there (the new trace's `inputs`).
-    pub inputs: usize,
-    /// The branch the abandoned run was kept as.
-    pub branch_id: u64,
-    /// Wall time the re-execution and the rewrite of the files took (ms).
-    pub elapsed_ms: f64,
-}
-
-/// One branch in `GET /api/trace/branches`.
-#[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct BranchInfo {
-    /// Its id.
-    pub id: u64,
-    /// What set it aside: "fork", "undo", "loaded", "restored", "reset" or "recovered".
-    pub reason: Reason,
-    /// Cluster size.
-    pub nodes: u64,
-    /// Seed.
-    pub seed: u64,
-    /// Inputs.
-    pub inputs: usize,
-    /// Where it ends (virtual ms).
-    pub end_ms: u64,
-    /// The last input, described ("crash S2").
-    pub last_input: Option<String>,
-}
+pub use shared::trace::answers::{BranchInfo, ForkAt, ForkReply};
 
 impl Driver {
     /// The one way an input reaches the live cluster: recorded, persisted, applied.
@@ -148,15 +81,7 @@ impl Driver {
     pub(super) fn branch_list(&self) -> Vec<BranchInfo> {
         self.branches
             .iter()
-            .map(|b| BranchInfo {
-                id: b.id,
-                reason: b.reason,
-                nodes: b.trace.config.nodes,
-                seed: b.trace.config.seed,
-                inputs: b.trace.inputs.len(),
-                end_ms: b.trace.end_ms,
-                last_input: b.trace.inputs.last().map(|i| i.input.describe()),
-            })
+            .map(|b| BranchInfo::of(b.id, b.reason, &b.trace))
             .collect()
     }
 
@@ -171,7 +96,7 @@ impl Driver {
 
     /// Fork: the live cluster becomes the state at `at` of its own trace.
     pub(super) fn fork(&mut self, at: ForkAt) -> Result<ForkReply, CommandError> {
-        let position = at.position()?;
+        let position = at.position().map_err(CommandError::invalid)?;
         let trace = self.current_trace();
         self.become_trace(trace, Some(position), Reason::Fork)
     }
@@ -244,17 +169,7 @@ impl Driver {
             reply.snapshot_message_json(),
         );
         let elapsed_ms = started.elapsed().as_secs_f64() * 1000.0;
-        let what = match reason {
-            Reason::Undo => "undid the last input",
-            Reason::Loaded => "loaded the trace",
-            Reason::Restored => "brought the branch back",
-            _ => "forked",
-        };
-        let message = format!(
-            "{what}: the cluster is now at {} ms (event {}); the previous run is branch {branch_id}",
-            self.sim.now_ms(),
-            self.sim.last_seq()
-        );
+        let message = ForkReply::message(reason, self.sim.now_ms(), self.sim.last_seq(), branch_id);
         tracing::info!(elapsed_ms, "{message}");
         Ok(ForkReply {
             message,

@@ -17,22 +17,7 @@ use super::{CommandError, DataDirError, Driver, SnapshotReply};
 /// instead.
 pub const FULL_SNAPSHOT_ENTRIES_MAX: u64 = 100_000;
 
-/// One page of a node's log (`GET /api/nodes/{id}/log`).
-#[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct LogPage {
-    /// The node.
-    pub node: NodeId,
-    /// First index asked for.
-    pub from: LogIndex,
-    /// Last index asked for (the entries stop earlier when the log is shorter).
-    pub to: LogIndex,
-    /// The node's last index (its log's length).
-    pub log_len: LogIndex,
-    /// The node's commit index (0 while it is down: it is volatile).
-    pub commit_index: LogIndex,
-    /// The entries with indexes `from..=min(to, log_len)`, in order.
-    pub entries: Vec<LogEntryView>,
-}
+pub use shared::trace::answers::LogPage;
 
 /// A node that is down because its storage failed (or its files were refused), as health
 /// reports it.

@@ -29,25 +29,7 @@ pub const TRACE_FILE_BYTES_MAX: u64 = 64 << 20;
 /// Branches kept (the oldest goes first).
 pub const BRANCHES_MAX: usize = 20;
 
-/// Why a segment or branch began or was set aside.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Reason {
-    /// A new cluster (first start, or `--fresh`).
-    New,
-    /// The server restarted and recovered the cluster from its files.
-    Recovered,
-    /// A `reset` command.
-    Reset,
-    /// A fork (`POST /api/fork`).
-    Fork,
-    /// An undo (`POST /api/undo`).
-    Undo,
-    /// A loaded trace (`POST /api/trace`, `--trace`).
-    Loaded,
-    /// A branch brought back (`POST /api/trace/branches/{id}/restore`).
-    Restored,
-}
+pub use shared::trace::answers::Reason;
 
 /// A trace set aside, which the teacher can return to.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -17,13 +17,12 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get, post};
 use axum::Router;
 use serde::{Deserialize, Serialize};
-use shared::protocol::{ClusterSnapshot, LogEntryView, SimEvent, LOG_PAGE_MAX, LOG_WINDOW};
-use shared::trace::{link, Position, Replay, Timeline, Trace, CHECKPOINT_EVERY_MS};
-use shared::types::{LogIndex, NodeId};
+use shared::trace::answers::{self, At, Link, LogPage, Markers, Refusal};
+use shared::trace::{Position, Timeline, Trace, CHECKPOINT_EVERY_MS};
 
 use super::routes::admit;
 use super::{AppState, ServerError};
-use crate::driver::{BranchInfo, CommandError, ForkAt, ForkReply, LogPage, TRACE_BODY_BYTES_MAX};
+use crate::driver::{BranchInfo, CommandError, ForkAt, ForkReply, TRACE_BODY_BYTES_MAX};
 
 /// The success envelope, `{"ok": true, "result": …}`.
 #[derive(Serialize)]
@@ -136,20 +135,9 @@ async fn share_link(
     State(state): State<AppState>,
 ) -> Result<axum::Json<Envelope<Link>>, ServerError> {
     let trace = state.inner.driver.trace().await?;
-    let fragment = link::encode(&trace)
-        .map_err(|e| ServerError::new(StatusCode::PAYLOAD_TOO_LARGE, e.to_string()))?;
-    Ok(ok(Link {
-        chars: fragment.len(),
-        fragment,
-    }))
-}
-
-#[derive(Serialize)]
-struct Link {
-    /// What follows `#trace=` in the page's URL.
-    fragment: String,
-    /// Its length.
-    chars: usize,
+    let link = answers::share_link(&trace)
+        .map_err(|e| ServerError::new(StatusCode::PAYLOAD_TOO_LARGE, e))?;
+    Ok(ok(link))
 }
 
 fn body_or_error(body: Result<Bytes, BytesRejection>) -> Result<Bytes, ServerError> {
@@ -196,7 +184,7 @@ async fn fork(
             "expected {{\"at_ms\": T}}, {{\"seq\": S}} or {{\"before_input\": I}}: {e}"
         ))
     })?;
-    at.position()?;
+    at.position().map_err(CommandError::invalid)?;
     Ok(ok(state.inner.driver.fork(at).await?))
 }
 
@@ -253,21 +241,11 @@ async fn timeline(
 ) -> Result<Arc<Timeline>, ServerError> {
     let mut cache = state.inner.timelines.lock().await;
     let trace = state.inner.driver.trace().await?;
-    if let Some(cached) = cache.as_ref() {
-        let old = cached.trace();
-        let same_run = old.config == trace.config
-            && old.start == trace.start
-            && trace.inputs.starts_with(&old.inputs)
-            && old.end_ms <= trace.end_ms;
-        let covered = match position {
-            // Strictly before its end: an input given at the very end is not in the cache.
-            Some(Position::AtMs(t)) => t < old.end_ms,
-            Some(p) => cached.covers(p) && old.inputs.len() == trace.inputs.len(),
-            None => old.end_ms == trace.end_ms && old.inputs.len() == trace.inputs.len(),
-        };
-        if same_run && covered {
-            return Ok(cached.clone());
-        }
+    if let Some(cached) = cache
+        .as_ref()
+        .filter(|c| answers::timeline_serves(c, &trace, position))
+    {
+        return Ok(cached.clone());
     }
     let built = tokio::task::spawn_blocking(move || Timeline::build(trace, CHECKPOINT_EVERY_MS))
         .await
@@ -320,22 +298,27 @@ fn query_or_400<T>(
     })
 }
 
-/// The run re-executed to `position`, from the checkpoints.
-async fn replay_at(state: &AppState, position: Position) -> Result<Replay, ServerError> {
-    let timeline = timeline(state, Some(position)).await?;
-    tokio::task::spawn_blocking(move || timeline.at(position))
-        .await
-        .map_err(|e| ServerError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?
-        .map_err(|e| ServerError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))
+/// A refusal of `shared::trace::answers` as the server's error.
+fn refused(r: Refusal) -> ServerError {
+    match r {
+        Refusal::Invalid(e) => CommandError::invalid(e).into(),
+        Refusal::NotFound(e) => CommandError::not_found(e).into(),
+        Refusal::Failed(e) => ServerError::new(StatusCode::INTERNAL_SERVER_ERROR, e),
+    }
 }
 
-/// `GET /api/trace/at`'s result.
-#[derive(Serialize)]
-struct At {
-    /// The cluster at that instant, as `GET /api/cluster` draws it (the same log window).
-    snapshot: ClusterSnapshot,
-    /// Inputs of the trace that had taken effect.
-    inputs_applied: usize,
+/// Answer from the run's timeline covering `position`, off the async threads (re-executing
+/// from a checkpoint takes milliseconds).
+async fn from_timeline<T: Send + 'static>(
+    state: &AppState,
+    position: Position,
+    answer: impl FnOnce(&Timeline) -> Result<T, Refusal> + Send + 'static,
+) -> Result<T, ServerError> {
+    let timeline = timeline(state, Some(position)).await?;
+    tokio::task::spawn_blocking(move || answer(&timeline))
+        .await
+        .map_err(|e| ServerError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?
+        .map_err(refused)
 }
 
 /// `GET /api/trace/at?at_ms=T` (or `seq=S`, `before_input=I`; `&full=true`): the cluster at an
@@ -347,17 +330,10 @@ async fn at(
     query: Result<Query<AtQuery>, QueryRejection>,
 ) -> Result<axum::Json<Envelope<At>>, ServerError> {
     let query = query_or_400(query, "?at_ms=T, ?seq=S or ?before_input=I (and full=true)")?;
-    let position = query.fork_at().position()?;
-    let replay = replay_at(&state, position).await?;
-    let snapshot = if query.full == Some(true) {
-        replay.sim().snapshot()
-    } else {
-        replay.sim().snapshot_window(LOG_WINDOW)
-    };
-    Ok(ok(At {
-        snapshot,
-        inputs_applied: replay.inputs_applied(),
-    }))
+    let position = query.fork_at().position().map_err(CommandError::invalid)?;
+    let full = query.full == Some(true);
+    let at = from_timeline(&state, position, move |t| answers::at(t, position, full)).await?;
+    Ok(ok(at))
 }
 
 /// `GET /api/trace/at/log?at_ms=T&node=N&from=F&to=T2`: one page of node N's log at that
@@ -376,53 +352,18 @@ async fn at_log(
         seq: q.seq,
         before_input: q.before_input,
     }
-    .position()?;
+    .position()
+    .map_err(CommandError::invalid)?;
+    // The question is checked before anything is re-executed.
     if q.node == 0 {
         return Err(CommandError::invalid("node must be a server's number, from 1").into());
     }
-    let from = q.from.unwrap_or(1);
-    let to = q.to.unwrap_or(from.saturating_add(LOG_PAGE_MAX - 1));
-    if from == 0 || to < from || to - from >= LOG_PAGE_MAX {
-        return Err(CommandError::invalid(format!(
-            "bad range {from}..={to}: indexes start at 1, from <= to, and a page holds at most \
-             {LOG_PAGE_MAX} entries"
-        ))
-        .into());
-    }
-    let node = NodeId(q.node);
-    let replay = replay_at(&state, position).await?;
-    let sim = replay.sim();
-    let (entries, log_len) = sim
-        .node_log_range(node, LogIndex(from), LogIndex(to))
-        .ok_or_else(|| CommandError::not_found(format!("there is no node {node}")))?;
-    Ok(ok(LogPage {
-        node,
-        from: LogIndex(from),
-        to: LogIndex(to),
-        log_len,
-        commit_index: sim.node(node).map_or(LogIndex(0), |r| r.commit_index()),
-        entries: entries.iter().map(LogEntryView::from).collect(),
-    }))
-}
-
-/// `GET /api/trace/markers`'s result.
-#[derive(Serialize)]
-struct Markers {
-    /// Where the run stands (virtual ms).
-    end_ms: u64,
-    /// Every input: its index, instant and a description ("crash S2").
-    inputs: Vec<InputMarker>,
-    /// The notable events (a leader elected, the leader's commits, crashes, power losses,
-    /// restarts, storage failures, network changes), as in the event stream.
-    events: Vec<SimEvent>,
-}
-
-#[derive(Serialize)]
-struct InputMarker {
-    index: usize,
-    at_ms: u64,
-    after_seq: Option<u64>,
-    text: String,
+    answers::log_range(q.from, q.to).map_err(CommandError::invalid)?;
+    let page = from_timeline(&state, position, move |t| {
+        answers::log_page(t.at(position)?.sim(), q.node, q.from, q.to)
+    })
+    .await?;
+    Ok(ok(page))
 }
 
 /// `GET /api/trace/markers`: what a timeline marks, over the whole run so far.
@@ -430,20 +371,5 @@ async fn markers(
     State(state): State<AppState>,
 ) -> Result<axum::Json<Envelope<Markers>>, ServerError> {
     let timeline = timeline(&state, None).await?;
-    let trace = timeline.trace();
-    Ok(ok(Markers {
-        end_ms: trace.end_ms,
-        inputs: trace
-            .inputs
-            .iter()
-            .enumerate()
-            .map(|(index, i)| InputMarker {
-                index,
-                at_ms: i.at_ms,
-                after_seq: i.after_seq,
-                text: i.input.describe(),
-            })
-            .collect(),
-        events: timeline.markers().to_vec(),
-    }))
+    Ok(ok(answers::markers(&timeline)))
 }

@@ -12,6 +12,7 @@ use crate::components::reply::ReplyLine;
 use crate::follow::{focus_of, highlight_of, qr_svg};
 use crate::history::{At, History};
 use crate::state::{use_ctx, Ctx, Selection};
+use crate::transport::EngineKind;
 use crate::ws::{ConnState, Origin};
 
 /// Take what a server message says about the classroom: `hello`'s role and viewer URL, the
@@ -23,9 +24,10 @@ pub fn on_message(ctx: Ctx, message: &ServerMessage) {
         } => {
             ctx.role.set(*role);
             ctx.viewer_url.set(viewer_url.clone());
-            // A new connection has no answer on the server yet: do not show the old one as given.
+            // A new connection has no answer on the server yet: do not show the old one as
+            // given; it goes again when the server says the question is still open.
             if ctx.prediction.with_untracked(|p| p.picked.is_some()) {
-                ctx.prediction.update(|p| p.picked = None);
+                ctx.prediction.update(|p| p.on_reconnect());
             }
         }
         ServerMessage::PresenterView(view) => {
@@ -36,7 +38,13 @@ pub fn on_message(ctx: Ctx, message: &ServerMessage) {
         }
         ServerMessage::Prediction { prediction } => {
             let prediction = prediction.clone();
-            ctx.prediction.update(|p| p.on_message(prediction));
+            let again = ctx
+                .prediction
+                .try_update(|p| p.on_message(prediction))
+                .flatten();
+            if let Some((question, choice)) = again {
+                crate::components::prediction::answer(ctx, question, choice);
+            }
         }
         _ => {}
     }
@@ -140,6 +148,9 @@ pub fn start_broadcast(ctx: Ctx) {
 pub fn ClassroomBar() -> impl IntoView {
     let ctx = use_ctx();
     move || match (ctx.role.get(), ctx.viewer_url.get()) {
+        _ if matches!(ctx.engine.get(), EngineKind::Sandbox { .. }) => {
+            view! { <SandboxBar/> }.into_any()
+        }
         (Some(ConnectionRole::Viewer), _) => view! { <ViewerBar/> }.into_any(),
         (Some(ConnectionRole::Presenter), Some(url)) => view! { <ShareBar url/> }.into_any(),
         _ => ().into_any(),
@@ -149,6 +160,7 @@ pub fn ClassroomBar() -> impl IntoView {
 #[component]
 fn ViewerBar() -> impl IntoView {
     let ctx = use_ctx();
+    let history = use_context::<History>();
     let follow_again = move |_| {
         ctx.following.set(true);
         if let Some(view) = ctx.presenter_view.get_untracked() {
@@ -172,8 +184,33 @@ fn ViewerBar() -> impl IntoView {
                         on:click=follow_again>"Follow the presenter again"</button>
                 }.into_any()
             }}
+            <button class="btn chip" data-testid="sandbox-start"
+                title="Copy the cluster as you see it now into this browser, and run it yourself"
+                disabled=move || ctx.sandbox_busy.get()
+                on:click=move |_| crate::sandbox::start(ctx, history)>"Try it yourself"</button>
+            {move || ctx.sandbox_status.get().map(|text| view! {
+                <span class="sandbox-status" data-testid="sandbox-status" role="status">{text}</span>
+            })}
         </div>
         <ViewerQuestion/>
+    }
+}
+
+/// A viewer's own sandbox: says whose cluster it is, and the way back.
+#[component]
+fn SandboxBar() -> impl IntoView {
+    let ctx = use_ctx();
+    let notice = move || match ctx.engine.get() {
+        EngineKind::Sandbox { at_ms } => crate::present::sandbox_notice(at_ms),
+        _ => String::new(),
+    };
+    view! {
+        <div class="classroom-bar sandbox-bar" data-testid="sandbox-bar" role="status">
+            <span class="notice" data-testid="sandbox-notice">{notice}</span>
+            <button class="btn chip primary" data-testid="sandbox-leave"
+                title="Leave the sandbox (it is not kept) and watch the presenter again"
+                on:click=move |_| crate::sandbox::back_to_class()>"Back to the class"</button>
+        </div>
     }
 }
 

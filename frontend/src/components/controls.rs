@@ -89,7 +89,7 @@ pub fn TopBar() -> impl IntoView {
             <div class="meta" data-testid="meta">{meta}</div>
             <div class="topbar-right">
                 // Lessons are staged by the server (`/api/lesson*`); not offered in the browser's own run.
-                <Show when=move || ctx.engine.get() != crate::transport::EngineKind::Browser>
+                <Show when=move || ctx.engine.get().is_server()>
                     <crate::components::lessons::LessonsButton/>
                 </Show>
                 <button class="btn" data-testid="reset-open" on:click=move |_| ctx.reset_open.set(true)>"New cluster…"</button>
@@ -119,6 +119,9 @@ fn ConnBadge() -> impl IntoView {
             ConnState::Open if ctx.engine.get() == EngineKind::Browser => {
                 "Running in your browser".to_string()
             }
+            ConnState::Open if matches!(ctx.engine.get(), EngineKind::Sandbox { .. }) => {
+                "Your sandbox".to_string()
+            }
             ConnState::Open => "live".to_string(),
             ConnState::Connecting { .. } => "connecting…".to_string(),
             ConnState::Waiting { .. } => "offline".to_string(),
@@ -133,11 +136,13 @@ fn ConnBadge() -> impl IntoView {
         <div class=class data-testid="conn" role="status"
             data-engine=move || match ctx.engine.get() {
                 EngineKind::Browser => "browser",
+                EngineKind::Sandbox { .. } => "sandbox",
                 EngineKind::Server => "server",
                 EngineKind::Unknown => "",
             }
             title=move || match ctx.engine.get() {
                 EngineKind::Browser => "No logscope server answered, so this page runs the cluster itself; it keeps what the nodes synced in this browser",
+                EngineKind::Sandbox { .. } => "A copy of the class's cluster, run by this browser alone; reload the page to go back to the class",
                 _ => "Connected to the logscope server",
             }><span class="dot"></span>{text}</div>
     }

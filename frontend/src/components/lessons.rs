@@ -228,6 +228,8 @@ pub fn LessonPanel() -> impl IntoView {
         l.open
             .get()
             .filter(|_| ctx.role.get() != Some(ConnectionRole::Viewer))
+            // A sandbox is the student's own: the class's lesson goes on without it.
+            .filter(|_| ctx.engine.get().is_server())
     };
     view! {
         {move || v().map(|v| {

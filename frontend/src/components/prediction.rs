@@ -13,7 +13,7 @@ use crate::ws::Origin;
 
 /// Send this viewer's answer (the one request a viewer's page makes: it bypasses the
 /// read-only guard of `Ctx::send`, which the server mirrors).
-fn answer(ctx: Ctx, question: u64, choice: usize) {
+pub(crate) fn answer(ctx: Ctx, question: u64, choice: usize) {
     let result = ctx.connection.with_value(|c| match c {
         Some(c) => c.send(ClientCommand::Answer { question, choice }, Origin::Follow),
         None => Err("not connected to the server: the answer was not sent".to_string()),

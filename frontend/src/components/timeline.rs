@@ -211,7 +211,7 @@ pub fn Timeline() -> impl IntoView {
                     on:click=move |_| history.undo(ctx)>"Undo"</button>
                 <a class="btn chip" href="/api/trace" download="" data-testid="download-trace"
                     title="Save this run as a file (load it again with Import, or logscope replay)">"Download trace"</a>
-                <label class="btn chip" title="Load a run from a trace file (or drop one on the page)">
+                <label class="btn chip import" title="Load a run from a trace file (or drop one on the page)">
                     "Import…"
                     <input type="file" accept=".json,application/json" class="visually-hidden"
                         data-testid="import-file"

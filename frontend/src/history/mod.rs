@@ -29,6 +29,8 @@ const MARKERS_EVERY_MS: f64 = 3_000.0;
 const STORY_MAX: usize = 60;
 /// Attempts at finding an earlier step boundary for "one event back" (1, 2, 4, … events back).
 const BACK_ATTEMPTS: u32 = 6;
+/// Presses of `u` kept while an undo is under way (a held key must not queue a hundred).
+const UNDOS_WAITING_MAX: u32 = 5;
 
 /// A position in the run, as the server's `at`/`fork` routes take it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -90,6 +92,8 @@ pub struct History {
     /// Counts the run's replacements made from this page (fork, undo, load, return to a
     /// branch): what shows the branches refetches on a change.
     pub moves: RwSignal<u64>,
+    /// Presses of `u` that came while a change was under way: each undoes once more after it.
+    undos_waiting: StoredValue<u32>,
     /// The live view, kept up to date while the past is shown.
     saved: StoredValue<Option<ClusterView>, LocalStorage>,
     /// The position asked for last; an answer for any other is stale and dropped.
@@ -120,6 +124,7 @@ impl History {
             busy: RwSignal::new(false),
             link: RwSignal::new(None),
             moves: RwSignal::new(0),
+            undos_waiting: StoredValue::new(0),
             saved: StoredValue::new_local(None),
             wanted: StoredValue::new(None),
             fetching: StoredValue::new(false),
@@ -323,6 +328,15 @@ impl History {
         self.past.set(Some(Past { time_ms, seq, at }));
     }
 
+    /// Drop the past instant shown and the live view kept meanwhile, without going back to
+    /// the live run (a sandbox replaces it: its `Hello` brings the whole state).
+    pub fn forget_past(self, ctx: Ctx) {
+        self.wanted.set_value(None);
+        ctx.past_ms.set_value(None);
+        self.saved.set_value(None);
+        self.past.set(None);
+    }
+
     /// Show the live run again, as it is now.
     pub fn back_to_live(self, ctx: Ctx) {
         if self.past.get_untracked().is_none() {
@@ -383,6 +397,13 @@ impl History {
 
     /// Undo the last action (a fork just before it).
     pub fn undo(self, ctx: Ctx) {
+        if self.busy.get_untracked() {
+            // `u u` undoes twice: the second press waits for the first undo's answer (the new
+            // run's snapshot may be drawn before it comes).
+            self.undos_waiting
+                .update_value(|n| *n = (*n + 1).min(UNDOS_WAITING_MAX));
+            return;
+        }
         self.replace_run(ctx, "/api/undo", None);
     }
 
@@ -406,7 +427,8 @@ impl History {
         then: impl FnOnce() + 'static,
     ) {
         if self.busy.get_untracked() {
-            return;
+            let text = "wait a moment: the last change to the run is still being made";
+            return ctx.local_error(Origin::History, text.to_string());
         }
         self.busy.set(true);
         self.expect_run.set_value(true);
@@ -416,6 +438,7 @@ impl History {
             self.busy.set(false);
             if !matches!(answer, Ok((200, _))) {
                 self.expect_run.set_value(false);
+                self.undos_waiting.set_value(0); // Nothing more to take back after a refusal.
             }
             match answer {
                 Ok((200, text)) => {
@@ -430,6 +453,10 @@ impl History {
                     self.refresh_markers(true);
                     self.moves.update(|m| *m += 1);
                     then();
+                    if self.undos_waiting.get_value() > 0 {
+                        self.undos_waiting.update_value(|n| *n -= 1);
+                        self.undo(ctx);
+                    }
                 }
                 Ok((_, text)) => ctx.local_error(Origin::History, error_of(&text)),
                 Err(e) => ctx.local_error(Origin::History, e),

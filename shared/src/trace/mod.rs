@@ -11,8 +11,11 @@
 //! - `record`: [`Recorded`], a simulator that writes down every input it is given;
 //! - `replay`: [`Replay`], re-execution up to a [`Position`], and [`Summary`];
 //! - `timeline`: [`Timeline`], checkpoints to reach any instant of a long trace quickly;
-//! - `link`: the compact encoding of a short trace for a URL fragment.
+//! - `link`: the compact encoding of a short trace for a URL fragment;
+//! - `answers`: the history routes' answers (a past instant, markers, a fork's reply, …), built
+//!   alike by the server and the in-browser engine.
 
+pub mod answers;
 mod control;
 mod input;
 pub mod link;

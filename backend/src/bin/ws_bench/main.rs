@@ -27,7 +27,8 @@
 //!
 //! * **Baseline** (`--baseline`): after each run the same measurement against a minimal
 //!   tokio-tungstenite broadcast server (`baseline.rs`) fed by the same driver at the same load,
-//!   so the two can be compared side by side (p99 ratio printed at the end).
+//!   so the two can be compared side by side (p99 ratio printed at the end). The load's appends
+//!   go to the driver itself, not through either server, so both rows carry the same stream.
 //!
 //! Usage: `cargo run --release -p logscope-backend --bin ws-bench -- [--viewers 100,1000]
 //! [--seconds 10] [--appends-per-second 100] [--baseline] [--quick]`
@@ -60,7 +61,8 @@ pub struct Args {
     /// Length of each measured window (wall seconds).
     #[arg(long, default_value_t = 10)]
     pub seconds: u64,
-    /// Client load: appends per second, sent by one extra connection.
+    /// Client load: appends per second, handed to the driver directly (not through the server
+    /// measured, so both rows of `--baseline` carry the same stream).
     #[arg(long, default_value_t = 100)]
     pub appends_per_second: u64,
     /// Cluster size.

@@ -159,17 +159,18 @@ fn run_in(
         bail!("unexpected line from the viewers' process: {connected}");
     }
 
-    // Client load on one extra connection, on its own thread.
+    // Client load, straight to the driver (the same for both servers), on its own thread.
     let load_stop = CancellationToken::new();
     let load = {
-        let (url, rate, stop) = (url.clone(), args.appends_per_second, load_stop.clone());
+        let driver = handle.driver().clone();
+        let (rate, stop) = (args.appends_per_second, load_stop.clone());
         std::thread::Builder::new()
             .name("bench-load".into())
             .spawn(move || {
                 tokio::runtime::Builder::new_current_thread()
                     .enable_all()
                     .build()
-                    .map_or(0, |rt| rt.block_on(load(url, rate, stop)))
+                    .map_or(0, |rt| rt.block_on(load(driver, rate, stop)))
             })?
     };
 

@@ -1,0 +1,332 @@
+//! The run's history in the browser: the same routes as the server's (`GET`/`POST /api/trace`,
+//! `GET /api/trace/link`, `/api/trace/at[/log]`, `/api/trace/markers`, `POST /api/fork`,
+//! `POST /api/undo`, `GET /api/trace/branches[/{id}]`, `POST /api/trace/branches/{id}/restore`;
+//! docs/api.md), answered with the same JSON by [`Session::history_api`], so the page's
+//! timeline works with no server. Owns the branches and the timeline's checkpoints kept between
+//! questions; must not word the answers (`shared::trace::answers` does) nor re-execute by itself
+//! (`shared::trace::Replay` and `Timeline` do).
+//!
+//! Unlike the server's, the branches live in memory only: a reload recovers the cluster from
+//! what its nodes synced, not the runs set aside before.
+
+use std::collections::VecDeque;
+
+use shared::protocol::{SafetyViolation, ServerMessage};
+use shared::sim::checker::Checker;
+use shared::storage::MemStorage;
+use shared::trace::answers::{self, BranchInfo, ForkAt, ForkReply, Reason, Refusal};
+use shared::trace::{Position, Recorded, Replay, Timeline, Trace, CHECKPOINT_EVERY_MS};
+
+use super::Session;
+
+/// Branches kept, as on the server (the oldest goes first).
+pub const BRANCHES_MAX: usize = 20;
+
+/// Largest trace `POST /api/trace` takes here, as on the server (bytes of JSON).
+pub const TRACE_BYTES_MAX: usize = 16 << 20;
+
+/// What the history keeps between questions.
+#[derive(Default)]
+pub(super) struct History {
+    /// Runs set aside, oldest first: `(id, why, its trace)`.
+    branches: VecDeque<(u64, Reason, Trace)>,
+    next_branch_id: u64,
+    /// Checkpoints of the run last asked about (rebuilt when it no longer answers).
+    timeline: Option<Timeline>,
+}
+
+/// A trace re-executed to an instant, under the checker, ready to run on from there.
+pub(super) struct Replayed {
+    pub sim: Recorded<MemStorage>,
+    pub checker: Checker,
+    pub violation: Option<SafetyViolation>,
+}
+
+/// Re-execute `trace` to `position`: the cluster as it was then, recording on from the inputs
+/// that led there (a fork keeps what led to its instant).
+pub(super) fn replayed(trace: Trace, position: Position) -> Result<Replayed, Refusal> {
+    let mut replay = Replay::new(trace.clone())
+        .map_err(|e| Refusal::Invalid(e.to_string()))?
+        .with_checker();
+    replay
+        .run_to(position)
+        .map_err(|e| Refusal::Invalid(e.to_string()))?;
+    let kept = replay.inputs_applied();
+    let checker = replay.checker().cloned().unwrap_or_default();
+    let found = replay.violation().cloned();
+    let sim = replay.into_sim();
+    let prefix = trace.prefix(kept, sim.now_ms(), sim.last_seq(), sim.stats().steps);
+    let violation = found.map(|v| SafetyViolation::from_checker(&v, sim.last_seq()));
+    Ok(Replayed {
+        sim: Recorded::new(sim, prefix),
+        checker,
+        violation,
+    })
+}
+
+/// An answer: HTTP status and JSON body, as the server would send them.
+pub type Answer = (u16, String);
+
+fn status(r: &Refusal) -> u16 {
+    match r {
+        Refusal::Invalid(_) => 400,
+        Refusal::NotFound(_) => 404,
+        Refusal::Failed(_) => 500,
+    }
+}
+
+fn error(status: u16, text: &str) -> Answer {
+    (
+        status,
+        serde_json::json!({ "ok": false, "error": text }).to_string(),
+    )
+}
+
+fn refused(r: Refusal) -> Answer {
+    let code = status(&r);
+    match r {
+        Refusal::Invalid(e) | Refusal::NotFound(e) | Refusal::Failed(e) => error(code, &e),
+    }
+}
+
+fn ok(result: impl serde::Serialize) -> Answer {
+    (
+        200,
+        serde_json::json!({ "ok": true, "result": result }).to_string(),
+    )
+}
+
+/// The query string's `key=value` pairs, every key one of `known`.
+fn query<'q>(text: &'q str, known: &[&str]) -> Result<Vec<(&'q str, &'q str)>, Refusal> {
+    let mut pairs = Vec::new();
+    for pair in text.split('&').filter(|p| !p.is_empty()) {
+        let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+        if !known.contains(&key) {
+            return Err(Refusal::Invalid(format!(
+                "unknown field `{key}`, expected one of {}",
+                known.join(", ")
+            )));
+        }
+        pairs.push((key, value));
+    }
+    Ok(pairs)
+}
+
+/// The number `key` carries, if given.
+fn number<T: std::str::FromStr>(pairs: &[(&str, &str)], key: &str) -> Result<Option<T>, Refusal> {
+    pairs
+        .iter()
+        .find(|(k, _)| *k == key)
+        .map(|(_, v)| {
+            v.parse()
+                .map_err(|_| Refusal::Invalid(format!("{key}={v} is not a whole number")))
+        })
+        .transpose()
+}
+
+fn fork_at(pairs: &[(&str, &str)]) -> Result<Position, Refusal> {
+    ForkAt {
+        at_ms: number(pairs, "at_ms")?,
+        seq: number(pairs, "seq")?,
+        before_input: number(pairs, "before_input")?,
+    }
+    .position()
+    .map_err(Refusal::Invalid)
+}
+
+fn trace_file(trace: &Trace) -> Answer {
+    (200, trace.to_json())
+}
+
+impl Session {
+    /// One request to the history routes (`path` as the page asks it, e.g.
+    /// `api/trace/at?at_ms=1500`), answered as the server would; `None` when it is not one of
+    /// them. Run changes (fork, undo, load, restore) send the new run's `Snapshot` first.
+    pub fn history_api(
+        &mut self,
+        method: &str,
+        path: &str,
+        body: Option<&str>,
+        wall_ms: f64,
+    ) -> Option<Answer> {
+        let path = path.trim_start_matches('/');
+        let (route, query_text) = path.split_once('?').unwrap_or((path, ""));
+        let segments: Vec<&str> = route.split('/').collect();
+        let answer = match (method, segments.as_slice()) {
+            ("GET", ["api", "trace"]) => trace_file(&self.sim.trace()),
+            ("POST", ["api", "trace"]) => self.load(body.unwrap_or(""), wall_ms),
+            ("GET", ["api", "trace", "link"]) => match answers::share_link(&self.sim.trace()) {
+                Ok(link) => ok(link),
+                Err(e) => error(413, &e),
+            },
+            ("GET", ["api", "trace", "at"]) => self.at(query_text).unwrap_or_else(refused),
+            ("GET", ["api", "trace", "at", "log"]) => {
+                self.at_log(query_text).unwrap_or_else(refused)
+            }
+            ("GET", ["api", "trace", "markers"]) => match self.timeline(None) {
+                Ok(t) => ok(answers::markers(t)),
+                Err(r) => refused(r),
+            },
+            ("GET", ["api", "trace", "branches"]) => ok(self.branch_list()),
+            ("GET", ["api", "trace", "branches", id]) => match self.branch(id) {
+                Ok(trace) => trace_file(&trace),
+                Err(r) => refused(r),
+            },
+            ("POST", ["api", "trace", "branches", id, "restore"]) => {
+                let moved = self.branch(id).and_then(|trace| {
+                    self.become_instant(trace, Position::End, Reason::Restored, wall_ms)
+                });
+                moved.map(ok).unwrap_or_else(refused)
+            }
+            ("POST", ["api", "fork"]) => {
+                let at = serde_json::from_str::<ForkAt>(body.unwrap_or("")).map_err(|e| {
+                    Refusal::Invalid(format!(
+                        "expected {{\"at_ms\": T}}, {{\"seq\": S}} or {{\"before_input\": I}}: {e}"
+                    ))
+                });
+                let moved = at
+                    .and_then(|at| at.position().map_err(Refusal::Invalid))
+                    .and_then(|p| self.become_instant(self.sim.trace(), p, Reason::Fork, wall_ms));
+                moved.map(ok).unwrap_or_else(refused)
+            }
+            ("POST", ["api", "undo"]) => self.undo(wall_ms).map(ok).unwrap_or_else(refused),
+            (_, ["api", "trace", ..] | ["api", "fork"] | ["api", "undo"]) => error(
+                405,
+                &format!(
+                    "{method} is not allowed on /{route} (the history routes are in docs/api.md)"
+                ),
+            ),
+            _ => return None,
+        };
+        Some(answer)
+    }
+
+    /// Keep the current run as a branch (the oldest goes past [`BRANCHES_MAX`]); its id.
+    pub(super) fn set_aside(&mut self, reason: Reason) -> u64 {
+        let h = &mut self.history;
+        h.next_branch_id += 1;
+        h.branches
+            .push_back((h.next_branch_id, reason, self.sim.trace()));
+        while h.branches.len() > BRANCHES_MAX {
+            h.branches.pop_front();
+        }
+        h.next_branch_id
+    }
+
+    fn branch_list(&self) -> Vec<BranchInfo> {
+        let branches = &self.history.branches;
+        branches
+            .iter()
+            .map(|(id, reason, trace)| BranchInfo::of(*id, *reason, trace))
+            .collect()
+    }
+
+    fn branch(&self, id: &str) -> Result<Trace, Refusal> {
+        let id: u64 = id
+            .parse()
+            .map_err(|_| Refusal::Invalid(format!("{id:?} is not a branch id (a whole number)")))?;
+        let branches = &self.history.branches;
+        branches
+            .iter()
+            .find(|(b, _, _)| *b == id)
+            .map(|(_, _, trace)| trace.clone())
+            .ok_or_else(|| Refusal::NotFound(format!("there is no branch {id}")))
+    }
+
+    /// The checkpoints of the run so far, covering `position` (built again when needed).
+    fn timeline(&mut self, position: Option<Position>) -> Result<&Timeline, Refusal> {
+        let trace = self.sim.trace();
+        let fresh = self.history.timeline.as_ref();
+        if !fresh.is_some_and(|t| answers::timeline_serves(t, &trace, position)) {
+            self.history.timeline = Some(Timeline::build(trace, CHECKPOINT_EVERY_MS)?);
+        }
+        Ok(self.history.timeline.as_ref().expect("just built"))
+    }
+
+    fn at(&mut self, query_text: &str) -> Result<Answer, Refusal> {
+        let pairs = query(query_text, &["at_ms", "seq", "before_input", "full"])?;
+        let position = fork_at(&pairs)?;
+        let full = pairs.iter().any(|(k, v)| *k == "full" && *v == "true");
+        Ok(ok(answers::at(
+            self.timeline(Some(position))?,
+            position,
+            full,
+        )?))
+    }
+
+    fn at_log(&mut self, query_text: &str) -> Result<Answer, Refusal> {
+        let known = ["at_ms", "seq", "before_input", "node", "from", "to"];
+        let pairs = query(query_text, &known)?;
+        let position = fork_at(&pairs)?;
+        let node = number(&pairs, "node")?
+            .ok_or_else(|| Refusal::Invalid("missing field `node`".into()))?;
+        let (from, to) = (number(&pairs, "from")?, number(&pairs, "to")?);
+        if node == 0 {
+            return Err(Refusal::Invalid(
+                "node must be a server's number, from 1".into(),
+            ));
+        }
+        answers::log_range(from, to).map_err(Refusal::Invalid)?;
+        let replay = self.timeline(Some(position))?.at(position)?;
+        Ok(ok(answers::log_page(replay.sim(), node, from, to)?))
+    }
+
+    fn load(&mut self, text: &str, wall_ms: f64) -> Answer {
+        if text.len() > TRACE_BYTES_MAX {
+            let e = format!("the trace is larger than the limit of {TRACE_BYTES_MAX} bytes");
+            return error(413, &e);
+        }
+        let moved = Trace::from_json(text)
+            .map_err(|e| Refusal::Invalid(e.to_string()))
+            .and_then(|trace| self.become_instant(trace, Position::End, Reason::Loaded, wall_ms));
+        moved.map(ok).unwrap_or_else(refused)
+    }
+
+    /// Fork just before the last action (pause and speed changes are not actions).
+    fn undo(&mut self, wall_ms: f64) -> Result<ForkReply, Refusal> {
+        let trace = self.sim.trace();
+        let Some(last) = trace.inputs.iter().rposition(|i| i.input.is_action()) else {
+            return Err(Refusal::Invalid(
+                "nothing to undo: this run has had no input yet".into(),
+            ));
+        };
+        self.become_instant(trace, Position::BeforeInput(last), Reason::Undo, wall_ms)
+    }
+
+    /// Make the cluster `trace` at `position`; the run left becomes a branch. Nothing changes
+    /// when the trace cannot be re-executed. The page hears a `Snapshot` of the new run, which
+    /// goes on as the old one went (paused or not, at its speed), as on the server.
+    pub(super) fn become_instant(
+        &mut self,
+        trace: Trace,
+        position: Position,
+        reason: Reason,
+        wall_ms: f64,
+    ) -> Result<ForkReply, Refusal> {
+        let Replayed {
+            sim,
+            checker,
+            violation,
+        } = replayed(trace, position)?;
+        // The old run's last events go out before its end is announced.
+        self.flush_events();
+        self.fail_waiting(
+            "the cluster moved to another instant of its history before this request was answered",
+        );
+        let branch_id = self.set_aside(reason);
+        self.replace_run(sim, checker, violation, wall_ms);
+        self.out.push(ServerMessage::Snapshot {
+            snapshot: self.snapshot(),
+        });
+        let (time_ms, seq) = (self.sim.now_ms(), self.sim.last_seq());
+        Ok(ForkReply {
+            message: ForkReply::message(reason, time_ms, seq, branch_id),
+            run: self.run,
+            time_ms,
+            seq,
+            inputs: self.sim.inputs().len(),
+            branch_id,
+            elapsed_ms: 0.0,
+        })
+    }
+}
