@@ -1,12 +1,15 @@
 //! The lesson endpoints in-process: the list, opening a built-in lesson (the live cluster is its
 //! run at the first pause point, paused), reveal and next and back moving the cluster to the
-//! staged instants, and a teacher's bad file refused with its line. Owns no production code.
+//! staged instants, a teacher's bad file refused with its line, and every WebSocket connection
+//! hearing of each lesson change (a close included, which sends no snapshot). Owns no
+//! production code.
 
 mod common;
 
-use common::{Options, TestServer};
+use common::{Options, TestServer, Viewer, DEADLINE};
 use serde_json::Value;
 use shared::lesson;
+use shared::protocol::ServerMessage;
 use shared::trace::{Position, Replay};
 
 async fn get(s: &TestServer, path: &str) -> (u16, Value) {
@@ -110,5 +113,48 @@ async fn a_teachers_file_is_opened_or_refused_with_its_line() {
     assert_eq!(v["result"]["caption"], "Watch.");
     assert!(s.cluster().await.paused);
     assert_eq!(post(&s, "/api/lessons/nope/open", "").await.0, 404);
+    s.stop().await;
+}
+
+/// Read until the `lesson_changed` notice comes; true if a snapshot came on the way.
+async fn hear_lesson_change(page: &mut Viewer) -> bool {
+    let deadline = tokio::time::Instant::now() + DEADLINE;
+    let mut snapshot = false;
+    loop {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no lesson_changed notice"
+        );
+        match page.read().await {
+            ServerMessage::LessonChanged => return snapshot,
+            ServerMessage::Snapshot { .. } => snapshot = true,
+            _ => {}
+        }
+    }
+}
+
+#[tokio::test]
+async fn every_connected_page_hears_of_a_lesson_change_even_a_close() {
+    let s = TestServer::start(Options::default()).await;
+    let mut first = Viewer::connect(&s).await;
+    let (status, v) = post(&s, "/api/lessons/first-election/open", "").await;
+    assert_eq!(status, 200, "{v}");
+    hear_lesson_change(&mut first).await;
+    // A page that joins now learns where the lesson stands from GET /api/lesson after its
+    // hello; the notices it hears are the changes from then on.
+    let mut second = Viewer::connect(&s).await;
+    assert_eq!(post(&s, "/api/lesson/reveal", "").await.0, 200);
+    hear_lesson_change(&mut second).await;
+    hear_lesson_change(&mut first).await;
+
+    // Closing leaves the cluster where it is (no snapshot), yet both pages hear of it, and the
+    // lesson they then read is none.
+    assert_eq!(post(&s, "/api/lesson/close", "").await.1["result"], true);
+    assert!(
+        !hear_lesson_change(&mut second).await,
+        "a close sends no snapshot"
+    );
+    assert_eq!(get(&s, "/api/lesson").await.1["result"], Value::Null);
+    hear_lesson_change(&mut first).await;
     s.stop().await;
 }

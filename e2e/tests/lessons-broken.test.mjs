@@ -1,8 +1,9 @@
 // Lessons, part two: a "break Raft" scenario opened from the picker reaches its violation and the
 // safety panel goes red; a power loss leaves the unsynced tail as ghosts in that server's row;
-// the teacher's auto-pause stops the run at an election and says why; a second page follows the
-// lesson without a reload. Every check goes through the UI; the HTTP API only resets the cluster
-// and confirms where it stands.
+// the teacher's auto-pause stops the run at an election and says why, auto-slow slows it there for
+// a few seconds and gives the speed back; a second page follows the lesson, and its close,
+// without a reload. Every check goes through the UI; the HTTP API only resets the cluster and
+// confirms where it stands.
 import { test, before, after, beforeEach, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { startBackend, launch, until, api, cluster, shot } from '../lib.mjs';
@@ -114,6 +115,43 @@ test('auto-pause stops the run at an election and says why', async () => {
   await toggle.click();
 });
 
+test('auto-slow slows the run at an election, says why, then gives the speed back', async () => {
+  await fresh();
+  await open();
+  const slow = $('auto-slow');
+  assert.equal(await slow.getAttribute('aria-pressed'), 'false', 'off by default');
+  await until(() => page.locator('[data-testid^=node-][data-role=leader]').count(), { what: 'a leader' });
+  await until(async () => (await cluster(backend.url)).nodes.some((n) => n.commit_index >= 1), { what: 'a commit' });
+  const chosen = (await cluster(backend.url)).speed;
+  await slow.click();
+  assert.equal(await slow.getAttribute('aria-pressed'), 'true');
+  // One setting: auto-pause switches auto-slow off, and back.
+  await $('auto-pause').click();
+  assert.equal(await slow.getAttribute('aria-pressed'), 'false');
+  await slow.click();
+  assert.equal(await $('auto-pause').getAttribute('aria-pressed'), 'false');
+  const leader = page.locator('[data-testid^=node-][data-role=leader]').first();
+  await leader.locator('.body').click();
+  await $('node-crash').click();
+  await until(() => $('auto-pause-why').count(), { what: 'the slowdown' });
+  // The new leader's first commit follows within a second and is a key moment too: the reason
+  // may already name it (the slowdown then runs on from there).
+  assert.match(await $('auto-pause-why').innerText(),
+    /^Slowed: (S\d won the election for term ([2-9]|\d\d+)|the first entry of term ([2-9]|\d\d+) committed: entry \d+)$/);
+  const slowed = await until(async () => {
+    const s = (await cluster(backend.url)).speed;
+    return s < chosen && s;
+  }, { what: 'the server to slow down' });
+  assert.equal(slowed, Math.max(chosen / 10, 0.001), 'ten times slower');
+  assert.equal((await cluster(backend.url)).paused, false, 'slowed, not paused');
+  await shot(page, 'auto-slow-1280');
+  // A few seconds later the teacher's speed is back and the reason gone.
+  await until(async () => (await cluster(backend.url)).speed === chosen, { what: 'the speed to come back', timeoutMs: 15000 });
+  await until(async () => (await $('auto-pause-why').count()) === 0, { what: 'the reason to go' });
+  await slow.click();
+  assert.equal(await slow.getAttribute('aria-pressed'), 'false');
+});
+
 test('a broken-rule scenario from the picker turns the safety panel red', async () => {
   await open();
   assert.equal(await $('safety').getAttribute('data-state'), 'green');
@@ -135,7 +173,6 @@ test('a broken-rule scenario from the picker turns the safety panel red', async 
   await until(async () => (await $('lesson-heading').innerText()) === 'S3 restarts', { what: 'step 2' });
   await until(async () => (await other.locator('[data-testid=lesson-heading]').innerText()) === 'S3 restarts',
     { what: 'the other page to follow to step 2' });
-  await other.close();
   await $('lesson-next').click();
   await until(() => $('lesson-reveal').count(), { what: 'the question of step 3' });
   await $('lesson-choice-1').click();
@@ -145,4 +182,8 @@ test('a broken-rule scenario from the picker turns the safety panel red', async 
   assert.match(await $('lesson-why').innerText(), /votes again|forgot its vote/);
   await shot(page, 'lesson-broken-red');
   await $('lesson-close').click();
+  // Closing moves no cluster (no snapshot), yet the other page drops the lesson at once.
+  await until(async () => (await other.locator('[data-testid=lesson-panel]').count()) === 0,
+    { what: 'the other page to close the lesson' });
+  await other.close();
 });

@@ -86,7 +86,7 @@ fn handle_server_message(ctx: Ctx, message: ServerMessage) {
             let Some((time, speed, paused, needs_resync, moment)) = sync else {
                 return;
             };
-            crate::components::auto_pause::on_events(ctx, moment, paused);
+            crate::components::auto_pause::on_events(ctx, moment, paused, speed);
             ctx.clock
                 .update_value(|c| c.sync(time, wall, speed, paused));
             // A fresh connection starts with a Hello carrying the full state; at most one such
@@ -111,6 +111,7 @@ fn handle_server_message(ctx: Ctx, message: ServerMessage) {
         ServerMessage::Reply { .. } => {} // Routed by the connection to `on_reply`.
         ServerMessage::PresenterView(_) => {} // Follow mode, in `classroom::on_message`.
         ServerMessage::Prediction { .. } => {} // The tally, in `classroom::on_message`.
+        ServerMessage::LessonChanged => {} // Handled before: the lesson panel re-reads.
     }
 }
 
@@ -217,10 +218,12 @@ pub fn App() -> impl IntoView {
         on_message: Rc::new(move |m| {
             if matches!(
                 m,
-                ServerMessage::Snapshot { .. } | ServerMessage::Hello { .. }
+                ServerMessage::Snapshot { .. }
+                    | ServerMessage::Hello { .. }
+                    | ServerMessage::LessonChanged
             ) && ctx.engine.get_untracked().is_server()
             {
-                lessons.refresh(); // Another page may have moved the lesson.
+                lessons.refresh(); // Another page may have moved or closed the lesson.
             }
             if let Some(m) = history.intercept(ctx, m) {
                 handle_server_message(ctx, m)

@@ -1,6 +1,7 @@
-//! Key moments for the teacher's auto-pause: the reducer notices an election won, entries
-//! truncated and the first commit of a new term, keeps the first until the page takes it, and
-//! words it for "Paused: …" — event by event, and over a real run (the `log-repair` lesson).
+//! Key moments for the teacher's auto-slow and auto-pause: the reducer notices an election won,
+//! entries truncated and the first commit of a new term, keeps the first until the page takes
+//! it, and words it for "Paused: …" — event by event, and over a real run (the `log-repair`
+//! lesson). What the setting does with a moment is in `auto_pause.rs`.
 
 mod common;
 
@@ -92,35 +93,4 @@ fn the_log_repair_lesson_pauses_at_its_elections_repairs_and_new_terms() {
             || m.contains("committed: entry")),
         "{moments:?}"
     );
-}
-
-#[test]
-fn the_auto_pause_setting_pauses_once_and_names_why() {
-    use logscope_frontend::model::{AutoPause, KeyMoment};
-    let moment = |why: &str| {
-        Some(KeyMoment {
-            seq: 1,
-            time_ms: 5,
-            why: why.into(),
-        })
-    };
-    let mut setting = AutoPause::default();
-    assert!(!setting.on, "off by default");
-    assert!(!setting.on_moment(moment("S2 won the election for term 3"), false));
-    assert_eq!(setting.label(), None);
-    setting.on = true;
-    assert!(!setting.on_moment(None, false));
-    assert!(setting.on_moment(moment("S2 won the election for term 3"), false));
-    assert_eq!(
-        setting.label().as_deref(),
-        Some("Paused: S2 won the election for term 3")
-    );
-    // Stepping the paused run: the reason follows, no second pause command.
-    assert!(!setting.on_moment(moment("S4 deleted its entry 6: x"), true));
-    assert_eq!(
-        setting.label().as_deref(),
-        Some("Paused: S4 deleted its entry 6: x")
-    );
-    setting.resumed();
-    assert_eq!(setting.label(), None);
 }

@@ -4,35 +4,50 @@
 //! one of its pause points makes the live cluster the lesson's trace up to there, through the
 //! same path as `POST /api/trace`, paused. What the routes answer and where a move goes is
 //! `shared::lesson::OpenLesson` (the in-browser engine answers the same routes with it:
-//! engine/src/lessons.rs). Owns which lesson is open on this server; must not reach the
-//! simulator except through the driver's handle.
+//! engine/src/lessons.rs). Each change is announced to every WebSocket connection
+//! (`lesson_changed`), so pages re-read where it stands even when no snapshot comes (a close).
+//! Owns which lesson is open on this server; must not reach the simulator except through the
+//! driver's handle.
 
 use std::net::SocketAddr;
 
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
+use axum::extract::ws::Utf8Bytes;
 use axum::extract::{ConnectInfo, DefaultBodyLimit, Path, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::Router;
 use serde::Serialize;
 use shared::lesson::{self, LessonView, Listed, OpenLesson, Refusal, Staged};
-use shared::protocol::ClientCommand;
-use tokio::sync::Mutex;
+use shared::protocol::{ClientCommand, ServerMessage};
+use tokio::sync::{watch, Mutex};
 
 use super::routes::admit;
 use super::{AppState, ServerError};
-use crate::driver::{AppendWait, DriverHandle, Input};
+use crate::driver::{to_json, AppendWait, DriverHandle, Input};
 
 pub use shared::lesson::LESSON_BYTES_MAX;
 
 /// The open lesson, if any (one per server: the presenter's).
-#[derive(Default)]
 pub(crate) struct Lessons {
     open: Mutex<Option<OpenLesson>>,
     /// The viewers' answers to the question the lesson asks (told where the lesson stands
     /// while `open` is locked, so it never disagrees with it).
     pub(crate) predictions: std::sync::Arc<super::tally::Predictions>,
+    /// The `lesson_changed` notice, replaced at each change: every connection sends it on
+    /// (the newest only), and its page re-reads `GET /api/lesson`.
+    changed: watch::Sender<Option<Utf8Bytes>>,
+}
+
+impl Default for Lessons {
+    fn default() -> Self {
+        Lessons {
+            open: Mutex::default(),
+            predictions: Default::default(),
+            changed: watch::Sender::new(None),
+        }
+    }
 }
 
 impl std::fmt::Debug for Lessons {
@@ -67,7 +82,20 @@ impl Lessons {
         self.predictions.lesson_at(Some((&new.staged, new.at)));
         let v = new.view();
         *open = Some(new);
+        self.announce();
         Ok(v)
+    }
+
+    /// A connection's notices of lesson changes from now on (`follow::newest` sends them on).
+    pub(crate) fn subscribe(&self) -> watch::Receiver<Option<Utf8Bytes>> {
+        self.changed.subscribe()
+    }
+
+    /// Tell every connection the lesson changed. Called with `open` still locked, so a page
+    /// that re-reads `GET /api/lesson` on the notice waits for, and sees, the new state.
+    fn announce(&self) {
+        self.changed
+            .send_replace(Some(to_json(&ServerMessage::LessonChanged)));
     }
 
     /// Move to the pause point `to` picks (`OpenLesson::moved` or `revealed`).
@@ -86,6 +114,7 @@ impl Lessons {
             return Err(e);
         }
         self.predictions.lesson_at(Some((&open.staged, open.at)));
+        self.announce();
         Ok(open.view())
     }
 }
@@ -215,7 +244,8 @@ async fn back(
     ok(inner.lessons.step(&inner.driver, |o| o.moved(-1)).await?)
 }
 
-/// `POST /api/lesson/close`: close the lesson (the cluster stays where it is).
+/// `POST /api/lesson/close`: close the lesson (the cluster stays where it is). The cluster
+/// sends no snapshot then, so every page hears of it through the `lesson_changed` notice.
 async fn close(
     State(state): State<AppState>,
     ConnectInfo(addr): ConnectInfo<SocketAddr>,
@@ -224,5 +254,9 @@ async fn close(
     let lessons = &state.inner.lessons;
     let mut open = lessons.open.lock().await;
     lessons.predictions.lesson_at(None);
-    ok(open.take().is_some())
+    let was_open = open.take().is_some();
+    if was_open {
+        lessons.announce();
+    }
+    ok(was_open)
 }

@@ -28,6 +28,8 @@ pub struct Lessons {
     picked: RwSignal<Option<usize>>,
     /// A request is on its way (buttons wait).
     busy: RwSignal<bool>,
+    /// The last `refresh` asked: an older answer arriving after it is not shown.
+    asked: StoredValue<u64>,
 }
 
 impl Lessons {
@@ -40,20 +42,28 @@ impl Lessons {
             error: RwSignal::new(None),
             picked: RwSignal::new(None),
             busy: RwSignal::new(false),
+            asked: StoredValue::new(0),
         };
         l.refresh();
         l
     }
 
     /// Ask the server where the open lesson stands (`GET /api/lesson`). Called at start (a
-    /// reload mid-lesson) and on every fresh snapshot: opening a lesson, Next, Back and Reveal
-    /// all move the cluster, which sends every page a snapshot, so every page learns of them.
+    /// reload mid-lesson), on every fresh snapshot and on the server's `lesson_changed` notice:
+    /// any page or script opening, moving or closing the lesson sends every page that notice
+    /// (a close moves no cluster, so no snapshot would tell it).
     pub fn refresh(self) {
+        let asked = self.asked.get_value() + 1;
+        self.asked.set_value(asked);
         wasm_bindgen_futures::spawn_local(async move {
             if let Ok(Ok(current)) = call("GET", "/api/lesson", None)
                 .await
                 .map(|t| read_current(&t))
             {
+                // A snapshot and the notice of one change ask twice; answers may cross.
+                if self.asked.get_value() != asked {
+                    return;
+                }
                 if self.open.get_untracked() != current {
                     if current.as_ref().is_none_or(|v| v.asking()) {
                         self.picked.set(None);

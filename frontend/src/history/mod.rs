@@ -196,6 +196,7 @@ impl History {
             ServerMessage::Reply { .. }
             | ServerMessage::PresenterView(_)
             | ServerMessage::Prediction { .. }
+            | ServerMessage::LessonChanged
             | ServerMessage::Safety { .. } => Some(message),
         }
     }

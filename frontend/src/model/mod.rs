@@ -8,8 +8,10 @@
 //! network change is told; `node` one server; `messages` messages and ghosts as drawn;
 //! `queries` read-only questions; `changes` what changed since the page last looked;
 //! `log_ghosts` the entries a server lost (overwritten, or never synced), drawn for a while;
-//! `moments` the key moments a teacher may pause at; `step_story` the sentences of a hand step.
+//! `moments` the key moments a teacher may pause at, `auto_pause` whether the run slows down or
+//! pauses there; `step_story` the sentences of a hand step.
 
+mod auto_pause;
 mod changes;
 mod events;
 mod log_ghosts;
@@ -28,10 +30,11 @@ use shared::protocol::{ClusterSnapshot, Event, InFlight, LogEntryView, MessageId
 use shared::protocol::{NetworkView, PeerProgress, SimEvent, Timing};
 use shared::types::{LogIndex, LogModel, NodeId, Role, Term};
 
+pub use auto_pause::{slow_speed, AtKeyMoments, AutoPause, SLOW_FOR_MS};
 pub use changes::Changes;
 pub use log_ghosts::{GhostCause, LogGhost, LOG_GHOSTS_MAX, LOG_GHOST_KEEP_MS};
 pub use messages::{flight_fraction, FlightLook, FlightStatus, Ghost, GhostLook, Shape};
-pub use moments::{AutoPause, KeyMoment};
+pub use moments::KeyMoment;
 pub use narration::{count, describe_kind, format_speed, watching};
 pub use narration::{Focus, Narration, Tone, NARRATION_MAX};
 pub use network::{link_blocked, link_cut};

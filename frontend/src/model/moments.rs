@@ -1,8 +1,8 @@
-//! Key moments, for the teacher's "pause at key moments" setting: an election won, entries
-//! truncated by log repair, the first commit of a new term. The reducer notices them as events
-//! arrive and keeps the first one not yet taken; the page (`components::auto_pause`) pauses the
-//! run when the setting is on and says why ("Paused: S2 won the election for term 3"). Owns what
-//! counts as a key moment and its sentence; must not pause anything itself.
+//! Key moments, for the teacher's "at key moments" setting: an election won, entries truncated by
+//! log repair, the first commit of a new term. The reducer notices them as events arrive and
+//! keeps the first one not yet taken; `model::auto_pause` decides what the setting does with it
+//! (slow down or pause, and say why: "Paused: S2 won the election for term 3"). Owns what counts
+//! as a key moment and its sentence; must not slow or pause anything itself.
 
 use shared::protocol::Event;
 use shared::types::{LogIndex, Role};
@@ -71,39 +71,5 @@ impl ClusterView {
     /// The first key moment since the last call (the page pauses there when asked to).
     pub fn take_key_moment(&mut self) -> Option<KeyMoment> {
         self.key_moment.take()
-    }
-}
-
-/// The teacher's "pause at key moments" setting and the reason of the pause it made.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct AutoPause {
-    /// Switched on (off by default).
-    pub on: bool,
-    /// Why the run stopped, while it stays paused there.
-    pub why: Option<String>,
-}
-
-impl AutoPause {
-    /// Events were applied and `moment` is the first key moment among them: true when the page
-    /// should send the pause command (the setting is on and the run is not paused yet). A moment
-    /// met while stepping a paused run only updates the reason.
-    pub fn on_moment(&mut self, moment: Option<KeyMoment>, paused: bool) -> bool {
-        match moment {
-            Some(m) if self.on => {
-                self.why = Some(m.why);
-                !paused
-            }
-            _ => false,
-        }
-    }
-
-    /// The run was resumed (or the setting switched off): the reason no longer holds.
-    pub fn resumed(&mut self) {
-        self.why = None;
-    }
-
-    /// "Paused: S2 won the election for term 3", while there is a reason.
-    pub fn label(&self) -> Option<String> {
-        self.why.as_ref().map(|w| format!("Paused: {w}"))
     }
 }

@@ -291,6 +291,10 @@ pub enum ServerMessage {
         /// The question, or `null`.
         prediction: Option<super::PredictionView>,
     },
+    /// The open lesson changed — opened, moved to another pause point, revealed or closed —
+    /// by any page or script: `GET /api/lesson` says where it stands now. Only a notice, so
+    /// a close (which leaves the cluster alone, hence sends no snapshot) reaches every page.
+    LessonChanged,
 }
 
 /// Answer to one client request: on the wire `{"request_id", "ok", "result" | "error"}`, in
@@ -556,5 +560,13 @@ mod tests {
         assert_eq!(json["commit_index"], 4);
         let back: SimEvent = serde_json::from_value(json).unwrap();
         assert_eq!(back, e);
+    }
+
+    #[test]
+    fn the_lesson_notice_is_its_type_alone() {
+        let json = serde_json::to_string(&ServerMessage::LessonChanged).unwrap();
+        assert_eq!(json, r#"{"type":"lesson_changed"}"#);
+        let back: ServerMessage = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, ServerMessage::LessonChanged);
     }
 }

@@ -152,8 +152,11 @@ where
     R: Stream<Item = Result<Message, axum::Error>> + Unpin,
 {
     let inner = state.inner.clone();
-    // Subscribe first, then take the snapshot: nothing can fall between the two.
+    // Subscribe first, then take the snapshot: nothing can fall between the two. The same for
+    // the lesson's notices: a page reads `GET /api/lesson` after the hello, and hears of every
+    // change made after this line.
     let outgoing = inner.driver.subscribe();
+    let lesson_notices = inner.lessons.subscribe();
     let Ok(snapshot) = inner.driver.snapshot().await else {
         return close(&mut write, close_code::AWAY, "the server is shutting down").await;
     };
@@ -173,7 +176,11 @@ where
     // Replies (and pings) go to the writer here; it serves them before the stream.
     let (replies_tx, replies_rx) = mpsc::channel(limits.ws_in_flight_max + 16);
     let end = {
-        let reader = reader::Reader::new(&state, peer, &mut read, &outbox, outgoing, replies_tx);
+        let subscribed = reader::Subscribed {
+            outgoing,
+            lesson_notices,
+        };
+        let reader = reader::Reader::new(&state, peer, &mut read, &outbox, subscribed, replies_tx);
         let writer = writer::Writer::new(&state, &mut write, &outbox, replies_rx, cursor);
         let shutdown = inner.shutdown.clone();
         let stopped = inner.driver.stopped();

@@ -2,8 +2,8 @@
 //! sent to the driver; their replies go to the writer), and the driver's broadcast, taken off
 //! the shared channel at once into the viewer's outbox. Also closes a viewer that has said
 //! nothing, not even a pong, for too long. A viewer's reader also hands on the presenter's
-//! view state (follow mode), and the lesson's question and tally; a viewer may answer that
-//! question (its one request besides reading). Owns request admission; must not write to the
+//! view state (follow mode), the lesson's question and tally, and the notice that the lesson
+//! changed; a viewer may answer that question (its one request besides reading). Owns request admission; must not write to the
 //! socket.
 
 use std::sync::Arc;
@@ -43,6 +43,17 @@ pub(super) struct Reader<'a, R> {
     prediction: BoxStream<'static, Utf8Bytes>,
     /// A viewer's budget of answers.
     answer_budget: follow::Budget,
+    /// The `lesson_changed` notices (the newest only).
+    lesson: BoxStream<'static, Utf8Bytes>,
+}
+
+/// The channels a connection subscribed to before its `hello`, so that nothing sent after the
+/// hello's state is missed.
+pub(super) struct Subscribed {
+    /// The driver's broadcast (events, clock, snapshots).
+    pub(super) outgoing: broadcast::Receiver<Arc<Outgoing>>,
+    /// The `lesson_changed` notices (changes from then on only).
+    pub(super) lesson_notices: tokio::sync::watch::Receiver<Option<Utf8Bytes>>,
 }
 
 /// What one message from the viewer leads to.
@@ -61,9 +72,13 @@ where
         peer: Peer,
         stream: &'a mut R,
         outbox: &'a Outbox,
-        outgoing: broadcast::Receiver<Arc<Outgoing>>,
+        subscribed: Subscribed,
         replies: Replies,
     ) -> Self {
+        let Subscribed {
+            outgoing,
+            lesson_notices,
+        } = subscribed;
         let limits = &state.inner.limits;
         let follow = (peer.role == Role::Viewer).then(|| {
             let mut rx = state.inner.presenter_view.subscribe();
@@ -79,6 +94,7 @@ where
             seat: viewer.then(|| predictions.seat()),
             prediction: follow::newest(Some(predictions.subscribe(!viewer))),
             answer_budget: follow::Budget::new(Instant::now()),
+            lesson: follow::newest(Some(lesson_notices)),
             buckets: ClientBuckets::new(limits, Instant::now()),
             in_flight: Arc::new(Semaphore::new(limits.ws_in_flight_max)),
             state: state.clone(),
@@ -148,6 +164,12 @@ where
                 Some(prediction) = self.prediction.next() => {
                     // The same way: the newest question and tally only.
                     if self.replies.send(prediction).await.is_err() {
+                        return End::Stop;
+                    }
+                }
+                Some(notice) = self.lesson.next() => {
+                    // And the lesson's notices: a close moves no cluster, so no snapshot says it.
+                    if self.replies.send(notice).await.is_err() {
                         return End::Stop;
                     }
                 }
