@@ -129,3 +129,69 @@ fn real_runs_leave_the_ghosts_their_lessons_describe() {
         .iter()
         .all(|g| g.cause == GhostCause::PowerLoss));
 }
+
+/// Every ghost reason the page shows when it only gets each pause point's snapshot of a
+/// built-in lesson (as a lesson's Next does: no events in between).
+fn reasons_by_stops(name: &str, node: u64) -> Vec<(u64, u64, String)> {
+    let text = lesson::builtin(name).unwrap();
+    let staged = lesson::stage(&lesson::parse(text).unwrap()).unwrap();
+    let at = |seq| {
+        let mut replay = Replay::new(staged.trace.clone()).unwrap();
+        replay.run_to(Position::Seq(seq)).unwrap();
+        replay.sim().snapshot()
+    };
+    let mut view = ClusterView::from_snapshot(at(staged.stops[0].seq));
+    let mut seen = Vec::new();
+    for stop in &staged.stops[1..] {
+        view.resync(at(stop.seq));
+        for r in reasons(&view, node) {
+            if !seen.contains(&r) {
+                seen.push(r);
+            }
+        }
+    }
+    seen
+}
+
+#[test]
+fn jumping_from_pause_point_to_pause_point_still_leaves_the_ghosts() {
+    // Figure 8 (d), reached by Next: S3's entry 1 of term 1 was overwritten in between.
+    let s3 = reasons_by_stops("figure-8", 3);
+    assert!(
+        s3.contains(&(1, 1, "overwritten by S5's entry from term 2".into())),
+        "{s3:?}"
+    );
+    // A power loss between two snapshots: S2's unsynced entry 2 (the lesson appends it and
+    // cuts the power in one step, so here the first snapshot is taken mid-step); S3 crashed.
+    let text = lesson::builtin("crash-vs-power-loss").unwrap();
+    let staged = lesson::stage(&lesson::parse(text).unwrap()).unwrap();
+    let mut replay = Replay::new(staged.trace.clone()).unwrap().keeping_events();
+    replay.run_to(Position::End).unwrap();
+    let written = replay
+        .events()
+        .iter()
+        .find(|e| {
+            matches!(&e.event, Event::EntriesAppended { node, entries }
+            if *node == NodeId(2) && entries.iter().any(|x| x.index == LogIndex(2)))
+        })
+        .expect("S2 writes entry 2")
+        .seq;
+    let after = staged.stops.iter().find(|s| s.step == 1).unwrap().seq;
+    let at = |seq| {
+        let mut replay = Replay::new(staged.trace.clone()).unwrap();
+        replay.run_to(Position::Seq(seq)).unwrap();
+        replay.sim().snapshot()
+    };
+    let mut view = ClusterView::from_snapshot(at(written));
+    view.resync(at(after));
+    assert_eq!(
+        reasons(&view, 2),
+        vec![(2, 1, "lost in power loss: never synced".into())]
+    );
+    assert!(reasons(&view, 3).is_empty(), "a crash loses nothing");
+    // Going back is no loss: a snapshot from before is a new run, not a vanished entry.
+    let last = staged.stops.last().unwrap().seq;
+    let mut view = ClusterView::from_snapshot(at(last));
+    view.resync(at(staged.stops[0].seq));
+    assert!(view.log_ghosts.is_empty());
+}

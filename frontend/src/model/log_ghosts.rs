@@ -115,6 +115,72 @@ impl ClusterView {
         }
     }
 
+    /// A later snapshot of the same run replaced `old` (a lesson's next pause point, or a
+    /// resync after a gap): the entries that vanished from a server's log in between were not
+    /// seen going, so they are buried here — overwritten when another entry now stands at their
+    /// index (by the leader of that entry's term, when known), lost in a power loss when they
+    /// were past what the server had synced, else deleted by log repair. Only the part of each
+    /// log both views hold is compared (a windowed log says nothing of older entries). Ghosts
+    /// `old` still showed are kept.
+    pub(super) fn bury_vanished(&mut self, old: &ClusterView) {
+        let at_ms = self.time_ms;
+        self.log_ghosts = old.log_ghosts.clone();
+        for before in &old.nodes {
+            let Some(now) = self.node(before.id) else {
+                continue;
+            };
+            let from = before.log_first_index.max(now.log_first_index);
+            let mut gone: Option<(LogIndex, GhostCause)> = None;
+            for i in from.through(before.last_index()) {
+                let (Some(was), is) = (before.entry(i), now.entry(i)) else {
+                    continue;
+                };
+                let cause = match is {
+                    Some(e) if e.term == was.term => continue,
+                    Some(e) => GhostCause::Overwritten {
+                        by: Some((self.leaders_by_term.get(&e.term).copied(), e.term)),
+                    },
+                    None if i > before.synced_index => GhostCause::PowerLoss,
+                    None => GhostCause::Overwritten { by: None },
+                };
+                gone = Some((i, cause));
+                break;
+            }
+            let Some((from, cause)) = gone else {
+                continue;
+            };
+            // `bury` reads the lost entries from the current view: borrow them from `old`.
+            let lost: Vec<LogEntryView> = from
+                .through(before.last_index())
+                .filter_map(|i| before.entry(i).cloned())
+                .collect();
+            self.log_ghosts
+                .retain(|g| g.node != before.id || g.entry.index < from);
+            for entry in lost {
+                // Each index says what replaced it, if anything did.
+                let cause = match (
+                    cause,
+                    self.node(before.id).and_then(|n| n.entry(entry.index)),
+                ) {
+                    (GhostCause::Overwritten { .. }, Some(e)) => GhostCause::Overwritten {
+                        by: Some((self.leaders_by_term.get(&e.term).copied(), e.term)),
+                    },
+                    (cause, _) => cause,
+                };
+                self.log_ghosts.push_back(LogGhost {
+                    node: before.id,
+                    entry,
+                    cause,
+                    lost_at_ms: at_ms,
+                });
+            }
+            self.changes.nodes.insert(before.id);
+        }
+        while self.log_ghosts.len() > LOG_GHOSTS_MAX {
+            self.log_ghosts.pop_front();
+        }
+    }
+
     /// Forget ghosts lost more than [`LOG_GHOST_KEEP_MS`] before `now_ms`.
     pub(super) fn fade_log_ghosts(&mut self, now_ms: u64) {
         let horizon = now_ms.saturating_sub(LOG_GHOST_KEEP_MS);

@@ -247,6 +247,8 @@ impl ClusterView {
                 let mut leaders = std::mem::take(&mut self.leaders_by_term);
                 leaders.append(&mut fresh.leaders_by_term);
                 fresh.leaders_by_term = leaders;
+                // What vanished from a log in between was not seen going: show it as a ghost.
+                fresh.bury_vanished(self);
                 "Resynchronised with the server".to_string()
             }
         };
