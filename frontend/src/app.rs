@@ -137,7 +137,10 @@ fn is_typing(ev: &web_sys::KeyboardEvent) -> bool {
         .and_then(|t| t.dyn_into::<web_sys::Element>().ok())
         .is_some_and(|el| {
             let tag = el.tag_name().to_ascii_lowercase();
-            tag == "input" || tag == "textarea" || tag == "select"
+            // The speed slider keeps the focus after a drag; its keys are the arrows, so the
+            // page's letters (k, c, space…) still act.
+            let slider = el.get_attribute("type").as_deref() == Some("range");
+            (tag == "input" && !slider) || tag == "textarea" || tag == "select"
         })
 }
 
