@@ -55,13 +55,21 @@ const committed = (page, text) => page.locator('[data-testid=log-committed] .cel
 
 const running = async (page) => /running in your browser/i.test(await $(page, 'conn').textContent());
 
-test('with no server the page runs the cluster itself, and a reload recovers what was synced', async () => {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 720 } });
+/** A fresh browser context (its own storage) on the site, once the page runs the cluster;
+ * `prepare(context)` runs before the page opens; `errors` collects what the page throws. */
+async function openRunning(contextOptions, prepare = async () => {}) {
+  const context = await browser.newContext(contextOptions);
+  await prepare(context);
   const page = await context.newPage();
   const errors = [];
   page.on('pageerror', (e) => errors.push(e.message));
   await page.goto(url);
-  await until(() => running(page), { what: 'the page to say it runs the cluster' });
+  await until(() => running(page), { what: 'the page to run the cluster' });
+  return { context, page, errors };
+}
+
+test('with no server the page runs the cluster itself, and a reload recovers what was synced', async () => {
+  const { context, page, errors } = await openRunning({ viewport: { width: 1280, height: 720 } });
   assert.equal(await $(page, 'conn').getAttribute('data-engine'), 'browser');
   // The engine answers the timeline's and the lessons' routes (below) as a server would.
   await until(() => $(page, 'timeline').count(), { what: 'the timeline' });
@@ -105,12 +113,7 @@ test('with no server the page runs the cluster itself, and a reload recovers wha
 });
 
 test('with no server a whole scenario runs in the browser: predict, reveal, next to its end', async () => {
-  const context = await browser.newContext({ viewport: { width: 1600, height: 1000 } });
-  const page = await context.newPage();
-  const errors = [];
-  page.on('pageerror', (e) => errors.push(e.message));
-  await page.goto(url);
-  await until(() => running(page), { what: 'the page to run the cluster' });
+  const { context, page, errors } = await openRunning({ viewport: { width: 1600, height: 1000 } });
   // From here on nothing may ask an HTTP API: the engine's worker answers the lesson routes.
   const asked = [];
   page.on('request', (r) => { if (r.url().includes('/api/')) asked.push(r.url()); });
@@ -170,12 +173,7 @@ test('with no server a whole scenario runs in the browser: predict, reveal, next
 });
 
 test("with no server a teacher's file with a mistake is refused with its line number", async () => {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
-  const page = await context.newPage();
-  const errors = [];
-  page.on('pageerror', (e) => errors.push(e.message));
-  await page.goto(url);
-  await until(() => running(page), { what: 'the page to run the cluster' });
+  const { context, page, errors } = await openRunning({ viewport: { width: 1280, height: 800 } });
   const bad = join(root, 'mine.lesson');
   writeFileSync(bad, 'title Mine\nnodes 3\n\nstep One\nsay Look.\ncrsh S1\n');
   await $(page, 'lessons-open').click();
@@ -198,16 +196,11 @@ test("with no server a teacher's file with a mistake is refused with its line nu
 });
 
 test("a browser whose storage is full says so, and the cluster runs on", async () => {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 720 } });
   // Every save refused, as past the quota.
-  await context.addInitScript(() => {
-    Storage.prototype.setItem = () => { throw new DOMException('quota', 'QuotaExceededError'); };
-  });
-  const page = await context.newPage();
-  const errors = [];
-  page.on('pageerror', (e) => errors.push(e.message));
-  await page.goto(url);
-  await until(() => running(page), { what: 'the page to run the cluster' });
+  const { context, page, errors } = await openRunning({ viewport: { width: 1280, height: 720 } },
+    (context) => context.addInitScript(() => {
+      Storage.prototype.setItem = () => { throw new DOMException('quota', 'QuotaExceededError'); };
+    }));
   const warning = page.locator('[data-testid=narration] li', { hasText: "storage refused the cluster's state" });
   await until(() => warning.count(), { what: 'the storage warning in the narration' });
   await $(page, 'speed').fill('3');
@@ -218,12 +211,7 @@ test("a browser whose storage is full says so, and the cluster runs on", async (
 });
 
 test('with no server the timeline rewinds, undoes and downloads the run', async () => {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 720 }, acceptDownloads: true });
-  const page = await context.newPage();
-  const errors = [];
-  page.on('pageerror', (e) => errors.push(e.message));
-  await page.goto(url);
-  await until(() => running(page), { what: 'the page to run the cluster' });
+  const { context, page, errors } = await openRunning({ viewport: { width: 1280, height: 720 }, acceptDownloads: true });
   // Nothing may ask an HTTP API from here on: the engine's worker answers the history routes.
   const asked = [];
   page.on('request', (r) => { if (r.url().includes('/api/')) asked.push(r.url()); });
