@@ -15,6 +15,10 @@ if ! wasm-bindgen --version 2>/dev/null | grep -q " $WB_VERSION"; then
   # Built in cargo's own temporary directory, not $CARGO_TARGET_DIR: a build running at the same
   # time there (scripts/run.sh) would hold its lock and make this wait.
   unset CARGO_TARGET_DIR
+  # A tool run twice per page build on a few MB: optimised lightly, it builds in much less time
+  # and still runs in seconds (first runs wait for it: docs/first-run.md).
+  export CARGO_PROFILE_RELEASE_OPT_LEVEL=1 CARGO_PROFILE_RELEASE_LTO=false \
+    CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16
   cargo install wasm-bindgen-cli --version "=$WB_VERSION" --locked \
     || cargo install wasm-bindgen-cli --version "=$WB_VERSION"
 fi
