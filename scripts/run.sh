@@ -27,8 +27,8 @@ await() {
 say "building the backend, the page and (if missing) the wasm-bindgen CLI at once"
 scripts/install-wasm-bindgen.sh >"$logs/wasm-bindgen-cli.log" 2>&1 &
 cli=$!
-# The `run` profile (Cargo.toml): release without link-time optimisation, quicker to build.
-cargo build --profile run -p logscope-backend --bin logscope >"$logs/backend.log" 2>&1 &
+# The `serve` profile (Cargo.toml): release without link-time optimisation, quicker to build.
+cargo build --profile serve -p logscope-backend --bin logscope >"$logs/backend.log" 2>&1 &
 backend=$!
 # The same directory scripts/build-page.sh uses, which then finds the wasm built.
 export PAGE_TARGET_DIR="${PAGE_TARGET_DIR:-${CARGO_TARGET_DIR:-target}/page}"
@@ -44,4 +44,4 @@ scripts/compress-dist.sh dist
 await "$backend" backend
 rm -rf "$logs" # exec skips the EXIT trap
 say "built; starting the server"
-exec "${CARGO_TARGET_DIR:-target}/run/logscope" --static-dir dist "$@"
+exec "${CARGO_TARGET_DIR:-target}/serve/logscope" --static-dir dist "$@"
