@@ -10,14 +10,15 @@
 //! covers is skipped here (batches whose last seq is at most the snapshot's seq). A viewer must
 //! still ignore any event with `seq <= snapshot.seq`, which is how the protocol is specified.
 //!
-//! # Two halves: a reader and a writer
+//! # One task per viewer
 //!
-//! The *reader* ([`reader`]) reads the viewer's socket and takes every broadcast message off the
-//! shared channel at once, into the viewer's byte-bounded [`outbox::Outbox`]. The *writer*
-//! ([`writer`]) sends: replies first, then the stream. So a reply never waits behind a backlog
-//! of events, the driver's broadcast never holds messages for a slow viewer, and a viewer that
-//! falls behind by more than its byte budget gets a fresh `ServerMessage::Snapshot` instead of
-//! its backlog.
+//! After the hello, a connection is one task ([`connection::Connection`]): each time it is woken
+//! it hears the viewer's requests ([`requests`]), takes every broadcast message off the shared
+//! channel into the viewer's byte-bounded [`outbox::Outbox`], and writes replies first, then the
+//! stream. So a reply never waits behind a backlog of events, the driver's broadcast never holds
+//! messages for a slow viewer, and a viewer that falls behind by more than its byte budget gets
+//! a fresh `ServerMessage::Snapshot` instead of its backlog. The presenter's view and the
+//! lesson's messages wait in a small task of their own ([`relays`]).
 //!
 //! # Testing
 //!
@@ -34,20 +35,23 @@ use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use futures_util::{Sink, SinkExt, Stream, StreamExt};
 use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
 
 use super::access::Role;
 use super::{AppState, ServerError};
+use connection::Connection;
 use cursor::Cursor;
-use outbox::Outbox;
+use requests::Requests;
 
+mod connection;
 mod cursor;
 mod follow;
 mod outbox;
 mod predict;
-mod reader;
-mod writer;
+mod relays;
+mod requests;
 
-pub(super) use reader::waiting_message;
+pub(super) use requests::waiting_message;
 
 /// A send that takes longer than this means the viewer stopped reading: the connection is closed.
 const SEND_TIMEOUT: Duration = Duration::from_secs(20);
@@ -171,27 +175,29 @@ where
     }
     drop(snapshot);
 
-    let limits = &inner.limits;
-    let outbox = Outbox::new(limits.ws_backlog_bytes_max);
-    // Replies (and pings) go to the writer here; it serves them before the stream.
-    let (replies_tx, replies_rx) = mpsc::channel(limits.ws_in_flight_max + 16);
-    let end = {
-        let subscribed = reader::Subscribed {
-            outgoing,
-            lesson_notices,
-        };
-        let reader = reader::Reader::new(&state, peer, &mut read, &outbox, subscribed, replies_tx);
-        let writer = writer::Writer::new(&state, &mut write, &outbox, replies_rx, cursor);
-        let shutdown = inner.shutdown.clone();
-        let stopped = inner.driver.stopped();
-        tokio::select! {
-            biased;
-            _ = shutdown.cancelled() => End::Close(close_code::AWAY, "the server is shutting down"),
-            _ = stopped.cancelled() => End::Close(close_code::ERROR, "the simulator stopped"),
-            end = reader.run() => end,
-            end = writer.run() => end,
-        }
-    };
+    // Replies to the viewer's commands and the relays' messages; the connection writes them
+    // before the stream.
+    let (replies_tx, replies_rx) = mpsc::channel(inner.limits.ws_in_flight_max + 16);
+    let relays_done = CancellationToken::new();
+    let _stop_relays = relays_done.clone().drop_guard();
+    relays::spawn(
+        &state,
+        peer.role,
+        lesson_notices,
+        replies_tx.clone(),
+        relays_done,
+    );
+    let requests = Requests::new(&state, peer, replies_tx);
+    let end = Connection::new(
+        &state,
+        (&mut write, &mut read),
+        requests,
+        replies_rx,
+        outgoing,
+        cursor,
+    )
+    .run()
+    .await;
     if let End::Close(code, reason) = end {
         close(&mut write, code, reason).await;
         // Let the viewer's close frame come back (and the 1009 reason reach it) rather than
@@ -254,7 +260,7 @@ where
     .await;
 }
 
-/// Shared by the reader and the writer.
+/// Where replies and relayed messages reach a connection.
 pub(super) type Replies = mpsc::Sender<Utf8Bytes>;
 
 #[cfg(test)]

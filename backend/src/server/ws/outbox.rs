@@ -1,22 +1,21 @@
 //! [`Outbox`]: one viewer's queue of broadcast messages, bounded in *bytes*. Owns the rule for a
-//! viewer that falls behind; must not send anything (the connection's writer does).
+//! viewer that falls behind; must not send anything (the connection does).
 //!
-//! The connection's reader takes every broadcast message off the shared channel at once and
-//! pushes it here, so the driver's broadcast never holds messages for a slow viewer (at speed 0
-//! one `events` message can be over a megabyte, and the broadcast keeps a fixed *number* of
-//! them). When a message would take the queue over its byte budget, the queue is emptied and
-//! marked for a resync: the writer sends a fresh snapshot instead, and until it has asked for
-//! one, new messages are dropped too (the snapshot, taken later, covers them). So one viewer
-//! holds at most its budget plus the one message being written, however slowly it reads.
+//! The connection takes every broadcast message off the shared channel as soon as it is woken
+//! and pushes it here, also while the viewer's socket is full, so the driver's broadcast never
+//! holds messages for a slow viewer (at speed 0 one `events` message can be over a megabyte, and
+//! the broadcast keeps a fixed *number* of them). When a message would take the queue over its
+//! byte budget, the queue is emptied and marked for a resync: the connection sends a fresh
+//! snapshot instead, and until it has asked for one, new messages are dropped too (the snapshot,
+//! taken later, covers them). So one viewer holds at most its budget plus the one message being
+//! written, however slowly it reads. The queue belongs to its connection alone: no lock.
 
 use std::collections::VecDeque;
-use std::sync::{Arc, Mutex};
-
-use tokio::sync::Notify;
+use std::sync::Arc;
 
 use crate::driver::Outgoing;
 
-/// What the writer should do next.
+/// What the connection should send next.
 #[derive(Debug)]
 pub(super) enum Item {
     /// Send this broadcast message (subject to the viewer's cursor).
@@ -32,11 +31,10 @@ struct Queue {
     resync: bool,
 }
 
-/// A viewer's byte-bounded backlog (shared by its reader and its writer).
+/// A viewer's byte-bounded backlog.
 #[derive(Debug)]
 pub(super) struct Outbox {
-    queue: Mutex<Queue>,
-    ready: Notify,
+    queue: Queue,
     budget: usize,
 }
 
@@ -45,47 +43,41 @@ impl Outbox {
     /// accepted into an empty queue, however big, or a huge message would resync forever).
     pub(super) fn new(budget: usize) -> Self {
         Outbox {
-            queue: Mutex::new(Queue::default()),
-            ready: Notify::new(),
+            queue: Queue::default(),
             budget,
         }
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, Queue> {
-        // A poisoned lock only means a panic mid-update of a plain queue; it is still usable.
-        self.queue.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
     /// Queue one message, or drop the backlog and ask for a resync when it would exceed the
     /// budget. Returns false when it started a resync (for logging).
-    pub(super) fn push(&self, out: Arc<Outgoing>) -> bool {
-        let mut q = self.lock();
+    pub(super) fn push(&mut self, out: Arc<Outgoing>) -> bool {
+        let q = &mut self.queue;
         if q.resync {
             return true;
         }
         let size = out.text.len();
         if !q.messages.is_empty() && q.bytes + size > self.budget {
-            drop_backlog(&mut q);
-            drop(q);
-            self.ready.notify_one();
+            drop_backlog(q);
             return false;
         }
         q.bytes += size;
         q.messages.push_back(out);
-        drop(q);
-        self.ready.notify_one();
         true
     }
 
     /// Drop the backlog and ask for a resync (the broadcast itself lost messages).
-    pub(super) fn resync(&self) {
-        drop_backlog(&mut self.lock());
-        self.ready.notify_one();
+    pub(super) fn resync(&mut self) {
+        drop_backlog(&mut self.queue);
+    }
+
+    /// Something to send: a message or a resync.
+    pub(super) fn has_items(&self) -> bool {
+        self.queue.resync || !self.queue.messages.is_empty()
     }
 
     /// The next thing to send, if any.
-    pub(super) fn pop(&self) -> Option<Item> {
-        let mut q = self.lock();
+    pub(super) fn pop(&mut self) -> Option<Item> {
+        let q = &mut self.queue;
         if q.resync {
             q.resync = false;
             return Some(Item::Resync);
@@ -95,22 +87,10 @@ impl Outbox {
         Some(Item::Message(out))
     }
 
-    /// Wait for the next thing to send.
-    pub(super) async fn next(&self) -> Item {
-        loop {
-            // `notified` is created before looking, so a push in between is not missed.
-            let notified = self.ready.notified();
-            if let Some(item) = self.pop() {
-                return item;
-            }
-            notified.await;
-        }
-    }
-
     /// Bytes queued now.
     #[cfg(test)]
     pub(super) fn bytes(&self) -> usize {
-        self.lock().bytes
+        self.queue.bytes
     }
 }
 
@@ -143,7 +123,7 @@ mod tests {
 
     #[test]
     fn the_backlog_never_exceeds_its_budget_and_overflow_turns_into_one_resync() {
-        let outbox = Outbox::new(1000);
+        let mut outbox = Outbox::new(1000);
         for seq in 1..=3 {
             assert!(outbox.push(message(seq, 300)));
         }
@@ -164,14 +144,14 @@ mod tests {
 
     #[test]
     fn one_message_bigger_than_the_budget_still_goes_through() {
-        let outbox = Outbox::new(1000);
+        let mut outbox = Outbox::new(1000);
         assert!(outbox.push(message(1, 5000)));
         assert!(matches!(outbox.pop(), Some(Item::Message(_))));
     }
 
     #[test]
     fn a_dropped_backlog_releases_its_messages() {
-        let outbox = Outbox::new(1000);
+        let mut outbox = Outbox::new(1000);
         let m = message(1, 600);
         outbox.push(m.clone());
         outbox.push(message(2, 600));
