@@ -10,10 +10,11 @@
 //! costs is multiplied by a thousand viewers and by every message. A connection is therefore a
 //! single hand-written `poll` ([`Connection::turn`]), not two tasks or a `select!` over a
 //! reader and a writer: one wake-up per message, the write started without waiting for it, and
-//! everything that is due written before one flush. Only per-connection things are polled here;
-//! what every connection shares and rarely speaks (the presenter's view, the lesson) waits in
-//! relays.rs, and shutdown reaches each connection through a child token of its own
-//! (docs/bench-websocket.md has the measurements).
+//! everything that is due written before one flush. What rarely has anything to say (the
+//! viewer's requests, the replies, the timers, shutdown) is polled with a [`WakeFlag`] and looked
+//! at only after it woke the task; what every connection shares and rarely speaks (the
+//! presenter's view, the lesson) waits in relays.rs, and shutdown reaches each connection
+//! through a child token of its own. docs/bench-websocket.md has the measurements.
 
 use std::collections::VecDeque;
 use std::future::Future;
@@ -34,6 +35,7 @@ use tokio_util::sync::WaitForCancellationFutureOwned;
 use super::cursor::{Admit, Cursor};
 use super::outbox::{Item, Outbox};
 use super::requests::{Heard, Requests};
+use super::wake_flag::WakeFlag;
 use super::{End, SEND_TIMEOUT};
 use crate::driver::{CommandError, DriverHandle, Outgoing, SnapshotReply};
 use crate::server::AppState;
@@ -61,6 +63,10 @@ pub(super) struct Connection<'a, W, R> {
     /// Past this many waiting replies the connection stops hearing requests: the viewer is not
     /// reading what it asked for.
     replies_max: usize,
+    /// The queue of replies was full: hear again once one is written.
+    hear_blocked: bool,
+    /// Whether the rare sources (requests, replies, timers, shutdown) woke the task.
+    rare: Arc<WakeFlag>,
     ping_due: bool,
     ping: Interval,
     idle_check: Interval,
@@ -120,6 +126,8 @@ where
             cursor,
             replies: VecDeque::new(),
             replies_max: limits.ws_in_flight_max + 16,
+            hear_blocked: false,
+            rare: WakeFlag::new(),
             ping_due: false,
             ping: tokio::time::interval_at(tokio::time::Instant::now() + ping_every, ping_every),
             idle_check: tokio::time::interval(check_every),
@@ -140,8 +148,28 @@ where
         std::future::poll_fn(|cx| self.turn(cx)).await
     }
 
-    /// One wake-up: hear, take, write. Each step registers for its own next wake-up.
+    /// One wake-up: hear (when something rare woke the task), take, write.
     fn turn(&mut self, cx: &mut Context<'_>) -> Poll<End> {
+        self.rare.register(cx);
+        if self.rare.take() {
+            let waker = self.rare.waker();
+            if let Poll::Ready(end) = self.rare_sources(&mut Context::from_waker(&waker)) {
+                return Poll::Ready(end);
+            }
+        }
+        if let Poll::Ready(end) = self.take(cx) {
+            return Poll::Ready(end);
+        }
+        let written = self.write(cx);
+        if written.is_pending() && self.rare.is_set() {
+            // A rare source has more to give (see `hear`): another turn, after the others.
+            cx.waker().wake_by_ref();
+        }
+        written
+    }
+
+    /// Shutdown, the viewer's requests, the replies, the timers: each registers the rare waker.
+    fn rare_sources(&mut self, cx: &mut Context<'_>) -> Poll<End> {
         if self.shutdown.as_mut().poll(cx).is_ready() {
             return Poll::Ready(End::Close(close_code::AWAY, "the server is shutting down"));
         }
@@ -151,25 +179,27 @@ where
         if let Poll::Ready(end) = self.hear(cx) {
             return Poll::Ready(end);
         }
-        if let Poll::Ready(end) = self.take(cx) {
-            return Poll::Ready(end);
-        }
-        if let Poll::Ready(end) = self.tick(cx) {
-            return Poll::Ready(end);
-        }
-        self.write(cx)
+        self.tick(cx)
     }
 
     /// The viewer's requests and the replies that came back: queued to write before the stream.
     fn hear(&mut self, cx: &mut Context<'_>) -> Poll<End> {
-        for _ in 0..TURN_MAX {
+        let mut heard = 0;
+        loop {
             if self.replies.len() >= self.replies_max {
-                // Heard again once a write makes room (the sink wakes this task).
+                // The viewer is not reading its replies: hear again once one is written.
+                self.hear_blocked = true;
+                return Poll::Pending;
+            }
+            if heard == TURN_MAX {
+                // A flood: the stream gets its turn, then this goes on.
+                self.rare.set();
                 return Poll::Pending;
             }
             let Poll::Ready(message) = self.stream.poll_next_unpin(cx) else {
                 break;
             };
+            heard += 1;
             self.last_heard = Instant::now();
             match self.requests.on_message(message) {
                 Heard::Reply(reply) => self.replies.push_back(reply),
@@ -177,14 +207,17 @@ where
                 Heard::End(end) => return Poll::Ready(end),
             }
         }
-        while self.replies.len() < self.replies_max {
+        loop {
+            if self.replies.len() >= self.replies_max {
+                self.hear_blocked = true;
+                return Poll::Pending;
+            }
             // Never closed: the connection's requests hold a sender.
             let Poll::Ready(Some(text)) = self.control.poll_recv(cx) else {
-                break;
+                return Poll::Pending;
             };
             self.replies.push_back(text);
         }
-        Poll::Pending
     }
 
     /// The driver's broadcast, into the outbox (also while the socket is full).
@@ -274,6 +307,9 @@ where
     /// `None` when the stream has nothing to send now (skipped messages, or a resync started).
     fn next_message(&mut self) -> Option<Message> {
         if let Some(reply) = self.replies.pop_front() {
+            if std::mem::take(&mut self.hear_blocked) {
+                self.rare.set();
+            }
             return Some(Message::Text(reply));
         }
         if std::mem::take(&mut self.ping_due) {

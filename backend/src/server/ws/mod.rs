@@ -50,6 +50,7 @@ mod outbox;
 mod predict;
 mod relays;
 mod requests;
+mod wake_flag;
 
 pub(super) use requests::waiting_message;
 

@@ -533,3 +533,29 @@ async fn a_presenter_does_not_answer() {
     h.to_server.close_channel();
     h.finish().await;
 }
+
+#[tokio::test]
+async fn a_flood_of_requests_from_a_viewer_that_does_not_read_is_answered_in_order() {
+    // The test sends far more requests than the connection queues replies for, and reads
+    // nothing meanwhile: the connection stops hearing when its queue is full and must hear
+    // again as the replies go out, or the later requests would never be answered.
+    // Timers far off, so that no ping or idle check wakes the connection by chance.
+    let limits = Limits {
+        ws_ping_interval: Duration::from_secs(600),
+        ws_idle_timeout: Duration::from_secs(6000),
+        ..Limits::default()
+    };
+    let mut h = Harness::start_with(0, 16, limits, Role::Presenter).await;
+    assert_eq!(h.read().await["type"], "hello");
+    let requests = 3 * (Limits::default().ws_in_flight_max + 16) as u64;
+    for id in 1..=requests {
+        h.send_text(json!({"request_id": id, "type": "explode"}).to_string());
+    }
+    for id in 1..=requests {
+        let reply = h.read_until("reply").await;
+        assert_eq!(reply["request_id"], id, "{reply}");
+        assert_eq!(reply["ok"], false);
+    }
+    h.to_server.close_channel();
+    h.finish().await;
+}
