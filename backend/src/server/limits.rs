@@ -48,6 +48,8 @@ pub struct Limits {
     pub ws_ping_interval: Duration,
     /// A WebSocket that sends nothing (not even a pong) for this long is closed.
     pub ws_idle_timeout: Duration,
+    /// A WebSocket whose socket takes nothing for this long is closed: the viewer stopped reading.
+    pub ws_send_timeout: Duration,
     /// Time to receive a request's headers (also how long an idle keep-alive connection stays).
     pub header_timeout: Duration,
     /// Time to receive a request's body.
@@ -78,6 +80,7 @@ impl Default for Limits {
             waiting_per_ip_max: 1000,
             ws_ping_interval: Duration::from_secs(20),
             ws_idle_timeout: Duration::from_secs(60),
+            ws_send_timeout: Duration::from_secs(20),
             header_timeout: Duration::from_secs(10),
             body_timeout: Duration::from_secs(10),
             connections_max: None,

@@ -36,7 +36,7 @@ use super::cursor::{Admit, Cursor};
 use super::outbox::{Item, Outbox};
 use super::requests::{Heard, Requests};
 use super::wake_flag::WakeFlag;
-use super::{End, SEND_TIMEOUT};
+use super::End;
 use crate::driver::{CommandError, DriverHandle, Outgoing, SnapshotReply};
 use crate::server::AppState;
 
@@ -78,8 +78,9 @@ pub(super) struct Connection<'a, W, R> {
     snapshot: Option<Utf8Bytes>,
     /// Messages handed to the sink and not flushed yet.
     unflushed: bool,
-    /// Armed while the viewer's socket takes nothing: past [`SEND_TIMEOUT`] the viewer is gone.
+    /// Armed while the viewer's socket takes nothing: past `send_timeout` the viewer is gone.
     stuck: Option<Pin<Box<Sleep>>>,
+    send_timeout: Duration,
     shutdown: Pin<Box<WaitForCancellationFutureOwned>>,
     stopped: Pin<Box<WaitForCancellationFutureOwned>>,
     driver: DriverHandle,
@@ -137,6 +138,7 @@ where
             snapshot: None,
             unflushed: false,
             stuck: None,
+            send_timeout: limits.ws_send_timeout,
             shutdown: child(&inner.shutdown),
             stopped: child(&inner.driver.stopped()),
             driver: inner.driver.clone(),
@@ -365,7 +367,7 @@ where
     fn wait_for_viewer(&mut self, cx: &mut Context<'_>) -> Poll<End> {
         let stuck = self
             .stuck
-            .get_or_insert_with(|| Box::pin(tokio::time::sleep(SEND_TIMEOUT)));
+            .get_or_insert_with(|| Box::pin(tokio::time::sleep(self.send_timeout)));
         if stuck.as_mut().poll(cx).is_ready() {
             tracing::debug!("viewer stopped reading; closing");
             return Poll::Ready(End::Stop);

@@ -54,8 +54,6 @@ mod wake_flag;
 
 pub(super) use requests::waiting_message;
 
-/// A send that takes longer than this means the viewer stopped reading: the connection is closed.
-const SEND_TIMEOUT: Duration = Duration::from_secs(20);
 /// Initial read buffer per connection.
 const READ_BUFFER_BYTES: usize = 8 * 1024;
 
@@ -171,7 +169,11 @@ where
         peer.role,
         inner.viewer_url.as_deref(),
     );
-    if send(&mut write, Message::Text(hello)).await.is_err() {
+    let send_timeout = inner.limits.ws_send_timeout;
+    if send(&mut write, Message::Text(hello), send_timeout)
+        .await
+        .is_err()
+    {
         return;
     }
     drop(snapshot);
@@ -227,13 +229,13 @@ fn with_connection(hello: &Utf8Bytes, role: Role, viewer_url: Option<&str>) -> U
     format!("{{\"role\":\"{}\",{url}{}", role.as_str(), &text[1..]).into()
 }
 
-/// Send one message; an error means the viewer is gone (or stuck for [`SEND_TIMEOUT`]).
-pub(super) async fn send<W>(sink: &mut W, message: Message) -> Result<(), ()>
+/// Send one message; an error means the viewer is gone (or stuck for `timeout`).
+async fn send<W>(sink: &mut W, message: Message, timeout: Duration) -> Result<(), ()>
 where
     W: Sink<Message> + Unpin,
     W::Error: std::fmt::Display,
 {
-    match tokio::time::timeout(SEND_TIMEOUT, sink.send(message)).await {
+    match tokio::time::timeout(timeout, sink.send(message)).await {
         Ok(Ok(())) => Ok(()),
         Ok(Err(e)) => {
             tracing::debug!(error = %e, "viewer write failed");

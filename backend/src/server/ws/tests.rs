@@ -559,3 +559,22 @@ async fn a_flood_of_requests_from_a_viewer_that_does_not_read_is_answered_in_ord
     h.to_server.close_channel();
     h.finish().await;
 }
+
+#[tokio::test]
+async fn a_viewer_that_stops_reading_is_closed_after_the_send_timeout() {
+    // The test never reads: once the outgoing channel is full the socket "takes nothing", and
+    // the connection must end by itself (the test still holds its end, so it is not gone).
+    let limits = Limits {
+        ws_send_timeout: Duration::from_millis(300),
+        ..Limits::default()
+    };
+    let mut h = Harness::start_with(0, 1024, limits, Role::Presenter).await;
+    assert_eq!(h.read().await["type"], "hello");
+    churn(&h.driver, 5).await;
+    tokio::time::timeout(DEADLINE, &mut h.connection)
+        .await
+        .expect("the connection gave up on the viewer before the deadline")
+        .expect("the connection did not panic");
+    h.driver.shutdown().await;
+    h.driver_thread.join().await;
+}
