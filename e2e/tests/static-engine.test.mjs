@@ -246,3 +246,32 @@ test('with no server the timeline rewinds, undoes and downloads the run', async 
   assert.deepEqual(errors, []);
   await context.close();
 });
+
+test('with no server a share link made on the page opens its run, paused', async () => {
+  const { context, page, errors } = await openRunning({ viewport: { width: 1280, height: 720 } });
+  await $(page, 'speed').fill('3');
+  await until(() => leader(page), { what: 'a leader', timeoutMs: 30000 });
+  await $(page, 'append-input').fill('add 5');
+  await $(page, 'append-submit').click();
+  await until(() => committed(page, 'add 5'), { what: '"add 5" to commit', timeoutMs: 20000 });
+  await $(page, 'copy-link').click();
+  const link = await until(async () => ((await $(page, 'share-link').count()) ? $(page, 'share-link').inputValue() : null),
+    { what: 'the link' });
+  assert.ok(link.startsWith(`${url}#trace=1.`), link);
+  await context.close();
+
+  // A browser that never saw that run (its own storage) opens the link: the page's engine
+  // loads the run the link carries and pauses it.
+  const other = await browser.newContext({ viewport: { width: 1280, height: 720 } });
+  const shared = await other.newPage();
+  shared.on('pageerror', (e) => errors.push(e.message));
+  await shared.goto(link);
+  await until(() => running(shared), { what: 'the linked page to run the cluster' });
+  await until(() => committed(shared, 'add 5'), { what: "the link's run", timeoutMs: 20000 });
+  await until(async () => (await $(shared, 'app').getAttribute('data-paused')) === 'true', { what: 'the run paused' });
+  // The fragment is read once: a reload does not load it over what happened since.
+  assert.ok(!shared.url().includes('#trace='));
+  await shot(shared, 'static-08-share-link');
+  assert.deepEqual(errors, []);
+  await other.close();
+});

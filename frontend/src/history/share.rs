@@ -14,6 +14,7 @@ use crate::timeline::{parse_share, share_fragment};
 use crate::transport::EngineKind;
 use crate::ws::Origin;
 use shared::protocol::ClientCommand;
+use shared::trace::{link, Trace};
 
 impl History {
     /// Ask for the current run as a share link and put it in `link` (and the clipboard, when the
@@ -60,8 +61,16 @@ impl History {
         if let Ok(history) = window.history() {
             let _ = history.replace_state_with_url(&JsValue::NULL, "", Some(&page_url()));
         }
-        let trace = match shared::trace::link::decode(&share.fragment) {
-            Ok(trace) => trace,
+        // The link's JSON is posted as it came (the server reads it again), after the same check
+        // `link::decode` makes, so a bad link is refused here, before the run is paused. Posting
+        // `Trace::to_json()` of the decoded trace instead would put a trace writer in the page
+        // module for this alone (10.8 KB; docs/bench-frontend.md).
+        let checked = link::inflate(&share.fragment).and_then(|json| {
+            Trace::from_json(&json)?;
+            Ok(json)
+        });
+        let json = match checked {
+            Ok(json) => json,
             Err(e) => {
                 return ctx.local_error(
                     Origin::History,
@@ -83,7 +92,7 @@ impl History {
                     }
                 }
             }
-            self.load(ctx, trace.to_json(), move || {
+            self.load(ctx, json, move || {
                 if let Some(t) = share.t_ms {
                     self.show(ctx, At::Ms(t));
                 }

@@ -58,6 +58,12 @@ pub fn deflated_len(bytes: &[u8]) -> usize {
 
 /// The trace a link's text carries, checked like any loaded trace.
 pub fn decode(text: &str) -> Result<Trace, LinkError> {
+    Ok(Trace::from_json(&inflate(text)?)?)
+}
+
+/// The JSON text a link carries, not yet read as a trace: what the page posts to load the run
+/// (`POST /api/trace` reads and checks it again), so the page needs no trace writer of its own.
+pub fn inflate(text: &str) -> Result<String, LinkError> {
     let Some(body) = text.trim().strip_prefix(PREFIX) else {
         return Err(LinkError::Damaged(
             "it does not start with \"1.\" (a link from a newer logscope, or not a trace)".into(),
@@ -71,8 +77,7 @@ pub fn decode(text: &str) -> Result<Trace, LinkError> {
         .map_err(|e| LinkError::Damaged(e.to_string()))?;
     let json = miniz_oxide::inflate::decompress_to_vec_with_limit(&packed, INFLATED_MAX)
         .map_err(|e| LinkError::Damaged(format!("cannot inflate it ({:?})", e.status)))?;
-    let json = String::from_utf8(json).map_err(|e| LinkError::Damaged(e.to_string()))?;
-    Ok(Trace::from_json(&json)?)
+    String::from_utf8(json).map_err(|e| LinkError::Damaged(e.to_string()))
 }
 
 #[cfg(test)]
@@ -110,6 +115,14 @@ mod tests {
                 .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'));
             assert_eq!(decode(&text).unwrap(), trace);
         }
+    }
+
+    #[test]
+    fn a_link_inflates_to_the_json_it_was_made_from() {
+        // The page posts this text to load the run: it must be the trace's own JSON.
+        let trace = short_trace(3);
+        assert_eq!(inflate(&encode(&trace).unwrap()).unwrap(), trace.to_json());
+        assert!(matches!(inflate("1.!!!"), Err(LinkError::Damaged(_))));
     }
 
     #[test]
