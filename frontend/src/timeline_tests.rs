@@ -1,7 +1,9 @@
-//! Tests of `timeline`: markers, thinning, positions, keys, the story and share links.
+//! Tests of `timeline`: markers, thinning, positions, keys, the story, share links and the
+//! page's reading of traces.
 
 use super::*;
 use shared::protocol::NetworkView;
+use shared::trace::Trace;
 
 fn ev(seq: u64, time_ms: u64, event: Event) -> SimEvent {
     SimEvent {
@@ -308,7 +310,9 @@ fn commands_wait_while_the_past_is_shown() {
     }
 }
 
-fn trace_with(actions: &[&str]) -> Trace {
+/// A trace of seed `seed` holding `actions`, written by `shared::trace`'s own writer (as the
+/// server and the engine write them), then read as the page reads it.
+fn trace_with_seed(seed: u64, actions: &[&str]) -> (Trace, TraceView) {
     let mut t = Trace::from_json(
         r#"{"version":1,"config":{"nodes":3,"seed":1,"log_model":"command",
         "timing":{"election_timeout_ms_min":150,"election_timeout_ms_max":300,
@@ -317,6 +321,7 @@ fn trace_with(actions: &[&str]) -> Trace {
         "duplicate_probability":0.0}},"start":{"kind":"empty"},"inputs":[],"end_ms":5000}"#,
     )
     .expect("a valid trace");
+    t.config.seed = seed;
     for (k, a) in actions.iter().enumerate() {
         let input = match *a {
             "pause" => r#"{"type":"control","paused":true,"speed":1.0}"#.to_string(),
@@ -333,7 +338,12 @@ fn trace_with(actions: &[&str]) -> Trace {
             .expect("a valid input"),
         );
     }
-    t
+    let view = TraceView::from_json(&t.to_json()).expect("the page reads what the writer wrote");
+    (t, view)
+}
+
+fn trace_with(actions: &[&str]) -> TraceView {
+    trace_with_seed(1, actions).1
 }
 
 #[test]
@@ -342,18 +352,53 @@ fn a_return_asks_only_when_it_would_leave_actions_behind() {
     // Right after an undo or a fork: the current run is the start of the branch.
     assert!(!abandons(&trace_with(&["add 1", "crash2"]), &branch));
     assert!(!abandons(&trace_with(&[]), &branch));
+    assert!(!abandons(&branch, &branch));
     // Pause and speed changes are not actions.
     assert!(!abandons(&trace_with(&["add 1", "pause"]), &branch));
+    assert!(!abandons(&trace_with(&["pause"]), &trace_with(&[])));
     // An action the branch does not hold.
     assert!(abandons(&trace_with(&["add 1", "add 9"]), &branch));
+    assert!(abandons(&trace_with(&["crash2"]), &branch));
     assert!(abandons(
         &trace_with(&["add 1", "crash2", "add 3", "add 4"]),
         &branch
     ));
+    // The same actions at other instants are other actions.
+    let (mut later, _) = trace_with_seed(1, &["add 1"]);
+    later.inputs[0].at_ms += 1;
+    let later = TraceView::from_json(&later.to_json()).expect("a trace");
+    assert!(abandons(&later, &branch));
     // Another cluster.
-    let mut other = trace_with(&["add 1"]);
-    other.config.seed = 2;
-    assert!(abandons(&other, &branch));
+    assert!(abandons(&trace_with_seed(2, &["add 1"]).1, &branch));
+    // Another start (the disks of a restarted server).
+    let (other_start, _) = trace_with_seed(1, &["add 1"]);
+    let text = other_start.to_json().replace(
+        r#""start":{"kind":"empty"}"#,
+        r#""start":{"kind":"disks","nodes":[]}"#,
+    );
+    assert_ne!(text, other_start.to_json(), "the start was replaced");
+    let other_start = TraceView::from_json(&text).expect("an outline");
+    assert!(abandons(&other_start, &branch));
+}
+
+#[test]
+fn the_page_reads_a_traces_outline_and_names_its_file_as_the_server_does() {
+    let (trace, view) = trace_with_seed(42, &["add 1"]);
+    assert_eq!(trace.end_ms, 5000);
+    assert_eq!(trace_file_name(&view), "logscope-seed42-5000ms.json");
+    // Fields this page does not know are ignored.
+    let more = trace.to_json().replacen('{', r#"{"later_field":[1,2],"#, 1);
+    assert_eq!(TraceView::from_json(&more).expect("an outline"), view);
+    // Refused, in shared::trace's words, before anything is posted.
+    let refused = |text: &str| TraceView::from_json(text).expect_err(text).to_string();
+    assert!(refused("not json").starts_with("not a valid logscope trace"));
+    assert!(refused(r#"{"config":{},"end_ms":1}"#).contains("\"version\""));
+    assert!(refused(r#"{"version":"1","config":{},"end_ms":1}"#).contains("not a valid"));
+    assert!(refused(r#"{"version":1,"end_ms":1}"#).contains("config"));
+    assert!(refused(r#"{"version":1,"config":{}}"#).contains("end_ms"));
+    assert!(refused(r#"{"version":1,"config":{},"end_ms":1,"inputs":3}"#).contains("not a"));
+    let future = refused(r#"{"version":2}"#);
+    assert!(future.contains("format version 2"), "{future}");
 }
 
 #[test]

@@ -12,7 +12,10 @@ use crate::components::reply::ReplyLine;
 use crate::history::{viewing, At, Branches, History};
 use crate::http::file_text;
 use crate::state::{use_ctx, Ctx};
-use crate::timeline::{format_instant, fraction, key_action, thin, time_at, KeyAction, Lane, Mods};
+use crate::timeline::{
+    format_instant, fraction, key_action, thin, time_at, trace_file_name, KeyAction, Lane, Mods,
+    TraceView,
+};
 use crate::transport::EngineKind;
 use crate::ws::Origin;
 
@@ -61,7 +64,7 @@ fn load_file(ctx: Ctx, history: History, file: Option<web_sys::File>) {
     };
     spawn_local(async move {
         match file_text(file).await {
-            Ok(text) => history.load(ctx, text, || {}),
+            Ok(text) => history.load(ctx, text, |_| {}),
             Err(e) => ctx.local_error(Origin::History, e),
         }
     });
@@ -255,12 +258,8 @@ pub fn Timeline() -> impl IntoView {
 fn download_local(ctx: Ctx) {
     leptos::task::spawn_local(async move {
         let saved = match crate::http::request("GET", "/api/trace", None).await {
-            Ok((200, text)) => match shared::trace::Trace::from_json(&text) {
-                Ok(trace) => {
-                    let name =
-                        format!("logscope-seed{}-{}ms.json", trace.config.seed, trace.end_ms);
-                    crate::http::save_file(&name, &text)
-                }
+            Ok((200, text)) => match TraceView::from_json(&text) {
+                Ok(trace) => crate::http::save_file(&trace_file_name(&trace), &text),
                 Err(e) => Err(e.to_string()),
             },
             Ok((_, text)) => Err(text),

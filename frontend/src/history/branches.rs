@@ -6,12 +6,11 @@
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use shared::trace::Trace;
 
 use super::{error_of, parse_result, History};
 use crate::http::request;
 use crate::state::Ctx;
-use crate::timeline::{abandons, BranchRow};
+use crate::timeline::{abandons, BranchRow, TraceView};
 use crate::ws::Origin;
 
 /// The branch list. All fields are `Copy` handles.
@@ -72,7 +71,7 @@ impl Branches {
             ctx,
             format!("/api/trace/branches/{id}/restore"),
             None,
-            || {},
+            |_| {},
         );
     }
 }
@@ -83,9 +82,10 @@ impl Default for Branches {
     }
 }
 
-async fn get_trace(url: String) -> Result<Trace, String> {
+/// The trace at `url`, read only as far as `abandons` needs.
+async fn get_trace(url: String) -> Result<TraceView, String> {
     match request("GET", &url, None).await? {
-        (200, text) => Trace::from_json(&text).map_err(|e| e.to_string()),
+        (200, text) => TraceView::from_json(&text).map_err(|e| e.to_string()),
         (_, text) => Err(error_of(&text)),
     }
 }

@@ -408,23 +408,25 @@ impl History {
     }
 
     /// Load a trace (a file or a share link): the cluster becomes that run. A refusal changes
-    /// nothing and is shown as the server words it. `then` runs after a success.
-    pub fn load(self, ctx: Ctx, text: String, then: impl FnOnce() + 'static) {
+    /// nothing and is shown as the server words it. `then` runs after the answer, told whether
+    /// the run was replaced.
+    pub fn load(self, ctx: Ctx, text: String, then: impl FnOnce(bool) + 'static) {
         self.replace_run_then(ctx, "/api/trace".to_string(), Some(text), then);
     }
 
     fn replace_run(self, ctx: Ctx, url: &str, body: Option<String>) {
-        self.replace_run_then(ctx, url.to_string(), body, || {});
+        self.replace_run_then(ctx, url.to_string(), body, |_| {});
     }
 
     /// POST something that replaces the live run (fork, undo, load) and show the answer. On
-    /// success the screen returns to live: the server sends the new run's snapshot.
+    /// success the screen returns to live: the server sends the new run's snapshot. `then` runs
+    /// after the answer (after the refusal is shown, on a refusal), told whether it was a success.
     fn replace_run_then(
         self,
         ctx: Ctx,
         url: String,
         body: Option<String>,
-        then: impl FnOnce() + 'static,
+        then: impl FnOnce(bool) + 'static,
     ) {
         if self.busy.get_untracked() {
             let text = "wait a moment: the last change to the run is still being made";
@@ -452,14 +454,20 @@ impl History {
                     });
                     self.refresh_markers(true);
                     self.moves.update(|m| *m += 1);
-                    then();
+                    then(true);
                     if self.undos_waiting.get_value() > 0 {
                         self.undos_waiting.update_value(|n| *n -= 1);
                         self.undo(ctx);
                     }
                 }
-                Ok((_, text)) => ctx.local_error(Origin::History, error_of(&text)),
-                Err(e) => ctx.local_error(Origin::History, e),
+                Ok((_, text)) => {
+                    ctx.local_error(Origin::History, error_of(&text));
+                    then(false);
+                }
+                Err(e) => {
+                    ctx.local_error(Origin::History, e);
+                    then(false);
+                }
             }
         });
     }

@@ -10,11 +10,11 @@ use wasm_bindgen::JsValue;
 use super::{error_of, parse_result, At, History};
 use crate::http::{copy_to_clipboard, request};
 use crate::state::Ctx;
-use crate::timeline::{parse_share, share_fragment};
+use crate::timeline::{parse_share, share_fragment, TraceView};
 use crate::transport::EngineKind;
 use crate::ws::Origin;
 use shared::protocol::ClientCommand;
-use shared::trace::{link, Trace};
+use shared::trace::link;
 
 impl History {
     /// Ask for the current run as a share link and put it in `link` (and the clipboard, when the
@@ -61,14 +61,17 @@ impl History {
         if let Ok(history) = window.history() {
             let _ = history.replace_state_with_url(&JsValue::NULL, "", Some(&page_url()));
         }
-        // The link's JSON is posted as it came (the server reads it again), after the same check
-        // `link::decode` makes, so a bad link is refused here, before the run is paused. Posting
-        // `Trace::to_json()` of the decoded trace instead would put a trace writer in the page
-        // module for this alone (10.8 KB; docs/bench-frontend.md).
-        let checked = link::inflate(&share.fragment).and_then(|json| {
-            Trace::from_json(&json)?;
-            Ok(json)
-        });
+        // The link's JSON is posted as it came (the server reads and checks all of it again).
+        // The page checks only its outline (JSON, a trace's version, a configuration and an
+        // end: `TraceView`), so that a damaged link is refused here, before the run is paused;
+        // reading the whole trace would put its readers in the page module for this alone
+        // (≈ 33 KB brotli; docs/bench-frontend.md).
+        let checked = link::inflate(&share.fragment)
+            .map_err(|e| e.to_string())
+            .and_then(|json| match TraceView::from_json(&json) {
+                Ok(_) => Ok(json),
+                Err(e) => Err(e.to_string()),
+            });
         let json = match checked {
             Ok(json) => json,
             Err(e) => {
@@ -78,27 +81,58 @@ impl History {
                 );
             }
         };
-        // Paused first (over HTTP: the WebSocket may not be open yet), so the run waits at the
-        // instant the link names instead of running on from it.
         spawn_local(async move {
-            if ctx.engine.get_untracked() == EngineKind::Browser {
-                // The page's own engine takes commands at once (its worker queues them).
-                ctx.send(ClientCommand::Pause, Origin::History);
-            } else {
-                let pause = r#"{"type":"pause"}"#.to_string();
-                if let Ok((status, text)) = request("POST", "/api/commands", Some(pause)).await {
-                    if status != 200 {
-                        leptos::logging::warn!("pause: {}", error_of(&text));
+            // Paused first, so that the loaded run waits at the instant the link names instead
+            // of running on from it (a loaded run goes on as the old one went). Should the
+            // server refuse the link after all (a trace that does not re-execute, say), the run
+            // is resumed if it was going before: a bad link leaves the class's run as it was.
+            let was_paused = paused_now(ctx).await;
+            command_now(ctx, ClientCommand::Pause).await;
+            self.load(ctx, json, move |loaded| {
+                if !loaded {
+                    if was_paused == Some(false) {
+                        spawn_local(command_now(ctx, ClientCommand::Resume));
                     }
-                }
-            }
-            self.load(ctx, json, move || {
-                if let Some(t) = share.t_ms {
+                } else if let Some(t) = share.t_ms {
                     self.show(ctx, At::Ms(t));
                 }
             });
         });
     }
+}
+
+/// Whether the live run is paused, when known: from the page's own engine's last snapshot, or
+/// from `GET /api/health` (the WebSocket may not be open yet when a link is opened).
+async fn paused_now(ctx: Ctx) -> Option<bool> {
+    if ctx.engine.get_untracked() == EngineKind::Browser {
+        return ctx.live.peek(|v| v.paused);
+    }
+    match request("GET", "/api/health", None).await {
+        Ok((200, text)) => serde_json::from_str::<HealthPaused>(&text)
+            .ok()
+            .map(|h| h.paused),
+        _ => None,
+    }
+}
+
+/// Pause or resume at once: the page's own engine takes commands at once (its worker queues
+/// them); a server over HTTP (the WebSocket may not be open yet).
+async fn command_now(ctx: Ctx, command: ClientCommand) {
+    if ctx.engine.get_untracked() == EngineKind::Browser {
+        return ctx.send(command, Origin::Playback);
+    }
+    let body = serde_json::to_string(&command).expect("a command always serializes");
+    if let Ok((status, text)) = request("POST", "/api/commands", Some(body.clone())).await {
+        if status != 200 {
+            leptos::logging::warn!("{body}: {}", error_of(&text));
+        }
+    }
+}
+
+/// What `paused_now` reads of `GET /api/health` (the run's status is flattened into it).
+#[derive(Deserialize)]
+struct HealthPaused {
+    paused: bool,
 }
 
 /// The page's address without its fragment or query.
