@@ -1,10 +1,11 @@
 // The timeline (issue 8): scrub to a past leader change and see the old leader and its log, fork
 // there and see the live cluster continue from it, undo a crash, export/reload/import the same
-// run (and refuse a bad file), open a share link. Acts through the page; the HTTP API only sets
+// run (and refuse a bad file), open a share link (and refuse a bad one). Acts through the page; the HTTP API only sets
 // up a known cluster and gives the faults whose instants the tests aim at.
 import { test, before, after, beforeEach, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import { deflateRawSync } from 'node:zlib';
 import { startBackend, launch, until, api, cluster, shot } from '../lib.mjs';
 import * as timeline from '../timeline-lib.mjs';
 
@@ -218,4 +219,33 @@ test('a run too long for a link says to share the file instead', async () => {
   await until(() => $('error-history').count(), { what: 'the refusal' });
   assert.match(await $('error-history').textContent(), /too long to share as a link .* download the trace and share the file instead/);
   assert.equal(await $('share-link').count(), 0);
+});
+
+test('a bad share link is refused with a sentence and leaves the run going', async () => {
+  await leader();
+  // Damaged: the page refuses it before anything is sent.
+  const damaged = await openPage(`${backend.url}/#trace=1.AAAA&t=1.000`);
+  try {
+    await until(() => $('error-history', damaged).count(), { what: 'the refusal' });
+    assert.match(await $('error-history', damaged).textContent(), /This link's run cannot be opened/);
+  } finally {
+    await damaged.close();
+  }
+  assert.equal((await cluster(backend.url)).paused, false);
+
+  // A trace's outline that the server refuses (no servers): the page paused the run for it,
+  // and resumes it after the refusal. A link as `link::encode` writes it: raw deflate, base64url.
+  const trace = await (await fetch(`${backend.url}/api/trace`)).json();
+  const json = JSON.stringify({ ...trace, config: { ...trace.config, nodes: 0 } });
+  const fragment = `1.${deflateRawSync(Buffer.from(json)).toString('base64url')}`;
+  const bad = await openPage(`${backend.url}/#trace=${fragment}&t=1.000`);
+  try {
+    await until(() => $('error-history', bad).count(), { what: "the server's refusal" });
+    assert.match(await $('error-history', bad).textContent(), /configuration/);
+    // The refusal is shown after the pause; the resume follows it.
+    await until(async () => !(await cluster(backend.url)).paused, { what: 'the run going again' });
+    assert.ok((await $('meta', bad).textContent()).includes('seed 11'));
+  } finally {
+    await bad.close();
+  }
 });
