@@ -27,11 +27,11 @@ page_target="${PAGE_TARGET_DIR:-${CARGO_TARGET_DIR:-target}/page}"
 if [ -n "${RUSTFLAGS:-}${CARGO_ENCODED_RUSTFLAGS:-}" ]; then
   echo "[page] RUSTFLAGS is set: it replaces .cargo/config.toml's --cfg erase_components" >&2
 fi
-say "cargo build --release --target wasm32-unknown-unknown -p logscope-frontend -p logscope-engine (in $page_target)"
-CARGO_TARGET_DIR="$page_target" cargo build --release --target wasm32-unknown-unknown \
+say "cargo build --profile wasm-release --target wasm32-unknown-unknown -p logscope-frontend -p logscope-engine (in $page_target)"
+CARGO_TARGET_DIR="$page_target" cargo build --profile wasm-release --target wasm32-unknown-unknown \
   -p logscope-frontend -p logscope-engine
-wasm="$page_target/wasm32-unknown-unknown/release/logscope-frontend.wasm"
-engine_wasm="$page_target/wasm32-unknown-unknown/release/logscope_engine.wasm"
+wasm="$page_target/wasm32-unknown-unknown/wasm-release/logscope-frontend.wasm"
+engine_wasm="$page_target/wasm32-unknown-unknown/wasm-release/logscope_engine.wasm"
 
 stage="$(mktemp -d -t logscope-page-XXXXXX)"
 trap 'rm -rf "$stage"' EXIT

@@ -32,8 +32,9 @@ cargo build --profile serve -p logscope-backend --bin logscope >"$logs/backend.l
 backend=$!
 # The same directory scripts/build-page.sh uses, which then finds the wasm built.
 export PAGE_TARGET_DIR="${PAGE_TARGET_DIR:-${CARGO_TARGET_DIR:-target}/page}"
-# Both wasm modules (the page and the in-browser engine), so build-page.sh finds them built.
-CARGO_TARGET_DIR="$PAGE_TARGET_DIR" cargo build --release --target wasm32-unknown-unknown \
+# Both wasm modules (the page and the in-browser engine; the `wasm-release` profile, Cargo.toml),
+# so build-page.sh finds them built.
+CARGO_TARGET_DIR="$PAGE_TARGET_DIR" cargo build --profile wasm-release --target wasm32-unknown-unknown \
   -p logscope-frontend -p logscope-engine >"$logs/page.log" 2>&1 &
 page=$!
 

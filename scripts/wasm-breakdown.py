@@ -17,11 +17,13 @@ import sys
 
 # (part, pattern on the demangled name): the first match wins, so the specific rules come first.
 PARTS = [
-    ("serde: derived (de)serializers of the wire types", r"impl serde(_core)?::(de::Deserialize|ser::Serialize) for (shared|logscope_frontend)|as serde(_core)?::de::(Deserialize|Visitor|DeserializeSeed)\b|__Visitor|__FieldVisitor|__Field|as serde(_core)?::ser::Serialize>"),
+    ("serde: derived (de)serializers of the wire types", r"impl serde(_core)?::(de::Deserialize|ser::Serialize) for (shared|logscope_frontend|logscope_engine)|as serde(_core)?::de::(Deserialize|Visitor|DeserializeSeed)\b|__Visitor|__FieldVisitor|__Field|as serde(_core)?::ser::Serialize>"),
     ("serde: Content buffering (internally tagged enums, flatten)", r"private::de|Content|FlatMap"),
     ("serde: serde_json and serde's own code", r"serde_json|serde_core|serde::"),
     ("frontend: views, reducer, glue (logscope_frontend)", r"logscope_frontend"),
-    ("shared: protocol and model helpers (crate `shared`)", r"^<?shared::|<shared::"),
+    ("engine: the worker's session, lessons and history (logscope_engine)", r"logscope_engine"),
+    ("shared: protocol, Raft, simulator, lessons, traces (crate `shared`)", r"^<?shared::|<shared::"),
+    ("compression (miniz_oxide, base64: share links)", r"miniz_oxide|base64|adler"),
     ("leptos: tachys (DOM rendering)", r"tachys"),
     ("leptos: reactive_graph (signals, memos, effects)", r"reactive_graph|any_spawner|or_poisoned"),
     ("leptos: leptos, leptos_dom, other leptos crates", r"leptos|throw_error|hydration_context|oco_ref|next_tuple|send_wrapper"),
