@@ -501,14 +501,14 @@ impl TraceView {
     fn actions(&self) -> Vec<&Value> {
         self.inputs
             .iter()
-            .filter(|i| i["input"]["type"] != "control")
+            .filter(|i| i["input"]["type"] != shared::trace::CONTROL_TYPE)
             .collect()
     }
 }
 
-/// The name the server gives a trace's download: `logscope-seed<seed>-<end_ms>ms.json`.
+/// The name the server gives a trace's download ([`shared::trace::file_name`]).
 pub fn trace_file_name(trace: &TraceView) -> String {
-    format!("logscope-seed{}-{}ms.json", trace.seed(), trace.end_ms())
+    shared::trace::file_name(trace.seed(), trace.end_ms())
 }
 
 /// Whether returning to `branch` would abandon something people did in `current` (so the page

@@ -115,8 +115,8 @@ fn trace_file(trace: &Trace) -> Response {
             (
                 header::CONTENT_DISPOSITION,
                 format!(
-                    "attachment; filename=\"logscope-seed{}-{}ms.json\"",
-                    trace.config.seed, trace.end_ms
+                    "attachment; filename=\"{}\"",
+                    shared::trace::file_name(trace.config.seed, trace.end_ms)
                 ),
             ),
         ],

@@ -12,6 +12,11 @@ use crate::sim::{AppendAccepted, Sim, SimConfig, SimError};
 use crate::storage::Storage;
 use crate::types::{ClientSerial, NodeId};
 
+/// The `type` of a [`TraceInput::Control`] (pause and speed) in a trace's JSON: the one kind of
+/// input that is not an action ([`TraceInput::is_action`]). A page that reads a trace's inputs as
+/// JSON values, not as `TraceInput`s, tells actions apart by it.
+pub const CONTROL_TYPE: &str = "control";
+
 /// One input, tagged by `type`. Field names follow the commands of docs/api.md.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
@@ -219,4 +224,25 @@ pub fn apply<S: Storage>(
         }),
     }
     Ok(None)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `CONTROL_TYPE` is what the derived writer puts in `type` for a control input, and no
+    /// action is written with it (the page tells actions apart by this tag alone).
+    #[test]
+    fn control_type_is_the_control_inputs_tag_only() {
+        let control = TraceInput::Control {
+            paused: true,
+            speed: 1.0,
+        };
+        let json = serde_json::to_value(&control).unwrap();
+        assert_eq!(json["type"], CONTROL_TYPE);
+        assert!(!control.is_action());
+        let crash = TraceInput::Crash { node: NodeId(1) };
+        assert_ne!(serde_json::to_value(&crash).unwrap()["type"], CONTROL_TYPE);
+        assert!(crash.is_action());
+    }
 }

@@ -30,7 +30,7 @@ use crate::storage::{MemStorage, Storage};
 use crate::types::{Entry, HardState, NodeId};
 
 pub use control::{broken_rules_reply, control_input, control_reply, reset_config};
-pub use input::{apply, TraceInput};
+pub use input::{apply, TraceInput, CONTROL_TYPE};
 pub use record::{Recorded, INPUTS_MAX};
 pub use replay::{is_marker, Position, Replay, Summary};
 pub use timeline::{Timeline, CHECKPOINT_EVERY_MS};
@@ -38,6 +38,12 @@ pub use timeline::{Timeline, CHECKPOINT_EVERY_MS};
 /// The format version this code writes. A trace with a higher one is refused (it may mean
 /// things this code does not know); lower ones are read as they are (there are none yet).
 pub const TRACE_VERSION: u32 = 1;
+
+/// The name a trace is downloaded under, `logscope-seed<seed>-<end_ms>ms.json`: the server's
+/// `Content-Disposition` and the page's own download (a trace run in the browser) both use it.
+pub fn file_name(seed: u64, end_ms: u64) -> String {
+    format!("logscope-seed{seed}-{end_ms}ms.json")
+}
 
 /// A whole run, ready to re-execute.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
