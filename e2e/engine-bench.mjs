@@ -5,7 +5,10 @@
 // possible": the worker steps the simulator in chunks, one per timer tick) with a client appending
 // `add 1` every `BENCH_APPEND_MS` of wall time. The figure is virtual ms simulated per wall
 // second, read from the engine's own `clock` messages over `BENCH_SECONDS` (after one warm-up
-// second). Sites are measured in turn, `BENCH_ROUNDS` times each (A B A B …), to compare builds.
+// second). Then, with the run paused, it asks the worker for the cluster at the run's middle
+// instant (`GET /api/trace/at?at_ms=…`, the timeline's question: the engine re-executes the run
+// from its start to there) and times the answer, wall ms from asking to the answer. Sites are
+// measured in turn, `BENCH_ROUNDS` times each (A B A B …), to compare builds.
 //
 // Usage: node engine-bench.mjs SITE_DIR [SITE_DIR …]   (docs/bench-frontend.md)
 import { spawn } from 'node:child_process';
@@ -36,12 +39,12 @@ async function serve(dir) {
   return { url, stop: () => server.kill('SIGTERM') };
 }
 
-/** One measurement of the site at `url`: virtual ms per wall second. */
+/** One measurement of the site at `url`: { rate: virtual ms per wall second, replayMs, atMs }. */
 async function measure(browser, url) {
   const context = await browser.newContext();
   const page = await context.newPage();
   await page.goto(url);
-  const rate = await page.evaluate(async ({ seconds, appendMs }) => {
+  const result = await page.evaluate(async ({ seconds, appendMs }) => {
     const meta = document.querySelector('meta[name=logscope-engine]');
     const worker = new Worker(new URL(meta.content, location.href), { type: 'module' });
     const clocks = []; // [wall ms, virtual ms]
@@ -62,30 +65,46 @@ async function measure(browser, url) {
     }, appendMs);
     await new Promise((ok) => setTimeout(ok, (seconds + 1) * 1000));
     clearInterval(load);
-    worker.terminate();
+    worker.postMessage(JSON.stringify({ request_id: id++, type: 'pause' }));
     const from = clocks.find(([wall]) => wall >= clocks[0][0] + 1000);
     const to = clocks[clocks.length - 1];
-    return (to[1] - from[1]) / ((to[0] - from[0]) / 1000);
+    const rate = (to[1] - from[1]) / ((to[0] - from[0]) / 1000);
+    // The timeline's question about the middle of the run, timed from asking to the answer.
+    const atMs = Math.floor(to[1] / 2);
+    const asked = performance.now();
+    const answer = await new Promise((ok) => {
+      worker.onmessage = (e) => { if (e.data && e.data.api === 7) ok(e.data); };
+      worker.postMessage({
+        type: 'api', id: 7, method: 'GET', path: `/api/trace/at?at_ms=${atMs}`, body: null,
+      });
+    });
+    const replayMs = performance.now() - asked;
+    worker.terminate();
+    if (answer.status !== 200) throw new Error(`trace/at answered ${answer.status}: ${answer.body}`);
+    return { rate, replayMs, atMs };
   }, { seconds: SECONDS, appendMs: APPEND_MS });
   await context.close();
-  return rate;
+  return result;
 }
 
 const browser = await launch();
 const servers = [];
 try {
-  for (const site of sites) servers.push({ site, ...(await serve(site)), rates: [] });
+  for (const site of sites) servers.push({ site, ...(await serve(site)), rates: [], replays: [] });
   for (let round = 0; round < ROUNDS; round++) {
     for (const s of servers) {
-      const rate = await measure(browser, s.url);
+      const { rate, replayMs, atMs } = await measure(browser, s.url);
       s.rates.push(rate);
-      console.log(`round ${round + 1} ${s.site}: ${rate.toFixed(0)} virtual ms per wall second`);
+      s.replays.push(replayMs);
+      console.log(`round ${round + 1} ${s.site}: ${rate.toFixed(0)} virtual ms per wall second; `
+        + `the cluster at ${atMs} ms re-executed in ${replayMs.toFixed(0)} ms`);
     }
   }
+  const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)].toFixed(0);
   for (const s of servers) {
-    const sorted = [...s.rates].sort((a, b) => a - b);
-    console.log(`${s.site}: median ${sorted[Math.floor(sorted.length / 2)].toFixed(0)} virtual ms/s `
-      + `(${s.rates.map((r) => r.toFixed(0)).join(', ')})`);
+    console.log(`${s.site}: median ${median(s.rates)} virtual ms/s `
+      + `(${s.rates.map((r) => r.toFixed(0)).join(', ')}); replay to the middle: median `
+      + `${median(s.replays)} ms (${s.replays.map((r) => r.toFixed(0)).join(', ')})`);
   }
 } finally {
   await browser.close();
