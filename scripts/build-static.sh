@@ -3,8 +3,8 @@
 # scripts/build-page.sh with every path made relative, so it works from any static file host,
 # in any subdirectory, and from `python3 -m http.server` run inside DIR. With no server to
 # answer, the page runs the cluster itself ("Running in your browser") and keeps it in the
-# browser's storage, and stages lessons itself; the timeline and classroom features need the
-# server.
+# browser's storage, and stages lessons and answers the timeline's history routes itself; only
+# the classroom features (presenter, viewers, predictions) need the server.
 # Usage: scripts/build-static.sh [DIR]
 set -euo pipefail
 cd "$(dirname "$0")/.."

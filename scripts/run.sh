@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# Sets up what is missing, builds the page and the backend in release, and starts logscope on
+# Sets up what is missing, builds the page (the `wasm-release` profile) and the backend (the
+# `serve` profile: release without link-time optimisation), and starts logscope on
 # 127.0.0.1. Extra arguments go to the backend (see `--help`), e.g. scripts/run.sh --nodes 3.
 # No trunk: the page is built with cargo + the wasm-bindgen CLI (scripts/build-page.sh), which
 # keeps a first run from a clean clone under 8 minutes on two cores (docs/first-run.md).
 # The three slow steps run at once — the wasm-bindgen CLI's install, the page's wasm build and
-# the backend's build — because each ends in a long single-threaded phase (linking with LTO);
+# the backend's build — because each ends in a long single-threaded phase (the page's link-time
+# optimisation, the backend's link);
 # the page builds in its own directory, target/page, so that cargo's lock on target/release does
 # not make the backend wait for it.
 set -euo pipefail

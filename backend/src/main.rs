@@ -111,7 +111,8 @@ struct Cli {
     lesson: Option<PathBuf>,
 
     /// The presenter's secret (letters, digits, '-' and '_'). Default: a random one, printed in
-    /// the presenter URL. Needed for every command when --bind is not a loopback address.
+    /// the presenter URL. Needed for every command when --bind is not a loopback address, or
+    /// whenever --token is given.
     #[arg(long, value_parser = parse_token)]
     token: Option<String>,
 

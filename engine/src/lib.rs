@@ -5,8 +5,8 @@
 //! and wall-clock ticks, it returns the `ServerMessage`s the server would send (a `Hello`, then
 //! `Events` in seq order, `Clock`s, one `Reply` per request, a `Snapshot` after a reset,
 //! `Safety` when the checker finds something). It also answers the lesson routes of the
-//! server's HTTP API (`lessons.rs`, over the worker's API channel), so lessons run with no
-//! server. The Raft core, the simulator, the trace recorder, the checker and the lessons all come
+//! server's HTTP API (`lessons.rs`, over the worker's API channel) and the history routes of the
+//! timeline (`history.rs`), so lessons and the timeline run with no server. The Raft core, the simulator, the trace recorder, the checker and the lessons all come
 //! from `shared`; this crate only paces time and words replies.
 //! [`Saved`] is what the browser keeps on its "disk" (each node's synced state and the trace) so
 //! a reload recovers the cluster as a restarted server would.
