@@ -41,9 +41,17 @@ scripts/compress-dist.sh dist
 # The same page as a static site (relative paths; the cluster runs in the browser): the
 # static-engine browser test serves it with python's http.server.
 scripts/build-static.sh dist-static
+# The self-contained binary (the `embed` feature, as scripts/build-binary.sh builds it in
+# release) with the page just built in dist/; kept aside, since the next build of the same binary
+# without the feature replaces it.
+cargo build -q -p logscope-backend --features embed --bin logscope
+cp target/debug/logscope target/debug/logscope-embedded
 
 step "browser end-to-end tests"
 # The real backend binary (the debug build `cargo test` just made: building it again with release
 # LTO would add minutes and test nothing more) serving the release frontend.
 cargo build -q -p logscope-backend --bin logscope
 LOGSCOPE_BIN="$PWD/target/debug/logscope" e2e/run.sh
+# The binary with the page inside, started where there is no dist/ (e2e/embedded/).
+(cd e2e && LOGSCOPE_EMBEDDED_BIN="$PWD/../target/debug/logscope-embedded" \
+  node --test --test-concurrency=1 embedded/)

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use backend::driver::{self, DriverConfig};
-use backend::server::{self, Limits, ServerConfig};
+use backend::server::{self, Limits, PageFiles, ServerConfig};
 use clap::parser::ValueSource;
 use clap::{CommandFactory, FromArgMatches, Parser};
 use shared::protocol::Timing;
@@ -95,9 +95,10 @@ struct Cli {
     #[arg(long, default_value_t = NetworkSettings::default().latency_ms_max)]
     latency_ms_max: u64,
 
-    /// The built frontend (the output of scripts/build-page.sh or `trunk build`).
-    #[arg(long, default_value = "dist")]
-    static_dir: PathBuf,
+    /// The built frontend (the output of scripts/build-page.sh or `trunk build`). Default:
+    /// dist, or, in a binary built with the page inside (scripts/build-binary.sh), that page.
+    #[arg(long)]
+    static_dir: Option<PathBuf>,
 
     /// Start from this trace (a file from `GET /api/trace` or the page's download): the cluster
     /// becomes that run, re-executed to its end, replacing what the data directory held.
@@ -263,9 +264,10 @@ async fn run(cli: Cli, explicit: Vec<&str>) -> anyhow::Result<()> {
         },
         broken_rules: Default::default(),
     };
+    let page = page_files(cli.static_dir.clone());
     let config = ServerConfig {
         bind: SocketAddr::new(cli.bind, cli.port),
-        static_dir: cli.static_dir.clone(),
+        page: page.clone(),
         driver: DriverConfig {
             data_dir: cli.data_dir.clone(),
             fresh: cli.fresh,
@@ -334,11 +336,15 @@ async fn run(cli: Cli, explicit: Vec<&str>) -> anyhow::Result<()> {
     for (node, error) in &info.failed_nodes {
         tracing::error!(%node, %error, "this node could not start from its files");
     }
-    if !cli.static_dir.join("index.html").is_file() {
-        tracing::warn!(
-            static_dir = %cli.static_dir.display(),
-            "no built frontend here: run scripts/build-page.sh or `trunk build --release` (or scripts/run.sh); the API works anyway"
-        );
+    match &page {
+        PageFiles::Embedded => tracing::info!("serving the page built into this binary"),
+        PageFiles::Dir(static_dir) if !static_dir.join("index.html").is_file() => {
+            tracing::warn!(
+                static_dir = %static_dir.display(),
+                "no built frontend here: run scripts/build-page.sh or `trunk build --release` (or scripts/run.sh); the API works anyway"
+            );
+        }
+        PageFiles::Dir(_) => {}
     }
     let signal = shutdown_signal();
     let token = handle.shutdown_token();
@@ -418,4 +424,14 @@ fn read_lesson(path: &std::path::Path) -> anyhow::Result<(String, String)> {
         .and_then(|l| shared::lesson::stage(&l))
         .map_err(|e| anyhow::anyhow!("{name}: {e}"))?;
     Ok((name, text))
+}
+
+/// The page to serve: `--static-dir` when given; else the page built into this binary when it
+/// has one (the `embed` feature), else `dist`.
+fn page_files(static_dir: Option<PathBuf>) -> PageFiles {
+    match static_dir {
+        Some(dir) => PageFiles::Dir(dir),
+        None if server::has_embedded_page() => PageFiles::Embedded,
+        None => PageFiles::Dir(PathBuf::from("dist")),
+    }
 }

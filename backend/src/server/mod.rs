@@ -7,6 +7,7 @@
 //! address (bind port 0 in tests) and a graceful shutdown.
 
 mod access;
+mod embedded;
 mod error;
 mod history;
 mod lessons;
@@ -41,13 +42,25 @@ pub use access::Role;
 pub(crate) use error::ServerError;
 pub use limits::Limits;
 
+pub use embedded::has_page as has_embedded_page;
+
+/// Where the page's files come from.
+#[derive(Clone, Debug, PartialEq)]
+pub enum PageFiles {
+    /// A directory: the output of scripts/build-page.sh or `trunk build` (`--static-dir`).
+    Dir(PathBuf),
+    /// The page built into this binary (the `embed` feature: scripts/build-binary.sh).
+    Embedded,
+}
+
 /// Everything the server needs to start.
 #[derive(Clone, Debug)]
 pub struct ServerConfig {
     /// Address and port to listen on (port 0 picks a free one).
     pub bind: SocketAddr,
-    /// The frontend's build output (scripts/build-page.sh or `trunk build` writes `dist/`).
-    pub static_dir: PathBuf,
+    /// The page: the frontend's build output (scripts/build-page.sh or `trunk build` writes
+    /// `dist/`), or the one built into the binary.
+    pub page: PageFiles,
     /// The live cluster.
     pub driver: DriverConfig,
     /// Size and rate limits.
@@ -63,7 +76,7 @@ impl Default for ServerConfig {
     fn default() -> Self {
         ServerConfig {
             bind: SocketAddr::from(([127, 0, 0, 1], 7878)),
-            static_dir: PathBuf::from("dist"),
+            page: PageFiles::Dir(PathBuf::from("dist")),
             driver: DriverConfig::default(),
             limits: Limits::default(),
             token: None,
@@ -232,7 +245,7 @@ pub(crate) struct Inner {
     per_ip: limits::PerIp,
     access: access::Access,
     shutdown: CancellationToken,
-    static_dir: PathBuf,
+    page: PageFiles,
     /// Checkpoints of the run's trace for `GET /api/trace/at` and `/markers`.
     timelines: history::TimelineCache,
     /// The open lesson (docs/lessons.md).
@@ -252,7 +265,7 @@ impl AppState {
         driver: DriverHandle,
         limits: Limits,
         shutdown: CancellationToken,
-        static_dir: PathBuf,
+        page: PageFiles,
         access: access::Access,
         ws_slots_max: usize,
         viewer_url: Option<String>,
@@ -268,7 +281,7 @@ impl AppState {
                 access,
                 limits,
                 shutdown,
-                static_dir,
+                page,
                 timelines: Default::default(),
                 lessons: Default::default(),
                 viewer_url,
@@ -310,7 +323,7 @@ pub async fn serve(config: ServerConfig) -> Result<ServerHandle, ServeError> {
         driver.clone(),
         config.limits.clone(),
         shutdown.clone(),
-        config.static_dir.clone(),
+        config.page.clone(),
         access,
         limits.ws_connections_max.min(connections_max),
         token_required.then(|| viewer_url(local_addr)),

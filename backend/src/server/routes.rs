@@ -18,7 +18,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use shared::protocol::CommandOk;
 
-use super::{parse_command, AppState, ServerError};
+use super::{parse_command, AppState, PageFiles, ServerError};
 use crate::driver::{AppendWait, CommandError, Status};
 
 /// The success envelope.
@@ -299,7 +299,10 @@ pub(super) async fn static_files(
     State(state): State<AppState>,
     request: Request,
 ) -> Result<Response, ServerError> {
-    let dir = &state.inner.static_dir;
+    let dir = match &state.inner.page {
+        PageFiles::Dir(dir) => dir,
+        PageFiles::Embedded => return Ok(super::embedded::serve(super::embedded::PAGE, &request)),
+    };
     if !dir.join("index.html").is_file() {
         let status = if request.uri().path() == "/" {
             StatusCode::OK

@@ -101,7 +101,7 @@ fn is_safe(dir: &Path, path: &str) -> bool {
 }
 
 /// `%xx` escapes decoded, so `/%2eenv` is seen as `/.env`.
-fn percent_decode(path: &str) -> String {
+pub(super) fn percent_decode(path: &str) -> String {
     let bytes = path.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
@@ -121,7 +121,7 @@ fn percent_decode(path: &str) -> String {
 }
 
 /// Does the file name carry trunk's content hash (`name-<16+ hex digits>[_bg].ext`)?
-fn is_hashed(path: &str) -> bool {
+pub(super) fn is_hashed(path: &str) -> bool {
     let name = path.rsplit('/').next().unwrap_or("");
     let stem = name.split('.').next().unwrap_or("");
     let stem = stem.strip_suffix("_bg").unwrap_or(stem);

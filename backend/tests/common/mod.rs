@@ -10,7 +10,7 @@ use std::future::Future;
 use std::time::{Duration, Instant};
 
 use backend::driver::DriverConfig;
-use backend::server::{serve, Limits, ServerConfig, ServerHandle};
+use backend::server::{serve, Limits, PageFiles, ServerConfig, ServerHandle};
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{json, Value};
 use shared::protocol::{ClusterSnapshot, ServerMessage, SimEvent, PROTOCOL_VERSION};
@@ -60,9 +60,11 @@ impl TestServer {
         let dir = tempfile::tempdir().expect("temp dir");
         let config = ServerConfig {
             bind: "127.0.0.1:0".parse().unwrap(),
-            static_dir: options
-                .static_dir
-                .unwrap_or_else(|| dir.path().join("no-frontend")),
+            page: PageFiles::Dir(
+                options
+                    .static_dir
+                    .unwrap_or_else(|| dir.path().join("no-frontend")),
+            ),
             driver: DriverConfig {
                 data_dir: dir.path().join("data"),
                 fresh: false,

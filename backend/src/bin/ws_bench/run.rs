@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
 use backend::driver::{AppendWait, DriverConfig, OutgoingKind};
-use backend::server::{serve, Limits, ServerConfig};
+use backend::server::{serve, Limits, PageFiles, ServerConfig};
 use shared::protocol::ClientCommand;
 use shared::sim::SimConfig;
 use tokio::sync::broadcast::error::RecvError;
@@ -47,7 +47,7 @@ fn run_in(
         .build()?;
     let config = ServerConfig {
         bind: "127.0.0.1:0".parse()?,
-        static_dir: data_dir.join("no-frontend"),
+        page: PageFiles::Dir(data_dir.join("no-frontend")),
         driver: DriverConfig {
             data_dir: data_dir.clone(),
             fresh: true,

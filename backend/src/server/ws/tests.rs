@@ -72,7 +72,7 @@ impl Harness {
             driver.clone(),
             limits,
             shutdown.clone(),
-            PathBuf::from("dist"),
+            crate::server::PageFiles::Dir(PathBuf::from("dist")),
             access,
             100,
             Some("http://192.168.1.20:7878/".to_string()),
