@@ -10,7 +10,7 @@ use axum::extract::Request;
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 
-use super::static_files::{content_security_policy, is_hashed, percent_decode};
+use super::static_files::{percent_decode, set_headers};
 
 /// The page's files in this binary: (path under the page's root, contents). Empty unless built
 /// with the `embed` feature.
@@ -39,7 +39,6 @@ pub(super) fn serve(files: &'static [(&str, &[u8])], request: &Request) -> Respo
         Some((sibling, encoding)) => (sibling, Some(encoding)),
         None => (plain, None),
     };
-    let is_html = name.ends_with(".html");
     let mut response = Response::new(Body::from(body));
     let headers = response.headers_mut();
     headers.insert(
@@ -49,23 +48,10 @@ pub(super) fn serve(files: &'static [(&str, &[u8])], request: &Request) -> Respo
     if let Some(encoding) = encoding {
         headers.insert(header::CONTENT_ENCODING, HeaderValue::from_static(encoding));
     }
-    headers.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
-    headers.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
-    let cache = if !is_html && is_hashed(&name) {
-        "public, max-age=31536000, immutable"
-    } else {
-        "no-cache"
-    };
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
-    if is_html {
-        let html = String::from_utf8_lossy(plain);
-        if let Ok(csp) = HeaderValue::from_str(&content_security_policy(&html)) {
-            headers.insert(header::CONTENT_SECURITY_POLICY, csp);
-        }
-    }
+    let html = name
+        .ends_with(".html")
+        .then(|| String::from_utf8_lossy(plain));
+    set_headers(headers, &name, html.as_deref());
     response
 }
 

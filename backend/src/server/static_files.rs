@@ -16,7 +16,7 @@ use std::path::{Component, Path, PathBuf};
 
 use axum::body::Body;
 use axum::extract::Request;
-use axum::http::{header, HeaderValue, StatusCode};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use sha2::{Digest, Sha256};
@@ -41,31 +41,41 @@ pub(super) async fn serve(dir: &Path, request: Request) -> Result<Response, Serv
             ))
         }
     };
-    let headers = response.headers_mut();
-    headers.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
-    headers.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
-    let cache = if !is_html && is_hashed(&path) {
-        "public, max-age=31536000, immutable"
-    } else {
-        "no-cache"
-    };
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
-    if is_html {
+    let html = if is_html {
         let index = dir.join(path.trim_start_matches('/')).join("index.html");
         let file = if path.ends_with('/') {
             index
         } else {
             dir.join(path.trim_start_matches('/'))
         };
-        let html = tokio::fs::read_to_string(&file).await.unwrap_or_default();
-        if let Ok(csp) = HeaderValue::from_str(&content_security_policy(&html)) {
+        Some(tokio::fs::read_to_string(&file).await.unwrap_or_default())
+    } else {
+        None
+    };
+    set_headers(response.headers_mut(), &path, html.as_deref());
+    Ok(response)
+}
+
+/// The headers every file of the page gets, from a directory or from the binary: `nosniff`,
+/// `Vary`, the cache rule by kind of file, and on an HTML page (`html`: its text) the content
+/// security policy that allows its inline scripts.
+pub(super) fn set_headers(headers: &mut HeaderMap, path: &str, html: Option<&str>) {
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    headers.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
+    let cache = if html.is_none() && is_hashed(path) {
+        "public, max-age=31536000, immutable"
+    } else {
+        "no-cache"
+    };
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
+    if let Some(html) = html {
+        if let Ok(csp) = HeaderValue::from_str(&content_security_policy(html)) {
             headers.insert(header::CONTENT_SECURITY_POLICY, csp);
         }
     }
-    Ok(response)
 }
 
 fn not_found() -> Response {
@@ -121,7 +131,7 @@ pub(super) fn percent_decode(path: &str) -> String {
 }
 
 /// Does the file name carry trunk's content hash (`name-<16+ hex digits>[_bg].ext`)?
-pub(super) fn is_hashed(path: &str) -> bool {
+fn is_hashed(path: &str) -> bool {
     let name = path.rsplit('/').next().unwrap_or("");
     let stem = name.split('.').next().unwrap_or("");
     let stem = stem.strip_suffix("_bg").unwrap_or(stem);
