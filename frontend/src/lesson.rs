@@ -112,7 +112,7 @@ fn none<T>() -> Option<T> {
 
 /// The result of a lesson route, or the server's sentence (a teacher's file: "line 5: …").
 pub fn read_reply<T: DeserializeOwned>(text: &str) -> Result<T, String> {
-    let envelope: Envelope<T> = serde_json::from_str(text)
+    let envelope: Envelope<T> = crate::json::read(text)
         .map_err(|e| format!("the server's answer could not be read: {e}"))?;
     match (envelope.ok, envelope.result, envelope.error) {
         (true, Some(result), _) => Ok(result),
@@ -123,7 +123,7 @@ pub fn read_reply<T: DeserializeOwned>(text: &str) -> Result<T, String> {
 
 /// `GET /api/lesson`: `null` when no lesson is open.
 pub fn read_current(text: &str) -> Result<Option<LessonView>, String> {
-    let envelope: Envelope<Option<LessonView>> = serde_json::from_str(text)
+    let envelope: Envelope<Option<LessonView>> = crate::json::read(text)
         .map_err(|e| format!("the server's answer could not be read: {e}"))?;
     match (envelope.ok, envelope.error) {
         (true, _) => Ok(envelope.result.flatten()),

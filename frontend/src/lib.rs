@@ -12,6 +12,7 @@
 
 pub mod clock;
 pub mod follow;
+pub mod json;
 pub mod layout;
 pub mod lesson;
 pub mod model;

@@ -109,7 +109,7 @@ async fn get_entries(url: &str) -> Result<Vec<LogEntryView>, String> {
         .map_err(js)?
         .as_string()
         .ok_or("the body is not text")?;
-    let page: Page = serde_json::from_str(&text).map_err(|e| e.to_string())?;
+    let page: Page = crate::json::read(&text).map_err(|e| e.to_string())?;
     match (page.ok, page.result) {
         (true, Some(result)) => Ok(result.entries),
         _ => Err(page

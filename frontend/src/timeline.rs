@@ -467,7 +467,7 @@ impl TraceView {
     /// values, the inputs, whether the run re-executes) the server checks when it is posted.
     pub fn from_json(text: &str) -> Result<TraceView, TraceError> {
         let malformed = |e: String| TraceError::Malformed(e);
-        let view: TraceView = serde_json::from_str(text).map_err(|e| malformed(e.to_string()))?;
+        let view: TraceView = crate::json::read(text).map_err(|e| malformed(e.to_string()))?;
         match view.version {
             Some(v) if v > u64::from(TRACE_VERSION) => {
                 return Err(TraceError::FutureVersion {

@@ -112,8 +112,9 @@ fn asked_for() -> Option<EngineKind> {
 /// 404, or a page that is not JSON).
 async fn server_answers() -> bool {
     match crate::http::request("GET", "api/health", None).await {
-        Ok((200, body)) => serde_json::from_str::<serde_json::Value>(&body)
-            .is_ok_and(|v| v.get("time_ms").is_some()),
+        Ok((200, body)) => {
+            crate::json::read::<serde_json::Value>(&body).is_ok_and(|v| v.get("time_ms").is_some())
+        }
         _ => false,
     }
 }

@@ -498,7 +498,7 @@ struct Envelope<T> {
 }
 
 fn parse_result<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, String> {
-    let envelope: Envelope<T> = serde_json::from_str(text).map_err(|e| e.to_string())?;
+    let envelope: Envelope<T> = crate::json::read(text).map_err(|e| e.to_string())?;
     envelope.result.ok_or_else(|| {
         envelope
             .error
@@ -508,7 +508,7 @@ fn parse_result<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, String>
 
 /// The server's sentence in an error answer (or the body itself when it is not one).
 fn error_of(text: &str) -> String {
-    serde_json::from_str::<Envelope<serde::de::IgnoredAny>>(text)
+    crate::json::read::<Envelope<serde::de::IgnoredAny>>(text)
         .ok()
         .and_then(|e| e.error)
         .unwrap_or_else(|| text.chars().take(300).collect())

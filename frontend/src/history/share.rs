@@ -108,7 +108,7 @@ async fn paused_now(ctx: Ctx) -> Option<bool> {
         return ctx.live.peek(|v| v.paused);
     }
     match request("GET", "/api/health", None).await {
-        Ok((200, text)) => serde_json::from_str::<HealthPaused>(&text)
+        Ok((200, text)) => crate::json::read::<HealthPaused>(&text)
             .ok()
             .map(|h| h.paused),
         _ => None,
