@@ -63,7 +63,16 @@ pub fn control_reply<S: Storage>(input: &TraceInput, sim: &Sim<S>) -> String {
             if view.partitions.is_empty() {
                 "no partition: every node is in one group".into()
             } else {
-                format!("partitioned into {:?}", view.partitions)
+                // "{S1, S5} | {S2, S3, S4}": the names the page draws, not Rust's debug text.
+                let groups: Vec<String> = view
+                    .partitions
+                    .iter()
+                    .map(|group| {
+                        let names: Vec<String> = group.iter().map(|n| format!("S{n}")).collect();
+                        format!("{{{}}}", names.join(", "))
+                    })
+                    .collect();
+                format!("partitioned into {}", groups.join(" | "))
             }
         }
         TraceInput::Cut { from, to } => format!("cut the link S{from} → S{to}"),
@@ -142,6 +151,13 @@ mod tests {
             control_reply(&crash, &sim),
             "S2 crashed: its volatile state is gone, its disk stays"
         );
+        let partition = TraceInput::Partition {
+            groups: vec![vec![NodeId(1), NodeId(5)], vec![NodeId(2), NodeId(3), NodeId(4)]],
+        };
+        super::super::apply(&mut sim, &partition).unwrap();
+        let said = control_reply(&partition, &sim);
+        assert!(said.contains("{S1, S5}") && said.contains("{S2, S3, S4}"), "{said}");
+        assert!(!said.contains("NodeId"), "{said}");
         assert!(control_input(&ClientCommand::Pause).is_none());
         assert!(control_input(&ClientCommand::Step).is_none());
     }
