@@ -283,6 +283,19 @@ impl SimConfig {
                 t.fsync_ms
             ));
         }
+        // §5.6: broadcastTime ≪ electionTimeout. A heartbeat that can arrive after the shortest
+        // election timeout lets followers give up on a leader that is alive: terms climb and the
+        // leader keeps changing.
+        let heartbeat_round = t.heartbeat_interval_ms + self.network.latency_ms_max;
+        if self.nodes > 1 && heartbeat_round >= t.election_timeout_ms_min {
+            warnings.push(format!(
+                "a heartbeat every {} ms, plus up to {} ms on the network, can arrive after the \
+                 shortest election timeout ({} ms): followers will time out on a leader that is \
+                 alive, and terms will keep climbing; make the heartbeat well shorter than the \
+                 election timeout (Raft §5.6)",
+                t.heartbeat_interval_ms, self.network.latency_ms_max, t.election_timeout_ms_min
+            ));
+        }
         warnings
     }
 }
@@ -347,6 +360,32 @@ mod warning_tests {
         assert!(SimConfig::default().warnings().is_empty());
         let single = SimConfig { nodes: 1, ..narrow };
         assert!(single.warnings().is_empty(), "one node cannot split a vote");
+    }
+
+    #[test]
+    fn a_heartbeat_as_slow_as_the_election_timeout_is_allowed_but_said() {
+        let slow = SimConfig {
+            timing: Timing {
+                heartbeat_interval_ms: 1000,
+                ..Timing::default()
+            },
+            ..SimConfig::default()
+        };
+        assert!(validate(&slow).is_ok());
+        let warnings = slow.warnings();
+        assert_eq!(warnings.len(), 1, "{warnings:?}");
+        assert!(warnings[0].contains("terms will keep climbing"), "{}", warnings[0]);
+        // 140 ms + 15 ms of latency reaches the 150 ms timeout; 130 ms does not.
+        let edge = |heartbeat_interval_ms| SimConfig {
+            timing: Timing {
+                heartbeat_interval_ms,
+                ..Timing::default()
+            },
+            ..SimConfig::default()
+        };
+        assert_eq!(edge(140).warnings().len(), 1);
+        assert!(edge(130).warnings().is_empty());
+        assert!(SimConfig { nodes: 1, ..slow }.warnings().is_empty(), "no followers");
     }
 }
 
