@@ -6,9 +6,10 @@
 
 use serde::{Deserialize, Serialize};
 
-/// Rules switched off on purpose. `BrokenRules::default()` is correct Raft.
+/// Rules switched off on purpose. `BrokenRules::default()` is correct Raft. A name it does not
+/// know is refused, not ignored: a typo would otherwise switch every rule back on.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct BrokenRules {
     /// BROKEN ON PURPOSE: a leader commits an entry of an *older* term as soon as a majority
     /// holds it. §5.4.2 and Figure 8 show why Raft forbids this: such an entry can still be
@@ -92,5 +93,20 @@ mod tests {
         assert_eq!(one.names(), vec!["ack_before_fsync"]);
         assert!(one.restates("persistence"));
         assert!(!BrokenRules::default().restates("persistence"));
+    }
+
+    #[test]
+    fn a_misspelt_rule_is_refused_with_the_names_it_could_be() {
+        let typo = serde_json::from_str::<BrokenRules>(r#"{"ack_before_fsycn":true}"#);
+        let error = typo
+            .expect_err("a typo must not read as every rule back on")
+            .to_string();
+        assert!(
+            error.contains("ack_before_fsycn") && error.contains("ack_before_fsync"),
+            "{error}"
+        );
+        // The same through the command a page or a script sends.
+        let command = r#"{"type":"break_rules","rules":{"ack_before_fsycn":true}}"#;
+        assert!(serde_json::from_str::<crate::protocol::ClientCommand>(command).is_err());
     }
 }

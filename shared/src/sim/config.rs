@@ -374,7 +374,11 @@ mod warning_tests {
         assert!(validate(&slow).is_ok());
         let warnings = slow.warnings();
         assert_eq!(warnings.len(), 1, "{warnings:?}");
-        assert!(warnings[0].contains("terms will keep climbing"), "{}", warnings[0]);
+        assert!(
+            warnings[0].contains("terms will keep climbing"),
+            "{}",
+            warnings[0]
+        );
         // 140 ms + 15 ms of latency reaches the 150 ms timeout; 130 ms does not.
         let edge = |heartbeat_interval_ms| SimConfig {
             timing: Timing {
@@ -385,7 +389,10 @@ mod warning_tests {
         };
         assert_eq!(edge(140).warnings().len(), 1);
         assert!(edge(130).warnings().is_empty());
-        assert!(SimConfig { nodes: 1, ..slow }.warnings().is_empty(), "no followers");
+        assert!(
+            SimConfig { nodes: 1, ..slow }.warnings().is_empty(),
+            "no followers"
+        );
     }
 }
 

@@ -152,11 +152,17 @@ mod tests {
             "S2 crashed: its volatile state is gone, its disk stays"
         );
         let partition = TraceInput::Partition {
-            groups: vec![vec![NodeId(1), NodeId(5)], vec![NodeId(2), NodeId(3), NodeId(4)]],
+            groups: vec![
+                vec![NodeId(1), NodeId(5)],
+                vec![NodeId(2), NodeId(3), NodeId(4)],
+            ],
         };
         super::super::apply(&mut sim, &partition).unwrap();
         let said = control_reply(&partition, &sim);
-        assert!(said.contains("{S1, S5}") && said.contains("{S2, S3, S4}"), "{said}");
+        assert!(
+            said.contains("{S1, S5}") && said.contains("{S2, S3, S4}"),
+            "{said}"
+        );
         assert!(!said.contains("NodeId"), "{said}");
         assert!(control_input(&ClientCommand::Pause).is_none());
         assert!(control_input(&ClientCommand::Step).is_none());
