@@ -1,6 +1,7 @@
 //! The server's edge over real sockets: connections that say nothing (or too little) are closed
 //! by the header, body and WebSocket idle timeouts; an oversized WebSocket message gets a 1009
-//! close that arrives intact (no reset); odd numbers are normalised or refused. Owns no
+//! close that arrives intact (no reset), a text message that is not UTF-8 a 1007; odd numbers
+//! are normalised or refused. Owns no
 //! production code. Every wait polls a condition with a deadline.
 
 mod common;
@@ -179,5 +180,64 @@ async fn at_speed_0_events_go_out_in_small_messages_in_order() {
     );
     assert!(messages >= 5, "{messages} messages");
     assert_contiguous(&viewer);
+    server.stop().await;
+}
+
+/// The close code in the frames a server sent after its `101` answer (`bytes`: everything read
+/// from the socket), if it sent a close frame.
+fn close_code_in(bytes: &[u8]) -> Option<u16> {
+    let start = bytes.windows(4).position(|w| w == b"\r\n\r\n")? + 4;
+    let mut rest = &bytes[start..];
+    while rest.len() >= 2 {
+        let opcode = rest[0] & 0x0f;
+        let (len, header) = match rest[1] & 0x7f {
+            126 => (u16::from_be_bytes([rest[2], rest[3]]) as usize, 4),
+            127 => (
+                u64::from_be_bytes(rest[2..10].try_into().ok()?) as usize,
+                10,
+            ),
+            n => (n as usize, 2),
+        };
+        let payload = rest.get(header..header + len)?;
+        if opcode == 0x8 {
+            return Some(u16::from_be_bytes([payload[0], payload[1]]));
+        }
+        rest = &rest[header + len..];
+    }
+    None
+}
+
+#[tokio::test]
+async fn a_text_message_that_is_not_utf8_gets_a_1007_close() {
+    let server = TestServer::start(Options::default()).await;
+    let mut bytes = format!(
+        "GET /ws HTTP/1.1\r\nHost: {}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+         Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
+        server.handle.local_addr()
+    )
+    .into_bytes();
+    // One masked text frame (a client's frames are masked) whose payload, 0xff 0xfe, is not UTF-8.
+    let mask = [1u8, 2, 3, 4];
+    bytes.extend_from_slice(&[0x81, 0x80 | 2]);
+    bytes.extend_from_slice(&mask);
+    bytes.extend_from_slice(&[0xff ^ mask[0], 0xfe ^ mask[1]]);
+    let mut stream = TcpStream::connect(server.handle.local_addr())
+        .await
+        .unwrap();
+    stream.write_all(&bytes).await.unwrap();
+    let mut received = Vec::new();
+    let mut buf = [0u8; 65536];
+    loop {
+        match tokio::time::timeout(DEADLINE, stream.read(&mut buf)).await {
+            Err(_) => panic!("the server kept the connection open"),
+            Ok(Ok(0)) | Ok(Err(_)) => break,
+            Ok(Ok(n)) => received.extend_from_slice(&buf[..n]),
+        }
+    }
+    assert_eq!(
+        close_code_in(&received),
+        Some(1007),
+        "closed as invalid payload data"
+    );
     server.stop().await;
 }

@@ -64,12 +64,7 @@ impl Requests {
             None | Some(Ok(Message::Close(_))) => Heard::End(End::Stop),
             Some(Err(e)) => {
                 tracing::debug!(error = %e, "viewer read failed");
-                // The usual cause besides a dropped connection: a message over the hard limit,
-                // which the WebSocket layer refuses to buffer.
-                Heard::End(End::Close(
-                    close_code::SIZE,
-                    "message too big or malformed WebSocket frame",
-                ))
+                Heard::End(read_failure(e))
             }
             Some(Ok(Message::Text(text))) => match self.on_text(&text) {
                 Some(reply) => Heard::Reply(reply),
@@ -193,5 +188,19 @@ fn request_id(value: &serde_json::Value) -> Result<u64, CommandError> {
         None => Err(CommandError::invalid(
             "expected a JSON object such as {\"request_id\":1,\"type\":\"pause\"}",
         )),
+    }
+}
+
+/// The close a failed read earns (RFC 6455 §7.4.1): 1007 for a text message that is not UTF-8,
+/// 1009 for a message over the hard limit (which the WebSocket layer refuses to buffer), 1002 for
+/// any other broken frame.
+fn read_failure(e: axum::Error) -> End {
+    use tokio_tungstenite::tungstenite::Error as WsError;
+    match e.into_inner().downcast_ref::<WsError>() {
+        Some(WsError::Utf8(_)) => {
+            End::Close(close_code::INVALID, "a text message that is not UTF-8")
+        }
+        Some(WsError::Capacity(_)) => End::Close(close_code::SIZE, "message too big"),
+        _ => End::Close(close_code::PROTOCOL, "malformed WebSocket frame"),
     }
 }
