@@ -50,10 +50,16 @@ impl Driver {
         } else {
             Default::default()
         };
-        if stored.bad_lines > 0 {
+        if !stored.damaged_lines.is_empty() {
             tracing::warn!(
-                lines = stored.bad_lines,
-                "skipped unreadable lines of trace.jsonl (a torn last line is normal after a crash)"
+                lines = ?stored.damaged_lines,
+                "trace.jsonl is damaged: these lines could not be read and were skipped, so a \
+                 branch or part of the run's history may be missing"
+            );
+        } else if stored.bad_lines > 0 {
+            tracing::warn!(
+                "skipped the unreadable last line of trace.jsonl (a torn last line is normal \
+                 after a crash)"
             );
         }
         self.branches = stored.branches;

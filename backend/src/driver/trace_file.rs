@@ -62,6 +62,8 @@ pub struct Stored {
     pub branches: Vec<Branch>,
     /// Lines that could not be read (a torn last line is normal after a crash).
     pub bad_lines: usize,
+    /// The numbers (from 1) of unreadable lines other than the last: damage, not a torn write.
+    pub damaged_lines: Vec<usize>,
 }
 
 /// The open trace file.
@@ -88,7 +90,16 @@ impl TraceFile {
         let Ok(text) = fs::read_to_string(root.join(TRACE_FILE)) else {
             return stored;
         };
-        for line in text.lines().filter(|l| !l.trim().is_empty()) {
+        let last = text
+            .lines()
+            .enumerate()
+            .filter(|(_, l)| !l.trim().is_empty())
+            .map(|(number, _)| number)
+            .last();
+        for (number, line) in text.lines().enumerate() {
+            if line.trim().is_empty() {
+                continue;
+            }
             match serde_json::from_str::<Line>(line) {
                 Ok(Line::Segment { reason, trace }) => {
                     stored.current = Some((reason, trace));
@@ -104,7 +115,12 @@ impl TraceFile {
                     }
                 }
                 Ok(Line::Branch(branch)) => stored.branches.push(branch),
-                Err(_) => stored.bad_lines += 1,
+                Err(_) => {
+                    stored.bad_lines += 1;
+                    if Some(number) != last {
+                        stored.damaged_lines.push(number + 1);
+                    }
+                }
             }
         }
         stored
@@ -243,5 +259,16 @@ mod tests {
         assert_eq!(stored.branches, vec![branch]);
         assert_eq!(stored.inputs_added, 2);
         assert_eq!(stored.bad_lines, 1);
+        assert!(
+            stored.damaged_lines.is_empty(),
+            "a torn last line is not damage"
+        );
+
+        // A damaged first line (the branch) is damage, named by its number.
+        let text = fs::read_to_string(dir.path().join(TRACE_FILE)).unwrap();
+        fs::write(dir.path().join(TRACE_FILE), text.replacen('{', "#", 1)).unwrap();
+        let stored = TraceFile::read(dir.path());
+        assert_eq!(stored.damaged_lines, vec![1]);
+        assert_eq!(stored.bad_lines, 2);
     }
 }
