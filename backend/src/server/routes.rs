@@ -287,8 +287,9 @@ pub(super) async fn not_found(method: Method, uri: Uri) -> ServerError {
         StatusCode::NOT_FOUND,
         format!(
             "no such endpoint: {method} {}; the API is GET /api/cluster, POST /api/commands, \
-             GET /api/health, GET /api/nodes/{{id}}/log and the WebSocket at /ws (see \
-             docs/api.md)",
+             GET /api/health, GET /api/nodes/{{id}}/log, the history routes (/api/trace…, \
+             POST /api/fork, POST /api/undo), the lesson routes (/api/lessons…, /api/lesson…) \
+             and the WebSocket at /ws (see docs/api.md)",
             uri.path()
         ),
     )
