@@ -103,6 +103,11 @@ async fn snapshots_carry_a_window_and_older_entries_come_by_range() {
         ("/api/nodes/9/log", 404, "there is no node 9"),
         ("/api/nodes/one/log", 404, "there is no node"),
         ("/api/cluster?full=yes", 400, "full must be true or false"),
+        (
+            "/api/cluster?ful=true",
+            400,
+            "unknown query parameter \"ful\"",
+        ),
     ] {
         let (got, body) = get(&server, path).await;
         assert_eq!(got, status, "{path}: {body}");

@@ -59,7 +59,14 @@ pub(super) async fn cluster(
     State(state): State<AppState>,
     query: Result<Query<HashMap<String, String>>, QueryRejection>,
 ) -> Result<Response, ServerError> {
-    let full = match bad_query(query)?.get("full").map(String::as_str) {
+    let query = bad_query(query)?;
+    if let Some(unknown) = query.keys().find(|k| *k != "full") {
+        return Err(CommandError::invalid(format!(
+            "unknown query parameter {unknown:?}: expected full"
+        ))
+        .into());
+    }
+    let full = match query.get("full").map(String::as_str) {
         None | Some("false") => false,
         Some("true") => true,
         Some(other) => {
