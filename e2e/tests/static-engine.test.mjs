@@ -210,6 +210,24 @@ test("a browser whose storage is full says so, and the cluster runs on", async (
   await context.close();
 });
 
+test('a saved cluster that is cut short is not recovered in silence: the page says so', async () => {
+  // What a full disk or a killed browser can leave: the saved cluster's first half.
+  const { context, page, errors } = await openRunning({ viewport: { width: 1280, height: 720 } },
+    (context) => context.addInitScript(() => {
+      if (!sessionStorage.getItem('cut')) {
+        sessionStorage.setItem('cut', '1');
+        localStorage.setItem('logscope.engine', '{"version":1,"config":{"nodes":3,"se');
+      }
+    }));
+  const warning = page.locator('[data-testid=narration] li', { hasText: 'could not be recovered' });
+  await until(() => warning.count(), { what: 'the warning in the narration' });
+  assert.match(await warning.innerText(), /a new cluster was started/);
+  await $(page, 'speed').fill('3');
+  await until(() => leader(page), { what: 'the new cluster runs', timeoutMs: 30000 });
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
 test('with no server the timeline rewinds, undoes and downloads the run', async () => {
   const { context, page, errors } = await openRunning({ viewport: { width: 1280, height: 720 }, acceptDownloads: true });
   // Nothing may ask an HTTP API from here on: the engine's worker answers the history routes.

@@ -16,7 +16,8 @@
 //!   [`SAVE_INTERVAL_MS`] of wall time): the "disk" lags the simulated one by that much, so what
 //!   a reload finds is what the nodes had synced, as after a power loss of the whole cluster.
 //!   A sandbox is never saved (a reload goes back to the class), and a trace it cannot fork
-//!   from gets `{error: <why>}` instead of a `Hello`. Each `api` call gets `{api: id, status,
+//!   from gets `{error: <why>}` instead of a `Hello`. A saved cluster that cannot be recovered
+//!   (damaged, cut short) gets `{warning: <why>}` after the new cluster's `Hello`. Each `api` call gets `{api: id, status,
 //!   body}`: the HTTP status and the JSON text the server would answer (`{"ok":true,"result":…}`
 //!   or `{"ok":false,"error":"…"}`; a route the session does not know is a 404), posted after
 //!   the messages the call caused (a lesson's stop: a `Snapshot`), so the page has redrawn the
@@ -128,7 +129,14 @@ pub fn receive(data: JsValue) {
                         Err(e) => post_error(&format!("cannot start a sandbox from this run: {e}")),
                     }
                 }
-                None => start(recovered_or_new(saved.as_deref()), true),
+                None => {
+                    let (session, warning) = recovered_or_new(saved.as_deref());
+                    start(session, true);
+                    // After the `Hello`, which starts the page's story afresh.
+                    if let Some(warning) = warning {
+                        post_warning(&warning);
+                    }
+                }
             }
         }
         Some("api") => with_running(|r| {
@@ -178,15 +186,34 @@ fn post_error(text: &str) {
     }
 }
 
-/// The cluster `saved` describes when it is readable, else a new default one.
-fn recovered_or_new(saved: Option<&str>) -> Session {
+/// The cluster `saved` describes when it is readable, else a new default one, with what to tell
+/// the page when something was saved but could not be recovered (a damaged or cut-short save).
+fn recovered_or_new(saved: Option<&str>) -> (Session, Option<String>) {
     let now = wall_ms();
-    let recovered = saved
-        .and_then(Saved::from_json)
-        .and_then(|saved| Session::recover(&saved, now).ok());
-    recovered.unwrap_or_else(|| {
-        Session::new(SimConfig::default(), now).expect("the default cluster is valid")
-    })
+    let recovered = saved.map(|text| match Saved::from_json(text) {
+        Some(saved) => Session::recover(&saved, now),
+        None => Err("it is not a cluster this logscope can read".to_string()),
+    });
+    let new = || Session::new(SimConfig::default(), now).expect("the default cluster is valid");
+    match recovered {
+        Some(Ok(session)) => (session, None),
+        Some(Err(why)) => (
+            new(),
+            Some(format!(
+                "The cluster saved in this browser could not be recovered ({why}): a new \
+                 cluster was started."
+            )),
+        ),
+        None => (new(), None),
+    }
+}
+
+/// Tell the page something it should show once (the run goes on).
+fn post_warning(text: &str) {
+    let message = js_sys::Object::new();
+    if js_sys::Reflect::set(&message, &"warning".into(), &JsValue::from_str(text)).is_ok() {
+        post(&message);
+    }
 }
 
 /// Run `session` (kept on the page's disk when `persist`): say `Hello`, and tick it every frame

@@ -246,6 +246,11 @@ impl BrowserEngine {
             }
             return;
         }
+        if let Some(warning) = field("warning") {
+            let on_warning = self.inner.borrow().on_warning.clone();
+            on_warning(warning);
+            return;
+        }
         let (Some(text), Some(storage)) = (field("save"), storage()) else {
             return;
         };
