@@ -29,6 +29,18 @@ async fn bad_http_input_gets_specific_errors_and_the_server_keeps_serving() {
         ("", "42".into(), 400, "JSON object"),
         ("", r#"{"type":"explode"}"#.into(), 400, "unknown variant"),
         ("", r#"{"node":1}"#.into(), 400, "missing \"type\""),
+        (
+            "",
+            r#"{"type":"reset","node":3}"#.into(),
+            400,
+            "unknown field \"node\" for reset: it takes election_timeout_ms_max",
+        ),
+        (
+            "",
+            r#"{"type":"heal","nodes":3}"#.into(),
+            400,
+            "heal: it takes no fields",
+        ),
         ("", r#"{"type":7}"#.into(), 400, "\"type\" must be a string"),
         (
             "",

@@ -438,10 +438,54 @@ pub(crate) fn parse_command(value: serde_json::Value) -> Result<Input, CommandEr
         }
         Some(_) => {}
     }
-    let mut command: ClientCommand = serde_json::from_value(value)
+    let mut command: ClientCommand = serde_json::from_value(value.clone())
         .map_err(|e| CommandError::invalid(format!("invalid command: {e}")))?;
+    refuse_unknown_fields(&value, &command)?;
     normalise(&mut command)?;
     Input::parse(command)
+}
+
+/// A field the command does not have is refused, not ignored: a misspelt `nodes` or `node`
+/// would otherwise read as "not given", and the command would run with a default the sender did
+/// not mean. The fields a command has are the ones it writes back (`None` is written as `null`,
+/// or left out when it is an optional id: those are only ever left out when not given).
+fn refuse_unknown_fields(
+    given: &serde_json::Value,
+    command: &ClientCommand,
+) -> Result<(), CommandError> {
+    let written = serde_json::to_value(command).unwrap_or_default();
+    let Some(given) = given.as_object() else {
+        return Ok(());
+    };
+    let unknown = given.iter().find(|(key, value)| {
+        !matches!(key.as_str(), "type" | "request_id")
+            && !value.is_null()
+            && written.get(key.as_str()).is_none()
+    });
+    match unknown {
+        None => Ok(()),
+        Some((key, _)) => {
+            let kind = written["type"].as_str().unwrap_or("this command");
+            let mut fields: Vec<&str> = written
+                .as_object()
+                .map(|o| {
+                    o.keys()
+                        .map(String::as_str)
+                        .filter(|k| *k != "type")
+                        .collect()
+                })
+                .unwrap_or_default();
+            fields.sort_unstable();
+            let takes = if fields.is_empty() {
+                "it takes no fields".to_string()
+            } else {
+                format!("it takes {}", fields.join(", "))
+            };
+            Err(CommandError::invalid(format!(
+                "unknown field {key:?} for {kind}: {takes}"
+            )))
+        }
+    }
 }
 
 /// The smallest non-zero probability accepted: a loss of one message in a million is already
