@@ -75,11 +75,14 @@ fn status(r: &Refusal) -> u16 {
     }
 }
 
+// The envelopes are written straight to text, as every other answer and message of the engine:
+// through `json!` each result type would also be compiled for serde_json's `Value` writer.
 fn error(status: u16, text: &str) -> Answer {
-    (
-        status,
-        serde_json::json!({ "ok": false, "error": text }).to_string(),
-    )
+    let body = super::lessons::Error {
+        ok: false,
+        error: text,
+    };
+    (status, serde_json::to_string(&body).unwrap_or_default())
 }
 
 fn refused(r: Refusal) -> Answer {
@@ -90,10 +93,11 @@ fn refused(r: Refusal) -> Answer {
 }
 
 fn ok(result: impl serde::Serialize) -> Answer {
-    (
-        200,
-        serde_json::json!({ "ok": true, "result": result }).to_string(),
-    )
+    let body = super::lessons::Ok { ok: true, result };
+    match serde_json::to_string(&body) {
+        Ok(text) => (200, text),
+        Err(e) => error(500, &e.to_string()),
+    }
 }
 
 /// The query string's `key=value` pairs, every key one of `known`.

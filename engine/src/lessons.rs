@@ -25,16 +25,16 @@ pub struct ApiReply {
 
 /// The server's success envelope (a struct, so `ok` comes first, as the server writes it).
 #[derive(Serialize)]
-struct Ok<T> {
-    ok: bool,
-    result: T,
+pub(super) struct Ok<T> {
+    pub(super) ok: bool,
+    pub(super) result: T,
 }
 
 /// The server's error envelope.
 #[derive(Serialize)]
-struct Error<'a> {
-    ok: bool,
-    error: &'a str,
+pub(super) struct Error<'a> {
+    pub(super) ok: bool,
+    pub(super) error: &'a str,
 }
 
 /// A route's outcome: its answer, or a status and a sentence.
