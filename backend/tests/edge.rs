@@ -36,8 +36,17 @@ async fn until_closed(server: &TestServer, bytes: &[u8]) -> (String, Duration) {
         .expect("connects");
     stream.write_all(bytes).await.expect("write");
     let start = Instant::now();
+    let received = read_to_close(&mut stream).await;
+    (
+        String::from_utf8_lossy(&received).to_string(),
+        start.elapsed(),
+    )
+}
+
+/// Every byte the server sends until it closes the connection (within [`DEADLINE`]).
+async fn read_to_close(stream: &mut TcpStream) -> Vec<u8> {
     let mut received = Vec::new();
-    let mut buf = [0u8; 4096];
+    let mut buf = [0u8; 65536];
     loop {
         match tokio::time::timeout(DEADLINE, stream.read(&mut buf)).await {
             Err(_) => panic!("the server kept a stalled connection open for {DEADLINE:?}"),
@@ -45,10 +54,7 @@ async fn until_closed(server: &TestServer, bytes: &[u8]) -> (String, Duration) {
             Ok(Ok(n)) => received.extend_from_slice(&buf[..n]),
         }
     }
-    (
-        String::from_utf8_lossy(&received).to_string(),
-        start.elapsed(),
-    )
+    received
 }
 
 #[tokio::test]
@@ -225,15 +231,7 @@ async fn a_text_message_that_is_not_utf8_gets_a_1007_close() {
         .await
         .unwrap();
     stream.write_all(&bytes).await.unwrap();
-    let mut received = Vec::new();
-    let mut buf = [0u8; 65536];
-    loop {
-        match tokio::time::timeout(DEADLINE, stream.read(&mut buf)).await {
-            Err(_) => panic!("the server kept the connection open"),
-            Ok(Ok(0)) | Ok(Err(_)) => break,
-            Ok(Ok(n)) => received.extend_from_slice(&buf[..n]),
-        }
-    }
+    let received = read_to_close(&mut stream).await;
     assert_eq!(
         close_code_in(&received),
         Some(1007),
