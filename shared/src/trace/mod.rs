@@ -21,6 +21,7 @@ mod input;
 pub mod link;
 mod record;
 mod replay;
+mod start;
 mod timeline;
 
 use serde::{Deserialize, Serialize};
@@ -34,6 +35,16 @@ pub use input::{apply, TraceInput, CONTROL_TYPE};
 pub use record::{Recorded, INPUTS_MAX};
 pub use replay::{is_marker, Position, Replay, Summary};
 pub use timeline::{Timeline, CHECKPOINT_EVERY_MS};
+
+/// The longest run a trace may hold, in virtual ms: 12 hours. A 50-minute class at speed 1 is
+/// 3,000,000 ms; a replay to this bound takes seconds of CPU (docs/trace.md has the figure), so
+/// a loaded trace can never keep the simulator busy for minutes.
+pub const END_MS_MAX: u64 = 12 * 60 * 60 * 1000;
+
+/// The most queue items a trace may say its run processed (`end_steps`, an input's `steps`):
+/// also bounds a replay's work when the cluster is busy (an idle 9-node cluster takes about 0.4
+/// steps per virtual ms; docs/trace.md).
+pub const END_STEPS_MAX: u64 = 40_000_000;
 
 /// The format version this code writes. A trace with a higher one is refused (it may mean
 /// things this code does not know); lower ones are read as they are (there are none yet).
@@ -118,7 +129,7 @@ impl Start {
         let mut storage = MemStorage::new();
         if let Start::Disk { nodes } = self {
             if let Some(disk) = nodes.iter().find(|d| d.node == node) {
-                // Checked by `Trace::check` (contiguous, from 1): these cannot fail.
+                // Checked by `Trace::check` (contiguous, from 1; see `start.rs`): these cannot fail.
                 let _ = storage.set_hard_state(disk.hard_state);
                 let _ = storage.append(&disk.log);
                 let _ = storage.sync();
@@ -199,7 +210,8 @@ impl Trace {
     }
 
     /// Check everything that can be checked without running: version, configuration, the start
-    /// state, and inputs in time (and step) order, none after the end.
+    /// state (disks Raft servers could have written), inputs in time (and step) order, none
+    /// after the end, and the end within [`END_MS_MAX`] and [`END_STEPS_MAX`].
     pub fn check(&self) -> Result<(), TraceError> {
         if self.version > TRACE_VERSION {
             return Err(TraceError::FutureVersion {
@@ -212,19 +224,20 @@ impl Trace {
             ));
         }
         crate::sim::validate(&self.config).map_err(|e| TraceError::Config(e.to_string()))?;
-        if let Start::Disk { nodes } = &self.start {
-            for disk in nodes {
-                if disk.node == 0 || disk.node > self.config.nodes {
-                    return Err(TraceError::Inconsistent(format!(
-                        "the start state names S{}, but the cluster has {} nodes",
-                        disk.node, self.config.nodes
-                    )));
-                }
-                let mut storage = MemStorage::new();
-                storage.append(&disk.log).map_err(|e| {
-                    TraceError::Inconsistent(format!("S{}'s start log: {e}", disk.node))
-                })?;
-            }
+        self.start
+            .check(self.config.nodes)
+            .map_err(TraceError::Inconsistent)?;
+        if self.end_ms > END_MS_MAX {
+            return Err(TraceError::Inconsistent(format!(
+                "end_ms {} is beyond the longest run a trace may hold ({END_MS_MAX} ms, 12 hours)",
+                self.end_ms
+            )));
+        }
+        let steps_max = self.end_steps.unwrap_or(END_STEPS_MAX).min(END_STEPS_MAX);
+        if let Some(steps) = self.end_steps.filter(|s| *s > END_STEPS_MAX) {
+            return Err(TraceError::Inconsistent(format!(
+                "end_steps {steps} is beyond the most a trace may hold ({END_STEPS_MAX})"
+            )));
         }
         let mut last = (0u64, 0u64);
         for (i, t) in self.inputs.iter().enumerate() {
@@ -236,11 +249,20 @@ impl Trace {
                     t.at_ms
                 )));
             }
+            if t.steps.is_some_and(|s| s > steps_max) {
+                return Err(TraceError::Inconsistent(format!(
+                    "input {} (at {} ms) comes after {} steps, past the trace's end ({steps_max})",
+                    i + 1,
+                    t.at_ms,
+                    here.1
+                )));
+            }
             last = here;
             t.input.check(&self.config).map_err(|e| {
                 TraceError::Inconsistent(format!("input {} (at {} ms): {e}", i + 1, t.at_ms))
             })?;
         }
+        // (An input's own `at_ms` past `end_ms` is caught here too: inputs are in time order.)
         if self.end_ms < last.0 || self.end_steps.is_some_and(|s| s < last.1) {
             return Err(TraceError::Inconsistent(format!(
                 "end_ms {} is before the last input ({} ms)",

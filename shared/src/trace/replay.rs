@@ -271,12 +271,17 @@ impl Replay {
 
     // ----- Internals -----
 
-    /// May the simulator process one more queue item before the next input (or the end)?
-    fn may_step(&self) -> bool {
-        let (steps, at_ms) = match self.trace.inputs.get(self.next) {
+    /// The next input's (or the end's) step count, when the trace gives it, and its time.
+    fn next_mark(&self) -> (Option<u64>, u64) {
+        match self.trace.inputs.get(self.next) {
             Some(i) => (i.steps, i.at_ms),
             None => (self.trace.end_steps, self.trace.end_ms),
-        };
+        }
+    }
+
+    /// May the simulator process one more queue item before the next input (or the end)?
+    fn may_step(&self) -> bool {
+        let (steps, at_ms) = self.next_mark();
         match steps {
             Some(n) => self.sim.stats().steps < n,
             None => self.sim.next_event_time().is_some_and(|t| t <= at_ms),
@@ -293,6 +298,17 @@ impl Replay {
                     self.sim.stats().steps
                 )));
             };
+            // Every item the recorded run processed before an input (or the end) was due by
+            // then: a count that reaches further is not this run's, and would let a trace run
+            // on far past its `end_ms`.
+            if let (Some(steps), at_ms) = self.next_mark() {
+                if t > at_ms {
+                    return Err(TraceError::Diverged(format!(
+                        "the trace says {steps} steps had run by {at_ms} ms, but the replay had                          run {} by then",
+                        self.sim.stats().steps
+                    )));
+                }
+            }
             if beyond(t) {
                 return Ok(Advanced::Stopped);
             }
