@@ -226,3 +226,33 @@ fn random_accepted_start_disks_never_panic_the_core() {
     }
     assert!(accepted >= 150, "only {accepted} of {tried} accepted");
 }
+
+/// QA: `POST /api/fork {"before_input": 999}` on a run with no inputs made a branch. An instant
+/// the run never had is refused (the server, the engine and `GET /api/trace/at` ask this).
+#[test]
+fn a_fork_names_an_instant_the_run_had() {
+    let mut trace = Trace::new(SimConfig::default(), Start::Empty);
+    trace.end_ms = 500;
+    trace.end_seq = Some(40);
+    let e = trace.reaches(Position::BeforeInput(999)).unwrap_err();
+    assert_eq!(e, "there is no input 999: this run has had no input yet");
+    trace.inputs.push(shared::trace::TracedInput {
+        at_ms: 100,
+        after_seq: None,
+        steps: None,
+        input: shared::trace::TraceInput::Heal,
+    });
+    assert!(trace.reaches(Position::BeforeInput(0)).is_ok());
+    let e = trace.reaches(Position::BeforeInput(1)).unwrap_err();
+    assert!(
+        e.contains("this run has 1 (before_input counts from 0 to 0)"),
+        "{e}"
+    );
+    assert!(trace.reaches(Position::Seq(40)).is_ok());
+    let e = trace.reaches(Position::Seq(41)).unwrap_err();
+    assert_eq!(e, "there is no event 41: this run has reached event 40");
+    assert!(
+        trace.reaches(Position::AtMs(u64::MAX)).is_ok(),
+        "a time is clamped"
+    );
+}

@@ -29,6 +29,29 @@ pub enum Position {
     End,
 }
 
+impl Trace {
+    /// Whether `position` is an instant of this run, or why not (a fork or a past instant
+    /// asked for one that is not, a 400): `before_input` must name one of the inputs, `seq` an
+    /// event the run has had (when the trace says how far it went). A time past the end is the
+    /// end, as docs/api.md says.
+    pub fn reaches(&self, position: Position) -> Result<(), String> {
+        match position {
+            Position::BeforeInput(n) if n >= self.inputs.len() => Err(match self.inputs.len() {
+                0 => format!("there is no input {n}: this run has had no input yet"),
+                len => format!(
+                    "there is no input {n}: this run has {len} (before_input counts from 0 to {})",
+                    len - 1
+                ),
+            }),
+            Position::Seq(s) if self.end_seq.is_some_and(|end| s > end) => Err(format!(
+                "there is no event {s}: this run has reached event {}",
+                self.end_seq.unwrap_or(0)
+            )),
+            _ => Ok(()),
+        }
+    }
+}
+
 /// A trace being re-executed. A clone goes on independently (checkpoints, see `Timeline`).
 #[derive(Clone)]
 pub struct Replay {
