@@ -41,10 +41,11 @@ pub use timeline::{Timeline, CHECKPOINT_EVERY_MS};
 /// has the figure), so a loaded trace can never keep the simulator busy for minutes.
 pub const END_MS_MAX: u64 = 12 * 60 * 60 * 1000;
 
-/// The most queue items a trace may say its run processed (`end_steps`, an input's `steps`):
-/// also bounds a replay's work when the cluster is busy (an idle 9-node cluster takes about 0.4
-/// steps per virtual ms; docs/trace.md).
-pub const END_STEPS_MAX: u64 = 40_000_000;
+/// The most queue items a trace read from outside may say its run processed (`end_steps`), and
+/// the most a replay runs for a trace that does not say: this bounds a replay's work when the
+/// cluster is busy (an idle 9-node cluster takes about 0.34 steps per virtual ms, 14.7 million
+/// in 12 hours; docs/trace.md has the time per step).
+pub const END_STEPS_MAX: u64 = 20_000_000;
 
 /// The format version this code writes. A trace with a higher one is refused (it may mean
 /// things this code does not know); lower ones are read as they are (there are none yet).

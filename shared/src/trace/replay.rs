@@ -14,7 +14,7 @@ use crate::sim::Sim;
 use crate::storage::MemStorage;
 use crate::types::{NodeId, Role, Term};
 
-use super::{apply, Trace, TraceError};
+use super::{apply, Trace, TraceError, END_STEPS_MAX};
 
 /// An instant of a trace.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -327,10 +327,21 @@ impl Replay {
             if let (Some(steps), at_ms) = self.next_mark() {
                 if t > at_ms {
                     return Err(TraceError::Diverged(format!(
-                        "the trace says {steps} steps had run by {at_ms} ms, but the replay had                          run {} by then",
+                        "the trace says {steps} steps had run by {at_ms} ms, but the replay had \
+                         run {} by then",
                         self.sim.stats().steps
                     )));
                 }
+            }
+            // A trace that does not say how many steps its run took (one written by hand) is
+            // held to the bound a loaded trace's `end_steps` is: a busy cluster must not turn
+            // 12 virtual hours into minutes of work. (Recorded traces always say.)
+            if self.trace.end_steps.is_none() && self.sim.stats().steps >= END_STEPS_MAX {
+                return Err(TraceError::Inconsistent(format!(
+                    "its run takes more than {END_STEPS_MAX} steps before {} ms, the most a \
+                     trace may hold: cut it shorter, or make the cluster less busy",
+                    self.sim.now_ms()
+                )));
             }
             if beyond(t) {
                 return Ok(Advanced::Stopped);
