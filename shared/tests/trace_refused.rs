@@ -94,6 +94,10 @@ fn each_impossible_start_disk_is_refused_with_a_sentence() {
     };
     nodes[0].log[0].index = LogIndex(2);
     assert!(refused(&gap).contains("without gaps"));
+    // The last anonymous request number there is: the next one would overflow.
+    let text = include_str!("probes/last-anonymous-serial.json");
+    let e = Trace::from_json(text).unwrap_err().to_string();
+    assert!(e.contains("no request could follow it"), "{e}");
 }
 
 /// What a recovered cluster really writes is accepted and replays.

@@ -5,6 +5,7 @@
 
 use std::collections::BTreeSet;
 
+use crate::sim::ANONYMOUS_CLIENT;
 use crate::types::{LogIndex, Term};
 
 use super::{NodeDisk, Start};
@@ -80,6 +81,18 @@ fn check_disk(disk: &NodeDisk, nodes: u64) -> Result<(), String> {
                 "entry {} has term {}, above the node's current_term {term}: a node has seen \
                  the term of every entry it holds",
                 e.index, e.term
+            ));
+        }
+        // The simulator numbers the next anonymous request after the highest on any disk.
+        if e.data
+            .client()
+            .is_some_and(|c| c.client_id == ANONYMOUS_CLIENT && c.serial == u64::MAX)
+        {
+            return Err(format!(
+                "entry {} is an anonymous request numbered {}, the last number there is: no \
+                 request could follow it",
+                e.index,
+                u64::MAX
             ));
         }
         last = e.term;
