@@ -163,6 +163,14 @@ async fn undo_steps_back_over_the_last_input_and_a_branch_comes_back() {
         "{body}"
     );
     assert_eq!(trace_of(&s).await.inputs, before.inputs, "nothing changed");
+    // A past instant the run never had is the same 400.
+    for path in [
+        format!("/api/trace/at?before_input={beyond}"),
+        format!("/api/trace/at/log?before_input={beyond}&node=1&from=1&to=5"),
+    ] {
+        let r = s.http.get(s.url(&path)).send().await.unwrap();
+        assert_eq!(r.status(), 400, "{path}");
+    }
     s.stop().await;
 }
 

@@ -272,7 +272,12 @@ impl Session {
             ));
         }
         answers::log_range(from, to).map_err(Refusal::Invalid)?;
-        let replay = self.timeline(Some(position))?.at(position)?;
+        let timeline = self.timeline(Some(position))?;
+        timeline
+            .trace()
+            .reaches(position)
+            .map_err(Refusal::Invalid)?;
+        let replay = timeline.at(position)?;
         Ok(ok(answers::log_page(replay.sim(), node, from, to)?))
     }
 
