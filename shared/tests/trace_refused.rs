@@ -260,3 +260,29 @@ fn a_fork_names_an_instant_the_run_had() {
         "a time is clamped"
     );
 }
+
+/// A trace that does not say how many steps its run took is held to a step budget
+/// (`END_STEPS_MAX`, 20 million, about ten seconds of CPU): QA's busy hand-written traces could
+/// otherwise make 12 virtual hours cost minutes. Here with a small budget.
+#[test]
+fn a_trace_without_end_steps_is_held_to_the_step_budget() {
+    let mut trace = Trace::new(SimConfig::default(), Start::Empty);
+    trace.end_ms = 60_000;
+    let mut replay = Replay::new(trace.clone()).unwrap().with_steps_max(1_000);
+    let e = replay.run_to(Position::End).unwrap_err().to_string();
+    assert!(
+        e.contains("its run takes more than 1000 steps before"),
+        "{e}"
+    );
+    assert_eq!(replay.sim().stats().steps, 1_000);
+    // A trace that gives its steps is held to them instead (a recorded run says).
+    let mut whole = Replay::new(trace).unwrap();
+    whole.run_to(Position::End).unwrap();
+    let mut recorded = whole.trace().clone();
+    recorded.end_steps = Some(whole.sim().stats().steps);
+    let mut again = Replay::new(recorded).unwrap().with_steps_max(1_000);
+    again
+        .run_to(Position::End)
+        .expect("its own count is its bound");
+    assert_eq!(END_STEPS_MAX, 20_000_000);
+}

@@ -67,6 +67,8 @@ pub struct Replay {
     tally: Tally,
     /// The nodes' start events are observed on the first move, once the options are set.
     started: bool,
+    /// The most steps run for a trace that does not give `end_steps` ([`END_STEPS_MAX`]).
+    steps_max: u64,
 }
 
 /// What a summary counts as the run goes.
@@ -154,6 +156,7 @@ impl Replay {
             markers: Vec::new(),
             tally: Tally::default(),
             started: false,
+            steps_max: END_STEPS_MAX,
         };
         Ok(replay)
     }
@@ -161,6 +164,13 @@ impl Replay {
     /// Run the safety checker over the whole replay (set before the first [`Replay::run_to`]).
     pub fn with_checker(mut self) -> Self {
         self.checker = Some(Checker::new());
+        self
+    }
+
+    /// Hold a trace without `end_steps` to `steps` steps instead of [`END_STEPS_MAX`] (a test
+    /// reaches a small bound in milliseconds).
+    pub fn with_steps_max(mut self, steps: u64) -> Self {
+        self.steps_max = steps;
         self
     }
 
@@ -336,10 +346,11 @@ impl Replay {
             // A trace that does not say how many steps its run took (one written by hand) is
             // held to the bound a loaded trace's `end_steps` is: a busy cluster must not turn
             // 12 virtual hours into minutes of work. (Recorded traces always say.)
-            if self.trace.end_steps.is_none() && self.sim.stats().steps >= END_STEPS_MAX {
+            if self.trace.end_steps.is_none() && self.sim.stats().steps >= self.steps_max {
                 return Err(TraceError::Inconsistent(format!(
-                    "its run takes more than {END_STEPS_MAX} steps before {} ms, the most a \
-                     trace may hold: cut it shorter, or make the cluster less busy",
+                    "its run takes more than {} steps before {} ms, the most a trace may hold: \
+                     cut it shorter, or make the cluster less busy",
+                    self.steps_max,
                     self.sim.now_ms()
                 )));
             }
