@@ -105,6 +105,15 @@ async fn a_teachers_file_is_opened_or_refused_with_its_line() {
     let e = v["error"].as_str().unwrap();
     assert!(e.starts_with("line 5: unknown command 'crsh'"), "{e}");
     assert_eq!(get(&s, "/api/lesson").await.1["result"], Value::Null);
+    // QA: this froze the whole server (SIGTERM included) while it staged the lesson.
+    let endless = include_str!("../../shared/tests/probes/qa-inf.lesson");
+    let (status, v) = post(&s, "/api/lesson", endless).await;
+    assert_eq!(status, 400, "{v}");
+    let e = v["error"].as_str().unwrap();
+    assert!(
+        e.starts_with("line 3: run 18446744073709551615 ms is longer"),
+        "{e}"
+    );
 
     let good = "title Mine\nnodes 3\nseed 4\n\nstep One\nsay Watch.\nrun until leader elected\n";
     let (status, v) = post(&s, "/api/lesson", good).await;

@@ -68,4 +68,13 @@ fn a_violation_exits_1_and_a_bad_file_exits_2() {
     let out = replay(&[torn.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("not a valid logscope trace"));
+
+    // QA: a start disk the core cannot recover from panicked (exit 101) instead.
+    let crash = dir.path().join("crash.json");
+    let text = include_str!("../../shared/tests/probes/qa-crash-trace.json");
+    std::fs::write(&crash, text).unwrap();
+    let out = replay(&[crash.to_str().unwrap()]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("entry 1 has term 5, above"), "{err}");
 }

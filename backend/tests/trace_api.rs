@@ -61,6 +61,16 @@ async fn a_posted_trace_becomes_the_live_run_and_bad_ones_change_nothing() {
         ),
         (text.replacen("\"node\":2", "\"node\":9", 1), "no node S9"),
         ("[]".to_string(), "not a valid"),
+        // QA: S1 at term 1 holding an entry of term 5 made the driver panic and the process exit.
+        (
+            include_str!("../../shared/tests/probes/qa-crash-trace.json").to_string(),
+            "entry 1 has term 5, above the node's current_term 1",
+        ),
+        // QA: 1e10 ms kept the simulator busy for minutes.
+        (
+            include_str!("../../shared/tests/probes/qa-big1e10.json").to_string(),
+            "beyond the longest run a trace may hold",
+        ),
     ] {
         let (status, body) = send(&s, "/api/trace", bad).await;
         assert_eq!(status, 400, "{body}");
@@ -126,6 +136,41 @@ async fn undo_steps_back_over_the_last_input_and_a_branch_comes_back() {
     assert_eq!(status, 404);
     let (status, body) = send(&s, "/api/fork", "{\"at_ms\":1,\"seq\":2}".into()).await;
     assert_eq!(status, 400, "{body}");
+    // QA: an input that does not exist made a branch (docs/api.md: anything else is a 400).
+    let before = trace_of(&s).await;
+    let beyond = before.inputs.len();
+    let (status, body) = send(
+        &s,
+        "/api/fork",
+        json!({ "before_input": beyond }).to_string(),
+    )
+    .await;
+    assert_eq!(status, 400, "{body}");
+    assert!(
+        body["error"]
+            .as_str()
+            .unwrap()
+            .contains("there is no input"),
+        "{body}"
+    );
+    let (status, body) = send(&s, "/api/fork", json!({ "seq": u64::MAX }).to_string()).await;
+    assert_eq!(status, 400, "{body}");
+    assert!(
+        body["error"]
+            .as_str()
+            .unwrap()
+            .contains("there is no event"),
+        "{body}"
+    );
+    assert_eq!(trace_of(&s).await.inputs, before.inputs, "nothing changed");
+    // A past instant the run never had is the same 400.
+    for path in [
+        format!("/api/trace/at?before_input={beyond}"),
+        format!("/api/trace/at/log?before_input={beyond}&node=1&from=1&to=5"),
+    ] {
+        let r = s.http.get(s.url(&path)).send().await.unwrap();
+        assert_eq!(r.status(), 400, "{path}");
+    }
     s.stop().await;
 }
 

@@ -45,6 +45,7 @@ pub(super) struct Replayed {
 /// Re-execute `trace` to `position`: the cluster as it was then, recording on from the inputs
 /// that led there (a fork keeps what led to its instant).
 pub(super) fn replayed(trace: Trace, position: Position) -> Result<Replayed, Refusal> {
+    trace.reaches(position).map_err(Refusal::Invalid)?;
     let mut replay = Replay::new(trace.clone())
         .map_err(|e| Refusal::Invalid(e.to_string()))?
         .with_checker();
@@ -275,7 +276,12 @@ impl Session {
             ));
         }
         answers::log_range(from, to).map_err(Refusal::Invalid)?;
-        let replay = self.timeline(Some(position))?.at(position)?;
+        let timeline = self.timeline(Some(position))?;
+        timeline
+            .trace()
+            .reaches(position)
+            .map_err(Refusal::Invalid)?;
+        let replay = timeline.at(position)?;
         Ok(ok(answers::log_page(replay.sim(), node, from, to)?))
     }
 

@@ -174,6 +174,10 @@ fn fork_and_undo_change_the_run_and_keep_the_old_one_as_a_branch() {
     // Refusals change nothing.
     let (status, _) = ask(&mut s, "POST", "api/fork", Some("{}"), wall);
     assert_eq!(status, 400);
+    let body = format!("{{\"before_input\": {}}}", s.sim().inputs().len());
+    let (status, reply) = ask(&mut s, "POST", "api/fork", Some(&body), wall);
+    assert_eq!(status, 400, "{reply}");
+    assert!(reply.to_string().contains("there is no input"), "{reply}");
     let (status, _) = ask(&mut s, "POST", "api/trace/branches/77/restore", None, wall);
     assert_eq!(status, 404);
     assert_eq!(s.sim().now_ms(), end_ms);

@@ -246,3 +246,39 @@ fn a_violation_is_asserted_where_it_happens_and_refused_elsewhere() {
     let e = error(&format!("{head}step one\nalign clocks\n"));
     assert_eq!(e, "line 5: 'align clocks': expected 'align timers'");
 }
+
+/// QA: `run 18446744073709551615ms` froze the server staging it. A `run` or `within` longer
+/// than `RUN_MAX_MS` is refused by the parser, naming the line, before anything runs; so is a
+/// lesson whose runs add up past what a trace may hold.
+#[test]
+fn runs_longer_than_the_bound_are_refused_naming_the_line() {
+    let refused = |text: &str| match lesson::parse(text) {
+        Ok(_) => panic!("accepted:\n{text}"),
+        Err(e) => e.to_string(),
+    };
+    let head = "title T\nstep a\n";
+    let e = refused(include_str!("probes/qa-inf.lesson"));
+    assert!(
+        e.starts_with("line 3: run 18446744073709551615 ms is longer than"),
+        "{e}"
+    );
+    let e = refused(&format!("{head}run 601s\n"));
+    assert!(
+        e.starts_with("line 3: run 601000 ms is longer than a lesson may run at once (10 minutes)"),
+        "{e}"
+    );
+    let e = refused(&format!("{head}run until leader elected within 11min\n"));
+    assert!(e.starts_with("line 3: within"), "{e}");
+    let e = refused(&format!("{head}run until leader elected within 3600s\n"));
+    assert!(e.starts_with("line 3: within 3600000 ms"), "{e}");
+    let e = refused(&format!("{head}run 18446744073709551615s\n"));
+    assert!(e.contains("too long a duration"), "{e}");
+    let many = format!("{head}{}", "run 600s\n".repeat(73));
+    let e = refused(&many);
+    assert!(
+        e.starts_with("line 75: the lesson's run lines add up to more than 12 hours"),
+        "{e}"
+    );
+    assert_eq!(lesson::RUN_MAX_MS, 600_000);
+    lesson::parse(&format!("{head}run 600s\n")).expect("the bound itself is allowed");
+}

@@ -133,6 +133,9 @@ impl Driver {
         reason: Reason,
     ) -> Result<ForkReply, CommandError> {
         let started = Instant::now();
+        if let Some(p) = position {
+            trace.reaches(p).map_err(CommandError::invalid)?;
+        }
         // Re-executed under the checker, so the live panel goes on knowing the whole run.
         let mut replay = Replay::new(trace.clone())
             .map_err(|e| CommandError::invalid(e.to_string()))?

@@ -360,6 +360,7 @@ async fn at_log(
     }
     answers::log_range(q.from, q.to).map_err(CommandError::invalid)?;
     let page = from_timeline(&state, position, move |t| {
+        t.trace().reaches(position).map_err(Refusal::Invalid)?;
         answers::log_page(t.at(position)?.sim(), q.node, q.from, q.to)
     })
     .await?;

@@ -32,7 +32,7 @@ pub use open::{
     listed, stage_text, LessonView, Listed, OpenLesson, QuestionView, Refusal, LESSON_BYTES_MAX,
     UPLOADED,
 };
-pub use parse::parse;
+pub use parse::{parse, RUN_MAX_MS};
 pub use stage::{stage, Staged, Stop, StopKind};
 
 /// A parsed lesson, ready to stage.

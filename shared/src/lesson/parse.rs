@@ -5,7 +5,7 @@
 use crate::command::Command;
 use crate::raft::BrokenRules;
 use crate::sim::{validate, SimConfig};
-use crate::trace::TraceInput;
+use crate::trace::{TraceInput, END_MS_MAX};
 use crate::types::{LogModel, Term};
 
 use super::words::{closest, ms, need_text, node, nodes, number, probability, range};
@@ -16,6 +16,11 @@ use super::{
 
 /// How long `run until` waits by default before the lesson is refused (virtual ms).
 pub const UNTIL_LIMIT_MS: u64 = 10_000;
+
+/// The longest one `run` line may let pass, and the longest `within` (virtual ms): 10 minutes.
+/// The built-in lessons run 400 ms at most; minutes leave room for slow networks and long
+/// demonstrations, while staging a lesson (which runs every line at once) stays quick.
+pub const RUN_MAX_MS: u64 = 10 * 60 * 1000;
 
 /// Parse a lesson. Blank lines and lines starting with `#` are skipped.
 pub fn parse(text: &str) -> Result<Lesson, LessonError> {
@@ -102,7 +107,32 @@ pub fn parse(text: &str) -> Result<Lesson, LessonError> {
             ))
         }
     }
+    within_trace_bound(&lesson)?;
     Ok(lesson)
+}
+
+/// A staged lesson becomes a trace: all its `run` lines (a `run until` counted at its limit)
+/// must fit in the longest run a trace may hold.
+fn within_trace_bound(lesson: &Lesson) -> Result<(), LessonError> {
+    let mut total = 0u64;
+    for action in lesson.steps.iter().flat_map(|s| &s.actions) {
+        total += match action.kind {
+            ActionKind::RunFor(ms) => ms,
+            ActionKind::RunUntil { limit_ms, .. } => limit_ms,
+            _ => 0,
+        };
+        if total > END_MS_MAX {
+            return Err(LessonError::at(
+                action.line,
+                format!(
+                    "the lesson's run lines add up to more than {} hours of virtual time here, \
+                     the longest run a trace may hold",
+                    END_MS_MAX / 3_600_000
+                ),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// A question must have its right answer.
@@ -310,11 +340,25 @@ fn step_line(
 
 /// `run 300ms`, `run 300`, `run until <event> [within 5000ms]`.
 fn run(rest: &str, line: usize, n: u64) -> Result<ActionKind, LessonError> {
+    let bounded = |ms: u64, what: &str| {
+        if ms > RUN_MAX_MS {
+            Err(LessonError::at(
+                line,
+                format!(
+                    "{what} {ms} ms is longer than a lesson may run at once ({} minutes); split \
+                     it into steps, or shorten it",
+                    RUN_MAX_MS / 60_000
+                ),
+            ))
+        } else {
+            Ok(ms)
+        }
+    };
     let Some(cond) = rest.strip_prefix("until") else {
-        return Ok(ActionKind::RunFor(ms(rest, line, "run")?));
+        return Ok(ActionKind::RunFor(bounded(ms(rest, line, "run")?, "run")?));
     };
     let (cond, limit_ms) = match cond.split_once(" within ") {
-        Some((c, l)) => (c, ms(l, line, "within")?),
+        Some((c, l)) => (c, bounded(ms(l, line, "within")?, "within")?),
         None => (cond, UNTIL_LIMIT_MS),
     };
     let words: Vec<&str> = cond.split_whitespace().collect();

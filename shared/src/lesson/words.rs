@@ -31,7 +31,9 @@ pub(super) fn ms(text: &str, line: usize, what: &str) -> Result<u64, LessonError
     if let Some(s) = t.strip_suffix("ms") {
         number(s, line, what)
     } else if let Some(s) = t.strip_suffix('s') {
-        Ok(number(s, line, what)? * 1000)
+        number(s, line, what)?.checked_mul(1000).ok_or_else(|| {
+            LessonError::at(line, format!("{what}: '{text}' is too long a duration"))
+        })
     } else {
         number(t, line, what).map_err(|_| {
             LessonError::at(

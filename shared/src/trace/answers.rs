@@ -237,6 +237,10 @@ pub struct At {
 /// The cluster at `position` of `timeline`'s run: each log windowed like the live snapshot's,
 /// or whole when `full`.
 pub fn at(timeline: &Timeline, position: Position, full: bool) -> Result<At, Refusal> {
+    timeline
+        .trace()
+        .reaches(position)
+        .map_err(Refusal::Invalid)?;
     let replay = timeline.at(position)?;
     let snapshot = if full {
         replay.sim().snapshot()

@@ -21,6 +21,7 @@ mod input;
 pub mod link;
 mod record;
 mod replay;
+mod start;
 mod timeline;
 
 use serde::{Deserialize, Serialize};
@@ -34,6 +35,17 @@ pub use input::{apply, TraceInput, CONTROL_TYPE};
 pub use record::{Recorded, INPUTS_MAX};
 pub use replay::{is_marker, Position, Replay, Summary};
 pub use timeline::{Timeline, CHECKPOINT_EVERY_MS};
+
+/// The longest run a trace read from outside may hold, in virtual ms: 12 hours. A 50-minute
+/// class at speed 1 is 3,000,000 ms; a replay to this bound takes seconds of CPU (docs/trace.md
+/// has the figure), so a loaded trace can never keep the simulator busy for minutes.
+pub const END_MS_MAX: u64 = 12 * 60 * 60 * 1000;
+
+/// The most queue items a trace read from outside may say its run processed (`end_steps`), and
+/// the most a replay runs for a trace that does not say: this bounds a replay's work when the
+/// cluster is busy (an idle 9-node cluster takes about 0.34 steps per virtual ms, 14.7 million
+/// in 12 hours; docs/trace.md has the time per step).
+pub const END_STEPS_MAX: u64 = 20_000_000;
 
 /// The format version this code writes. A trace with a higher one is refused (it may mean
 /// things this code does not know); lower ones are read as they are (there are none yet).
@@ -118,7 +130,7 @@ impl Start {
         let mut storage = MemStorage::new();
         if let Start::Disk { nodes } = self {
             if let Some(disk) = nodes.iter().find(|d| d.node == node) {
-                // Checked by `Trace::check` (contiguous, from 1): these cannot fail.
+                // Checked by `Trace::check` (contiguous, from 1; see `start.rs`): these cannot fail.
                 let _ = storage.set_hard_state(disk.hard_state);
                 let _ = storage.append(&disk.log);
                 let _ = storage.sync();
@@ -190,7 +202,26 @@ impl Trace {
         let trace: Trace =
             serde_json::from_value(value).map_err(|e| TraceError::Malformed(e.to_string()))?;
         trace.check()?;
+        trace.check_bounds()?;
         Ok(trace)
+    }
+
+    /// A trace from outside (a file, a link, a body) may not ask for more work than a replay of
+    /// seconds: its end within [`END_MS_MAX`] and [`END_STEPS_MAX`]. (Not part of [`Trace::check`]:
+    /// the live run's own trace keeps its history routes however long the server ran.)
+    pub fn check_bounds(&self) -> Result<(), TraceError> {
+        if self.end_ms > END_MS_MAX {
+            return Err(TraceError::Inconsistent(format!(
+                "end_ms {} is beyond the longest run a trace may hold ({END_MS_MAX} ms, 12 hours)",
+                self.end_ms
+            )));
+        }
+        if let Some(steps) = self.end_steps.filter(|s| *s > END_STEPS_MAX) {
+            return Err(TraceError::Inconsistent(format!(
+                "end_steps {steps} is beyond the most a trace may hold ({END_STEPS_MAX})"
+            )));
+        }
+        Ok(())
     }
 
     /// The trace as JSON (one line; inputs in order).
@@ -199,7 +230,8 @@ impl Trace {
     }
 
     /// Check everything that can be checked without running: version, configuration, the start
-    /// state, and inputs in time (and step) order, none after the end.
+    /// state (disks Raft servers could have written), inputs in time (and step) order, none
+    /// after the end. ([`Trace::from_json`] adds [`Trace::check_bounds`].)
     pub fn check(&self) -> Result<(), TraceError> {
         if self.version > TRACE_VERSION {
             return Err(TraceError::FutureVersion {
@@ -212,20 +244,9 @@ impl Trace {
             ));
         }
         crate::sim::validate(&self.config).map_err(|e| TraceError::Config(e.to_string()))?;
-        if let Start::Disk { nodes } = &self.start {
-            for disk in nodes {
-                if disk.node == 0 || disk.node > self.config.nodes {
-                    return Err(TraceError::Inconsistent(format!(
-                        "the start state names S{}, but the cluster has {} nodes",
-                        disk.node, self.config.nodes
-                    )));
-                }
-                let mut storage = MemStorage::new();
-                storage.append(&disk.log).map_err(|e| {
-                    TraceError::Inconsistent(format!("S{}'s start log: {e}", disk.node))
-                })?;
-            }
-        }
+        self.start
+            .check(self.config.nodes)
+            .map_err(TraceError::Inconsistent)?;
         let mut last = (0u64, 0u64);
         for (i, t) in self.inputs.iter().enumerate() {
             let here = (t.at_ms, t.steps.unwrap_or(last.1));
@@ -241,6 +262,7 @@ impl Trace {
                 TraceError::Inconsistent(format!("input {} (at {} ms): {e}", i + 1, t.at_ms))
             })?;
         }
+        // (An input's own `at_ms` past `end_ms` is caught here too: inputs are in time order.)
         if self.end_ms < last.0 || self.end_steps.is_some_and(|s| s < last.1) {
             return Err(TraceError::Inconsistent(format!(
                 "end_ms {} is before the last input ({} ms)",

@@ -14,7 +14,7 @@ use crate::sim::Sim;
 use crate::storage::MemStorage;
 use crate::types::{NodeId, Role, Term};
 
-use super::{apply, Trace, TraceError};
+use super::{apply, Trace, TraceError, END_STEPS_MAX};
 
 /// An instant of a trace.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -27,6 +27,29 @@ pub enum Position {
     BeforeInput(usize),
     /// The end of the trace.
     End,
+}
+
+impl Trace {
+    /// Whether `position` is an instant of this run, or why not (a fork or a past instant
+    /// asked for one that is not, a 400): `before_input` must name one of the inputs, `seq` an
+    /// event the run has had (when the trace says how far it went). A time past the end is the
+    /// end, as docs/api.md says.
+    pub fn reaches(&self, position: Position) -> Result<(), String> {
+        match position {
+            Position::BeforeInput(n) if n >= self.inputs.len() => Err(match self.inputs.len() {
+                0 => format!("there is no input {n}: this run has had no input yet"),
+                len => format!(
+                    "there is no input {n}: this run has {len} (before_input counts from 0 to {})",
+                    len - 1
+                ),
+            }),
+            Position::Seq(s) if self.end_seq.is_some_and(|end| s > end) => Err(format!(
+                "there is no event {s}: this run has reached event {}",
+                self.end_seq.unwrap_or(0)
+            )),
+            _ => Ok(()),
+        }
+    }
 }
 
 /// A trace being re-executed. A clone goes on independently (checkpoints, see `Timeline`).
@@ -44,6 +67,8 @@ pub struct Replay {
     tally: Tally,
     /// The nodes' start events are observed on the first move, once the options are set.
     started: bool,
+    /// The most steps run for a trace that does not give `end_steps` ([`END_STEPS_MAX`]).
+    steps_max: u64,
 }
 
 /// What a summary counts as the run goes.
@@ -131,6 +156,7 @@ impl Replay {
             markers: Vec::new(),
             tally: Tally::default(),
             started: false,
+            steps_max: END_STEPS_MAX,
         };
         Ok(replay)
     }
@@ -138,6 +164,13 @@ impl Replay {
     /// Run the safety checker over the whole replay (set before the first [`Replay::run_to`]).
     pub fn with_checker(mut self) -> Self {
         self.checker = Some(Checker::new());
+        self
+    }
+
+    /// Hold a trace without `end_steps` to `steps` steps instead of [`END_STEPS_MAX`] (a test
+    /// reaches a small bound in milliseconds).
+    pub fn with_steps_max(mut self, steps: u64) -> Self {
+        self.steps_max = steps;
         self
     }
 
@@ -271,12 +304,17 @@ impl Replay {
 
     // ----- Internals -----
 
-    /// May the simulator process one more queue item before the next input (or the end)?
-    fn may_step(&self) -> bool {
-        let (steps, at_ms) = match self.trace.inputs.get(self.next) {
+    /// The next input's (or the end's) step count, when the trace gives it, and its time.
+    fn next_mark(&self) -> (Option<u64>, u64) {
+        match self.trace.inputs.get(self.next) {
             Some(i) => (i.steps, i.at_ms),
             None => (self.trace.end_steps, self.trace.end_ms),
-        };
+        }
+    }
+
+    /// May the simulator process one more queue item before the next input (or the end)?
+    fn may_step(&self) -> bool {
+        let (steps, at_ms) = self.next_mark();
         match steps {
             Some(n) => self.sim.stats().steps < n,
             None => self.sim.next_event_time().is_some_and(|t| t <= at_ms),
@@ -293,6 +331,29 @@ impl Replay {
                     self.sim.stats().steps
                 )));
             };
+            // Every item the recorded run processed before an input (or the end) was due by
+            // then: a count that reaches further is not this run's, and would let a trace run
+            // on far past its `end_ms`.
+            if let (Some(steps), at_ms) = self.next_mark() {
+                if t > at_ms {
+                    return Err(TraceError::Diverged(format!(
+                        "the trace says {steps} steps had run by {at_ms} ms, but the replay had \
+                         run {} by then",
+                        self.sim.stats().steps
+                    )));
+                }
+            }
+            // A trace that does not say how many steps its run took (one written by hand) is
+            // held to the bound a loaded trace's `end_steps` is: a busy cluster must not turn
+            // 12 virtual hours into minutes of work. (Recorded traces always say.)
+            if self.trace.end_steps.is_none() && self.sim.stats().steps >= self.steps_max {
+                return Err(TraceError::Inconsistent(format!(
+                    "its run takes more than {} steps before {} ms, the most a trace may hold: \
+                     cut it shorter, or make the cluster less busy",
+                    self.steps_max,
+                    self.sim.now_ms()
+                )));
+            }
             if beyond(t) {
                 return Ok(Advanced::Stopped);
             }
