@@ -230,8 +230,10 @@ fn branch_id(text: &str) -> Result<u64, ServerError> {
     })
 }
 
-/// The checkpoints of the last trace asked about; rebuilt when the run has moved past them or
-/// become another run. One build at a time (the lock is held while building).
+/// The checkpoints of the last trace asked about, with its markers; extended when the run has
+/// moved past them (only what was added is re-executed), rebuilt when it became another run.
+/// One build at a time (the lock is held while building), so a repeated question about an
+/// unchanged run costs no re-execution, and one about a grown run only the growth.
 pub(super) type TimelineCache = Arc<tokio::sync::Mutex<Option<Arc<Timeline>>>>;
 
 /// The run's timeline, covering `position` (or the whole run so far when `None`).
@@ -247,8 +249,11 @@ async fn timeline(
     {
         return Ok(cached.clone());
     }
-    let built = tokio::task::spawn_blocking(move || Timeline::build(trace, CHECKPOINT_EVERY_MS))
-        .await
+    // Extended in place when no answer still reads it (else a copy: checkpoints are shared).
+    let cached = cache.take().map(Arc::unwrap_or_clone);
+    let built =
+        tokio::task::spawn_blocking(move || Timeline::update(cached, trace, CHECKPOINT_EVERY_MS))
+            .await
         .map_err(|e| ServerError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?
         .map_err(|e| ServerError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
     let built = Arc::new(built);

@@ -33,7 +33,7 @@ pub use control::{broken_rules_reply, control_input, control_reply, reset_config
 pub use input::{apply, TraceInput, CONTROL_TYPE};
 pub use record::{Recorded, INPUTS_MAX};
 pub use replay::{is_marker, Position, Replay, Summary};
-pub use timeline::{Timeline, CHECKPOINT_EVERY_MS};
+pub use timeline::{Timeline, CHECKPOINTS_MAX, CHECKPOINT_EVERY_MS};
 
 /// The format version this code writes. A trace with a higher one is refused (it may mean
 /// things this code does not know); lower ones are read as they are (there are none yet).
