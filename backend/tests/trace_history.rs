@@ -46,12 +46,21 @@ async fn a_command_naming_no_node_leaves_the_history_usable() {
         .iter()
         .map(|i| i["text"].as_str().unwrap())
         .collect();
-    assert!(!texts.iter().any(|t| t.contains("S9") || t.contains("S12")), "{texts:?}");
+    assert!(
+        !texts.iter().any(|t| t.contains("S9") || t.contains("S12")),
+        "{texts:?}"
+    );
     let trace = trace_of(&s).await;
-    assert!(trace.inputs.iter().all(|i| !i.input.describe().contains("S9")));
+    assert!(trace
+        .inputs
+        .iter()
+        .all(|i| !i.input.describe().contains("S9")));
     let (status, body) = s.post_to("/api/undo", String::new()).await;
     assert_eq!(status, 200, "{body}");
-    assert!(s.cluster().await.nodes.iter().all(|n| n.up), "the crash of S2 undone");
+    assert!(
+        s.cluster().await.nodes.iter().all(|n| n.up),
+        "the crash of S2 undone"
+    );
     s.stop().await;
 }
 
@@ -60,10 +69,14 @@ async fn undo_steps_over_refused_commands() {
     let s = TestServer::start(Options::default()).await;
     s.leader().await;
     s.command(json!({"type": "pause"})).await;
-    s.command(json!({"type": "append", "command": "add 5"})).await;
+    s.command(json!({"type": "append", "command": "add 5"}))
+        .await;
     let appended = trace_of(&s).await.inputs.len() - 1;
     let (status, body) = s
-        .post("", json!({"type": "network", "loss_probability": 1.5}).to_string())
+        .post(
+            "",
+            json!({"type": "network", "loss_probability": 1.5}).to_string(),
+        )
         .await;
     assert_eq!(status, 400, "{body}");
     let (status, body) = s
@@ -74,7 +87,10 @@ async fn undo_steps_over_refused_commands() {
 
     let (status, body) = s.post_to("/api/undo", String::new()).await;
     assert_eq!(status, 200, "{body}");
-    assert_eq!(body["result"]["inputs"], appended, "one undo takes the append back");
+    assert_eq!(
+        body["result"]["inputs"], appended,
+        "one undo takes the append back"
+    );
     let trace = trace_of(&s).await;
     assert_eq!(trace.inputs.len(), appended);
     s.stop().await;
@@ -89,7 +105,11 @@ async fn a_stored_trace_naming_no_node_is_refused_clearly_and_breaks_nothing() {
     // What an older server wrote after `{"type":"crash","node":9}`: the refused input recorded.
     let file = dir.path().join("data").join("trace.jsonl");
     let text = std::fs::read_to_string(&file).unwrap();
-    let last = text.lines().rev().find(|l| l.contains("\"line\":\"input\"")).unwrap();
+    let last = text
+        .lines()
+        .rev()
+        .find(|l| l.contains("\"line\":\"input\""))
+        .unwrap();
     let bad = last.replace("\"node\":2", "\"node\":9");
     assert_ne!(bad, last);
     std::fs::write(&file, format!("{text}{bad}\n")).unwrap();
@@ -100,14 +120,22 @@ async fn a_stored_trace_naming_no_node_is_refused_clearly_and_breaks_nothing() {
     let (status, body) = get(&s, "/api/trace/branches").await;
     assert_eq!(status, 200, "{body}");
     let branches: Value = serde_json::from_str(&body).unwrap();
-    let kept = branches["result"].as_array().unwrap().last().unwrap().clone();
+    let kept = branches["result"]
+        .as_array()
+        .unwrap()
+        .last()
+        .unwrap()
+        .clone();
     assert_eq!(kept["reason"], "recovered", "{kept}");
     let id = kept["id"].as_u64().unwrap();
     let (status, body) = s
         .post_to(&format!("/api/trace/branches/{id}/restore"), String::new())
         .await;
     assert_eq!(status, 400, "{body}");
-    assert!(body["error"].as_str().unwrap().contains("no node S9"), "{body}");
+    assert!(
+        body["error"].as_str().unwrap().contains("no node S9"),
+        "{body}"
+    );
     let (status, body) = get(&s, &format!("/api/trace/branches/{id}")).await;
     assert_eq!(status, 200, "the branch still downloads: {body}");
     let (status, body) = get(&s, "/api/trace/at?at_ms=0").await;

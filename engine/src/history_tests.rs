@@ -227,7 +227,12 @@ fn a_command_naming_no_node_leaves_the_history_usable() {
     ] {
         command(&mut s, wall, serde_json::from_str(bad).unwrap());
     }
-    assert_eq!(s.sim().inputs().len(), before, "nothing recorded: {:?}", s.sim().inputs());
+    assert_eq!(
+        s.sim().inputs().len(),
+        before,
+        "nothing recorded: {:?}",
+        s.sim().inputs()
+    );
     let (status, markers) = ask(&mut s, "GET", "api/trace/markers", None, wall);
     assert_eq!(status, 200, "{markers}");
     let (status, text) = s.history_api("GET", "api/trace", None, wall).unwrap();
@@ -241,12 +246,28 @@ fn a_command_naming_no_node_leaves_the_history_usable() {
 #[test]
 fn undo_steps_over_refused_commands() {
     let (mut s, wall, leader) = recorded_run();
-    command(&mut s, wall, serde_json::json!({"type": "restart", "node": leader.0}));
+    command(
+        &mut s,
+        wall,
+        serde_json::json!({"type": "restart", "node": leader.0}),
+    );
     let appended = s.sim().inputs().len() - 1;
     assert!(up(&s, leader));
-    command(&mut s, wall, serde_json::json!({"type": "network", "loss_probability": 1.5}));
-    command(&mut s, wall, serde_json::json!({"type": "restart", "node": leader.0}));
-    assert_eq!(s.sim().inputs().len(), appended + 3, "refused, and recorded");
+    command(
+        &mut s,
+        wall,
+        serde_json::json!({"type": "network", "loss_probability": 1.5}),
+    );
+    command(
+        &mut s,
+        wall,
+        serde_json::json!({"type": "restart", "node": leader.0}),
+    );
+    assert_eq!(
+        s.sim().inputs().len(),
+        appended + 3,
+        "refused, and recorded"
+    );
     let (status, undo) = ask(&mut s, "POST", "/api/undo", None, wall);
     assert_eq!(status, 200, "{undo}");
     assert_eq!(undo["result"]["inputs"], appended, "{undo}");

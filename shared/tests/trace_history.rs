@@ -67,10 +67,7 @@ fn an_input_naming_no_node_is_refused_and_left_out_of_the_trace() {
             groups: vec![vec![NodeId(1), NodeId(9)]],
         },
     ];
-    let good = [
-        append("add 5", None),
-        TraceInput::Crash { node: NodeId(2) },
-    ];
+    let good = [append("add 5", None), TraceInput::Crash { node: NodeId(2) }];
     for (input, then) in bad.into_iter().zip(good.iter().cycle()) {
         let refused = live.input(input.clone());
         assert!(
@@ -111,7 +108,11 @@ fn undo_goes_back_over_the_last_input_that_changed_something() {
         paused: true,
         speed: 1.0,
     });
-    assert_eq!(live.inputs().len(), appended + 4, "refused inputs are recorded");
+    assert_eq!(
+        live.inputs().len(),
+        appended + 4,
+        "refused inputs are recorded"
+    );
     assert_eq!(live.last_undoable(), Some(appended));
 
     let trace = live.trace();
@@ -177,7 +178,10 @@ fn a_grown_timeline_answers_as_one_built_at_once() {
         let traces = growing_run(seed);
         let mut grown = Timeline::build(traces[0].clone(), 500).unwrap();
         for (i, trace) in traces.iter().enumerate().skip(1) {
-            assert!(grown.extend(trace.clone()).unwrap(), "seed {seed}: a growth");
+            assert!(
+                grown.extend(trace.clone()).unwrap(),
+                "seed {seed}: a growth"
+            );
             let built = Timeline::build(trace.clone(), 500).unwrap();
             assert_eq!(grown.len(), built.len());
             assert_same(&grown, &built, &format!("seed {seed}, stage {i}"));
@@ -199,7 +203,11 @@ fn a_long_runs_timeline_keeps_a_bounded_number_of_checkpoints() {
     let trace = traces.last().unwrap().clone();
     let every_ms = (trace.end_ms / (3 * CHECKPOINTS_MAX as u64)).max(1);
     let dense = Timeline::build(trace.clone(), every_ms).unwrap();
-    assert!(dense.len() <= CHECKPOINTS_MAX, "{} checkpoints", dense.len());
+    assert!(
+        dense.len() <= CHECKPOINTS_MAX,
+        "{} checkpoints",
+        dense.len()
+    );
     assert!(dense.len() > CHECKPOINTS_MAX / 4);
     let mut grown = Timeline::build(traces[0].clone(), every_ms).unwrap();
     assert!(grown.extend(trace.clone()).unwrap());

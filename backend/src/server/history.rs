@@ -254,8 +254,8 @@ async fn timeline(
     let built =
         tokio::task::spawn_blocking(move || Timeline::update(cached, trace, CHECKPOINT_EVERY_MS))
             .await
-        .map_err(|e| ServerError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?
-        .map_err(|e| ServerError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
+            .map_err(|e| ServerError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?
+            .map_err(|e| ServerError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
     let built = Arc::new(built);
     *cache = Some(built.clone());
     Ok(built)

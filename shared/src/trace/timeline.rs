@@ -173,9 +173,8 @@ fn grows(old: &Trace, new: &Trace) -> bool {
     let Some(old_steps) = old.end_steps else {
         return false; // The end is not exact (a hand-written or frozen trace).
     };
-    let after_end = |ms: u64, steps: Option<u64>| {
-        ms >= old.end_ms && steps.is_some_and(|s| s >= old_steps)
-    };
+    let after_end =
+        |ms: u64, steps: Option<u64>| ms >= old.end_ms && steps.is_some_and(|s| s >= old_steps);
     old.version == new.version
         && old.config == new.config
         && old.start == new.start
