@@ -142,3 +142,40 @@ async fn a_stored_trace_naming_no_node_is_refused_clearly_and_breaks_nothing() {
     assert_eq!(status, 200, "{body}");
     s.stop().await;
 }
+
+/// The markers the driver keeps from the live event stream are those a re-execution of the
+/// run's trace marks (a fork's prefix included), without re-executing anything per call.
+#[tokio::test]
+async fn the_live_markers_are_the_replays() {
+    let s = TestServer::start(Options::default()).await;
+    let (leader, _) = s.leader().await;
+    s.command(json!({"type": "append", "command": "add 5"}))
+        .await;
+    s.command(json!({"type": "crash", "node": leader.0})).await;
+    common::eventually("a new leader", || async {
+        common::leader_of(&s.cluster().await).filter(|(l, _)| *l != leader)
+    })
+    .await;
+    // Back to before the crash: the marks of the election after it must go too.
+    let crash = trace_of(&s).await.inputs.len() - 1;
+    let (status, body) = s
+        .post_to("/api/fork", json!({"before_input": crash}).to_string())
+        .await;
+    assert_eq!(status, 200, "{body}");
+    s.command(json!({"type": "append", "command": "mul 3"}))
+        .await;
+    s.command(json!({"type": "pause"})).await;
+
+    let (status, body) = get(&s, "/api/trace/markers").await;
+    assert_eq!(status, 200, "{body}");
+    let live: Value = serde_json::from_str(&body).unwrap();
+    let trace = trace_of(&s).await;
+    let timeline = shared::trace::Timeline::build(trace, 1_000).unwrap();
+    let replayed = serde_json::to_value(shared::trace::answers::markers(&timeline)).unwrap();
+    assert_eq!(live["result"], replayed);
+    assert!(
+        replayed["events"].as_array().unwrap().len() >= 3,
+        "{replayed}"
+    );
+    s.stop().await;
+}

@@ -131,12 +131,14 @@ impl Driver {
         // Re-executed under the checker, so the live panel goes on knowing the whole run.
         let mut replay = Replay::new(trace.clone())
             .map_err(|e| CommandError::invalid(e.to_string()))?
-            .with_checker();
+            .with_checker()
+            .keeping_markers();
         replay
             .run_to(position.unwrap_or(Position::End))
             .map_err(|e| CommandError::invalid(e.to_string()))?;
         let kept = replay.inputs_applied();
         let refused = replay.refused_inputs().to_vec();
+        let marks = super::marks::Marks::resumed(replay.take_markers(), replay.marker_leader());
         let checker = replay.checker().cloned().unwrap_or_default();
         let found = replay.violation().cloned();
         let memory = replay.into_sim();
@@ -157,6 +159,7 @@ impl Driver {
             CommandError::unavailable(format!("could not rewrite the nodes' files: {e}"))
         })?;
         self.sim = Recorded::new(live, prefix).with_refused(&refused);
+        self.marks = marks;
         self.safety = super::safety::Safety::resumed(&self.sim, checker, found.as_ref());
         self.new_segment(reason);
         self.run += 1;

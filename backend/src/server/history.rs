@@ -371,10 +371,10 @@ async fn at_log(
     Ok(ok(page))
 }
 
-/// `GET /api/trace/markers`: what a timeline marks, over the whole run so far.
+/// `GET /api/trace/markers`: what a timeline marks, over the whole run so far. The driver keeps
+/// them from the live event stream: answering re-executes nothing, however long the run.
 async fn markers(
     State(state): State<AppState>,
 ) -> Result<axum::Json<Envelope<Markers>>, ServerError> {
-    let timeline = timeline(&state, None).await?;
-    Ok(ok(answers::markers(&timeline)))
+    Ok(ok(state.inner.driver.markers().await?))
 }

@@ -160,6 +160,11 @@ impl Replay {
         self
     }
 
+    /// The leader as the events so far tell (what [`is_marker`] needs to go on marking).
+    pub fn marker_leader(&self) -> Option<NodeId> {
+        self.tally.last_leader
+    }
+
     /// The marked events since the last call.
     pub fn take_markers(&mut self) -> Vec<SimEvent> {
         std::mem::take(&mut self.markers)
