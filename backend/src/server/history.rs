@@ -1,8 +1,9 @@
 //! The history endpoints: `GET`/`POST /api/trace`, `GET /api/trace/link`,
 //! `GET /api/trace/at[/log]`, `GET /api/trace/markers`, `POST /api/fork`, `POST /api/undo`,
 //! `GET /api/trace/branches[/{id}]` and `POST /api/trace/branches/{id}/restore` (docs/api.md).
-//! `at` and `markers` re-execute the run's trace off the driver's thread, from checkpoints kept
-//! between requests ([`TimelineCache`]). Owns their HTTP shapes; must not reach
+//! `at` re-executes the run's trace off the driver's thread, from checkpoints kept (and extended
+//! as the run grows) between requests ([`TimelineCache`]); `markers` asks the driver, which keeps
+//! them from the live event stream. Owns their HTTP shapes; must not reach
 //! the simulator except through the driver's handle, nor re-execute anything itself.
 
 use std::net::SocketAddr;
@@ -230,7 +231,7 @@ fn branch_id(text: &str) -> Result<u64, ServerError> {
     })
 }
 
-/// The checkpoints of the last trace asked about, with its markers; extended when the run has
+/// The checkpoints of the last trace asked about; extended when the run has
 /// moved past them (only what was added is re-executed), rebuilt when it became another run.
 /// One build at a time (the lock is held while building), so a repeated question about an
 /// unchanged run costs no re-execution, and one about a grown run only the growth.
