@@ -53,13 +53,14 @@ pub(super) fn replayed(trace: Trace, position: Position) -> Result<Replayed, Ref
         .run_to(position)
         .map_err(|e| Refusal::Invalid(e.to_string()))?;
     let kept = replay.inputs_applied();
+    let refused = replay.refused_inputs().to_vec();
     let checker = replay.checker().cloned().unwrap_or_default();
     let found = replay.violation().cloned();
     let sim = replay.into_sim();
     let prefix = trace.prefix(kept, sim.now_ms(), sim.last_seq(), sim.stats().steps);
     let violation = found.map(|v| SafetyViolation::from_checker(&v, sim.last_seq()));
     Ok(Replayed {
-        sim: Recorded::new(sim, prefix),
+        sim: Recorded::new(sim, prefix).with_refused(&refused),
         checker,
         violation,
     })
@@ -247,7 +248,9 @@ impl Session {
         let trace = self.sim.trace();
         let fresh = self.history.timeline.as_ref();
         if !fresh.is_some_and(|t| answers::timeline_serves(t, &trace, position)) {
-            self.history.timeline = Some(Timeline::build(trace, CHECKPOINT_EVERY_MS)?);
+            // Extended when the run only grew (re-executing what was added), else built anew.
+            let cached = self.history.timeline.take();
+            self.history.timeline = Some(Timeline::update(cached, trace, CHECKPOINT_EVERY_MS)?);
         }
         Ok(self.history.timeline.as_ref().expect("just built"))
     }
@@ -305,12 +308,13 @@ impl Session {
         moved.map(ok).unwrap_or_else(refused)
     }
 
-    /// Fork just before the last action (pause and speed changes are not actions).
+    /// Fork just before the last input that changed something (pause and speed changes are not
+    /// actions, and a refused command did nothing a person would undo), as on the server.
     fn undo(&mut self, wall_ms: f64) -> Result<ForkReply, Refusal> {
         let trace = self.sim.trace();
-        let Some(last) = trace.inputs.iter().rposition(|i| i.input.is_action()) else {
+        let Some(last) = self.sim.last_undoable() else {
             return Err(Refusal::Invalid(
-                "nothing to undo: this run has had no input yet".into(),
+                "nothing to undo: this run has had no input that changed anything yet".into(),
             ));
         };
         self.become_instant(trace, Position::BeforeInput(last), Reason::Undo, wall_ms)

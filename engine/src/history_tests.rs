@@ -204,3 +204,76 @@ fn a_trace_loads_into_the_browser_and_a_bad_one_changes_nothing() {
     assert_eq!(other.sim().now_ms(), s.sim().now_ms());
     assert_eq!(other.snapshot().nodes, s.snapshot().nodes);
 }
+
+fn command(s: &mut Session, wall: f64, json: Value) {
+    let command: ClientCommand = serde_json::from_value(json).expect("a command");
+    s.request(
+        ClientRequest {
+            request_id: 7,
+            command,
+        },
+        wall,
+    );
+}
+
+/// A command naming a node the cluster does not have is refused and not recorded: the
+/// timeline, the downloaded trace and undo keep working (they refused the trace before).
+#[test]
+fn a_command_naming_no_node_leaves_the_history_usable() {
+    let (mut s, wall, _) = recorded_run();
+    let before = s.sim().inputs().len();
+    for bad in [
+        r#"{"type":"crash","node":9}"#,
+        r#"{"type":"restart","node":12}"#,
+        r#"{"type":"append","command":"add 5","node":9}"#,
+        r#"{"type":"isolate","node":0}"#,
+        r#"{"type":"cut","from":1,"to":6}"#,
+    ] {
+        command(&mut s, wall, serde_json::from_str(bad).unwrap());
+    }
+    assert_eq!(
+        s.sim().inputs().len(),
+        before,
+        "nothing recorded: {:?}",
+        s.sim().inputs()
+    );
+    let (status, markers) = ask(&mut s, "GET", "api/trace/markers", None, wall);
+    assert_eq!(status, 200, "{markers}");
+    let (status, text) = s.history_api("GET", "api/trace", None, wall).unwrap();
+    assert_eq!(status, 200);
+    shared::trace::Trace::from_json(&text).expect("the trace reads back");
+    let (status, undo) = ask(&mut s, "POST", "/api/undo", None, wall);
+    assert_eq!(status, 200, "{undo}");
+}
+
+/// Undo takes back the last command that changed something, not the refused ones after it.
+#[test]
+fn undo_steps_over_refused_commands() {
+    let (mut s, wall, leader) = recorded_run();
+    command(
+        &mut s,
+        wall,
+        serde_json::json!({"type": "restart", "node": leader.0}),
+    );
+    let appended = s.sim().inputs().len() - 1;
+    assert!(up(&s, leader));
+    command(
+        &mut s,
+        wall,
+        serde_json::json!({"type": "network", "loss_probability": 1.5}),
+    );
+    command(
+        &mut s,
+        wall,
+        serde_json::json!({"type": "restart", "node": leader.0}),
+    );
+    assert_eq!(
+        s.sim().inputs().len(),
+        appended + 3,
+        "refused, and recorded"
+    );
+    let (status, undo) = ask(&mut s, "POST", "/api/undo", None, wall);
+    assert_eq!(status, 200, "{undo}");
+    assert_eq!(undo["result"]["inputs"], appended, "{undo}");
+    assert!(!up(&s, leader), "the restart is undone");
+}

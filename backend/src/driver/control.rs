@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 use shared::protocol::{ClientCommand, CommandOk, StorageFailureView};
 use shared::raft::ProposeOutcome;
 use shared::sim::SimConfig;
+use shared::trace::answers::markers_of;
 use shared::trace::{broken_rules_reply, control_input, control_reply, reset_config, TraceInput};
 use shared::{LogIndex, NodeId, Term};
 
@@ -66,6 +67,10 @@ impl Driver {
     fn history(&mut self, op: HistoryOp) -> Result<HistoryReply, CommandError> {
         Ok(match op {
             HistoryOp::Trace => HistoryReply::Trace(Box::new(self.current_trace())),
+            HistoryOp::Markers => HistoryReply::Markers(Box::new(markers_of(
+                &self.current_trace(),
+                self.marks.with(self.sim.pending_events()),
+            ))),
             HistoryOp::Load(trace) => {
                 HistoryReply::Moved(self.become_trace(*trace, None, Reason::Loaded)?)
             }
@@ -282,13 +287,14 @@ impl Driver {
         self.flush_events();
         // The old run stays in the history, as a branch the teacher can return to.
         self.set_aside(Reason::Reset);
-        let (sim, info) = open_cluster(&self.data_dir, cluster, true).map_err(|e| {
+        let (sim, info, marks) = open_cluster(&self.data_dir, cluster, true).map_err(|e| {
             CommandError::unavailable(format!("could not start a new cluster: {e}"))
         })?;
         self.pending.fail_all(&CommandError::conflict(
             "the cluster was reset before this request was answered",
         ));
         self.sim = sim;
+        self.marks = marks;
         self.safety = super::safety::Safety::new(&self.sim);
         self.new_segment(Reason::Reset);
         self.run += 1;

@@ -17,6 +17,7 @@ use super::pending::ReplyTx;
 use super::{
     AppendWait, BranchInfo, CommandError, ForkAt, ForkReply, LogPage, Outgoing, SnapshotReply,
 };
+use shared::trace::answers::Markers;
 use shared::trace::Trace;
 
 /// A short summary of the run (`GET /api/health`).
@@ -81,6 +82,7 @@ pub(super) enum Request {
 #[derive(Debug)]
 pub(super) enum HistoryOp {
     Trace,
+    Markers,
     Load(Box<Trace>),
     Fork(ForkAt),
     Undo,
@@ -92,6 +94,7 @@ pub(super) enum HistoryOp {
 /// What a history request returns.
 pub(super) enum HistoryReply {
     Trace(Box<Trace>),
+    Markers(Box<Markers>),
     Moved(ForkReply),
     Branches(Vec<BranchInfo>),
 }
@@ -183,6 +186,15 @@ impl DriverHandle {
         let (reply, rx) = oneshot::channel();
         self.send(Request::Status { reply }).await?;
         rx.await.map_err(|_| CommandError::stopped())
+    }
+
+    /// What the timeline marks over the current run (`GET /api/trace/markers`): kept by the
+    /// driver from the event stream, so this costs no re-execution.
+    pub async fn markers(&self) -> Result<Markers, CommandError> {
+        match self.history(HistoryOp::Markers).await? {
+            HistoryReply::Markers(m) => Ok(*m),
+            _ => unreachable!("a markers request is answered with markers"),
+        }
     }
 
     /// The current run's trace (`GET /api/trace`).

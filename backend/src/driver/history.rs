@@ -107,12 +107,13 @@ impl Driver {
         self.become_trace(trace, Some(position), Reason::Fork)
     }
 
-    /// Undo: fork just before the last action (pause and speed changes are not actions).
+    /// Undo: fork just before the last input that changed something (pause and speed changes
+    /// are not actions, and a refused command did nothing a person would undo).
     pub(super) fn undo(&mut self) -> Result<ForkReply, CommandError> {
         let trace = self.current_trace();
-        let Some(last) = trace.inputs.iter().rposition(|i| i.input.is_action()) else {
+        let Some(last) = self.sim.last_undoable() else {
             return Err(CommandError::conflict(
-                "nothing to undo: this run has had no input yet",
+                "nothing to undo: this run has had no input that changed anything yet",
             ));
         };
         self.become_trace(trace, Some(Position::BeforeInput(last)), Reason::Undo)
@@ -139,11 +140,14 @@ impl Driver {
         // Re-executed under the checker, so the live panel goes on knowing the whole run.
         let mut replay = Replay::new(trace.clone())
             .map_err(|e| CommandError::invalid(e.to_string()))?
-            .with_checker();
+            .with_checker()
+            .keeping_markers();
         replay
             .run_to(position.unwrap_or(Position::End))
             .map_err(|e| CommandError::invalid(e.to_string()))?;
         let kept = replay.inputs_applied();
+        let refused = replay.refused_inputs().to_vec();
+        let marks = super::marks::Marks::resumed(replay.take_markers(), replay.marker_leader());
         let checker = replay.checker().cloned().unwrap_or_default();
         let found = replay.violation().cloned();
         let memory = replay.into_sim();
@@ -163,7 +167,8 @@ impl Driver {
         let live = write_files(&self.data_dir, memory).map_err(|e| {
             CommandError::unavailable(format!("could not rewrite the nodes' files: {e}"))
         })?;
-        self.sim = Recorded::new(live, prefix);
+        self.sim = Recorded::new(live, prefix).with_refused(&refused);
+        self.marks = marks;
         self.safety = super::safety::Safety::resumed(&self.sim, checker, found.as_ref());
         self.new_segment(reason);
         self.run += 1;

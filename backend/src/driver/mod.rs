@@ -51,6 +51,7 @@ mod fork_files;
 mod handle;
 mod history;
 mod input;
+mod marks;
 mod outgoing;
 mod pacing;
 pub use pacing::EVENTS_PER_MESSAGE_MAX;
@@ -221,17 +222,18 @@ pub async fn start(
                     return;
                 }
             };
-            let (sim, info) = match open_cluster(&data_dir, config.cluster.clone(), config.fresh) {
-                Ok(v) => v,
-                Err(e) => {
-                    // Let go of the directory before saying so: the caller may try again.
-                    drop(lock);
-                    let _ = started_tx.send(Err(e));
-                    return;
-                }
-            };
+            let (sim, info, marks) =
+                match open_cluster(&data_dir, config.cluster.clone(), config.fresh) {
+                    Ok(v) => v,
+                    Err(e) => {
+                        // Let go of the directory before saying so: the caller may try again.
+                        drop(lock);
+                        let _ = started_tx.send(Err(e));
+                        return;
+                    }
+                };
             let trace = config.trace.clone();
-            let mut driver = Driver::new(config, data_dir, lock, sim, outgoing);
+            let mut driver = Driver::new(config, data_dir, lock, sim, marks, outgoing);
             driver.start_history(info.recovered);
             if let Some(trace) = trace {
                 if let Err(e) = driver.become_trace(trace, None, Reason::Loaded) {
@@ -258,7 +260,7 @@ fn open_cluster(
     data_dir: &DataDir,
     requested: SimConfig,
     fresh: bool,
-) -> Result<(LiveSim, StartInfo), DriverError> {
+) -> Result<(LiveSim, StartInfo, marks::Marks), DriverError> {
     if fork_files::finish_interrupted(data_dir).map_err(DriverError::Fork)? {
         tracing::warn!("finished a fork that a crash had interrupted");
     }
@@ -305,8 +307,11 @@ fn open_cluster(
         storages.next().expect("one storage was opened per node id")
     })?;
     let mut sim = Recorded::new(sim, Trace::new(cluster.clone(), start));
-    let failed_nodes = sim
-        .take_events()
+    let start_events = sim.take_events();
+    // The nodes' start (a storage failure among them) is marked as a replay marks it.
+    let mut marks = marks::Marks::default();
+    marks.observe(&start_events);
+    let failed_nodes = start_events
         .into_iter()
         .filter_map(|e| match e.event {
             Event::StorageFailed { node, error, .. } => Some((node, error)),
@@ -320,7 +325,7 @@ fn open_cluster(
         recovery,
         failed_nodes,
     };
-    Ok((sim, info))
+    Ok((sim, info, marks))
 }
 
 /// 0, or a speed in `SPEED_MIN..=SPEED_MAX`.
@@ -361,6 +366,8 @@ struct Driver {
     segment_reason: Reason,
     /// The live safety checker and its verdict.
     safety: safety::Safety,
+    /// What the timeline marks, kept from the event stream (`GET /api/trace/markers`).
+    marks: marks::Marks,
 }
 
 type SnapshotKey = (u64, u64, u64, bool, u64);
@@ -371,6 +378,7 @@ impl Driver {
         data_dir: DataDir,
         lock: DirLock,
         sim: LiveSim,
+        marks: marks::Marks,
         outgoing: broadcast::Sender<Arc<Outgoing>>,
     ) -> Self {
         let now = Instant::now();
@@ -398,6 +406,7 @@ impl Driver {
             next_branch_id: 1,
             segment_reason: Reason::New,
             safety,
+            marks,
         }
     }
 }

@@ -161,6 +161,7 @@ impl Driver {
         if events.is_empty() {
             return;
         }
+        self.marks.observe(&events);
         self.note_storage_errors(&events);
         let mut events = events.into_iter().peekable();
         while events.peek().is_some() {

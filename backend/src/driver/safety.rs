@@ -78,7 +78,8 @@ impl Driver {
         };
         let mut violation = SafetyViolation::from_checker(&v, last);
         let inputs = self.sim.inputs();
-        if let Some(n) = inputs.iter().rposition(|i| i.input.is_action()) {
+        // The input an undo would take back (a refused one changed nothing, so it is not it).
+        if let Some(n) = self.sim.last_undoable() {
             violation.before_input = Some(n);
             violation.input = Some(inputs[n].input.describe());
         }

@@ -1,8 +1,9 @@
 //! The history endpoints: `GET`/`POST /api/trace`, `GET /api/trace/link`,
 //! `GET /api/trace/at[/log]`, `GET /api/trace/markers`, `POST /api/fork`, `POST /api/undo`,
 //! `GET /api/trace/branches[/{id}]` and `POST /api/trace/branches/{id}/restore` (docs/api.md).
-//! `at` and `markers` re-execute the run's trace off the driver's thread, from checkpoints kept
-//! between requests ([`TimelineCache`]). Owns their HTTP shapes; must not reach
+//! `at` re-executes the run's trace off the driver's thread, from checkpoints kept (and extended
+//! as the run grows) between requests ([`TimelineCache`]); `markers` asks the driver, which keeps
+//! them from the live event stream. Owns their HTTP shapes; must not reach
 //! the simulator except through the driver's handle, nor re-execute anything itself.
 
 use std::net::SocketAddr;
@@ -230,8 +231,10 @@ fn branch_id(text: &str) -> Result<u64, ServerError> {
     })
 }
 
-/// The checkpoints of the last trace asked about; rebuilt when the run has moved past them or
-/// become another run. One build at a time (the lock is held while building).
+/// The checkpoints of the last trace asked about; extended when the run has
+/// moved past them (only what was added is re-executed), rebuilt when it became another run.
+/// One build at a time (the lock is held while building), so a repeated question about an
+/// unchanged run costs no re-execution, and one about a grown run only the growth.
 pub(super) type TimelineCache = Arc<tokio::sync::Mutex<Option<Arc<Timeline>>>>;
 
 /// The run's timeline, covering `position` (or the whole run so far when `None`).
@@ -247,10 +250,13 @@ async fn timeline(
     {
         return Ok(cached.clone());
     }
-    let built = tokio::task::spawn_blocking(move || Timeline::build(trace, CHECKPOINT_EVERY_MS))
-        .await
-        .map_err(|e| ServerError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?
-        .map_err(|e| ServerError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
+    // Extended in place when no answer still reads it (else a copy: checkpoints are shared).
+    let cached = cache.take().map(Arc::unwrap_or_clone);
+    let built =
+        tokio::task::spawn_blocking(move || Timeline::update(cached, trace, CHECKPOINT_EVERY_MS))
+            .await
+            .map_err(|e| ServerError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?
+            .map_err(|e| ServerError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
     let built = Arc::new(built);
     *cache = Some(built.clone());
     Ok(built)
@@ -367,10 +373,10 @@ async fn at_log(
     Ok(ok(page))
 }
 
-/// `GET /api/trace/markers`: what a timeline marks, over the whole run so far.
+/// `GET /api/trace/markers`: what a timeline marks, over the whole run so far. The driver keeps
+/// them from the live event stream: answering re-executes nothing, however long the run.
 async fn markers(
     State(state): State<AppState>,
 ) -> Result<axum::Json<Envelope<Markers>>, ServerError> {
-    let timeline = timeline(&state, None).await?;
-    Ok(ok(answers::markers(&timeline)))
+    Ok(ok(state.inner.driver.markers().await?))
 }

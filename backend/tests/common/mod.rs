@@ -57,7 +57,11 @@ impl Default for Options {
 
 impl TestServer {
     pub async fn start(options: Options) -> TestServer {
-        let dir = tempfile::tempdir().expect("temp dir");
+        TestServer::start_in(tempfile::tempdir().expect("temp dir"), options).await
+    }
+
+    /// Start on `dir` (its `data` directory holds what an earlier server left there).
+    pub async fn start_in(dir: tempfile::TempDir, options: Options) -> TestServer {
         let config = ServerConfig {
             bind: "127.0.0.1:0".parse().unwrap(),
             page: PageFiles::Dir(
@@ -156,6 +160,12 @@ impl TestServer {
     pub async fn stop(self) {
         self.handle.shutdown().await.expect("clean shutdown");
         drop(self.dir);
+    }
+
+    /// Stop, keeping the directory (to start again on it: [`TestServer::start_in`]).
+    pub async fn stop_keeping_dir(self) -> tempfile::TempDir {
+        self.handle.shutdown().await.expect("clean shutdown");
+        self.dir
     }
 }
 

@@ -280,7 +280,12 @@ pub struct InputMarker {
 
 /// What a timeline marks, over the whole of `timeline`'s run.
 pub fn markers(timeline: &Timeline) -> Markers {
-    let trace = timeline.trace();
+    markers_of(timeline.trace(), timeline.markers().to_vec())
+}
+
+/// The markers of `trace`'s run, whose marked events (see `is_marker`) are `events` (a server
+/// keeps them from its live event stream rather than re-executing).
+pub fn markers_of(trace: &Trace, events: Vec<SimEvent>) -> Markers {
     Markers {
         end_ms: trace.end_ms,
         inputs: trace
@@ -294,7 +299,7 @@ pub fn markers(timeline: &Timeline) -> Markers {
                 text: i.input.describe(),
             })
             .collect(),
-        events: timeline.markers().to_vec(),
+        events,
     }
 }
 

@@ -122,8 +122,19 @@ pub enum TraceInput {
 impl TraceInput {
     /// Checks that need no run: node ids in range.
     pub(super) fn check(&self, config: &SimConfig) -> Result<(), String> {
-        let n = config.nodes;
-        let bad = |id: NodeId| (id == 0 || id > n).then(|| format!("there is no node S{id}"));
+        if let TraceInput::Control { speed, .. } = self {
+            if !speed.is_finite() || *speed < 0.0 {
+                return Err(format!("speed {speed} is not a speed"));
+            }
+        }
+        match self.unknown_node(config.nodes) {
+            Some(id) => Err(format!("there is no node S{id}")),
+            None => Ok(()),
+        }
+    }
+
+    /// The first node this input names that a cluster of `nodes` does not have, if any.
+    pub(super) fn unknown_node(&self, nodes: u64) -> Option<NodeId> {
         let ids: Vec<NodeId> = match self {
             TraceInput::Append { node, .. } => node.iter().copied().collect(),
             TraceInput::Crash { node }
@@ -133,15 +144,9 @@ impl TraceInput {
             | TraceInput::Isolate { node } => vec![*node],
             TraceInput::Cut { from, to } | TraceInput::Uncut { from, to } => vec![*from, *to],
             TraceInput::Partition { groups } => groups.iter().flatten().copied().collect(),
-            TraceInput::Control { speed, .. } if !speed.is_finite() || *speed < 0.0 => {
-                return Err(format!("speed {speed} is not a speed"))
-            }
             _ => Vec::new(),
         };
-        match ids.into_iter().find_map(bad) {
-            Some(e) => Err(e),
-            None => Ok(()),
-        }
+        ids.into_iter().find(|id| *id == 0 || *id > nodes)
     }
 
     /// A short description for summaries and branch lists ("crash S2").

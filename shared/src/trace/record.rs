@@ -23,6 +23,9 @@ pub struct Recorded<S: Storage> {
     trace: Trace,
     full: bool,
     cap: usize,
+    /// Indexes (in `trace.inputs`) of the inputs the simulator refused, in order: they stay in
+    /// the trace (see [`apply`]) but changed nothing, so undo steps over them.
+    refused: Vec<usize>,
 }
 
 impl<S: Storage> Deref for Recorded<S> {
@@ -48,11 +51,31 @@ impl<S: Storage> Recorded<S> {
             trace,
             full,
             cap,
+            refused: Vec::new(),
         }
     }
 
-    /// Give the simulator an input now, and record it (refused or not: see [`apply`]).
+    /// Say which inputs of the trace given to [`Recorded::new`] the simulator refused (a fork's
+    /// re-execution knows: [`super::Replay::refused_inputs`]), for [`Recorded::last_undoable`].
+    pub fn with_refused(mut self, refused: &[usize]) -> Self {
+        let kept = self.trace.inputs.len();
+        self.refused = refused.iter().copied().filter(|i| *i < kept).collect();
+        self
+    }
+
+    /// Give the simulator an input now, and record it (refused or not: see [`apply`]) — except
+    /// an input naming a node the cluster does not have, refused here and not recorded.
     pub fn input(&mut self, input: TraceInput) -> Result<Option<AppendAccepted>, SimError> {
+        // Why an unknown node is the one refusal left out of the trace: a trace names only nodes
+        // that exist (`Trace::check` refuses any other, so the trace, its download, a fork of it
+        // and `logscope replay` stay valid), and the simulator's own refusal of one is not free
+        // of effects (an append to S9 takes a request id before the node is looked up), so
+        // recording it would oblige every replay to run it too. Refused here, before the
+        // simulator sees it, it changes nothing at all: leaving it out keeps replay exact.
+        let nodes = self.sim.config().nodes;
+        if let Some(id) = input.unknown_node(nodes) {
+            return Err(SimError::UnknownNode(id, nodes));
+        }
         let traced = TracedInput {
             at_ms: self.sim.now_ms(),
             after_seq: Some(self.sim.last_seq()),
@@ -61,6 +84,9 @@ impl<S: Storage> Recorded<S> {
         };
         let result = apply(&mut self.sim, &traced.input);
         if self.trace.inputs.len() < self.cap {
+            if result.is_err() {
+                self.refused.push(self.trace.inputs.len());
+            }
             self.trace.inputs.push(traced);
         } else {
             self.full = true;
@@ -75,6 +101,18 @@ impl<S: Storage> Recorded<S> {
         } else {
             self.trace.inputs.last()
         }
+    }
+
+    /// The index of the last recorded input that changed something: an action (not a pause or
+    /// speed change) the simulator did not refuse. What undo goes back before.
+    pub fn last_undoable(&self) -> Option<usize> {
+        self.trace
+            .inputs
+            .iter()
+            .enumerate()
+            .rev()
+            .find(|(i, t)| t.input.is_action() && self.refused.binary_search(i).is_err())
+            .map(|(i, _)| i)
     }
 
     /// True once the cap ([`INPUTS_MAX`]) was reached and an input went unrecorded.

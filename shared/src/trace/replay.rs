@@ -7,6 +7,7 @@
 //! calls in the same order as the driver made them, hence the same events.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use crate::protocol::{Event, SimEvent};
 use crate::sim::checker::{Checker, Violation};
@@ -55,7 +56,8 @@ impl Trace {
 /// A trace being re-executed. A clone goes on independently (checkpoints, see `Timeline`).
 #[derive(Clone)]
 pub struct Replay {
-    trace: Trace,
+    /// Shared by a timeline's checkpoints (a clone of a replay does not copy the trace).
+    trace: Arc<Trace>,
     sim: Sim<MemStorage>,
     next: usize,
     checker: Option<Checker>,
@@ -65,6 +67,8 @@ pub struct Replay {
     keep_markers: bool,
     markers: Vec<SimEvent>,
     tally: Tally,
+    /// Indexes of the inputs applied so far that the simulator refused, in order.
+    refused: Vec<usize>,
     /// The nodes' start events are observed on the first move, once the options are set.
     started: bool,
     /// The most steps run for a trace that does not give `end_steps` ([`END_STEPS_MAX`]).
@@ -145,7 +149,7 @@ impl Replay {
         let sim = Sim::with_storage(trace.config.clone(), |id| start.storage_for(id))
             .map_err(|e| TraceError::Config(e.to_string()))?;
         let replay = Replay {
-            trace,
+            trace: Arc::new(trace),
             sim,
             next: 0,
             checker: None,
@@ -155,6 +159,7 @@ impl Replay {
             keep_markers: false,
             markers: Vec::new(),
             tally: Tally::default(),
+            refused: Vec::new(),
             started: false,
             steps_max: END_STEPS_MAX,
         };
@@ -188,6 +193,11 @@ impl Replay {
         self
     }
 
+    /// The leader as the events so far tell (what [`is_marker`] needs to go on marking).
+    pub fn marker_leader(&self) -> Option<NodeId> {
+        self.tally.last_leader
+    }
+
     /// The marked events since the last call.
     pub fn take_markers(&mut self) -> Vec<SimEvent> {
         std::mem::take(&mut self.markers)
@@ -208,9 +218,27 @@ impl Replay {
         &self.trace
     }
 
+    /// The trace being replayed, shared.
+    pub(super) fn shared_trace(&self) -> &Arc<Trace> {
+        &self.trace
+    }
+
+    /// Go on re-executing `trace` instead: the same run grown, whose inputs begin with this
+    /// one's and whose later inputs come after where this replay stands (the caller checks:
+    /// `Timeline::extend`). Everything re-executed so far stays valid.
+    pub(super) fn follow(&mut self, trace: Arc<Trace>) {
+        self.trace = trace;
+    }
+
     /// Inputs applied so far.
     pub fn inputs_applied(&self) -> usize {
         self.next
+    }
+
+    /// Indexes of the inputs applied so far that the simulator refused (they changed nothing;
+    /// a run forked from here hands them to [`super::Recorded::with_refused`]).
+    pub fn refused_inputs(&self) -> &[usize] {
+        &self.refused
     }
 
     /// The simulator, to go on with (fork).
@@ -372,7 +400,9 @@ impl Replay {
                 )));
             }
             let input = self.trace.inputs[self.next].input.clone();
-            let _ = apply(&mut self.sim, &input);
+            if apply(&mut self.sim, &input).is_err() {
+                self.refused.push(self.next);
+            }
             self.next += 1;
         } else {
             return Ok(Advanced::End);
