@@ -278,6 +278,18 @@ test('keyboard: c appends to the leader, k crashes it, - and + change the speed'
   await until(async () => (await $('speed-label').textContent()) === '1×', { what: 'the + key to speed up' });
 });
 
+test('the speed, loss and duplication sliders set the server\'s run', async () => {
+  // Each slider's value goes to the server as the browser reads it (valueAsNumber).
+  await $('loss').fill('0.2');
+  await until(async () => (await cluster(backend.url)).network.loss_probability === 0.2, { what: 'loss 20 % on the server' });
+  await $('duplication').fill('0.05');
+  await until(async () => (await cluster(backend.url)).network.duplicate_probability === 0.05, { what: 'duplication 5 % on the server' });
+  // The speed slider is logarithmic: 0 is 1/1000×, 3 is 1×; 2 is 1/10× once snapped.
+  await $('speed').fill('2');
+  await until(async () => (await cluster(backend.url)).speed === 0.1, { what: 'speed 1/10× on the server' });
+  await until(async () => (await $('speed-label').textContent()) === '1/10×', { what: 'the label to say 1/10×' });
+});
+
 test('bad commands show an inline error, locally and from the server', async () => {
   await leader();
   await $('append-input').fill('div 2');

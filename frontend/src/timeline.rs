@@ -342,9 +342,35 @@ pub struct Share {
 /// The URL fragment of a share link: `#trace=1.…&t=12.345` (t in seconds).
 pub fn share_fragment(fragment: &str, t_ms: Option<u64>) -> String {
     match t_ms {
-        Some(t) => format!("#trace={fragment}&t={:.3}", t as f64 / 1000.0),
+        Some(t) => format!("#trace={fragment}&t={}.{:03}", t / 1000, t % 1000),
         None => format!("#trace={fragment}"),
     }
+}
+
+/// "12.345" seconds as 12,345 ms, rounded to the nearest ms (half up); `None` unless it is
+/// digits with at most one `.` (what [`share_fragment`] writes). Read digit by digit rather than
+/// through `str::parse::<f64>`: that parser's tables (~10 KB of powers of five) would be in the
+/// page module for this one number.
+pub fn seconds_to_ms(text: &str) -> Option<u64> {
+    let (whole, fraction) = text.split_once('.').unwrap_or((text, ""));
+    let digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+    if whole.len() + fraction.len() == 0 || !digits(whole) || !digits(fraction) {
+        return None;
+    }
+    let mut ms: u64 = 0;
+    for b in whole.bytes() {
+        ms = ms.checked_mul(10)?.checked_add(u64::from(b - b'0'))?;
+    }
+    // Three decimals are milliseconds; the fourth rounds.
+    let mut thousandths = fraction.bytes().chain(std::iter::repeat(b'0'));
+    for _ in 0..3 {
+        let d = thousandths.next().unwrap_or(b'0') - b'0';
+        ms = ms.checked_mul(10)?.checked_add(u64::from(d))?;
+    }
+    if thousandths.next().is_some_and(|d| d >= b'5') {
+        ms = ms.checked_add(1)?;
+    }
+    Some(ms)
 }
 
 /// Read a share link's fragment (with or without the `#`); `None` when it carries no trace.
@@ -356,11 +382,7 @@ pub fn parse_share(hash: &str) -> Option<Share> {
         if let Some(f) = part.strip_prefix("trace=") {
             fragment = Some(f.to_string());
         } else if let Some(t) = part.strip_prefix("t=") {
-            t_ms = t
-                .parse::<f64>()
-                .ok()
-                .filter(|t| t.is_finite() && *t >= 0.0)
-                .map(|t| (t * 1000.0).round() as u64);
+            t_ms = seconds_to_ms(t);
         }
     }
     fragment

@@ -273,6 +273,39 @@ fn share_links_round_trip() {
     assert_eq!(parse_share("#trace="), None);
     assert_eq!(parse_share("#trace=1.x&t=-4").unwrap().t_ms, None);
     assert_eq!(parse_share("#trace=1.x&t=nope").unwrap().t_ms, None);
+    assert_eq!(share_fragment("x", Some(7)), "#trace=x&t=0.007");
+    assert_eq!(share_fragment("x", Some(60_000)), "#trace=x&t=60.000");
+}
+
+#[test]
+fn share_instants_read_as_decimals() {
+    // Every instant a link can carry comes back as it was written.
+    for ms in [0, 1, 7, 999, 1_000, 12_345, 60_000, 3_599_999, 43_200_000] {
+        let f = share_fragment("x", Some(ms));
+        assert_eq!(parse_share(&f).unwrap().t_ms, Some(ms), "{f}");
+    }
+    // Hand-written ones: fewer or more decimals, rounded half up at the fourth.
+    assert_eq!(seconds_to_ms("3"), Some(3_000));
+    assert_eq!(seconds_to_ms("5."), Some(5_000));
+    assert_eq!(seconds_to_ms(".5"), Some(500));
+    assert_eq!(seconds_to_ms("1.2"), Some(1_200));
+    assert_eq!(seconds_to_ms("0.0005"), Some(1));
+    assert_eq!(seconds_to_ms("1.0004"), Some(1_000));
+    assert_eq!(seconds_to_ms("2.99951"), Some(3_000));
+    // Not a plain decimal, or too large for a u64 of ms: no instant.
+    for bad in [
+        "",
+        ".",
+        "-4",
+        "+4",
+        "1e3",
+        "inf",
+        "1.2.3",
+        " 1",
+        "18446744073709552",
+    ] {
+        assert_eq!(seconds_to_ms(bad), None, "{bad:?}");
+    }
 }
 
 #[test]

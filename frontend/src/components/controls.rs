@@ -72,12 +72,12 @@ pub fn TopBar() -> impl IntoView {
                         aria-label="Speed, from 1/1000 to 1 times real time"
                         prop:value=move || format!("{:.2}", slider_value())
                         on:input=move |ev| {
-                            if let Ok(v) = event_target_value(&ev).parse::<f64>() {
+                            if let Some(v) = slider_number(&ev) {
                                 dragging.set(Some(v));
                             }
                         }
                         on:change=move |ev| {
-                            if let Ok(v) = event_target_value(&ev).parse::<f64>() {
+                            if let Some(v) = slider_number(&ev) {
                                 ctx.send(ClientCommand::Speed { speed: snap_speed(speed_from_slider(v)) }, Origin::Playback);
                             }
                             dragging.set(None);
@@ -296,7 +296,7 @@ pub fn NetworkPanel() -> impl IntoView {
                 <input type="range" min="0" max="0.5" step="0.01" data-testid="loss"
                     prop:value=move || loss().to_string()
                     on:change=move |ev| {
-                        if let Ok(p) = event_target_value(&ev).parse::<f64>() {
+                        if let Some(p) = slider_number(&ev) {
                             ctx.send(ClientCommand::Network { loss_probability: Some(p), duplicate_probability: None, latency_ms_min: None, latency_ms_max: None }, Origin::Network);
                         }
                     }/>
@@ -307,7 +307,7 @@ pub fn NetworkPanel() -> impl IntoView {
                 <input type="range" min="0" max="0.5" step="0.01" data-testid="duplication"
                     prop:value=move || duplication().to_string()
                     on:change=move |ev| {
-                        if let Ok(p) = event_target_value(&ev).parse::<f64>() {
+                        if let Some(p) = slider_number(&ev) {
                             ctx.send(ClientCommand::Network { loss_probability: None, duplicate_probability: Some(p), latency_ms_min: None, latency_ms_max: None }, Origin::Network);
                         }
                     }/>
@@ -390,7 +390,7 @@ pub fn ResetDialog() -> impl IntoView {
             }
             t.parse::<u64>()
                 .map(Some)
-                .map_err(|_| format!("{what} must be a whole number, not {t:?}"))
+                .map_err(|_| format!("{what} must be a whole number, not \"{t}\""))
         };
         let parsed = (|| {
             let n = number(nodes, "the number of servers")?;
@@ -484,4 +484,11 @@ pub fn ResetDialog() -> impl IntoView {
             </div>
         </Show>
     }
+}
+
+/// A range input's value as the browser reads it (`valueAsNumber`): the page then needs no float
+/// parser of its own (`str::parse::<f64>` brings ~10 KB of tables into the module).
+fn slider_number(ev: &leptos::ev::Event) -> Option<f64> {
+    let n = event_target::<web_sys::HtmlInputElement>(ev).value_as_number();
+    n.is_finite().then_some(n)
 }

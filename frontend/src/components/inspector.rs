@@ -389,12 +389,12 @@ fn MessagePanel(id: u64) -> impl IntoView {
         status
             .get()
             .map(|(m, _)| {
-                let kind = describe_kind(&m);
-                let mut chars = kind.chars();
-                chars
-                    .next()
-                    .map(|c| c.to_uppercase().collect::<String>() + chars.as_str())
-                    .unwrap_or(kind)
+                // ASCII words: no Unicode case table in the page for them.
+                let mut kind = describe_kind(&m);
+                if let Some(first) = kind.get_mut(..1) {
+                    first.make_ascii_uppercase();
+                }
+                kind
             })
             .unwrap_or_else(|| "Message".to_string())
     };

@@ -23,7 +23,7 @@ pub fn ReplyLine(
     move || {
         match reply() {
         Some(Err(e)) => view! {
-            <p class="reply error" role="alert" data-testid=format!("error-{origin:?}").to_lowercase()>{e}</p>
+            <p class="reply error" role="alert" data-testid=format!("error-{origin:?}").to_ascii_lowercase()>{e}</p>
         }
         .into_any(),
         Some(Ok(m)) => view! { <p class="reply ok">{m}</p> }.into_any(),

@@ -82,12 +82,14 @@ impl SafetyState {
     }
 }
 
+/// The first letter in capitals. The page's own words are ASCII: `char::to_uppercase` would
+/// bring core's whole Unicode case table into the page module for them.
 fn capitalize(s: &str) -> String {
-    let mut c = s.chars();
-    match c.next() {
-        Some(first) => first.to_uppercase().chain(c).collect(),
-        None => String::new(),
+    let mut s = s.to_string();
+    if let Some(first) = s.get_mut(..1) {
+        first.make_ascii_uppercase();
     }
+    s
 }
 
 #[cfg(test)]
