@@ -60,13 +60,32 @@ pub(super) fn range(text: &str, line: usize, what: &str) -> Result<(u64, u64), L
 }
 
 pub(super) fn probability(text: &str, line: usize, what: &str) -> Result<f64, LessonError> {
-    match text.trim().parse::<f64>() {
-        Ok(p) if (0.0..=1.0).contains(&p) => Ok(p),
+    match decimal(text.trim()) {
+        Some(p) if (0.0..=1.0).contains(&p) => Ok(p),
         _ => Err(LessonError::at(
             line,
             format!("{what}: '{text}' is not a probability between 0 and 1"),
         )),
     }
+}
+
+/// A plain decimal (`0.25`, `.5`, `1`) of at most 15 digits, as the nearest `f64`: the same
+/// value `str::parse::<f64>` gives, since the digits as a whole number and the power of ten are
+/// both exact in an `f64` (below 2^53) and one division rounds correctly. Read here rather than
+/// through `parse::<f64>` because that parser's tables (~10 KB of powers of five) would otherwise
+/// be in the browser's engine module for this alone.
+pub fn decimal(text: &str) -> Option<f64> {
+    let (whole, fraction) = text.split_once('.').unwrap_or((text, ""));
+    let digits = whole.len() + fraction.len();
+    let all_digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+    if digits == 0 || digits > 15 || !all_digits(whole) || !all_digits(fraction) {
+        return None;
+    }
+    let n = whole
+        .bytes()
+        .chain(fraction.bytes())
+        .fold(0u64, |n, b| n * 10 + u64::from(b - b'0'));
+    Some(n as f64 / 10f64.powi(fraction.len() as i32))
 }
 
 /// `S3`, `s3` or `3`, within the cluster.
@@ -116,4 +135,60 @@ fn edits(a: &str, b: &str) -> usize {
         }
     }
     row[b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::decimal;
+
+    #[test]
+    fn decimals_read_as_parse_reads_them() {
+        // Every probability a lesson can write with up to 4 decimals, and longer ones.
+        for i in 0..=10_000u32 {
+            for text in [format!("{}", f64::from(i) / 10_000.0), format!("0.{i:04}")] {
+                let parsed: f64 = text.parse().unwrap();
+                assert_eq!(
+                    decimal(&text).map(f64::to_bits),
+                    Some(parsed.to_bits()),
+                    "{text}"
+                );
+            }
+        }
+        for text in [
+            "0.1",
+            "0.30000000000001",
+            "1",
+            "1.0",
+            "0.00000000000001",
+            "123456.789012345",
+        ] {
+            let parsed: f64 = text.parse().unwrap();
+            assert_eq!(
+                decimal(text).map(f64::to_bits),
+                Some(parsed.to_bits()),
+                "{text}"
+            );
+        }
+        assert_eq!(decimal(".5"), Some(0.5));
+        assert_eq!(decimal("5."), Some(5.0));
+    }
+
+    #[test]
+    fn anything_else_is_no_decimal() {
+        for text in [
+            "",
+            ".",
+            "-0.1",
+            "+0.1",
+            "1e-1",
+            "inf",
+            "NaN",
+            "0.1.2",
+            "0,5",
+            " 0.5",
+            "0.1234567890123456",
+        ] {
+            assert_eq!(decimal(text), None, "{text:?}");
+        }
+    }
 }
