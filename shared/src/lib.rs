@@ -13,6 +13,7 @@ pub mod sim;
 pub mod state_machine;
 pub mod storage;
 pub mod trace;
+pub mod tree;
 pub mod types;
 
 pub use command::{Command, CommandError};

@@ -3,6 +3,7 @@
 
 use std::collections::BTreeSet;
 
+use shared::tree::IntoTree;
 use shared::types::NodeId;
 
 /// The parts of a [`super::ClusterView`] touched since the last [`super::ClusterView::take_changes`].
@@ -69,7 +70,7 @@ impl Changes {
                 .zip(&new.nodes)
                 .filter(|(a, b)| a != b)
                 .map(|(_, b)| b.id)
-                .collect(),
+                .into_set(),
             messages: old.messages != new.messages,
             ghosts: old.ghosts != new.ghosts,
             committed: old.committed_first_index != new.committed_first_index

@@ -28,6 +28,7 @@ use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 use shared::protocol::{ClusterSnapshot, Event, InFlight, LogEntryView, MessageId};
 use shared::protocol::{NetworkView, PeerProgress, SimEvent, Timing};
+use shared::tree::IntoTree;
 use shared::types::{LogIndex, LogModel, NodeId, Role, Term};
 
 pub use auto_pause::{slow_speed, AtKeyMoments, AutoPause, SLOW_FOR_MS};
@@ -169,7 +170,7 @@ impl ClusterView {
             .iter()
             .filter(|n| n.up && n.role == Role::Leader)
             .map(|n| (n.current_term, n.id))
-            .collect();
+            .into_map();
         let mut view = ClusterView {
             seq: snapshot.seq,
             time_ms: snapshot.time_ms,
@@ -180,7 +181,7 @@ impl ClusterView {
             timing: snapshot.timing,
             network: snapshot.network,
             nodes,
-            messages: snapshot.messages.into_iter().map(|m| (m.id, m)).collect(),
+            messages: snapshot.messages.into_iter().map(|m| (m.id, m)).into_map(),
             ghosts: VecDeque::new(),
             log_ghosts: VecDeque::new(),
             key_moment: None,

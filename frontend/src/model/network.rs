@@ -4,6 +4,7 @@
 use std::collections::BTreeSet;
 
 use shared::protocol::NetworkView;
+use shared::tree::IntoTree;
 use shared::types::NodeId;
 
 use super::narration::Focus;
@@ -95,8 +96,8 @@ fn describe_partitions(old: &NetworkView, new: &NetworkView, out: &mut Vec<(Stri
 }
 
 fn describe_cuts(old: &NetworkView, new: &NetworkView, out: &mut Vec<(String, Focus)>) {
-    let old_cuts: BTreeSet<[NodeId; 2]> = old.cut_links.iter().copied().collect();
-    let new_cuts: BTreeSet<[NodeId; 2]> = new.cut_links.iter().copied().collect();
+    let old_cuts: BTreeSet<[NodeId; 2]> = old.cut_links.iter().copied().into_set();
+    let new_cuts: BTreeSet<[NodeId; 2]> = new.cut_links.iter().copied().into_set();
     let added: Vec<[NodeId; 2]> = new_cuts.difference(&old_cuts).copied().collect();
     let removed: Vec<[NodeId; 2]> = old_cuts.difference(&new_cuts).copied().collect();
     // Isolating a node cuts 2(n-1) links at once: say it in one sentence.
@@ -127,7 +128,7 @@ fn describe_cuts(old: &NetworkView, new: &NetworkView, out: &mut Vec<(String, Fo
 
 /// Group directed links into "S1 ↔ S2" (both ways) and "S1 → S2" (one way).
 fn describe_links(links: &[[NodeId; 2]]) -> Vec<(String, Focus)> {
-    let set: BTreeSet<[NodeId; 2]> = links.iter().copied().collect();
+    let set: BTreeSet<[NodeId; 2]> = links.iter().copied().into_set();
     let mut out = Vec::new();
     for &[a, b] in &set {
         if set.contains(&[b, a]) {

@@ -245,11 +245,13 @@ where
     V: Deserialize<'de>,
 {
     let raw = BTreeMap::<String, V>::deserialize(deserializer)?;
-    raw.into_iter()
-        .map(|(k, v)| {
-            k.parse::<NodeId>()
-                .map(|id| (id, v))
-                .map_err(|_| serde::de::Error::custom(format!("{k:?} is not a node id")))
-        })
-        .collect()
+    let mut map = BTreeMap::new();
+    for (k, v) in raw {
+        let id = k
+            .parse::<NodeId>()
+            .map_err(|_| serde::de::Error::custom(format!("{k:?} is not a node id")))?;
+        // Inserted, not collected: no sort compiled for it (crate::tree).
+        map.insert(id, v);
+    }
+    Ok(map)
 }
