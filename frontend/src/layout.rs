@@ -4,6 +4,8 @@
 
 use shared::types::{NodeId, Term};
 
+use crate::math;
+
 /// The ring's SVG coordinate system is `0..RING_VIEW` square.
 pub const RING_VIEW: f64 = 640.0;
 
@@ -57,7 +59,7 @@ pub fn luminance(hex: &str) -> f64 {
         if c <= 0.04045 {
             c / 12.92
         } else {
-            ((c + 0.055) / 1.055).powf(2.4)
+            math::powf((c + 0.055) / 1.055, 2.4)
         }
     };
     0.2126 * channel(1) + 0.7152 * channel(3) + 0.0722 * channel(5)
@@ -98,7 +100,7 @@ impl Ring {
         let gap = if n == 1 {
             f64::MAX
         } else {
-            2.0 * radius * (std::f64::consts::PI / n as f64).sin()
+            2.0 * radius * math::sin(std::f64::consts::PI / n as f64)
         };
         let node_radius = (gap * 0.29).min(54.0);
         Ring {
@@ -122,8 +124,8 @@ impl Ring {
         let angle = -std::f64::consts::FRAC_PI_2
             + 2.0 * std::f64::consts::PI * (id.get().saturating_sub(1)) as f64 / self.n as f64;
         Point {
-            x: c.x + self.radius * angle.cos(),
-            y: c.y + self.radius * angle.sin(),
+            x: c.x + self.radius * math::cos(angle),
+            y: c.y + self.radius * math::sin(angle),
         }
     }
 
@@ -156,7 +158,7 @@ impl Ring {
     /// The angle of travel in degrees (for arrowheads).
     pub fn heading_deg(&self, from: NodeId, to: NodeId) -> f64 {
         let (a, b) = (self.node(from), self.node(to));
-        (b.y - a.y).atan2(b.x - a.x).to_degrees()
+        math::atan2(b.y - a.y, b.x - a.x).to_degrees()
     }
 
     /// Size of a message marker.
@@ -246,7 +248,7 @@ pub fn visible_indexes(
 
 /// Speed slider position (0..=3) to speed: 10^(v−3), from 1/1000× to 1× as in RaftScope.
 pub fn speed_from_slider(v: f64) -> f64 {
-    10f64.powf(v.clamp(0.0, 3.0) - 3.0)
+    math::powf(10.0, v.clamp(0.0, 3.0) - 3.0)
 }
 
 /// The slider position for a speed (inverse of [`speed_from_slider`]); "max" (0) sits at the top.
@@ -254,7 +256,7 @@ pub fn slider_from_speed(speed: f64) -> f64 {
     if speed <= 0.0 {
         return 3.0;
     }
-    (speed.log10() + 3.0).clamp(0.0, 3.0)
+    (math::log10(speed) + 3.0).clamp(0.0, 3.0)
 }
 
 /// The round speeds, slowest first: 1/1000, 1/500, 1/200, 1/100, 1/50, …, 1.
@@ -277,14 +279,14 @@ pub fn speed_step(speed: f64, faster: bool) -> f64 {
 /// Snap a speed to a round value people can read: 1/1000, 1/500, 1/200, 1/100, 1/50, …, 1.
 pub fn snap_speed(speed: f64) -> f64 {
     let denominators = SPEED_DENOMINATORS;
-    let target = speed.clamp(0.001, 1.0).log10();
+    let target = math::log10(speed.clamp(0.001, 1.0));
     denominators
         .iter()
         .map(|d| 1.0 / d)
         .min_by(|a, b| {
-            (a.log10() - target)
+            (math::log10(*a) - target)
                 .abs()
-                .total_cmp(&(b.log10() - target).abs())
+                .total_cmp(&(math::log10(*b) - target).abs())
         })
         .unwrap_or(0.01)
 }

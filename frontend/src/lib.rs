@@ -15,6 +15,7 @@ pub mod follow;
 pub mod json;
 pub mod layout;
 pub mod lesson;
+pub mod math;
 pub mod model;
 pub mod predict;
 pub mod present;
