@@ -12,7 +12,8 @@ use crate::types::{ClientSerial, Entry, LogIndex, NodeId, Role, Term};
 use super::view::{InFlight, MessageId, NetworkView};
 
 /// Something that happened, as the UI narrates it.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+// Read by hand (event_read.rs): a derived reader costs the page's module far more.
+#[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Event {
     /// A message left its sender.
@@ -352,8 +353,8 @@ impl From<RaftEvent> for Event {
     }
 }
 
-/// An event with its place in the run.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+/// An event with its place in the run (read by hand too: event_read.rs).
+#[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct SimEvent {
     /// Sequence number, strictly increasing from 1 within a run.
     pub seq: u64,

@@ -7,6 +7,7 @@
 
 mod command;
 mod event;
+mod event_read;
 mod follow;
 mod prediction;
 mod safety;
