@@ -4,18 +4,31 @@
 # glue `logscope-frontend-<hash>.js`, the module `logscope-frontend-<hash>_bg.wasm`,
 # `style-<hash>.css`, `favicon-<hash>.svg` and an `index.html` that loads them — so the backend
 # serves either build the same way (hashed names are cached as immutable, index.html is not).
-# It also builds the in-browser engine (engine/, its own wasm module run in a Web Worker, loaded
-# only when no server answers): `logscope-engine-<hash>.js` and `…_bg.wasm`, and the worker
-# script `engine-worker-<hash>.js` that loads them, named to the page by
-# `<meta name="logscope-engine">` in index.html (trunk builds the page without it).
+# It also writes the in-browser engine's worker script `engine-worker-<hash>.js` (engine/src/
+# worker.rs; run in a Web Worker only when no server answers), named to the page by
+# `<meta name="logscope-engine">` in index.html (trunk builds the page without it), and what the
+# worker loads:
+# - by default, the engine's own wasm module, `logscope-engine-<hash>.js` and `…_bg.wasm`: a
+#   page with a server never downloads the simulator (the page the backend serves);
+# - with --one-module, nothing more: the page's module is built with the frontend's `engine`
+#   feature, which links the engine into it, and the worker instantiates that same module (its
+#   `main` returns at once with no window), so the engine's share of std, serde and the data
+#   tables is not downloaded twice. scripts/build-static.sh builds the static site so, where the
+#   engine always runs (docs/bench-frontend.md, "One module for both").
 # Compressed .br/.gz siblings are written by scripts/compress-dist.sh, not here.
 # `trunk serve` / `trunk build` stay the development loop; this is the quick path of scripts/run.sh
 # and scripts/test.sh (it saves compiling trunk, ~9 minutes on two cores).
-# Usage: scripts/build-page.sh [DIR]   (builds in $PAGE_TARGET_DIR, default target/page; needs the wasm32 target and the wasm-bindgen CLI that
-# matches Cargo.lock: scripts/setup.sh installs both).
+# Usage: scripts/build-page.sh [--one-module] [DIR]   (builds in $PAGE_TARGET_DIR, default
+# target/page; needs the wasm32 target and the wasm-bindgen CLI that matches Cargo.lock:
+# scripts/setup.sh installs both).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="${CARGO_HOME:-$HOME/.cargo}/bin:$HOME/.cargo/bin:$PATH"
+one_module=false
+if [ "${1:-}" = "--one-module" ]; then
+  one_module=true
+  shift
+fi
 out="${1:-dist}"
 say() { printf '\033[1;34m[page]\033[0m %s\n' "$*"; }
 
@@ -27,9 +40,17 @@ page_target="${PAGE_TARGET_DIR:-${CARGO_TARGET_DIR:-target}/page}"
 if [ -n "${RUSTFLAGS:-}${CARGO_ENCODED_RUSTFLAGS:-}" ]; then
   echo "[page] RUSTFLAGS is set: it replaces .cargo/config.toml's --cfg erase_components" >&2
 fi
-say "cargo build --profile wasm-release --target wasm32-unknown-unknown -p logscope-frontend -p logscope-engine (in $page_target)"
+# One module: the page with the engine linked in, and no engine module of its own. Either way in
+# the same target directory, so the two builds share every dependency (only the frontend and the
+# link differ).
+if $one_module; then
+  crates=(-p logscope-frontend --features logscope-frontend/engine)
+else
+  crates=(-p logscope-frontend -p logscope-engine)
+fi
+say "cargo build --profile wasm-release --target wasm32-unknown-unknown ${crates[*]} (in $page_target)"
 CARGO_TARGET_DIR="$page_target" cargo build --profile wasm-release --target wasm32-unknown-unknown \
-  -p logscope-frontend -p logscope-engine
+  "${crates[@]}"
 wasm="$page_target/wasm32-unknown-unknown/wasm-release/logscope-frontend.wasm"
 engine_wasm="$page_target/wasm32-unknown-unknown/wasm-release/logscope_engine.wasm"
 
@@ -43,7 +64,7 @@ bindgen() {
     --out-dir "$stage" --out-name "$1" "$2"
 }
 bindgen logscope-frontend "$wasm"
-bindgen logscope-engine "$engine_wasm"
+$one_module || bindgen logscope-engine "$engine_wasm"
 if [ -e "$stage/snippets" ]; then
   echo "[page] wasm-bindgen wrote snippets/: copy them to $out/ too (this script does not yet)" >&2
   exit 1
@@ -56,9 +77,19 @@ h_ico=$(hash_of static/favicon.svg)
 js="logscope-frontend-$h_app.js"
 bg="logscope-frontend-${h_app}_bg.wasm"
 ico="favicon-$h_ico.svg"
-h_eng=$(hash_of "$stage/logscope-engine.js" "$stage/logscope-engine_bg.wasm")
-eng_js="logscope-engine-$h_eng.js"
-eng_bg="logscope-engine-${h_eng}_bg.wasm"
+# What the engine's worker loads: the page's own glue and module (one module), or the engine's.
+if $one_module; then
+  if ! grep -q 'export function receive' "$stage/logscope-frontend.js"; then
+    echo "[page] the page's module does not export the engine's \`receive\` (--one-module)" >&2
+    exit 1
+  fi
+  eng_js="$js"
+  eng_bg="$bg"
+else
+  h_eng=$(hash_of "$stage/logscope-engine.js" "$stage/logscope-engine_bg.wasm")
+  eng_js="logscope-engine-$h_eng.js"
+  eng_bg="logscope-engine-${h_eng}_bg.wasm"
+fi
 # The engine's module worker (engine/src/worker.rs describes the wire): it loads the engine and
 # hands it every message, keeping those that come while the module loads. Its paths are relative
 # to itself, so it works wherever the site is served from.
@@ -78,8 +109,10 @@ mkdir -p "$out"
 cp "$stage/logscope-frontend.js" "$out/$js"
 cp "$stage/logscope-frontend_bg.wasm" "$out/$bg"
 cp static/favicon.svg "$out/$ico"
-cp "$stage/logscope-engine.js" "$out/$eng_js"
-cp "$stage/logscope-engine_bg.wasm" "$out/$eng_bg"
+if ! $one_module; then
+  cp "$stage/logscope-engine.js" "$out/$eng_js"
+  cp "$stage/logscope-engine_bg.wasm" "$out/$eng_bg"
+fi
 cp "$stage/engine-worker.js" "$out/$worker"
 # Every stylesheet index.html links (`href` relative to frontend/), hashed as trunk names them:
 # a list of "href=hashed-name" pairs for the rewrite below.

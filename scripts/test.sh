@@ -38,7 +38,8 @@ cargo run -q -p logscope-backend --bin ws-bench -- --quick
 step "frontend release build (the page scripts/run.sh serves; trunk is for development)"
 scripts/build-page.sh dist
 scripts/compress-dist.sh dist
-# The same page as a static site (relative paths; the cluster runs in the browser): the
+# The same page as a static site (relative paths; the cluster runs in the browser, from one
+# module: the page's with the engine linked in, a second link of the frontend): the
 # static-engine browser test serves it with python's http.server.
 scripts/build-static.sh dist-static
 # The self-contained binary (the `embed` feature, as scripts/build-binary.sh builds it in

@@ -7,7 +7,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, symlinkSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, symlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { ROOT, freePort, launch, until, shot } from '../lib.mjs';
@@ -76,10 +76,15 @@ test('with no server the page runs the cluster itself, and a reload recovers wha
   assert.equal(await $(page, 'lessons-open').count(), 1, 'the engine stages lessons');
   // The cluster runs in the engine's own Web Worker (engine/), loaded relative to the page.
   const workers = page.workers().map((w) => w.url());
-  assert.ok(
-    workers.some((u) => /\/some\/where\/engine-worker-[0-9a-f]{16}\.js$/.test(u)),
-    `the engine's worker is running (workers: ${JSON.stringify(workers)})`,
-  );
+  const worker = workers.find((u) => /\/some\/where\/engine-worker-[0-9a-f]{16}\.js$/.test(u));
+  assert.ok(worker, `the engine's worker is running (workers: ${JSON.stringify(workers)})`);
+  // One wasm module for page and engine (scripts/build-static.sh): the worker instantiates the
+  // page's own, so the site has no other.
+  const modules = readdirSync(SITE).filter((f) => f.endsWith('.wasm'));
+  assert.equal(modules.length, 1, `one wasm module in the site (${JSON.stringify(modules)})`);
+  assert.match(modules[0], /^logscope-frontend-[0-9a-f]{16}_bg\.wasm$/);
+  const script = await (await fetch(worker)).text();
+  assert.ok(script.includes(`'./${modules[0]}'`), `the worker loads the page's module:\n${script}`);
   // Real time (the slider's top), so elections and commits take a fraction of a second.
   await $(page, 'speed').fill('3');
   await until(async () => (await $(page, 'speed-label').textContent()) === '1×', { what: 'real-time speed' });

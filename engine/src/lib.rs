@@ -1,6 +1,8 @@
 //! The in-browser engine: the cluster run by the browser itself when no server answers (or with
-//! `?engine=browser`), in its own wasm module inside a Web Worker, loaded only then — so a page
-//! with a server never downloads the simulator. [`Session`] is the server's driver in miniature,
+//! `?engine=browser`), inside a Web Worker loaded only then. For the page the server sends it is
+//! a wasm module of its own, so a page with a server never downloads the simulator; the static
+//! site, where it always runs, links it into the page's module instead (the frontend's `engine`
+//! feature, scripts/build-static.sh) and the worker instantiates that one module. [`Session`] is the server's driver in miniature,
 //! pure and natively tested (`cargo test -p logscope-engine`): given the page's `ClientRequest`s
 //! and wall-clock ticks, it returns the `ServerMessage`s the server would send (a `Hello`, then
 //! `Events` in seq order, `Clock`s, one `Reply` per request, a `Snapshot` after a reset,

@@ -23,8 +23,9 @@
 //!   the messages the call caused (a lesson's stop: a `Snapshot`), so the page has redrawn the
 //!   cluster by the time it reads the answer.
 //!
-//! The worker script (scripts/build-page.sh writes it) loads this module, then hands every
-//! message to [`receive`], those that came while the module loaded first.
+//! The worker script (scripts/build-page.sh writes it) loads this crate's module (or, on the
+//! static site, the page's module, which links this crate in: the frontend's `engine` feature),
+//! then hands every message to [`receive`], those that came while the module loaded first.
 
 use std::cell::RefCell;
 

@@ -1,6 +1,8 @@
 //! The page's side of the in-browser engine: the cluster runs in a Web Worker of its own wasm
 //! module (the `logscope-engine` crate, engine/), loaded only when the engine is used, so a page
-//! with a server never downloads the simulator. Creates the worker, posts it the page's commands
+//! with a server never downloads the simulator; the static site links the engine into this
+//! module instead (the `engine` feature, scripts/build-static.sh) and its worker instantiates
+//! it too, which changes nothing here (the worker speaks the same wire). Creates the worker, posts it the page's commands
 //! and the API calls it answers itself (the lesson and history routes, [`BrowserEngine::api`], chosen by
 //! `http::request`), hears its messages through the same parse path as the WebSocket's
 //! (`ws::dispatch`), and keeps what it hands over to save in the browser's `localStorage` (a

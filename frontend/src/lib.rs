@@ -7,7 +7,8 @@
 //! so native builds never compile Leptos.
 //! `engine` (wasm32 only) is the page's side of the cluster run by the browser itself when no
 //! server answers: a client of the `logscope-engine` crate's Web Worker (engine/), which the page
-//! loads only then, so the simulator is not part of this module.
+//! loads only then, so the simulator is not part of this module — except with the `engine`
+//! feature (the static site's one module, main.rs), which links it in for the worker's sake.
 //! Imports run one way: `app` → `components` → `state` → `live` → `model`.
 
 pub mod clock;
