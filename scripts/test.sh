@@ -24,6 +24,8 @@ cargo build -p logscope-shared --lib --target wasm32-unknown-unknown
 
 step "lints of the browser-only code (the page's components, the engine's worker)"
 cargo clippy -p logscope-frontend -p logscope-engine --target wasm32-unknown-unknown -- -D warnings
+# …and the page as the static site builds it, with the engine linked in (its one module).
+cargo clippy -p logscope-frontend --features engine --target wasm32-unknown-unknown -- -D warnings
 
 step "Rust tests"
 cargo test --workspace

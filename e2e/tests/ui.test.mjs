@@ -28,7 +28,7 @@ beforeEach(async () => {
   // A known cluster for every test: 5 servers, a fixed seed, a clean network, real-time speed.
   await api(backend.url, { type: 'reset', nodes: 5, seed: 11, log_model: 'command' });
   await api(backend.url, { type: 'heal' });
-  await api(backend.url, { type: 'network', loss_probability: 0, latency_ms_min: 5, latency_ms_max: 15 });
+  await api(backend.url, { type: 'network', loss_probability: 0, duplicate_probability: 0, latency_ms_min: 5, latency_ms_max: 15 });
   await api(backend.url, { type: 'speed', speed: SPEED });
   await api(backend.url, { type: 'resume' });
   page = await browser.newPage({ viewport: { width: 1600, height: 1000 } });

@@ -1,14 +1,14 @@
 //! The page's side of the in-browser engine: the cluster runs in a Web Worker of its own wasm
 //! module (the `logscope-engine` crate, engine/), loaded only when the engine is used, so a page
-//! with a server never downloads the simulator; the static site links the engine into this
-//! module instead (the `engine` feature, scripts/build-static.sh) and its worker instantiates
-//! it too, which changes nothing here (the worker speaks the same wire). Creates the worker, posts it the page's commands
-//! and the API calls it answers itself (the lesson and history routes, [`BrowserEngine::api`], chosen by
-//! `http::request`), hears its messages through the same parse path as the WebSocket's
-//! (`ws::dispatch`), and keeps what it hands over to save in the browser's `localStorage` (a
-//! worker has none), so a reload recovers the cluster. Owns the worker and the storage; must not
-//! decide anything about the run (the worker does) nor draw. The wire is described in
-//! engine/src/worker.rs.
+//! with a server never downloads the simulator; the static site links the engine into this module
+//! instead (the `engine` feature, scripts/build-static.sh) and its worker instantiates it too,
+//! which changes nothing here (the worker speaks the same wire). Creates the worker, posts it the
+//! page's commands and the API calls it answers itself (the lesson and history routes,
+//! [`BrowserEngine::api`], chosen by `http::request`), hears its messages through the same parse
+//! path as the WebSocket's (`ws::dispatch`), and keeps what it hands over to save in the browser's
+//! `localStorage` (a worker has none), so a reload recovers the cluster. Owns the worker and the
+//! storage; must not decide anything about the run (the worker does) nor draw. The wire is
+//! described in engine/src/worker.rs.
 //!
 //! The worker script's address comes from the page: `<meta name="logscope-engine" content=…>`,
 //! written by scripts/build-page.sh (relative to the document, so a static site works from any

@@ -1,10 +1,10 @@
 //! One reading path for everything the page reads as JSON (the server's HTTP answers, trace
 //! outlines), shared with the WebSocket's: serde reads the variants of an internally tagged enum
-//! (`ServerMessage`, `Event`) from a buffer of the parsed JSON (serde's private `Content`), and a
-//! type read both that way and straight from text is compiled into the module twice. [`read`]
-//! reads every type through the buffer too, so a snapshot, a log page or a lesson has one reader
-//! in the page (measured in docs/bench-frontend.md). Owns that wrapping alone; must not decide
-//! what an answer means.
+//! (`ServerMessage`; `SimEvent` is read by hand, shared/src/protocol/event_read.rs) from a buffer
+//! of the parsed JSON (serde's private `Content`), and a type read both that way and straight from
+//! text is compiled into the module twice. [`read`] reads every type through the buffer too, so a
+//! snapshot, a log page or a lesson has one reader in the page (measured in
+//! docs/bench-frontend.md). Owns that wrapping alone; must not decide what an answer means.
 
 use serde::de::DeserializeOwned;
 use serde::Deserialize;

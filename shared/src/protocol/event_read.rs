@@ -3,12 +3,13 @@
 //!
 //! Why not a derived `Deserialize`: serde's derive for an internally tagged enum writes a whole
 //! reader per variant (a map reader, a sequence reader, a field matcher), and `SimEvent`'s
-//! `#[serde(flatten)]` adds a buffered reader on top; for 25 variants that is the largest part of
+//! `#[serde(flatten)]` adds a buffered reader on top; for 24 variants that is the largest part of
 //! the page's wasm module after its own views (docs/bench-frontend.md). Here every event is read
 //! as one flat record holding every field any event has ([`Fields`], derived: one reader for
 //! all), and the variant is then built from its `type`, with the derived reader's errors
-//! ("missing field `node`", "unknown variant `…`, expected one of …"). Unknown fields are ignored,
-//! as before; a field of another event must still have that field's type.
+//! ("missing field `node`", "unknown variant `…`, expected one of …"). Unknown fields are
+//! ignored, as before; a field of another event must still have that field's type, so a field
+//! name means one type in every event (docs/api.md says so for new events).
 
 use serde::de::{value::StringDeserializer, Error};
 use serde::{Deserialize, Deserializer};
@@ -87,6 +88,7 @@ fn kind_of(event: &Event) -> Kind {
 /// (a [`DropReason`] or a sentence) and `kind` (a [`RejectKind`] or a [`StorageFailureKind`]),
 /// so they are read as text and then as the event's type.
 #[derive(Deserialize)]
+#[serde(expecting = "an event (a JSON object with its `type`)")]
 struct Fields {
     #[serde(rename = "type")]
     kind_of_event: Kind,
