@@ -13,7 +13,7 @@ use shared::types::{LogIndex, NodeId, Role, Term};
 
 use crate::components::reply::ReplyLine;
 use crate::live::Part;
-use crate::model::{describe_kind, NodeState};
+use crate::model::{capitalize, describe_kind, NodeState};
 use crate::state::{use_ctx, Ctx, Selection};
 use crate::ws::Origin;
 
@@ -388,14 +388,7 @@ fn MessagePanel(id: u64) -> impl IntoView {
     let title = move || {
         status
             .get()
-            .map(|(m, _)| {
-                // ASCII words: no Unicode case table in the page for them.
-                let mut kind = describe_kind(&m);
-                if let Some(first) = kind.get_mut(..1) {
-                    first.make_ascii_uppercase();
-                }
-                kind
-            })
+            .map(|(m, _)| capitalize(&describe_kind(&m)))
             .unwrap_or_else(|| "Message".to_string())
     };
     view! {

@@ -36,7 +36,7 @@ pub use changes::Changes;
 pub use log_ghosts::{GhostCause, LogGhost, LOG_GHOSTS_MAX, LOG_GHOST_KEEP_MS};
 pub use messages::{flight_fraction, FlightLook, FlightStatus, Ghost, GhostLook, Shape};
 pub use moments::KeyMoment;
-pub use narration::{count, describe_kind, format_speed, watching};
+pub use narration::{capitalize, count, describe_kind, format_speed, watching};
 pub use narration::{Focus, Narration, Tone, NARRATION_MAX};
 pub use network::{link_blocked, link_cut};
 pub use node::NodeState;

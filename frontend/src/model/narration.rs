@@ -113,6 +113,16 @@ pub(super) fn plural<'a>(n: u64, one: &'a str, many: &'a str) -> &'a str {
     }
 }
 
+/// The first letter in capitals. The page's own words are ASCII: `char::to_uppercase` would
+/// bring core's whole Unicode case table into the page module for them.
+pub fn capitalize(s: &str) -> String {
+    let mut s = s.to_string();
+    if let Some(first) = s.get_mut(..1) {
+        first.make_ascii_uppercase();
+    }
+    s
+}
+
 /// "heartbeat", "AppendEntries with 2 entries", "vote reply (granted)", …
 pub fn describe_kind(flight: &InFlight) -> String {
     match &flight.message.body {

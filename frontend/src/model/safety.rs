@@ -6,6 +6,8 @@
 use shared::protocol::{SafetyView, SafetyViolation, INVARIANTS};
 use shared::raft::BrokenRules;
 
+use super::capitalize;
+
 /// What the safety panel shows.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct SafetyState {
@@ -80,16 +82,6 @@ impl SafetyState {
         let v = self.violation.as_ref()?;
         Some((v.before_input?, v.input.clone().unwrap_or_default()))
     }
-}
-
-/// The first letter in capitals. The page's own words are ASCII: `char::to_uppercase` would
-/// bring core's whole Unicode case table into the page module for them.
-fn capitalize(s: &str) -> String {
-    let mut s = s.to_string();
-    if let Some(first) = s.get_mut(..1) {
-        first.make_ascii_uppercase();
-    }
-    s
 }
 
 #[cfg(test)]
