@@ -1,7 +1,9 @@
 //! Files lost from the data directory while the server was down (or while a node was crashed):
 //! a missing `cluster.json` must not be taken for an interrupted wipe (which destroys every
 //! node's log), and a node whose directory or hard state is gone must not come back blank at term
-//! 0 (it could vote twice in a term). Owns no production code; waits poll with a deadline.
+//! 0 (it could vote twice in a term), and a log emptied by hand must not be read as a node that
+//! is merely behind (Raft would overwrite committed entries). Owns no production code; waits poll
+//! with a deadline.
 
 use shared::NodeId;
 use std::path::Path;
@@ -142,6 +144,116 @@ async fn restarting_a_crashed_node_whose_hard_state_was_deleted_is_refused() {
     assert!(err.message.contains("lost its files"), "{}", err.message);
     let status = handle.status().await.unwrap();
     assert_eq!(status.nodes_up, 2, "S3 stays down");
+    handle.shutdown().await;
+    thread.join().await;
+}
+
+/// Append `count` requests and wait for each to commit, then let heartbeats carry the commit
+/// index to every follower.
+async fn commit_requests(handle: &DriverHandle, count: u64) {
+    for i in 1..=count {
+        let append = ClientCommand::Append {
+            command: format!("add {i}"),
+            node: None,
+            client_id: None,
+            serial: None,
+        };
+        let wait = AppendWait::Committed {
+            wall_timeout: DEADLINE,
+        };
+        handle
+            .command(Input::parse(append).expect("a request"), wait)
+            .await
+            .expect("committed");
+    }
+    let until = handle.status().await.unwrap().time_ms + 1_000;
+    let start = Instant::now();
+    while handle.status().await.unwrap().time_ms < until {
+        assert!(start.elapsed() < DEADLINE, "virtual time stopped");
+        tokio::task::yield_now().await;
+    }
+}
+
+fn empty_log(dir: &Path, node: u64) {
+    let log = std::fs::OpenOptions::new()
+        .write(true)
+        .open(dir.join(format!("node-{node}/log")))
+        .unwrap();
+    log.set_len(0).unwrap();
+}
+
+#[tokio::test]
+async fn logs_emptied_by_hand_are_refused_and_not_repaired() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("data");
+    let (handle, _info, thread) = driver::start(config(&dir)).await.expect("starts");
+    wait_for_leader(&handle).await;
+    commit_requests(&handle, 6).await;
+    handle.shutdown().await;
+    thread.join().await;
+    for node in 1..=3 {
+        let line = std::fs::read_to_string(dir.join(format!("node-{node}/commit_index"))).unwrap();
+        let recorded: u64 = line[..20].parse().unwrap();
+        assert!(recorded >= 6, "S{node} recorded {line:?}");
+    }
+    let log3 = std::fs::read(dir.join("node-3/log")).unwrap();
+
+    // Two of three logs emptied: a majority that would elect a leader without the six entries.
+    empty_log(&dir, 1);
+    empty_log(&dir, 2);
+    let err = start_error(&dir).await;
+    assert!(err.contains("S1"), "{err}");
+    assert!(err.contains("committed entries are gone"), "{err}");
+    assert!(err.contains("--fresh"), "{err}");
+    assert_eq!(std::fs::metadata(dir.join("node-1/log")).unwrap().len(), 0);
+    assert_eq!(
+        std::fs::read(dir.join("node-3/log")).unwrap(),
+        log3,
+        "S3 untouched"
+    );
+
+    // --fresh is the way out.
+    let (handle, info, thread) = driver::start(DriverConfig {
+        fresh: true,
+        ..config(&dir)
+    })
+    .await
+    .expect("--fresh starts");
+    assert!(!info.recovered);
+    handle.shutdown().await;
+    thread.join().await;
+}
+
+#[tokio::test]
+async fn restarting_a_crashed_node_whose_log_was_emptied_is_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("data");
+    let (handle, _info, thread) = driver::start(config(&dir)).await.expect("starts");
+    wait_for_leader(&handle).await;
+    commit_requests(&handle, 3).await;
+    let control = |c: ClientCommand| Input::Control(c);
+    handle
+        .command(
+            control(ClientCommand::Crash { node: NodeId(3) }),
+            AppendWait::Appended,
+        )
+        .await
+        .expect("crash");
+    empty_log(&dir, 3);
+    let err = handle
+        .command(
+            control(ClientCommand::Restart { node: NodeId(3) }),
+            AppendWait::Appended,
+        )
+        .await
+        .expect_err("a node whose log lost committed entries must not restart");
+    assert_eq!(err.kind, ErrorKind::Unavailable);
+    assert!(
+        err.message.contains("committed entries are gone"),
+        "{}",
+        err.message
+    );
+    assert_eq!(handle.status().await.unwrap().nodes_up, 2, "S3 stays down");
     handle.shutdown().await;
     thread.join().await;
 }

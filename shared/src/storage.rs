@@ -82,6 +82,16 @@ pub trait Storage {
     fn synced_index(&self) -> LogIndex;
     /// Simulate losing power: every write since the last `sync` is gone.
     fn power_loss(&mut self) -> Result<(), StorageError>;
+    /// The node's `commit_index`, told with every batch (`Ready::write`). Not a write the
+    /// contract covers: a storage may keep a record of the prefix that is both committed and
+    /// synced, so that reopening a log that has since lost committed entries (a file emptied or
+    /// cut by hand) is refused instead of read as a node that is merely behind — Raft would let
+    /// a majority of such nodes overwrite committed entries. Committed entries are never
+    /// truncated, so the record stays true. The default ignores it: memory is not damaged by
+    /// hand.
+    fn note_commit_index(&mut self, _commit_index: LogIndex) -> Result<(), StorageError> {
+        Ok(())
+    }
     /// What a power loss right now would leave: the synced hard state and log. Read-only, for
     /// the safety checker; `None` (the default) when an implementation cannot show it cheaply,
     /// and the checker then judges by what is written instead.

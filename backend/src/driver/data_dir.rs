@@ -24,7 +24,9 @@ use shared::raft::BrokenRules;
 use shared::sim::{NetworkSettings, SimConfig};
 use shared::{LogModel, NodeId};
 
-use crate::storage::{FileStorage, RecoveryReport, HARD_STATE_FILE, HARD_STATE_TMP_FILE, LOG_FILE};
+use crate::storage::{
+    FileStorage, RecoveryReport, COMMIT_INDEX_FILE, HARD_STATE_FILE, HARD_STATE_TMP_FILE, LOG_FILE,
+};
 
 /// The manifest's file name.
 pub const MANIFEST_FILE: &str = "cluster.json";
@@ -305,9 +307,14 @@ impl DataDir {
             .filter_map(|entry| {
                 let name = entry.file_name().to_string_lossy().into_owned();
                 let path = entry.path();
-                let has_files = [LOG_FILE, HARD_STATE_FILE, HARD_STATE_TMP_FILE]
-                    .iter()
-                    .any(|f| path.join(f).exists());
+                let has_files = [
+                    LOG_FILE,
+                    HARD_STATE_FILE,
+                    HARD_STATE_TMP_FILE,
+                    COMMIT_INDEX_FILE,
+                ]
+                .iter()
+                .any(|f| path.join(f).exists());
                 (is_node_dir_name(&name) && has_files)
                     .then(|| name["node-".len()..].parse().ok())
                     .flatten()

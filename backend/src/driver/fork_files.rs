@@ -22,7 +22,9 @@ use std::path::{Path, PathBuf};
 use shared::{MemStorage, NodeId, Storage};
 
 use super::{DataDir, Manifest, MANIFEST_FILE};
-use crate::storage::{FileStorage, HARD_STATE_FILE, HARD_STATE_TMP_FILE, LOG_FILE};
+use crate::storage::{
+    FileStorage, COMMIT_INDEX_FILE, HARD_STATE_FILE, HARD_STATE_TMP_FILE, LOG_FILE,
+};
 
 /// The staging directory's name in the data directory.
 pub const STAGING_DIR: &str = "fork.staging";
@@ -95,7 +97,9 @@ pub fn install(data_dir: &DataDir) -> Result<(), String> {
         fs::create_dir_all(&to).map_err(io("cannot create", &to))?;
         // A hard-state temp file of the old node must not be taken for the new one's.
         let _ = fs::remove_file(to.join(HARD_STATE_TMP_FILE));
-        for name in [LOG_FILE, HARD_STATE_FILE] {
+        // `commit_index` first: the staged one (0) may only lower the record, and a crash
+        // between two renames must never pair a higher old record with the new, shorter log.
+        for name in [COMMIT_INDEX_FILE, LOG_FILE, HARD_STATE_FILE] {
             let staged = from.join(name);
             if staged.exists() {
                 fs::rename(&staged, to.join(name)).map_err(io("cannot move", &staged))?;
@@ -210,7 +214,7 @@ mod tests {
         // Crash after the marker, one node moved: the next start finishes the fork.
         stage(tmp.path(), &Manifest::from_config(&new), &staged).unwrap();
         let moved = staging(tmp.path()).join("node-1");
-        for name in [LOG_FILE, HARD_STATE_FILE] {
+        for name in [COMMIT_INDEX_FILE, LOG_FILE, HARD_STATE_FILE] {
             fs::rename(moved.join(name), data_dir.node_dir(NodeId(1)).join(name)).unwrap();
         }
         fs::remove_dir_all(&moved).unwrap();

@@ -11,8 +11,10 @@ use std::path::{Path, PathBuf};
 use shared::{Entry, HardState, LogIndex, Storage, StorageError};
 
 use super::codec::{
-    decode_hard_state, encode_entry, encode_hard_state, scan_log, LogTail, RecordPos, TailDamage,
+    decode_hard_state, encode_entry, encode_hard_state, scan_log, LogTail, RecordPos,
 };
+use super::commit_floor::{self, CommitFloor, COMMIT_INDEX_FILE};
+use super::report::{RecoveryReport, TempHardState};
 
 /// The log: framed entry records, append-only except for truncation.
 pub const LOG_FILE: &str = "log";
@@ -20,73 +22,6 @@ pub const LOG_FILE: &str = "log";
 pub const HARD_STATE_FILE: &str = "hard_state";
 /// Where a new hard state is written before it is renamed over [`HARD_STATE_FILE`].
 pub const HARD_STATE_TMP_FILE: &str = "hard_state.tmp";
-
-/// What happened to a leftover hard-state temp file at open.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum TempHardState {
-    /// There was none.
-    Absent,
-    /// It was complete and intact: the process died after writing it and before `sync` renamed it.
-    /// A crash keeps written data, so it was made durable and installed.
-    Installed,
-    /// It was torn or damaged (the process died while writing it): it was deleted and the previous
-    /// hard state kept, which is what an atomic replace promises.
-    Discarded {
-        /// What was wrong with it.
-        reason: String,
-    },
-}
-
-/// What `FileStorage::open` found and repaired.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct RecoveryReport {
-    /// Entries read back intact.
-    pub records_recovered: u64,
-    /// Bytes cut from the end of the log file (a torn tail); 0 for a clean file.
-    pub bytes_dropped: u64,
-    /// Where the torn tail began and why it was judged torn; `None` for a clean file.
-    pub tail_damage: Option<TailDamage>,
-    /// The hard state recovered.
-    pub hard_state: HardState,
-    /// What happened to a leftover hard-state temp file.
-    pub temp_hard_state: TempHardState,
-}
-
-impl RecoveryReport {
-    /// True when nothing had to be dropped or discarded.
-    pub fn is_clean(&self) -> bool {
-        self.bytes_dropped == 0 && !matches!(self.temp_hard_state, TempHardState::Discarded { .. })
-    }
-}
-
-impl std::fmt::Display for RecoveryReport {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "recovered {} entries, term {}, voted for {}",
-            self.records_recovered,
-            self.hard_state.current_term,
-            self.hard_state
-                .voted_for
-                .map_or_else(|| "nobody".to_string(), |id| format!("S{id}"))
-        )?;
-        if let Some(tail) = &self.tail_damage {
-            write!(
-                f,
-                "; dropped a torn tail of {} bytes at byte {} (entry {}: {})",
-                self.bytes_dropped, tail.offset, tail.index, tail.damage
-            )?;
-        }
-        match &self.temp_hard_state {
-            TempHardState::Absent => {}
-            TempHardState::Installed => write!(f, "; installed a complete hard-state temp file")?,
-            TempHardState::Discarded { reason } => {
-                write!(f, "; discarded a torn hard-state temp file ({reason})")?
-            }
-        }
-        Ok(())
-    }
-}
 
 /// A node's durable state in a directory: see the [module docs](super) for the format and the
 /// exact meaning of crash, sync and power loss.
@@ -111,6 +46,8 @@ pub struct FileStorage {
     synced_hard_state: HardState,
     /// The temp file holding `hard_state` while it is written but not yet synced and renamed.
     pending_hard_state: Option<File>,
+    /// How far the log is known committed and synced (`commit_index`: see `commit_floor.rs`).
+    commit_floor: CommitFloor,
     /// Set by a failed write or fsync. After a failed fsync the kernel may have dropped the dirty
     /// pages and a retry can falsely succeed ("fsyncgate"), so the storage refuses all further
     /// work until it is reopened from disk.
@@ -153,6 +90,21 @@ impl FileStorage {
         }
         let bytes = read_to_end(&mut log, &log_path)?;
         let scanned = scan_log(&bytes)?;
+        // Before anything is repaired: a log without all the entries this node recorded as
+        // committed was damaged by hand, and recovering it would let Raft overwrite them.
+        let floor_found = commit_floor::read(&dir)?;
+        if LogIndex::of_len(scanned.entries.len()) < floor_found.index() {
+            return Err(StorageError::Corrupt(format!(
+                "{} holds {} entries, but {} says entries up to {} were committed and synced \
+                 here: committed entries are gone from the log (emptied or cut by hand?). Raft \
+                 could overwrite them from this node, so it is not brought back: restore the \
+                 node's files, or start with --fresh to wipe the whole cluster",
+                log_path.display(),
+                scanned.entries.len(),
+                dir.join(COMMIT_INDEX_FILE).display(),
+                floor_found.index()
+            )));
+        }
         let bytes_dropped = bytes.len() as u64 - scanned.valid_bytes;
         if bytes_dropped > 0 {
             log.set_len(scanned.valid_bytes)
@@ -162,12 +114,14 @@ impl FileStorage {
             .map_err(|e| io_error("cannot fsync", &log_path, e))?;
 
         let (hard_state, temp_hard_state) = recover_hard_state(&dir)?;
+        let commit_floor = CommitFloor::open(&dir, &floor_found)?;
         let report = RecoveryReport {
             records_recovered: scanned.entries.len() as u64,
             bytes_dropped,
             tail_damage: scanned.tail_damage,
             hard_state,
             temp_hard_state,
+            commit_floor: floor_found,
         };
         let storage = FileStorage {
             dir,
@@ -181,6 +135,7 @@ impl FileStorage {
             hard_state,
             synced_hard_state: hard_state,
             pending_hard_state: None,
+            commit_floor,
             failed: None,
             opened: Some(scanned.entries),
         };
@@ -191,7 +146,12 @@ impl FileStorage {
     /// are removed, never the directory or anything else in it, so a mistyped path costs nothing.
     pub fn wipe(dir: impl AsRef<Path>) -> Result<(), StorageError> {
         let dir = dir.as_ref();
-        for name in [LOG_FILE, HARD_STATE_FILE, HARD_STATE_TMP_FILE] {
+        for name in [
+            LOG_FILE,
+            HARD_STATE_FILE,
+            HARD_STATE_TMP_FILE,
+            COMMIT_INDEX_FILE,
+        ] {
             let path = dir.join(name);
             match fs::remove_file(&path) {
                 Ok(()) => {}
@@ -216,6 +176,7 @@ impl FileStorage {
         let tmp_path = dir.join(HARD_STATE_TMP_FILE);
         fs::write(&tmp_path, encode_hard_state(HardState::default()))
             .map_err(|e| io_error("cannot write", &tmp_path, e))?;
+        commit_floor::write_new(dir)?;
         Self::open(dir)
     }
 
@@ -281,6 +242,7 @@ impl FileStorage {
     }
 
     fn truncate_log(&mut self, keep: usize) -> Result<(), StorageError> {
+        self.commit_floor.lower_to(LogIndex::of_len(keep))?;
         if keep < self.synced_len {
             // A power loss before the next sync would bring these records back: keep a copy.
             let mut lost =
@@ -343,7 +305,8 @@ impl FileStorage {
         }
         self.synced_len = self.records.len();
         self.lost_synced_tail.clear();
-        Ok(())
+        // Entries the node already knew committed may have just become durable.
+        self.commit_floor.note(LogIndex(0), self.synced_index())
     }
 
     fn lose_power(&mut self) -> Result<(), StorageError> {
@@ -478,6 +441,15 @@ impl Storage for FileStorage {
 
     fn synced_index(&self) -> LogIndex {
         LogIndex::of_len(self.synced_len)
+    }
+
+    /// Records how far the log is committed and synced (see `commit_floor.rs`): one small
+    /// write when that moved, none otherwise.
+    fn note_commit_index(&mut self, commit_index: LogIndex) -> Result<(), StorageError> {
+        self.check_usable()?;
+        let synced = self.synced_index();
+        let noted = self.commit_floor.note(commit_index, synced);
+        noted.map_err(|e| self.poison(e))
     }
 
     /// Simulated: we cannot cut the power, so the files are set to what the disk would hold — the

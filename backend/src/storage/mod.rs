@@ -11,6 +11,7 @@
 //! | `log` | the log: one record per entry, appended; truncated with `set_len` |
 //! | `hard_state` | one record holding `current_term` / `voted_for`; only ever replaced by rename |
 //! | `hard_state.tmp` | a new hard state written but not yet synced |
+//! | `commit_index` | one line: how far the log is known committed and synced, so that a log that later lost committed entries is refused at open (`commit_floor.rs`) |
 //!
 //! A record is `len: u32 LE | crc32: u32 LE | payload`, where the CRC-32 (IEEE, `crc32fast`)
 //! covers the payload and `1 <= len <= 1 MiB`. The payload is the serde_json of a
@@ -32,7 +33,9 @@
 //! * `power_loss` is a **simulation** of what the disk would hold: the log is put back to its
 //!   last synced image (cut to the synced length, plus any synced records that an unsynced
 //!   truncation had removed), the temp hard state is deleted, and the result is fsynced.
-//! * `open` recovers: it reads the log, cuts a torn tail (the report says how many bytes and
+//! * `open` refuses a log shorter than its `commit_index` record before repairing anything (a
+//!   file emptied or cut by hand: `StorageError::Corrupt`, the files left as they are); then it
+//!   recovers: it reads the log, cuts a torn tail (the report says how many bytes and
 //!   why), refuses damage in the middle (`StorageError::Corrupt`), and fsyncs what it recovered,
 //!   so after open everything is durable. `load` re-reads the files rather than trusting memory,
 //!   except the first `load` after `open` with nothing written in between, which returns what
@@ -46,9 +49,11 @@
 //! recovery reports corruption rather than guess.
 
 mod codec;
+mod commit_floor;
 mod file;
+mod report;
 
 pub use codec::{Damage, TailDamage, HEADER_BYTES, PAYLOAD_BYTES_MAX};
-pub use file::{
-    FileStorage, RecoveryReport, TempHardState, HARD_STATE_FILE, HARD_STATE_TMP_FILE, LOG_FILE,
-};
+pub use commit_floor::{FloorFound, COMMIT_INDEX_FILE};
+pub use file::{FileStorage, HARD_STATE_FILE, HARD_STATE_TMP_FILE, LOG_FILE};
+pub use report::{RecoveryReport, TempHardState};

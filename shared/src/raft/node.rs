@@ -388,15 +388,16 @@ impl RaftNode {
             Some(from) => (Vec::new(), Some(from)),
             None => (Vec::new(), None),
         };
-        Ready::new(
-            self.ready_number,
+        Ready {
+            number: self.ready_number,
             hard_state,
             entries,
             truncate_from,
-            std::mem::take(&mut self.events),
-            std::mem::take(&mut self.messages),
-            self.log.last_index(),
-        )
+            events: std::mem::take(&mut self.events),
+            messages: std::mem::take(&mut self.messages),
+            last_index: self.log.last_index(),
+            commit_index: self.commit_index,
+        }
     }
 
     /// A batch is durable: remember how much of the log is on disk, then count the node's own

@@ -18,7 +18,9 @@
 //! between write and sync (the simulator models fsync latency this way).
 //!
 //! Volatile state — `commit_index`, `last_applied`, role, votes received, leader bookkeeping — is
-//! never persisted and is lost on a crash.
+//! never persisted and is lost on a crash. (`write` tells the storage the commit index, which a
+//! file storage keeps only to refuse a log that later lost committed entries; a restarted node
+//! does not read it back.)
 
 use crate::raft::event::RaftEvent;
 use crate::raft::message::{Message, MessageBody};
@@ -39,31 +41,13 @@ pub struct Ready {
     pub truncate_from: Option<LogIndex>,
     /// What happened, in order, for people and checkers.
     pub events: Vec<RaftEvent>,
-    messages: Vec<Message>,
-    last_index: LogIndex,
+    pub(crate) messages: Vec<Message>,
+    pub(crate) last_index: LogIndex,
+    /// The node's commit index when the batch was taken (for `Storage::note_commit_index`).
+    pub(crate) commit_index: LogIndex,
 }
 
 impl Ready {
-    pub(crate) fn new(
-        number: u64,
-        hard_state: Option<HardState>,
-        entries: Vec<Entry>,
-        truncate_from: Option<LogIndex>,
-        events: Vec<RaftEvent>,
-        messages: Vec<Message>,
-        last_index: LogIndex,
-    ) -> Self {
-        Ready {
-            number,
-            hard_state,
-            entries,
-            truncate_from,
-            events,
-            messages,
-            last_index,
-        }
-    }
-
     /// Messages waiting for this batch to be durable (read-only: to send them, sync first).
     pub fn pending_messages(&self) -> &[Message] {
         &self.messages
@@ -87,6 +71,7 @@ impl Ready {
             storage.truncate_from(first.index)?;
             storage.append(&self.entries)?;
         }
+        storage.note_commit_index(self.commit_index)?;
         Ok(Unsynced {
             number: self.number,
             needs_sync: self.needs_write(),
