@@ -192,6 +192,8 @@ mod tests {
             f.set_hard_state(m.hard_state()).unwrap();
             f.append(m.entries()).unwrap();
             f.sync().unwrap();
+            // Every old entry committed: S2's `commit_index` file says 2 (see below).
+            f.note_commit_index(LogIndex(id)).unwrap();
             old_disk.push(m.clone().load().unwrap());
         }
         let new = SimConfig {
@@ -199,7 +201,9 @@ mod tests {
             seed: 9,
             ..SimConfig::default()
         };
-        let new_nodes = [storage(5, 4), storage(2, 4)];
+        // The new S2 holds one entry, fewer than the old one's record of committed entries: the
+        // install must replace that record too, or S2 would be refused as a damaged log.
+        let new_nodes = [storage(5, 4), storage(1, 4)];
         let staged: Vec<(NodeId, &MemStorage)> =
             vec![(NodeId(1), &new_nodes[0]), (NodeId(2), &new_nodes[1])];
 
