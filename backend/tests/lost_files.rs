@@ -10,7 +10,8 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use backend::driver::{
-    self, AppendWait, DriverConfig, DriverHandle, ErrorKind, Input, MANIFEST_FILE, WIPE_MARKER,
+    self, AppendWait, CommandError, DriverConfig, DriverHandle, ErrorKind, Input, MANIFEST_FILE,
+    WIPE_MARKER,
 };
 use shared::protocol::ClientCommand;
 use shared::sim::SimConfig;
@@ -56,6 +57,44 @@ async fn start_error(dir: &Path) -> String {
         Ok(_) => panic!("the driver started on a damaged data directory"),
         Err(e) => e.to_string(),
     }
+}
+
+/// Crash S3, `damage` its files, and try to restart it: the refusal, after checking S3 stays
+/// down.
+async fn restart_after(handle: &DriverHandle, damage: impl FnOnce()) -> CommandError {
+    let control = |c: ClientCommand| Input::Control(c);
+    handle
+        .command(
+            control(ClientCommand::Crash { node: NodeId(3) }),
+            AppendWait::Appended,
+        )
+        .await
+        .expect("crash");
+    damage();
+    let err = handle
+        .command(
+            control(ClientCommand::Restart { node: NodeId(3) }),
+            AppendWait::Appended,
+        )
+        .await
+        .expect_err("a damaged node must not restart");
+    assert_eq!(err.kind, ErrorKind::Unavailable);
+    assert_eq!(handle.status().await.unwrap().nodes_up, 2, "S3 stays down");
+    err
+}
+
+/// `--fresh` is the way out: a new cluster starts.
+async fn start_fresh(dir: &Path) {
+    let (handle, info, thread) = driver::start(DriverConfig {
+        fresh: true,
+        ..config(dir)
+    })
+    .await
+    .expect("--fresh starts");
+    assert!(!info.recovered);
+    assert!(dir.join("node-2/hard_state").exists());
+    handle.shutdown().await;
+    thread.join().await;
 }
 
 #[tokio::test]
@@ -106,16 +145,7 @@ async fn a_node_that_lost_its_hard_state_or_directory_is_refused() {
     assert!(err.contains("vote twice"), "{err}");
 
     // --fresh is the way out: a new cluster, every node with both files.
-    let (handle, info, thread) = driver::start(DriverConfig {
-        fresh: true,
-        ..config(&dir)
-    })
-    .await
-    .expect("--fresh starts");
-    assert!(!info.recovered);
-    assert!(dir.join("node-2/hard_state").exists());
-    handle.shutdown().await;
-    thread.join().await;
+    start_fresh(&dir).await;
 }
 
 #[tokio::test]
@@ -124,26 +154,11 @@ async fn restarting_a_crashed_node_whose_hard_state_was_deleted_is_refused() {
     let dir = tmp.path().join("data");
     let (handle, _info, thread) = driver::start(config(&dir)).await.expect("starts");
     wait_for_leader(&handle).await;
-    let control = |c: ClientCommand| Input::Control(c);
-    handle
-        .command(
-            control(ClientCommand::Crash { node: NodeId(3) }),
-            AppendWait::Appended,
-        )
-        .await
-        .expect("crash");
-    std::fs::remove_file(dir.join("node-3/hard_state")).unwrap();
-    let err = handle
-        .command(
-            control(ClientCommand::Restart { node: NodeId(3) }),
-            AppendWait::Appended,
-        )
-        .await
-        .expect_err("a node without its hard state must not restart");
-    assert_eq!(err.kind, ErrorKind::Unavailable);
+    let err = restart_after(&handle, || {
+        std::fs::remove_file(dir.join("node-3/hard_state")).unwrap()
+    })
+    .await;
     assert!(err.message.contains("lost its files"), "{}", err.message);
-    let status = handle.status().await.unwrap();
-    assert_eq!(status.nodes_up, 2, "S3 stays down");
     handle.shutdown().await;
     thread.join().await;
 }
@@ -212,16 +227,7 @@ async fn logs_emptied_by_hand_are_refused_and_not_repaired() {
         "S3 untouched"
     );
 
-    // --fresh is the way out.
-    let (handle, info, thread) = driver::start(DriverConfig {
-        fresh: true,
-        ..config(&dir)
-    })
-    .await
-    .expect("--fresh starts");
-    assert!(!info.recovered);
-    handle.shutdown().await;
-    thread.join().await;
+    start_fresh(&dir).await;
 }
 
 #[tokio::test]
@@ -231,29 +237,12 @@ async fn restarting_a_crashed_node_whose_log_was_emptied_is_refused() {
     let (handle, _info, thread) = driver::start(config(&dir)).await.expect("starts");
     wait_for_leader(&handle).await;
     commit_requests(&handle, 3).await;
-    let control = |c: ClientCommand| Input::Control(c);
-    handle
-        .command(
-            control(ClientCommand::Crash { node: NodeId(3) }),
-            AppendWait::Appended,
-        )
-        .await
-        .expect("crash");
-    empty_log(&dir, 3);
-    let err = handle
-        .command(
-            control(ClientCommand::Restart { node: NodeId(3) }),
-            AppendWait::Appended,
-        )
-        .await
-        .expect_err("a node whose log lost committed entries must not restart");
-    assert_eq!(err.kind, ErrorKind::Unavailable);
+    let err = restart_after(&handle, || empty_log(&dir, 3)).await;
     assert!(
         err.message.contains("committed entries are gone"),
         "{}",
         err.message
     );
-    assert_eq!(handle.status().await.unwrap().nodes_up, 2, "S3 stays down");
     handle.shutdown().await;
     thread.join().await;
 }
