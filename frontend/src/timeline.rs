@@ -135,21 +135,28 @@ pub fn is_control_text(text: &str) -> bool {
 
 /// The markers of a reply, in time order.
 pub fn markers(reply: &MarkersReply) -> Vec<Marker> {
-    let mut out: Vec<Marker> = reply.events.iter().filter_map(event_marker).collect();
-    out.extend(
-        reply
-            .inputs
-            .iter()
-            .filter(|i| !is_control_text(&i.text))
-            .map(|i| Marker {
-                at_ms: i.at_ms,
-                kind: MarkerKind::Input { index: i.index },
-                lane: Lane::Action,
-                colour: INPUT_COLOUR,
-                text: i.text.clone(),
-            }),
-    );
-    out.sort_by_key(|m| m.at_ms);
+    let mut inputs = reply
+        .inputs
+        .iter()
+        .filter(|i| !is_control_text(&i.text))
+        .map(|i| Marker {
+            at_ms: i.at_ms,
+            kind: MarkerKind::Input { index: i.index },
+            lane: Lane::Action,
+            colour: INPUT_COLOUR,
+            text: i.text.clone(),
+        })
+        .peekable();
+    // Events and inputs each come in time order (the run's order): merge them, an event before
+    // an input at the same instant. No sort: a long run has thousands of markers.
+    let mut out = Vec::with_capacity(reply.events.len() + reply.inputs.len());
+    for event in reply.events.iter().filter_map(event_marker) {
+        while let Some(input) = inputs.next_if(|i| i.at_ms < event.at_ms) {
+            out.push(input);
+        }
+        out.push(event);
+    }
+    out.extend(inputs);
     out
 }
 

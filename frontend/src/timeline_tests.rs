@@ -83,6 +83,43 @@ fn leaders_get_their_terms_colour_and_control_inputs_no_marker() {
 }
 
 #[test]
+fn markers_merge_events_and_inputs_in_time_order_events_first_at_the_same_instant() {
+    // Crashes every 100 ms and inputs every 70 ms (ties at 0, 700, 1,400, …), as a run lists
+    // them: each list in time order.
+    let events: Vec<SimEvent> = (0..30u64)
+        .map(|i| {
+            ev(
+                i,
+                i * 100,
+                Event::NodeCrashed {
+                    node: NodeId(1 + i % 5),
+                },
+            )
+        })
+        .collect();
+    let inputs: Vec<InputMarker> = (0..40usize)
+        .map(|i| input(i, i as u64 * 70, "crash S2"))
+        .collect();
+    let reply = MarkersReply {
+        end_ms: 3_000,
+        inputs,
+        events,
+    };
+    let merged: Vec<(u64, bool)> = markers(&reply)
+        .iter()
+        .map(|m| (m.at_ms, matches!(m.kind, MarkerKind::Input { .. })))
+        .collect();
+    assert_eq!(merged.len(), 70);
+    // What a stable sort of events-then-inputs by time gives.
+    let mut sorted: Vec<(u64, bool)> = (0..30u64)
+        .map(|i| (i * 100, false))
+        .chain((0..40u64).map(|i| (i * 70, true)))
+        .collect();
+    sorted.sort_by_key(|m| m.0);
+    assert_eq!(merged, sorted);
+}
+
+#[test]
 fn the_story_of_the_past_is_told_from_markers_newest_first_up_to_the_instant() {
     let reply = MarkersReply {
         end_ms: 5_000,

@@ -144,7 +144,7 @@ pub fn Legend() -> impl IntoView {
                     .collect()
             })
             .unwrap_or_default();
-        terms.sort_unstable();
+        shared::tree::sort_small_by_key(&mut terms, |t| *t);
         terms.dedup();
         let skip = terms
             .len()

@@ -7,6 +7,7 @@ use shared::protocol::{
     DropReason, InFlight, LogEntryView, MessageBody, MessageId, NetworkView, PeerProgress,
 };
 use shared::types::{Entry, LogIndex, NodeId, Role, Term};
+use shared::tree::IntoTree;
 use shared::Command;
 
 use super::messages::Ghost;
@@ -121,7 +122,7 @@ impl ClusterView {
                         };
                         (p, fresh)
                     })
-                    .collect();
+                    .into_map();
             }
             Role::Follower => {
                 n.votes.clear();

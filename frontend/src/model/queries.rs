@@ -41,7 +41,7 @@ impl ClusterView {
     /// win a majority for anything.
     pub fn majority_term(&self) -> Term {
         let mut terms: Vec<Term> = self.nodes.iter().map(|n| n.current_term).collect();
-        terms.sort_unstable_by(|a, b| b.cmp(a));
+        shared::tree::sort_small_by_key(&mut terms, |t| std::cmp::Reverse(*t));
         terms.get(self.quorum() - 1).copied().unwrap_or(Term(0))
     }
 
@@ -55,7 +55,7 @@ impl ClusterView {
             .filter(|n| n.up && n.role == Role::Leader && n.current_term < cluster_term)
             .map(|n| (n.id, n.current_term))
             .collect();
-        stale.sort_by_key(|(id, term)| (*term, *id));
+        shared::tree::sort_small_by_key(&mut stale, |(id, term)| (*term, *id));
         stale
     }
 
