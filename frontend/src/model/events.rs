@@ -6,8 +6,8 @@ use shared::protocol::ForwardedRequest;
 use shared::protocol::{
     DropReason, InFlight, LogEntryView, MessageBody, MessageId, NetworkView, PeerProgress,
 };
-use shared::types::{Entry, LogIndex, NodeId, Role, Term};
 use shared::tree::IntoTree;
+use shared::types::{Entry, LogIndex, NodeId, Role, Term};
 use shared::Command;
 
 use super::messages::Ghost;

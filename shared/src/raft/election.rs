@@ -6,6 +6,7 @@ use crate::raft::event::RaftEvent;
 use crate::raft::message::{MessageBody, RequestVote, RequestVoteResponse};
 use crate::raft::node::RaftNode;
 use crate::raft::progress::Progress;
+use crate::tree::IntoTree;
 use crate::types::{EntryData, NodeId, Role, Term};
 
 impl RaftNode {
@@ -103,7 +104,7 @@ impl RaftNode {
             .others()
             .into_iter()
             .map(|peer| (peer, Progress::new(next_index)))
-            .collect();
+            .into_map();
         self.events.push(RaftEvent::RoleChanged {
             node: self.id(),
             role: Role::Leader,

@@ -238,7 +238,8 @@ impl RaftNode {
     pub(super) fn maybe_commit(&mut self) {
         let mut matched: Vec<LogIndex> = self.progress.values().map(|p| p.match_index).collect();
         matched.push(self.persisted_index);
-        matched.sort_unstable_by(|a, b| b.cmp(a));
+        // Highest first (at most nine servers: an insertion sort, crate::tree).
+        crate::tree::sort_small_by_key(&mut matched, |m| std::cmp::Reverse(*m));
         let n = matched[self.quorum() - 1];
         // §5.4.2: only entries of the current term are committed by counting replicas; earlier
         // ones are committed indirectly, by the Log Matching Property.

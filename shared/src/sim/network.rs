@@ -33,7 +33,7 @@ impl<S: Storage> Sim<S> {
                 g.push(id);
             }
             if !g.is_empty() {
-                g.sort_unstable();
+                crate::tree::sort_small_by_key(&mut g, |id| *id);
                 clean.push(g);
             }
         }

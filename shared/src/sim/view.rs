@@ -10,6 +10,7 @@ use crate::protocol::{
 };
 use crate::raft::RaftNode;
 use crate::storage::{Storage, StorageFailureKind};
+use crate::tree::IntoTree;
 use crate::types::{Entry, LogIndex, NodeId, Role, Term};
 
 use super::Sim;
@@ -168,7 +169,7 @@ impl<S: Storage> Sim<S> {
                                     },
                                 )
                             })
-                            .collect(),
+                            .into_map(),
                         votes: r.votes_granted(),
                         storage_failure: None,
                     },

@@ -13,6 +13,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use super::{broken, Check};
 use crate::command::{Command, ADD_RAND_MAX};
 use crate::rng::Rng;
+use crate::tree::IntoTree;
 use crate::types::{ClientSerial, Entry, EntryData, LogIndex, NodeId};
 
 /// What may follow `before` when an entry with `data` is applied.
@@ -138,7 +139,7 @@ impl Apply {
             let life = Life {
                 last: entry.index,
                 value,
-                executed: entry.data.client().into_iter().collect(),
+                executed: entry.data.client().into_iter().into_set(),
             };
             self.lives.insert(node, life);
             return Ok(());
