@@ -3,10 +3,11 @@
 //! scrubbed) that the presenter's page sends and the server relays to every viewer so their pages
 //! can follow. Plain serde data; owns these JSON names (docs/api.md); must not know about sockets.
 
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize};
 
 use crate::types::{LogIndex, NodeId};
 
+use super::event_read::need;
 use super::view::MessageId;
 
 /// Who is on the other end of a WebSocket, as `hello` says it.
@@ -46,8 +47,9 @@ pub struct PresenterView {
     pub scrub_ms: Option<u64>,
 }
 
-/// One highlighted thing, tagged by `kind`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+/// One highlighted thing, tagged by `kind`. Read by hand ([`HighlightFields`]), as events are:
+/// a new variant or field must be added there too.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Highlight {
     /// A server.
@@ -79,6 +81,57 @@ pub enum Highlight {
         /// The other end.
         b: NodeId,
     },
+}
+
+/// A highlight's `kind`: [`Highlight`]'s variants by their wire names.
+#[derive(Clone, Copy, Debug, PartialEq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum HighlightKind {
+    Node,
+    Entry,
+    NodeEntry,
+    Message,
+    Link,
+}
+
+/// Every field of every highlight, each optional; the variant is then built from its `kind`.
+/// serde's derived reader for a tagged enum buffers the object and compiles a reader per variant
+/// (12 KB of the page's wasm for this five-variant enum); this is one small reader, with the
+/// derived reader's sentences ("missing field `node`", "unknown variant …").
+#[derive(Deserialize)]
+#[serde(expecting = "a highlight (a JSON object with its `kind`)")]
+struct HighlightFields {
+    kind: HighlightKind,
+    node: Option<NodeId>,
+    index: Option<LogIndex>,
+    message: Option<MessageId>,
+    a: Option<NodeId>,
+    b: Option<NodeId>,
+}
+
+impl<'de> Deserialize<'de> for Highlight {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let f = HighlightFields::deserialize(deserializer)?;
+        Ok(match f.kind {
+            HighlightKind::Node => Highlight::Node {
+                node: need(f.node, "node")?,
+            },
+            HighlightKind::Entry => Highlight::Entry {
+                index: need(f.index, "index")?,
+            },
+            HighlightKind::NodeEntry => Highlight::NodeEntry {
+                node: need(f.node, "node")?,
+                index: need(f.index, "index")?,
+            },
+            HighlightKind::Message => Highlight::Message {
+                message: need(f.message, "message")?,
+            },
+            HighlightKind::Link => Highlight::Link {
+                a: need(f.a, "a")?,
+                b: need(f.b, "b")?,
+            },
+        })
+    }
 }
 
 impl PresenterView {
@@ -126,6 +179,65 @@ mod tests {
         let text = serde_json::to_string(&relay).unwrap();
         assert!(text.starts_with(r#"{"type":"presenter_view""#), "{text}");
         assert_eq!(serde_json::from_str::<ServerMessage>(&text).unwrap(), relay);
+    }
+
+    /// The kind of a highlight: an exhaustive match, so that a new variant is a compile error
+    /// here until the test below (and so the reader) knows it.
+    fn kind_of(h: &Highlight) -> HighlightKind {
+        match h {
+            Highlight::Node { .. } => HighlightKind::Node,
+            Highlight::Entry { .. } => HighlightKind::Entry,
+            Highlight::NodeEntry { .. } => HighlightKind::NodeEntry,
+            Highlight::Message { .. } => HighlightKind::Message,
+            Highlight::Link { .. } => HighlightKind::Link,
+        }
+    }
+
+    #[test]
+    fn every_highlight_reads_back_and_bad_ones_get_the_derived_sentences() {
+        let all = [
+            Highlight::Node { node: NodeId(2) },
+            Highlight::Entry { index: LogIndex(9) },
+            Highlight::NodeEntry {
+                node: NodeId(3),
+                index: LogIndex(4),
+            },
+            Highlight::Message { message: 17 },
+            Highlight::Link {
+                a: NodeId(1),
+                b: NodeId(5),
+            },
+        ];
+        let kinds: Vec<_> = all.iter().map(kind_of).collect();
+        assert_eq!(kinds.len(), 5);
+        for h in all {
+            let text = serde_json::to_string(&h).unwrap();
+            assert_eq!(
+                serde_json::from_str::<Highlight>(&text).unwrap(),
+                h,
+                "{text}"
+            );
+            let value = serde_json::to_value(h).unwrap();
+            assert_eq!(serde_json::from_value::<Highlight>(value).unwrap(), h);
+            // Inside a relay, as a viewer's page reads it (serde's buffered path).
+            let relay = ServerMessage::PresenterView(PresenterView {
+                highlight: Some(h),
+                ..PresenterView::default()
+            });
+            let text = serde_json::to_string(&relay).unwrap();
+            assert_eq!(serde_json::from_str::<ServerMessage>(&text).unwrap(), relay);
+        }
+        let read = |text: &str| serde_json::from_str::<Highlight>(text);
+        assert_eq!(
+            read(r#"{"kind":"node","node":4,"from_a_newer_page":true}"#).unwrap(),
+            Highlight::Node { node: NodeId(4) }
+        );
+        let error = |text: &str| read(text).unwrap_err().to_string();
+        assert!(error(r#"{"kind":"link","a":1}"#).contains("missing field `b`"));
+        assert!(error(r#"{"kind":"glow"}"#).contains("unknown variant `glow`"));
+        assert!(error(r#"{"node":1}"#).contains("missing field `kind`"));
+        assert!(error("7").contains("expected a highlight"));
+        assert!(error(r#"{"kind":"node","node":"two"}"#).contains("invalid type"));
     }
 
     #[test]
