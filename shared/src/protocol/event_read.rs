@@ -132,8 +132,8 @@ struct Fields {
     speed: Option<f64>,
 }
 
-/// A field the event (or a highlight, follow.rs) must have.
-pub(super) fn need<T, E: Error>(field: Option<T>, name: &'static str) -> Result<T, E> {
+/// A field the event (or a highlight, follow.rs, or a message, raft/message_read.rs) must have.
+pub(crate) fn need<T, E: Error>(field: Option<T>, name: &'static str) -> Result<T, E> {
     field.ok_or_else(|| E::missing_field(name))
 }
 

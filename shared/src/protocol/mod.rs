@@ -7,7 +7,7 @@
 
 mod command;
 mod event;
-mod event_read;
+pub(crate) mod event_read;
 mod follow;
 mod prediction;
 mod safety;

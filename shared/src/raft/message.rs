@@ -96,8 +96,9 @@ pub struct ClientRequest {
 }
 
 /// The Raft RPCs (Figure 2) plus the forwarded client request of the *command* model. On the
-/// wire the payload's fields sit beside `"type"`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+/// wire the payload's fields sit beside `"type"`. Read by hand (message_read.rs): a new variant
+/// or field must be added there too.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(tag = "type")]
 pub enum MessageBody {
     /// See [`RequestVote`].

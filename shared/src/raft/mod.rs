@@ -13,6 +13,7 @@ mod election;
 mod event;
 mod log;
 mod message;
+mod message_read;
 mod node;
 mod progress;
 mod ready;
