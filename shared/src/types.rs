@@ -215,7 +215,7 @@ impl std::str::FromStr for LogModel {
 }
 
 /// What an entry carries.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum EntryData {
     /// The blank entry a new leader appends at the start of its term (§8), so that it can commit
@@ -239,6 +239,47 @@ pub enum EntryData {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         client: Option<ClientSerial>,
     },
+}
+
+/// An entry's `kind`: [`EntryData`]'s variants by their wire names.
+#[derive(Clone, Copy, Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum EntryKind {
+    Noop,
+    Request,
+    Value,
+}
+
+/// Every field of every [`EntryData`], each optional; the variant is then built from its
+/// `kind`. Read by hand, as events are (protocol/event_read.rs): serde's derived reader for a
+/// tagged enum buffers the object and compiles a reader per variant, for every way an entry is
+/// read (the page's socket and HTTP answers, the server's log files and traces).
+#[derive(Deserialize)]
+#[serde(expecting = "an entry's data (a JSON object with its `kind`)")]
+struct EntryFields {
+    kind: EntryKind,
+    command: Option<Command>,
+    client: Option<ClientSerial>,
+    value: Option<i64>,
+}
+
+impl<'de> Deserialize<'de> for EntryData {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        use crate::protocol::event_read::need;
+        let f = EntryFields::deserialize(deserializer)?;
+        Ok(match f.kind {
+            EntryKind::Noop => EntryData::Noop,
+            EntryKind::Request => EntryData::Request {
+                command: need(f.command, "command")?,
+                client: f.client,
+            },
+            EntryKind::Value => EntryData::Value {
+                value: need(f.value, "value")?,
+                command: need(f.command, "command")?,
+                client: f.client,
+            },
+        })
+    }
 }
 
 impl EntryData {
@@ -309,5 +350,60 @@ impl std::fmt::Display for Role {
             Role::Candidate => "candidate",
             Role::Leader => "leader",
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn entry_data_reads_back_and_bad_data_gets_the_derived_sentences() {
+        let client = Some(ClientSerial {
+            client_id: 2,
+            serial: 5,
+        });
+        let all = [
+            EntryData::Noop,
+            EntryData::Request {
+                command: Command::Add(5),
+                client: None,
+            },
+            EntryData::Request {
+                command: Command::Mul(3),
+                client,
+            },
+            EntryData::Value {
+                value: 15,
+                command: Command::Add(5),
+                client,
+            },
+            EntryData::Value {
+                value: -1,
+                command: Command::Set(-1),
+                client: None,
+            },
+        ];
+        for data in all {
+            let text = serde_json::to_string(&data).unwrap();
+            assert_eq!(
+                serde_json::from_str::<EntryData>(&text).unwrap(),
+                data,
+                "{text}"
+            );
+            let value = serde_json::to_value(&data).unwrap();
+            assert_eq!(serde_json::from_value::<EntryData>(value).unwrap(), data);
+        }
+        let read = |text: &str| serde_json::from_str::<EntryData>(text);
+        assert_eq!(
+            read(r#"{"kind":"noop","from_a_newer_server":1}"#).unwrap(),
+            EntryData::Noop
+        );
+        let error = |text: &str| read(text).unwrap_err().to_string();
+        assert!(error(r#"{"kind":"value","command":{"op":"add","n":1}}"#)
+            .contains("missing field `value`"));
+        assert!(error(r#"{"kind":"snapshot"}"#).contains("unknown variant `snapshot`"));
+        assert!(error(r#"{"value":1}"#).contains("missing field `kind`"));
+        assert!(error("7").contains("expected an entry's data"), "{}", error("7"));
     }
 }
