@@ -2,6 +2,7 @@
 //! message is along its link, which log indexes are visible, which colour a term gets, how the
 //! speed slider maps to a speed. No Leptos and no browser, so it is unit-tested natively.
 
+use crate::decimal::Fixed;
 use shared::types::{NodeId, Term};
 
 use crate::math;
@@ -293,7 +294,7 @@ pub fn snap_speed(speed: f64) -> f64 {
 
 /// "12.345 s" for a virtual time in ms.
 pub fn format_time_ms(time_ms: f64) -> String {
-    format!("{:.3} s", time_ms.max(0.0) / 1000.0)
+    format!("{} s", Fixed(time_ms.max(0.0) / 1000.0, 3))
 }
 
 #[cfg(test)]

@@ -12,6 +12,7 @@
 //! Imports run one way: `app` → `components` → `state` → `live` → `model`.
 
 pub mod clock;
+pub mod decimal;
 pub mod follow;
 pub mod json;
 pub mod layout;

@@ -4,6 +4,7 @@
 //! and read. No Leptos and no browser: `history` (fetches) and `components::timeline` (drawing)
 //! use these. Must not fetch or hold state.
 
+use crate::decimal::Fixed;
 use serde::Deserialize;
 use serde_json::Value;
 use shared::protocol::{ClientCommand, Event, SimEvent};
@@ -271,10 +272,10 @@ pub fn time_at(x_px: f64, left_px: f64, width_px: f64, end_ms: u64) -> u64 {
 pub fn format_instant(t_ms: u64) -> String {
     let s = t_ms as f64 / 1000.0;
     if s < 60.0 {
-        format!("t={s:.1} s")
+        format!("t={} s", Fixed(s, 1))
     } else {
         let m = (s / 60.0).floor();
-        format!("t={m:.0} min {:.1} s", s - m * 60.0)
+        format!("t={} min {} s", Fixed(m, 0), Fixed(s - m * 60.0, 1))
     }
 }
 

@@ -404,6 +404,10 @@ mod tests {
             .contains("missing field `value`"));
         assert!(error(r#"{"kind":"snapshot"}"#).contains("unknown variant `snapshot`"));
         assert!(error(r#"{"value":1}"#).contains("missing field `kind`"));
-        assert!(error("7").contains("expected an entry's data"), "{}", error("7"));
+        assert!(
+            error("7").contains("expected an entry's data"),
+            "{}",
+            error("7")
+        );
     }
 }

@@ -2,6 +2,7 @@
 //! client panel (append with the command grammar, checked locally as you type and by the
 //! server), the network panel (isolate, heal, loss and latency) and the reset dialog.
 
+use crate::decimal::{fixed, Fixed};
 use leptos::prelude::*;
 use shared::protocol::ClientCommand;
 use shared::types::{LogModel, NodeId};
@@ -70,7 +71,7 @@ pub fn TopBar() -> impl IntoView {
                     <span>"speed"</span>
                     <input type="range" min="0" max="3" step="0.01" data-testid="speed"
                         aria-label="Speed, from 1/1000 to 1 times real time"
-                        prop:value=move || format!("{:.2}", slider_value())
+                        prop:value=move || fixed(slider_value(), 2)
                         on:input=move |ev| {
                             if let Some(v) = slider_number(&ev) {
                                 dragging.set(Some(v));
@@ -294,24 +295,24 @@ pub fn NetworkPanel() -> impl IntoView {
             <label class="slider">
                 <span>"Message loss"</span>
                 <input type="range" min="0" max="0.5" step="0.01" data-testid="loss"
-                    prop:value=move || loss().to_string()
+                    prop:value=move || fixed(loss(), 2)
                     on:change=move |ev| {
                         if let Some(p) = slider_number(&ev) {
                             ctx.send(ClientCommand::Network { loss_probability: Some(p), duplicate_probability: None, latency_ms_min: None, latency_ms_max: None }, Origin::Network);
                         }
                     }/>
-                <output>{move || format!("{:.0}%", loss() * 100.0)}</output>
+                <output>{move || format!("{}%", Fixed(loss() * 100.0, 0))}</output>
             </label>
             <label class="slider">
                 <span>"Duplication"</span>
                 <input type="range" min="0" max="0.5" step="0.01" data-testid="duplication"
-                    prop:value=move || duplication().to_string()
+                    prop:value=move || fixed(duplication(), 2)
                     on:change=move |ev| {
                         if let Some(p) = slider_number(&ev) {
                             ctx.send(ClientCommand::Network { loss_probability: None, duplicate_probability: Some(p), latency_ms_min: None, latency_ms_max: None }, Origin::Network);
                         }
                     }/>
-                <output>{move || format!("{:.0}%", duplication() * 100.0)}</output>
+                <output>{move || format!("{}%", Fixed(duplication() * 100.0, 0))}</output>
             </label>
             <label class="slider">
                 <span>"Latency min"</span>

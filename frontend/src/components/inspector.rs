@@ -2,6 +2,7 @@
 //! loss, time out, isolate, send it a request) or a selected message (every field, and a drop
 //! button while it is in flight).
 
+use crate::decimal::Fixed;
 use shared::protocol::{
     AppendEntries, AppendEntriesResponse, ForwardedRequest, RequestVote, RequestVoteResponse,
 };
@@ -109,9 +110,9 @@ pub fn Inspector() -> impl IntoView {
 fn deadline_text(n: &NodeFacts, now: f64) -> String {
     match n.election_deadline_ms {
         Some(d) if n.up => format!(
-            "in {:.0} ms (at {:.3} s)",
-            (d as f64 - now).max(0.0),
-            d as f64 / 1000.0
+            "in {} ms (at {} s)",
+            Fixed((d as f64 - now).max(0.0), 0),
+            Fixed(d as f64 / 1000.0, 3)
         ),
         _ => "—".to_string(),
     }
@@ -372,10 +373,13 @@ fn MessagePanel(id: u64) -> impl IntoView {
             ("status", s),
             ("from → to", format!("S{} → S{}", m.from, m.to)),
             ("term", m.message.term.to_string()),
-            ("sent at", format!("{:.3} s", m.sent_at_ms as f64 / 1000.0)),
+            (
+                "sent at",
+                format!("{} s", Fixed(m.sent_at_ms as f64 / 1000.0, 3)),
+            ),
             (
                 "arrives at",
-                format!("{:.3} s", m.deliver_at_ms as f64 / 1000.0),
+                format!("{} s", Fixed(m.deliver_at_ms as f64 / 1000.0, 3)),
             ),
         ];
         rows.extend(body_rows(&m));

@@ -4,6 +4,7 @@
 //! that index, the ghost peeks out from behind it like a card under a card. Owns only the
 //! drawing; what is a ghost and for how long is `model::log_ghosts`.
 
+use crate::decimal::Fixed;
 use leptos::prelude::*;
 use shared::types::{LogIndex, NodeId, Term};
 
@@ -50,8 +51,8 @@ pub fn GhostCells(id: NodeId, range: Memo<std::ops::RangeInclusive<LogIndex>>) -
             {
                 let style = format!(
                     "left:{}px;width:{}px;background-color:{};color:{}",
-                    left_px(g.index) + 3.0,
-                    CELL_PX - 6.0,
+                    Fixed(left_px(g.index) + 3.0, 0),
+                    Fixed(CELL_PX - 6.0, 0),
                     term_colour(g.term),
                     term_text_colour(g.term)
                 );

@@ -6,6 +6,7 @@
 //! the snapshot's window are fetched from the server when scrolled to (`crate::older`). Entries a
 //! server lost stay a while as ghosts in its row (`super::log_ghosts`).
 
+use crate::decimal::Fixed;
 use leptos::html;
 use leptos::prelude::*;
 use shared::types::{EntryData, LogIndex, NodeId, Role, Term};
@@ -248,10 +249,15 @@ pub fn LogTable() -> impl IntoView {
         }
     });
 
-    let width = move || format!("width:{}px", (max_index.get().get() as f64 + 2.0) * CELL_PX);
+    let width = move || {
+        format!(
+            "width:{}px",
+            Fixed((max_index.get().get() as f64 + 2.0) * CELL_PX, 0)
+        )
+    };
     let highlight_band = move || {
         focus_index(ctx.highlight.get()).map(|i| {
-            view! { <div class="column-highlight" style=format!("left:{}px;width:{}px", left_px(i), CELL_PX)></div> }
+            view! { <div class="column-highlight" style=format!("left:{}px;width:{}px", Fixed(left_px(i), 0), Fixed(CELL_PX, 0))></div> }
         })
     };
     let jump_to_end = move |_| {
@@ -285,7 +291,7 @@ pub fn LogTable() -> impl IntoView {
                     {highlight_band}
                     <div class="ruler">
                         <For each=move || { let r = range.get(); r.start().through(*r.end()) } key=|i| *i let:i>
-                            <div class="tick" style=format!("left:{}px;width:{}px", left_px(i), CELL_PX)>{i.to_string()}</div>
+                            <div class="tick" style=format!("left:{}px;width:{}px", Fixed(left_px(i), 0), Fixed(CELL_PX, 0))>{i.to_string()}</div>
                         </For>
                     </div>
                     <For each=move || NodeId::all(n.get()) key=|id| *id let:id>
@@ -404,17 +410,17 @@ fn LogRow(id: NodeId, range: Memo<std::ops::RangeInclusive<LogIndex>>) -> impl I
                 <Cell cell node=Some(id) ctx/>
             </For>
             {move || commit_bar.get().map(|c| view! {
-                <div class="commit-bar" style=format!("left:{}px", left_px(c + 1) - 3.0)
+                <div class="commit-bar" style=format!("left:{}px", Fixed(left_px(c + 1) - 3.0, 0))
                     title=format!("S{id}'s commit index: {c}")></div>
             })}
             <For each=move || markers.get() key=|m| m.clone() let:marker>
                 {match marker {
                     Marker::Next(i) => view! {
-                        <div class="marker next" style=format!("left:{}px;width:{}px", left_px(i), CELL_PX)
+                        <div class="marker next" style=format!("left:{}px;width:{}px", Fixed(left_px(i), 0), Fixed(CELL_PX, 0))
                             title=format!("The leader's next_index for S{id}: {i}")>"▲ next"</div>
                     }.into_any(),
                     Marker::Match(i) => view! {
-                        <div class="marker match" style=format!("left:{}px;width:{}px", left_px(i), CELL_PX)
+                        <div class="marker match" style=format!("left:{}px;width:{}px", Fixed(left_px(i), 0), Fixed(CELL_PX, 0))
                             title=format!("The leader's match_index for S{id}: {i}")>"● match"</div>
                     }.into_any(),
                     Marker::Quorum(i, disks, of, old_term) => {
@@ -423,7 +429,7 @@ fn LogRow(id: NodeId, range: Memo<std::ops::RangeInclusive<LogIndex>>) -> impl I
                         let label = if old_term { format!("{have}/{of} old") } else { format!("{have}/{of}") };
                         view! {
                             <div class="marker quorum" class:old-term=old_term
-                                style=format!("left:{}px;width:{}px", left_px(i), CELL_PX)
+                                style=format!("left:{}px;width:{}px", Fixed(left_px(i), 0), Fixed(CELL_PX, 0))
                                 data-testid=format!("quorum-{i}") data-disks=have.to_string() title=title>
                                 {label}
                             </div>
@@ -476,8 +482,8 @@ fn Cell(cell: CellLook, node: Option<NodeId>, ctx: Ctx) -> impl IntoView {
     let index = cell.index;
     let style = format!(
         "left:{}px;width:{}px;background-color:{};color:{}",
-        left_px(index) + 3.0,
-        CELL_PX - 6.0,
+        Fixed(left_px(index) + 3.0, 0),
+        Fixed(CELL_PX - 6.0, 0),
         term_colour(cell.term),
         term_text_colour(cell.term)
     );

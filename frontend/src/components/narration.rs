@@ -1,6 +1,7 @@
 //! The narration panel: what happened, newest first, one sentence each. Clicking a sentence
 //! highlights what it talks about (a server, an entry, a message, a link); clicking again clears.
 
+use crate::decimal::Fixed;
 use leptos::prelude::*;
 
 use crate::live::Part;
@@ -73,7 +74,7 @@ fn NarrationItem(item: Narration) -> impl IntoView {
             }
         }
     };
-    let time = format!("{:.3}s", item.time_ms as f64 / 1000.0);
+    let time = format!("{}s", Fixed(item.time_ms as f64 / 1000.0, 3));
     view! {
         <li class=format!("narration-item {}", tone_class(item.tone)) class:active=active>
             <button on:click=click disabled=focus == Focus::None>

@@ -1,6 +1,7 @@
 //! Overlays and reference: the keyboard help, the "server unreachable" panel (which says how to
 //! start it and reconnects by itself), and the legend of colours and shapes.
 
+use crate::decimal::Fixed;
 use leptos::prelude::*;
 
 use crate::layout::{term_colour, term_text_colour};
@@ -88,7 +89,7 @@ pub fn ConnectionOverlay() -> impl IntoView {
                     .map(|p| p.now())
                     .unwrap_or(0.0);
                 let s = ((retry_at_ms - now) / 1000.0).ceil().max(0.0);
-                format!("Trying again in {s:.0} s (attempt {attempts})…")
+                format!("Trying again in {} s (attempt {attempts})…", Fixed(s, 0))
             }
             _ => "Connecting…".to_string(),
         }

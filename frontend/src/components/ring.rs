@@ -4,6 +4,7 @@
 //! through the context. Messages are drawn from their light `FlightLook` (ids, ends, times,
 //! shape), never from the entries they carry.
 
+use crate::decimal::{fixed, Fixed};
 use leptos::prelude::*;
 use shared::protocol::ClientCommand;
 use shared::types::{NodeId, Role, Term};
@@ -85,7 +86,11 @@ pub fn ClusterRing() -> impl IntoView {
             .unwrap_or_default()
     });
     // Wider than the ring itself: labels of the left- and right-most servers sit beside them.
-    let view_box = format!("-100 0 {} {RING_VIEW}", RING_VIEW + 200.0);
+    let view_box = format!(
+        "-100 0 {} {}",
+        Fixed(RING_VIEW + 200.0, 0),
+        Fixed(RING_VIEW, 0)
+    );
     view! {
         <svg class="ring" viewBox=view_box data-testid="ring" role="img"
             aria-label="Servers on a ring with the messages between them"
@@ -94,7 +99,7 @@ pub fn ClusterRing() -> impl IntoView {
                 ctx.highlight.set(Focus::None);
             }>
             <Show when=has_view fallback=|| view! {
-                <text class="centre-title" x=RING_VIEW / 2.0 y=RING_VIEW / 2.0 text-anchor="middle">
+                <text class="centre-title" x=fixed(RING_VIEW / 2.0, 1) y=fixed(RING_VIEW / 2.0, 1) text-anchor="middle">
                     "Connecting to the logscope server…"
                 </text>
             }>
@@ -144,7 +149,7 @@ fn CentreInfo(ring: Memo<Ring>) -> impl IntoView {
         // In the picture's corner, clear of the servers and of the centre text.
         <Show when=paused>
             <g class="pause-glyph" data-testid="pause-badge" pointer-events="none"
-                transform=format!("translate({},{})", PAUSE_BADGE.x, PAUSE_BADGE.y)>
+                transform=format!("translate({},{})", Fixed(PAUSE_BADGE.x, 1), Fixed(PAUSE_BADGE.y, 1))>
                 <rect class="badge" x="-16" y="-20" width="124" height="40" rx="10"/>
                 <rect x="-6" y="-11" width="7" height="22" rx="2"/>
                 <rect x="5" y="-11" width="7" height="22" rx="2"/>
@@ -153,16 +158,16 @@ fn CentreInfo(ring: Memo<Ring>) -> impl IntoView {
         </Show>
         <Show when=show>
             <g class="centre" pointer-events="none">
-                <text class="centre-title" x=c y=c - 8.0 text-anchor="middle" data-testid="centre-leader">
+                <text class="centre-title" x=fixed(c, 1) y=fixed(c - 8.0, 1) text-anchor="middle" data-testid="centre-leader">
                     {move || text.get().title}
                 </text>
-                <text class="centre-sub" x=c y=c + 20.0 text-anchor="middle">
+                <text class="centre-sub" x=fixed(c, 1) y=fixed(c + 20.0, 1) text-anchor="middle">
                     {move || text.get().sub}
                 </text>
                 {move || stale_lines().map(|(a, b)| view! {
-                    <text class="centre-stale" x=c y=c + 46.0 text-anchor="middle" data-testid="centre-stale">
-                        <tspan x=c>{a}</tspan>
-                        <tspan x=c dy="1.2em">{b}</tspan>
+                    <text class="centre-stale" x=fixed(c, 1) y=fixed(c + 46.0, 1) text-anchor="middle" data-testid="centre-stale">
+                        <tspan x=fixed(c, 1)>{a}</tspan>
+                        <tspan x=fixed(c, 1) dy="1.2em">{b}</tspan>
                     </text>
                 })}
             </g>
@@ -231,10 +236,10 @@ fn Link(a: NodeId, b: NodeId, ring: Memo<Ring>) -> impl IntoView {
         let r = ring.get();
         let p = r.message_at(from, to, 0.85);
         Some(format!(
-            "translate({:.1},{:.1}) rotate({:.1})",
-            p.x,
-            p.y,
-            r.heading_deg(from, to)
+            "translate({},{}) rotate({})",
+            Fixed(p.x, 1),
+            Fixed(p.y, 1),
+            Fixed(r.heading_deg(from, to), 1)
         ))
     };
     // Not always the middle: the middle of some links is under the centre text.
@@ -251,13 +256,13 @@ fn Link(a: NodeId, b: NodeId, ring: Memo<Ring>) -> impl IntoView {
                 _ => "none",
             }>
             <title>{title}</title>
-            <line class="link-hit" x1=move || geometry().0.x y1=move || geometry().0.y
-                x2=move || geometry().1.x y2=move || geometry().1.y/>
-            <line class=state_class x1=move || geometry().0.x y1=move || geometry().0.y
-                x2=move || geometry().1.x y2=move || geometry().1.y/>
+            <line class="link-hit" x1=move || fixed(geometry().0.x, 1) y1=move || fixed(geometry().0.y, 1)
+                x2=move || fixed(geometry().1.x, 1) y2=move || fixed(geometry().1.y, 1)/>
+            <line class=state_class x1=move || fixed(geometry().0.x, 1) y1=move || fixed(geometry().0.y, 1)
+                x2=move || fixed(geometry().1.x, 1) y2=move || fixed(geometry().1.y, 1)/>
             <Show when=move || look.get().is_some_and(|l| l.ab || l.ba)>
-                <g class="cut-mark" transform=move || { let (x, y) = mid(); format!("translate({x:.1},{y:.1})") }>
-                    <circle r=CUT_MARK_R/>
+                <g class="cut-mark" transform=move || { let (x, y) = mid(); format!("translate({},{})", Fixed(x, 1), Fixed(y, 1)) }>
+                    <circle r=fixed(CUT_MARK_R, 1)/>
                     <path d="M-5,-5 L5,5 M5,-5 L-5,5"/>
                 </g>
             </Show>
@@ -343,9 +348,9 @@ fn NodeGlyph(id: NodeId, ring: Memo<Ring>) -> impl IntoView {
         let fraction = ((deadline - ctx.now.get()) / timeout_max.get() as f64).clamp(0.0, 1.0);
         let circumference = 2.0 * std::f64::consts::PI * timer_r();
         Some(format!(
-            "{:.2} {:.2}",
-            fraction * circumference,
-            circumference
+            "{} {}",
+            Fixed(fraction * circumference, 2),
+            Fixed(circumference, 2)
         ))
     };
     let label_pos = move || {
@@ -403,7 +408,7 @@ fn NodeGlyph(id: NodeId, ring: Memo<Ring>) -> impl IntoView {
                     "vote none"
                 };
                 let x = x0 + peer.slot() as f64 * spacing;
-                view! { <circle class=class cx=x cy=y r=(spacing * 0.38).min(3.8)><title>{format!("S{peer}")}</title></circle> }
+                view! { <circle class=class cx=fixed(x, 1) cy=fixed(y, 1) r=fixed((spacing * 0.38).min(3.8), 2)><title>{format!("S{peer}")}</title></circle> }
             })
             .collect_view();
         Some(view! { <g class="votes">{dots}</g> })
@@ -413,7 +418,7 @@ fn NodeGlyph(id: NodeId, ring: Memo<Ring>) -> impl IntoView {
             class:leader=move || look.get().is_some_and(|l| l.is_leader)
             class:candidate=move || look.get().is_some_and(|l| l.up && l.role == Role::Candidate)
             class:down=move || look.get().is_some_and(|l| !l.up)
-            transform=move || { let p = centre(); format!("translate({:.1},{:.1})", p.x, p.y) }
+            transform=move || { let p = centre(); format!("translate({},{})", Fixed(p.x, 1), Fixed(p.y, 1)) }
             on:click=select
             data-testid=format!("node-{id}")
             // data-role stays the Raft role (tests and scripts read it); data-stale says that
@@ -429,33 +434,33 @@ fn NodeGlyph(id: NodeId, ring: Memo<Ring>) -> impl IntoView {
                 }
             }>
             <title>{move || format!("S{id}: {}, term {} — click for its state and actions", role_name(), look.get().map(|l| l.term).unwrap_or_default())}</title>
-            <circle class="halo" r=move || r() + 20.0/>
-            <circle class="timer-track" r=timer_r/>
+            <circle class="halo" r=move || fixed(r() + 20.0, 1)/>
+            <circle class="timer-track" r=move || fixed(timer_r(), 1)/>
             {move || timer_dash().map(|d| view! {
-                <circle class="timer-arc" r=timer_r() stroke-dasharray=d transform="rotate(-90)"/>
+                <circle class="timer-arc" r=fixed(timer_r(), 1) stroke-dasharray=d transform="rotate(-90)"/>
             })}
-            <circle class="body" r=r fill=fill/>
-            <text class="term" y=move || if look.get().is_some_and(|l| l.role == Role::Candidate) { 10.0 } else { 4.0 }
+            <circle class="body" r=move || fixed(r(), 1) fill=fill/>
+            <text class="term" y=move || if look.get().is_some_and(|l| l.role == Role::Candidate) { "10" } else { "4" }
                 fill=text_fill text-anchor="middle">
                 {move || look.get().map(|l| l.term.to_string()).unwrap_or_default()}
             </text>
-            <text class="term-caption" y=move || if look.get().is_some_and(|l| l.role == Role::Candidate) { -24.0 } else { r() * 0.55 }
+            <text class="term-caption" y=move || fixed(if look.get().is_some_and(|l| l.role == Role::Candidate) { -24.0 } else { r() * 0.55 }, 1)
                 fill=text_fill text-anchor="middle">"term"</text>
             {votes_view}
             // A leader of an older term that has not heard of the newer one yet (cut off in a
             // minority, say) keeps a grey crown: it still acts as leader, but cannot commit.
             <Show when=move || look.get().is_some_and(|l| l.up && l.role == Role::Leader)>
                 <path class="crown" class:stale=move || look.get().is_some_and(|l| l.stale)
-                    transform=move || format!("translate(0,{:.1})", -r() + 5.0)
+                    transform=move || format!("translate(0,{})", Fixed(-r() + 5.0, 1))
                     d="M-16,0 L-16,-14 L-8,-6 L0,-18 L8,-6 L16,-14 L16,0 Z"/>
             </Show>
             <Show when=move || look.get().is_some_and(|l| !l.up)>
-                <g class="down-icon" transform=move || format!("translate({:.1},{:.1})", r() * 0.62, -r() * 0.62)>
+                <g class="down-icon" transform=move || format!("translate({},{})", Fixed(r() * 0.62, 1), Fixed(-r() * 0.62, 1))>
                     <circle r="13"/>
                     <path d=move || if look.get().is_some_and(|l| l.failed) { "M-6,-6 L6,6 M6,-6 L-6,6" } else { "M2,-9 L-5,1 L1,1 L-2,9 L5,-1 L-1,-1 Z" }/>
                 </g>
             </Show>
-            <text class="node-label" x=move || label_pos().0 y=move || label_pos().1 text-anchor=move || label_pos().2>
+            <text class="node-label" x=move || fixed(label_pos().0, 1) y=move || fixed(label_pos().1, 1) text-anchor=move || label_pos().2>
                 {format!("S{id}")}
                 <tspan class="node-role" dx="6">{move || match role_name() {
                     "follower" => String::new(),
@@ -469,45 +474,49 @@ fn NodeGlyph(id: NodeId, ring: Memo<Ring>) -> impl IntoView {
 /// The marker for a message: shape by kind (RequestVote ◆, AppendEntries ●, heartbeat •,
 /// forwarded request ■), replies hollow with + (granted/success) or − (refused/rejected).
 fn message_shape(shape: Shape, size: f64) -> AnyView {
-    let s = size;
+    // Every number as text with one decimal (crate::decimal: no float printer in the page).
+    let s = Fixed(size, 1);
+    let n = Fixed(-size, 1);
     match shape {
         Shape::RequestVote => view! {
             <path class="msg-shape" fill=VOTE_COLOUR stroke=VOTE_COLOUR
-                d=format!("M0,{n} L{s},0 L0,{s} L{n},0 Z", n = -s)/>
+                d=format!("M0,{n} L{s},0 L0,{s} L{n},0 Z")/>
         }
         .into_any(),
-        Shape::VoteReply { granted } => reply_shape(VOTE_COLOUR, true, granted, s).into_any(),
+        Shape::VoteReply { granted } => reply_shape(VOTE_COLOUR, true, granted, size).into_any(),
         Shape::Heartbeat => view! {
-            <circle class="msg-shape" r=s * 0.62 fill=APPEND_COLOUR stroke=APPEND_COLOUR/>
+            <circle class="msg-shape" r=fixed(size * 0.62, 1) fill=APPEND_COLOUR stroke=APPEND_COLOUR/>
         }
         .into_any(),
         Shape::Append { entries } => view! {
-            <circle class="msg-shape" r=s fill=APPEND_COLOUR stroke=APPEND_COLOUR/>
-            <text class="msg-count" y=s * 0.38 text-anchor="middle">{entries.to_string()}</text>
+            <circle class="msg-shape" r=s.to_string() fill=APPEND_COLOUR stroke=APPEND_COLOUR/>
+            <text class="msg-count" y=fixed(size * 0.38, 1) text-anchor="middle">{entries.to_string()}</text>
         }
         .into_any(),
-        Shape::AppendReply { success } => reply_shape(APPEND_COLOUR, false, success, s).into_any(),
+        Shape::AppendReply { success } => reply_shape(APPEND_COLOUR, false, success, size).into_any(),
         Shape::ClientRequest => view! {
-            <rect class="msg-shape" x=-s y=-s width=2.0 * s height=2.0 * s rx="2"
-                fill=CLIENT_COLOUR stroke=CLIENT_COLOUR/>
+            <rect class="msg-shape" x=n.to_string() y=n.to_string() width=fixed(2.0 * size, 1)
+                height=fixed(2.0 * size, 1) rx="2" fill=CLIENT_COLOUR stroke=CLIENT_COLOUR/>
         }
         .into_any(),
     }
 }
 
-fn reply_shape(colour: &'static str, diamond: bool, good: bool, s: f64) -> impl IntoView {
+fn reply_shape(colour: &'static str, diamond: bool, good: bool, size: f64) -> impl IntoView {
+    let (s, n) = (Fixed(size, 1), Fixed(-size, 1));
     let outline = if diamond {
         view! { <path class="msg-shape reply" fill="#ffffff" stroke=colour
-        d=format!("M0,{n} L{s},0 L0,{s} L{n},0 Z", n = -s)/> }
+        d=format!("M0,{n} L{s},0 L0,{s} L{n},0 Z")/> }
         .into_any()
     } else {
-        view! { <circle class="msg-shape reply" r=s fill="#ffffff" stroke=colour/> }.into_any()
+        view! { <circle class="msg-shape reply" r=s.to_string() fill="#ffffff" stroke=colour/> }
+            .into_any()
     };
-    let k = s * 0.5;
+    let (k, n) = (Fixed(size * 0.5, 1), Fixed(-size * 0.5, 1));
     let sign = if good {
-        format!("M{n},0 L{k},0 M0,{n} L0,{k}", n = -k)
+        format!("M{n},0 L{k},0 M0,{n} L0,{k}")
     } else {
-        format!("M{n},0 L{k},0", n = -k)
+        format!("M{n},0 L{k},0")
     };
     view! {
         {outline}
@@ -535,9 +544,9 @@ fn MessageGlyph(flight: FlightLook, ring: Memo<Ring>) -> impl IntoView {
     let pos = move || {
         let f = flight.fraction(ctx.now.get());
         let p = ring.get().message_at(from, to, f);
-        format!("translate({:.1},{:.1})", p.x, p.y)
+        format!("translate({},{})", Fixed(p.x, 1), Fixed(p.y, 1))
     };
-    let heading = move || format!("rotate({:.1})", ring.get().heading_deg(from, to));
+    let heading = move || format!("rotate({})", Fixed(ring.get().heading_deg(from, to), 1));
     let selected = move || ctx.selection.get() == Selection::Message(id);
     let highlighted = move || ctx.highlight.get() == Focus::Message(id);
     let shape = flight.shape;
@@ -555,9 +564,9 @@ fn MessageGlyph(flight: FlightLook, ring: Memo<Ring>) -> impl IntoView {
         <g class=class class:selected=selected class:highlight=highlighted transform=pos
             on:click=click data-testid="message" data-kind=flight.kind.as_str()
             data-from=from.to_string() data-to=to.to_string()>
-            <circle class="msg-hit" r=move || size() + 8.0/>
+            <circle class="msg-hit" r=move || fixed(size() + 8.0, 1)/>
             <g transform=heading>
-                <path class="msg-arrow" d=move || { let s = size(); format!("M{:.1},-4.5 L{:.1},0 L{:.1},4.5 Z", s + 2.5, s + 9.5, s + 2.5) }/>
+                <path class="msg-arrow" d=move || { let s = size(); format!("M{},-4.5 L{},0 L{},4.5 Z", Fixed(s + 2.5, 1), Fixed(s + 9.5, 1), Fixed(s + 2.5, 1)) }/>
             </g>
             {move || message_shape(shape, size())}
         </g>
@@ -580,11 +589,11 @@ fn GhostGlyph(ghost: GhostLook, ring: Memo<Ring>) -> impl IntoView {
     let size = move || ring.get().message_size();
     let id = ghost.flight.id;
     view! {
-        <g class="ghost" opacity=opacity data-testid="ghost"
-            transform=move || { let p = p(); format!("translate({:.1},{:.1})", p.x, p.y) }
+        <g class="ghost" opacity=move || fixed(opacity(), 3) data-testid="ghost"
+            transform=move || { let p = p(); format!("translate({},{})", Fixed(p.x, 1), Fixed(p.y, 1)) }
             on:click=move |ev: web_sys::MouseEvent| { ev.stop_propagation(); ctx.selection.set(Selection::Message(id)); }>
             {move || message_shape(shape, size())}
-            <path class="ghost-x" d=move || { let s = size() + 3.0; format!("M{n},{n} L{s},{s} M{s},{n} L{n},{s}", n = -s) }/>
+            <path class="ghost-x" d=move || { let (s, n) = (Fixed(size() + 3.0, 1), Fixed(-size() - 3.0, 1)); format!("M{n},{n} L{s},{s} M{s},{n} L{n},{s}") }/>
         </g>
     }
 }

@@ -3,6 +3,7 @@
 //! drag and drop, copy a share link, the branches), with their keys. Draws and wires events only: requests and
 //! the live/past switch are `history`'s, positions and key meanings `timeline`'s.
 
+use crate::decimal::{fixed, Fixed};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use wasm_bindgen::JsCast;
@@ -129,7 +130,7 @@ pub fn Timeline() -> impl IntoView {
         Some(p) => p.time_ms as f64,
         None => ctx.now.get(),
     };
-    let head = move || format!("left: {:.3}%", fraction(shown_ms(), span()) * 100.0);
+    let head = move || format!("left: {}%", Fixed(fraction(shown_ms(), span()) * 100.0, 3));
 
     let dragging = StoredValue::new(false);
     let track_ref = NodeRef::<leptos::html::Div>::new();
@@ -163,7 +164,7 @@ pub fn Timeline() -> impl IntoView {
                 <div class="track" node_ref=track_ref data-testid="track" tabindex="0"
                     role="slider" aria-label="Instant shown: drag to look at the past ([ and ] step)"
                     aria-valuemin="0" aria-valuemax=move || span().to_string()
-                    aria-valuenow=move || format!("{:.0}", shown_ms())
+                    aria-valuenow=move || fixed(shown_ms(), 0)
                     data-end-ms=move || span().to_string()
                     on:pointerdown=move |ev| {
                         dragging.set_value(true);
@@ -201,7 +202,7 @@ pub fn Timeline() -> impl IntoView {
                                 <span class=format!("mark lane-{lane} kind-{kind}")
                                     data-testid=format!("mark-{kind}") data-at-ms=m.at_ms.to_string()
                                     title=m.label()
-                                    style=format!("left: {:.3}%; background: {}", x * 100.0, m.colour)></span>
+                                    style=format!("left: {}%; background: {}", Fixed(x * 100.0, 3), m.colour)></span>
                             }
                         }
                     </For>

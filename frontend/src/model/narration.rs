@@ -3,6 +3,7 @@
 //! functions of what happened. Must not change the cluster's state: handlers in `events` decide
 //! what happened and call in here only for the words.
 
+use crate::decimal::Fixed;
 use shared::protocol::{
     AppendEntries, AppendEntriesResponse, ForwardedRequest, RequestVote, RequestVoteResponse,
 };
@@ -155,8 +156,12 @@ pub fn format_speed(speed: f64) -> String {
         return "max".to_string();
     }
     if speed >= 1.0 {
-        let rounded = (speed * 10.0).round() / 10.0;
-        return format!("{rounded}×");
+        // Tenths, without a ".0" for a whole speed ("1×", "1.5×").
+        let tenths = (speed * 10.0).round() as u64;
+        return match tenths % 10 {
+            0 => format!("{}×", tenths / 10),
+            _ => format!("{}×", Fixed(speed, 1)),
+        };
     }
     format!("1/{}×", (1.0 / speed).round() as u64)
 }

@@ -1,6 +1,7 @@
 //! The network as the page understands it: which directed links are blocked, and the sentences
 //! that describe a change of partitions, cuts, loss and latency. Pure; must not touch servers.
 
+use crate::decimal::Fixed;
 use std::collections::BTreeSet;
 
 use shared::protocol::NetworkView;
@@ -48,15 +49,18 @@ pub(super) fn describe_network_change(
     }
     if (new.loss_probability - old.loss_probability).abs() > 1e-9 {
         out.push((
-            format!("Message loss set to {:.0}%", new.loss_probability * 100.0),
+            format!(
+                "Message loss set to {}%",
+                Fixed(new.loss_probability * 100.0, 0)
+            ),
             Focus::None,
         ));
     }
     if (new.duplicate_probability - old.duplicate_probability).abs() > 1e-9 {
         out.push((
             format!(
-                "Message duplication set to {:.0}%",
-                new.duplicate_probability * 100.0
+                "Message duplication set to {}%",
+                Fixed(new.duplicate_probability * 100.0, 0)
             ),
             Focus::None,
         ));
