@@ -57,16 +57,30 @@ fn a_log_cut_below_the_record_is_refused_and_left_as_it_is() {
 
     // Cut at a record boundary after entry 4, and once more inside entry 3 (a torn-looking tail
     // that recovery would otherwise cut off).
-    for len in [ends[4], ends[2] + 5, 0] {
+    for len in [ends[4], ends[1], ends[2] + 5, 0] {
         cut_log(tmp.path(), len);
         let err = FileStorage::open(tmp.path()).expect_err("refused");
         assert!(matches!(err, StorageError::Corrupt(_)), "{err}");
         let text = err.to_string();
         assert!(text.contains("committed entries are gone"), "{text}");
         assert!(text.contains("entries up to 5"), "{text}");
+        if len == ends[1] {
+            assert!(text.contains("holds 1 entry,"), "{text}");
+        }
         let on_disk = fs::metadata(tmp.path().join(LOG_FILE)).unwrap().len();
         assert_eq!(on_disk, len, "the log was not repaired");
     }
+}
+
+#[test]
+fn a_deleted_log_below_the_record_is_refused_and_not_created() {
+    let tmp = tempfile::tempdir().unwrap();
+    node_with_five_committed(tmp.path());
+    fs::remove_file(tmp.path().join(LOG_FILE)).unwrap();
+    let err = FileStorage::open(tmp.path()).expect_err("refused");
+    assert!(err.to_string().contains("holds 0 entries"), "{err}");
+    assert!(err.to_string().contains("New cluster"), "{err}");
+    assert!(!tmp.path().join(LOG_FILE).exists(), "no empty log was made");
 }
 
 #[test]

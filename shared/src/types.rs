@@ -242,7 +242,7 @@ pub enum EntryData {
 }
 
 /// An entry's `kind`: [`EntryData`]'s variants by their wire names.
-#[derive(Clone, Copy, Deserialize)]
+#[derive(Clone, Copy, PartialEq, Deserialize)]
 #[serde(rename_all = "snake_case")]
 enum EntryKind {
     Noop,
@@ -253,7 +253,9 @@ enum EntryKind {
 /// Every field of every [`EntryData`], each optional; the variant is then built from its
 /// `kind`. Read by hand, as events are (protocol/event_read.rs): serde's derived reader for a
 /// tagged enum buffers the object and compiles a reader per variant, for every way an entry is
-/// read (the page's socket and HTTP answers, the server's log files and traces).
+/// read (the page's socket and HTTP answers, the server's log files and traces). Differences
+/// from the derived reader, none of which what logscope writes can meet: a required field given
+/// as `null` is "missing", and a field of another kind must still have its type.
 #[derive(Deserialize)]
 #[serde(expecting = "an entry's data (a JSON object with its `kind`)")]
 struct EntryFields {
@@ -384,6 +386,16 @@ mod tests {
                 client: None,
             },
         ];
+        // Every kind is in the list: `kind_of` is an exhaustive match, so a new variant is a
+        // compile error here until it is added above (and to the reader).
+        let kind_of = |d: &EntryData| match d {
+            EntryData::Noop => EntryKind::Noop,
+            EntryData::Request { .. } => EntryKind::Request,
+            EntryData::Value { .. } => EntryKind::Value,
+        };
+        for kind in [EntryKind::Noop, EntryKind::Request, EntryKind::Value] {
+            assert!(all.iter().any(|d| kind_of(d) == kind));
+        }
         for data in all {
             let text = serde_json::to_string(&data).unwrap();
             assert_eq!(

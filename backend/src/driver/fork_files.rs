@@ -59,7 +59,10 @@ pub fn stage(
     for (id, memory) in nodes {
         let node_dir = dir.join(format!("node-{id}"));
         let fail = |e: shared::StorageError| format!("S{id}: {e}");
-        let mut files = FileStorage::open_fresh(&node_dir).map_err(fail)?;
+        // `create`, not `open_fresh`: every file is written, a term-0 hard state and a 0 commit
+        // record too, so that installing replaces each of the live node's (an old term, vote or
+        // record left beside the new log would be another node's).
+        let (mut files, _) = FileStorage::create(&node_dir).map_err(fail)?;
         let (state, log) = memory.durable_view().expect("memory storage has one");
         files.set_hard_state(state).map_err(fail)?;
         files.append(log).map_err(fail)?;
@@ -103,6 +106,13 @@ pub fn install(data_dir: &DataDir) -> Result<(), String> {
             let staged = from.join(name);
             if staged.exists() {
                 fs::rename(&staged, to.join(name)).map_err(io("cannot move", &staged))?;
+            } else if name == COMMIT_INDEX_FILE {
+                // Moved already (before a crash), or never staged: either way the old node's
+                // record must not stay beside the new log (a missing record reads as 0).
+                let live = to.join(name);
+                if live.exists() {
+                    fs::remove_file(&live).map_err(io("cannot remove", &live))?;
+                }
             }
         }
         sync_dir(&to)?;
@@ -201,9 +211,11 @@ mod tests {
             seed: 9,
             ..SimConfig::default()
         };
-        // The new S2 holds one entry, fewer than the old one's record of committed entries: the
-        // install must replace that record too, or S2 would be refused as a damaged log.
-        let new_nodes = [storage(5, 4), storage(1, 4)];
+        // The new S2 is blank (term 0, no vote, no entries: a fork to the first instant): the
+        // install must replace the old S2's hard state (term 1, a vote) and its record of two
+        // committed entries too, or S2 would come back with another node's term and vote, or be
+        // refused as a damaged log.
+        let new_nodes = [storage(5, 4), MemStorage::new()];
         let staged: Vec<(NodeId, &MemStorage)> =
             vec![(NodeId(1), &new_nodes[0]), (NodeId(2), &new_nodes[1])];
 

@@ -9,16 +9,16 @@
 //! corrupted, truncated, or lost?").
 //!
 //! The file is one line, `{index:020} {crc:08x}\n` (30 bytes; the CRC-32 of the 20 digits),
-//! rewritten in place and never fsynced on its own. That is safe because of what is written: the
-//! smallest of the node's `commit_index` and its synced log's last index, and entries up to a
-//! commit index are never truncated (Leader Completeness), so whichever version a power loss
-//! leaves, old or new, is still true of the synced log. A missing file (a directory written by an
+//! rewritten in place and, as it rises, never fsynced on its own. That is safe because of what
+//! is written: the smallest of the node's `commit_index` and its synced log's last index, and
+//! entries up to a commit index are never truncated (Leader Completeness), so whichever version
+//! a power loss leaves, old or new, is still true of the synced log. A missing file (a directory written by an
 //! earlier logscope) or an unreadable one (torn mid-write) counts as 0: it can fail to catch a
 //! damaged log, never refuse a good one. (The "break Raft" lab can truncate committed entries:
-//! then the record is lowered before the log is cut.)
+//! then the record is lowered, and fsynced, before the log is cut.)
 
 use std::fs::{File, OpenOptions};
-use std::io;
+use std::io::{self, Write};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
@@ -74,7 +74,12 @@ pub fn read(dir: &Path) -> Result<FloorFound, StorageError> {
 /// Write the file for a brand new node (holding 0), so that a missing one later is reported.
 pub fn write_new(dir: &Path) -> Result<(), StorageError> {
     let path = dir.join(COMMIT_INDEX_FILE);
-    std::fs::write(&path, encode(LogIndex(0))).map_err(|e| io_error("cannot write", &path, e))
+    File::create(&path)
+        .and_then(|mut file| {
+            file.write_all(&encode(LogIndex(0)))?;
+            file.sync_data()
+        })
+        .map_err(|e| io_error("cannot write", &path, e))
 }
 
 impl CommitFloor {
@@ -96,7 +101,11 @@ impl CommitFloor {
             commit_index: found.index(),
         };
         if !matches!(found, FloorFound::Read(_)) {
+            // Made durable, file and name: a fork stages new nodes this way, and a record lost
+            // to a power loss there would leave the live node's old one in place.
             floor.write(LogIndex(0))?;
+            floor.sync()?;
+            sync_dir(dir)?;
         }
         Ok(floor)
     }
@@ -119,13 +128,22 @@ impl CommitFloor {
     }
 
     /// The log is about to keep only its first `keep` entries: lower the record first if it is
-    /// above (only the "break Raft" lab truncates committed entries).
+    /// above (only the "break Raft" lab truncates committed entries). Unlike a rise, a lowered
+    /// record is fsynced before the log is cut: the cut becomes durable at the next sync, and a
+    /// power loss must not leave the old, higher record beside the shorter log.
     pub fn lower_to(&mut self, keep: LogIndex) -> Result<(), StorageError> {
         self.commit_index = self.commit_index.min(keep);
         if self.recorded > keep {
             self.write(keep)?;
+            self.sync()?;
         }
         Ok(())
+    }
+
+    fn sync(&self) -> Result<(), StorageError> {
+        self.file
+            .sync_data()
+            .map_err(|e| io_error("cannot fsync", &self.path, e))
     }
 
     fn write(&mut self, index: LogIndex) -> Result<(), StorageError> {
@@ -161,6 +179,12 @@ fn decode(bytes: &[u8]) -> Result<LogIndex, String> {
         .parse::<u64>()
         .map(LogIndex)
         .map_err(|_| "the index is not a number".into())
+}
+
+fn sync_dir(dir: &Path) -> Result<(), StorageError> {
+    File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(|e| io_error("cannot fsync", dir, e))
 }
 
 fn io_error(what: &str, path: &Path, e: io::Error) -> StorageError {

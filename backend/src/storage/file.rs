@@ -78,6 +78,13 @@ impl FileStorage {
 
         let log_path = dir.join(LOG_FILE);
         let log_existed = log_path.exists();
+        // Before anything is created or repaired: a log without all the entries this node
+        // recorded as committed was damaged by hand, and recovering it would let Raft overwrite
+        // them (commit_floor.rs). A missing log holds none.
+        let floor_found = commit_floor::read(&dir)?;
+        if !log_existed && floor_found.index() > LogIndex(0) {
+            return Err(lost_committed(&dir, &log_path, 0, floor_found.index()));
+        }
         let mut log = OpenOptions::new()
             .read(true)
             .append(true)
@@ -90,20 +97,9 @@ impl FileStorage {
         }
         let bytes = read_to_end(&mut log, &log_path)?;
         let scanned = scan_log(&bytes)?;
-        // Before anything is repaired: a log without all the entries this node recorded as
-        // committed was damaged by hand, and recovering it would let Raft overwrite them.
-        let floor_found = commit_floor::read(&dir)?;
         if LogIndex::of_len(scanned.entries.len()) < floor_found.index() {
-            return Err(StorageError::Corrupt(format!(
-                "{} holds {} entries, but {} says entries up to {} were committed and synced \
-                 here: committed entries are gone from the log (emptied or cut by hand?). Raft \
-                 could overwrite them from this node, so it is not brought back: restore the \
-                 node's files, or start with --fresh to wipe the whole cluster",
-                log_path.display(),
-                scanned.entries.len(),
-                dir.join(COMMIT_INDEX_FILE).display(),
-                floor_found.index()
-            )));
+            let held = scanned.entries.len();
+            return Err(lost_committed(&dir, &log_path, held, floor_found.index()));
         }
         let bytes_dropped = bytes.len() as u64 - scanned.valid_bytes;
         if bytes_dropped > 0 {
@@ -460,6 +456,20 @@ impl Storage for FileStorage {
         self.opened = None;
         self.lose_power().map_err(|e| self.poison(e))
     }
+}
+
+/// The refusal of a log that holds `held` entries where the node's `commit_index` record says
+/// `floor` were committed and synced.
+fn lost_committed(dir: &Path, log_path: &Path, held: usize, floor: LogIndex) -> StorageError {
+    StorageError::Corrupt(format!(
+        "{} holds {held} {}, but {} says entries up to {floor} were committed and synced here: \
+         committed entries are gone from the log (emptied or cut by hand?). Raft could overwrite \
+         them from this node, so it is not brought back: restore the node's files, or start a \
+         new cluster (--fresh, or New cluster in the page)",
+        log_path.display(),
+        if held == 1 { "entry" } else { "entries" },
+        dir.join(COMMIT_INDEX_FILE).display(),
+    ))
 }
 
 /// The hard state a restart would recover, without repairing anything: a complete temp file wins

@@ -6,7 +6,9 @@
 //! from the socket, and from an HTTP answer): 11 KB of the page's wasm for five variants. As for
 //! events (protocol/event_read.rs), every message body is read as one record of every field any
 //! body has, and the variant is built from its `type`, with the derived reader's sentences.
-//! Unknown fields are ignored, as before; a field name means one type in every body.
+//! Unknown fields are ignored, as before; a field name means one type in every body, and a field
+//! of another body must have that type (the derived reader skipped it); a required field given
+//! as `null` is "missing" rather than "invalid type".
 
 use serde::{Deserialize, Deserializer};
 
