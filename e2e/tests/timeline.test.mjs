@@ -1,7 +1,8 @@
-// The timeline (issue 8): scrub to a past leader change and see the old leader and its log, fork
-// there and see the live cluster continue from it, undo a crash, export/reload/import the same
-// run (and refuse a bad file), open a share link (and refuse a bad one). Acts through the page; the HTTP API only sets
-// up a known cluster and gives the faults whose instants the tests aim at.
+// The timeline (issue 8): scrub to a past leader change and see the old leader and its log (a slow
+// answer says where it is going), fork there and see the live cluster continue from it, undo a
+// crash, export/reload/import the same run (and refuse a bad file), open a share link (and refuse
+// a bad one). Acts through the page; the HTTP API only sets up a known cluster and gives the
+// faults whose instants the tests aim at.
 import { test, before, after, beforeEach, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -107,6 +108,27 @@ test('scrubbing to before a leader change shows the old leader and its log; keys
   const now = await leader();
   assert.equal(now.id, second.id);
   assert.ok(Number(await $('app').getAttribute('data-seq')) > seq + 50);
+});
+
+test('a slow answer says where the timeline is going, then the instant shows', async () => {
+  await leader();
+  // Hold the answers for 1.5 s, as the first question on a long run is held while the server
+  // re-executes it: the click must not look ignored.
+  const held = /\/api\/trace\/at\?/;
+  await page.route(held, async (route) => {
+    await new Promise((r) => setTimeout(r, 1500));
+    await route.continue();
+  });
+  const box = await $('track').boundingBox();
+  await page.mouse.click(box.x + box.width * 0.3, box.y + box.height / 2);
+  const pill = $('timeline-loading');
+  await until(async () => (await pill.count()) > 0
+    && Number(await pill.evaluate((e) => getComputedStyle(e).opacity)) > 0.9, { what: 'the loading pill to show' });
+  assert.match(await pill.textContent(), /^Going to t=\d+\.\d s…$/);
+  await shot(page, 'timeline-00-going');
+  await $('past-banner').waitFor();
+  await until(async () => (await pill.count()) === 0, { what: 'the pill to go' });
+  await page.unroute(held);
 });
 
 test('resume from here: the live cluster continues from the instant shown', async () => {

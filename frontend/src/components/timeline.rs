@@ -207,6 +207,13 @@ pub fn Timeline() -> impl IntoView {
                         }
                     </For>
                     <div class="playhead" class:past=move || history.past.get().is_some() style=head></div>
+                    // Shown only when an answer is slow (CSS delays it): the first question on a
+                    // long run re-executes the run, and the click must not look ignored.
+                    <Show when=move || history.loading.get().is_some()>
+                        <span class="tl-loading" role="status" data-testid="timeline-loading">
+                            {move || history.loading.get().map(going_to).unwrap_or_default()}
+                        </span>
+                    </Show>
                 </div>
                 <span class="tl-end">{move || format_instant(span())}</span>
             </div>
@@ -270,4 +277,12 @@ fn download_local(ctx: Ctx) {
             ctx.local_error(Origin::History, e);
         }
     });
+}
+
+/// What the timeline says while an instant is on its way.
+fn going_to(at: At) -> String {
+    match at {
+        At::Ms(t) => format!("Going to {}…", format_instant(t)),
+        At::Seq(_) => "Going back…".to_string(),
+    }
 }

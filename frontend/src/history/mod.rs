@@ -98,9 +98,10 @@ pub struct History {
     saved: StoredValue<Option<ClusterView>, LocalStorage>,
     /// The position asked for last; an answer for any other is stale and dropped.
     wanted: StoredValue<Option<At>>,
-    /// A `GET /api/trace/at` is under way (one at a time: a drag asks for its newest position
-    /// when the previous answer came).
-    fetching: StoredValue<bool>,
+    /// The instant a `GET /api/trace/at` is under way for (one at a time: a drag asks for its
+    /// newest position when the previous answer came). The timeline says so when it takes long
+    /// (the first question on a long run re-executes it).
+    pub loading: RwSignal<Option<At>>,
     /// A fork, undo or load from this page is under way, and the new run's snapshot has not
     /// come yet: it is taken as a replaced run (`ClusterView::replaced`), not a restart.
     expect_run: StoredValue<bool>,
@@ -127,7 +128,7 @@ impl History {
             undos_waiting: StoredValue::new(0),
             saved: StoredValue::new_local(None),
             wanted: StoredValue::new(None),
-            fetching: StoredValue::new(false),
+            loading: RwSignal::new(None),
             expect_run: StoredValue::new(false),
             markers_wall: StoredValue::new((f64::MIN, 0.0)),
         }
@@ -216,10 +217,10 @@ impl History {
     /// and the newest position is asked for when it answers.
     pub fn show(self, ctx: Ctx, at: At) {
         self.wanted.set_value(Some(at));
-        if self.fetching.get_value() {
+        if self.loading.get_untracked().is_some() {
             return;
         }
-        self.fetching.set_value(true);
+        self.loading.set(Some(at));
         spawn_local(async move {
             let mut asked = at;
             loop {
@@ -231,11 +232,14 @@ impl History {
                     }
                 }
                 match self.wanted.get_value() {
-                    Some(next) if next != asked => asked = next,
+                    Some(next) if next != asked => {
+                        asked = next;
+                        self.loading.set(Some(asked));
+                    }
                     _ => break,
                 }
             }
-            self.fetching.set_value(false);
+            self.loading.set(None);
         });
     }
 
