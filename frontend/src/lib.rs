@@ -1,7 +1,8 @@
 //! logscope's browser visualizer. `model` (the view-model reducer), `layout` (geometry, colours,
 //! the speed scale), `present` (what the ring's centre and the offline screen say), `clock`
 //! (the animated "now", reconnect back-off), `timeline` (the scrubber's markers, positions, keys
-//! and share links) and `follow` (follow mode's highlight, the QR code) are plain Rust, compiled
+//! and share links), `follow` (follow mode's highlight, the QR code), `math` and `decimal` (the
+//! browser's `Math`, numbers printed without `core`'s float printer) are plain Rust, compiled
 //! and unit-tested natively; everything that touches Leptos or the browser (`app`, `state`,
 //! `live`, `components`, `ws`, `transport`, `sandbox`, `older`, `history`, `http`) lives behind `cfg(target_arch = "wasm32")`,
 //! so native builds never compile Leptos.
