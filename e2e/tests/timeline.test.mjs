@@ -122,6 +122,9 @@ test('a slow answer says where the timeline is going, then the instant shows', a
   const box = await $('track').boundingBox();
   await page.mouse.click(box.x + box.width * 0.3, box.y + box.height / 2);
   const pill = $('timeline-loading');
+  // It waits 0.4 s before it shows, so that a quick answer never flashes it.
+  await until(async () => (await pill.count()) > 0, { what: 'the loading pill' });
+  assert.equal(await pill.evaluate((e) => getComputedStyle(e).animationDelay), '0.4s');
   await until(async () => (await pill.count()) > 0
     && Number(await pill.evaluate((e) => getComputedStyle(e).opacity)) > 0.9, { what: 'the loading pill to show' });
   assert.match(await pill.textContent(), /^Going to t=\d+\.\d s…$/);

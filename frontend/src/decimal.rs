@@ -20,12 +20,13 @@ use std::fmt;
 pub struct Fixed(pub f64, pub usize);
 
 /// The largest scaled magnitude printed with its decimals; anything beyond (never on screen)
-/// prints as a whole number (saturating past 1.7e38).
+/// prints as the nearest whole number (saturating past 1.7e38).
 const EXACT_MAX: f64 = 1e15;
 
 impl fmt::Display for Fixed {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let Fixed(value, places) = *self;
+        debug_assert!(places <= 6, "Fixed prints at most 6 decimals");
         let places = places.min(6);
         if value.is_nan() {
             return f.write_str("NaN");
@@ -36,7 +37,7 @@ impl fmt::Display for Fixed {
         let scale = 10u64.pow(places as u32);
         let magnitude = value.abs();
         if magnitude * scale as f64 >= EXACT_MAX {
-            return write!(f, "{}", value as i128);
+            return write!(f, "{}", value.round() as i128);
         }
         let scaled = (magnitude * scale as f64 + 0.5).floor() as u64;
         // "-0.0" is not a number anyone should read: a value that rounds to zero has no sign.

@@ -283,6 +283,6 @@ fn download_local(ctx: Ctx) {
 fn going_to(at: At) -> String {
     match at {
         At::Ms(t) => format!("Going to {}…", format_instant(t)),
-        At::Seq(_) => "Going back…".to_string(),
+        At::Seq(_) => "Loading that instant…".to_string(),
     }
 }

@@ -98,9 +98,11 @@ pub struct History {
     saved: StoredValue<Option<ClusterView>, LocalStorage>,
     /// The position asked for last; an answer for any other is stale and dropped.
     wanted: StoredValue<Option<At>>,
-    /// The instant a `GET /api/trace/at` is under way for (one at a time: a drag asks for its
-    /// newest position when the previous answer came). The timeline says so when it takes long
-    /// (the first question on a long run re-executes it).
+    /// A `GET /api/trace/at` is under way (one at a time: a drag asks for its newest position
+    /// when the previous answer came).
+    fetching: StoredValue<bool>,
+    /// The instant asked for and not shown yet, while it is still wanted. The timeline says so
+    /// when it takes long (the first question on a long run re-executes it).
     pub loading: RwSignal<Option<At>>,
     /// A fork, undo or load from this page is under way, and the new run's snapshot has not
     /// come yet: it is taken as a replaced run (`ClusterView::replaced`), not a restart.
@@ -128,6 +130,7 @@ impl History {
             undos_waiting: StoredValue::new(0),
             saved: StoredValue::new_local(None),
             wanted: StoredValue::new(None),
+            fetching: StoredValue::new(false),
             loading: RwSignal::new(None),
             expect_run: StoredValue::new(false),
             markers_wall: StoredValue::new((f64::MIN, 0.0)),
@@ -217,10 +220,11 @@ impl History {
     /// and the newest position is asked for when it answers.
     pub fn show(self, ctx: Ctx, at: At) {
         self.wanted.set_value(Some(at));
-        if self.loading.get_untracked().is_some() {
+        self.loading.set(Some(at));
+        if self.fetching.get_value() {
             return;
         }
-        self.loading.set(Some(at));
+        self.fetching.set_value(true);
         spawn_local(async move {
             let mut asked = at;
             loop {
@@ -232,13 +236,11 @@ impl History {
                     }
                 }
                 match self.wanted.get_value() {
-                    Some(next) if next != asked => {
-                        asked = next;
-                        self.loading.set(Some(asked));
-                    }
+                    Some(next) if next != asked => asked = next,
                     _ => break,
                 }
             }
+            self.fetching.set_value(false);
             self.loading.set(None);
         });
     }
@@ -332,10 +334,16 @@ impl History {
         self.past.set(Some(Past { time_ms, seq, at }));
     }
 
+    /// No instant is wanted any more: an answer still under way is dropped when it comes.
+    fn drop_wanted(self) {
+        self.wanted.set_value(None);
+        self.loading.set(None);
+    }
+
     /// Drop the past instant shown and the live view kept meanwhile, without going back to
     /// the live run (a sandbox replaces it: its `Hello` brings the whole state).
     pub fn forget_past(self, ctx: Ctx) {
-        self.wanted.set_value(None);
+        self.drop_wanted();
         ctx.past_ms.set_value(None);
         self.saved.set_value(None);
         self.past.set(None);
@@ -343,10 +351,12 @@ impl History {
 
     /// Show the live run again, as it is now.
     pub fn back_to_live(self, ctx: Ctx) {
+        // Also when the live run is still shown: an instant asked for and not come yet (a
+        // first, slow answer) must not replace it when it comes.
+        self.drop_wanted();
         if self.past.get_untracked().is_none() {
             return;
         }
-        self.wanted.set_value(None);
         ctx.past_ms.set_value(None);
         self.past.set(None);
         let Some(view) = self.saved.try_update_value(|v| v.take()).flatten() else {
