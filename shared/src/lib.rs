@@ -6,6 +6,7 @@
 
 pub mod command;
 pub mod lesson;
+mod names;
 pub mod protocol;
 pub mod raft;
 pub mod rng;

@@ -179,8 +179,9 @@ pub struct ClientSerial {
     pub serial: u64,
 }
 
-/// How clients use the log (chosen per cluster).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+/// How clients use the log (chosen per cluster). Read back by its name ([`LOG_MODEL_NAMES`],
+/// crate::names).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Default)]
 #[serde(rename_all = "snake_case")]
 pub enum LogModel {
     /// Log the request ("add 5"): every replica executes it (state-machine replication).
@@ -239,6 +240,24 @@ pub enum EntryData {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         client: Option<ClientSerial>,
     },
+}
+
+/// Every [`LogModel`]'s and [`Role`]'s wire name, in the order of the arrays after them.
+const LOG_MODEL_NAMES: [&str; 2] = ["command", "state"];
+const LOG_MODELS: [LogModel; 2] = [LogModel::Command, LogModel::State];
+const ROLE_NAMES: [&str; 3] = ["follower", "candidate", "leader"];
+const ROLES: [Role; 3] = [Role::Follower, Role::Candidate, Role::Leader];
+
+impl<'de> Deserialize<'de> for LogModel {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::names::read(deserializer, &LOG_MODEL_NAMES, &LOG_MODELS)
+    }
+}
+
+impl<'de> Deserialize<'de> for Role {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::names::read(deserializer, &ROLE_NAMES, &ROLES)
+    }
 }
 
 /// An entry's `kind`: [`EntryData`]'s variants by their wire names.
@@ -333,8 +352,8 @@ pub struct HardState {
     pub voted_for: Option<NodeId>,
 }
 
-/// A server's role (§5.1).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+/// A server's role (§5.1). Read back by its name ([`ROLE_NAMES`], crate::names).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
     /// Passive: answers leaders and candidates.
@@ -358,6 +377,38 @@ impl std::fmt::Display for Role {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn roles_and_log_models_read_back_by_the_names_they_are_written_with() {
+        // Exhaustive: a new variant is a compile error here until the tables name it.
+        let role_index = |r: Role| match r {
+            Role::Follower => 0,
+            Role::Candidate => 1,
+            Role::Leader => 2,
+        };
+        for (i, role) in ROLES.into_iter().enumerate() {
+            assert_eq!(role_index(role), i);
+            let text = serde_json::to_string(&role).unwrap();
+            assert_eq!(text, format!("\"{}\"", ROLE_NAMES[i]));
+            assert_eq!(serde_json::from_str::<Role>(&text).unwrap(), role);
+        }
+        let model_index = |m: LogModel| match m {
+            LogModel::Command => 0,
+            LogModel::State => 1,
+        };
+        for (i, model) in LOG_MODELS.into_iter().enumerate() {
+            assert_eq!(model_index(model), i);
+            let text = serde_json::to_string(&model).unwrap();
+            assert_eq!(text, format!("\"{}\"", LOG_MODEL_NAMES[i]));
+            assert_eq!(serde_json::from_str::<LogModel>(&text).unwrap(), model);
+        }
+        let err = serde_json::from_str::<LogModel>(r#""log""#).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("unknown variant `log`, expected `command` or `state`"),
+            "{err}"
+        );
+    }
 
     #[test]
     fn entry_data_reads_back_and_bad_data_gets_the_derived_sentences() {

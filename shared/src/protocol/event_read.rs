@@ -22,10 +22,9 @@ use crate::types::{ClientSerial, Entry, LogIndex, NodeId, Role, Term};
 use super::event::{DropReason, Event, SimEvent};
 use super::view::{InFlight, MessageId, NetworkView};
 
-/// The `type` of an event: [`Event`]'s variants by their wire names. A new event must be added
-/// here too: [`kind_of`] (compiled with the tests) fails to compile until it is.
-#[derive(Clone, Copy, Debug, PartialEq, Deserialize)]
-#[serde(rename_all = "snake_case")]
+/// The `type` of an event: [`Event`]'s variants by their wire names ([`KIND_NAMES`]). A new event
+/// must be added here too: [`kind_of`] (compiled with the tests) fails to compile until it is.
+#[derive(Clone, Copy, Debug, PartialEq)]
 enum Kind {
     MessageSent,
     MessageDelivered,
@@ -51,6 +50,66 @@ enum Kind {
     StorageFailed,
     NetworkChanged,
     ControlChanged,
+}
+
+/// Each [`Kind`]'s wire name, as `Event`'s `Serialize` writes it (`rename_all = "snake_case"`).
+const KIND_NAMES: [&str; 24] = [
+    "message_sent",
+    "message_delivered",
+    "message_dropped",
+    "election_timeout",
+    "role_changed",
+    "vote_granted",
+    "vote_received",
+    "timer_reset",
+    "entries_appended",
+    "entries_truncated",
+    "entries_persisted",
+    "commit_advanced",
+    "entry_applied",
+    "duplicate_ignored",
+    "progress_updated",
+    "client_request",
+    "proposal_accepted",
+    "proposal_rejected",
+    "node_crashed",
+    "power_lost",
+    "node_restarted",
+    "storage_failed",
+    "network_changed",
+    "control_changed",
+];
+const KINDS: [Kind; 24] = [
+    Kind::MessageSent,
+    Kind::MessageDelivered,
+    Kind::MessageDropped,
+    Kind::ElectionTimeout,
+    Kind::RoleChanged,
+    Kind::VoteGranted,
+    Kind::VoteReceived,
+    Kind::TimerReset,
+    Kind::EntriesAppended,
+    Kind::EntriesTruncated,
+    Kind::EntriesPersisted,
+    Kind::CommitAdvanced,
+    Kind::EntryApplied,
+    Kind::DuplicateIgnored,
+    Kind::ProgressUpdated,
+    Kind::ClientRequest,
+    Kind::ProposalAccepted,
+    Kind::ProposalRejected,
+    Kind::NodeCrashed,
+    Kind::PowerLost,
+    Kind::NodeRestarted,
+    Kind::StorageFailed,
+    Kind::NetworkChanged,
+    Kind::ControlChanged,
+];
+
+impl<'de> Deserialize<'de> for Kind {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::names::read(deserializer, &KIND_NAMES, &KINDS)
+    }
 }
 
 /// The kind of an event: an exhaustive match, so that a new event cannot be forgotten here.

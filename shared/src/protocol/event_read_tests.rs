@@ -222,3 +222,30 @@ fn bad_events_are_refused_with_the_derived_readers_sentences() {
             .starts_with("invalid type")
     );
 }
+
+#[test]
+fn the_kind_table_names_every_kind_once_as_events_write_it() {
+    use super::{kind_of, KINDS, KIND_NAMES};
+    for i in 0..KINDS.len() {
+        for j in i + 1..KINDS.len() {
+            assert_ne!(KIND_NAMES[i], KIND_NAMES[j]);
+            assert_ne!(KINDS[i], KINDS[j]);
+        }
+    }
+    // An event of every kind: the run's, the rare ones, a network change and a truncation.
+    let mut events: Vec<Event> = a_busy_run().into_iter().map(|e| e.event).collect();
+    events.extend(rare_events());
+    let network = Sim::new(SimConfig::default()).unwrap().snapshot().network;
+    events.push(Event::NetworkChanged { network });
+    events.push(Event::EntriesTruncated {
+        node: NodeId(2),
+        from_index: LogIndex(4),
+    });
+    for (name, kind) in KIND_NAMES.iter().zip(KINDS) {
+        let event = events
+            .iter()
+            .find(|e| kind_of(e) == kind)
+            .unwrap_or_else(|| panic!("no {name} event in the lists"));
+        assert_eq!(type_of(event), *name, "the table's name for {kind:?}");
+    }
+}

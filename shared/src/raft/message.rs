@@ -114,8 +114,9 @@ pub enum MessageBody {
 }
 
 /// Which kind of message, without its payload (what the page draws and filters on). Serialized
-/// as the RPC's name, "RequestVote", "AppendEntries", …
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+/// as the RPC's name, "RequestVote", "AppendEntries", … and read back by [`MESSAGE_KIND_NAMES`]
+/// (crate::names).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 pub enum MessageKind {
     /// A RequestVote call.
     RequestVote,
@@ -127,6 +128,28 @@ pub enum MessageKind {
     AppendEntriesResponse,
     /// A forwarded client request.
     ClientRequest,
+}
+
+/// Every [`MessageKind`]'s wire name, in the order of [`MESSAGE_KINDS`].
+const MESSAGE_KIND_NAMES: [&str; 5] = [
+    "RequestVote",
+    "RequestVoteResponse",
+    "AppendEntries",
+    "AppendEntriesResponse",
+    "ClientRequest",
+];
+const MESSAGE_KINDS: [MessageKind; 5] = [
+    MessageKind::RequestVote,
+    MessageKind::RequestVoteResponse,
+    MessageKind::AppendEntries,
+    MessageKind::AppendEntriesResponse,
+    MessageKind::ClientRequest,
+];
+
+impl<'de> Deserialize<'de> for MessageKind {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::names::read(deserializer, &MESSAGE_KIND_NAMES, &MESSAGE_KINDS)
+    }
 }
 
 impl MessageKind {
@@ -204,6 +227,16 @@ mod tests {
     }
 
     #[test]
+    fn an_unknown_kind_gets_serdes_sentence() {
+        let err = serde_json::from_str::<MessageKind>(r#""InstallSnapshot""#).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("unknown variant `InstallSnapshot`, expected one of `RequestVote`"),
+            "{err}"
+        );
+    }
+
+    #[test]
     fn kind_names_match_the_wire_and_only_replies_are_responses() {
         let all = [
             (MessageKind::RequestVote, false),
@@ -212,9 +245,15 @@ mod tests {
             (MessageKind::AppendEntriesResponse, true),
             (MessageKind::ClientRequest, false),
         ];
+        assert_eq!(
+            all.map(|(k, _)| k),
+            MESSAGE_KINDS,
+            "the table lists every kind"
+        );
         for (kind, response) in all {
             let wire = serde_json::to_string(&kind).unwrap();
             assert_eq!(wire, format!("\"{}\"", kind.as_str()));
+            assert_eq!(serde_json::from_str::<MessageKind>(&wire).unwrap(), kind);
             assert_eq!(kind.to_string(), kind.as_str());
             assert_eq!(kind.is_response(), response, "{kind}");
         }
