@@ -25,7 +25,8 @@ use shared::sim::{NetworkSettings, SimConfig};
 use shared::{LogModel, NodeId};
 
 use crate::storage::{
-    FileStorage, RecoveryReport, COMMIT_INDEX_FILE, HARD_STATE_FILE, HARD_STATE_TMP_FILE, LOG_FILE,
+    fsync_dir, FileStorage, RecoveryReport, COMMIT_INDEX_FILE, HARD_STATE_FILE,
+    HARD_STATE_TMP_FILE, LOG_FILE,
 };
 
 /// The manifest's file name.
@@ -281,7 +282,7 @@ impl DataDir {
         file.sync_all().map_err(io("cannot fsync", &tmp))?;
         drop(file);
         fs::rename(&tmp, &path).map_err(io("cannot rename into", &path))?;
-        sync_dir(&self.root).map_err(io("cannot fsync", &self.root))
+        fsync_dir(&self.root).map_err(io("cannot fsync", &self.root))
     }
 
     /// True when a wipe was started and has not finished (the process died during it).
@@ -358,10 +359,10 @@ impl DataDir {
         )
         .and_then(|_| fs::File::open(&marker)?.sync_all())
         .map_err(io("cannot write", &marker))?;
-        sync_dir(&self.root).map_err(io("cannot fsync", &self.root))?;
+        fsync_dir(&self.root).map_err(io("cannot fsync", &self.root))?;
         self.remove_cluster_files()?;
         fs::remove_file(&marker).map_err(io("cannot remove", &marker))?;
-        sync_dir(&self.root).map_err(io("cannot fsync", &self.root))
+        fsync_dir(&self.root).map_err(io("cannot fsync", &self.root))
     }
 
     fn remove_cluster_files(&self) -> Result<(), DataDirError> {
@@ -399,7 +400,7 @@ impl DataDir {
                 })?;
             }
         }
-        sync_dir(&self.root).map_err(|source| DataDirError::Io {
+        fsync_dir(&self.root).map_err(|source| DataDirError::Io {
             what: "cannot fsync",
             path: self.root.clone(),
             source,
@@ -537,11 +538,6 @@ fn list_nodes(nodes: &[NodeId]) -> String {
 fn is_node_dir_name(name: &str) -> bool {
     name.strip_prefix("node-")
         .is_some_and(|n| (1..=3).contains(&n.len()) && n.bytes().all(|b| b.is_ascii_digit()))
-}
-
-/// Make a rename or removal in `dir` durable.
-fn sync_dir(dir: &Path) -> std::io::Result<()> {
-    fs::File::open(dir)?.sync_all()
 }
 
 #[cfg(test)]

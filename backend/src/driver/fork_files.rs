@@ -40,9 +40,7 @@ fn io(what: &str, path: &Path) -> impl FnOnce(std::io::Error) -> String {
 }
 
 fn sync_dir(dir: &Path) -> Result<(), String> {
-    fs::File::open(dir)
-        .and_then(|f| f.sync_all())
-        .map_err(io("cannot fsync", dir))
+    crate::storage::fsync_dir(dir).map_err(io("cannot fsync", dir))
 }
 
 /// Step 1: stage the synced state of every node of `nodes` and the manifest `manifest`.

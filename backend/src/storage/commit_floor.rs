@@ -24,6 +24,8 @@ use std::path::{Path, PathBuf};
 
 use shared::{LogIndex, StorageError};
 
+use super::file::{io_error, sync_dir};
+
 /// The file's name in the node directory.
 pub const COMMIT_INDEX_FILE: &str = "commit_index";
 
@@ -179,16 +181,6 @@ fn decode(bytes: &[u8]) -> Result<LogIndex, String> {
         .parse::<u64>()
         .map(LogIndex)
         .map_err(|_| "the index is not a number".into())
-}
-
-fn sync_dir(dir: &Path) -> Result<(), StorageError> {
-    File::open(dir)
-        .and_then(|d| d.sync_all())
-        .map_err(|e| io_error("cannot fsync", dir, e))
-}
-
-fn io_error(what: &str, path: &Path, e: io::Error) -> StorageError {
-    StorageError::Io(format!("{what} {}: {e}", path.display()))
 }
 
 #[cfg(test)]

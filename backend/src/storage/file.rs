@@ -538,21 +538,10 @@ fn read_to_end(file: &mut File, path: &Path) -> Result<Vec<u8>, StorageError> {
 }
 
 /// fsync a directory, so that a file created or renamed in it survives a power loss.
-fn sync_dir(dir: &Path) -> Result<(), StorageError> {
-    #[cfg(unix)]
-    {
-        File::open(dir)
-            .and_then(|d| d.sync_all())
-            .map_err(|e| io_error("cannot fsync directory", dir, e))
-    }
-    #[cfg(not(unix))]
-    {
-        // Windows cannot open a directory as a file; NTFS journals renames itself.
-        let _ = dir;
-        Ok(())
-    }
+pub(super) fn sync_dir(dir: &Path) -> Result<(), StorageError> {
+    super::fsync_dir(dir).map_err(|e| io_error("cannot fsync directory", dir, e))
 }
 
-fn io_error(what: &str, path: &Path, e: io::Error) -> StorageError {
+pub(super) fn io_error(what: &str, path: &Path, e: io::Error) -> StorageError {
     StorageError::Io(format!("{what} {}: {e}", path.display()))
 }

@@ -57,3 +57,19 @@ pub use codec::{Damage, TailDamage, HEADER_BYTES, PAYLOAD_BYTES_MAX};
 pub use commit_floor::{FloorFound, COMMIT_INDEX_FILE};
 pub use file::{FileStorage, HARD_STATE_FILE, HARD_STATE_TMP_FILE, LOG_FILE};
 pub use report::{RecoveryReport, TempHardState};
+
+/// Make a create, rename or removal in `dir` durable: fsync the directory itself. Every writer
+/// of the data directory (the storage, the fork's staging and install, the data directory's
+/// manifest) calls this one, each putting the failure in its own error type.
+pub fn fsync_dir(dir: &std::path::Path) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        std::fs::File::open(dir)?.sync_all()
+    }
+    #[cfg(not(unix))]
+    {
+        // Windows cannot open a directory as a file; NTFS journals renames itself.
+        let _ = dir;
+        Ok(())
+    }
+}
