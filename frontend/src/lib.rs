@@ -23,6 +23,7 @@ pub mod model;
 pub mod predict;
 pub mod present;
 pub mod timeline;
+pub mod wire;
 
 #[cfg(target_arch = "wasm32")]
 pub mod app;
