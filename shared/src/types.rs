@@ -248,6 +248,20 @@ const LOG_MODELS: [LogModel; 2] = [LogModel::Command, LogModel::State];
 const ROLE_NAMES: [&str; 3] = ["follower", "candidate", "leader"];
 const ROLES: [Role; 3] = [Role::Follower, Role::Candidate, Role::Leader];
 
+impl LogModel {
+    /// Every model's wire name, in the order of [`LogModel::ALL`] (the page's reader uses them).
+    pub const NAMES: &'static [&'static str] = &LOG_MODEL_NAMES;
+    /// Every model.
+    pub const ALL: &'static [LogModel] = &LOG_MODELS;
+}
+
+impl Role {
+    /// Every role's wire name, in the order of [`Role::ALL`] (the page's reader uses them).
+    pub const NAMES: &'static [&'static str] = &ROLE_NAMES;
+    /// Every role.
+    pub const ALL: &'static [Role] = &ROLES;
+}
+
 impl<'de> Deserialize<'de> for LogModel {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         crate::names::read(deserializer, &LOG_MODEL_NAMES, &LOG_MODELS)

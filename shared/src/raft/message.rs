@@ -153,6 +153,11 @@ impl<'de> Deserialize<'de> for MessageKind {
 }
 
 impl MessageKind {
+    /// Every kind's wire name, in the order of [`MessageKind::ALL`] (the page's reader uses them).
+    pub const NAMES: &'static [&'static str] = &MESSAGE_KIND_NAMES;
+    /// Every kind.
+    pub const ALL: &'static [MessageKind] = &MESSAGE_KINDS;
+
     /// The RPC's name, as on the wire.
     pub fn as_str(self) -> &'static str {
         match self {
