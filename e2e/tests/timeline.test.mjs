@@ -134,6 +134,29 @@ test('a slow answer says where the timeline is going, then the instant shows', a
   await page.unroute(held);
 });
 
+test('an answer that never comes is given up on, and the pill goes', async () => {
+  await page.close();
+  // A short timeout for this page (the page's own is 2 minutes).
+  page = await openPage(`${backend.url}/?fetch_timeout_ms=1000`);
+  await leader();
+  let release;
+  const released = new Promise((r) => { release = r; });
+  const held = /\/api\/trace\/at\?/;
+  await page.route(held, async (route) => {
+    await released;
+    await route.abort().catch(() => {});
+  });
+  const box = await $('track').boundingBox();
+  await page.mouse.click(box.x + box.width * 0.3, box.y + box.height / 2);
+  await until(async () => (await $('timeline-loading').count()) > 0, { what: 'the loading pill' });
+  await until(() => $('error-history').count(), { what: 'the request to be given up' });
+  assert.match(await $('error-history').textContent(), /did not answer within 1 s/);
+  await until(async () => (await $('timeline-loading').count()) === 0, { what: 'the pill to go' });
+  assert.equal(await $('past-banner').count(), 0, 'no instant was drawn');
+  release();
+  await page.unroute(held);
+});
+
 test('resume from here: the live cluster continues from the instant shown', async () => {
   const { first, index, crashAt } = await leaderChange();
   await scrubTo(Math.max(0, crashAt - 40));

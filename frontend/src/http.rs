@@ -54,23 +54,59 @@ pub async fn request(
     }
 }
 
-/// One HTTP request from the page: its status and body text.
+/// How long a request may take, answer and body, before the page gives up on it: longer than
+/// the slowest answer measured (the first instant of an hour-long run, re-executed: 17 s,
+/// docs/trace.md), short enough that a server that never answers does not leave "Going to
+/// t=…" up for good. `?fetch_timeout_ms=N` in the address sets another (the browser tests use
+/// it; 100 to 600,000).
+const FETCH_TIMEOUT_MS: u32 = 120_000;
+
+/// The timeout the address asks for, else [`FETCH_TIMEOUT_MS`].
+fn fetch_timeout_ms() -> u32 {
+    let search = web_sys::window().and_then(|w| w.location().search().ok());
+    search
+        .as_deref()
+        .unwrap_or("")
+        .trim_start_matches('?')
+        .split('&')
+        .find_map(|pair| pair.strip_prefix("fetch_timeout_ms=")?.parse::<u32>().ok())
+        .map_or(FETCH_TIMEOUT_MS, |ms| ms.clamp(100, 600_000))
+}
+
+/// One HTTP request from the page: its status and body text. A request that takes longer than
+/// [`fetch_timeout_ms`] is abandoned with a sentence that says so.
 async fn fetch(method: &str, url: &str, body: Option<String>) -> Result<(u16, String), String> {
     let js = |e: JsValue| format!("{e:?}");
+    let timeout_ms = fetch_timeout_ms();
+    let late = move |e: JsValue| {
+        let timed_out = e
+            .dyn_ref::<web_sys::DomException>()
+            .is_some_and(|d| d.name() == "TimeoutError");
+        if timed_out {
+            let within = match timeout_ms % 1000 {
+                0 => format!("{} s", timeout_ms / 1000),
+                _ => format!("{timeout_ms} ms"),
+            };
+            format!("the server did not answer within {within}")
+        } else {
+            "cannot reach the server".to_string()
+        }
+    };
     let window = web_sys::window().ok_or("no window")?;
     let init = web_sys::RequestInit::new();
     init.set_method(method);
     if let Some(body) = body {
         init.set_body(&JsValue::from_str(&body));
     }
+    init.set_signal(Some(&web_sys::AbortSignal::timeout_with_u32(timeout_ms)));
     let response: web_sys::Response = JsFuture::from(window.fetch_with_str_and_init(url, &init))
         .await
-        .map_err(|_| "cannot reach the server".to_string())?
+        .map_err(late)?
         .dyn_into()
         .map_err(js)?;
     let text = JsFuture::from(response.text().map_err(js)?)
         .await
-        .map_err(js)?
+        .map_err(late)?
         .as_string()
         .ok_or("the body is not text")?;
     Ok((response.status(), text))

@@ -2,25 +2,23 @@
 //! (docs/api.md, "Lessons") as types, the `{ok, result | error}` envelope, and what the panel
 //! says about a prediction. Must not touch the browser (`components::lessons` does).
 
-use serde::de::DeserializeOwned;
-use serde::Deserialize;
+use crate::wire::{Fields, FromJson, Json};
 
 /// A built-in lesson in the picker (`GET /api/lessons`).
-#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Listed {
     /// What `POST /api/lessons/{name}/open` takes.
     pub name: String,
     /// Shown.
     pub title: String,
     /// One line under the title.
-    #[serde(default)]
     pub about: String,
     /// Number of steps.
     pub steps: usize,
 }
 
 /// Where the open lesson stands.
-#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct LessonView {
     /// Built-in name or "uploaded".
     pub name: String,
@@ -39,25 +37,21 @@ pub struct LessonView {
     /// The step's heading.
     pub heading: String,
     /// What to look at.
-    #[serde(default)]
     pub caption: String,
     /// The step's question.
-    #[serde(default)]
     pub question: Option<QuestionView>,
 }
 
 /// A question; `answer` and `why` once revealed.
-#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct QuestionView {
     /// The question.
     pub text: String,
     /// The choices.
     pub choices: Vec<String>,
     /// The right choice, once revealed.
-    #[serde(default)]
     pub answer: Option<usize>,
     /// Why, once revealed.
-    #[serde(default)]
     pub why: Option<String>,
 }
 
@@ -96,23 +90,69 @@ impl LessonView {
     }
 }
 
+impl FromJson for Listed {
+    fn from_json(json: &Json) -> Result<Self, String> {
+        let f = Fields::of(json, "a lesson")?;
+        Ok(Listed {
+            name: f.get("name")?,
+            title: f.get("title")?,
+            about: f.or_default("about")?,
+            steps: f.get("steps")?,
+        })
+    }
+}
+
+impl FromJson for LessonView {
+    fn from_json(json: &Json) -> Result<Self, String> {
+        let f = Fields::of(json, "a lesson's state")?;
+        Ok(LessonView {
+            name: f.get("name")?,
+            title: f.get("title")?,
+            stop: f.get("stop")?,
+            stops: f.get("stops")?,
+            step: f.get("step")?,
+            steps: f.get("steps")?,
+            kind: f.get("kind")?,
+            heading: f.get("heading")?,
+            caption: f.or_default("caption")?,
+            question: f.get("question")?,
+        })
+    }
+}
+
+impl FromJson for QuestionView {
+    fn from_json(json: &Json) -> Result<Self, String> {
+        let f = Fields::of(json, "a question")?;
+        Ok(QuestionView {
+            text: f.get("text")?,
+            choices: f.get("choices")?,
+            answer: f.get("answer")?,
+            why: f.get("why")?,
+        })
+    }
+}
+
 /// The server's envelope: `{"ok":true,"result":…}` or `{"ok":false,"error":"…"}`.
-#[derive(Deserialize)]
 struct Envelope<T> {
     ok: bool,
-    #[serde(default = "none")]
     result: Option<T>,
-    #[serde(default)]
     error: Option<String>,
 }
 
-fn none<T>() -> Option<T> {
-    None
+impl<T: FromJson> FromJson for Envelope<T> {
+    fn from_json(json: &Json) -> Result<Self, String> {
+        let f = Fields::of(json, "an answer")?;
+        Ok(Envelope {
+            ok: f.get("ok")?,
+            result: f.get("result")?,
+            error: f.get("error")?,
+        })
+    }
 }
 
 /// The result of a lesson route, or the server's sentence (a teacher's file: "line 5: …").
-pub fn read_reply<T: DeserializeOwned>(text: &str) -> Result<T, String> {
-    let envelope: Envelope<T> = crate::json::read(text)
+pub fn read_reply<T: FromJson>(text: &str) -> Result<T, String> {
+    let envelope: Envelope<T> = crate::wire::read(text)
         .map_err(|e| format!("the server's answer could not be read: {e}"))?;
     match (envelope.ok, envelope.result, envelope.error) {
         (true, Some(result), _) => Ok(result),
@@ -123,7 +163,7 @@ pub fn read_reply<T: DeserializeOwned>(text: &str) -> Result<T, String> {
 
 /// `GET /api/lesson`: `null` when no lesson is open.
 pub fn read_current(text: &str) -> Result<Option<LessonView>, String> {
-    let envelope: Envelope<Option<LessonView>> = crate::json::read(text)
+    let envelope: Envelope<Option<LessonView>> = crate::wire::read(text)
         .map_err(|e| format!("the server's answer could not be read: {e}"))?;
     match (envelope.ok, envelope.error) {
         (true, _) => Ok(envelope.result.flatten()),

@@ -15,7 +15,6 @@
 pub mod clock;
 pub mod decimal;
 pub mod follow;
-pub mod json;
 pub mod layout;
 pub mod lesson;
 pub mod math;

@@ -10,14 +10,12 @@ use std::ops::RangeInclusive;
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use serde::Deserialize;
 use shared::protocol::LogEntryView;
 use shared::types::{LogIndex, NodeId};
-use wasm_bindgen::{JsCast, JsValue};
-use wasm_bindgen_futures::JsFuture;
 
 use crate::history::{At, History};
 use crate::live::Live;
+use crate::wire::{Fields, FromJson, Json};
 
 /// Servers with a request under way (one at a time each), and those whose request failed: a
 /// failed server is not asked again until the page reloads, so an error cannot turn into a
@@ -82,36 +80,36 @@ impl Default for Fetches {
     }
 }
 
-#[derive(Deserialize)]
+/// `GET /api/nodes/{id}/log`'s answer: `{"ok": true, "result": {"entries": […], …}}` or an
+/// error; only the entries are read.
 struct Page {
     ok: bool,
-    #[serde(default)]
-    result: Option<PageResult>,
-    #[serde(default)]
+    entries: Option<Vec<LogEntryView>>,
     error: Option<String>,
 }
 
-#[derive(Deserialize)]
-struct PageResult {
-    entries: Vec<LogEntryView>,
+impl FromJson for Page {
+    fn from_json(json: &Json) -> Result<Self, String> {
+        let f = Fields::of(json, "a log page")?;
+        let entries = match f.raw("result") {
+            None | Some(Json::Null) => None,
+            Some(result) => Some(Fields::of(result, "a log page")?.get("entries")?),
+        };
+        Ok(Page {
+            ok: f.get("ok")?,
+            entries,
+            error: f.get("error")?,
+        })
+    }
 }
 
+/// One page of entries, from the server or, when the page runs its own cluster, from its engine
+/// (`http::request` knows which answers).
 async fn get_entries(url: &str) -> Result<Vec<LogEntryView>, String> {
-    let js = |e: JsValue| format!("{e:?}");
-    let window = web_sys::window().ok_or("no window")?;
-    let response: web_sys::Response = JsFuture::from(window.fetch_with_str(url))
-        .await
-        .map_err(js)?
-        .dyn_into()
-        .map_err(js)?;
-    let text = JsFuture::from(response.text().map_err(js)?)
-        .await
-        .map_err(js)?
-        .as_string()
-        .ok_or("the body is not text")?;
-    let page: Page = crate::json::read(&text).map_err(|e| e.to_string())?;
-    match (page.ok, page.result) {
-        (true, Some(result)) => Ok(result.entries),
+    let (_, text) = crate::http::request("GET", url, None).await?;
+    let page: Page = crate::wire::read(&text)?;
+    match (page.ok, page.entries) {
+        (true, Some(entries)) => Ok(entries),
         _ => Err(page
             .error
             .unwrap_or_else(|| "no entries in the answer".into())),

@@ -46,7 +46,7 @@ pub fn start(ctx: Ctx, history: Option<History>) {
         let trace = match crate::http::request("GET", "api/trace", None).await {
             Ok((200, body)) => body,
             Ok((status, body)) => {
-                let why = crate::lesson::read_reply::<serde_json::Value>(&body)
+                let why = crate::lesson::read_reply::<crate::wire::Json>(&body)
                     .err()
                     .unwrap_or_default();
                 return fail(format!(

@@ -5,17 +5,16 @@
 //! use these. Must not fetch or hold state.
 
 use crate::decimal::Fixed;
-use serde::Deserialize;
-use serde_json::Value;
 use shared::protocol::{ClientCommand, Event, SimEvent};
 use shared::trace::{TraceError, TRACE_VERSION};
 use shared::types::{NodeId, Role, Term};
 
 use crate::layout::term_colour;
 use crate::model::{Focus, Narration, Tone};
+use crate::wire::{Fields, FromJson, Json};
 
 /// `GET /api/trace/markers`'s result (docs/api.md).
-#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct MarkersReply {
     /// Where the run stood (virtual ms).
     pub end_ms: u64,
@@ -26,7 +25,7 @@ pub struct MarkersReply {
 }
 
 /// One input of the trace, as the markers route describes it.
-#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct InputMarker {
     /// 0-based index in the trace's `inputs`.
     pub index: usize,
@@ -34,6 +33,28 @@ pub struct InputMarker {
     pub at_ms: u64,
     /// "crash S2", "append \"add 5\"", …
     pub text: String,
+}
+
+impl FromJson for MarkersReply {
+    fn from_json(json: &Json) -> Result<Self, String> {
+        let f = Fields::of(json, "the markers")?;
+        Ok(MarkersReply {
+            end_ms: f.get("end_ms")?,
+            inputs: f.get("inputs")?,
+            events: f.get("events")?,
+        })
+    }
+}
+
+impl FromJson for InputMarker {
+    fn from_json(json: &Json) -> Result<Self, String> {
+        let f = Fields::of(json, "an input marker")?;
+        Ok(InputMarker {
+            index: f.get("index")?,
+            at_ms: f.get("at_ms")?,
+            text: f.get("text")?,
+        })
+    }
 }
 
 /// The row of the track a marker is drawn on, top to bottom.
@@ -417,7 +438,7 @@ pub fn while_past(command: &ClientCommand, past_ms: Option<u64>) -> Result<(), S
 
 /// One branch of `GET /api/trace/branches` (a run set aside by a fork, undo, load, return,
 /// reset or a restart of the server).
-#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct BranchRow {
     /// Its id (`POST /api/trace/branches/{id}/restore`).
     pub id: u64,
@@ -432,8 +453,22 @@ pub struct BranchRow {
     /// Where it ends (virtual ms).
     pub end_ms: u64,
     /// Its last input, described ("crash S2").
-    #[serde(default)]
     pub last_input: Option<String>,
+}
+
+impl FromJson for BranchRow {
+    fn from_json(json: &Json) -> Result<Self, String> {
+        let f = Fields::of(json, "a branch")?;
+        Ok(BranchRow {
+            id: f.get("id")?,
+            reason: f.get("reason")?,
+            nodes: f.get("nodes")?,
+            seed: f.get("seed")?,
+            inputs: f.get("inputs")?,
+            end_ms: f.get("end_ms")?,
+            last_input: f.get("last_input")?,
+        })
+    }
 }
 
 /// A branch as the list words it: "Branch 3 · before a fork · 5 servers, seed 11 · 12 inputs
@@ -473,21 +508,31 @@ pub fn branch_text(b: &BranchRow) -> String {
 /// simulator's configuration, every kind of input, the start disks) in the page module for
 /// this alone, ≈ 33 KB brotli (docs/bench-frontend.md); the server and the engine read and
 /// check the whole trace themselves when it is posted. Unknown fields are ignored.
-#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct TraceView {
     /// Format version (checked first: a newer trace gets that sentence).
     version: Option<u64>,
     /// The simulator's configuration, as written.
-    #[serde(default)]
-    config: Value,
+    config: Json,
     /// What the disks held at the start, as written.
-    #[serde(default)]
-    start: Value,
+    start: Json,
     /// Every input as written: `{"at_ms": …, "input": {"type": …, …}, …}`.
-    #[serde(default)]
-    inputs: Vec<Value>,
+    inputs: Vec<Json>,
     /// Where the run ends (virtual ms).
     end_ms: Option<u64>,
+}
+
+impl FromJson for TraceView {
+    fn from_json(json: &Json) -> Result<Self, String> {
+        let f = Fields::of(json, "a trace")?;
+        Ok(TraceView {
+            version: f.get("version")?,
+            config: f.get::<Option<Json>>("config")?.unwrap_or(Json::Null),
+            start: f.get::<Option<Json>>("start")?.unwrap_or(Json::Null),
+            inputs: f.or_default("inputs")?,
+            end_ms: f.get("end_ms")?,
+        })
+    }
 }
 
 impl TraceView {
@@ -497,7 +542,7 @@ impl TraceView {
     /// values, the inputs, whether the run re-executes) the server checks when it is posted.
     pub fn from_json(text: &str) -> Result<TraceView, TraceError> {
         let malformed = |e: String| TraceError::Malformed(e);
-        let view: TraceView = crate::json::read(text).map_err(|e| malformed(e.to_string()))?;
+        let view: TraceView = crate::wire::read(text).map_err(malformed)?;
         match view.version {
             Some(v) if v > u64::from(TRACE_VERSION) => {
                 return Err(TraceError::FutureVersion {
@@ -518,7 +563,7 @@ impl TraceView {
 
     /// The run's seed (0 when the configuration has none: the server would refuse that trace).
     pub fn seed(&self) -> u64 {
-        self.config.get("seed").and_then(Value::as_u64).unwrap_or(0)
+        self.config.get("seed").and_then(Json::as_u64).unwrap_or(0)
     }
 
     /// Where the run ends (virtual ms).
@@ -528,10 +573,11 @@ impl TraceView {
 
     /// The inputs that are actions (pause and speed changes, `"type": "control"`, are not),
     /// each as written.
-    fn actions(&self) -> Vec<&Value> {
+    fn actions(&self) -> Vec<&Json> {
+        let kind = |i: &&Json| i.get("input")?.get("type")?.as_str();
         self.inputs
             .iter()
-            .filter(|i| i["input"]["type"] != shared::trace::CONTROL_TYPE)
+            .filter(|i| kind(i) != Some(shared::trace::CONTROL_TYPE))
             .collect()
     }
 }

@@ -112,9 +112,7 @@ fn asked_for() -> Option<EngineKind> {
 /// 404, or a page that is not JSON).
 async fn server_answers() -> bool {
     match crate::http::request("GET", "api/health", None).await {
-        Ok((200, body)) => {
-            crate::json::read::<serde_json::Value>(&body).is_ok_and(|v| v.get("time_ms").is_some())
-        }
+        Ok((200, body)) => crate::wire::parse(&body).is_ok_and(|v| v.get("time_ms").is_some()),
         _ => false,
     }
 }

@@ -326,7 +326,7 @@ pub fn dispatch(
     on_message: &dyn Fn(ServerMessage),
     on_reply: &dyn Fn(ReplyOutcome),
 ) {
-    let message = match serde_json::from_str::<ServerMessage>(text) {
+    let message = match crate::wire::read::<ServerMessage>(text) {
         Ok(m) => m,
         Err(e) => {
             web_sys::console::warn_1(&format!("logscope: unreadable message: {e}").into());

@@ -5,9 +5,9 @@
 //! switch; drawing is `components::timeline`'s, the pure decisions are `timeline`'s, and all Raft
 //! knowledge stays in `model` (a past instant is drawn from its snapshot by the same reducer).
 
+use crate::wire::{Fields, FromJson, Json};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use serde::Deserialize;
 use shared::protocol::{ClusterSnapshot, ServerMessage, PROTOCOL_VERSION};
 
 use crate::http::request;
@@ -493,26 +493,50 @@ impl Default for History {
     }
 }
 
-#[derive(Deserialize)]
+/// A fork's, an undo's or a load's result: what the server says it did.
 struct ForkResult {
     message: String,
 }
 
-#[derive(Deserialize)]
+impl FromJson for ForkResult {
+    fn from_json(json: &Json) -> Result<Self, String> {
+        Ok(ForkResult {
+            message: Fields::of(json, "a fork's result")?.get("message")?,
+        })
+    }
+}
+
+/// `GET /api/trace/at`'s result: the cluster at that instant.
 struct AtResult {
     snapshot: ClusterSnapshot,
 }
 
-#[derive(Deserialize)]
+impl FromJson for AtResult {
+    fn from_json(json: &Json) -> Result<Self, String> {
+        Ok(AtResult {
+            snapshot: Fields::of(json, "an instant")?.get("snapshot")?,
+        })
+    }
+}
+
+/// The history routes' envelope: `{"ok": true, "result": …}` or `{"ok": false, "error": …}`.
 struct Envelope<T> {
-    #[serde(default = "Option::default")]
     result: Option<T>,
-    #[serde(default)]
     error: Option<String>,
 }
 
-fn parse_result<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, String> {
-    let envelope: Envelope<T> = crate::json::read(text).map_err(|e| e.to_string())?;
+impl<T: FromJson> FromJson for Envelope<T> {
+    fn from_json(json: &Json) -> Result<Self, String> {
+        let f = Fields::of(json, "an answer")?;
+        Ok(Envelope {
+            result: f.get("result")?,
+            error: f.get("error")?,
+        })
+    }
+}
+
+fn parse_result<T: FromJson>(text: &str) -> Result<T, String> {
+    let envelope: Envelope<T> = crate::wire::read(text)?;
     envelope.result.ok_or_else(|| {
         envelope
             .error
@@ -522,9 +546,9 @@ fn parse_result<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, String>
 
 /// The server's sentence in an error answer (or the body itself when it is not one).
 fn error_of(text: &str) -> String {
-    crate::json::read::<Envelope<serde::de::IgnoredAny>>(text)
+    crate::wire::parse(text)
         .ok()
-        .and_then(|e| e.error)
+        .and_then(|json| json.get("error")?.as_str().map(str::to_string))
         .unwrap_or_else(|| text.chars().take(300).collect())
 }
 

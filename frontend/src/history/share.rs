@@ -4,7 +4,6 @@
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use serde::Deserialize;
 use wasm_bindgen::JsValue;
 
 use super::{error_of, parse_result, At, History};
@@ -12,6 +11,7 @@ use crate::http::{copy_to_clipboard, request};
 use crate::state::Ctx;
 use crate::timeline::{parse_share, share_fragment, TraceView};
 use crate::transport::EngineKind;
+use crate::wire::{Fields, FromJson, Json};
 use crate::ws::Origin;
 use shared::protocol::ClientCommand;
 use shared::trace::link;
@@ -108,9 +108,9 @@ async fn paused_now(ctx: Ctx) -> Option<bool> {
         return ctx.live.peek(|v| v.paused);
     }
     match request("GET", "/api/health", None).await {
-        Ok((200, text)) => crate::json::read::<HealthPaused>(&text)
+        Ok((200, text)) => crate::wire::parse(&text)
             .ok()
-            .map(|h| h.paused),
+            .and_then(|health| bool::from_json(health.get("paused")?).ok()),
         _ => None,
     }
 }
@@ -129,12 +129,6 @@ async fn command_now(ctx: Ctx, command: ClientCommand) {
     }
 }
 
-/// What `paused_now` reads of `GET /api/health` (the run's status is flattened into it).
-#[derive(Deserialize)]
-struct HealthPaused {
-    paused: bool,
-}
-
 /// The page's address without its fragment or query.
 fn page_url() -> String {
     web_sys::window()
@@ -145,7 +139,15 @@ fn page_url() -> String {
         .unwrap_or_default()
 }
 
-#[derive(Deserialize)]
+/// `GET /api/trace/link`'s result: the link's fragment.
 struct LinkResult {
     fragment: String,
+}
+
+impl FromJson for LinkResult {
+    fn from_json(json: &Json) -> Result<Self, String> {
+        Ok(LinkResult {
+            fragment: Fields::of(json, "a link")?.get("fragment")?,
+        })
+    }
 }

@@ -44,6 +44,13 @@ impl PartialEq for Json {
     }
 }
 
+impl Default for Json {
+    /// `null`, what an absent value reads as where a default is wanted.
+    fn default() -> Json {
+        Json::Null
+    }
+}
+
 impl Json {
     /// The member `key` of an object (the first, if written twice); `None` for anything else.
     pub fn get(&self, key: &str) -> Option<&Json> {

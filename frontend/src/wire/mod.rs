@@ -11,6 +11,7 @@
 //! type and every event of faulty runs, reads back equal.
 
 mod json;
+mod messages;
 mod raft;
 mod read;
 
