@@ -10,6 +10,7 @@
 //! type's `Serialize` writes, and `tests.rs` holds them to it: what serde writes, for every
 //! type and every event of faulty runs, reads back equal.
 
+mod events;
 mod json;
 mod messages;
 mod raft;

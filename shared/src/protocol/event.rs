@@ -245,6 +245,19 @@ pub enum DropReason {
     Dropped,
 }
 
+impl DropReason {
+    /// Every reason's wire name, in the order of [`DropReason::ALL`] (the page's reader uses
+    /// them; written by hand, so the page's tests hold them to what serde writes).
+    pub const NAMES: &'static [&'static str] = &["loss", "cut", "node_down", "dropped"];
+    /// Every reason.
+    pub const ALL: &'static [DropReason] = &[
+        DropReason::Loss,
+        DropReason::Cut,
+        DropReason::NodeDown,
+        DropReason::Dropped,
+    ];
+}
+
 impl From<RaftEvent> for Event {
     /// The core's events travel under the same names and fields.
     fn from(e: RaftEvent) -> Self {

@@ -106,6 +106,11 @@ const KINDS: [Kind; 24] = [
     Kind::ControlChanged,
 ];
 
+impl Event {
+    /// Every event's `type`, in the order of its variants (the page's reader uses them).
+    pub const NAMES: &'static [&'static str] = &KIND_NAMES;
+}
+
 impl<'de> Deserialize<'de> for Kind {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         crate::names::read(deserializer, &KIND_NAMES, &KINDS)

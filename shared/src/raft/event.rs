@@ -19,6 +19,18 @@ pub enum RejectKind {
     LeaderChanged,
 }
 
+impl RejectKind {
+    /// Every kind's wire name, in the order of [`RejectKind::ALL`] (the page's reader uses them;
+    /// written by hand, so the page's tests hold them to what serde writes).
+    pub const NAMES: &'static [&'static str] = &["not_leader", "no_leader", "leader_changed"];
+    /// Every kind.
+    pub const ALL: &'static [RejectKind] = &[
+        RejectKind::NotLeader,
+        RejectKind::NoLeader,
+        RejectKind::LeaderChanged,
+    ];
+}
+
 /// One thing a Raft server did. See [`crate::protocol::Event`] for each variant's meaning: the
 /// names and fields are the same.
 #[derive(Clone, Debug, PartialEq, Eq)]
