@@ -13,6 +13,7 @@
 mod json;
 mod raft;
 mod read;
+mod views;
 
 pub use raft::command_text;
 
