@@ -15,6 +15,7 @@ mod json;
 mod messages;
 mod raft;
 mod read;
+mod views;
 
 pub use raft::command_text;
 

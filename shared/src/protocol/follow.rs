@@ -20,6 +20,14 @@ pub enum ConnectionRole {
     Viewer,
 }
 
+impl ConnectionRole {
+    /// Every role's wire name, in the order of [`ConnectionRole::ALL`] (the page's reader uses
+    /// them). Written by hand beside the derive: the page's tests check it writes the same.
+    pub const NAMES: &'static [&'static str] = &["presenter", "viewer"];
+    /// Every role.
+    pub const ALL: &'static [ConnectionRole] = &[ConnectionRole::Presenter, ConnectionRole::Viewer];
+}
+
 /// What the presenter's page shows besides the cluster itself. Sent by the presenter as
 /// `{"type":"presenter_view", …}` (a WebSocket request) and relayed unchanged to viewers as the
 /// server message of the same name. Every field is small and bounded, so a relay is too.

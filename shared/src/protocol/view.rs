@@ -136,6 +136,10 @@ pub struct NodeView {
 }
 
 impl NodeView {
+    /// `log_first_index` when a snapshot leaves it out (`#[serde(default = "first_index")]`):
+    /// the whole log is there, from index 1. Public for the page's reader.
+    pub const LOG_FIRST_INDEX_DEFAULT: LogIndex = LogIndex(1);
+
     /// The node's last log index, whether `log` is a window or the whole log.
     pub fn last_index(&self) -> LogIndex {
         let window_end = (self.log_first_index.max(LogIndex(1)) - 1) + self.log.len() as u64;
@@ -170,7 +174,7 @@ impl StorageFailureView {
 }
 
 fn first_index() -> LogIndex {
-    LogIndex(1)
+    NodeView::LOG_FIRST_INDEX_DEFAULT
 }
 
 /// Everything needed to draw the cluster from scratch.
