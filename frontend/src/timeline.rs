@@ -574,7 +574,9 @@ impl TraceView {
     /// The inputs that are actions (pause and speed changes, `"type": "control"`, are not),
     /// each as written.
     fn actions(&self) -> Vec<&Json> {
-        let kind = |i: &&Json| i.get("input")?.get("type")?.as_str();
+        fn kind(input: &Json) -> Option<&str> {
+            input.get("input")?.get("type")?.as_str()
+        }
         self.inputs
             .iter()
             .filter(|i| kind(i) != Some(shared::trace::CONTROL_TYPE))

@@ -10,11 +10,6 @@ use shared::storage::StorageFailureKind;
 use super::raft::command_text;
 use super::read::{unit, unknown_variant, Fields, FromJson, Json};
 
-// The two view types events carry (a message in flight, the network), kept apart so that the
-// snapshot's readers can take them over without touching this file's events.
-#[path = "events_network.rs"]
-mod network;
-
 impl FromJson for DropReason {
     fn from_json(json: &Json) -> Result<Self, String> {
         unit(json, DropReason::NAMES, DropReason::ALL)
