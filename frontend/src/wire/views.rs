@@ -373,3 +373,7 @@ impl FromJson for Reply {
 #[cfg(test)]
 #[path = "views_tests.rs"]
 mod tests;
+
+#[cfg(test)]
+#[path = "views_more_tests.rs"]
+mod more_tests;

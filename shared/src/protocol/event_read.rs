@@ -3,8 +3,10 @@
 //!
 //! Why not a derived `Deserialize`: serde's derive for an internally tagged enum writes a whole
 //! reader per variant (a map reader, a sequence reader, a field matcher), and `SimEvent`'s
-//! `#[serde(flatten)]` adds a buffered reader on top; for 24 variants that is the largest part of
-//! the page's wasm module after its own views (docs/bench-frontend.md). Here every event is read
+//! `#[serde(flatten)]` adds a buffered reader on top; for 24 variants that was the largest part of
+//! the page's wasm module after its own views (docs/bench-frontend.md). The page now reads events
+//! with its own reader (frontend/src/wire/events.rs); this one is what Rust programs reading the
+//! stream (the server's tests, the engine's) use, and stays the smaller. Here every event is read
 //! as one flat record holding every field any event has ([`Fields`], derived: one reader for
 //! all), and the variant is then built from its `type`, with the derived reader's errors
 //! ("missing field `node`", "unknown variant `…`, expected one of …"). Unknown fields are
