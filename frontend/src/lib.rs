@@ -22,7 +22,8 @@ pub mod model;
 pub mod predict;
 pub mod present;
 pub mod timeline;
-pub mod wire;
+/// The JSON reader (shared/src/wire/), as `crate::wire` for the page's own readers.
+pub use shared::wire;
 
 #[cfg(target_arch = "wasm32")]
 pub mod app;

@@ -1,6 +1,5 @@
 //! The few transcendental functions the page draws with (the ring's angles, colour contrast, the
-//! speed scale), and its JSON reader's float parser. Owns nothing but the choice of who computes
-//! them.
+//! speed scale). Owns nothing but the choice of who computes them.
 //!
 //! In the browser they are the page's own `Math.sin`, `Math.pow`…: Rust's versions are compiled
 //! into the module from `libm` (sine and cosine bring a 2/π table for large arguments), ~11 KB of
@@ -25,11 +24,6 @@ mod imp {
     pub fn log10(x: f64) -> f64 {
         Math::log10(x)
     }
-    /// A JSON number's text as the nearest `f64` (`parseFloat`, correctly rounded as Rust's
-    /// `parse` is); the wire reader's floats, without core's float parser in the module.
-    pub fn parse_f64(text: &str) -> f64 {
-        js_sys::Number::parse_float(text)
-    }
 }
 
 #[cfg(not(target_arch = "wasm32"))]
@@ -49,9 +43,6 @@ mod imp {
     pub fn log10(x: f64) -> f64 {
         x.log10()
     }
-    pub fn parse_f64(text: &str) -> f64 {
-        text.parse().unwrap_or(f64::NAN)
-    }
 }
 
-pub use imp::{atan2, cos, log10, parse_f64, powf, sin};
+pub use imp::{atan2, cos, log10, powf, sin};

@@ -16,6 +16,7 @@ pub mod storage;
 pub mod trace;
 pub mod tree;
 pub mod types;
+pub mod wire;
 
 pub use command::{Command, CommandError};
 pub use raft::{Config, Proposal, ProposeError, ProposeOutcome, RaftNode, Ready};

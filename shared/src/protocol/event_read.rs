@@ -5,7 +5,7 @@
 //! reader per variant (a map reader, a sequence reader, a field matcher), and `SimEvent`'s
 //! `#[serde(flatten)]` adds a buffered reader on top; for 24 variants that was the largest part of
 //! the page's wasm module after its own views (docs/bench-frontend.md). The page now reads events
-//! with its own reader (frontend/src/wire/events.rs); this one is what Rust programs reading the
+//! with its own reader (shared/src/wire/events.rs); this one is what Rust programs reading the
 //! stream (the server's tests, the engine's) use, and stays the smaller. Here every event is read
 //! as one flat record holding every field any event has ([`Fields`], derived: one reader for
 //! all), and the variant is then built from its `type`, with the derived reader's errors

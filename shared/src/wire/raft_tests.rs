@@ -2,7 +2,7 @@
 
 use super::*;
 use crate::wire::{read, reads_back};
-use shared::{LogIndex, NodeId, Term};
+use crate::{LogIndex, NodeId, Term};
 
 fn entries() -> Vec<Entry> {
     let client = Some(ClientSerial {

@@ -3,9 +3,9 @@
 //! storage failed). Each mirrors what serde writes, with the defaults of shared's own reader
 //! (shared/src/protocol/event_read.rs); must not decide what an event means (the reducer does).
 
-use shared::protocol::{DropReason, Event, SimEvent};
-use shared::raft::RejectKind;
-use shared::storage::StorageFailureKind;
+use crate::protocol::{DropReason, Event, SimEvent};
+use crate::raft::RejectKind;
+use crate::storage::StorageFailureKind;
 
 use super::raft::command_text;
 use super::read::{unit, unknown_variant, Fields, FromJson, Json};

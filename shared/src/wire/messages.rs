@@ -2,7 +2,7 @@
 //! the page. Owns the variants' tags only: each variant's parts are read by their own readers
 //! (views.rs, follow.rs, events.rs); must not interpret a message (the reducer does).
 
-use shared::protocol::ServerMessage;
+use crate::protocol::ServerMessage;
 
 use super::read::{unknown_variant, Fields, FromJson, Json};
 

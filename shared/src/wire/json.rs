@@ -10,19 +10,28 @@
 /// the wire's objects have a few dozen keys at most); a number keeps the kind it was written as.
 #[derive(Clone, Debug)]
 pub enum Json {
+    /// `null`.
     Null,
+    /// `true` or `false`.
     Bool(bool),
+    /// A number.
     Number(Number),
+    /// A string, its escapes decoded.
     String(String),
+    /// An array.
     Array(Vec<Json>),
+    /// An object: its members in the order written.
     Object(Vec<(String, Json)>),
 }
 
 /// A JSON number: an integer when written as one and it fits, otherwise a float.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Number {
+    /// A non-negative integer that fits in 64 bits.
     Unsigned(u64),
+    /// A negative integer that fits in 64 bits.
     Negative(i64),
+    /// Anything else: a fraction, an exponent, `-0`, or an integer too large.
     Float(f64),
 }
 
@@ -60,6 +69,7 @@ impl Json {
         }
     }
 
+    /// Whether the value is an object.
     pub fn is_object(&self) -> bool {
         matches!(self, Json::Object(_))
     }
@@ -72,6 +82,7 @@ impl Json {
         }
     }
 
+    /// The value if it is a string.
     pub fn as_str(&self) -> Option<&str> {
         match self {
             Json::String(s) => Some(s),
@@ -349,7 +360,7 @@ impl Parser<'_> {
                 _ => {} // too large for an integer: a float, as serde_json reads it
             }
         }
-        Ok(Number::Float(crate::math::parse_f64(text)))
+        Ok(Number::Float(super::float::parse(text)))
     }
 
     fn digits(&mut self) {

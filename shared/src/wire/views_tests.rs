@@ -5,12 +5,12 @@
 use std::cell::Cell;
 use std::rc::Rc;
 
-use shared::protocol::ServerMessage;
-use shared::raft::BrokenRules;
-use shared::sim::checker::Checker;
-use shared::sim::checker::Violation;
-use shared::sim::NetworkSettings;
-use shared::{
+use crate::protocol::ServerMessage;
+use crate::raft::BrokenRules;
+use crate::sim::checker::Checker;
+use crate::sim::checker::Violation;
+use crate::sim::NetworkSettings;
+use crate::{
     Command, Entry, HardState, LogIndex, MemStorage, NodeId, Rng, Role, Sim, SimConfig, Storage,
     StorageError,
 };
@@ -305,7 +305,7 @@ fn violated_snapshot() -> ClusterSnapshot {
     violation.input = Some("restart S3".to_string());
     let mut safety = SafetyView::holding(rules, sim.last_seq());
     safety.violated(violation);
-    let mut snapshot = sim.snapshot_window(shared::protocol::LOG_WINDOW);
+    let mut snapshot = sim.snapshot_window(crate::protocol::LOG_WINDOW);
     snapshot.safety = Some(safety);
     snapshot.paused = true;
     snapshot

@@ -4,10 +4,10 @@
 use std::collections::BTreeSet;
 
 use super::*;
+use crate::protocol::{InFlight, NetworkView};
+use crate::sim::chaos;
 use crate::wire::{read, reads_back};
-use shared::protocol::{InFlight, NetworkView};
-use shared::sim::chaos;
-use shared::{ClientSerial, Command, LogIndex, NodeId, Role, Sim, SimConfig, Term};
+use crate::{ClientSerial, Command, LogIndex, NodeId, Role, Sim, SimConfig, Term};
 
 /// The wire name of an event (its `type`), as serde writes it.
 fn type_of(event: &Event) -> String {
@@ -127,10 +127,10 @@ fn built_by_hand() -> Vec<Event> {
         },
         Event::EntriesAppended {
             node: NodeId(1),
-            entries: vec![shared::Entry {
+            entries: vec![crate::Entry {
                 index: LogIndex(1),
                 term: Term(1),
-                data: shared::EntryData::Request {
+                data: crate::EntryData::Request {
                     command: Command::Add(5),
                     client: Some(client),
                 },

@@ -5,13 +5,14 @@
 
 use std::collections::BTreeMap;
 
-use shared::NodeId;
+use crate::NodeId;
 
 pub use super::json::{parse, Json, Number};
 
 /// A type the page reads from JSON. Each reader mirrors what the type's `Serialize` writes;
 /// `wire/tests.rs` reads back what serde wrote, for every type.
 pub trait FromJson: Sized {
+    /// Read the type from `json`; an error is a sentence naming the field where it failed.
     fn from_json(json: &Json) -> Result<Self, String>;
 
     /// What the type reads as when its field is missing: `None` for an `Option` (as serde's
@@ -226,4 +227,4 @@ macro_rules! transparent_u64 {
         }
     )*};
 }
-transparent_u64!(shared::NodeId, shared::Term, shared::LogIndex);
+transparent_u64!(crate::NodeId, crate::Term, crate::LogIndex);

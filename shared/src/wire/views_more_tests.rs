@@ -1,8 +1,8 @@
 //! The classroom and reply readers against what serde writes (every highlight, predictions,
 //! replies of every shape), and bad snapshots refused as serde refuses them.
 
-use shared::protocol::{ClientCommand, ClientRequest, ServerMessage};
-use shared::{LogIndex, NodeId};
+use crate::protocol::{ClientCommand, ClientRequest, ServerMessage};
+use crate::{LogIndex, NodeId};
 
 use super::tests::{faulty_run, same_as_serde};
 use super::*;
@@ -158,7 +158,7 @@ fn replies_read_back_ok_and_error() {
             outcome: Ok(CommandOk::appended(
                 NodeId(3),
                 LogIndex(12),
-                shared::Term(4),
+                crate::Term(4),
                 Some(true),
             )),
         },
@@ -167,17 +167,13 @@ fn replies_read_back_ok_and_error() {
             outcome: Ok(CommandOk::appended(
                 NodeId(1),
                 LogIndex(2),
-                shared::Term(1),
+                crate::Term(1),
                 None,
             )),
         },
         Reply {
             request_id: 4,
-            outcome: Ok(CommandOk::duplicate(
-                NodeId(2),
-                LogIndex(7),
-                shared::Term(3),
-            )),
+            outcome: Ok(CommandOk::duplicate(NodeId(2), LogIndex(7), crate::Term(3))),
         },
         Reply {
             request_id: u64::MAX,

@@ -4,13 +4,13 @@
 //! prediction.rs) and a command's reply (command.rs). Each mirrors that type's serde attributes
 //! field by field; must not read `ServerMessage` itself nor the events (their own file does).
 
-use shared::protocol::{
+use crate::protocol::{
     ClusterSnapshot, CommandOk, ConnectionRole, Highlight, InFlight, InvariantView, LogEntryView,
     MessageId, NetworkView, NodeView, PeerProgress, PredictionView, PresenterView, Reply,
     SafetyView, SafetyViolation, StorageFailureView, Tally, Timing,
 };
-use shared::raft::BrokenRules;
-use shared::{LogIndex, NodeId};
+use crate::raft::BrokenRules;
+use crate::{LogIndex, NodeId};
 
 use super::read::{unit, unknown_variant, Fields, FromJson, Json};
 

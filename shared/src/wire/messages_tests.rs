@@ -1,11 +1,11 @@
 //! Every kind of server message, as serde writes it, reads back equal; an unknown or missing
 //! `type` is refused with serde's sentence.
 
-use shared::protocol::{
+use crate::protocol::{
     CommandOk, ConnectionRole, PredictionView, PresenterView, Reply, SafetyView, ServerMessage,
 };
-use shared::sim::{Sim, SimConfig};
-use shared::{Command, LogIndex, NodeId, Term};
+use crate::sim::{Sim, SimConfig};
+use crate::{Command, LogIndex, NodeId, Term};
 
 use crate::wire::{read, reads_back};
 

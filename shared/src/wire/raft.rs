@@ -2,11 +2,11 @@
 //! and the messages servers exchange (shared/src/types.rs, command.rs, raft/message.rs). Each
 //! mirrors that type's `Serialize`; must not read anything of the page's own.
 
-use shared::raft::{
+use crate::raft::{
     AppendEntries, AppendEntriesResponse, ClientRequest, Message, MessageBody, MessageKind,
     RequestVote, RequestVoteResponse,
 };
-use shared::{ClientSerial, Command, Entry, EntryData, LogModel, Role};
+use crate::{ClientSerial, Command, Entry, EntryData, LogModel, Role};
 
 use super::read::{invalid, unit, unknown_variant, Fields, FromJson, Json};
 
@@ -48,8 +48,7 @@ impl FromJson for Command {
 /// with the command parser's own sentence.
 pub fn command_text(json: &Json) -> Result<Command, String> {
     let text = json.as_str().ok_or_else(|| invalid(json, "a string"))?;
-    text.parse()
-        .map_err(|e: shared::CommandError| e.to_string())
+    text.parse().map_err(|e: crate::CommandError| e.to_string())
 }
 
 impl FromJson for ClientSerial {
