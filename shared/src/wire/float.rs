@@ -133,18 +133,21 @@ impl Big {
         self.0.splice(0..0, std::iter::repeat_n(0, words));
     }
 
-    /// Divide in place, returning the remainder.
+    /// Divide in place by a divisor below 2^32, returning the remainder. Half a word at a time,
+    /// so that no 128-bit division (a library routine in wasm) is needed.
     fn div_small(&mut self, divisor: u64) -> u64 {
-        let mut remainder = 0u128;
+        let mut remainder = 0u64;
         for word in self.0.iter_mut().rev() {
-            let current = (remainder << 64) | u128::from(*word);
-            *word = (current / u128::from(divisor)) as u64;
-            remainder = current % u128::from(divisor);
+            let high = (remainder << 32) | (*word >> 32);
+            let (q_high, r) = (high / divisor, high % divisor);
+            let low = (r << 32) | (*word & 0xFFFF_FFFF);
+            *word = (q_high << 32) | (low / divisor);
+            remainder = low % divisor;
         }
         while self.0.len() > 1 && self.0.last() == Some(&0) {
             self.0.pop();
         }
-        remainder as u64
+        remainder
     }
 
     /// The number's 64 highest bits (the top bit set), whether any bit below them is set, and
