@@ -185,7 +185,7 @@ impl Session {
                 moved.map(ok).unwrap_or_else(refused)
             }
             ("POST", ["api", "fork"]) => {
-                let at = serde_json::from_str::<ForkAt>(body.unwrap_or("")).map_err(|e| {
+                let at = shared::wire::read::<ForkAt>(body.unwrap_or("")).map_err(|e| {
                     Refusal::Invalid(format!(
                         "expected {{\"at_ms\": T}}, {{\"seq\": S}} or {{\"before_input\": I}}: {e}"
                     ))

@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use shared::sim::SimConfig;
 use shared::storage::MemStorage;
 use shared::trace::{NodeDisk, Recorded, Start, Trace};
+use shared::wire::{Fields, FromJson, Json};
 use shared::{HardState, LogIndex, Storage, Term};
 
 /// Format version of [`Saved`]; a save with another one is ignored (a new cluster starts).
@@ -27,6 +28,18 @@ pub struct Saved {
     pub nodes: Vec<NodeDisk>,
     /// The run so far (the timeline's material), from the last reload or reset.
     pub trace: Trace,
+}
+
+impl FromJson for Saved {
+    fn from_json(json: &Json) -> Result<Self, String> {
+        let f = Fields::of(json, "a saved cluster")?;
+        Ok(Saved {
+            version: f.get("version")?,
+            config: f.get("config")?,
+            nodes: f.get("nodes")?,
+            trace: f.get("trace")?,
+        })
+    }
 }
 
 /// Cheap summary of the synced state: when it is unchanged there is nothing new to save. Equal
@@ -71,10 +84,9 @@ impl Saved {
 
     /// Read a save; `None` when it is unreadable or of another version (start afresh).
     pub fn from_json(text: &str) -> Option<Saved> {
-        // Through a `Value`, as `Trace::from_json` reads a trace: the trace's types (inside a
-        // save) then have one reader in the engine's module, not two (docs/bench-frontend.md).
-        let value = serde_json::from_str::<serde_json::Value>(text).ok()?;
-        serde_json::from_value::<Saved>(value)
+        // By `shared::wire`, as `Trace::from_json` reads a trace: the engine's module carries no
+        // serde reader for the trace's types (docs/bench-frontend.md).
+        shared::wire::read::<Saved>(text)
             .ok()
             .filter(|s| s.version == SAVED_VERSION)
     }

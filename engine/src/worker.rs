@@ -105,7 +105,7 @@ fn save(running: &mut Running, now: bool) {
 #[wasm_bindgen]
 pub fn receive(data: JsValue) {
     if let Some(text) = data.as_string() {
-        match serde_json::from_str::<ClientRequest>(&text) {
+        match shared::wire::read::<ClientRequest>(&text) {
             Ok(request) => with_running(|r| {
                 let out = r.session.request(request, wall_ms());
                 deliver(out);

@@ -182,28 +182,10 @@ impl Trace {
 
     /// Read and check a trace from its JSON text. Nothing is half-accepted: any error refuses it.
     pub fn from_json(text: &str) -> Result<Trace, TraceError> {
-        // Look at the version first, so that a future trace gets that message rather than a
-        // complaint about a field this version does not know.
-        let value: serde_json::Value =
-            serde_json::from_str(text).map_err(|e| TraceError::Malformed(e.to_string()))?;
-        match value.get("version").and_then(serde_json::Value::as_u64) {
-            Some(v) if v > u64::from(TRACE_VERSION) => {
-                return Err(TraceError::FutureVersion {
-                    found: u32::try_from(v).unwrap_or(u32::MAX),
-                })
-            }
-            Some(_) => {}
-            None => {
-                return Err(TraceError::Malformed(
-                    "missing or non-numeric \"version\"".into(),
-                ))
-            }
-        }
-        let trace: Trace =
-            serde_json::from_value(value).map_err(|e| TraceError::Malformed(e.to_string()))?;
-        trace.check()?;
-        trace.check_bounds()?;
-        Ok(trace)
+        // Read by `shared::wire` (the browser's modules carry no serde reader for a trace): the
+        // version looked at first, so that a future trace gets that message rather than a
+        // complaint about a field this version does not know; then `check` and `check_bounds`.
+        crate::wire::trace::read_trace(text)
     }
 
     /// A trace from outside (a file, a link, a body) may not ask for more work than a replay of

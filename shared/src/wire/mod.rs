@@ -11,12 +11,14 @@
 //! every type and every event of faulty runs, reads back equal. No I/O, no clock: pure code, as
 //! the rest of `shared`.
 
+mod commands;
 mod events;
 mod float;
 mod json;
 mod messages;
 mod raft;
 mod read;
+pub(crate) mod trace;
 mod views;
 
 pub use raft::command_text;
