@@ -87,7 +87,7 @@ async fn fetch(method: &str, url: &str, body: Option<String>) -> Result<(u16, St
                 0 => format!("{} s", timeout_ms / 1000),
                 _ => format!("{timeout_ms} ms"),
             };
-            format!("the server did not answer within {within}")
+            format!("the server did not answer within {within}; try again")
         } else {
             "cannot reach the server".to_string()
         }
