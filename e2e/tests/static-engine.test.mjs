@@ -75,9 +75,12 @@ test('with no server the page runs the cluster itself, and a reload recovers wha
   await until(() => $(page, 'timeline').count(), { what: 'the timeline' });
   assert.equal(await $(page, 'lessons-open').count(), 1, 'the engine stages lessons');
   // The cluster runs in the engine's own Web Worker (engine/), loaded relative to the page.
-  const workers = page.workers().map((w) => w.url());
-  const worker = workers.find((u) => /\/some\/where\/engine-worker-[0-9a-f]{16}\.js$/.test(u));
-  assert.ok(worker, `the engine's worker is running (workers: ${JSON.stringify(workers)})`);
+  // Playwright learns of a worker by an event that can come after the page shows the cluster:
+  // wait for it rather than read the list once.
+  const isEngine = (u) => /\/some\/where\/engine-worker-[0-9a-f]{16}\.js$/.test(u);
+  const worker = await until(() => page.workers().map((w) => w.url()).find(isEngine), {
+    what: "the engine's worker among the page's workers",
+  });
   // One wasm module for page and engine (scripts/build-static.sh): the worker instantiates the
   // page's own, so the site has no other.
   const modules = readdirSync(SITE).filter((f) => f.endsWith('.wasm'));
