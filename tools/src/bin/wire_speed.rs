@@ -1,8 +1,7 @@
 //! How long reading a server message takes: serde_json's derived readers (what the server and
 //! tests use) against `shared::wire` (what the page and the engine use), natively, on the events
 //! and the snapshot of a seeded 20-second run with a lossy network. A measurement for
-//! docs/bench-frontend.md, not a test: `cargo run --release -p logscope-shared --example
-//! wire_speed`.
+//! docs/bench-frontend.md, not a test: `cargo run --release -p logscope-tools --bin wire-speed`.
 
 use std::time::Instant;
 
