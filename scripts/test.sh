@@ -39,18 +39,20 @@ cargo run -q -p logscope-backend --bin ws-bench -- --quick
 
 step "frontend release build (the page scripts/run.sh serves; trunk is for development)"
 scripts/build-page.sh dist
-# The page prints numbers with decimal::Fixed, not core's float printer (6.7 KB brotli): the
-# printer's panic locations are strings in the module, so a float printed again shows here.
-page_module=$(ls dist/logscope-frontend-*_bg.wasm)
-if ! grep -qa library/core/src "$page_module"; then
-  echo "the float-printer check cannot see: $page_module holds no core panic locations" >&2
-  exit 1
-fi
-if grep -qa flt2dec "$page_module"; then
-  echo "the page's module has core's float printer again: print numbers with decimal::Fixed" \
-    "(frontend/src/decimal.rs; docs/bench-frontend.md, 'Readers by hand, and no float printer')" >&2
-  exit 1
-fi
+# Neither module carries core's float printer (≈ 7 KB brotli each): the page prints numbers with
+# decimal::Fixed, the engine with shared::shortest. The printer's panic locations are strings in
+# the module, so a float printed again shows here.
+for module in dist/logscope-frontend-*_bg.wasm dist/logscope-engine-*_bg.wasm; do
+  if ! grep -qa library/core/src "$module"; then
+    echo "the float-printer check cannot see: $module holds no core panic locations" >&2
+    exit 1
+  fi
+  if grep -qa flt2dec "$module"; then
+    echo "$module has core's float printer again: print numbers with decimal::Fixed (the page," \
+      "frontend/src/decimal.rs) or shared::shortest::Shortest (the engine; docs/bench-frontend.md)" >&2
+    exit 1
+  fi
+done
 scripts/compress-dist.sh dist
 # The same page as a static site (relative paths; the cluster runs in the browser, from one
 # module: the page's with the engine linked in, a second link of the frontend): the

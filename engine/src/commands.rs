@@ -131,7 +131,7 @@ impl Session {
             ClientCommand::Speed { speed } => {
                 check_speed(speed)?;
                 self.set_control(self.paused, speed, wall_ms);
-                done(format!("speed {speed}"))
+                done(format!("speed {}", shared::shortest::Shortest(speed)))
             }
         })
     }

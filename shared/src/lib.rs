@@ -10,6 +10,7 @@ mod names;
 pub mod protocol;
 pub mod raft;
 pub mod rng;
+pub mod shortest;
 pub mod sim;
 pub mod state_machine;
 pub mod storage;

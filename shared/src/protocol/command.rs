@@ -4,6 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::shortest::Shortest;
 use crate::types::{LogIndex, LogModel, NodeId, Term};
 
 use super::event::SimEvent;
@@ -200,8 +201,11 @@ pub fn check_speed(speed: f64) -> Result<(), String> {
         Ok(())
     } else {
         Err(format!(
-            "speed must be 0 (as fast as possible) or between {SPEED_MIN} and {SPEED_MAX} \
-             virtual ms per wall ms, got {speed}"
+            "speed must be 0 (as fast as possible) or between {} and {} virtual ms per wall ms, \
+             got {}",
+            Shortest(SPEED_MIN),
+            Shortest(SPEED_MAX),
+            Shortest(speed)
         ))
     }
 }

@@ -241,7 +241,8 @@ pub(super) fn validate_network(n: &NetworkSettings) -> Result<(), SimError> {
             Ok(())
         } else {
             Err(SimError::BadConfig(format!(
-                "{name} must be between 0 and 1, got {p}"
+                "{name} must be between 0 and 1, got {}",
+                crate::shortest::Shortest(p)
             )))
         }
     };

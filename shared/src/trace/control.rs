@@ -5,6 +5,7 @@
 
 use crate::protocol::ClientCommand;
 use crate::raft::BrokenRules;
+use crate::shortest::Shortest;
 use crate::sim::{Sim, SimConfig};
 use crate::storage::Storage;
 use crate::types::LogIndex;
@@ -83,7 +84,10 @@ pub fn control_reply<S: Storage>(input: &TraceInput, sim: &Sim<S>) -> String {
             let n = sim.network_view();
             format!(
                 "network: loss {}, duplication {}, latency {}..{} ms",
-                n.loss_probability, n.duplicate_probability, n.latency_ms_min, n.latency_ms_max
+                Shortest(n.loss_probability),
+                Shortest(n.duplicate_probability),
+                n.latency_ms_min,
+                n.latency_ms_max
             )
         }
         TraceInput::DropMessage { id } => format!("dropped message {id}"),
@@ -93,7 +97,8 @@ pub fn control_reply<S: Storage>(input: &TraceInput, sim: &Sim<S>) -> String {
         TraceInput::SpreadTimers => {
             "the followers' election timers are spread over the timeout range".into()
         }
-        other => format!("{other:?}"),
+        // Not reached (control_input makes only the inputs above); words, not Debug text.
+        other => other.describe(),
     }
 }
 

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use crate::command::Command;
 use crate::protocol::{Event, MessageId};
 use crate::raft::BrokenRules;
+use crate::shortest::Shortest;
 use crate::sim::{AppendAccepted, Sim, SimConfig, SimError};
 use crate::storage::Storage;
 use crate::types::{ClientSerial, NodeId};
@@ -124,7 +125,7 @@ impl TraceInput {
     pub(super) fn check(&self, config: &SimConfig) -> Result<(), String> {
         if let TraceInput::Control { speed, .. } = self {
             if !speed.is_finite() || *speed < 0.0 {
-                return Err(format!("speed {speed} is not a speed"));
+                return Err(format!("speed {} is not a speed", Shortest(*speed)));
             }
         }
         match self.unknown_node(config.nodes) {
@@ -174,7 +175,11 @@ impl TraceInput {
             }
             TraceInput::BreakRules { .. } => "restore every Raft rule".into(),
             TraceInput::Control { paused, speed } => {
-                format!("{} at speed {speed}", if *paused { "pause" } else { "run" })
+                format!(
+                    "{} at speed {}",
+                    if *paused { "pause" } else { "run" },
+                    Shortest(*speed)
+                )
             }
         }
     }
