@@ -313,14 +313,15 @@ pub struct Reply {
 }
 
 /// [`Reply`]'s JSON shape (documented in docs/api.md).
+/// (`pub(crate)` for the browser's reader, shared/src/wire/views.rs, which builds one too.)
 #[derive(Serialize, Deserialize)]
-struct ReplyWire {
-    request_id: u64,
-    ok: bool,
+pub(crate) struct ReplyWire {
+    pub(crate) request_id: u64,
+    pub(crate) ok: bool,
     #[serde(skip_serializing_if = "Option::is_none", default)]
-    result: Option<CommandOk>,
+    pub(crate) result: Option<CommandOk>,
     #[serde(skip_serializing_if = "Option::is_none", default)]
-    error: Option<String>,
+    pub(crate) error: Option<String>,
 }
 
 impl From<Reply> for ReplyWire {

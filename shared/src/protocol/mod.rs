@@ -18,6 +18,7 @@ pub use crate::raft::{
     MessageKind, RaftEvent, RejectKind, RequestVote, RequestVoteResponse,
 };
 pub use crate::storage::StorageFailureKind;
+pub(crate) use command::ReplyWire;
 pub use command::{
     check_speed, ClientCommand, ClientRequest, CommandOk, Reply, ServerMessage, SPEED_DEFAULT,
     SPEED_MAX, SPEED_MIN,

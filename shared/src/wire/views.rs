@@ -7,7 +7,7 @@
 use crate::protocol::{
     ClusterSnapshot, CommandOk, ConnectionRole, Highlight, InFlight, InvariantView, LogEntryView,
     MessageId, NetworkView, NodeView, PeerProgress, PredictionView, PresenterView, Reply,
-    SafetyView, SafetyViolation, StorageFailureView, Tally, Timing,
+    ReplyWire, SafetyView, SafetyViolation, StorageFailureView, Tally, Timing,
 };
 use crate::raft::BrokenRules;
 use crate::{LogIndex, NodeId};
@@ -345,27 +345,11 @@ impl FromJson for CommandOk {
 impl FromJson for Reply {
     fn from_json(json: &Json) -> Result<Self, String> {
         let f = Fields::of(json, "a reply")?;
-        let request_id: u64 = f.get("request_id")?;
-        let ok: bool = f.get("ok")?;
-        let result: Option<CommandOk> = f.or_default("result")?;
-        let error: Option<String> = f.or_default("error")?;
-        let outcome = match (ok, result, error) {
-            (true, result, None) => Ok(result.unwrap_or_default()),
-            (false, None, Some(error)) => Err(error),
-            (ok, _, _) => {
-                return Err(format!(
-                    "a reply with ok={ok} must carry {}",
-                    if ok {
-                        "no error"
-                    } else {
-                        "an error and no result"
-                    }
-                ))
-            }
-        };
-        Ok(Reply {
-            request_id,
-            outcome,
+        Reply::try_from(ReplyWire {
+            request_id: f.get("request_id")?,
+            ok: f.get("ok")?,
+            result: f.or_default("result")?,
+            error: f.or_default("error")?,
         })
     }
 }
