@@ -153,7 +153,7 @@ impl FromJson for ForkAt {
     fn from_json(json: &Json) -> Result<Self, String> {
         match json {
             Json::Object(members) => {
-                for (i, (key, _)) in members.iter().enumerate() {
+                for (key, _) in members {
                     if !FORK_AT_FIELDS.contains(&key.as_str()) {
                         let expected: Vec<String> =
                             FORK_AT_FIELDS.iter().map(|n| format!("`{n}`")).collect();
@@ -161,9 +161,6 @@ impl FromJson for ForkAt {
                             "unknown field `{key}`, expected one of {}",
                             expected.join(", ")
                         ));
-                    }
-                    if members[..i].iter().any(|(k, _)| k == key) {
-                        return Err(format!("duplicate field `{key}`"));
                     }
                 }
                 let f = Fields::of(json, "where to fork")?;

@@ -167,7 +167,10 @@ impl Parser<'_> {
             Some(b't') => self.word("true", Json::Bool(true)),
             Some(b'f') => self.word("false", Json::Bool(false)),
             Some(b'"') => self.string().map(Json::String),
-            Some(b'[') | Some(b'{') if depth >= DEPTH_MAX => Err(self.error("nested too deeply")),
+            // serde_json's limit: 127 levels are read, the 128th is refused.
+            Some(b'[') | Some(b'{') if depth + 1 >= DEPTH_MAX => {
+                Err(self.error("nested too deeply"))
+            }
             Some(b'[') => self.array(depth),
             Some(b'{') => self.object(depth),
             Some(b'-' | b'0'..=b'9') => self.number().map(Json::Number),
@@ -360,7 +363,13 @@ impl Parser<'_> {
                 _ => {} // too large for an integer: a float, as serde_json reads it
             }
         }
-        Ok(Number::Float(super::float::parse(text)))
+        let x = super::float::parse(text);
+        if !x.is_finite() {
+            // Beyond the largest double (1.8e308): serde_json refuses it too.
+            self.at = start;
+            return Err(self.error("number out of range"));
+        }
+        Ok(Number::Float(x))
     }
 
     fn digits(&mut self) {

@@ -85,6 +85,10 @@ fn refuses_what_serde_json_refuses() {
         "1 2",
         "{} x",
         "[1]]",
+        "1e400",
+        "-1e400",
+        "1e99999999999",
+        "[1.8e308]",
     ];
     for text in texts {
         assert!(via_serde(text).is_none(), "serde_json reads {text:?}");
@@ -112,8 +116,16 @@ fn an_error_says_where() {
 fn deep_nesting_is_refused_not_a_stack_overflow() {
     let deep = "[".repeat(100_000);
     assert!(parse(&deep).unwrap_err().starts_with("nested too deeply"));
-    let fine = format!("{}{}", "[".repeat(100), "]".repeat(100));
-    assert!(parse(&fine).is_ok());
+    // At serde_json's limit exactly: 127 levels read, 128 refused, by both.
+    for (levels, read) in [(127, true), (128, false)] {
+        let text = format!("{}{}", "[".repeat(levels), "]".repeat(levels));
+        assert_eq!(parse(&text).is_ok(), read, "{levels} levels");
+        assert_eq!(
+            via_serde(&text).is_some(),
+            read,
+            "serde_json, {levels} levels"
+        );
+    }
 }
 
 #[test]

@@ -39,10 +39,19 @@ pub struct Fields<'a> {
 }
 
 impl<'a> Fields<'a> {
-    /// The members of `json`, which must be an object; `what` names the type for the error.
+    /// The members of `json`, which must be an object with no key written twice (serde's
+    /// derive refuses that too: which of the two would count?); `what` names the type for the
+    /// error.
     pub fn of(json: &'a Json, what: &str) -> Result<Fields<'a>, String> {
         match json {
-            Json::Object(members) => Ok(Fields { members }),
+            Json::Object(members) => {
+                for (i, (key, _)) in members.iter().enumerate() {
+                    if members[..i].iter().any(|(k, _)| k == key) {
+                        return Err(format!("duplicate field `{key}`"));
+                    }
+                }
+                Ok(Fields { members })
+            }
             other => Err(invalid(other, what)),
         }
     }

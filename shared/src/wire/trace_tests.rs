@@ -475,3 +475,17 @@ fn read_trace_accepts_and_refuses_what_serde_did() {
         }
     }
 }
+
+/// A key written twice is refused (serde's `Value`, which the trace was read through before,
+/// kept the last one silently: an uploaded trace must not mean two things).
+#[test]
+fn a_trace_with_a_key_written_twice_is_refused() {
+    let (trace, _) = recorded_run(3, Start::Empty, config_for(3));
+    let text = trace.to_json();
+    let twice = text.replacen("\"end_ms\":", "\"end_ms\":0,\"end_ms\":", 1);
+    assert_ne!(twice, text);
+    match read_trace(&twice) {
+        Err(TraceError::Malformed(why)) => assert_eq!(why, "duplicate field `end_ms`"),
+        other => panic!("{other:?}"),
+    }
+}
