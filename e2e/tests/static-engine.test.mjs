@@ -120,6 +120,30 @@ test('with no server the page runs the cluster itself, and a reload recovers wha
   await context.close();
 });
 
+test('with no server a log longer than the snapshot window is read back from the engine when scrolled to', async () => {
+  const { context, page, errors } = await openRunning({ viewport: { width: 1280, height: 720 } });
+  await $(page, 'speed').fill('3');
+  await until(() => leader(page), { what: 'a leader', timeoutMs: 30000 });
+  // More entries than a snapshot carries (its window is the newest 200 of each log).
+  for (let i = 0; i < 210; i++) {
+    await $(page, 'append-input').fill('add 1');
+    await $(page, 'append-submit').click();
+  }
+  await until(async () => Number((await $(page, 'global-commit').textContent()).match(/\d+/)[0]) > 210,
+    { what: 'the appends to commit', timeoutMs: 60000 });
+  // A reload starts from the engine's snapshot: the oldest entries are not in it.
+  await page.reload();
+  await until(() => running(page), { what: 'the page to run again' });
+  await until(async () => Number((await $(page, 'global-commit').textContent()).match(/\d+/)[0]) > 210,
+    { what: 'the recovered log', timeoutMs: 30000 });
+  assert.equal(await $(page, 'entry-1-1').count(), 0, 'the first entry is outside the window');
+  // Scrolled to the start, the page asks the engine (not the static host) for them.
+  await page.locator('.logs-scroll').evaluate((el) => { el.scrollLeft = 0; });
+  await until(() => $(page, 'entry-1-1').count(), { what: 'the first entry, fetched from the engine', timeoutMs: 20000 });
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
 test('with no server a whole scenario runs in the browser: predict, reveal, next to its end', async () => {
   const { context, page, errors } = await openRunning({ viewport: { width: 1600, height: 1000 } });
   // From here on nothing may ask an HTTP API: the engine's worker answers the lesson routes.
