@@ -513,11 +513,11 @@ pub struct TraceView {
     /// Format version (checked first: a newer trace gets that sentence).
     version: Option<u64>,
     /// The simulator's configuration, as written.
-    config: Json,
+    config: Json<'static>,
     /// What the disks held at the start, as written.
-    start: Json,
+    start: Json<'static>,
     /// Every input as written: `{"at_ms": …, "input": {"type": …, …}, …}`.
-    inputs: Vec<Json>,
+    inputs: Vec<Json<'static>>,
     /// Where the run ends (virtual ms).
     end_ms: Option<u64>,
 }
@@ -573,8 +573,8 @@ impl TraceView {
 
     /// The inputs that are actions (pause and speed changes, `"type": "control"`, are not),
     /// each as written.
-    fn actions(&self) -> Vec<&Json> {
-        fn kind(input: &Json) -> Option<&str> {
+    fn actions(&self) -> Vec<&Json<'static>> {
+        fn kind<'a>(input: &'a Json<'a>) -> Option<&'a str> {
             input.get("input")?.get("type")?.as_str()
         }
         self.inputs

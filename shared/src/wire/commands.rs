@@ -154,7 +154,7 @@ impl FromJson for ForkAt {
         match json {
             Json::Object(members) => {
                 for (key, _) in members {
-                    if !FORK_AT_FIELDS.contains(&key.as_str()) {
+                    if !FORK_AT_FIELDS.contains(&key.as_ref()) {
                         let expected: Vec<String> =
                             FORK_AT_FIELDS.iter().map(|n| format!("`{n}`")).collect();
                         return Err(format!(

@@ -6,10 +6,14 @@
 //! code walking its tree is a fraction of that (docs/bench-frontend.md, "The page's own JSON
 //! reader").
 
+use std::borrow::Cow;
+
 /// A parsed JSON value. An object keeps its members in the order written (lookups are linear:
 /// the wire's objects have a few dozen keys at most); a number keeps the kind it was written as.
+/// Keys and strings without escapes borrow from the text (`'a`): copying every key was most of
+/// the reading time (docs/bench-frontend.md); [`Json::into_owned`] keeps a tree past its text.
 #[derive(Clone, Debug)]
-pub enum Json {
+pub enum Json<'a> {
     /// `null`.
     Null,
     /// `true` or `false`.
@@ -17,11 +21,11 @@ pub enum Json {
     /// A number.
     Number(Number),
     /// A string, its escapes decoded.
-    String(String),
+    String(Cow<'a, str>),
     /// An array.
-    Array(Vec<Json>),
+    Array(Vec<Json<'a>>),
     /// An object: its members in the order written.
-    Object(Vec<(String, Json)>),
+    Object(Vec<(Cow<'a, str>, Json<'a>)>),
 }
 
 /// A JSON number: an integer when written as one and it fits, otherwise a float.
@@ -35,10 +39,10 @@ pub enum Number {
     Float(f64),
 }
 
-impl PartialEq for Json {
+impl PartialEq for Json<'_> {
     /// Equal as JSON values: an object's members in any order (as `serde_json::Value`'s map
     /// compares them), numbers by value.
-    fn eq(&self, other: &Json) -> bool {
+    fn eq(&self, other: &Json<'_>) -> bool {
         match (self, other) {
             (Json::Null, Json::Null) => true,
             (Json::Bool(a), Json::Bool(b)) => a == b,
@@ -53,16 +57,33 @@ impl PartialEq for Json {
     }
 }
 
-impl Default for Json {
+impl Default for Json<'_> {
     /// `null`, what an absent value reads as where a default is wanted.
-    fn default() -> Json {
+    fn default() -> Self {
         Json::Null
     }
 }
 
-impl Json {
+impl<'a> Json<'a> {
+    /// The same value, owning its strings: a tree kept after its text is gone.
+    pub fn into_owned(self) -> Json<'static> {
+        match self {
+            Json::Null => Json::Null,
+            Json::Bool(b) => Json::Bool(b),
+            Json::Number(n) => Json::Number(n),
+            Json::String(s) => Json::String(Cow::Owned(s.into_owned())),
+            Json::Array(items) => Json::Array(items.into_iter().map(Json::into_owned).collect()),
+            Json::Object(members) => Json::Object(
+                members
+                    .into_iter()
+                    .map(|(k, v)| (Cow::Owned(k.into_owned()), v.into_owned()))
+                    .collect(),
+            ),
+        }
+    }
+
     /// The member `key` of an object (the first, if written twice); `None` for anything else.
-    pub fn get(&self, key: &str) -> Option<&Json> {
+    pub fn get(&self, key: &str) -> Option<&Json<'a>> {
         match self {
             Json::Object(members) => members.iter().find(|(k, _)| k == key).map(|(_, v)| v),
             _ => None,
@@ -108,8 +129,9 @@ const DEPTH_MAX: usize = 128;
 
 /// Parse `text`, one JSON value with only whitespace around it. An error is a sentence with the
 /// line and column where the text stops making sense.
-pub fn parse(text: &str) -> Result<Json, String> {
+pub fn parse(text: &str) -> Result<Json<'_>, String> {
     let mut p = Parser {
+        text,
         bytes: text.as_bytes(),
         at: 0,
     };
@@ -122,11 +144,12 @@ pub fn parse(text: &str) -> Result<Json, String> {
 }
 
 struct Parser<'a> {
+    text: &'a str,
     bytes: &'a [u8],
     at: usize,
 }
 
-impl Parser<'_> {
+impl<'a> Parser<'a> {
     /// `what` at the current position, counted in lines and columns (of bytes) from 1.
     fn error(&self, what: &str) -> String {
         let before = &self.bytes[..self.at.min(self.bytes.len())];
@@ -150,7 +173,7 @@ impl Parser<'_> {
     }
 
     /// Consume `word` (`true`, `false`, `null`) or fail.
-    fn word(&mut self, word: &str, value: Json) -> Result<Json, String> {
+    fn word(&mut self, word: &str, value: Json<'a>) -> Result<Json<'a>, String> {
         if self.bytes[self.at..].starts_with(word.as_bytes()) {
             self.at += word.len();
             Ok(value)
@@ -159,7 +182,7 @@ impl Parser<'_> {
         }
     }
 
-    fn value(&mut self, depth: usize) -> Result<Json, String> {
+    fn value(&mut self, depth: usize) -> Result<Json<'a>, String> {
         self.skip_space();
         match self.peek() {
             None => Err(self.error("EOF while parsing a value")),
@@ -178,7 +201,7 @@ impl Parser<'_> {
         }
     }
 
-    fn array(&mut self, depth: usize) -> Result<Json, String> {
+    fn array(&mut self, depth: usize) -> Result<Json<'a>, String> {
         self.at += 1; // '['
         let mut items = Vec::new();
         self.skip_space();
@@ -201,7 +224,7 @@ impl Parser<'_> {
         }
     }
 
-    fn object(&mut self, depth: usize) -> Result<Json, String> {
+    fn object(&mut self, depth: usize) -> Result<Json<'a>, String> {
         self.at += 1; // '{'
         let mut members = Vec::new();
         self.skip_space();
@@ -236,9 +259,11 @@ impl Parser<'_> {
         }
     }
 
-    /// A string, the opening quote at `at`: escapes decoded, control characters refused.
-    fn string(&mut self) -> Result<String, String> {
+    /// A string, the opening quote at `at`: escapes decoded, control characters refused. One
+    /// without escapes is borrowed from the text (most keys and strings are).
+    fn string(&mut self) -> Result<Cow<'a, str>, String> {
         self.at += 1; // '"'
+        let first = self.at;
         let mut out = Vec::new();
         loop {
             // Copy the run of plain bytes up to the next quote, backslash or control character.
@@ -246,13 +271,21 @@ impl Parser<'_> {
             while matches!(self.peek(), Some(b) if b != b'"' && b != b'\\' && b >= 0x20) {
                 self.at += 1;
             }
+            if self.peek() == Some(b'"') && start == first {
+                // No escape met: the text itself (the run stops at ASCII bytes only, so it ends
+                // on a character boundary).
+                self.at += 1;
+                return Ok(Cow::Borrowed(&self.text[first..self.at - 1]));
+            }
             out.extend_from_slice(&self.bytes[start..self.at]);
             match self.peek() {
                 None => return Err(self.error("EOF while parsing a string")),
                 Some(b'"') => {
                     self.at += 1;
                     // The input is a `&str` and escapes add whole characters: still UTF-8.
-                    return String::from_utf8(out).map_err(|_| self.error("invalid UTF-8"));
+                    return String::from_utf8(out)
+                        .map(Cow::Owned)
+                        .map_err(|_| self.error("invalid UTF-8"));
                 }
                 Some(b'\\') => {
                     self.at += 1;

@@ -4,8 +4,8 @@
 use super::*;
 
 /// serde_json's reading of `text`, as a tree to compare with ours.
-fn via_serde(text: &str) -> Option<Json> {
-    fn convert(v: &serde_json::Value) -> Json {
+fn via_serde(text: &str) -> Option<Json<'static>> {
+    fn convert(v: &serde_json::Value) -> Json<'static> {
         match v {
             serde_json::Value::Null => Json::Null,
             serde_json::Value::Bool(b) => Json::Bool(*b),
@@ -16,11 +16,13 @@ fn via_serde(text: &str) -> Option<Json> {
             } else {
                 Number::Float(n.as_f64().unwrap())
             }),
-            serde_json::Value::String(s) => Json::String(s.clone()),
+            serde_json::Value::String(s) => Json::String(s.clone().into()),
             serde_json::Value::Array(a) => Json::Array(a.iter().map(convert).collect()),
-            serde_json::Value::Object(o) => {
-                Json::Object(o.iter().map(|(k, v)| (k.clone(), convert(v))).collect())
-            }
+            serde_json::Value::Object(o) => Json::Object(
+                o.iter()
+                    .map(|(k, v)| (k.clone().into(), convert(v)))
+                    .collect(),
+            ),
         }
     }
     serde_json::from_str::<serde_json::Value>(text)

@@ -66,10 +66,13 @@ pub(crate) fn print(json: &Json) -> String {
             Json::Number(Number::Unsigned(n)) => (*n).into(),
             Json::Number(Number::Negative(n)) => (*n).into(),
             Json::Number(Number::Float(x)) => (*x).into(),
-            Json::String(s) => s.clone().into(),
+            Json::String(s) => s.to_string().into(),
             Json::Array(items) => items.iter().map(value).collect(),
             Json::Object(members) => serde_json::Value::Object(
-                members.iter().map(|(k, v)| (k.clone(), value(v))).collect(),
+                members
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), value(v)))
+                    .collect(),
             ),
         }
     }

@@ -3,6 +3,7 @@
 //! rules serde's derive follows for the wire (a missing `Option` is `None`, `#[serde(default)]`
 //! is [`Fields::or_default`], unknown members are ignored); must not know any one type.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use crate::NodeId;
@@ -35,14 +36,14 @@ pub fn invalid(json: &Json, expected: &str) -> String {
 /// An object's members, for reading a struct or a tagged variant field by field.
 #[derive(Clone, Copy)]
 pub struct Fields<'a> {
-    members: &'a [(String, Json)],
+    members: &'a [(Cow<'a, str>, Json<'a>)],
 }
 
 impl<'a> Fields<'a> {
     /// The members of `json`, which must be an object with no key written twice (serde's
     /// derive refuses that too: which of the two would count?); `what` names the type for the
     /// error.
-    pub fn of(json: &'a Json, what: &str) -> Result<Fields<'a>, String> {
+    pub fn of(json: &'a Json<'a>, what: &str) -> Result<Fields<'a>, String> {
         match json {
             Json::Object(members) => {
                 for (i, (key, _)) in members.iter().enumerate() {
@@ -57,7 +58,7 @@ impl<'a> Fields<'a> {
     }
 
     /// The member `key`, if present (the first, if written twice).
-    pub fn raw(&self, key: &str) -> Option<&'a Json> {
+    pub fn raw(&self, key: &str) -> Option<&'a Json<'a>> {
         self.members.iter().find(|(k, _)| k == key).map(|(_, v)| v)
     }
 
@@ -168,9 +169,10 @@ impl FromJson for String {
     }
 }
 
-impl FromJson for Json {
+/// A value kept as it is (a trace's configuration, compared as JSON), owning its strings.
+impl FromJson for Json<'static> {
     fn from_json(json: &Json) -> Result<Self, String> {
-        Ok(json.clone())
+        Ok(json.clone().into_owned())
     }
 }
 

@@ -208,7 +208,7 @@ impl FromJson for BrokenRules {
         if let Json::Object(members) = json {
             if let Some((key, _)) = members
                 .iter()
-                .find(|(key, _)| !BrokenRules::NAMES.contains(&key.as_str()))
+                .find(|(key, _)| !BrokenRules::NAMES.contains(&key.as_ref()))
             {
                 let expected: Vec<String> = BrokenRules::NAMES
                     .iter()
