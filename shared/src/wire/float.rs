@@ -2,10 +2,11 @@
 //! without `core`'s float parser (`str::parse::<f64>`, whose tables are ≈ 12 KB brotli of a wasm
 //! module: docs/bench-frontend.md). Owns that conversion only.
 //!
-//! Exact: the same `f64` as `str::parse` (tested on seeded doubles from 10^-300 to 10^300) for
-//! every number of up to 19 significant digits whose value is a normal double; more digits
-//! are cut at 19 (serde_json writes at most 17, the shortest text that reads back), and a
-//! subnormal (below 2.2 × 10^-308) rounds twice.
+//! Exact: the same `f64` as `str::parse` (tested on seeded doubles from 10^-300 to 10^300, on
+//! subnormals and on exponents of any length) for every number of up to 19 significant digits;
+//! more digits are cut at 19 (serde_json writes at most 17, the shortest text that reads back).
+//! Beyond the largest double the result is infinity, which `json.rs` refuses, as serde_json
+//! does.
 //!
 //! How: the digits are read as a whole number `m` and the exponent `e` (value = m × 10^e).
 //! * `m < 2^53` and `|e| <= 22`: `m` and `10^|e|` are exact doubles, and one multiplication or
@@ -15,7 +16,8 @@
 //!   `m × 2^k` divided by ten `-e` times with `k` large enough that the quotient keeps more than
 //!   64 significant bits. The top 64 bits, with a "sticky" lowest bit set when anything below
 //!   them or any remainder was not zero, round to 53 bits exactly as the whole number would; the
-//!   power of two is then put back exactly.
+//!   power of two is then put back exactly. A subnormal keeps fewer bits: `subnormal` rounds to
+//!   those itself, so that it too rounds once.
 
 /// The `f64` nearest to `text`, a JSON number.
 pub fn parse(text: &str) -> f64 {
