@@ -157,6 +157,23 @@ test('an answer that never comes is given up on, and the pill goes', async () =>
   await page.unroute(held);
 });
 
+test('a log longer than the snapshot window is read back from the server when scrolled to', async () => {
+  await leader();
+  // More entries than a snapshot carries (its window is the newest 200 of each log), as fast
+  // as the simulator goes.
+  await api(backend.url, { type: 'speed', speed: 0 });
+  for (let i = 0; i < 210; i++) await api(backend.url, { type: 'append', command: 'add 1' });
+  await until(async () => (await cluster(backend.url)).nodes.every((n) => n.commit_index > 210),
+    { what: 'the appends to commit everywhere', timeoutMs: 30000 });
+  await api(backend.url, { type: 'pause' });
+  // A page opened now starts from the windowed snapshot: the oldest entries are not in it.
+  await page.close();
+  page = await openPage();
+  assert.equal(await $('entry-1-1').count(), 0, 'the first entry is outside the window');
+  await page.locator('.logs-scroll').evaluate((el) => { el.scrollLeft = 0; });
+  await until(() => $('entry-1-1').count(), { what: 'the first entry, fetched from the server', timeoutMs: 20000 });
+});
+
 test('resume from here: the live cluster continues from the instant shown', async () => {
   const { first, index, crashAt } = await leaderChange();
   await scrubTo(Math.max(0, crashAt - 40));
