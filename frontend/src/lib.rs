@@ -22,6 +22,7 @@ pub mod model;
 pub mod predict;
 pub mod present;
 pub mod timeline;
+pub mod trace_view;
 /// The JSON reader (shared/src/wire/), as `crate::wire` for the page's own readers.
 pub use shared::wire;
 
