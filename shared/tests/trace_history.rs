@@ -216,3 +216,49 @@ fn a_long_runs_timeline_keeps_a_bounded_number_of_checkpoints() {
     assert_same(&dense, &plain, "dense");
     assert_same(&grown, &plain, "grown");
 }
+
+/// A run whose logs grow long: many requests, so later checkpoints each copy a long log. Its
+/// trace after the first tenth of them, and at the end.
+fn many_requests(seed: u64, requests: u64) -> (Trace, Trace) {
+    let mut live = recorded(seed);
+    let mut events = Vec::new();
+    until_leader(&mut live, &mut events);
+    let mut early = None;
+    for i in 0..requests {
+        if i == requests / 10 {
+            early = Some(live.trace());
+        }
+        let _ = live.input(append(&format!("add {}", i % 7 + 1), None));
+        live.run_until(live.now_ms() + 20);
+    }
+    live.run_until(live.now_ms() + 500);
+    (early.unwrap(), live.trace())
+}
+
+/// Each checkpoint copies every log, so a long run with many requests keeps fewer of them:
+/// their estimated memory stays within the bound (the spacing widens), the bound is not met by
+/// dropping them all, and every instant is still reached exactly. The same run without the
+/// bound keeps more memory than it: the bound is what holds it.
+#[test]
+fn a_timeline_of_long_logs_keeps_its_checkpoints_within_a_memory_bound() {
+    let (early, trace) = many_requests(7, 400);
+    let every_ms = 100;
+    let free = Timeline::build(trace.clone(), every_ms).unwrap();
+    let bytes_max = free.bytes() / 8;
+    assert!(bytes_max > 0);
+    let bounded = Timeline::build_within(trace.clone(), every_ms, bytes_max).unwrap();
+    assert!(
+        bounded.bytes() <= bytes_max,
+        "{} B of checkpoints, the bound is {bytes_max}",
+        bounded.bytes()
+    );
+    assert!(bounded.len() > 1, "only the start was kept");
+    assert!(bounded.every_ms() > every_ms, "the spacing widened");
+    assert!(free.len() > bounded.len());
+    // Grown from an early part of the run, it keeps the bound too.
+    let mut grown = Timeline::build_within(early, every_ms, bytes_max).unwrap();
+    assert!(grown.extend(trace.clone()).unwrap(), "the same run grown");
+    assert!(grown.bytes() <= bytes_max);
+    assert_same(&grown, &free, "grown within the bound");
+    assert_same(&bounded, &free, "bounded");
+}

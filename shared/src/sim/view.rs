@@ -30,6 +30,16 @@ impl<S: Storage> Sim<S> {
     pub fn is_up(&self, id: NodeId) -> bool {
         self.node(id).is_some()
     }
+    /// About how many bytes the nodes' logs take in memory: each log three times (the running
+    /// node's own, or a crashed node's recovered copy; its storage's written and synced
+    /// copies), at the size of an [`Entry`], which holds nothing on the heap. An estimate, for
+    /// bounding the copies of a whole cluster that `trace::Timeline` keeps as checkpoints.
+    pub fn log_bytes_estimate(&self) -> usize {
+        let entries: u64 = self.nodes.iter().map(|n| n.storage.last_index().0).sum();
+        (entries as usize)
+            .saturating_mul(3)
+            .saturating_mul(std::mem::size_of::<Entry>())
+    }
     /// The node's log: in memory while up, as recovered from disk while down.
     pub fn node_log(&self, id: NodeId) -> Vec<Entry> {
         let Some(n) = self.nodes.get(id.0.wrapping_sub(1) as usize) else {

@@ -21,13 +21,25 @@ pub const CHECKPOINT_EVERY_MS: u64 = 10_000;
 /// an instant then re-executes at most the (wider) spacing. An hour at 10 s is 360.
 pub const CHECKPOINTS_MAX: usize = 512;
 
+/// Memory the checkpoints may take, as estimated by [`crate::Sim::log_bytes_estimate`]: each
+/// checkpoint copies every node's log, so a long run with many requests needs fewer of them.
+/// Past it the spacing doubles as past [`CHECKPOINTS_MAX`]. Without it one loaded trace (a
+/// 5-node hour with 20,000 requests) and one `GET /api/trace/at` held 3.4 GB (docs/trace.md).
+/// Reaching an instant then re-executes more (the wider spacing), never more memory.
+pub const CHECKPOINT_BYTES_MAX: usize = 256 << 20;
+
 /// A trace with checkpoints. Cloning one is cheap but for its markers (checkpoints are shared).
 #[derive(Clone)]
 pub struct Timeline {
     /// Replays stopped at `k * every_ms` (k = 0, 1, …, each before the end), in time order.
     checkpoints: Vec<Arc<Replay>>,
-    /// Virtual time between two checkpoints (doubles as the run grows past `CHECKPOINTS_MAX`).
+    /// Each checkpoint's memory estimate, in the same order (summed against `bytes_max`).
+    checkpoint_bytes: Vec<usize>,
+    /// Virtual time between two checkpoints (doubles as the run grows past `CHECKPOINTS_MAX`
+    /// or past `bytes_max`).
     every_ms: u64,
+    /// Memory the checkpoints may take ([`CHECKPOINT_BYTES_MAX`] but in tests).
+    bytes_max: usize,
     /// The replay at the end of the trace: where [`Timeline::extend`] goes on from.
     tip: Replay,
     /// The events worth a marker on a scrubber, over the whole trace (see `is_marker`).
@@ -37,13 +49,25 @@ pub struct Timeline {
 impl Timeline {
     /// Re-execute `trace` to its end once, keeping a checkpoint every `every_ms` of virtual time.
     pub fn build(trace: Trace, every_ms: u64) -> Result<Timeline, TraceError> {
+        Timeline::build_within(trace, every_ms, CHECKPOINT_BYTES_MAX)
+    }
+
+    /// [`Timeline::build`] with its checkpoints' memory bounded by `bytes_max` instead of
+    /// [`CHECKPOINT_BYTES_MAX`] (the tests' small bound). The start's checkpoint is always kept.
+    pub fn build_within(
+        trace: Trace,
+        every_ms: u64,
+        bytes_max: usize,
+    ) -> Result<Timeline, TraceError> {
         let mut tip = Replay::new(trace)?.keeping_markers();
         tip.run_to(Position::AtMs(0))?;
         // Markers are collected apart, so the checkpoints don't each carry a copy.
         let markers = tip.take_markers();
         let mut timeline = Timeline {
+            checkpoint_bytes: vec![tip.sim().log_bytes_estimate()],
             checkpoints: vec![Arc::new(tip.clone())],
             every_ms: every_ms.max(1),
+            bytes_max,
             tip,
             markers,
         };
@@ -92,15 +116,17 @@ impl Timeline {
             }
             self.tip.run_to(Position::AtMs(next))?;
             self.markers.extend(self.tip.take_markers());
+            self.checkpoint_bytes
+                .push(self.tip.sim().log_bytes_estimate());
             self.checkpoints.push(Arc::new(self.tip.clone()));
-            if self.checkpoints.len() > CHECKPOINTS_MAX {
-                // Keep those at multiples of the doubled spacing: k * 2 * every_ms.
+            while self.checkpoints.len() > CHECKPOINTS_MAX
+                || (self.checkpoints.len() > 1 && self.bytes() > self.bytes_max)
+            {
+                // Keep those at multiples of the doubled spacing: k * 2 * every_ms. The start
+                // (k = 0) always stays, so a single checkpoint is the floor.
                 self.every_ms = self.every_ms.saturating_mul(2);
-                let mut k = 0;
-                self.checkpoints.retain(|_| {
-                    k += 1;
-                    k % 2 == 1
-                });
+                keep_even_positions(&mut self.checkpoints);
+                keep_even_positions(&mut self.checkpoint_bytes);
             }
         }
         self.tip.run_to(Position::End)?;
@@ -129,6 +155,16 @@ impl Timeline {
             Position::BeforeInput(n) => n < trace.inputs.len(),
             Position::End => true,
         }
+    }
+
+    /// The checkpoints' memory, as estimated by [`crate::Sim::log_bytes_estimate`].
+    pub fn bytes(&self) -> usize {
+        self.checkpoint_bytes.iter().sum()
+    }
+
+    /// Virtual time between two checkpoints now.
+    pub fn every_ms(&self) -> u64 {
+        self.every_ms
     }
 
     /// Checkpoints kept.
@@ -165,6 +201,15 @@ impl Timeline {
         replay.run_to(position)?;
         Ok(replay)
     }
+}
+
+/// Keep the items at positions 0, 2, 4, … (the checkpoints at multiples of a doubled spacing).
+fn keep_even_positions<T>(items: &mut Vec<T>) {
+    let mut position = 0;
+    items.retain(|_| {
+        position += 1;
+        position % 2 == 1
+    });
 }
 
 /// True when `new` is `old`'s run grown from where `old` ends exactly: the same start and

@@ -33,6 +33,7 @@
 mod apply;
 mod conformance;
 mod entries;
+mod matching;
 mod promises;
 mod votes;
 
@@ -100,6 +101,7 @@ pub struct Checker {
     entries: entries::Entries,
     apply: apply::Apply,
     conformance: conformance::Conformance,
+    matching: matching::Matching,
 }
 
 impl Checker {
@@ -130,6 +132,7 @@ impl Checker {
             }),
             _ => Ok(()),
         };
+        self.matching.note(events);
         let mut logs_changed = false;
         let mut power_lost = false;
         for (i, ev) in events.iter().enumerate() {
@@ -152,7 +155,18 @@ impl Checker {
             }
         }
         if logs_changed {
-            self.check_log_matching(sim)?;
+            let verdict = self.matching.check(sim);
+            #[cfg(debug_assertions)]
+            {
+                // The incremental check must judge exactly as comparing whole logs does.
+                let whole = self.check_log_matching(sim);
+                debug_assert_eq!(
+                    verdict.as_ref().map_err(|v| &v.detail),
+                    whole.as_ref().map_err(|v| &v.detail),
+                    "incremental log matching disagrees with the whole comparison"
+                );
+            }
+            verdict?;
         }
         if power_lost {
             self.check_durability(sim)?;
@@ -393,7 +407,8 @@ impl Checker {
     }
 
     /// Log Matching: if two logs have an entry with the same index and term, they are identical
-    /// in all entries up to that index.
+    /// in all entries up to that index. Compares the whole logs of every pair of running nodes;
+    /// `observe` checks the same incrementally (`matching`) and, in debug builds, against this.
     pub fn check_log_matching<S: Storage>(&self, sim: &Sim<S>) -> Result<(), Violation> {
         let ids: Vec<NodeId> = sim.node_ids().filter(|id| sim.is_up(*id)).collect();
         for (i, a) in ids.iter().enumerate() {
