@@ -2,7 +2,7 @@
 //! comparing again the prefixes already found identical: for each pair of nodes, how many
 //! leading entries were identical at the last check, forgotten from wherever either log has
 //! changed since. Comparing whole logs every time made a long run quadratic (a loaded hour with
-//! 20,000 requests spent 96 % of its 34 s here; docs/simulation.md). Reads the simulator;
+//! 20,000 requests spent 96 % of its 34 s here; docs/trace.md, "A long loaded run"). Reads the simulator;
 //! changes nothing.
 
 use std::collections::BTreeMap;
