@@ -37,6 +37,9 @@ fn wall_ms() -> f64 {
 fn handle_server_message(ctx: Ctx, message: ServerMessage) {
     let wall = wall_ms();
     classroom::on_message(ctx, &message);
+    // A `Snapshot` comes on a connection that stayed open: the run was replaced or resent,
+    // never recovered by a restarted server (a new connection starts with a `Hello`).
+    let connected = matches!(message, ServerMessage::Hello { .. });
     match message {
         ServerMessage::Hello {
             protocol_version, ..
@@ -47,7 +50,13 @@ fn handle_server_message(ctx: Ctx, message: ServerMessage) {
             ctx.version_mismatch.set(None);
             ctx.safety.update(|s| s.load(snapshot.safety.clone()));
             let (time, speed, paused) = (snapshot.time_ms as f64, snapshot.speed, snapshot.paused);
-            if ctx.live.load(snapshot) == Resync::NewCluster {
+            let kind = ctx.live.load(snapshot, connected);
+            if ctx.live.snapshots.get_untracked() == 1
+                && matches!(ctx.engine.get_untracked(), EngineKind::Browser)
+            {
+                ctx.live.change(|v| v.note_recovered_in_browser());
+            }
+            if kind == Resync::NewCluster {
                 // The old run's answers ("appended as entry 7") are about a cluster that is gone.
                 ctx.replies
                     .update(|r| r.retain(|origin, _| *origin == Origin::Reset));

@@ -160,6 +160,10 @@ pub struct Live {
     store: Store,
     /// Sequence number of the last event applied (0 before the first `Hello`).
     pub seq: RwSignal<u64>,
+    /// Snapshots taken so far (`Hello` or `Snapshot`): a change means the run may have been
+    /// replaced (a lesson's pause point, another page's fork), even when paused, so what is
+    /// fetched about the run (the timeline's markers) is fetched again.
+    pub snapshots: RwSignal<u64>,
     /// True once the first snapshot arrived.
     pub ready: Memo<bool>,
     /// Number of servers (0 before the first snapshot).
@@ -183,6 +187,7 @@ impl Live {
         Live {
             store,
             seq: RwSignal::new(0),
+            snapshots: RwSignal::new(0),
             ready: Memo::new(move |_| store.read(&[Part::Cluster], |_| ()).is_some()),
             node_count: Memo::new(move |_| {
                 let n = store.read(&[Part::Cluster], |v| v.nodes.len() as u64);
@@ -212,12 +217,14 @@ impl Live {
         self.store.view.with_value(|v| v.as_ref().map(f))
     }
 
-    /// Take a new snapshot (`Hello` or `Snapshot`): the first one starts the story, later ones
-    /// resynchronise. Wakes everything.
-    pub fn load(&self, snapshot: ClusterSnapshot) -> Resync {
+    /// Take a new snapshot (`Hello` when `connected`, else `Snapshot`): the first one starts
+    /// the story, later ones resynchronise (`ClusterView::resync` after a reconnection,
+    /// `ClusterView::moved` on an open connection). Wakes everything.
+    pub fn load(&self, snapshot: ClusterSnapshot, connected: bool) -> Resync {
         let mut kind = Resync::Same;
         self.store.view.update_value(|v| match v {
-            Some(view) => kind = view.resync(snapshot),
+            Some(view) if connected => kind = view.resync(snapshot),
+            Some(view) => kind = view.moved(snapshot),
             None => {
                 let mut view = ClusterView::from_snapshot(snapshot);
                 let text = watching(
@@ -231,6 +238,7 @@ impl Live {
             }
         });
         self.publish();
+        self.snapshots.update(|n| *n += 1);
         kind
     }
 

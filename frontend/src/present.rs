@@ -39,6 +39,21 @@ pub fn centre_text(view: &ClusterView) -> CentreText {
             names.join(", ")
         )
     });
+    // Two leaders of one term: what the break-Raft lab shows. Both are named, and why it
+    // matters, rather than one of them called the leader.
+    let rivals = view.leaders_now();
+    if rivals.len() > 1 {
+        let mut names: Vec<String> = rivals.iter().map(|id| format!("S{id}")).collect();
+        let last = names.pop().unwrap_or_default();
+        let both = if names.len() == 1 { "both" } else { "all" };
+        return CentreText {
+            title: format!("{} and {last} {both} lead", names.join(", ")),
+            sub: format!("term {term} · commit {}", view.commit_index()),
+            stale: Some(format!(
+                "Two leaders in term {term}; election safety is broken"
+            )),
+        };
+    }
     CentreText {
         title: leader.map_or("no leader".to_string(), |l| format!("S{l} leads")),
         sub: format!("term {term} · commit {}", view.commit_index()),

@@ -113,7 +113,7 @@ fn a_run_replaced_by_fork_or_undo_keeps_the_story_without_guessing_a_restart() {
     f.ev(Event::NodeCrashed { node: NodeId(1) });
     let mut snap = snapshot(3, 2);
     snap.nodes[0].log = vec![(&entry(1, 1, 0)).into()];
-    f.view.replaced(snap);
+    f.view.replaced(snap, false);
     assert_eq!(f.view.seq, 2, "the new run's seq, lower than before");
     assert!(f.view.node(NodeId(1)).unwrap().up);
     assert!(f.said("S1 crashed"), "the story is kept");

@@ -220,6 +220,13 @@ fn ShareBar(url: String) -> impl IntoView {
     let qr = qr_svg(&url);
     let href = url.clone();
     let big_url = url.clone();
+    // Esc closes it, as it closes the page's other panels (the help says so).
+    let esc = window_event_listener(leptos::ev::keydown, move |ev| {
+        if ev.key() == "Escape" && open.get_untracked() {
+            open.set(false);
+        }
+    });
+    on_cleanup(move || esc.remove());
     view! {
         <div class="classroom-bar share-bar" data-testid="share-bar">
             <span class="notice">"Students open "</span>
@@ -241,7 +248,7 @@ fn ShareBar(url: String) -> impl IntoView {
                         </svg>
                     })}
                     <p class="qr-url">{big_url.clone()}</p>
-                    <p class="hint">"Click anywhere to close"</p>
+                    <p class="hint">"Click anywhere or press Esc to close"</p>
                 </div>
             </div>
         </Show>

@@ -33,9 +33,11 @@ pub struct Lessons {
 }
 
 impl Lessons {
-    /// Create, and ask the server whether a lesson is already open (a reload mid-lesson).
+    /// Create. Whether a lesson is already open (a reload mid-lesson) is asked when the server's
+    /// `Hello` arrives (`app.rs`), not here: before it the page does not know whether a server
+    /// or its own engine answers, and a static host would answer 404 from its root.
     pub fn new() -> Lessons {
-        let l = Lessons {
+        Lessons {
             open: RwSignal::new(None),
             picker: RwSignal::new(false),
             list: RwSignal::new(Vec::new()),
@@ -43,12 +45,10 @@ impl Lessons {
             picked: RwSignal::new(None),
             busy: RwSignal::new(false),
             asked: StoredValue::new(0),
-        };
-        l.refresh();
-        l
+        }
     }
 
-    /// Ask the server where the open lesson stands (`GET /api/lesson`). Called at start (a
+    /// Ask the server where the open lesson stands (`GET /api/lesson`). Called on `Hello` (a
     /// reload mid-lesson), on every fresh snapshot and on the server's `lesson_changed` notice:
     /// any page or script opening, moving or closing the lesson sends every page that notice
     /// (a close moves no cluster, so no snapshot would tell it).

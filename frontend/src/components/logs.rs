@@ -317,7 +317,7 @@ fn RowLabel(id: NodeId) -> impl IntoView {
             Some(RowLook {
                 up: n.up,
                 role: n.role,
-                is_leader: n.up && leader == Some(id),
+                is_leader: n.up && (leader == Some(id) || v.leaders_now().contains(&id)),
                 value: n.value,
                 last_index: n.last_index(),
                 commit_index: n.commit_index,

@@ -296,8 +296,11 @@ fn NodeGlyph(id: NodeId, ring: Memo<Ring>) -> impl IntoView {
                 up: n.up,
                 role: n.role,
                 term: n.current_term,
-                is_leader: n.up && leader == Some(id),
-                stale: n.up && n.role == Role::Leader && leader != Some(id),
+                is_leader: n.up && (leader == Some(id) || v.leaders_now().contains(&id)),
+                stale: n.up
+                    && n.role == Role::Leader
+                    && leader != Some(id)
+                    && !v.leaders_now().contains(&id),
                 votes: n.votes.clone(),
                 coming: if candidate {
                     v.votes_coming(id)

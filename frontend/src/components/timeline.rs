@@ -77,12 +77,16 @@ pub fn Timeline() -> impl IntoView {
     let ctx = use_ctx();
     let history = expect_context::<History>();
 
-    // Markers follow the run: at most every few seconds while events come (rate-limited inside).
-    Effect::new(move |_| {
+    // Markers follow the run: at most every few seconds while events come (rate-limited inside),
+    // and at once when a snapshot may have replaced the run (a lesson's pause point is paused:
+    // no events would come to refresh them).
+    Effect::new(move |before: Option<u64>| {
+        let snapshots = ctx.live.snapshots.get();
         let _ = ctx.live.seq.get();
         if history.past.get_untracked().is_none() {
-            history.refresh_markers(false);
+            history.refresh_markers(before.is_some_and(|b| b != snapshots));
         }
+        snapshots
     });
     history.open_share_link(ctx);
 

@@ -107,6 +107,9 @@ pub struct History {
     /// A fork, undo or load from this page is under way, and the new run's snapshot has not
     /// come yet: it is taken as a replaced run (`ClusterView::replaced`), not a restart.
     expect_run: StoredValue<bool>,
+    /// The run expected is this run taken back to an earlier instant (a fork or an undo), not
+    /// another run (a loaded trace, a branch): the story after that instant is then dropped.
+    expect_fork: StoredValue<bool>,
     /// Wall time and cost of the last marker refresh.
     markers_wall: StoredValue<(f64, f64)>,
 }
@@ -133,6 +136,7 @@ impl History {
             fetching: StoredValue::new(false),
             loading: RwSignal::new(None),
             expect_run: StoredValue::new(false),
+            expect_fork: StoredValue::new(false),
             markers_wall: StoredValue::new((f64::MIN, 0.0)),
         }
     }
@@ -145,7 +149,8 @@ impl History {
                 self.expect_run.set_value(false);
                 let (time, speed, paused) =
                     (snapshot.time_ms as f64, snapshot.speed, snapshot.paused);
-                ctx.live.change(|v| v.replaced(snapshot));
+                let forked = self.expect_fork.get_value();
+                ctx.live.change(|v| v.replaced(snapshot, forked));
                 ctx.clock
                     .update_value(|c| c.reset(time, wall_ms(), speed, paused));
                 // Message ids start again in the new run.
@@ -162,13 +167,24 @@ impl History {
             ServerMessage::Hello {
                 protocol_version, ..
             } if protocol_version != PROTOCOL_VERSION => Some(message),
-            ServerMessage::Hello { snapshot, .. } | ServerMessage::Snapshot { snapshot } => {
-                let replaced = self.expect_run.get_value();
+            ServerMessage::Hello { snapshot, .. } => {
                 self.expect_run.set_value(false);
                 self.saved.update_value(|v| match v {
-                    Some(v) if replaced => v.replaced(snapshot),
                     Some(v) => {
                         v.resync(snapshot);
+                    }
+                    None => *v = Some(ClusterView::from_snapshot(snapshot)),
+                });
+                None
+            }
+            ServerMessage::Snapshot { snapshot } => {
+                let replaced = self.expect_run.get_value();
+                let forked = self.expect_fork.get_value();
+                self.expect_run.set_value(false);
+                self.saved.update_value(|v| match v {
+                    Some(v) if replaced => v.replaced(snapshot, forked),
+                    Some(v) => {
+                        v.moved(snapshot);
                     }
                     None => *v = Some(ClusterView::from_snapshot(snapshot)),
                 });
@@ -448,6 +464,8 @@ impl History {
         }
         self.busy.set(true);
         self.expect_run.set_value(true);
+        self.expect_fork
+            .set_value(url == "/api/fork" || url == "/api/undo");
         ctx.clear_reply(Origin::History);
         spawn_local(async move {
             let answer = request("POST", &url, body).await;

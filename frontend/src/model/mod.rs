@@ -261,13 +261,67 @@ impl ClusterView {
         kind
     }
 
-    /// The server replaced the run on this page's request (a fork, an undo, a loaded trace):
-    /// take the new run's snapshot whole, but keep the story, whose next sentence (the server's
-    /// answer) says why. Unlike [`ClusterView::resync`] it does not guess a restart or a reset.
-    pub fn replaced(&mut self, snapshot: ClusterSnapshot) {
+    /// A fresh snapshot on a connection that stayed open (`Snapshot`, not `Hello`): the server
+    /// replaced the run under the page (a lesson moved to another pause point, another page
+    /// forked or loaded a trace) or sent the state again to a page that fell behind. The server
+    /// did not restart, so it is never "recovered from disk": another seed, size or log model, or
+    /// a run started again on empty disks, is a new cluster ([`ClusterView::resync`]); anything
+    /// else goes on with one sentence saying what differs (`narration::jumped`), and a jump back
+    /// drops the sentences about what came after the instant it went back to.
+    pub fn moved(&mut self, snapshot: ClusterSnapshot) -> Resync {
+        let same_cluster = snapshot.seed == self.seed
+            && snapshot.nodes.len() == self.nodes.len()
+            && snapshot.log_model == self.log_model;
+        let empty = snapshot.nodes.iter().all(|n| n.log.is_empty());
+        if !same_cluster || (snapshot.seq < self.seq && empty) {
+            return self.resync(snapshot);
+        }
         let mut fresh = ClusterView::from_snapshot(snapshot);
         fresh.narration_next_id = self.narration_next_id;
         fresh.narration = std::mem::take(&mut self.narration);
+        let went_back = fresh.seq < self.seq;
+        if went_back {
+            fresh.forget_after(fresh.seq);
+        } else {
+            fresh.requests = std::mem::take(&mut self.requests);
+            let mut leaders = std::mem::take(&mut self.leaders_by_term);
+            leaders.append(&mut fresh.leaders_by_term);
+            fresh.leaders_by_term = leaders;
+        }
+        if !went_back {
+            // What vanished from a log in between was not seen going: show it as a ghost. (Back
+            // leaves none: nothing was lost going back.)
+            fresh.bury_vanished(self);
+        }
+        let text = narration::jumped(self, &fresh);
+        fresh.note(text, Tone::Control);
+        *self = fresh;
+        Resync::Same
+    }
+
+    /// Drop the sentences about events after `seq` (a run taken back to that instant: what they
+    /// told has not happened in it). The page's own notes made then go too.
+    fn forget_after(&mut self, seq: u64) {
+        let before = self.narration.len();
+        self.narration.retain(|n| n.seq <= seq);
+        if self.narration.len() != before {
+            self.changes.narration = true;
+        }
+    }
+
+    /// The server replaced the run on this page's request (a fork, an undo, a loaded trace):
+    /// take the new run's snapshot whole, but keep the story, whose next sentence (the server's
+    /// answer) says why. Unlike [`ClusterView::resync`] it does not guess a restart or a reset.
+    /// A fork or an undo (`forked`) re-executes the same run up to the new instant, so the
+    /// sentences up to it stay true and those after it go; a loaded trace or a branch brought
+    /// back is another run, whose story is kept whole (the answer's sentence says what came).
+    pub fn replaced(&mut self, snapshot: ClusterSnapshot, forked: bool) {
+        let mut fresh = ClusterView::from_snapshot(snapshot);
+        fresh.narration_next_id = self.narration_next_id;
+        fresh.narration = std::mem::take(&mut self.narration);
+        if forked {
+            fresh.forget_after(fresh.seq);
+        }
         *self = fresh;
     }
 

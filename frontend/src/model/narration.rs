@@ -99,6 +99,24 @@ impl ClusterView {
         let (seq, t) = (self.seq, self.time_ms);
         self.narrate_at(seq, t, text, Focus::None, tone);
     }
+
+    /// The page's own engine started from what this browser had stored (a reload): say so when
+    /// its servers hold entries, and why nothing shows committed at first — a commit index is
+    /// volatile (Figure 2), so every server restarts at 0 until a leader commits again. Without
+    /// it a reload looked like data loss.
+    pub fn note_recovered_in_browser(&mut self) {
+        let (entries, term) = (self.max_index(), self.max_term());
+        if entries.get() == 0 {
+            return;
+        }
+        let text = format!(
+            "Recovered from this browser's storage: every server restarted from what its disk \
+             had synced (up to term {term}, {}). Commit indexes are not stored: entries show as \
+             committed again once a leader commits",
+            count(entries.get(), "entry", "entries")
+        );
+        self.note(text, Tone::Control);
+    }
 }
 
 /// "1 server", "5 servers".
@@ -172,8 +190,9 @@ pub fn format_speed(speed: f64) -> String {
 pub fn watching(nodes: usize, seed: u64, leader: Option<NodeId>, committed: LogIndex) -> String {
     let leader = leader.map_or("no leader yet".to_string(), |l| format!("S{l} leads"));
     format!(
-        "Watching {} (seed {seed}): {leader}, {committed} committed entries",
+        "Watching {} (seed {seed}): {leader}, {}",
         count(nodes as u64, "server", "servers"),
+        count(committed.get(), "committed entry", "committed entries"),
     )
 }
 
@@ -197,6 +216,71 @@ pub(super) fn recovered_cluster(nodes: usize, seed: u64, term: Term, entries: Lo
         count(nodes as u64, "server", "servers"),
         count(entries.get(), "entry", "entries")
     )
+}
+
+/// The run was replaced under the page (`ClusterView::moved`: a lesson's next or earlier pause
+/// point, another page's fork): where it is now and what differs from what the page showed,
+/// since the events in between were not seen one by one. "Jumped ahead to t=2.415 s: S1 is
+/// down; S3 leads term 2; 5 committed entries".
+pub(super) fn jumped(before: &ClusterView, after: &ClusterView) -> String {
+    let when = Fixed(after.time_ms as f64 / 1000.0, 3);
+    let head = if after.time_ms < before.time_ms {
+        format!("Back to t={when} s")
+    } else {
+        format!("Jumped ahead to t={when} s")
+    };
+    let was_up = |id: NodeId| before.node(id).is_some_and(|n| n.up);
+    let names = |ids: Vec<NodeId>| {
+        let names: Vec<String> = ids.iter().map(|id| format!("S{id}")).collect();
+        (names.join(" and "), ids.len())
+    };
+    let mut parts = Vec::new();
+    let (down, n) = names(
+        after
+            .nodes
+            .iter()
+            .filter(|n| !n.up && was_up(n.id))
+            .map(|n| n.id)
+            .collect(),
+    );
+    if n > 0 {
+        parts.push(format!("{down} {} down", plural(n as u64, "is", "are")));
+    }
+    let (back, n) = names(
+        after
+            .nodes
+            .iter()
+            .filter(|n| n.up && !was_up(n.id))
+            .map(|n| n.id)
+            .collect(),
+    );
+    if n > 0 {
+        parts.push(format!(
+            "{back} {} running again",
+            plural(n as u64, "is", "are")
+        ));
+    }
+    match (before.leader(), after.leader()) {
+        (was, Some(now)) if was != Some(now) => {
+            let term = after.node(now).map_or(Term(0), |n| n.current_term);
+            parts.push(format!("S{now} leads term {term}"));
+        }
+        (Some(_), None) => parts.push("no leader".to_string()),
+        _ => {}
+    }
+    let committed = after.commit_index();
+    if committed != before.commit_index() {
+        parts.push(count(
+            committed.get(),
+            "committed entry",
+            "committed entries",
+        ));
+    }
+    if parts.is_empty() {
+        head
+    } else {
+        format!("{head}: {}", parts.join("; "))
+    }
 }
 
 pub(super) fn forwarded(from: NodeId, to: NodeId, command: &str) -> String {

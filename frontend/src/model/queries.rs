@@ -35,6 +35,24 @@ impl ClusterView {
             .map(|n| n.id)
     }
 
+    /// Running servers that lead the term the cluster's leader leads, in id order: normally only
+    /// that leader. Two only when election safety is broken (two leaders elected in one term,
+    /// as the break-Raft lab shows), and then both are leaders, neither an "old leader".
+    pub fn leaders_now(&self) -> Vec<NodeId> {
+        let Some(term) = self
+            .leader()
+            .and_then(|l| self.node(l))
+            .map(|l| l.current_term)
+        else {
+            return Vec::new();
+        };
+        self.nodes
+            .iter()
+            .filter(|n| n.up && n.role == Role::Leader && n.current_term == term)
+            .map(|n| n.id)
+            .collect()
+    }
+
     /// The term the cluster is at: the highest term that a majority of servers have reached
     /// (terms are on disk, so crashed servers count too). A lone server that keeps timing out
     /// runs its own term up without moving the cluster; a leader behind this term can no longer
