@@ -39,8 +39,8 @@ pub fn centre_text(view: &ClusterView) -> CentreText {
             names.join(", ")
         )
     });
-    // Two leaders of one term: what the break-Raft lab shows. Both are named, and why it
-    // matters, rather than one of them called the leader.
+    // Two leaders of one term: what the break-Raft lab shows. Both are named, rather than one
+    // of them called the leader.
     let rivals = view.leaders_now();
     if rivals.len() > 1 {
         let mut names: Vec<String> = rivals.iter().map(|id| format!("S{id}")).collect();
@@ -49,9 +49,9 @@ pub fn centre_text(view: &ClusterView) -> CentreText {
         return CentreText {
             title: format!("{} and {last} {both} lead", names.join(", ")),
             sub: format!("term {term} · commit {}", view.commit_index()),
-            stale: Some(format!(
-                "Two leaders in term {term}; election safety is broken"
-            )),
+            // No third line: the safety panel says what is broken, and in a 3-server ring the
+            // line would run over the lower servers.
+            stale: None,
         };
     }
     CentreText {

@@ -142,3 +142,14 @@ fn a_cluster_recovered_in_the_browser_is_announced() {
     empty.note_recovered_in_browser();
     assert!(empty.narration.is_empty());
 }
+
+/// The same instant sent again (a lesson's question revealed, a page that fell behind) with
+/// nothing changed adds no sentence.
+#[test]
+fn the_same_instant_sent_again_adds_nothing() {
+    let mut f = Feed::new(3);
+    f.view.moved(later(500, 2415, 5));
+    let before = f.view.narration.len();
+    f.view.moved(later(500, 2415, 5));
+    assert_eq!(f.view.narration.len(), before);
+}

@@ -123,7 +123,9 @@ fn ConnBadge() -> impl IntoView {
             ConnState::Open if matches!(ctx.engine.get(), EngineKind::Sandbox { .. }) => {
                 "Your sandbox".to_string()
             }
-            ConnState::Open => "live".to_string(),
+            // "connected", not "live": the timeline's "live" is the present instant, which
+            // this badge does not mean (it stays while the page shows the past).
+            ConnState::Open => "connected".to_string(),
             ConnState::Connecting { .. } => "connecting…".to_string(),
             ConnState::Waiting { .. } => "offline".to_string(),
         }

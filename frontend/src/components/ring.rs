@@ -86,9 +86,10 @@ pub fn ClusterRing() -> impl IntoView {
             .unwrap_or_default()
     });
     // Wider than the ring itself: labels of the left- and right-most servers sit beside them.
+    // 115 units each side: "S2 candidate" at the projector's size fits (measured in Chromium).
     let view_box = format!(
-        "-100 0 {} {}",
-        Fixed(RING_VIEW + 200.0, 0),
+        "-115 0 {} {}",
+        Fixed(RING_VIEW + 230.0, 0),
         Fixed(RING_VIEW, 0)
     );
     view! {
@@ -377,8 +378,14 @@ fn NodeGlyph(id: NodeId, ring: Memo<Ring>) -> impl IntoView {
         } else {
             "middle"
         };
-        let lift = if anchor == "middle" { 12.0 } else { 0.0 };
-        (ux * d, uy * (d + lift) + 8.0, anchor)
+        // Above or below a server the name is lifted clear of the circle; beside one, the name
+        // and the role under it are centred on the circle's side.
+        let (lift, up) = if anchor == "middle" {
+            (12.0, 0.0)
+        } else {
+            (0.0, 10.0)
+        };
+        (ux * d, uy * (d + lift) + 8.0 - up, anchor)
     };
     let select = move |ev: web_sys::MouseEvent| {
         ev.stop_propagation();
@@ -463,9 +470,15 @@ fn NodeGlyph(id: NodeId, ring: Memo<Ring>) -> impl IntoView {
                     <path d=move || if look.get().is_some_and(|l| l.failed) { "M-6,-6 L6,6 M6,-6 L-6,6" } else { "M2,-9 L-5,1 L1,1 L-2,9 L5,-1 L-1,-1 Z" }/>
                 </g>
             </Show>
+            // Beside a left- or right-hand server the role goes under the name, so that "S2
+            // candidate" at a projector's size stays inside the ring's box; above and below a
+            // server it follows the name.
             <text class="node-label" x=move || fixed(label_pos().0, 1) y=move || fixed(label_pos().1, 1) text-anchor=move || label_pos().2>
                 {format!("S{id}")}
-                <tspan class="node-role" dx="6">{move || match role_name() {
+                <tspan class="node-role"
+                    x=move || (label_pos().2 != "middle").then(|| fixed(label_pos().0, 1))
+                    dy=move || (label_pos().2 != "middle").then_some("1.05em")
+                    dx=move || (label_pos().2 == "middle").then_some("6")>{move || match role_name() {
                     "follower" => String::new(),
                     other => other.to_string(),
                 }}</tspan>

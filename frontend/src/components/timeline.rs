@@ -155,7 +155,11 @@ pub fn Timeline() -> impl IntoView {
             <Show when=move || history.past.get().is_some()>
                 <div class="past-banner" role="status" data-testid="past-banner">
                     <span class="past-text" data-testid="past-time">{past_text}</span>
-                    <span class="hint">"— the live run goes on meanwhile"</span>
+                    <span class="hint">{move || if ctx.live.paused.get() {
+                        "— the live run stays paused meanwhile"
+                    } else {
+                        "— the live run goes on meanwhile"
+                    }}</span>
                     <button class="btn" data-testid="back-to-live"
                         on:click=move |_| history.back_to_live(ctx)>"Back to live"</button>
                     <button class="btn primary" data-testid="resume-here" disabled=busy

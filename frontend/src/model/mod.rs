@@ -293,8 +293,9 @@ impl ClusterView {
             // leaves none: nothing was lost going back.)
             fresh.bury_vanished(self);
         }
-        let text = narration::jumped(self, &fresh);
-        fresh.note(text, Tone::Control);
+        if let Some(text) = narration::jumped(self, &fresh) {
+            fresh.note(text, Tone::Control);
+        }
         *self = fresh;
         Resync::Same
     }

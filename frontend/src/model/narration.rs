@@ -221,8 +221,9 @@ pub(super) fn recovered_cluster(nodes: usize, seed: u64, term: Term, entries: Lo
 /// The run was replaced under the page (`ClusterView::moved`: a lesson's next or earlier pause
 /// point, another page's fork): where it is now and what differs from what the page showed,
 /// since the events in between were not seen one by one. "Jumped ahead to t=2.415 s: S1 is
-/// down; S3 leads term 2; 5 committed entries".
-pub(super) fn jumped(before: &ClusterView, after: &ClusterView) -> String {
+/// down; S3 leads term 2; 5 committed entries"; `None` for the same instant with nothing
+/// changed.
+pub(super) fn jumped(before: &ClusterView, after: &ClusterView) -> Option<String> {
     let when = Fixed(after.time_ms as f64 / 1000.0, 3);
     let head = if after.time_ms < before.time_ms {
         format!("Back to t={when} s")
@@ -276,10 +277,12 @@ pub(super) fn jumped(before: &ClusterView, after: &ClusterView) -> String {
             "committed entries",
         ));
     }
-    if parts.is_empty() {
-        head
-    } else {
-        format!("{head}: {}", parts.join("; "))
+    match parts.is_empty() {
+        // The same instant sent again (a question revealed, a page that fell behind): nothing
+        // to tell.
+        true if after.time_ms == before.time_ms => None,
+        true => Some(head),
+        false => Some(format!("{head}: {}", parts.join("; "))),
     }
 }
 
