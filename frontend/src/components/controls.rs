@@ -147,7 +147,7 @@ fn ConnBadge() -> impl IntoView {
                 EngineKind::Browser => "No logscope server answered, so this page runs the cluster itself; it keeps what the nodes synced in this browser",
                 EngineKind::Sandbox { .. } => "A copy of the class's cluster, run by this browser alone; reload the page to go back to the class",
                 _ => "Connected to the logscope server",
-            }><span class="dot"></span>{text}</div>
+            }><span class="dot"></span><span class="conn-text">{text}</span></div>
     }
 }
 
