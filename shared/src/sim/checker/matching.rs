@@ -1,9 +1,10 @@
 //! Log Matching between the logs of running nodes after each batch that changed a log, without
 //! comparing again the prefixes already found identical: for each pair of nodes, how many
 //! leading entries were identical at the last check, forgotten from wherever either log has
-//! changed since. Comparing whole logs every time made a long run quadratic (a loaded hour with
-//! 20,000 requests spent 96 % of its 34 s here; docs/trace.md, "A long loaded run"). Reads the simulator;
-//! changes nothing.
+//! changed since. Comparing whole logs every time made a long run quadratic (a loaded hour
+//! with 20,000 requests spent 96 % of its 34 s here; docs/trace.md, "A long loaded run"). A
+//! `Matching` that has found nothing yet compares whole logs (`Checker::check_log_matching`).
+//! Reads the simulator; changes nothing.
 
 use std::collections::BTreeMap;
 
