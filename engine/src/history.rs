@@ -313,9 +313,10 @@ impl Session {
     fn undo(&mut self, wall_ms: f64) -> Result<ForkReply, Refusal> {
         let trace = self.sim.trace();
         let Some(last) = self.sim.last_undoable() else {
-            return Err(Refusal::Invalid(
-                "nothing to undo: this run has had no input that changed anything yet".into(),
-            ));
+            let newest = self.history.branches.iter().map(|(id, _, _)| *id).max();
+            return Err(Refusal::Invalid(shared::trace::answers::nothing_to_undo(
+                newest,
+            )));
         };
         self.become_instant(trace, Position::BeforeInput(last), Reason::Undo, wall_ms)
     }

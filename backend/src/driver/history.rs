@@ -112,8 +112,9 @@ impl Driver {
     pub(super) fn undo(&mut self) -> Result<ForkReply, CommandError> {
         let trace = self.current_trace();
         let Some(last) = self.sim.last_undoable() else {
+            let newest = self.branches.iter().map(|b| b.id).max();
             return Err(CommandError::conflict(
-                "nothing to undo: this run has had no input that changed anything yet",
+                shared::trace::answers::nothing_to_undo(newest),
             ));
         };
         self.become_trace(trace, Some(Position::BeforeInput(last)), Reason::Undo)

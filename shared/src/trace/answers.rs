@@ -338,3 +338,17 @@ pub fn timeline_serves(timeline: &Timeline, trace: &Trace, position: Option<Posi
     };
     same_run && covered
 }
+
+/// `POST /api/undo`'s refusal when the run has no input to take back. Right after a fork or an
+/// undo that is the usual case, and what people want then is the run they left: it is the
+/// newest branch (`newest_branch`), so the sentence names it and where to bring it back.
+pub fn nothing_to_undo(newest_branch: Option<u64>) -> String {
+    let mut text =
+        "nothing to undo: this run has had no input that changed anything yet".to_string();
+    if let Some(id) = newest_branch {
+        text.push_str(&format!(
+            "; the run before it is kept as branch {id}: bring it back from Branches"
+        ));
+    }
+    text
+}
