@@ -222,7 +222,16 @@ test('bug 8: the quorum counter counts the disks that hold the entry, and says s
       assert.doesNotMatch(title, /servers' disks/);
     }
     await $('step').click();
-    await until(async () => (await $('app').getAttribute('data-seq')) !== seq, { what: 'a step' });
+    try {
+      await until(async () => (await $('app').getAttribute('data-seq')) !== seq, { what: 'a step' });
+    } catch (e) {
+      // Once seen in CI and never here: say what the page and the server showed, for next time.
+      await shot(page, 'bug8-step-showed-nothing');
+      const conn = await $('conn').getAttribute('class');
+      const health = await fetch(`${backend.url}/api/health`).then((r) => r.json()).catch((x) => String(x));
+      throw new Error(`${e.message}; step ${step}, page seq ${seq}, conn "${conn}", `
+        + `page text "${(await $('app').innerText()).slice(0, 400)}", health ${JSON.stringify(health)}`);
+    }
   }
   assert.ok(l.id >= 1);
 });
