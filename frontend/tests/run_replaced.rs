@@ -153,3 +153,37 @@ fn the_same_instant_sent_again_adds_nothing() {
     f.view.moved(later(500, 2415, 5));
     assert_eq!(f.view.narration.len(), before);
 }
+
+/// Another page undid an input made at the instant this page shows: the run went back (a lower
+/// event number) without moving the clock. It is told as going back, since the story after
+/// that event was dropped.
+#[test]
+fn going_back_at_the_same_instant_is_told_as_going_back() {
+    let mut f = Feed::new(3);
+    f.view.moved(later(500, 2415, 5));
+    f.at(2415).ev(Event::NodeCrashed { node: NodeId(2) });
+    let mut undone = later(500, 2415, 5);
+    undone.seq = 500;
+    f.view.moved(undone);
+    assert!(!f.said("S2 crashed"));
+    assert_eq!(
+        f.view.narration[0].text,
+        "Back to t=2.415 s: S2 is running again"
+    );
+}
+
+/// The same server re-elected in a later term is a change worth a word.
+#[test]
+fn the_same_leader_in_a_later_term_is_told() {
+    let mut f = Feed::new(3);
+    f.view.moved(later(500, 2415, 5));
+    let mut again = later(700, 3000, 5);
+    for n in &mut again.nodes {
+        n.current_term = Term(4);
+    }
+    f.view.moved(again);
+    assert_eq!(
+        f.view.narration[0].text,
+        "Jumped ahead to t=3.000 s: S3 leads term 4"
+    );
+}

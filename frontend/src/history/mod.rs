@@ -110,6 +110,11 @@ pub struct History {
     /// The run expected is this run taken back to an earlier instant (a fork or an undo), not
     /// another run (a loaded trace, a branch): the story after that instant is then dropped.
     expect_fork: StoredValue<bool>,
+    /// The server's answer to that fork, undo or load when it came before the new run's
+    /// snapshot (they travel apart): said once the snapshot is taken, so that it is stamped with
+    /// the new run's instant and a fork's trimming of the story (`ClusterView::forget_after`)
+    /// does not take it too.
+    answer_after_run: StoredValue<Option<String>>,
     /// Wall time and cost of the last marker refresh.
     markers_wall: StoredValue<(f64, f64)>,
 }
@@ -137,6 +142,7 @@ impl History {
             loading: RwSignal::new(None),
             expect_run: StoredValue::new(false),
             expect_fork: StoredValue::new(false),
+            answer_after_run: StoredValue::new(None),
             markers_wall: StoredValue::new((f64::MIN, 0.0)),
         }
     }
@@ -150,7 +156,16 @@ impl History {
                 let (time, speed, paused) =
                     (snapshot.time_ms as f64, snapshot.speed, snapshot.paused);
                 let forked = self.expect_fork.get_value();
-                ctx.live.change(|v| v.replaced(snapshot, forked));
+                let answer = self
+                    .answer_after_run
+                    .try_update_value(Option::take)
+                    .flatten();
+                ctx.live.change(|v| {
+                    v.replaced(snapshot, forked);
+                    if let Some(answer) = answer {
+                        v.note(answer, Tone::Control);
+                    }
+                });
                 ctx.clock
                     .update_value(|c| c.reset(time, wall_ms(), speed, paused));
                 // Message ids start again in the new run.
@@ -480,7 +495,12 @@ impl History {
                         .map(|r| r.message)
                         .unwrap_or_else(|e| e);
                     self.back_to_live(ctx);
-                    ctx.live.change(|v| v.note(message.clone(), Tone::Control));
+                    if self.expect_run.get_value() {
+                        // The new run's snapshot is still on its way: say this after it.
+                        self.answer_after_run.set_value(Some(message.clone()));
+                    } else {
+                        ctx.live.change(|v| v.note(message.clone(), Tone::Control));
+                    }
                     ctx.replies.update(|r| {
                         r.insert(Origin::History, Ok(message));
                     });

@@ -293,7 +293,7 @@ impl ClusterView {
             // leaves none: nothing was lost going back.)
             fresh.bury_vanished(self);
         }
-        if let Some(text) = narration::jumped(self, &fresh) {
+        if let Some(text) = narration::jumped(self, &fresh, went_back) {
             fresh.note(text, Tone::Control);
         }
         *self = fresh;

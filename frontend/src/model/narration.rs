@@ -223,9 +223,9 @@ pub(super) fn recovered_cluster(nodes: usize, seed: u64, term: Term, entries: Lo
 /// since the events in between were not seen one by one. "Jumped ahead to t=2.415 s: S1 is
 /// down; S3 leads term 2; 5 committed entries"; `None` for the same instant with nothing
 /// changed.
-pub(super) fn jumped(before: &ClusterView, after: &ClusterView) -> Option<String> {
+pub(super) fn jumped(before: &ClusterView, after: &ClusterView, went_back: bool) -> Option<String> {
     let when = Fixed(after.time_ms as f64 / 1000.0, 3);
-    let head = if after.time_ms < before.time_ms {
+    let head = if went_back {
         format!("Back to t={when} s")
     } else {
         format!("Jumped ahead to t={when} s")
@@ -261,9 +261,16 @@ pub(super) fn jumped(before: &ClusterView, after: &ClusterView) -> Option<String
             plural(n as u64, "is", "are")
         ));
     }
-    match (before.leader(), after.leader()) {
-        (was, Some(now)) if was != Some(now) => {
-            let term = after.node(now).map_or(Term(0), |n| n.current_term);
+    // The leader and its term: a new leader, or the same one re-elected in a later term.
+    let leading = |view: &ClusterView| {
+        let leader = view.leader()?;
+        Some((
+            leader,
+            view.node(leader).map_or(Term(0), |n| n.current_term),
+        ))
+    };
+    match (leading(before), leading(after)) {
+        (was, Some((now, term))) if was != Some((now, term)) => {
             parts.push(format!("S{now} leads term {term}"));
         }
         (Some(_), None) => parts.push("no leader".to_string()),
@@ -279,8 +286,8 @@ pub(super) fn jumped(before: &ClusterView, after: &ClusterView) -> Option<String
     }
     match parts.is_empty() {
         // The same instant sent again (a question revealed, a page that fell behind): nothing
-        // to tell.
-        true if after.time_ms == before.time_ms => None,
+        // to tell. Going back is always told: the story after that instant was dropped.
+        true if after.time_ms == before.time_ms && !went_back => None,
         true => Some(head),
         false => Some(format!("{head}: {}", parts.join("; "))),
     }
