@@ -15,5 +15,6 @@ pub mod overlays;
 pub mod prediction;
 pub mod reply;
 pub mod ring;
+pub mod ring_messages;
 pub mod safety;
 pub mod timeline;
