@@ -1,7 +1,7 @@
 //! The page's side of history (docs/trace.md): whether the screen shows the live run or an
 //! instant of its past, and the requests behind the timeline — markers, `GET /api/trace/at`,
-//! fork, undo, import, branches (`branches`) and share links (`share`). While the past is shown, live messages update a kept copy
-//! of the live view (so "Back to live" is instant), never the screen. Owns those requests and that
+//! fork, undo and import (`replace`), branches (`branches`) and share links (`share`). While the
+//! past is shown, live messages update a kept copy of the live view (so "Back to live" is instant), never the screen. Owns those requests and that
 //! switch; drawing is `components::timeline`'s, the pure decisions are `timeline`'s, and all Raft
 //! knowledge stays in `model` (a past instant is drawn from its snapshot by the same reducer).
 
@@ -18,9 +18,11 @@ use crate::timeline::{Marker, MarkersReply};
 use crate::ws::Origin;
 
 mod branches;
+mod replace;
 mod share;
 
 pub use branches::Branches;
+use replace::Expected;
 
 /// Least wall time between two marker refreshes while the run goes on: the server re-executes
 /// the run to answer, so a long run is asked less often (see `refresh_markers`).
@@ -29,8 +31,6 @@ const MARKERS_EVERY_MS: f64 = 3_000.0;
 const STORY_MAX: usize = 60;
 /// Attempts at finding an earlier step boundary for "one event back" (1, 2, 4, … events back).
 const BACK_ATTEMPTS: u32 = 6;
-/// Presses of `u` kept while an undo is under way (a held key must not queue a hundred).
-const UNDOS_WAITING_MAX: u32 = 5;
 
 /// A position in the run, as the server's `at`/`fork` routes take it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -106,15 +106,7 @@ pub struct History {
     pub loading: RwSignal<Option<At>>,
     /// A fork, undo or load from this page is under way, and the new run's snapshot has not
     /// come yet: it is taken as a replaced run (`ClusterView::replaced`), not a restart.
-    expect_run: StoredValue<bool>,
-    /// The run expected is this run taken back to an earlier instant (a fork or an undo), not
-    /// another run (a loaded trace, a branch): the story after that instant is then dropped.
-    expect_fork: StoredValue<bool>,
-    /// The server's answer to that fork, undo or load when it came before the new run's
-    /// snapshot (they travel apart): said once the snapshot is taken, so that it is stamped with
-    /// the new run's instant and a fork's trimming of the story (`ClusterView::forget_after`)
-    /// does not take it too.
-    answer_after_run: StoredValue<Option<String>>,
+    expecting: StoredValue<Option<Expected>>,
     /// Wall time and cost of the last marker refresh.
     markers_wall: StoredValue<(f64, f64)>,
 }
@@ -140,9 +132,7 @@ impl History {
             wanted: StoredValue::new(None),
             fetching: StoredValue::new(false),
             loading: RwSignal::new(None),
-            expect_run: StoredValue::new(false),
-            expect_fork: StoredValue::new(false),
-            answer_after_run: StoredValue::new(None),
+            expecting: StoredValue::new(None),
             markers_wall: StoredValue::new((f64::MIN, 0.0)),
         }
     }
@@ -150,16 +140,12 @@ impl History {
     /// A message from the WebSocket: passed on while the live run is shown; while the past is
     /// shown, applied to the kept live view instead (replies and a protocol mismatch pass on).
     pub fn intercept(self, ctx: Ctx, message: ServerMessage) -> Option<ServerMessage> {
-        if self.expect_run.get_value() && self.past.get_untracked().is_none() {
+        let expected = self.expecting.with_value(Option::is_some);
+        if expected && self.past.get_untracked().is_none() {
             if let ServerMessage::Snapshot { snapshot } = message {
-                self.expect_run.set_value(false);
+                let Expected { forked, answer } = self.take_expected().unwrap_or_default();
                 let (time, speed, paused) =
                     (snapshot.time_ms as f64, snapshot.speed, snapshot.paused);
-                let forked = self.expect_fork.get_value();
-                let answer = self
-                    .answer_after_run
-                    .try_update_value(Option::take)
-                    .flatten();
                 ctx.live.change(|v| {
                     v.replaced(snapshot, forked);
                     if let Some(answer) = answer {
@@ -183,7 +169,7 @@ impl History {
                 protocol_version, ..
             } if protocol_version != PROTOCOL_VERSION => Some(message),
             ServerMessage::Hello { snapshot, .. } => {
-                self.expect_run.set_value(false);
+                self.take_expected();
                 self.saved.update_value(|v| match v {
                     Some(v) => {
                         v.resync(snapshot);
@@ -193,15 +179,13 @@ impl History {
                 None
             }
             ServerMessage::Snapshot { snapshot } => {
-                let replaced = self.expect_run.get_value();
-                let forked = self.expect_fork.get_value();
-                self.expect_run.set_value(false);
-                self.saved.update_value(|v| match v {
-                    Some(v) if replaced => v.replaced(snapshot, forked),
-                    Some(v) => {
+                let expected = self.take_expected();
+                self.saved.update_value(|v| match (v, expected) {
+                    (Some(v), Some(expected)) => v.replaced(snapshot, expected.forked),
+                    (Some(v), None) => {
                         v.moved(snapshot);
                     }
-                    None => *v = Some(ClusterView::from_snapshot(snapshot)),
+                    (v @ None, _) => *v = Some(ClusterView::from_snapshot(snapshot)),
                 });
                 None
             }
@@ -431,116 +415,11 @@ impl History {
             self.markers_wall.set_value((started, wall_ms() - started));
         });
     }
-
-    /// "Resume from here": the live cluster becomes the instant shown.
-    pub fn resume_here(self, ctx: Ctx) {
-        let Some(past) = self.past.get_untracked() else {
-            return;
-        };
-        self.replace_run(ctx, "/api/fork", Some(past.at.body()));
-    }
-
-    /// Undo the last action (a fork just before it).
-    pub fn undo(self, ctx: Ctx) {
-        if self.busy.get_untracked() {
-            // `u u` undoes twice: the second press waits for the first undo's answer (the new
-            // run's snapshot may be drawn before it comes).
-            self.undos_waiting
-                .update_value(|n| *n = (*n + 1).min(UNDOS_WAITING_MAX));
-            return;
-        }
-        self.replace_run(ctx, "/api/undo", None);
-    }
-
-    /// Load a trace (a file or a share link): the cluster becomes that run. A refusal changes
-    /// nothing and is shown as the server words it. `then` runs after the answer, told whether
-    /// the run was replaced.
-    pub fn load(self, ctx: Ctx, text: String, then: impl FnOnce(bool) + 'static) {
-        self.replace_run_then(ctx, "/api/trace".to_string(), Some(text), then);
-    }
-
-    fn replace_run(self, ctx: Ctx, url: &str, body: Option<String>) {
-        self.replace_run_then(ctx, url.to_string(), body, |_| {});
-    }
-
-    /// POST something that replaces the live run (fork, undo, load) and show the answer. On
-    /// success the screen returns to live: the server sends the new run's snapshot. `then` runs
-    /// after the answer (after the refusal is shown, on a refusal), told whether it was a success.
-    fn replace_run_then(
-        self,
-        ctx: Ctx,
-        url: String,
-        body: Option<String>,
-        then: impl FnOnce(bool) + 'static,
-    ) {
-        if self.busy.get_untracked() {
-            let text = "wait a moment: the last change to the run is still being made";
-            return ctx.local_error(Origin::History, text.to_string());
-        }
-        self.busy.set(true);
-        self.expect_run.set_value(true);
-        self.expect_fork
-            .set_value(url == "/api/fork" || url == "/api/undo");
-        ctx.clear_reply(Origin::History);
-        spawn_local(async move {
-            let answer = request("POST", &url, body).await;
-            self.busy.set(false);
-            if !matches!(answer, Ok((200, _))) {
-                self.expect_run.set_value(false);
-                self.undos_waiting.set_value(0); // Nothing more to take back after a refusal.
-            }
-            match answer {
-                Ok((200, text)) => {
-                    let message = parse_result::<ForkResult>(&text)
-                        .map(|r| r.message)
-                        .unwrap_or_else(|e| e);
-                    self.back_to_live(ctx);
-                    if self.expect_run.get_value() {
-                        // The new run's snapshot is still on its way: say this after it.
-                        self.answer_after_run.set_value(Some(message.clone()));
-                    } else {
-                        ctx.live.change(|v| v.note(message.clone(), Tone::Control));
-                    }
-                    ctx.replies.update(|r| {
-                        r.insert(Origin::History, Ok(message));
-                    });
-                    self.refresh_markers(true);
-                    self.moves.update(|m| *m += 1);
-                    then(true);
-                    if self.undos_waiting.get_value() > 0 {
-                        self.undos_waiting.update_value(|n| *n -= 1);
-                        self.undo(ctx);
-                    }
-                }
-                Ok((_, text)) => {
-                    ctx.local_error(Origin::History, error_of(&text));
-                    then(false);
-                }
-                Err(e) => {
-                    ctx.local_error(Origin::History, e);
-                    then(false);
-                }
-            }
-        });
-    }
 }
 
 impl Default for History {
     fn default() -> History {
         History::new()
-    }
-}
-
-/// A fork's, an undo's or a load's result: what the server says it did.
-struct ForkResult {
-    message: String,
-}
-
-impl FromJson for ForkResult {
-    fn from_json(json: &Json) -> Result<Self, String> {
-        Ok(ForkResult {
-            message: Fields::of(json, "a fork's result")?.get("message")?,
-        })
     }
 }
 
