@@ -33,8 +33,6 @@ pub const CHECKPOINT_BYTES_MAX: usize = 256 << 20;
 pub struct Timeline {
     /// Replays stopped at `k * every_ms` (k = 0, 1, …, each before the end), in time order.
     checkpoints: Vec<Arc<Replay>>,
-    /// Each checkpoint's memory estimate, in the same order (summed against `bytes_max`).
-    checkpoint_bytes: Vec<usize>,
     /// Virtual time between two checkpoints (doubles as the run grows past `CHECKPOINTS_MAX`
     /// or past `bytes_max`).
     every_ms: u64,
@@ -64,7 +62,6 @@ impl Timeline {
         // Markers are collected apart, so the checkpoints don't each carry a copy.
         let markers = tip.take_markers();
         let mut timeline = Timeline {
-            checkpoint_bytes: vec![tip.sim().log_bytes_estimate()],
             checkpoints: vec![Arc::new(tip.clone())],
             every_ms: every_ms.max(1),
             bytes_max,
@@ -116,8 +113,6 @@ impl Timeline {
             }
             self.tip.run_to(Position::AtMs(next))?;
             self.markers.extend(self.tip.take_markers());
-            self.checkpoint_bytes
-                .push(self.tip.sim().log_bytes_estimate());
             self.checkpoints.push(Arc::new(self.tip.clone()));
             while self.checkpoints.len() > CHECKPOINTS_MAX
                 || (self.checkpoints.len() > 1 && self.bytes() > self.bytes_max)
@@ -126,7 +121,6 @@ impl Timeline {
                 // (k = 0) always stays, so a single checkpoint is the floor.
                 self.every_ms = self.every_ms.saturating_mul(2);
                 keep_even_positions(&mut self.checkpoints);
-                keep_even_positions(&mut self.checkpoint_bytes);
             }
         }
         self.tip.run_to(Position::End)?;
@@ -159,7 +153,10 @@ impl Timeline {
 
     /// The checkpoints' memory, as estimated by [`crate::Sim::log_bytes_estimate`].
     pub fn bytes(&self) -> usize {
-        self.checkpoint_bytes.iter().sum()
+        self.checkpoints
+            .iter()
+            .map(|r| r.sim().log_bytes_estimate())
+            .sum()
     }
 
     /// Virtual time between two checkpoints now.
