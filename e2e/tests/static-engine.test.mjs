@@ -248,6 +248,18 @@ test("a browser whose storage is full says so, and the cluster runs on", async (
   await context.close();
 });
 
+test('an engine whose worker does not load is said across the page, not left silent', async () => {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 720 } });
+  await context.route(/engine-worker-[0-9a-f]{16}\.js$/, (route) => route.abort('connectionfailed'));
+  const page = await context.newPage();
+  await page.goto(url);
+  await until(() => $(page, 'crashed').count(), { what: 'the page to say its engine stopped' });
+  assert.match(await $(page, 'crashed').innerText(),
+    /^The cluster running in this browser stopped \(.+\)\. Reload the page to carry on/);
+  await shot(page, 'static-engine-stopped');
+  await context.close();
+});
+
 test('a saved cluster that is cut short is not recovered in silence: the page says so', async () => {
   // What a full disk or a killed browser can leave: the saved cluster's first half.
   const { context, page, errors } = await openRunning({ viewport: { width: 1280, height: 720 } },

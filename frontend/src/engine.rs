@@ -108,8 +108,19 @@ impl BrowserEngine {
         });
         worker.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
         on_message.forget();
+        // A worker that fails to load, or whose module aborts (a panic), is gone for good: the
+        // page must say so rather than show a cluster that silently stopped.
         let on_error = Closure::<dyn FnMut(JsValue)>::new(move |e: JsValue| {
             web_sys::console::error_2(&"logscope: the engine's worker failed".into(), &e);
+            let why = e
+                .dyn_ref::<web_sys::ErrorEvent>()
+                .map(|e| e.message())
+                .filter(|m| !m.is_empty())
+                .unwrap_or_else(|| "its file did not load".to_string());
+            crate::stopped::show(&format!(
+                "The cluster running in this browser stopped ({why}). Reload the page to carry \
+                 on: it recovers what its servers had synced."
+            ));
         });
         worker.set_onerror(Some(on_error.as_ref().unchecked_ref()));
         on_error.forget();

@@ -4,7 +4,7 @@
 //! and share links), `follow` (follow mode's highlight, the QR code), `math` and `decimal` (the
 //! browser's `Math`, numbers printed without `core`'s float printer) are plain Rust, compiled
 //! and unit-tested natively; everything that touches Leptos or the browser (`app`, `state`,
-//! `live`, `components`, `ws`, `transport`, `sandbox`, `older`, `history`, `http`) lives behind `cfg(target_arch = "wasm32")`,
+//! `live`, `components`, `ws`, `transport`, `sandbox`, `older`, `history`, `http`, `stopped`) lives behind `cfg(target_arch = "wasm32")`,
 //! so native builds never compile Leptos.
 //! `engine` (wasm32 only) is the page's side of the cluster run by the browser itself when no
 //! server answers: a client of the `logscope-engine` crate's Web Worker (engine/), which the page
@@ -44,6 +44,8 @@ pub mod older;
 pub mod sandbox;
 #[cfg(target_arch = "wasm32")]
 pub mod state;
+#[cfg(target_arch = "wasm32")]
+pub mod stopped;
 #[cfg(target_arch = "wasm32")]
 pub mod transport;
 #[cfg(target_arch = "wasm32")]

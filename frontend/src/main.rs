@@ -17,7 +17,10 @@ fn main() {
     };
     std::panic::set_hook(Box::new(|info| {
         console_error_panic_hook::hook(info);
-        show_crash(&info.to_string());
+        logscope_frontend::stopped::show(&format!(
+            "logscope stopped because of a bug ({info}). Reload the page to carry on: \
+             the cluster is kept."
+        ));
     }));
     // index.html's "Loading…" placeholder.
     if let Some(boot) = document.get_element_by_id("boot") {
@@ -25,27 +28,3 @@ fn main() {
     }
     leptos::mount::mount_to_body(logscope_frontend::app::App);
 }
-
-/// After a panic the module is dead (wasm32 aborts): every button would silently do nothing, so
-/// say so across the top of the page. The cluster itself is not lost: it runs on the server, or
-/// recovers from this browser's storage, when the page is reloaded.
-#[cfg(target_arch = "wasm32")]
-fn show_crash(what: &str) {
-    let Some(document) = web_sys::window().and_then(|w| w.document()) else {
-        return;
-    };
-    let (Ok(banner), Some(body)) = (document.create_element("div"), document.body()) else {
-        return;
-    };
-    banner.set_class_name("crashed");
-    let _ = banner.set_attribute("role", "alert");
-    let _ = banner.set_attribute("data-testid", "crashed");
-    banner.set_text_content(Some(&format!(
-        "logscope stopped because of a bug ({what}). Reload the page to carry on: \
-         the cluster is kept."
-    )));
-    let _ = body.prepend_with_node_1(&banner);
-}
-
-#[cfg(not(target_arch = "wasm32"))]
-fn main() {}
