@@ -28,3 +28,6 @@ fn main() {
     }
     leptos::mount::mount_to_body(logscope_frontend::app::App);
 }
+
+#[cfg(not(target_arch = "wasm32"))]
+fn main() {}

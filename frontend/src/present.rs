@@ -54,9 +54,17 @@ pub fn centre_text(view: &ClusterView) -> CentreText {
             stale: None,
         };
     }
+    // Before anyone has stood for election (a new cluster: at 1/100× the first timer takes
+    // 15–30 s to run out), say what the class is waiting for rather than "term 0 · commit 0".
+    let nobody_stood = view.nodes.iter().all(|n| n.current_term == 0);
+    let sub = if leader.is_none() && nobody_stood {
+        "waiting for an election timeout".to_string()
+    } else {
+        format!("term {term} · commit {}", view.commit_index())
+    };
     CentreText {
         title: leader.map_or("no leader".to_string(), |l| format!("S{l} leads")),
-        sub: format!("term {term} · commit {}", view.commit_index()),
+        sub,
         stale,
     }
 }

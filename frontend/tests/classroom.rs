@@ -5,6 +5,7 @@
 mod common;
 
 use common::{entry, snapshot, Feed};
+use logscope_frontend::model::ClusterView;
 use logscope_frontend::present::{centre_text, is_stale_leader};
 use shared::protocol::Event;
 use shared::types::Role;
@@ -194,4 +195,27 @@ fn two_leaders_of_one_term_are_both_leaders() {
     assert_eq!(f.view.leaders_now(), vec![NodeId(3)]);
     assert!(is_stale_leader(&f.view, NodeId(2)));
     assert_eq!(centre_text(&f.view).title, "S3 leads");
+}
+
+#[test]
+fn a_new_cluster_says_what_it_waits_for_until_someone_stands() {
+    let mut f = Feed::new(5);
+    let mut fresh = snapshot(5, 10);
+    for n in &mut fresh.nodes {
+        n.current_term = Term(0);
+    }
+    f.view = ClusterView::from_snapshot(fresh);
+    let centre = centre_text(&f.view);
+    assert_eq!(centre.title, "no leader");
+    assert_eq!(centre.sub, "waiting for an election timeout");
+    // S2's timer ran out: it stands for term 1, which the other four have not seen yet.
+    f.ev(Event::RoleChanged {
+        node: NodeId(2),
+        role: Role::Candidate,
+        term: Term(1),
+        leader_id: None,
+    });
+    let centre = centre_text(&f.view);
+    assert_eq!(centre.title, "no leader");
+    assert_eq!(centre.sub, "term 0 · commit 0");
 }
