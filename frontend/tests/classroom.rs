@@ -207,7 +207,7 @@ fn a_new_cluster_says_what_it_waits_for_until_someone_stands() {
     f.view = ClusterView::from_snapshot(fresh);
     let centre = centre_text(&f.view);
     assert_eq!(centre.title, "no leader");
-    assert_eq!(centre.sub, "waiting for an election timeout");
+    assert_eq!(centre.sub, "election timers running");
     // S2's timer ran out: it stands for term 1, which the other four have not seen yet.
     f.ev(Event::RoleChanged {
         node: NodeId(2),
