@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Writes .br and .gz siblings of the hashed assets in dist/ (wasm, js, css) for the server to
+# Writes .br and .gz siblings of the hashed assets in dist/ (wasm, js, css, the svg icon) for the server to
 # send to browsers that accept them (tower-http's ServeDir picks them by Accept-Encoding).
 # index.html is left alone: its name has no hash, so a stale sibling could outlive a rebuild.
 # Uses the `brotli` and `gzip` commands when they are installed; skips either if not (the
@@ -12,7 +12,7 @@ if ! have brotli && ! have gzip; then
   exit 0
 fi
 shopt -s nullglob
-for f in "$dir"/*.wasm "$dir"/*.js "$dir"/*.css; do
+for f in "$dir"/*.wasm "$dir"/*.js "$dir"/*.css "$dir"/*.svg; do
   if have brotli; then brotli --force --keep --best --output="$f.br" "$f"; fi
   if have gzip; then gzip --force --keep --best "$f"; fi
 done
