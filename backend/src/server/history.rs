@@ -2,7 +2,7 @@
 //! `GET /api/trace/at[/log]`, `GET /api/trace/markers`, `POST /api/fork`, `POST /api/undo`,
 //! `GET /api/trace/branches[/{id}]` and `POST /api/trace/branches/{id}/restore` (docs/api.md).
 //! `at` re-executes the run's trace off the driver's thread, from checkpoints kept (and extended
-//! as the run grows) between requests ([`TimelineCache`]); `markers` asks the driver, which keeps
+//! as the run grows, by [`keep_warm`] every two seconds too) between requests ([`TimelineCache`]); `markers` asks the driver, which keeps
 //! them from the live event stream. Owns their HTTP shapes; must not reach
 //! the simulator except through the driver's handle, nor re-execute anything itself.
 
@@ -250,7 +250,16 @@ async fn timeline(
     {
         return Ok(cached.clone());
     }
-    // Extended in place when no answer still reads it (else a copy: checkpoints are shared).
+    bring_up_to(&mut cache, trace).await
+}
+
+/// The cached timeline brought to `trace`: extended in place when no answer still reads it (else
+/// a copy: checkpoints are shared), built anew when `trace` is another run. Off the driver's
+/// thread; on an error the cache is left empty.
+async fn bring_up_to(
+    cache: &mut Option<Arc<Timeline>>,
+    trace: Trace,
+) -> Result<Arc<Timeline>, ServerError> {
     let cached = cache.take().map(Arc::unwrap_or_clone);
     let built =
         tokio::task::spawn_blocking(move || Timeline::update(cached, trace, CHECKPOINT_EVERY_MS))
@@ -260,6 +269,47 @@ async fn timeline(
     let built = Arc::new(built);
     *cache = Some(built.clone());
     Ok(built)
+}
+
+/// How often [`keep_warm`] looks at the run.
+pub(super) const WARM_EVERY: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Keep the timeline cache up to the live run, a little at a time: `every` ([`WARM_EVERY`]), when no
+/// history question is using the cache and the run has moved, it is extended by what the run
+/// did since (the replay runs ~3 times faster than the live run). Without it the first look at
+/// the past of a long unobserved run (at speed 0: days of virtual time in a minute) re-executed
+/// all of it while the room waited, 17 s in docs/trace.md. Memory stays within the timeline's
+/// own bounds (`CHECKPOINTS_MAX`, `CHECKPOINT_BYTES_MAX`). Returns when `shutdown` is cancelled.
+pub(super) async fn keep_warm(
+    state: AppState,
+    shutdown: tokio_util::sync::CancellationToken,
+    every: std::time::Duration,
+) {
+    let mut every = tokio::time::interval(every);
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = every.tick() => {}
+        }
+        // A question under way is building it already.
+        let Ok(mut cache) = state.inner.timelines.try_lock() else {
+            continue;
+        };
+        let Ok(trace) = state.inner.driver.trace().await else {
+            continue;
+        };
+        if cache
+            .as_ref()
+            .is_some_and(|c| answers::timeline_serves(c, &trace, None))
+        {
+            continue;
+        }
+        if let Err(e) = bring_up_to(&mut cache, trace).await {
+            // The next question rebuilds it and answers with the error itself.
+            tracing::warn!(error = %e.message, "cannot keep the run's timeline up to date");
+        }
+    }
 }
 
 /// `GET /api/trace/at`'s query: a position (as for fork), and `full=true` for every entry of
@@ -379,4 +429,103 @@ async fn markers(
     State(state): State<AppState>,
 ) -> Result<axum::Json<Envelope<Markers>>, ServerError> {
     Ok(ok(state.inner.driver.markers().await?))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::PathBuf;
+    use std::time::{Duration, Instant};
+
+    use shared::sim::SimConfig;
+    use tokio_util::sync::CancellationToken;
+
+    use super::*;
+    use crate::driver::{self, DriverConfig};
+    use crate::server::access::Access;
+    use crate::server::{Limits, PageFiles};
+
+    /// How far the cached timeline reaches (virtual ms), if there is one.
+    async fn cached_end_ms(state: &AppState) -> Option<u64> {
+        let cache = state.inner.timelines.lock().await;
+        cache.as_ref().map(|t| t.trace().end_ms)
+    }
+
+    async fn wait_for(state: &AppState, what: &str, done: impl Fn(Option<u64>) -> bool) -> u64 {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let end = cached_end_ms(state).await;
+            if done(end) {
+                return end.unwrap_or(0);
+            }
+            assert!(
+                Instant::now() < deadline,
+                "timed out waiting for {what} (cache: {end:?})"
+            );
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+
+    #[tokio::test]
+    async fn the_timeline_follows_the_live_run_without_being_asked() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let config = DriverConfig {
+            data_dir: dir.path().join("data"),
+            fresh: true,
+            cluster: SimConfig {
+                nodes: 3,
+                ..SimConfig::default()
+            },
+            speed: 1.0,
+            paused: false,
+            frame_interval: Duration::from_millis(5),
+            ..DriverConfig::default()
+        };
+        let (driver, _, driver_thread) = driver::start(config).await.expect("driver starts");
+        let shutdown = CancellationToken::new();
+        let state = AppState::new(
+            driver.clone(),
+            Limits::default(),
+            shutdown.clone(),
+            PageFiles::Dir(PathBuf::from("dist")),
+            Access::new("token".into(), false, &[]),
+            10,
+            None,
+        );
+        assert_eq!(
+            cached_end_ms(&state).await,
+            None,
+            "nothing built before it runs"
+        );
+        let warm = tokio::spawn(keep_warm(
+            state.clone(),
+            shutdown.clone(),
+            Duration::from_millis(20),
+        ));
+        // No history question is asked: the cache is built, then extended as the run goes on.
+        let first = wait_for(&state, "a timeline of the run", |e| {
+            e.is_some_and(|e| e >= 200)
+        })
+        .await;
+        wait_for(&state, "the timeline to grow with the run", |e| {
+            e.is_some_and(|e| e >= first + 200)
+        })
+        .await;
+        // And it is the live run's: a question now is answered from it (nothing to re-execute
+        // but the last few ms).
+        let trace = driver.trace().await.expect("the run's trace");
+        let timeline = timeline(&state, Some(Position::AtMs(first))).await.unwrap();
+        assert!(timeline.trace().end_ms <= trace.end_ms);
+        assert!(answers::timeline_serves(
+            &timeline,
+            &trace,
+            Some(Position::AtMs(first))
+        ));
+        shutdown.cancel();
+        tokio::time::timeout(Duration::from_secs(10), warm)
+            .await
+            .expect("keep_warm returns on shutdown")
+            .unwrap();
+        driver.shutdown().await;
+        driver_thread.join().await;
+    }
 }

@@ -329,6 +329,11 @@ pub async fn serve(config: ServerConfig) -> Result<ServerHandle, ServeError> {
         token_required.then(|| viewer_url(local_addr)),
     );
     let lessons = state.inner.lessons.clone();
+    tokio::spawn(history::keep_warm(
+        state.clone(),
+        shutdown.clone(),
+        history::WARM_EVERY,
+    ));
     let app = router(state, &config);
     // Waiting requests are answered at once when shutdown begins, so they don't hold it up.
     // And a driver that stops on its own (a bug) takes the server down with it, loudly, rather
