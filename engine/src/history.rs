@@ -31,9 +31,19 @@ pub(super) struct History {
     /// Runs set aside, oldest first: `(id, why, its trace)`.
     branches: VecDeque<(u64, Reason, Trace)>,
     next_branch_id: u64,
-    /// Checkpoints of the run last asked about (rebuilt when it no longer answers).
-    timeline: Option<Timeline>,
+    /// Checkpoints of the run last asked about (rebuilt when it no longer answers), kept up
+    /// with a paced run by [`Session::keep_warm`].
+    pub(super) timeline: Option<Timeline>,
+    /// Wall time (ms) of the last [`Session::keep_warm`].
+    warmed_at_ms: f64,
 }
+
+/// How often (wall ms) [`Session::keep_warm`] extends the timeline.
+const WARM_EVERY_MS: f64 = 2_000.0;
+
+/// Most virtual time [`Session::keep_warm`] re-executes at once (in the worker's only thread: a
+/// few tens of ms of wasm). More is left to the first question, as before.
+const WARM_GROWTH_MAX_MS: u64 = 30_000;
 
 /// A trace re-executed to an instant, under the checker, ready to run on from there.
 pub(super) struct Replayed {
@@ -241,6 +251,32 @@ impl Session {
             .find(|(b, _, _)| *b == id)
             .map(|(_, _, trace)| trace.clone())
             .ok_or_else(|| Refusal::NotFound(format!("there is no branch {id}")))
+    }
+
+    /// Every [`WARM_EVERY_MS`] of a paced run, extend the timeline by what the run did since (a
+    /// few virtual seconds at most), so the first look at its past finds it built rather than
+    /// re-executing the whole run while the page waits (about a second for half an hour).
+    /// Not at speed 0, nor after a stretch of it: re-executing that would hold up the worker's
+    /// only thread; the next question builds it then, as before, and warming goes on from there.
+    pub(super) fn keep_warm(&mut self, wall_ms: f64) {
+        if self.paused || self.speed == 0.0 || wall_ms - self.history.warmed_at_ms < WARM_EVERY_MS {
+            return;
+        }
+        self.history.warmed_at_ms = wall_ms;
+        let trace = self.sim.trace();
+        let cached = self.history.timeline.as_ref();
+        if cached.is_some_and(|t| answers::timeline_serves(t, &trace, None)) {
+            return;
+        }
+        // Re-executed from its end when the cache is this run's (else from the start).
+        let same_run =
+            cached.filter(|t| answers::timeline_serves(t, &trace, Some(Position::AtMs(0))));
+        let from_ms = same_run.map_or(0, |t| t.trace().end_ms);
+        if trace.end_ms.saturating_sub(from_ms) > WARM_GROWTH_MAX_MS {
+            return;
+        }
+        let cached = self.history.timeline.take();
+        self.history.timeline = Timeline::update(cached, trace, CHECKPOINT_EVERY_MS).ok();
     }
 
     /// The checkpoints of the run so far, covering `position` (built again when needed).

@@ -236,6 +236,7 @@ impl Session {
         if wall_ms - self.last_clock >= CLOCK_INTERVAL_MS {
             self.send_clock(wall_ms);
         }
+        self.keep_warm(wall_ms);
         std::mem::take(&mut self.out)
     }
 
