@@ -278,6 +278,16 @@ fn undo_steps_over_refused_commands() {
     assert!(!up(&s, leader), "the restart is undone");
 }
 
+/// Tick `s` frame by frame for `ms` of wall time from `wall`; the wall time reached.
+fn frames_for(s: &mut Session, mut wall: f64, ms: f64) -> f64 {
+    let until = wall + ms;
+    while wall < until {
+        wall += FRAME_INTERVAL_MS;
+        s.tick(wall);
+    }
+    wall
+}
+
 /// How far the timeline kept between questions reaches, if there is one.
 fn warm_end_ms(s: &Session) -> Option<u64> {
     s.history.timeline.as_ref().map(|t| t.trace().end_ms)
@@ -288,18 +298,19 @@ fn a_paced_run_keeps_its_timeline_warm_and_speed_0_does_not() {
     let (mut s, mut wall, _) = recorded_run();
     // Nobody has asked about the past: two seconds of wall time later the timeline is there
     // anyway, and reaches (nearly) the end of the run.
-    for _ in 0..(2_500.0 / FRAME_INTERVAL_MS) as usize {
-        wall += FRAME_INTERVAL_MS;
-        s.tick(wall);
-    }
+    wall = frames_for(&mut s, wall, 2_500.0);
     let end = warm_end_ms(&s).expect("a timeline built without a question");
-    assert!(end + 2_500 >= s.sim().now_ms(), "{end} is far behind {}", s.sim().now_ms());
+    assert!(
+        end + 2_500 >= s.sim().now_ms(),
+        "{end} is far behind {}",
+        s.sim().now_ms()
+    );
     // It grows with the run.
-    for _ in 0..(2_500.0 / FRAME_INTERVAL_MS) as usize {
-        wall += FRAME_INTERVAL_MS;
-        s.tick(wall);
-    }
-    assert!(warm_end_ms(&s).expect("still there") > end, "the timeline grew");
+    wall = frames_for(&mut s, wall, 2_500.0);
+    assert!(
+        warm_end_ms(&s).expect("still there") > end,
+        "the timeline grew"
+    );
     // At speed 0 the worker's thread is the run's: no re-executing behind its back, also not
     // once it is paced again after more than the warming takes at once.
     let before = warm_end_ms(&s);
@@ -320,20 +331,21 @@ fn a_paced_run_keeps_its_timeline_warm_and_speed_0_does_not() {
     }
     assert_eq!(warm_end_ms(&s), before, "not warmed at speed 0");
     speed(&mut s, wall, 1.0);
-    for _ in 0..(2_500.0 / FRAME_INTERVAL_MS) as usize {
-        wall += FRAME_INTERVAL_MS;
-        s.tick(wall);
-    }
-    assert_eq!(warm_end_ms(&s), before, "a long stretch is left to the first question");
+    wall = frames_for(&mut s, wall, 2_500.0);
+    assert_eq!(
+        warm_end_ms(&s),
+        before,
+        "a long stretch is left to the first question"
+    );
     // Which builds it (a question about an instant the old timeline does not reach), and
     // warming goes on from there.
     let recent = format!("api/trace/at?at_ms={}", s.sim().now_ms() - 100);
     let (status, _) = ask(&mut s, "GET", &recent, None, wall);
     assert_eq!(status, 200);
     let asked = warm_end_ms(&s).expect("built by the question");
-    for _ in 0..(2_500.0 / FRAME_INTERVAL_MS) as usize {
-        wall += FRAME_INTERVAL_MS;
-        s.tick(wall);
-    }
-    assert!(warm_end_ms(&s).expect("kept") > asked, "warming goes on after the question");
+    frames_for(&mut s, wall, 2_500.0);
+    assert!(
+        warm_end_ms(&s).expect("kept") > asked,
+        "warming goes on after the question"
+    );
 }

@@ -145,6 +145,24 @@ impl Default for DriverConfig {
     }
 }
 
+#[cfg(test)]
+impl DriverConfig {
+    /// The in-crate tests' cluster: three fresh servers under `dir`, paced in 5 ms frames.
+    pub(crate) fn three_nodes_for_tests(dir: &std::path::Path, paused: bool) -> DriverConfig {
+        DriverConfig {
+            data_dir: dir.join("data"),
+            fresh: true,
+            cluster: SimConfig {
+                nodes: 3,
+                ..SimConfig::default()
+            },
+            paused,
+            frame_interval: Duration::from_millis(5),
+            ..DriverConfig::default()
+        }
+    }
+}
+
 /// Why the driver could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum DriverError {

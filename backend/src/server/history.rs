@@ -436,7 +436,6 @@ mod tests {
     use std::path::PathBuf;
     use std::time::{Duration, Instant};
 
-    use shared::sim::SimConfig;
     use tokio_util::sync::CancellationToken;
 
     use super::*;
@@ -469,16 +468,8 @@ mod tests {
     async fn the_timeline_follows_the_live_run_without_being_asked() {
         let dir = tempfile::tempdir().expect("temp dir");
         let config = DriverConfig {
-            data_dir: dir.path().join("data"),
-            fresh: true,
-            cluster: SimConfig {
-                nodes: 3,
-                ..SimConfig::default()
-            },
             speed: 1.0,
-            paused: false,
-            frame_interval: Duration::from_millis(5),
-            ..DriverConfig::default()
+            ..DriverConfig::three_nodes_for_tests(dir.path(), false)
         };
         let (driver, _, driver_thread) = driver::start(config).await.expect("driver starts");
         let shutdown = CancellationToken::new();

@@ -11,7 +11,6 @@ use futures_channel::mpsc;
 use futures_util::StreamExt;
 use serde_json::{json, Value};
 use shared::protocol::{ClientCommand, PROTOCOL_VERSION};
-use shared::sim::SimConfig;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
@@ -54,16 +53,8 @@ impl Harness {
     ) -> Harness {
         let dir = tempfile::tempdir().expect("temp dir");
         let config = DriverConfig {
-            data_dir: dir.path().join("data"),
-            fresh: true,
-            cluster: SimConfig {
-                nodes: 3,
-                ..SimConfig::default()
-            },
-            paused: true,
-            frame_interval: Duration::from_millis(5),
             broadcast_capacity,
-            ..DriverConfig::default()
+            ..DriverConfig::three_nodes_for_tests(dir.path(), true)
         };
         let (driver, _, driver_thread) = driver::start(config).await.expect("driver starts");
         let shutdown = CancellationToken::new();
