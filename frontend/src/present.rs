@@ -58,7 +58,13 @@ pub fn centre_text(view: &ClusterView) -> CentreText {
     // 15–30 s to run out), say what the class is waiting for rather than "term 0 · commit 0".
     let nobody_stood = view.nodes.iter().all(|n| n.current_term == 0);
     let sub = if leader.is_none() && nobody_stood {
-        "election timers running".to_string()
+        // Paused, no timer runs: say only that no one has stood yet.
+        if view.paused {
+            "no election yet"
+        } else {
+            "election timers running"
+        }
+        .to_string()
     } else {
         format!("term {term} · commit {}", view.commit_index())
     };

@@ -208,6 +208,13 @@ fn a_new_cluster_says_what_it_waits_for_until_someone_stands() {
     let centre = centre_text(&f.view);
     assert_eq!(centre.title, "no leader");
     assert_eq!(centre.sub, "election timers running");
+    f.view.paused = true;
+    assert_eq!(
+        centre_text(&f.view).sub,
+        "no election yet",
+        "paused, no timer runs"
+    );
+    f.view.paused = false;
     // S2's timer ran out: it stands for term 1, which the other four have not seen yet.
     f.ev(Event::RoleChanged {
         node: NodeId(2),
