@@ -23,6 +23,10 @@ if grep -qE "((href|content)=\"|')/[A-Za-z]" "$out/index.html"; then
   grep -nE "((href|content)=\"|')/[A-Za-z]" "$out/index.html" >&2
   exit 1
 fi
+# No server ever answers next to a static site: the page is told so, and runs the cluster
+# itself without asking `api/health` first (a 404 in every visitor's console).
+sed -i 's#^</head>#<meta name="logscope-static" content="no server: the page runs the cluster itself">\n</head>#' "$out/index.html"
+grep -q 'name="logscope-static"' "$out/index.html" || { echo "[static] no </head> line in $out/index.html" >&2; exit 1; }
 # One module, which both index.html and the worker script load.
 shopt -s nullglob
 modules=("$out"/*.wasm)

@@ -62,7 +62,7 @@ test('a scenario opens from the picker, asks, and the reveal runs it and says wh
   await shot(page, 'lesson-ask');
   await $('lesson-reveal').click();
   await until(() => $('lesson-why').count(), { what: 'the why after the reveal' });
-  assert.equal(await $('lesson-verdict').innerText(), 'Not quite: the answer is S1.');
+  assert.equal(await $('lesson-verdict').innerText(), 'Not quite. The answer: S1.');
   assert.match(await $('lesson-why').innerText(), /S1's timer fires first/);
   // The cluster ran to the outcome: S1 is drawn as leader.
   await until(() => page.locator('[data-testid=node-1][data-role=leader]').count(), { what: 'S1 drawn as leader' });

@@ -69,7 +69,11 @@ async function openRunning(contextOptions, prepare = async () => {}) {
 }
 
 test('with no server the page runs the cluster itself, and a reload recovers what was synced', async () => {
-  const { context, page, errors } = await openRunning({ viewport: { width: 1280, height: 720 } });
+  const asked = [];
+  const { context, page, errors } = await openRunning({ viewport: { width: 1280, height: 720 } },
+    async (c) => c.on('request', (r) => asked.push(new URL(r.url()).pathname)));
+  // The site says it has no server (scripts/build-static.sh): the page does not ask for one.
+  assert.deepEqual(asked.filter((p) => p.includes('/api/')), [], 'no API request to the static host');
   assert.equal(await $(page, 'conn').getAttribute('data-engine'), 'browser');
   // The engine answers the timeline's and the lessons' routes (below) as a server would.
   await until(() => $(page, 'timeline').count(), { what: 'the timeline' });
@@ -182,7 +186,7 @@ test('with no server a whole scenario runs in the browser: predict, reveal, next
     if (await $(page, 'lesson-reveal').count()) {
       await $(page, 'lesson-choice-0').click();
       await $(page, 'lesson-reveal').click();
-    } else if (await $(page, 'lesson-next').isEnabled()) {
+    } else if (await $(page, 'lesson-next').count() && await $(page, 'lesson-next').isEnabled()) {
       await $(page, 'lesson-next').click();
     } else {
       break;
@@ -194,6 +198,9 @@ test('with no server a whole scenario runs in the browser: predict, reveal, next
   const progress = await page.locator('[data-testid=lesson-panel] h2 .hint').innerText();
   const [, step, steps] = progress.match(/Step (\d+) of (\d+)/);
   assert.equal(step, steps, `at the last step (${progress})`);
+  // The last stop says so, rather than offer a Next that cannot be pressed.
+  assert.equal(await $(page, 'lesson-next').count(), 0, 'no Next at the end');
+  assert.match(await $(page, 'lesson-end').innerText(), /^The end of this lesson\./);
   assert.ok(headings.includes("The leader's first entry"), JSON.stringify(headings));
   // The cluster at the end is the lesson's: its second step committed "add 5".
   await until(() => committed(page, 'add 5'), { what: '"add 5" committed' });

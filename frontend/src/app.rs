@@ -56,6 +56,9 @@ fn handle_server_message(ctx: Ctx, message: ServerMessage) {
             {
                 ctx.live.change(|v| v.note_recovered_in_browser());
             }
+            if !connected {
+                ctx.forget_replies_about_the_run();
+            }
             if kind == Resync::NewCluster {
                 // The old run's answers ("appended as entry 7") are about a cluster that is gone.
                 ctx.replies

@@ -84,7 +84,8 @@ impl LessonView {
         let right = q.choices.get(answer)?;
         Some(match picked {
             Some(p) if p == answer => format!("Right: {right}."),
-            Some(_) => format!("Not quite: the answer is {right}."),
+            // Not "the answer is {right}": a choice can be a sentence of its own ("The leader …").
+            Some(_) => format!("Not quite. The answer: {right}."),
             None => format!("The answer: {right}."),
         })
     }
@@ -201,7 +202,7 @@ mod tests {
         let v: LessonView = read_reply(&text).unwrap();
         assert!(v.can_next() && v.can_back());
         assert_eq!(v.verdict(Some(1)).unwrap(), "Right: S2.");
-        assert_eq!(v.verdict(Some(0)).unwrap(), "Not quite: the answer is S2.");
+        assert_eq!(v.verdict(Some(0)).unwrap(), "Not quite. The answer: S2.");
         assert_eq!(v.verdict(None).unwrap(), "The answer: S2.");
     }
 

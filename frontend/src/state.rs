@@ -199,6 +199,25 @@ impl Ctx {
         });
     }
 
+    /// The run shown was replaced (a fork, an undo, a loaded trace, a lesson's step, another
+    /// page's change): the answers about the old run's requests, servers and links ("S2
+    /// appended the entry at index 6") no longer describe it. The reset dialog's and the
+    /// timeline's own answers stay: they are about the replacing.
+    pub fn forget_replies_about_the_run(&self) {
+        self.replies.update(|r| {
+            r.retain(|origin, _| {
+                !matches!(
+                    origin,
+                    Origin::Append
+                        | Origin::Node
+                        | Origin::Network
+                        | Origin::Message
+                        | Origin::Keyboard
+                )
+            })
+        });
+    }
+
     /// Clear the message next to a control.
     pub fn clear_reply(&self, origin: Origin) {
         self.replies.update(|r| {

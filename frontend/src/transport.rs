@@ -108,6 +108,19 @@ fn asked_for() -> Option<EngineKind> {
         })
 }
 
+/// The static site (scripts/build-static.sh) says in its index.html that no server is there:
+/// asking `api/health` anyway only logged a 404 in every visitor's console.
+fn static_site() -> bool {
+    web_sys::window()
+        .and_then(|w| w.document())
+        .and_then(|d| {
+            d.query_selector("meta[name=logscope-static]")
+                .ok()
+                .flatten()
+        })
+        .is_some()
+}
+
 /// True when a logscope server answers `api/health` next to this page (a static host answers
 /// 404, or a page that is not JSON).
 async fn server_answers() -> bool {
@@ -123,6 +136,7 @@ pub fn open(handlers: Handlers, ready: impl FnOnce(Transport, EngineKind) + 'sta
     wasm_bindgen_futures::spawn_local(async move {
         let mut kind = match asked_for() {
             Some(kind) => kind,
+            None if static_site() => EngineKind::Browser,
             None if server_answers().await => EngineKind::Server,
             None => EngineKind::Browser,
         };

@@ -205,7 +205,10 @@ pub fn ClientPanel() -> impl IntoView {
                 </select>
                 <button class="btn primary" type="submit" data-testid="append-submit">"Append"</button>
             </form>
-            {move || parse_error().map(|e| view! { <p class="reply error" data-testid="parse-error">{e}</p> })}
+            // Once Append was clicked on it, the same sentence is the reply's: shown once.
+            {move || parse_error()
+                .filter(|_| !ctx.replies.with(|r| matches!(r.get(&Origin::Append), Some(Err(_)))))
+                .map(|e| view! { <p class="reply error" data-testid="parse-error">{e}</p> })}
             <ReplyLine origin=Origin::Append/>
             <div class="quick">
                 {QUICK.iter().map(|q| {
@@ -280,7 +283,8 @@ pub fn NetworkPanel() -> impl IntoView {
                         {format!("S{id}")}
                     </button>
                 </For>
-                <button class="btn primary" class:attention=faults data-testid="heal"
+                // The main action only when something is cut (then ringed too).
+                <button class="btn" class:primary=faults class:attention=faults data-testid="heal"
                     on:click=move |_| ctx.send(ClientCommand::Heal, Origin::Network)>"Heal network"</button>
             </div>
             <div class="row-buttons split">

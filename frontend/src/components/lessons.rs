@@ -219,6 +219,9 @@ pub fn LessonPicker() -> impl IntoView {
     }
 }
 
+/// Widest window with the one-column layout (style.css, `max-width: 1100px`).
+const ONE_COLUMN_MAX_PX: f64 = 1100.0;
+
 /// The open lesson: heading, caption, the question, and the buttons to move on.
 #[component]
 pub fn LessonPanel() -> impl IntoView {
@@ -233,10 +236,35 @@ pub fn LessonPanel() -> impl IntoView {
             // A sandbox is the student's own: the class's lesson goes on without it.
             .filter(|_| ctx.engine.get().has_lessons())
     };
+    // A lesson just opened on a one-column page (a phone, a narrow window): the panel is below
+    // the ring, out of sight, and the page only looked paused. Bring it into view, once per
+    // lesson (not at each step: the reader may be looking at the ring).
+    let opened = Memo::new(move |_| v().map(|v| (v.name, v.title)));
+    Effect::new(move |previous: Option<Option<(String, String)>>| {
+        let now = opened.get();
+        let narrow = web_sys::window()
+            .and_then(|w| w.inner_width().ok())
+            .and_then(|w| w.as_f64())
+            .is_some_and(|w| w <= ONE_COLUMN_MAX_PX);
+        if now.is_some() && previous.is_some_and(|p| p != now) && narrow {
+            request_animation_frame(|| {
+                if let Some(panel) = web_sys::window().and_then(|w| w.document()).and_then(|d| {
+                    d.query_selector("[data-testid=lesson-panel]")
+                        .ok()
+                        .flatten()
+                }) {
+                    panel.scroll_into_view_with_bool(true);
+                }
+            });
+        }
+        now
+    });
     view! {
         {move || v().map(|v| {
             let asking = v.asking();
             let (can_back, can_next) = (v.can_back(), v.can_next());
+            // The last stop: no greyed-out Next to wonder about; the panel says it is over.
+            let at_end = !asking && !can_next;
             let verdict = move || l.open.get().and_then(|v| v.verdict(l.picked.get()));
             let question = v.question.clone().map(|q| {
                 let why = q.why.clone();
@@ -268,6 +296,12 @@ pub fn LessonPanel() -> impl IntoView {
                         <p class="lesson-caption" data-testid="lesson-caption">{v.caption.clone()}</p>
                     })}
                     {question}
+                    {at_end.then(|| view! {
+                        <p class="lesson-end" data-testid="lesson-end">
+                            "The end of this lesson. Close it and the cluster stays as it is: \
+                             Resume lets it run on."
+                        </p>
+                    })}
                     <div class="lesson-buttons">
                         <button class="btn" data-testid="lesson-back" disabled=move || !can_back || l.busy.get()
                             on:click=move |_| l.post("/api/lesson/back".into(), None)>"Back"</button>
@@ -277,13 +311,16 @@ pub fn LessonPanel() -> impl IntoView {
                                     title="Run the step and show the answer"
                                     on:click=move |_| l.post("/api/lesson/reveal".into(), None)>"Reveal"</button>
                             }.into_any()
-                        } else {
+                        } else if !at_end {
                             view! {
                                 <button class="btn primary" data-testid="lesson-next" disabled=move || !can_next || l.busy.get()
                                     on:click=move |_| l.post("/api/lesson/next".into(), None)>"Next"</button>
                             }.into_any()
+                        } else {
+                            ().into_any()
                         }}
-                        <button class="btn" data-testid="lesson-close" on:click=move |_| l.close()>"Close"</button>
+                        <button class="btn" class:primary=at_end data-testid="lesson-close"
+                            on:click=move |_| l.close()>"Close"</button>
                     </div>
                     {move || l.error.get().filter(|_| !l.picker.get()).map(|e| view! {
                         <p class="lesson-error" role="alert">{e}</p>

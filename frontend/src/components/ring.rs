@@ -129,7 +129,10 @@ fn CentreInfo(ring: Memo<Ring>) -> impl IntoView {
     let text = Memo::new(move |_| {
         let _ = ctx.live.leader.get();
         ctx.live
-            .read(&[Part::AllNodes, Part::Committed, Part::Control], centre_text)
+            .read(
+                &[Part::AllNodes, Part::Committed, Part::Control],
+                centre_text,
+            )
             .unwrap_or_default()
     });
     let paused = move || ctx.live.paused.get();

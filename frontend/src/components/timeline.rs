@@ -223,7 +223,12 @@ pub fn Timeline() -> impl IntoView {
                         </span>
                     </Show>
                 </div>
-                <span class="tl-end">{move || format_instant(span())}</span>
+                // The run's end as the clock has it: the track's span follows the markers,
+                // which are asked for every few seconds, and the label lagged the clock by as
+                // much (a student read "t=0.0 s" next to a clock at 2.6 s).
+                <span class="tl-end" data-testid="track-end">
+                    {move || format_instant(span().max(ctx.now.get() as u64))}
+                </span>
             </div>
             <div class="timeline-tools">
                 <button class="btn chip" data-testid="undo" disabled=busy

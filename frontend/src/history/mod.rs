@@ -154,6 +154,7 @@ impl History {
                 });
                 ctx.clock
                     .update_value(|c| c.reset(time, wall_ms(), speed, paused));
+                ctx.forget_replies_about_the_run();
                 // Message ids start again in the new run.
                 if matches!(ctx.selection.get_untracked(), Selection::Message(_)) {
                     ctx.selection.set(Selection::None);
