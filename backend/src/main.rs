@@ -112,8 +112,9 @@ struct Cli {
     lesson: Option<PathBuf>,
 
     /// The presenter's secret (letters, digits, '-' and '_'). Default: a random one, printed in
-    /// the presenter URL. Needed for every command when --bind is not a loopback address, or
-    /// whenever --token is given.
+    /// the presenter URL and kept in the data directory's `presenter-token` file, so a restart
+    /// keeps the presenter's link (delete the file for a new one). Needed for every command when
+    /// --bind is not a loopback address, or whenever --token is given.
     #[arg(long, value_parser = parse_token)]
     token: Option<String>,
 
@@ -140,11 +141,7 @@ enum Sub {
 }
 
 fn parse_token(s: &str) -> Result<String, String> {
-    if s.len() < 8
-        || !s
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-    {
+    if !server::is_token(s) {
         return Err("the token must be at least 8 letters, digits, '-' or '_'".into());
     }
     Ok(s.to_owned())

@@ -160,3 +160,42 @@ async fn with_a_token_only_the_presenter_controls_and_viewers_watch() {
         .await;
     server.stop().await;
 }
+
+#[tokio::test]
+async fn a_restarted_server_keeps_the_presenters_token_from_its_data_directory() {
+    let first = TestServer::start(Options::default()).await;
+    let token = first.handle.token().to_string();
+    assert!(backend::server::is_token(&token), "{token}");
+    let dir = first.stop_keeping_dir().await;
+    let file = dir.path().join("data").join(backend::server::TOKEN_FILE);
+    assert_eq!(std::fs::read_to_string(&file).unwrap().trim(), token);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&file).unwrap().permissions().mode();
+        assert_eq!(
+            mode & 0o077,
+            0,
+            "the token file is its owner's only ({mode:o})"
+        );
+    }
+    // The presenter's open page and printed link still work after a restart.
+    let again = TestServer::start_in(dir, Options::default()).await;
+    assert_eq!(again.handle.token(), token);
+    let dir = again.stop_keeping_dir().await;
+    // A damaged file is replaced by a new token; a given --token wins and changes no file.
+    std::fs::write(&file, "no").unwrap();
+    let fresh = TestServer::start_in(dir, Options::default()).await;
+    let new_token = fresh.handle.token().to_string();
+    assert_ne!(new_token, token);
+    assert!(backend::server::is_token(&new_token));
+    let dir = fresh.stop_keeping_dir().await;
+    let given = Options {
+        token: Some(TOKEN.to_string()),
+        ..Options::default()
+    };
+    let with_token = TestServer::start_in(dir, given).await;
+    assert_eq!(with_token.handle.token(), TOKEN);
+    assert_eq!(std::fs::read_to_string(&file).unwrap().trim(), new_token);
+    with_token.stop().await;
+}

@@ -46,6 +46,7 @@ test('a viewer sees no controls, and its keys and raw WebSocket commands are ref
   const viewer = await open(backend.url);
   await $(viewer, 'viewer-bar').waitFor();
   assert.match(await $(viewer, 'viewer-bar').innerText(), /watching the presenter's cluster \(read-only\)/);
+  assert.equal(await $(viewer, 'stale-presenter-link').count(), 0, 'a student link is not a stale presenter link');
   for (const id of ['pause', 'step', 'speed', 'reset-open', 'append-input', 'append-submit', 'heal', 'isolate-1',
     'undo', 'lessons-open', 'break-raft']) {
     assert.equal(await $(viewer, id).isVisible(), false, `${id} is hidden from a viewer`);
@@ -91,6 +92,15 @@ test('a viewer sees no controls, and its keys and raw WebSocket commands are ref
   assert.equal(raw.ok, false);
   assert.match(raw.error, /read-only \(a viewer\)/);
   await viewer.context().close();
+  assert.deepEqual(errors, []);
+});
+
+test('a presenter link the server does not take says so, rather than leave the presenter read-only in silence', async () => {
+  errors = [];
+  const stale = await open(`${backend.url}/?token=an-older-token-1`);
+  await $(stale, 'viewer-bar').waitFor();
+  assert.match(await $(stale, 'stale-presenter-link').innerText(), /presenter link it printed/);
+  await stale.context().close();
   assert.deepEqual(errors, []);
 });
 

@@ -151,6 +151,44 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     std::hint::black_box(diff) == 0
 }
 
+/// The file in the data directory that keeps the presenter's token across restarts.
+pub const TOKEN_FILE: &str = "presenter-token";
+
+/// True for a token the server takes: at least 8 letters, digits, '-' or '_'.
+pub fn is_token(text: &str) -> bool {
+    text.len() >= 8
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+/// The presenter's token when none is given: the one an earlier start kept in `data_dir`, so
+/// that a restarted server (a crash, a laptop lid, a new cluster with --fresh) still takes the
+/// presenter's open page and printed link; else a new random one, kept there for the next
+/// start, readable by its owner only. A damaged file is replaced. Deleting the file gives the
+/// next start a new token.
+pub(crate) fn kept_token(data_dir: &std::path::Path) -> std::io::Result<String> {
+    use std::io::Write;
+    let path = data_dir.join(TOKEN_FILE);
+    match std::fs::read_to_string(&path) {
+        Ok(text) if is_token(text.trim()) => return Ok(text.trim().to_string()),
+        Ok(_) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(e),
+    }
+    let token = random_token()?;
+    let tmp = data_dir.join(format!("{TOKEN_FILE}.tmp"));
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options.open(&tmp)?;
+    file.write_all(format!("{token}\n").as_bytes())?;
+    file.sync_all()?;
+    std::fs::rename(&tmp, &path)?;
+    Ok(token)
+}
+
 /// A fresh random token: 128 bits from the OS, as hex.
 pub(crate) fn random_token() -> std::io::Result<String> {
     use std::io::Read;

@@ -38,7 +38,7 @@ use tower_http::trace::TraceLayer;
 use crate::driver::{
     self, CommandError, DriverConfig, DriverHandle, DriverThread, Input, StartInfo,
 };
-pub use access::Role;
+pub use access::{is_token, Role, TOKEN_FILE};
 pub(crate) use error::ServerError;
 pub use limits::Limits;
 
@@ -91,8 +91,8 @@ pub enum ServeError {
     /// The driver (data directory, cluster settings) could not start.
     #[error(transparent)]
     Driver(#[from] driver::DriverError),
-    /// No token was given and none could be drawn.
-    #[error("cannot draw a random presenter token: {0}")]
+    /// No token was given, and none could be read from the data directory or drawn and kept.
+    #[error("cannot read or keep the presenter token (the data directory's {TOKEN_FILE}): {0}")]
     Token(std::io::Error),
     /// The address could not be bound.
     #[error("cannot listen on {addr}: {source}")]
@@ -293,11 +293,20 @@ impl AppState {
 
 /// Start the driver and the server. Returns once the port is bound.
 pub async fn serve(config: ServerConfig) -> Result<ServerHandle, ServeError> {
-    let token = match &config.token {
-        Some(t) => t.clone(),
-        None => access::random_token().map_err(ServeError::Token)?,
-    };
     let (driver, start_info, driver_thread) = driver::start(config.driver.clone()).await?;
+    // Read (or made) once the driver holds the data directory's lock.
+    let token = match &config.token {
+        Some(t) => Ok(t.clone()),
+        None => access::kept_token(&config.driver.data_dir),
+    };
+    let token = match token {
+        Ok(token) => token,
+        Err(e) => {
+            driver.shutdown().await;
+            driver_thread.join().await;
+            return Err(ServeError::Token(e));
+        }
+    };
     let listener = match TcpListener::bind(config.bind).await {
         Ok(l) => l,
         Err(source) => {

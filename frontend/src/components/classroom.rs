@@ -167,8 +167,23 @@ fn ViewerBar() -> impl IntoView {
             apply(ctx, &view);
         }
     };
+    // A page opened with a presenter link that this server does not take (it was started with
+    // another --token, or its data directory's token file was deleted): say so, or the
+    // presenter is left wondering why every key is refused.
+    let stale_link = web_sys::window().map(|w| w.location()).is_some_and(|l| {
+        crate::present::has_presenter_token(
+            &l.search().unwrap_or_default(),
+            &l.hash().unwrap_or_default(),
+        )
+    });
     view! {
         <div class="classroom-bar viewer-bar" data-testid="viewer-bar" role="status">
+            {stale_link.then(|| view! {
+                <span class="notice stale-link" data-testid="stale-presenter-link">
+                    "This presenter link is not the server's: open the presenter link it printed \
+                     when it started."
+                </span>
+            })}
             <span class="notice">"You are watching the presenter's cluster (read-only)"</span>
             {move || if ctx.following.get() {
                 view! {
