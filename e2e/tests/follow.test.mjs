@@ -66,9 +66,17 @@ test('a viewer sees no controls, and its keys and raw WebSocket commands are ref
   await viewer.keyboard.press('Space');
   await $(viewer, 'error-playback').waitFor();
   assert.match(await $(viewer, 'error-playback').innerText(), /read-only/);
+  // Said for a few seconds, then gone (the toast covered the story until clicked).
+  await until(async () => (await $(viewer, 'key-error').count()) === 0
+    && (await $(viewer, 'error-playback').count()) === 0, { what: 'the refusals to go by themselves', timeoutMs: 15000 });
   // The help must not pause the presenter's run.
   await viewer.keyboard.press('?');
   await $(viewer, 'help').waitFor();
+  // It lists what a viewer can do: no key that changes the cluster, no "pauses the run".
+  const help = await $(viewer, 'help').innerText();
+  assert.doesNotMatch(help, /crash the leader|pause \/ resume|pauses the run/);
+  assert.match(help, /presenter view/);
+  await $(viewer, 'help-viewer').waitFor();
   const health = await (await fetch(`${backend.url}/api/health`)).json();
   assert.equal(health.paused, false, "a viewer's help leaves the run going");
   assert.equal(health.nodes_up, 5, 'nothing was crashed');

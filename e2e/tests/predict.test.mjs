@@ -94,6 +94,9 @@ test('a viewer answers the question, the presenter sees the tally live and the r
   await $(viewer, 'viewer-question').waitFor();
   assert.match(await $(viewer, 'viewer-question').innerText(), /Which server will become the first leader\?/);
   assert.equal(await $(viewer, 'lesson-reveal').count(), 0);
+  // The step's text as the projector shows it, so a student at the back reads along.
+  assert.match(await $(viewer, 'viewer-lesson').innerText(), /First election\s+Step 1 of 2/);
+  assert.equal(await text(viewer, 'viewer-lesson-heading'), await text(presenter, 'lesson-heading'));
   await until(async () => (await text(presenter, 'tally-summary')) === '0 of 1 answered',
     { what: 'the presenter to count one viewer' });
 
@@ -124,6 +127,8 @@ test('a viewer answers the question, the presenter sees the tally live and the r
   // The next step asks nothing: the card goes away.
   await $(presenter, 'lesson-next').click();
   await until(async () => (await $(viewer, 'viewer-question').count()) === 0, { what: 'the card to go' });
+  await until(async () => /Step 2 of 2/.test(await $(viewer, 'viewer-lesson').innerText()), { what: 'the step on the viewer' });
   await $(presenter, 'lesson-close').click();
+  await until(async () => (await $(viewer, 'viewer-lesson').count()) === 0, { what: 'the lesson to close on the viewer' });
   assert.deepEqual(errors, []);
 });

@@ -34,6 +34,9 @@ fn wall_ms() -> f64 {
         .unwrap_or(0.0)
 }
 
+/// How long a refused key or playback click stays said.
+const ERROR_SHOWN_FOR: std::time::Duration = std::time::Duration::from_secs(6);
+
 fn handle_server_message(ctx: Ctx, message: ServerMessage) {
     let wall = wall_ms();
     classroom::on_message(ctx, &message);
@@ -50,7 +53,19 @@ fn handle_server_message(ctx: Ctx, message: ServerMessage) {
             ctx.version_mismatch.set(None);
             ctx.safety.update(|s| s.load(snapshot.safety.clone()));
             let (time, speed, paused) = (snapshot.time_ms as f64, snapshot.speed, snapshot.paused);
-            let kind = ctx.live.load(snapshot, connected);
+            let kind = match ctx.engine.get_untracked() {
+                // The sandbox's one `Hello`: the class's run forked at the instant shown, run
+                // by this browser. Neither a reconnection ("resynchronised with the server")
+                // nor a restart: the class's story up to that instant stays, then says so.
+                EngineKind::Sandbox { at_ms } if connected => {
+                    ctx.live.change(|v| {
+                        v.replaced(snapshot, true);
+                        v.note(crate::present::sandbox_notice(at_ms), Tone::Control);
+                    });
+                    Resync::Same
+                }
+                _ => ctx.live.load(snapshot, connected),
+            };
             if ctx.live.snapshots.get_untracked() == 1
                 && matches!(ctx.engine.get_untracked(), EngineKind::Browser)
             {
@@ -285,6 +300,30 @@ pub fn App() -> impl IntoView {
             .with(|r| r.get(&Origin::Keyboard).cloned())
             .and_then(|r| r.err())
     };
+    // A refused key or playback click ("read-only", "no leader to crash") is said for a few
+    // seconds, then goes: left up, the toast covered the story for as long as nobody clicked it.
+    for origin in [Origin::Keyboard, Origin::Playback] {
+        let error = move || {
+            ctx.replies
+                .with(|r| r.get(&origin).cloned())
+                .and_then(|r| r.err())
+        };
+        Effect::new(move |_| {
+            if let Some(shown) = error() {
+                set_timeout(
+                    move || {
+                        let still = ctx.replies.with_untracked(
+                            |r| matches!(r.get(&origin), Some(Err(e)) if *e == shown),
+                        );
+                        if still {
+                            ctx.clear_reply(origin);
+                        }
+                    },
+                    ERROR_SHOWN_FOR,
+                );
+            }
+        });
+    }
 
     view! {
         <div class="app" class:presenter=move || ctx.presenter.get() data-testid="app"

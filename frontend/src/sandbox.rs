@@ -96,6 +96,8 @@ fn take_over(ctx: Ctx, history: Option<History>, engine: BrowserEngine, at_ms: u
         history.forget_past(ctx);
     }
     ctx.following.set(false);
+    // The projector's layout (followed from the presenter) hides the controls a sandbox is for.
+    ctx.presenter.set(false);
     ctx.sandbox_busy.set(false);
     ctx.sandbox_status.set(None);
     ctx.engine.set(EngineKind::Sandbox { at_ms });

@@ -207,6 +207,7 @@ fn ViewerBar() -> impl IntoView {
                 <span class="sandbox-status" data-testid="sandbox-status" role="status">{text}</span>
             })}
         </div>
+        <crate::components::lessons::ViewerLesson/>
         <ViewerQuestion/>
     }
 }

@@ -330,3 +330,29 @@ pub fn LessonPanel() -> impl IntoView {
         })}
     }
 }
+
+/// A viewer's page (a student's): the lesson's step as the projector shows it — title, step,
+/// heading and caption — so a student at the back can read along. No buttons: the presenter
+/// moves the lesson; the question, when there is one, is the card under it
+/// (components::prediction).
+#[component]
+pub fn ViewerLesson() -> impl IntoView {
+    let l = use_lessons();
+    let ctx = use_ctx();
+    move || {
+        let viewer = ctx.role.get() == Some(ConnectionRole::Viewer);
+        let v = l
+            .open
+            .get()
+            .filter(|_| viewer && ctx.engine.get().has_lessons())?;
+        Some(view! {
+            <section class="viewer-lesson" data-testid="viewer-lesson" aria-label="The lesson">
+                <p class="viewer-lesson-title">{v.title.clone()} " " <span class="hint">{v.progress()}</span></p>
+                <h3 class="lesson-heading" data-testid="viewer-lesson-heading">{v.heading.clone()}</h3>
+                {(!v.caption.is_empty()).then(|| view! {
+                    <p class="lesson-caption" data-testid="viewer-lesson-caption">{v.caption.clone()}</p>
+                })}
+            </section>
+        })
+    }
+}

@@ -12,27 +12,42 @@ use crate::ws::ConnState;
 use shared::types::Term;
 
 /// Keyboard shortcuts, listed once here and handled in `app` (the timeline's in
-/// `components::timeline`).
-pub const SHORTCUTS: [(&str, &str); 14] = [
-    ("space  or  .", "pause / resume"),
-    ("s", "step: advance to the next event"),
-    ("+  /  −", "faster / slower (one notch of the speed scale)"),
-    ("c", "client request to the leader (the append box's text)"),
-    ("k", "crash the leader (or restart a crashed server)"),
-    ("p", "presenter view: large text, all on one screen"),
-    ("?", "this help (pauses the run while open)"),
-    ("Esc", "close panels, clear the highlight"),
-    ("Enter", "on a focused server: open its panel"),
-    ("[  /  ]", "timeline: one event back / forward in the past"),
-    (",", "one event back (while paused, or in the past)"),
+/// `components::timeline`): `(key, what it does, changes the cluster)`. A viewer's page (a
+/// student's) lists only the keys that do not change the cluster: the others are refused there.
+pub const SHORTCUTS: [(&str, &str, bool); 14] = [
+    ("space  or  .", "pause / resume", true),
+    ("s", "step: advance to the next event", true),
+    (
+        "+  /  −",
+        "faster / slower (one notch of the speed scale)",
+        true,
+    ),
+    (
+        "c",
+        "client request to the leader (the append box's text)",
+        true,
+    ),
+    ("k", "crash the leader (or restart a crashed server)", true),
+    ("p", "presenter view: large text, all on one screen", false),
+    ("?", "this help", false),
+    ("Esc", "close panels, clear the highlight", false),
+    ("Enter", "on a focused server: open its panel", false),
+    (
+        "[  /  ]",
+        "timeline: one event back / forward in the past",
+        false,
+    ),
+    (",", "one event back (while paused, or in the past)", false),
     (
         "u  or  Ctrl+Z",
         "undo the last action (the run is kept as a branch)",
+        true,
     ),
-    ("Esc", "in the past: back to live"),
+    ("Esc", "in the past: back to live", false),
     (
         "r",
         "in the past: resume from here (the live run is kept as a branch)",
+        true,
     ),
 ];
 
@@ -40,6 +55,7 @@ pub const SHORTCUTS: [(&str, &str); 14] = [
 #[component]
 pub fn HelpOverlay() -> impl IntoView {
     let ctx = use_ctx();
+    let viewer = move || ctx.role.get() == Some(shared::protocol::ConnectionRole::Viewer);
     view! {
         <Show when=move || ctx.help_open.get()>
             <div class="overlay" on:click=move |_| ctx.set_help(false)>
@@ -47,17 +63,43 @@ pub fn HelpOverlay() -> impl IntoView {
                     on:click=|ev| ev.stop_propagation()>
                     <h2>"Keyboard"</h2>
                     <table class="keys">
-                        {SHORTCUTS.iter().map(|(k, what)| view! {
-                            <tr><td><kbd>{*k}</kbd></td><td>{*what}</td></tr>
-                        }).collect_view()}
+                        {move || {
+                            let viewer = viewer();
+                            SHORTCUTS
+                                .iter()
+                                .filter(move |(_, _, changes)| !(viewer && *changes))
+                                .map(move |(k, what, _)| {
+                                    // The presenter's help pauses the run while open; a
+                                    // viewer's leaves the class's run alone.
+                                    let what = if *k == "?" && !viewer {
+                                        "this help (pauses the run while open)"
+                                    } else {
+                                        *what
+                                    };
+                                    view! { <tr><td><kbd>{*k}</kbd></td><td>{what}</td></tr> }
+                                })
+                                .collect_view()
+                        }}
                     </table>
                     <h2>"Mouse and touch"</h2>
-                    <ul class="help-list">
-                        <li>"Tap a server for its state and actions: crash, restart, power loss, time out, isolate, send it a request."</li>
-                        <li>"Tap a moving message to see its fields and drop it (the run pauses while you look)."</li>
-                        <li>"Tap a line between two servers to cut that link; tap again to restore it."</li>
-                        <li>"Tap a sentence under \u{201c}What happened\u{201d} to highlight what it is about."</li>
-                    </ul>
+                    {move || if viewer() {
+                        view! {
+                            <ul class="help-list" data-testid="help-viewer">
+                                <li>"You are watching the presenter's cluster: tap a server or a moving message to see its state; nothing you do changes the class's run."</li>
+                                <li>"Tap a sentence under \u{201c}What happened\u{201d} to highlight what it is about."</li>
+                                <li>"\u{201c}Try it yourself\u{201d} copies the cluster into this browser, for you to crash, cut and break."</li>
+                            </ul>
+                        }.into_any()
+                    } else {
+                        view! {
+                            <ul class="help-list">
+                                <li>"Tap a server for its state and actions: crash, restart, power loss, time out, isolate, send it a request."</li>
+                                <li>"Tap a moving message to see its fields and drop it (the run pauses while you look)."</li>
+                                <li>"Tap a line between two servers to cut that link; tap again to restore it."</li>
+                                <li>"Tap a sentence under \u{201c}What happened\u{201d} to highlight what it is about."</li>
+                            </ul>
+                        }.into_any()
+                    }}
                     <div class="dialog-buttons">
                         <button class="btn primary" data-testid="help-close" on:click=move |_| ctx.set_help(false)>"Close"</button>
                     </div>

@@ -160,8 +160,15 @@ pub fn Timeline() -> impl IntoView {
                     } else {
                         "— the live run goes on meanwhile"
                     }}</span>
+                    // A student who leaves the presenter's instant for the live run is no
+                    // longer following (the bar says so, and offers to follow again).
                     <button class="btn" data-testid="back-to-live"
-                        on:click=move |_| history.back_to_live(ctx)>"Back to live"</button>
+                        on:click=move |_| {
+                            if ctx.role.get_untracked() == Some(shared::protocol::ConnectionRole::Viewer) {
+                                ctx.following.set(false);
+                            }
+                            history.back_to_live(ctx)
+                        }>"Back to live"</button>
                     <button class="btn primary" data-testid="resume-here" disabled=busy
                         title="Make the live cluster this instant (r; the run after it is kept as a branch)"
                         on:click=move |_| history.resume_here(ctx)>"Resume from here"</button>

@@ -202,8 +202,8 @@ pub(super) fn new_cluster(nodes: usize, seed: u64, log_model: LogModel) -> Strin
         "A new cluster: {}, seed {seed}, the log holds {}",
         count(nodes as u64, "server", "servers"),
         match log_model {
-            LogModel::Command => "requests (\"add 5\")",
-            LogModel::State => "state changes (\"value = 5\")",
+            LogModel::Command => "requests, such as \"add 5\"",
+            LogModel::State => "state changes, such as \"value = 5\"",
         }
     )
 }
