@@ -57,7 +57,10 @@ pub fn ViewerQuestion() -> impl IntoView {
                     <button class="btn chip answer" data-testid=format!("answer-{i}")
                         aria-pressed=row.picked.to_string() disabled=!open
                         on:click=move |_| answer(ctx, question, i)>{row.label.clone()}</button>
-                    {row.right.then(|| view! { <span class="right-mark" data-testid="answer-right">"✓ right"</span> })}
+                    // In every row (hidden but the right one's), so each row's bar starts in
+                    // the same column: the right row alone had it, and its bar was the widest.
+                    <span class="right-mark" data-testid=row.right.then_some("answer-right")
+                        aria-hidden=(!row.right).then_some("true")>"✓ right"</span>
                     {bar}
                 </li>
             }
