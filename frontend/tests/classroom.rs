@@ -160,7 +160,10 @@ fn a_cluster_recovered_from_disk_is_not_announced_as_new() {
     assert_eq!(kind, logscope_frontend::model::Resync::Recovered);
     assert!(!f.said("A new cluster"));
     assert!(f.said(
-        "The server restarted and recovered the cluster from its disks: 3 servers, seed 7, up to term 4, 1 entry"
+        "The server restarted and recovered the cluster from its disks: 3 servers, seed 7, up to term 4, 1 entry. \
+         Every server started again from what it had synced, crashed ones too, and the network is \
+         whole again; commit indexes are volatile, so entries show as committed again once a leader \
+         commits"
     ));
     assert!(f.said("S1 crashed"), "the story goes on");
 

@@ -50,21 +50,26 @@ pub fn ViewerQuestion() -> impl IntoView {
         let p = ctx.prediction.get();
         let v = p.view.clone()?;
         let (open, question) = (v.open, v.question);
-        let rows = p.rows().into_iter().enumerate().map(|(i, row)| {
-            let bar = bar(&row);
-            view! {
-                <li class="answer-row" class:right=row.right class:picked=row.picked>
-                    <button class="btn chip answer" data-testid=format!("answer-{i}")
-                        aria-pressed=row.picked.to_string() disabled=!open
-                        on:click=move |_| answer(ctx, question, i)>{row.label.clone()}</button>
-                    // In every row (hidden but the right one's), so each row's bar starts in
-                    // the same column: the right row alone had it, and its bar was the widest.
-                    <span class="right-mark" data-testid=row.right.then_some("answer-right")
-                        aria-hidden=(!row.right).then_some("true")>"✓ right"</span>
-                    {bar}
-                </li>
-            }
-        }).collect_view();
+        let rows = p
+            .rows()
+            .into_iter()
+            .enumerate()
+            .map(|(i, row)| {
+                let bar = bar(&row);
+                view! {
+                    <li class="answer-row" class:right=row.right class:picked=row.picked>
+                        <button class="btn chip answer" data-testid=format!("answer-{i}")
+                            aria-pressed=row.picked.to_string() disabled=!open
+                            on:click=move |_| answer(ctx, question, i)>{row.label.clone()}</button>
+                        // In every row (hidden but the right one's), so each row's bar starts in
+                        // the same column: the right row alone had it, and its bar was the widest.
+                        <span class="right-mark" data-testid=row.right.then_some("answer-right")
+                            aria-hidden=(!row.right).then_some("true")>"✓ right"</span>
+                        {bar}
+                    </li>
+                }
+            })
+            .collect_view();
         Some(view! {
             <section class="viewer-question" data-testid="viewer-question" aria-label="The presenter asks">
                 <p class="question-text">{v.text.clone()}</p>

@@ -212,7 +212,9 @@ pub(super) fn new_cluster(nodes: usize, seed: u64, log_model: LogModel) -> Strin
 pub(super) fn recovered_cluster(nodes: usize, seed: u64, term: Term, entries: LogIndex) -> String {
     format!(
         "The server restarted and recovered the cluster from its disks: {}, seed {seed}, up to \
-         term {term}, {}",
+         term {term}, {}. Every server started again from what it had synced, crashed ones \
+         too, and the network is whole again; commit indexes are volatile, so entries show as \
+         committed again once a leader commits",
         count(nodes as u64, "server", "servers"),
         count(entries.get(), "entry", "entries")
     )
