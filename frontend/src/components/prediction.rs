@@ -28,6 +28,18 @@ pub(crate) fn answer(ctx: Ctx, question: u64, choice: usize) {
 }
 
 /// A choice's count and bar (when the tally is shown).
+/// Each row drawn by `draw(index, row, its count and bar)`: the viewer's answers and the
+/// presenter's tally.
+fn each_row<V: IntoView>(
+    rows: Vec<Row>,
+    draw: impl Fn(usize, &Row, AnyView) -> V,
+) -> impl IntoView {
+    rows.iter()
+        .enumerate()
+        .map(|(i, row)| draw(i, row, bar(row).into_any()))
+        .collect_view()
+}
+
 fn bar(row: &Row) -> impl IntoView {
     row.count.map(|count| {
         view! {
@@ -50,26 +62,20 @@ pub fn ViewerQuestion() -> impl IntoView {
         let p = ctx.prediction.get();
         let v = p.view.clone()?;
         let (open, question) = (v.open, v.question);
-        let rows = p
-            .rows()
-            .into_iter()
-            .enumerate()
-            .map(|(i, row)| {
-                let bar = bar(&row);
-                view! {
-                    <li class="answer-row" class:right=row.right class:picked=row.picked>
-                        <button class="btn chip answer" data-testid=format!("answer-{i}")
-                            aria-pressed=row.picked.to_string() disabled=!open
-                            on:click=move |_| answer(ctx, question, i)>{row.label.clone()}</button>
-                        // In every row (hidden but the right one's), so each row's bar starts in
-                        // the same column: the right row alone had it, and its bar was the widest.
-                        <span class="right-mark" data-testid=row.right.then_some("answer-right")
-                            aria-hidden=(!row.right).then_some("true")>"✓ right"</span>
-                        {bar}
-                    </li>
-                }
-            })
-            .collect_view();
+        let rows = each_row(p.rows(), |i, row, bar| {
+            view! {
+                <li class="answer-row" class:right=row.right class:picked=row.picked>
+                    <button class="btn chip answer" data-testid=format!("answer-{i}")
+                        aria-pressed=row.picked.to_string() disabled=!open
+                        on:click=move |_| answer(ctx, question, i)>{row.label.clone()}</button>
+                    // In every row (hidden but the right one's), so each row's bar starts in
+                    // the same column: the right row alone had it, and its bar was the widest.
+                    <span class="right-mark" data-testid=row.right.then_some("answer-right")
+                        aria-hidden=(!row.right).then_some("true")>"✓ right"</span>
+                    {bar}
+                </li>
+            }
+        });
         Some(view! {
             <section class="viewer-question" data-testid="viewer-question" aria-label="The presenter asks">
                 <p class="question-text">{v.text.clone()}</p>
@@ -98,20 +104,14 @@ pub fn PresenterTally() -> impl IntoView {
         if alone && ctx.viewer_url.with(Option::is_none) {
             return None;
         }
-        let rows = p
-            .rows()
-            .into_iter()
-            .enumerate()
-            .map(|(i, row)| {
-                let bar = bar(&row);
-                view! {
-                    <li class="tally-row" class:right=row.right data-testid=format!("tally-{i}")>
-                        <span class="tally-label">{row.label.clone()}</span>
-                        {bar}
-                    </li>
-                }
-            })
-            .collect_view();
+        let rows = each_row(p.rows(), |i, row, bar| {
+            view! {
+                <li class="tally-row" class:right=row.right data-testid=format!("tally-{i}")>
+                    <span class="tally-label">{row.label.clone()}</span>
+                    {bar}
+                </li>
+            }
+        });
         Some(view! {
             <div class="tally" data-testid="tally" aria-label="The room's answers">
                 <p class="tally-summary" data-testid="tally-summary">{summary}</p>
