@@ -1,6 +1,6 @@
 //! Lessons on the page: the "Lessons" button of the top bar, the picker (built-in lessons and a
-//! teacher's file), and the lesson panel (caption, Back/Next, the question to predict, Reveal
-//! and the why). Talks to the lesson routes (docs/api.md) through `http::request`: the server's, or
+//! teacher's file), the lesson panel (caption, Back/Next, the question to predict, Reveal and
+//! the why), and on a student's page the step as the projector shows it (`ViewerLesson`). Talks to the lesson routes (docs/api.md) through `http::request`: the server's, or
 //! the in-browser engine's when the page runs its own cluster; the cluster itself arrives as any
 //! other run's messages. Owns only what the panel shows; what a reply means is in
 //! `crate::lesson` (tested natively).
