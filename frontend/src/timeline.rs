@@ -135,7 +135,12 @@ pub fn story(markers: &[Marker], until_ms: u64, max: usize) -> Vec<Narration> {
             id: STORY_ID_BASE + i as u64,
             seq: 0,
             time_ms: m.at_ms,
-            text: m.text.clone(),
+            // An input is what someone did ("crash S1"); the events after it say what came of
+            // it ("S1 crashed"). Said as such, the two do not read as one thing told twice.
+            text: match m.kind {
+                MarkerKind::Input { .. } => format!("Action: {}", m.text),
+                _ => m.text.clone(),
+            },
             focus: match m.kind {
                 MarkerKind::Leader { node, .. } => Focus::Node(node),
                 _ => Focus::None,

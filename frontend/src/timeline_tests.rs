@@ -129,7 +129,7 @@ fn the_story_of_the_past_is_told_from_markers_newest_first_up_to_the_instant() {
     let m = markers(&reply);
     let told = story(&m, 1_500, 10);
     let texts: Vec<&str> = told.iter().map(|n| n.text.as_str()).collect();
-    assert_eq!(texts, ["crash S1", "S1 became leader of term 1"]);
+    assert_eq!(texts, ["Action: crash S1", "S1 became leader of term 1"]);
     assert_eq!(told[1].time_ms, 300);
     assert_eq!(told[1].tone, Tone::Leader);
     assert_eq!(told[1].focus, Focus::Node(NodeId(1)));
