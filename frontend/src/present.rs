@@ -4,7 +4,7 @@
 //! Plain functions of the view model and of the page's address, unit-tested natively; must not
 //! change the model or touch the browser.
 
-use shared::types::{LogIndex, NodeId};
+use shared::types::{LogIndex, NodeId, Role};
 
 use crate::model::ClusterView;
 
@@ -72,6 +72,41 @@ pub fn centre_text(view: &ClusterView) -> CentreText {
         title: leader.map_or("no leader".to_string(), |l| format!("S{l} leads")),
         sub,
         stale,
+    }
+}
+
+/// The centre's line under the title while the class waits for an election timer, counted down
+/// in wall-clock seconds at the current speed: at 1/100× a timer of 150–300 ms takes 15–30 s to
+/// run out, and a room should see that something is coming (and that the speed slider brings it
+/// sooner). `now_ms` is the animated virtual time. `None` (keep `centre_text`'s line) when a
+/// leader leads, someone is already standing, the run is paused or at full speed, or no timer is
+/// due.
+pub fn timeout_countdown(view: &ClusterView, now_ms: f64) -> Option<String> {
+    if view.paused || view.speed <= 0.0 || view.leader().is_some() {
+        return None;
+    }
+    let standing = view.nodes.iter().any(|n| n.up && n.role == Role::Candidate);
+    if standing {
+        return None;
+    }
+    let due_ms = view
+        .nodes
+        .iter()
+        .filter(|n| n.up)
+        .filter_map(|n| n.election_deadline_ms)
+        .min()?;
+    let left_ms = due_ms as f64 - now_ms;
+    if left_ms <= 0.0 {
+        return None;
+    }
+    let wall_s = (left_ms / view.speed / 1000.0).ceil() as u64;
+    if view.nodes.iter().all(|n| n.current_term == 0) {
+        Some(format!("first timeout in {wall_s} s"))
+    } else {
+        Some(format!(
+            "term {} · next timeout in {wall_s} s",
+            view.majority_term()
+        ))
     }
 }
 

@@ -6,7 +6,7 @@ mod common;
 
 use common::{entry, snapshot, Feed};
 use logscope_frontend::model::ClusterView;
-use logscope_frontend::present::{centre_text, is_stale_leader};
+use logscope_frontend::present::{centre_text, is_stale_leader, timeout_countdown};
 use shared::protocol::Event;
 use shared::types::Role;
 use shared::{LogIndex, NodeId, Term};
@@ -228,4 +228,71 @@ fn a_new_cluster_says_what_it_waits_for_until_someone_stands() {
     let centre = centre_text(&f.view);
     assert_eq!(centre.title, "no leader");
     assert_eq!(centre.sub, "term 0 · commit 0");
+}
+
+#[test]
+fn the_wait_for_an_election_timer_is_counted_down_in_wall_seconds() {
+    let mut fresh = snapshot(3, 10);
+    for (n, due_ms) in fresh.nodes.iter_mut().zip([420, 260, 390]) {
+        n.current_term = Term(0);
+        n.election_deadline_ms = Some(due_ms);
+    }
+    let mut f = Feed::new(3);
+    f.view = ClusterView::from_snapshot(fresh);
+    // At 1/100×, S2's timer (due at 260 ms, 160 ms from now) runs out in 16 s of wall time.
+    assert_eq!(
+        timeout_countdown(&f.view, 100.0).as_deref(),
+        Some("first timeout in 16 s")
+    );
+    // Partway through a second, it is rounded up: never "in 0 s" while it still runs.
+    assert_eq!(
+        timeout_countdown(&f.view, 255.5).as_deref(),
+        Some("first timeout in 1 s")
+    );
+    f.view.speed = 0.1;
+    assert_eq!(
+        timeout_countdown(&f.view, 100.0).as_deref(),
+        Some("first timeout in 2 s")
+    );
+    // A crashed server's timer does not run.
+    f.ev(Event::NodeCrashed { node: NodeId(2) });
+    assert_eq!(
+        timeout_countdown(&f.view, 100.0).as_deref(),
+        Some("first timeout in 3 s"),
+        "S3's, due at 390 ms"
+    );
+    // Paused, at full speed, or overdue (its event is on its way): the usual line.
+    f.view.paused = true;
+    assert_eq!(timeout_countdown(&f.view, 100.0), None);
+    f.view.paused = false;
+    f.view.speed = 0.0;
+    assert_eq!(timeout_countdown(&f.view, 100.0), None);
+    f.view.speed = 0.01;
+    assert_eq!(timeout_countdown(&f.view, 500.0), None);
+    // Someone stands: the class watches the votes, not a timer.
+    f.ev(Event::RoleChanged {
+        node: NodeId(3),
+        role: Role::Candidate,
+        term: Term(1),
+        leader_id: None,
+    });
+    assert_eq!(timeout_countdown(&f.view, 100.0), None);
+    // S3 wins; later the leader is gone and the others wait again, in term 1.
+    f.ev(Event::RoleChanged {
+        node: NodeId(3),
+        role: Role::Leader,
+        term: Term(1),
+        leader_id: Some(NodeId(3)),
+    });
+    follow(&mut f, 1, 1, Some(3));
+    assert_eq!(timeout_countdown(&f.view, 100.0), None, "a leader leads");
+    f.ev(Event::NodeCrashed { node: NodeId(3) });
+    f.ev(Event::TimerReset {
+        node: NodeId(1),
+        election_deadline_ms: 600,
+    });
+    assert_eq!(
+        timeout_countdown(&f.view, 300.0).as_deref(),
+        Some("term 1 · next timeout in 30 s")
+    );
 }

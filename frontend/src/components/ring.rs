@@ -11,7 +11,7 @@ use shared::types::{NodeId, Role, Term};
 use crate::layout::{term_colour, term_text_colour, Ring, CUT_MARK_R, PAUSE_BADGE, RING_VIEW};
 use crate::live::Part;
 use crate::model::{link_blocked, link_cut, FlightLook, Focus, GhostLook};
-use crate::present::centre_text;
+use crate::present::{centre_text, timeout_countdown};
 use crate::state::{use_ctx, Ctx, Selection};
 
 use super::ring_messages::{GhostGlyph, MessageGlyph};
@@ -98,12 +98,14 @@ pub fn ClusterRing() -> impl IntoView {
                     "Connecting to the logscope server…"
                 </text>
             }>
-                <CentreInfo ring/>
                 <g class="links">
                     <For each=pairs key=|p| *p let:pair>
                         <Link a=pair.0 b=pair.1 ring/>
                     </For>
                 </g>
+                // Over the links, so that no line runs through the words (its halo hides them);
+                // under the messages, which a class follows across the middle.
+                <CentreInfo ring/>
                 <g class="nodes">
                     <For each=move || NodeId::all(n.get()) key=|id| *id let:id>
                         <NodeGlyph id ring/>
@@ -135,6 +137,16 @@ fn CentreInfo(ring: Memo<Ring>) -> impl IntoView {
             )
             .unwrap_or_default()
     });
+    // Recomputed every frame (the animated clock) but changes once a second.
+    let countdown = Memo::new(move |_| {
+        let now_ms = ctx.now.get();
+        ctx.live
+            .read(&[Part::AllNodes, Part::Control], |v| {
+                timeout_countdown(v, now_ms)
+            })
+            .flatten()
+    });
+    let sub = move || countdown.get().unwrap_or_else(|| text.get().sub);
     let paused = move || ctx.live.paused.get();
     let show = move || ring.get().n > 1;
     // The warning about a stale leader, in two lines so that it fits inside the ring.
@@ -159,8 +171,8 @@ fn CentreInfo(ring: Memo<Ring>) -> impl IntoView {
                 <text class="centre-title" x=fixed(c, 1) y=fixed(c - 8.0, 1) text-anchor="middle" data-testid="centre-leader">
                     {move || text.get().title}
                 </text>
-                <text class="centre-sub" x=fixed(c, 1) y=fixed(c + 20.0, 1) text-anchor="middle">
-                    {move || text.get().sub}
+                <text class="centre-sub" x=fixed(c, 1) y=fixed(c + 20.0, 1) text-anchor="middle" data-testid="centre-sub">
+                    {sub}
                 </text>
                 {move || stale_lines().map(|(a, b)| view! {
                     <text class="centre-stale" x=fixed(c, 1) y=fixed(c + 46.0, 1) text-anchor="middle" data-testid="centre-stale">
