@@ -31,17 +31,18 @@ pub fn TopBar() -> impl IntoView {
         Some(v) => format_speed(snap_speed(speed_from_slider(v))),
         None => format_speed(speed()),
     };
+    // Three pieces that wrap between them, never inside one ("seed" and its number together).
     let meta = move || {
         ctx.live.read(&[Part::Cluster], |v| {
-            format!(
-                "{} servers · seed {} · log {}",
-                v.nodes.len(),
-                v.seed,
-                match v.log_model {
-                    LogModel::Command => "requests",
-                    LogModel::State => "state changes",
-                }
-            )
+            let model = match v.log_model {
+                LogModel::Command => "requests",
+                LogModel::State => "state changes",
+            };
+            [
+                format!("{} servers", v.nodes.len()),
+                format!("seed {}", v.seed),
+                format!("log {model}"),
+            ]
         })
     };
     view! {
@@ -87,7 +88,13 @@ pub fn TopBar() -> impl IntoView {
                 </label>
                 <crate::components::auto_pause::AutoPauseToggle/>
             </div>
-            <div class="meta" data-testid="meta">{meta}</div>
+            <div class="meta" data-testid="meta">
+                {move || meta().map(|pieces| {
+                    // A no-break space before the dot: a line may end after it, never start with it.
+                    let [a, b, c] = pieces;
+                    view! { <span>{a}</span>"\u{a0}· "<span>{b}</span>"\u{a0}· "<span>{c}</span> }
+                })}
+            </div>
             <div class="topbar-right">
                 // Lessons are staged by the server, or by the browser's own engine (not a sandbox's).
                 <Show when=move || ctx.engine.get().has_lessons()>

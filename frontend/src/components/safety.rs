@@ -33,6 +33,21 @@ pub fn SafetyPanel() -> impl IntoView {
                     "checked live, every step"
                 }}</span>
             </h2>
+            // What the presenter's strip says when the six names do not fit on its one line
+            // (frontend/style.css): the count, with the names in its tooltip.
+            <p class="safety-summary" data-testid="safety-summary" title=move || {
+                rows().into_iter().map(|(name, _)| name).collect::<Vec<_>>().join(", ")
+            }>
+                <span class="light" aria-hidden="true">"●"</span>
+                {move || {
+                    let n = rows().len();
+                    if broken() {
+                        format!("Safety: all {n} properties hold so far (rules broken on purpose)")
+                    } else {
+                        format!("Safety: all {n} properties hold, checked every step")
+                    }
+                }}
+            </p>
             <ul class="safety-rows">
                 {move || rows().into_iter().map(|(name, holds)| {
                     let testid = format!("safety-{}", name.replace(' ', "-"));
