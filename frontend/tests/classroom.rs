@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{entry, snapshot, Feed};
+use common::{entry, fresh_snapshot, snapshot, Feed};
 use logscope_frontend::model::ClusterView;
 use logscope_frontend::present::{centre_text, is_stale_leader, timeout_countdown};
 use shared::protocol::Event;
@@ -138,7 +138,7 @@ fn a_new_cluster_starts_a_new_story() {
     f.ev(Event::NodeCrashed { node: NodeId(1) });
     assert!(f.said("S1 crashed"));
     // "New cluster…" with the same seed and size: the run starts again with empty disks.
-    let kind = f.view.resync(snapshot(3, 0));
+    let kind = f.view.resync(fresh_snapshot(3, 0));
     assert_eq!(kind, logscope_frontend::model::Resync::NewCluster);
     assert!(!f.said("S1 crashed"), "the old run's story is gone");
     assert_eq!(f.view.narration.len(), 1);
@@ -166,6 +166,15 @@ fn a_cluster_recovered_from_disk_is_not_announced_as_new() {
          commits"
     ));
     assert!(f.said("S1 crashed"), "the story goes on");
+
+    // Restarted before any request: only terms and votes on the disks, which is still them.
+    let mut snap = snapshot(3, 1);
+    snap.nodes.iter_mut().for_each(|n| n.current_term = Term(2));
+    assert_eq!(
+        f.view.resync(snap),
+        logscope_frontend::model::Resync::Recovered
+    );
+    assert!(f.said("up to term 2, 0 entries"));
 
     // Another seed with entries on its disks (reset while this page was away) is a new cluster.
     let mut snap = snapshot(3, 1);

@@ -7,7 +7,7 @@
 
 mod common;
 
-use common::{entry, snapshot, Feed};
+use common::{entry, fresh_snapshot, snapshot, Feed};
 use logscope_frontend::model::Resync;
 use shared::protocol::{ClusterSnapshot, Event, LogEntryView};
 use shared::types::Role;
@@ -86,7 +86,22 @@ fn a_snapshot_of_another_seed_or_of_empty_disks_is_still_a_new_cluster() {
     assert!(f.said("A new cluster: 3 servers, seed 8"));
     let mut f = Feed::new(3);
     f.view.moved(later(500, 2415, 5));
-    assert_eq!(f.view.moved(snapshot(3, 0)), Resync::NewCluster);
+    assert_eq!(f.view.moved(fresh_snapshot(3, 0)), Resync::NewCluster);
+}
+
+#[test]
+fn back_to_a_pause_point_before_the_first_request_is_a_step_back() {
+    let mut f = Feed::new(3);
+    f.view.moved(later(500, 2415, 5));
+    // The lesson's first stop: S3 was elected in term 2, nobody has asked anything yet.
+    let first = later(40, 310, 0);
+    assert_eq!(f.view.moved(first), Resync::Same);
+    assert!(!f.said("A new cluster"), "the same run, earlier");
+    assert!(
+        f.view.narration[0].text.starts_with("Back to t=0.310 s"),
+        "{}",
+        f.view.narration[0].text
+    );
 }
 
 #[test]

@@ -224,7 +224,13 @@ impl ClusterView {
         let new_run = !same_cluster || snapshot.seq < self.seq;
         let kind = if !new_run {
             Resync::Same
-        } else if same_cluster && snapshot.nodes.iter().any(|n| !n.log.is_empty()) {
+        } else if same_cluster
+            && snapshot
+                .nodes
+                .iter()
+                .any(|n| !n.log.is_empty() || n.current_term > 0)
+        {
+            // Something on disk (an entry, or only a term and a vote): recovered, not new.
             Resync::Recovered
         } else {
             Resync::NewCluster
@@ -265,15 +271,20 @@ impl ClusterView {
     /// replaced the run under the page (a lesson moved to another pause point, another page
     /// forked or loaded a trace) or sent the state again to a page that fell behind. The server
     /// did not restart, so it is never "recovered from disk": another seed, size or log model, or
-    /// a run started again on empty disks, is a new cluster ([`ClusterView::resync`]); anything
+    /// a run started again on fresh disks (no entry, term 0), is a new cluster ([`ClusterView::resync`]); anything
     /// else goes on with one sentence saying what differs (`narration::jumped`), and a jump back
     /// drops the sentences about what came after the instant it went back to.
     pub fn moved(&mut self, snapshot: ClusterSnapshot) -> Resync {
         let same_cluster = snapshot.seed == self.seed
             && snapshot.nodes.len() == self.nodes.len()
             && snapshot.log_model == self.log_model;
-        let empty = snapshot.nodes.iter().all(|n| n.log.is_empty());
-        if !same_cluster || (snapshot.seq < self.seq && empty) {
+        // Fresh disks: no entry and no term anywhere. A lesson's pause point before the first
+        // request (empty logs, but an election held) is a step back, not a new cluster.
+        let fresh_disks = snapshot
+            .nodes
+            .iter()
+            .all(|n| n.log.is_empty() && n.current_term == 0);
+        if !same_cluster || (snapshot.seq < self.seq && fresh_disks) {
             return self.resync(snapshot);
         }
         let mut fresh = ClusterView::from_snapshot(snapshot);

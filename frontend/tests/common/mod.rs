@@ -63,6 +63,13 @@ pub fn snapshot(nodes: u64, seq: u64) -> ClusterSnapshot {
     }
 }
 
+/// A cluster on fresh disks ("New cluster…"): nothing logged, nobody has seen a term.
+pub fn fresh_snapshot(nodes: u64, seq: u64) -> ClusterSnapshot {
+    let mut snap = snapshot(nodes, seq);
+    snap.nodes.iter_mut().for_each(|n| n.current_term = Term(0));
+    snap
+}
+
 pub fn entry(index: u64, term: u64, n: i64) -> Entry {
     Entry {
         index: LogIndex(index),
