@@ -8,6 +8,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::undo::RunLeft;
 use super::{link, Position, Timeline, Trace, TraceError};
 use crate::protocol::{ClusterSnapshot, LogEntryView, SimEvent, LOG_PAGE_MAX, LOG_WINDOW};
 use crate::sim::Sim;
@@ -131,6 +132,41 @@ impl ForkReply {
              {branch_id}",
             reason.did()
         )
+    }
+
+    /// What an undo that took back the change of run `undone` (see `undo::plan`) says: "undid
+    /// the fork: back to the run you left, at t=20.4 s (event 812); no action was taken in the
+    /// forked run, so it is not kept as a branch".
+    pub fn undid(undone: Reason, time_ms: u64, seq: u64, left: RunLeft) -> String {
+        let (did, run) = match undone {
+            Reason::Fork => ("undid the fork", "the forked run"),
+            Reason::Loaded => ("undid loading the trace", "the loaded run"),
+            Reason::Restored => ("undid the return to a branch", "the run you returned to"),
+            Reason::Reset => ("undid the reset", "the new cluster"),
+            _ => ("undid the last change of run", "the run you undid"),
+        };
+        let kept = match left {
+            RunLeft::Kept(id) => format!("{run} is kept as branch {id}"),
+            RunLeft::InBroughtBack(_) => {
+                format!("no action was taken in {run}, so it is not kept as a branch")
+            }
+            RunLeft::InBranch(id) => format!("{run} is still branch {id}"),
+        };
+        format!(
+            "{did}: back to the run you left, at {} (event {seq}); {kept}",
+            instant(time_ms)
+        )
+    }
+}
+
+/// An instant as the page's timeline says it: "t=20.4 s", "t=2 min 5.3 s" (to the tenth).
+pub fn instant(t_ms: u64) -> String {
+    let tenths = (t_ms + 50) / 100;
+    if tenths < 600 {
+        format!("t={}.{} s", tenths / 10, tenths % 10)
+    } else {
+        let (minutes, rest) = (tenths / 600, tenths % 600);
+        format!("t={minutes} min {}.{} s", rest / 10, rest % 10)
     }
 }
 
@@ -339,9 +375,11 @@ pub fn timeline_serves(timeline: &Timeline, trace: &Trace, position: Option<Posi
     same_run && covered
 }
 
-/// `POST /api/undo`'s refusal when the run has no input to take back. Right after a fork or an
-/// undo that is the usual case, and what people want then is the run they left: it is the
-/// newest branch (`newest_branch`), so the sentence names it and where to bring it back.
+/// `POST /api/undo`'s refusal when the run has no input to take back (and no fork, load, return
+/// or reset to take back either: `undo::plan`). Right after an undo back before the first input
+/// that is the usual case, and what people may want then is the run they left: the newest
+/// branch (`newest_branch`, given only when it holds something the live run does not:
+/// `undo::adds_to`), so the sentence names it and where to bring it back.
 pub fn nothing_to_undo(newest_branch: Option<u64>) -> String {
     let mut text =
         "nothing to undo: this run has had no input that changed anything yet".to_string();

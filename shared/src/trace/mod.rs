@@ -13,7 +13,9 @@
 //! - `timeline`: [`Timeline`], checkpoints to reach any instant of a long trace quickly;
 //! - `link`: the compact encoding of a short trace for a URL fragment;
 //! - `answers`: the history routes' answers (a past instant, markers, a fork's reply, …), built
-//!   alike by the server and the in-browser engine.
+//!   alike by the server and the in-browser engine;
+//! - `undo`: what Undo takes back (the last input, or the fork, load, return or reset just
+//!   made), decided alike for the server and the in-browser engine.
 
 pub mod answers;
 mod control;
@@ -23,6 +25,7 @@ mod record;
 mod replay;
 mod start;
 mod timeline;
+pub mod undo;
 
 use serde::{Deserialize, Serialize};
 
