@@ -74,6 +74,7 @@ impl Driver {
             HistoryOp::Load(trace) => {
                 HistoryReply::Moved(self.become_trace(*trace, None, Reason::Loaded)?)
             }
+            HistoryOp::Stage(trace) => HistoryReply::Moved(self.stage(*trace)?),
             HistoryOp::Fork(at) => HistoryReply::Moved(self.fork(at)?),
             HistoryOp::Undo => HistoryReply::Moved(self.undo()?),
             HistoryOp::Branches => HistoryReply::Branches(self.branch_list()),
@@ -286,7 +287,7 @@ impl Driver {
         // The old run's last events go out before its end is announced.
         self.flush_events();
         // The old run stays in the history, as a branch the teacher can return to.
-        self.set_aside(Reason::Reset);
+        let branch = self.set_aside(Reason::Reset);
         let (sim, info, marks) = open_cluster(&self.data_dir, cluster, true).map_err(|e| {
             CommandError::unavailable(format!("could not start a new cluster: {e}"))
         })?;
@@ -298,6 +299,9 @@ impl Driver {
         self.safety = super::safety::Safety::new(&self.sim);
         self.new_segment(Reason::Reset);
         self.run += 1;
+        // Undo right after a reset brings the old cluster back, as after a fork.
+        self.last_move =
+            shared::trace::undo::LastMove::after(Reason::Reset, branch, self.run, &self.sim);
         self.storage_errors = info.failed_nodes.iter().cloned().collect();
         self.open_failures.clear();
         self.snapshot_cache = None;

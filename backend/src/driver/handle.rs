@@ -84,6 +84,8 @@ pub(super) enum HistoryOp {
     Trace,
     Markers,
     Load(Box<Trace>),
+    /// A lesson's stop: loaded, but not taken back by Undo.
+    Stage(Box<Trace>),
     Fork(ForkAt),
     Undo,
     Branches,
@@ -210,12 +212,18 @@ impl DriverHandle {
         self.moved(HistoryOp::Load(Box::new(trace))).await
     }
 
+    /// Make the live cluster a lesson's trace up to a pause point: as [`DriverHandle::load_trace`],
+    /// except that Undo does not take this move back (the lesson's Back does).
+    pub async fn stage_lesson(&self, trace: Trace) -> Result<ForkReply, CommandError> {
+        self.moved(HistoryOp::Stage(Box::new(trace))).await
+    }
+
     /// Fork at an instant of the current run (`POST /api/fork`).
     pub async fn fork(&self, at: ForkAt) -> Result<ForkReply, CommandError> {
         self.moved(HistoryOp::Fork(at)).await
     }
 
-    /// Fork just before the last input (`POST /api/undo`).
+    /// Undo (`POST /api/undo`): the fork, load, return or reset just made, else the last input.
     pub async fn undo(&self) -> Result<ForkReply, CommandError> {
         self.moved(HistoryOp::Undo).await
     }

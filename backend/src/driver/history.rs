@@ -9,11 +9,13 @@
 //! tail, written without fsync, exactly the state the simulation was in — move the in-memory
 //! cluster onto those files
 //! ([`shared::Sim::map_storage`]), and record on from the trace's prefix. The old run is kept as
-//! a branch.
+//! a branch — but for an undo that brings a branch back when a branch already holds all the run
+//! being left did (`shared::trace::undo`).
 
 use std::time::Instant;
 
 use shared::sim::{AppendAccepted, SimError};
+use shared::trace::undo::{self, LastMove, RunLeft, Undo};
 use shared::trace::{Position, Recorded, Replay, Trace, TraceInput};
 use shared::{MemStorage, NodeId, Storage};
 
@@ -107,17 +109,38 @@ impl Driver {
         self.become_trace(trace, Some(position), Reason::Fork)
     }
 
-    /// Undo: fork just before the last input that changed something (pause and speed changes
-    /// are not actions, and a refused command did nothing a person would undo).
+    /// Undo, as `undo::plan` decides: right after a fork, load, return or reset with no action
+    /// since, bring back the run it left; otherwise fork just before the last input that
+    /// changed something (pause and speed changes are not actions, and a refused command did
+    /// nothing a person would undo).
     pub(super) fn undo(&mut self) -> Result<ForkReply, CommandError> {
-        let trace = self.current_trace();
-        let Some(last) = self.sim.last_undoable() else {
-            let newest = self.branches.iter().map(|b| b.id).max();
-            return Err(CommandError::conflict(
-                shared::trace::answers::nothing_to_undo(newest),
-            ));
-        };
-        self.become_trace(trace, Some(Position::BeforeInput(last)), Reason::Undo)
+        let has_branch = |id| self.branches.iter().any(|b: &Branch| b.id == id);
+        match undo::plan(self.last_move, self.run, &self.sim, has_branch) {
+            Undo::BringBack { branch, undone } => {
+                let trace = self.branch(branch)?;
+                let leaving = Leaving::Undoing {
+                    undone,
+                    brought_back: branch,
+                };
+                self.move_to(trace, None, Reason::Undo, leaving)
+            }
+            Undo::BeforeInput(last) => {
+                let trace = self.current_trace();
+                self.become_trace(trace, Some(Position::BeforeInput(last)), Reason::Undo)
+            }
+            Undo::Nothing => {
+                let live = self.current_trace();
+                let newest = self
+                    .branches
+                    .iter()
+                    .max_by_key(|b| b.id)
+                    .filter(|b| undo::adds_to(&b.trace, &live))
+                    .map(|b| b.id);
+                Err(CommandError::conflict(
+                    shared::trace::answers::nothing_to_undo(newest),
+                ))
+            }
+        }
     }
 
     /// Bring branch `id` back (the current run becomes a branch in its turn).
@@ -126,13 +149,33 @@ impl Driver {
         self.become_trace(trace, None, Reason::Restored)
     }
 
-    /// Make the live cluster `trace` at `position` (its end when `None`). Nothing changes when
-    /// the trace cannot be re-executed.
+    /// A lesson's stop (`server::lessons`): loaded as `POST /api/trace` loads a trace, except
+    /// that Undo does not take the move back (the lesson's Back does), as in the in-browser
+    /// engine, whose lessons set no run aside.
+    pub(super) fn stage(&mut self, trace: Trace) -> Result<ForkReply, CommandError> {
+        let reply = self.become_trace(trace, None, Reason::Loaded)?;
+        self.last_move = None;
+        Ok(reply)
+    }
+
+    /// Make the live cluster `trace` at `position` (its end when `None`), keeping the run left
+    /// as a branch. Nothing changes when the trace cannot be re-executed.
     pub(super) fn become_trace(
         &mut self,
         trace: Trace,
         position: Option<Position>,
         reason: Reason,
+    ) -> Result<ForkReply, CommandError> {
+        self.move_to(trace, position, reason, Leaving::Kept)
+    }
+
+    /// [`Driver::become_trace`], with what becomes of the run left said by `leaving`.
+    fn move_to(
+        &mut self,
+        trace: Trace,
+        position: Option<Position>,
+        reason: Reason,
+        leaving: Leaving,
     ) -> Result<ForkReply, CommandError> {
         let started = Instant::now();
         if let Some(p) = position {
@@ -164,7 +207,7 @@ impl Driver {
         self.pending.fail_all(&CommandError::conflict(
             "the cluster moved to another instant of its history before this request was answered",
         ));
-        let branch_id = self.set_aside(reason);
+        let left = self.leave(&trace, reason, leaving);
         let live = write_files(&self.data_dir, memory).map_err(|e| {
             CommandError::unavailable(format!("could not rewrite the nodes' files: {e}"))
         })?;
@@ -184,7 +227,13 @@ impl Driver {
             reply.snapshot_message_json(),
         );
         let elapsed_ms = started.elapsed().as_secs_f64() * 1000.0;
-        let message = ForkReply::message(reason, self.sim.now_ms(), self.sim.last_seq(), branch_id);
+        let (now, seq) = (self.sim.now_ms(), self.sim.last_seq());
+        let message = match leaving {
+            Leaving::Kept => ForkReply::message(reason, now, seq, left.branch_id()),
+            Leaving::Undoing { undone, .. } => ForkReply::undid(undone, now, seq, left),
+        };
+        // What the next Undo takes back, if it is this move (not when it was an undo itself).
+        self.last_move = LastMove::after(reason, left.branch_id(), self.run, &self.sim);
         tracing::info!(elapsed_ms, "{message}");
         Ok(ForkReply {
             message,
@@ -192,9 +241,23 @@ impl Driver {
             time_ms: self.sim.now_ms(),
             seq: self.sim.last_seq(),
             inputs: self.sim.inputs().len(),
-            branch_id,
+            branch_id: left.branch_id(),
             elapsed_ms,
         })
+    }
+
+    /// What becomes of the run being left for `trace` (the run a move brings in): kept as a
+    /// branch, unless an undo is bringing a branch back and a branch already holds all the run
+    /// left did — then keeping it would only clutter the list (`undo::holder`).
+    fn leave(&mut self, trace: &Trace, reason: Reason, leaving: Leaving) -> RunLeft {
+        if let Leaving::Undoing { brought_back, .. } = leaving {
+            let left = self.current_trace();
+            let branches = self.branches.iter().map(|b| (b.id, &b.trace));
+            if let Some(held) = undo::holder(&left, (brought_back, trace), branches) {
+                return held;
+            }
+        }
+        RunLeft::Kept(self.set_aside(reason))
     }
 
     /// Keep the current run's trace as a branch; returns its id.
@@ -240,6 +303,16 @@ impl Driver {
             tracing::warn!(error = %e, "could not rewrite trace.jsonl");
         }
     }
+}
+
+/// What a move does with the run it leaves.
+#[derive(Clone, Copy)]
+enum Leaving {
+    /// Keeps it as a branch (fork, load, return, undo of an input).
+    Kept,
+    /// Undoes the change of run `undone` by bringing back branch `brought_back`: the run left
+    /// is kept only if no branch holds all it did.
+    Undoing { undone: Reason, brought_back: u64 },
 }
 
 fn no_branch(id: u64) -> CommandError {

@@ -258,6 +258,8 @@ pub async fn start(
                     let _ = started_tx.send(Err(DriverError::Trace(e.message)));
                     return;
                 }
+                // Loaded at start (`--trace`), not by anyone on a page: Undo does not take it back.
+                driver.last_move = None;
             }
             if started_tx.send(Ok(info)).is_err() {
                 return;
@@ -382,6 +384,10 @@ struct Driver {
     next_branch_id: u64,
     /// Why the current segment began.
     segment_reason: Reason,
+    /// The fork, load, return or reset that made the live run, while Undo would take it back
+    /// (`shared::trace::undo`). Kept in memory only: after a restart of the server it is `None`
+    /// (the recovered run was made by no move), and Undo steps back over inputs as before.
+    last_move: Option<shared::trace::undo::LastMove>,
     /// The live safety checker and its verdict.
     safety: safety::Safety,
     /// What the timeline marks, kept from the event stream (`GET /api/trace/markers`).
@@ -423,6 +429,7 @@ impl Driver {
             branches: Vec::new(),
             next_branch_id: 1,
             segment_reason: Reason::New,
+            last_move: None,
             safety,
             marks,
         }

@@ -189,7 +189,8 @@ async fn fork(
     Ok(ok(state.inner.driver.fork(at).await?))
 }
 
-/// `POST /api/undo`: fork just before the last input.
+/// `POST /api/undo`: take back the fork, load, return or reset just made (the run it left comes
+/// back), else fork just before the last input.
 async fn undo(
     State(state): State<AppState>,
     ConnectInfo(addr): ConnectInfo<SocketAddr>,

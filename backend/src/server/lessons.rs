@@ -131,7 +131,7 @@ async fn go_to(driver: &DriverHandle, open: &OpenLesson) -> Result<(), ServerErr
             .command(Input::Control(ClientCommand::Pause), AppendWait::Appended)
             .await?;
     }
-    driver.load_trace(open.trace()).await?;
+    driver.stage_lesson(open.trace()).await?;
     Ok(())
 }
 
