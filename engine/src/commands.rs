@@ -194,10 +194,12 @@ impl Session {
         sim.take_events();
         self.fail_waiting("the cluster was reset before this request was answered");
         // The old run stays reachable from the timeline's branch list, as on the server.
-        self.set_aside(shared::trace::answers::Reason::Reset);
+        let branch = self.set_aside(shared::trace::answers::Reason::Reset);
         self.sim = sim;
         self.restart_checker();
         self.run += 1;
+        // Undo right after a reset brings the old cluster back, as after a fork.
+        self.remember_move(shared::trace::answers::Reason::Reset, branch);
         self.rebase(wall_ms);
         self.out.push(ServerMessage::Snapshot {
             snapshot: self.snapshot(),

@@ -15,6 +15,7 @@ use shared::protocol::{SafetyViolation, ServerMessage};
 use shared::sim::checker::Checker;
 use shared::storage::MemStorage;
 use shared::trace::answers::{self, BranchInfo, ForkAt, ForkReply, Reason, Refusal};
+use shared::trace::undo::{self, LastMove, RunLeft, Undo};
 use shared::trace::{Position, Recorded, Replay, Timeline, Trace, CHECKPOINT_EVERY_MS};
 
 use super::Session;
@@ -31,6 +32,10 @@ pub(super) struct History {
     /// Runs set aside, oldest first: `(id, why, its trace)`.
     branches: VecDeque<(u64, Reason, Trace)>,
     next_branch_id: u64,
+    /// The fork, load, return or reset that made the live run, while Undo would take it back
+    /// (`shared::trace::undo`). In memory, as the branches: a reload forgets it. A lesson's
+    /// move sets no run aside and leaves it stale (it bumps the run number), as on the server.
+    last_move: Option<LastMove>,
     /// Checkpoints of the run last asked about (rebuilt when it no longer answers), kept up
     /// with a paced run by [`Session::keep_warm`].
     pub(super) timeline: Option<Timeline>,
@@ -221,6 +226,12 @@ impl Session {
         Some(answer)
     }
 
+    /// Remember that a change of run for `reason` just kept the run before it as `branch`, for
+    /// the next Undo to take back (a reset's, from `commands.rs`; the others' from here).
+    pub(super) fn remember_move(&mut self, reason: Reason, branch: u64) {
+        self.history.last_move = LastMove::after(reason, branch, self.run, &self.sim);
+    }
+
     /// Keep the current run as a branch (the oldest goes past [`BRANCHES_MAX`]); its id.
     pub(super) fn set_aside(&mut self, reason: Reason) -> u64 {
         let h = &mut self.history;
@@ -245,6 +256,10 @@ impl Session {
         let id: u64 = id
             .parse()
             .map_err(|_| Refusal::Invalid(format!("{id:?} is not a branch id (a whole number)")))?;
+        self.branch_trace(id)
+    }
+
+    fn branch_trace(&self, id: u64) -> Result<Trace, Refusal> {
         let branches = &self.history.branches;
         branches
             .iter()
@@ -344,17 +359,36 @@ impl Session {
         moved.map(ok).unwrap_or_else(refused)
     }
 
-    /// Fork just before the last input that changed something (pause and speed changes are not
-    /// actions, and a refused command did nothing a person would undo), as on the server.
+    /// Undo, as `undo::plan` decides (the same rule as the server's): right after a fork, load,
+    /// return or reset with no action since, bring back the run it left; otherwise fork just
+    /// before the last input that changed something (pause and speed changes are not actions,
+    /// and a refused command did nothing a person would undo).
     fn undo(&mut self, wall_ms: f64) -> Result<ForkReply, Refusal> {
-        let trace = self.sim.trace();
-        let Some(last) = self.sim.last_undoable() else {
-            let newest = self.history.branches.iter().map(|(id, _, _)| *id).max();
-            return Err(Refusal::Invalid(shared::trace::answers::nothing_to_undo(
-                newest,
-            )));
-        };
-        self.become_instant(trace, Position::BeforeInput(last), Reason::Undo, wall_ms)
+        let branches = &self.history.branches;
+        let has_branch = |id| branches.iter().any(|(b, _, _)| *b == id);
+        match undo::plan(self.history.last_move, self.run, &self.sim, has_branch) {
+            Undo::BringBack { branch, undone } => {
+                let trace = self.branch_trace(branch)?;
+                let leaving = Leaving::Undoing {
+                    undone,
+                    brought_back: branch,
+                };
+                self.move_to(trace, Position::End, Reason::Undo, leaving, wall_ms)
+            }
+            Undo::BeforeInput(last) => {
+                let trace = self.sim.trace();
+                self.become_instant(trace, Position::BeforeInput(last), Reason::Undo, wall_ms)
+            }
+            Undo::Nothing => {
+                let live = self.sim.trace();
+                let newest = branches
+                    .iter()
+                    .max_by_key(|(id, _, _)| *id)
+                    .filter(|(_, _, trace)| undo::adds_to(trace, &live))
+                    .map(|(id, _, _)| *id);
+                Err(Refusal::Invalid(answers::nothing_to_undo(newest)))
+            }
+        }
     }
 
     /// Make the cluster `trace` at `position`; the run left becomes a branch. Nothing changes
@@ -367,6 +401,19 @@ impl Session {
         reason: Reason,
         wall_ms: f64,
     ) -> Result<ForkReply, Refusal> {
+        self.move_to(trace, position, reason, Leaving::Kept, wall_ms)
+    }
+
+    /// [`Session::become_instant`], with what becomes of the run left said by `leaving`.
+    fn move_to(
+        &mut self,
+        trace: Trace,
+        position: Position,
+        reason: Reason,
+        leaving: Leaving,
+        wall_ms: f64,
+    ) -> Result<ForkReply, Refusal> {
+        let brought_back = matches!(leaving, Leaving::Undoing { .. }).then(|| trace.clone());
         let Replayed {
             sim,
             checker,
@@ -377,20 +424,56 @@ impl Session {
         self.fail_waiting(
             "the cluster moved to another instant of its history before this request was answered",
         );
-        let branch_id = self.set_aside(reason);
+        let left = self.leave(brought_back.as_ref(), reason, leaving);
         self.replace_run(sim, checker, violation, wall_ms);
         self.out.push(ServerMessage::Snapshot {
             snapshot: self.snapshot(),
         });
         let (time_ms, seq) = (self.sim.now_ms(), self.sim.last_seq());
+        let message = match leaving {
+            Leaving::Kept => ForkReply::message(reason, time_ms, seq, left.branch_id()),
+            Leaving::Undoing { undone, .. } => ForkReply::undid(undone, time_ms, seq, left),
+        };
+        // What the next Undo takes back, if it is this move (not when it was an undo itself).
+        self.remember_move(reason, left.branch_id());
         Ok(ForkReply {
-            message: ForkReply::message(reason, time_ms, seq, branch_id),
+            message,
             run: self.run,
             time_ms,
             seq,
             inputs: self.sim.inputs().len(),
-            branch_id,
+            branch_id: left.branch_id(),
             elapsed_ms: 0.0,
         })
     }
+
+    /// What becomes of the run being left (`brought_back`: the trace an undo brings back):
+    /// kept as a branch, unless an undo is bringing a branch back and a branch already holds
+    /// all the run left did — then keeping it would only clutter the list (`undo::holder`).
+    fn leave(&mut self, brought_back: Option<&Trace>, reason: Reason, leaving: Leaving) -> RunLeft {
+        if let (
+            Leaving::Undoing {
+                brought_back: id, ..
+            },
+            Some(trace),
+        ) = (leaving, brought_back)
+        {
+            let left = self.sim.trace();
+            let branches = self.history.branches.iter().map(|(b, _, t)| (*b, t));
+            if let Some(held) = undo::holder(&left, (id, trace), branches) {
+                return held;
+            }
+        }
+        RunLeft::Kept(self.set_aside(reason))
+    }
+}
+
+/// What a move does with the run it leaves.
+#[derive(Clone, Copy)]
+enum Leaving {
+    /// Keeps it as a branch (fork, load, return, undo of an input).
+    Kept,
+    /// Undoes the change of run `undone` by bringing back branch `brought_back`: the run left
+    /// is kept only if no branch holds all it did.
+    Undoing { undone: Reason, brought_back: u64 },
 }

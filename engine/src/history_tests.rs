@@ -9,7 +9,7 @@ use shared::NodeId;
 use super::{Session, FRAME_INTERVAL_MS};
 
 /// A session run for a while with a leader, an append and a crash; and its wall clock.
-fn recorded_run() -> (Session, f64, NodeId) {
+pub(super) fn recorded_run() -> (Session, f64, NodeId) {
     let config = SimConfig {
         seed: 9,
         ..SimConfig::default()
@@ -40,12 +40,18 @@ fn recorded_run() -> (Session, f64, NodeId) {
     (s, wall, leader)
 }
 
-fn up(s: &Session, node: NodeId) -> bool {
+pub(super) fn up(s: &Session, node: NodeId) -> bool {
     s.snapshot().nodes.iter().any(|n| n.id == node && n.up)
 }
 
 /// Ask a route; returns the status and the JSON (or `Value::Null` when not JSON).
-fn ask(s: &mut Session, method: &str, path: &str, body: Option<&str>, wall: f64) -> (u16, Value) {
+pub(super) fn ask(
+    s: &mut Session,
+    method: &str,
+    path: &str,
+    body: Option<&str>,
+    wall: f64,
+) -> (u16, Value) {
     let (status, text) = s
         .history_api(method, path, body, wall)
         .unwrap_or_else(|| panic!("{method} {path} is a history route"));
@@ -205,7 +211,7 @@ fn a_trace_loads_into_the_browser_and_a_bad_one_changes_nothing() {
     assert_eq!(other.snapshot().nodes, s.snapshot().nodes);
 }
 
-fn command(s: &mut Session, wall: f64, json: Value) {
+pub(super) fn command(s: &mut Session, wall: f64, json: Value) {
     let command: ClientCommand = serde_json::from_value(json).expect("a command");
     s.request(
         ClientRequest {
@@ -279,7 +285,7 @@ fn undo_steps_over_refused_commands() {
 }
 
 /// Tick `s` frame by frame for `ms` of wall time from `wall`; the wall time reached.
-fn frames_for(s: &mut Session, mut wall: f64, ms: f64) -> f64 {
+pub(super) fn frames_for(s: &mut Session, mut wall: f64, ms: f64) -> f64 {
     let until = wall + ms;
     while wall < until {
         wall += FRAME_INTERVAL_MS;

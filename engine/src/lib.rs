@@ -34,6 +34,8 @@ mod saved;
 mod session;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod undo_tests;
 
 #[cfg(target_arch = "wasm32")]
 pub mod worker;
