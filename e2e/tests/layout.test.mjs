@@ -62,7 +62,12 @@ async function open({ width, height, scale = 1, mobile = false }) {
       throw new Error(`${e.message}; paused ${c.paused}; ${nodes.join('; ')}; markers ${markers.join(', ')}`);
     });
   await page.locator('[data-testid=pause]').click();
-  await until(paused, { what: 'paused' });
+  await until(paused, { what: 'paused' }).catch(async (e) => {
+    const c = await (await fetch(`${backend.url}/api/cluster`)).json();
+    const said = await page.locator('.reply, .error, [role=alert]').allTextContents();
+    const button = await page.locator('[data-testid=pause]').textContent();
+    throw new Error(`${e.message}; the server paused: ${c.paused}; button ${button}; page says ${JSON.stringify(said)}`);
+  });
   await until(async () => {
     await page.locator('[data-testid=append-input]').fill('add 100');
     await page.locator('[data-testid=append-submit]').click();
