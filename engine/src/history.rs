@@ -88,6 +88,7 @@ fn status(r: &Refusal) -> u16 {
     match r {
         Refusal::Invalid(_) => 400,
         Refusal::NotFound(_) => 404,
+        Refusal::Conflict(_) => 409,
         Refusal::Failed(_) => 500,
     }
 }
@@ -105,7 +106,9 @@ fn error(status: u16, text: &str) -> Answer {
 fn refused(r: Refusal) -> Answer {
     let code = status(&r);
     match r {
-        Refusal::Invalid(e) | Refusal::NotFound(e) | Refusal::Failed(e) => error(code, &e),
+        Refusal::Invalid(e) | Refusal::NotFound(e) | Refusal::Conflict(e) | Refusal::Failed(e) => {
+            error(code, &e)
+        }
     }
 }
 
@@ -386,7 +389,7 @@ impl Session {
                     .max_by_key(|(id, _, _)| *id)
                     .filter(|(_, _, trace)| undo::adds_to(trace, &live))
                     .map(|(id, _, _)| *id);
-                Err(Refusal::Invalid(answers::nothing_to_undo(newest)))
+                Err(Refusal::Conflict(answers::nothing_to_undo(newest)))
             }
         }
     }

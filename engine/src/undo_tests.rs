@@ -157,3 +157,13 @@ fn a_lesson_move_after_a_fork_is_not_undone_as_the_fork() {
     let (_, undo) = ask(&mut s, "POST", "api/undo", None, wall);
     assert!(!message(&undo).contains("undid the fork"), "{undo}");
 }
+
+#[test]
+fn nothing_to_undo_is_a_conflict_as_on_the_server() {
+    let mut s = Session::new(shared::SimConfig::default(), 0.0).expect("a valid cluster");
+    let wall = frames_for(&mut s, 0.0, 200.0);
+    let (status, refusal) = ask(&mut s, "POST", "api/undo", None, wall);
+    // 409, as `POST /api/undo` answers on the server: the request is fine, the run has nothing.
+    assert_eq!(status, 409, "{refusal}");
+    assert_eq!(refusal["ok"], Value::Bool(false));
+}

@@ -360,6 +360,7 @@ fn refused(r: Refusal) -> ServerError {
     match r {
         Refusal::Invalid(e) => CommandError::invalid(e).into(),
         Refusal::NotFound(e) => CommandError::not_found(e).into(),
+        Refusal::Conflict(e) => CommandError::conflict(e).into(),
         Refusal::Failed(e) => ServerError::new(StatusCode::INTERNAL_SERVER_ERROR, e),
     }
 }

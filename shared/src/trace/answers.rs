@@ -22,6 +22,8 @@ pub enum Refusal {
     Invalid(String),
     /// It names something that does not exist (404).
     NotFound(String),
+    /// It cannot be done in the state the run is in, e.g. nothing to undo (409).
+    Conflict(String),
     /// The trace could not be re-executed (500: it was recorded by this very run).
     Failed(String),
 }
@@ -29,7 +31,10 @@ pub enum Refusal {
 impl std::fmt::Display for Refusal {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Refusal::Invalid(e) | Refusal::NotFound(e) | Refusal::Failed(e) => f.write_str(e),
+            Refusal::Invalid(e)
+            | Refusal::NotFound(e)
+            | Refusal::Conflict(e)
+            | Refusal::Failed(e) => f.write_str(e),
         }
     }
 }
