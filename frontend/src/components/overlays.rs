@@ -40,7 +40,7 @@ pub const SHORTCUTS: [(&str, &str, bool); 14] = [
     (",", "one event back (while paused, or in the past)", false),
     (
         "u  or  Ctrl+Z",
-        "undo the last action (the run is kept as a branch)",
+        "undo the last action, or the fork, import or new cluster just made (the run left is kept as a branch)",
         true,
     ),
     ("Esc", "in the past: back to live", false),

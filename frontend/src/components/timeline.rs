@@ -239,7 +239,7 @@ pub fn Timeline() -> impl IntoView {
             </div>
             <div class="timeline-tools">
                 <button class="btn chip" data-testid="undo" disabled=busy
-                    title="Undo the last action: the cluster goes back to just before it (u, Ctrl+Z)"
+                    title="Undo the last action: the cluster goes back to just before it; right after Resume from here, an import or a new cluster, back to the run left (u, Ctrl+Z)"
                     on:click=move |_| history.undo(ctx)>"Undo"</button>
                 <a class="btn chip" href="/api/trace" download="" data-testid="download-trace"
                     title="Save this run as a file (load it again with Import, or logscope replay)"

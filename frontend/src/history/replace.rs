@@ -43,7 +43,8 @@ impl History {
         self.replace_run(ctx, "/api/fork", Some(past.at.body()));
     }
 
-    /// Undo the last action (a fork just before it).
+    /// Undo the last action (a fork just before it), or bring back the run a fork, a load or a
+    /// reset just left (`shared::trace::undo`).
     pub fn undo(self, ctx: Ctx) {
         if self.busy.get_untracked() {
             // `u u` undoes twice: the second press waits for the first undo's answer (the new
