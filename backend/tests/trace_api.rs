@@ -106,7 +106,11 @@ async fn undo_steps_back_over_the_last_input_and_a_branch_comes_back() {
     s.command(json!({"type": "crash", "node": 3})).await;
     let (status, body) = send(&s, "/api/undo", String::new()).await;
     assert_eq!(status, 200, "{body}");
-    assert_eq!(trace_of(&s).await.inputs.len(), 2, "the crash of S3 is undone");
+    assert_eq!(
+        trace_of(&s).await.inputs.len(),
+        2,
+        "the crash of S3 is undone"
+    );
     // Undo after undo goes on stepping back.
     let (status, body) = send(&s, "/api/undo", String::new()).await;
     assert_eq!(status, 200, "{body}");
