@@ -167,3 +167,37 @@ async fn every_connected_page_hears_of_a_lesson_change_even_a_close() {
     hear_lesson_change(&mut first).await;
     s.stop().await;
 }
+
+/// Every page hears why the run was replaced (`moved` on the `Snapshot`), so one that did not
+/// ask tells a loaded trace from the same run taken back; a lesson's stop carries none (the
+/// lesson tells it).
+#[tokio::test]
+async fn every_page_hears_why_the_run_was_replaced_but_not_for_a_lesson_stop() {
+    use shared::trace::answers::Reason;
+    let s = TestServer::start(Options::default()).await;
+    let mut v = Viewer::connect(&s).await;
+    let trace = get(&s, "/api/trace").await.1;
+    let mut seen = 0;
+    for (path, body, why) in [
+        (
+            "/api/fork",
+            r#"{"at_ms": 0}"#.to_string(),
+            Some(Reason::Fork),
+        ),
+        ("/api/trace", trace.to_string(), Some(Reason::Loaded)),
+        ("/api/lessons/first-election/open", String::new(), None),
+    ] {
+        let (status, answer) = post(&s, path, &body).await;
+        assert_eq!(status, 200, "{path}: {answer}");
+        seen += 1;
+        let deadline = tokio::time::Instant::now() + DEADLINE;
+        while v.moves.len() < seen {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "no snapshot after {path}"
+            );
+            v.read().await;
+        }
+        assert_eq!(v.moves[seen - 1], why, "{path}");
+    }
+}

@@ -203,6 +203,7 @@ impl Session {
         self.rebase(wall_ms);
         self.out.push(ServerMessage::Snapshot {
             snapshot: self.snapshot(),
+            moved: Some(shared::trace::answers::Reason::Reset),
         });
         let mut message = format!(
             "started a new cluster: {} nodes, seed {}, {} log model",

@@ -431,6 +431,7 @@ impl Session {
         self.replace_run(sim, checker, violation, wall_ms);
         self.out.push(ServerMessage::Snapshot {
             snapshot: self.snapshot(),
+            moved: Some(reason),
         });
         let (time_ms, seq) = (self.sim.now_ms(), self.sim.last_seq());
         let message = match leaving {

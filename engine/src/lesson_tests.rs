@@ -28,7 +28,7 @@ fn call(
 
 fn snapshot_time(out: &[ServerMessage]) -> Option<u64> {
     out.iter().find_map(|m| match m {
-        ServerMessage::Snapshot { snapshot } => Some(snapshot.time_ms),
+        ServerMessage::Snapshot { snapshot, .. } => Some(snapshot.time_ms),
         _ => None,
     })
 }

@@ -126,6 +126,7 @@ impl Session {
         self.paused = true;
         self.out.push(ServerMessage::Snapshot {
             snapshot: self.snapshot(),
+            moved: None, // a lesson's stop: the lesson tells it
         });
         Ok(())
     }

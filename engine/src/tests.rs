@@ -272,7 +272,7 @@ fn reset_sends_a_new_snapshot_before_its_reply() {
     let snap = at(&|m| matches!(m, ServerMessage::Snapshot { .. }));
     let reply = at(&|m| matches!(m, ServerMessage::Reply(r) if r.request_id == id));
     assert!(snap < reply);
-    let ServerMessage::Snapshot { snapshot } = &out[snap] else {
+    let ServerMessage::Snapshot { snapshot, .. } = &out[snap] else {
         unreachable!()
     };
     assert_eq!(snapshot.nodes.len(), 3);

@@ -43,13 +43,17 @@ fn handle_server_message(ctx: Ctx, message: ServerMessage) {
     // A `Snapshot` comes on a connection that stayed open: the run was replaced or resent,
     // never recovered by a restarted server (a new connection starts with a `Hello`).
     let connected = matches!(message, ServerMessage::Hello { .. });
+    let why = match &message {
+        ServerMessage::Snapshot { moved, .. } => *moved,
+        _ => None,
+    };
     match message {
         ServerMessage::Hello {
             protocol_version, ..
         } if protocol_version != PROTOCOL_VERSION => {
             ctx.version_mismatch.set(Some(protocol_version));
         }
-        ServerMessage::Hello { snapshot, .. } | ServerMessage::Snapshot { snapshot } => {
+        ServerMessage::Hello { snapshot, .. } | ServerMessage::Snapshot { snapshot, .. } => {
             ctx.version_mismatch.set(None);
             ctx.safety.update(|s| s.load(snapshot.safety.clone()));
             let (time, speed, paused) = (snapshot.time_ms as f64, snapshot.speed, snapshot.paused);
@@ -64,7 +68,7 @@ fn handle_server_message(ctx: Ctx, message: ServerMessage) {
                     });
                     Resync::Same
                 }
-                _ => ctx.live.load(snapshot, connected),
+                _ => ctx.live.load(snapshot, connected, why),
             };
             if ctx.live.snapshots.get_untracked() == 1
                 && matches!(ctx.engine.get_untracked(), EngineKind::Browser)

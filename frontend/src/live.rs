@@ -217,14 +217,20 @@ impl Live {
         self.store.view.with_value(|v| v.as_ref().map(f))
     }
 
-    /// Take a new snapshot (`Hello` when `connected`, else `Snapshot`): the first one starts
+    /// Take a new snapshot (`Hello` when `connected`, else `Snapshot`, which says `why` when a
+    /// page or a script replaced the run): the first one starts
     /// the story, later ones resynchronise (`ClusterView::resync` after a reconnection,
     /// `ClusterView::moved` on an open connection). Wakes everything.
-    pub fn load(&self, snapshot: ClusterSnapshot, connected: bool) -> Resync {
+    pub fn load(
+        &self,
+        snapshot: ClusterSnapshot,
+        connected: bool,
+        why: Option<shared::trace::answers::Reason>,
+    ) -> Resync {
         let mut kind = Resync::Same;
         self.store.view.update_value(|v| match v {
             Some(view) if connected => kind = view.resync(snapshot),
-            Some(view) => kind = view.moved(snapshot),
+            Some(view) => kind = view.moved(snapshot, why),
             None => {
                 let mut view = ClusterView::from_snapshot(snapshot);
                 let text = watching(

@@ -42,7 +42,7 @@ fn a_lesson_step_forward_says_what_differs_not_resynchronised() {
         term: Term(1),
         leader_id: Some(NodeId(1)),
     });
-    let kind = f.view.moved(later(500, 2415, 5));
+    let kind = f.view.moved(later(500, 2415, 5), None);
     assert_eq!(kind, Resync::Same);
     let newest = &f.view.narration[0].text;
     assert_eq!(
@@ -60,13 +60,13 @@ fn a_lesson_step_forward_says_what_differs_not_resynchronised() {
 #[test]
 fn a_lesson_step_back_is_not_a_server_restart_and_forgets_the_future() {
     let mut f = Feed::new(3);
-    f.view.moved(later(500, 2415, 5));
+    f.view.moved(later(500, 2415, 5), None);
     f.at(2500).ev(Event::NodeCrashed { node: NodeId(2) });
     assert!(f.said("S2 crashed"));
     // Back to an earlier pause point: same cluster, earlier instant, logs not empty.
     let mut earlier = later(200, 900, 2);
     earlier.nodes[0].up = true;
-    let kind = f.view.moved(earlier);
+    let kind = f.view.moved(earlier, None);
     assert_eq!(kind, Resync::Same);
     assert!(!f.said("The server restarted"), "no server restarted");
     assert!(!f.said("S2 crashed"), "that has not happened at t=0.9 s");
@@ -79,23 +79,23 @@ fn a_lesson_step_back_is_not_a_server_restart_and_forgets_the_future() {
 #[test]
 fn a_snapshot_of_another_seed_or_of_empty_disks_is_still_a_new_cluster() {
     let mut f = Feed::new(3);
-    f.view.moved(later(500, 2415, 5));
+    f.view.moved(later(500, 2415, 5), None);
     let mut other = snapshot(3, 900);
     other.seed = 8;
-    assert_eq!(f.view.moved(other), Resync::NewCluster);
+    assert_eq!(f.view.moved(other, None), Resync::NewCluster);
     assert!(f.said("A new cluster: 3 servers, seed 8"));
     let mut f = Feed::new(3);
-    f.view.moved(later(500, 2415, 5));
-    assert_eq!(f.view.moved(fresh_snapshot(3, 0)), Resync::NewCluster);
+    f.view.moved(later(500, 2415, 5), None);
+    assert_eq!(f.view.moved(fresh_snapshot(3, 0), None), Resync::NewCluster);
 }
 
 #[test]
 fn back_to_a_pause_point_before_the_first_request_is_a_step_back() {
     let mut f = Feed::new(3);
-    f.view.moved(later(500, 2415, 5));
+    f.view.moved(later(500, 2415, 5), None);
     // The lesson's first stop: S3 was elected in term 2, nobody has asked anything yet.
     let first = later(40, 310, 0);
-    assert_eq!(f.view.moved(first), Resync::Same);
+    assert_eq!(f.view.moved(first, None), Resync::Same);
     assert!(!f.said("A new cluster"), "the same run, earlier");
     assert!(
         f.view.narration[0].text.starts_with("Back to t=0.310 s"),
@@ -163,9 +163,9 @@ fn a_cluster_recovered_in_the_browser_is_announced() {
 #[test]
 fn the_same_instant_sent_again_adds_nothing() {
     let mut f = Feed::new(3);
-    f.view.moved(later(500, 2415, 5));
+    f.view.moved(later(500, 2415, 5), None);
     let before = f.view.narration.len();
-    f.view.moved(later(500, 2415, 5));
+    f.view.moved(later(500, 2415, 5), None);
     assert_eq!(f.view.narration.len(), before);
 }
 
@@ -175,11 +175,11 @@ fn the_same_instant_sent_again_adds_nothing() {
 #[test]
 fn going_back_at_the_same_instant_is_told_as_going_back() {
     let mut f = Feed::new(3);
-    f.view.moved(later(500, 2415, 5));
+    f.view.moved(later(500, 2415, 5), None);
     f.at(2415).ev(Event::NodeCrashed { node: NodeId(2) });
     let mut undone = later(500, 2415, 5);
     undone.seq = 500;
-    f.view.moved(undone);
+    f.view.moved(undone, None);
     assert!(!f.said("S2 crashed"));
     assert_eq!(
         f.view.narration[0].text,
@@ -191,14 +191,67 @@ fn going_back_at_the_same_instant_is_told_as_going_back() {
 #[test]
 fn the_same_leader_in_a_later_term_is_told() {
     let mut f = Feed::new(3);
-    f.view.moved(later(500, 2415, 5));
+    f.view.moved(later(500, 2415, 5), None);
     let mut again = later(700, 3000, 5);
     for n in &mut again.nodes {
         n.current_term = Term(4);
     }
-    f.view.moved(again);
+    f.view.moved(again, None);
     assert_eq!(
         f.view.narration[0].text,
         "Jumped ahead to t=3.000 s: S3 leads term 4"
+    );
+}
+
+#[test]
+fn another_page_s_loaded_trace_is_told_as_another_run_and_keeps_the_story() {
+    use shared::trace::answers::Reason;
+    let mut f = Feed::new(3);
+    f.view.moved(later(500, 2415, 5), None);
+    f.at(2500).ev(Event::NodeCrashed { node: NodeId(2) });
+    // Another page loads a trace of the same cluster that ends earlier: not a step back.
+    let mut loaded = later(200, 900, 2);
+    loaded.nodes[0].up = true;
+    assert_eq!(f.view.moved(loaded, Some(Reason::Loaded)), Resync::Same);
+    assert!(
+        f.said("S2 crashed"),
+        "what this page saw stays in its story"
+    );
+    assert_eq!(
+        f.view.narration[0].text,
+        "A trace was loaded, at t=0.900 s: S1 and S2 are running again; 2 committed entries"
+    );
+    // The same snapshot without a reason (a lesson's stop, an old server) is a step back.
+    let mut f = Feed::new(3);
+    f.view.moved(later(500, 2415, 5), None);
+    f.at(2500).ev(Event::NodeCrashed { node: NodeId(2) });
+    let mut back = later(200, 900, 2);
+    back.nodes[0].up = true;
+    f.view.moved(back, Some(Reason::Fork));
+    assert!(!f.said("S2 crashed"));
+    assert!(f.view.narration[0].text.starts_with("Back to t=0.900 s"));
+}
+
+#[test]
+fn an_undone_fork_and_a_branch_brought_back_say_so() {
+    use shared::trace::answers::Reason;
+    let mut f = Feed::new(3);
+    f.view.moved(later(200, 900, 2), Some(Reason::Fork));
+    f.view.moved(later(500, 2415, 5), Some(Reason::Undo));
+    assert!(
+        f.view.narration[0]
+            .text
+            .starts_with("An undo brought back the run left, at t=2.415 s"),
+        "{}",
+        f.view.narration[0].text
+    );
+    f.view.moved(later(300, 1200, 3), Some(Reason::Restored));
+    assert!(f.view.narration[0]
+        .text
+        .starts_with("A branch was brought back, at t=1.200 s"));
+    // A reset to the same seed and size is a new cluster, whatever its disks hold.
+    assert_eq!(
+        f.view.moved(later(2, 10, 0), Some(Reason::Reset)),
+        Resync::NewCluster
     );
 }

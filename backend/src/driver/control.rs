@@ -311,7 +311,7 @@ impl Driver {
             OutgoingKind::Snapshot {
                 seq: reply.snapshot.seq,
             },
-            reply.snapshot_message_json(),
+            reply.moved_message_json(Some(Reason::Reset)),
         );
         let c = &info.cluster;
         tracing::info!(nodes = c.nodes, seed = c.seed, log_model = %c.log_model, "cluster reset");

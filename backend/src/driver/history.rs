@@ -153,7 +153,7 @@ impl Driver {
     /// that Undo does not take the move back (the lesson's Back does), as in the in-browser
     /// engine, whose lessons set no run aside.
     pub(super) fn stage(&mut self, trace: Trace) -> Result<ForkReply, CommandError> {
-        let reply = self.become_trace(trace, None, Reason::Loaded)?;
+        let reply = self.move_to(trace, None, Reason::Loaded, Leaving::ForLesson)?;
         self.last_move = None;
         Ok(reply)
     }
@@ -220,16 +220,24 @@ impl Driver {
         self.snapshot_cache = None;
         self.rebase(Instant::now());
         let reply = self.snapshot();
+        // Every page hears why (a page that did not ask tells a loaded trace from a step back);
+        // a lesson's stop is told by the lesson itself.
+        let moved = match leaving {
+            Leaving::ForLesson => None,
+            Leaving::Kept | Leaving::Undoing { .. } => Some(reason),
+        };
         self.broadcast(
             OutgoingKind::Snapshot {
                 seq: reply.snapshot.seq,
             },
-            reply.snapshot_message_json(),
+            reply.moved_message_json(moved),
         );
         let elapsed_ms = started.elapsed().as_secs_f64() * 1000.0;
         let (now, seq) = (self.sim.now_ms(), self.sim.last_seq());
         let message = match leaving {
-            Leaving::Kept => ForkReply::message(reason, now, seq, left.branch_id()),
+            Leaving::Kept | Leaving::ForLesson => {
+                ForkReply::message(reason, now, seq, left.branch_id())
+            }
             Leaving::Undoing { undone, .. } => ForkReply::undid(undone, now, seq, left),
         };
         // What the next Undo takes back, if it is this move (not when it was an undo itself).
@@ -310,6 +318,8 @@ impl Driver {
 enum Leaving {
     /// Keeps it as a branch (fork, load, return, undo of an input).
     Kept,
+    /// Keeps it as a branch, for a lesson's stop (pages are told no reason: the lesson tells).
+    ForLesson,
     /// Undoes the change of run `undone` by bringing back branch `brought_back`: the run left
     /// is kept only if no branch holds all it did.
     Undoing { undone: Reason, brought_back: u64 },

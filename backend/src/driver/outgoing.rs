@@ -99,9 +99,22 @@ impl SnapshotReply {
             .get_or_init(|| {
                 to_json(&ServerMessage::Snapshot {
                     snapshot: self.snapshot.clone(),
+                    moved: None,
                 })
             })
             .clone()
+    }
+
+    /// `ServerMessage::Snapshot` of a run just replaced, with why (`None`: a lesson's stop).
+    /// Not cached: it is sent once, when the run changes.
+    pub fn moved_message_json(&self, moved: Option<shared::trace::answers::Reason>) -> Utf8Bytes {
+        if moved.is_none() {
+            return self.snapshot_message_json();
+        }
+        to_json(&ServerMessage::Snapshot {
+            snapshot: self.snapshot.clone(),
+            moved,
+        })
     }
 
     /// The bare `ClusterSnapshot` (`GET /api/cluster`).

@@ -201,6 +201,8 @@ pub struct Viewer {
     pub hello: ClusterSnapshot,
     pub events: Vec<SimEvent>,
     pub snapshots: Vec<ClusterSnapshot>,
+    /// Why each of `snapshots` came (`moved`), in the same order.
+    pub moves: Vec<Option<shared::trace::answers::Reason>>,
     pub next_request_id: u64,
 }
 
@@ -224,6 +226,7 @@ impl Viewer {
             hello: snapshot,
             events: Vec::new(),
             snapshots: Vec::new(),
+            moves: Vec::new(),
             next_request_id: 1,
         }
     }
@@ -233,7 +236,10 @@ impl Viewer {
         let m = next_message(&mut self.ws).await;
         match &m {
             ServerMessage::Events { events } => self.events.extend(events.iter().cloned()),
-            ServerMessage::Snapshot { snapshot } => self.snapshots.push(snapshot.clone()),
+            ServerMessage::Snapshot { snapshot, moved } => {
+                self.snapshots.push(snapshot.clone());
+                self.moves.push(*moved);
+            }
             _ => {}
         }
         m
@@ -380,6 +386,7 @@ pub async fn viewer_from(ws: Ws) -> (Viewer, Value) {
         hello: snapshot,
         events: Vec::new(),
         snapshots: Vec::new(),
+        moves: Vec::new(),
         next_request_id: 1,
     };
     (viewer, raw)

@@ -39,8 +39,8 @@ pub fn TopBar() -> impl IntoView {
                 LogModel::State => "state changes",
             };
             [
-                format!("{} servers", v.nodes.len()),
-                format!("seed {}", v.seed),
+                format!("{} servers ·", v.nodes.len()),
+                format!("seed {} ·", v.seed),
                 format!("log {model}"),
             ]
         })
@@ -90,9 +90,10 @@ pub fn TopBar() -> impl IntoView {
             </div>
             <div class="meta" data-testid="meta">
                 {move || meta().map(|pieces| {
-                    // A no-break space before the dot: a line may end after it, never start with it.
+                    // Each piece keeps its dot (a line may end after one, never start with it);
+                    // the spaces between them are where the line may break.
                     let [a, b, c] = pieces;
-                    view! { <span>{a}</span>"\u{a0}· "<span>{b}</span>"\u{a0}· "<span>{c}</span> }
+                    view! { <span>{a}</span>" "<span>{b}</span>" "<span>{c}</span> }
                 })}
             </div>
             <div class="topbar-right">

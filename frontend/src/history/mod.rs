@@ -142,7 +142,7 @@ impl History {
     pub fn intercept(self, ctx: Ctx, message: ServerMessage) -> Option<ServerMessage> {
         let expected = self.expecting.with_value(Option::is_some);
         if expected && self.past.get_untracked().is_none() {
-            if let ServerMessage::Snapshot { snapshot } = message {
+            if let ServerMessage::Snapshot { snapshot, .. } = message {
                 let Expected { forked, answer } = self.take_expected().unwrap_or_default();
                 let (time, speed, paused) =
                     (snapshot.time_ms as f64, snapshot.speed, snapshot.paused);
@@ -179,12 +179,12 @@ impl History {
                 });
                 None
             }
-            ServerMessage::Snapshot { snapshot } => {
+            ServerMessage::Snapshot { snapshot, moved } => {
                 let expected = self.take_expected();
                 self.saved.update_value(|v| match (v, expected) {
                     (Some(v), Some(expected)) => v.replaced(snapshot, expected.forked),
                     (Some(v), None) => {
-                        v.moved(snapshot);
+                        v.moved(snapshot, moved);
                     }
                     (v @ None, _) => *v = Some(ClusterView::from_snapshot(snapshot)),
                 });

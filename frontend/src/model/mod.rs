@@ -28,8 +28,11 @@ use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 use shared::protocol::{ClusterSnapshot, Event, InFlight, LogEntryView, MessageId};
 use shared::protocol::{NetworkView, PeerProgress, SimEvent, Timing};
+use shared::trace::answers::Reason;
 use shared::tree::IntoTree;
 use shared::types::{LogIndex, LogModel, NodeId, Role, Term};
+
+use narration::Jump;
 
 pub use auto_pause::{slow_speed, AtKeyMoments, AutoPause, SLOW_FOR_MS};
 pub use changes::Changes;
@@ -235,6 +238,12 @@ impl ClusterView {
         } else {
             Resync::NewCluster
         };
+        self.start_again(snapshot, kind)
+    }
+
+    /// Take `snapshot` as `kind` says ([`ClusterView::resync`]), saying which it was.
+    fn start_again(&mut self, snapshot: ClusterSnapshot, kind: Resync) -> Resync {
+        let new_run = kind != Resync::Same;
         let warnings = snapshot.warnings.clone();
         let mut fresh = ClusterView::from_snapshot(snapshot);
         fresh.narration_next_id = self.narration_next_id;
@@ -269,12 +278,14 @@ impl ClusterView {
 
     /// A fresh snapshot on a connection that stayed open (`Snapshot`, not `Hello`): the server
     /// replaced the run under the page (a lesson moved to another pause point, another page
-    /// forked or loaded a trace) or sent the state again to a page that fell behind. The server
-    /// did not restart, so it is never "recovered from disk": another seed, size or log model, or
-    /// a run started again on fresh disks (no entry, term 0), is a new cluster ([`ClusterView::resync`]); anything
-    /// else goes on with one sentence saying what differs (`narration::jumped`), and a jump back
-    /// drops the sentences about what came after the instant it went back to.
-    pub fn moved(&mut self, snapshot: ClusterSnapshot) -> Resync {
+    /// forked or loaded a trace) or sent the state again to a page that fell behind; `why` is
+    /// the server's reason, when a page or a script replaced the run. The server did not
+    /// restart, so it is never "recovered from disk": a reset, another seed, size or log model,
+    /// or a run started again on fresh disks (no entry, term 0), is a new cluster
+    /// ([`ClusterView::resync`]). Another run of the same cluster (a loaded trace, a branch
+    /// brought back, an undone fork) keeps the story whole and says what came; the same run
+    /// taken back drops the sentences about what came after the instant it went back to.
+    pub fn moved(&mut self, snapshot: ClusterSnapshot, why: Option<Reason>) -> Resync {
         let same_cluster = snapshot.seed == self.seed
             && snapshot.nodes.len() == self.nodes.len()
             && snapshot.log_model == self.log_model;
@@ -284,6 +295,9 @@ impl ClusterView {
             .nodes
             .iter()
             .all(|n| n.log.is_empty() && n.current_term == 0);
+        if why == Some(Reason::Reset) {
+            return self.start_again(snapshot, Resync::NewCluster);
+        }
         if !same_cluster || (snapshot.seq < self.seq && fresh_disks) {
             return self.resync(snapshot);
         }
@@ -291,20 +305,28 @@ impl ClusterView {
         fresh.narration_next_id = self.narration_next_id;
         fresh.narration = std::mem::take(&mut self.narration);
         let went_back = fresh.seq < self.seq;
-        if went_back {
-            fresh.forget_after(fresh.seq);
-        } else {
-            fresh.requests = std::mem::take(&mut self.requests);
-            let mut leaders = std::mem::take(&mut self.leaders_by_term);
-            leaders.append(&mut fresh.leaders_by_term);
-            fresh.leaders_by_term = leaders;
+        let jump = match why {
+            Some(Reason::Loaded | Reason::Restored) => Jump::Another(why),
+            // An undo that went forward brought back the run a fork had left.
+            Some(Reason::Undo) if !went_back => Jump::Another(why),
+            _ if went_back => Jump::Back,
+            _ => Jump::Ahead,
+        };
+        match jump {
+            // The same run taken back: what was told after that instant has not happened.
+            Jump::Back => fresh.forget_after(fresh.seq),
+            Jump::Ahead => {
+                fresh.requests = std::mem::take(&mut self.requests);
+                let mut leaders = std::mem::take(&mut self.leaders_by_term);
+                leaders.append(&mut fresh.leaders_by_term);
+                fresh.leaders_by_term = leaders;
+                // What vanished from a log in between was not seen going: show it as a ghost.
+                fresh.bury_vanished(self);
+            }
+            // Another run: nothing of this one was lost in it, and its requests are not ours.
+            Jump::Another(_) => {}
         }
-        if !went_back {
-            // What vanished from a log in between was not seen going: show it as a ghost. (Back
-            // leaves none: nothing was lost going back.)
-            fresh.bury_vanished(self);
-        }
-        if let Some(text) = narration::jumped(self, &fresh, went_back) {
+        if let Some(text) = narration::jumped(self, &fresh, jump) {
             fresh.note(text, Tone::Control);
         }
         *self = fresh;

@@ -8,6 +8,7 @@ use shared::protocol::{
     AppendEntries, AppendEntriesResponse, ForwardedRequest, RequestVote, RequestVoteResponse,
 };
 use shared::protocol::{InFlight, MessageBody, MessageId};
+use shared::trace::answers::Reason;
 use shared::types::{ClientSerial, LogIndex, LogModel, NodeId, Role, Term};
 
 use super::ClusterView;
@@ -220,17 +221,35 @@ pub(super) fn recovered_cluster(nodes: usize, seed: u64, term: Term, entries: Lo
     )
 }
 
+/// How the run shown was replaced under the page (`ClusterView::moved`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Jump {
+    /// The same run, later (a lesson's next stop).
+    Ahead,
+    /// The same run, taken back (a fork, an undo, a lesson's earlier stop).
+    Back,
+    /// Another run of the same cluster, and the server's reason (a loaded trace, a branch
+    /// brought back, an undone fork).
+    Another(Option<Reason>),
+}
+
 /// The run was replaced under the page (`ClusterView::moved`: a lesson's next or earlier pause
-/// point, another page's fork): where it is now and what differs from what the page showed,
-/// since the events in between were not seen one by one. "Jumped ahead to t=2.415 s: S1 is
-/// down; S3 leads term 2; 5 committed entries"; `None` for the same instant with nothing
-/// changed.
-pub(super) fn jumped(before: &ClusterView, after: &ClusterView, went_back: bool) -> Option<String> {
+/// point, another page's fork or loaded trace): where it is now and what differs from what the
+/// page showed, since the events in between were not seen one by one. "Jumped ahead to
+/// t=2.415 s: S1 is down; S3 leads term 2; 5 committed entries"; `None` for the same instant
+/// with nothing changed.
+pub(super) fn jumped(before: &ClusterView, after: &ClusterView, jump: Jump) -> Option<String> {
     let when = Fixed(after.time_ms as f64 / 1000.0, 3);
-    let head = if went_back {
-        format!("Back to t={when} s")
-    } else {
-        format!("Jumped ahead to t={when} s")
+    let head = match jump {
+        Jump::Back => format!("Back to t={when} s"),
+        Jump::Ahead => format!("Jumped ahead to t={when} s"),
+        Jump::Another(Some(Reason::Restored)) => {
+            format!("A branch was brought back, at t={when} s")
+        }
+        Jump::Another(Some(Reason::Undo)) => {
+            format!("An undo brought back the run left, at t={when} s")
+        }
+        Jump::Another(_) => format!("A trace was loaded, at t={when} s"),
     };
     let was_up = |id: NodeId| before.node(id).is_some_and(|n| n.up);
     let names = |ids: Vec<NodeId>| {
@@ -289,7 +308,7 @@ pub(super) fn jumped(before: &ClusterView, after: &ClusterView, went_back: bool)
     match parts.is_empty() {
         // The same instant sent again (a question revealed, a page that fell behind): nothing
         // to tell. Going back is always told: the story after that instant was dropped.
-        true if after.time_ms == before.time_ms && !went_back => None,
+        true if after.time_ms == before.time_ms && jump == Jump::Ahead => None,
         true => Some(head),
         false => Some(format!("{head}: {}", parts.join("; "))),
     }

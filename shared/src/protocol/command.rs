@@ -265,6 +265,12 @@ pub enum ServerMessage {
     Snapshot {
         /// Current state.
         snapshot: ClusterSnapshot,
+        /// Why the run was replaced, when a page or a script replaced it (`fork`, `undo`,
+        /// `loaded`, `restored`, `reset`): a page that did not ask can then tell another run
+        /// (a loaded trace) from the same run taken back. Absent for a lesson's stop and for a
+        /// page that fell behind.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        moved: Option<crate::trace::answers::Reason>,
     },
     /// Events, in order.
     Events {

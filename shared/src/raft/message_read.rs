@@ -182,7 +182,10 @@ mod tests {
                 serde_json::from_str::<ClusterSnapshot>(&text).unwrap(),
                 snapshot
             );
-            let message = ServerMessage::Snapshot { snapshot };
+            let message = ServerMessage::Snapshot {
+                snapshot,
+                moved: None,
+            };
             let text = serde_json::to_string(&message).unwrap();
             assert_eq!(
                 serde_json::from_str::<ServerMessage>(&text).unwrap(),

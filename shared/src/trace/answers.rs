@@ -98,6 +98,27 @@ pub enum Reason {
 }
 
 impl Reason {
+    /// Every reason's wire name, in the order of [`Reason::ALL`] (the page's reader uses them).
+    pub const NAMES: &'static [&'static str] = &[
+        "new",
+        "recovered",
+        "reset",
+        "fork",
+        "undo",
+        "loaded",
+        "restored",
+    ];
+    /// Every reason.
+    pub const ALL: &'static [Reason] = &[
+        Reason::New,
+        Reason::Recovered,
+        Reason::Reset,
+        Reason::Fork,
+        Reason::Undo,
+        Reason::Loaded,
+        Reason::Restored,
+    ];
+
     /// What a change of run for this reason says it did ("undid the last input").
     pub fn did(self) -> &'static str {
         match self {

@@ -31,6 +31,7 @@ impl FromJson for ServerMessage {
             },
             "snapshot" => ServerMessage::Snapshot {
                 snapshot: f.get("snapshot")?,
+                moved: f.get("moved")?,
             },
             "events" => ServerMessage::Events {
                 events: f.get("events")?,

@@ -52,7 +52,14 @@ fn messages() -> Vec<ServerMessage> {
             role: None,
             viewer_url: None,
         },
-        ServerMessage::Snapshot { snapshot },
+        ServerMessage::Snapshot {
+            snapshot: snapshot.clone(),
+            moved: Some(crate::trace::answers::Reason::Fork),
+        },
+        ServerMessage::Snapshot {
+            snapshot,
+            moved: None,
+        },
         ServerMessage::Events { events },
         ServerMessage::Events { events: Vec::new() },
         ServerMessage::Clock {

@@ -231,6 +231,13 @@ impl FromJson for BrokenRules {
 
 // ----- The classroom (follow.rs, prediction.rs) -----
 
+impl FromJson for crate::trace::answers::Reason {
+    fn from_json(json: &Json) -> Result<Self, String> {
+        use crate::trace::answers::Reason;
+        unit(json, Reason::NAMES, Reason::ALL)
+    }
+}
+
 impl FromJson for ConnectionRole {
     fn from_json(json: &Json) -> Result<Self, String> {
         unit(json, ConnectionRole::NAMES, ConnectionRole::ALL)

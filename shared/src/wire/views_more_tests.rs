@@ -30,6 +30,38 @@ fn connection_roles_have_serde_s_names() {
     );
 }
 
+#[test]
+fn run_reasons_have_serde_s_names_and_a_snapshot_says_why_it_came() {
+    use crate::trace::answers::Reason;
+    // Exhaustive: a new reason is a compile error here until `ALL` (and this test) has it.
+    let position = |reason: Reason| match reason {
+        Reason::New => 0,
+        Reason::Recovered => 1,
+        Reason::Reset => 2,
+        Reason::Fork => 3,
+        Reason::Undo => 4,
+        Reason::Loaded => 5,
+        Reason::Restored => 6,
+    };
+    assert_eq!(Reason::ALL.len(), Reason::NAMES.len());
+    for (i, reason) in Reason::ALL.iter().enumerate() {
+        assert_eq!(position(*reason), i);
+        let written = serde_json::to_string(reason).unwrap();
+        assert_eq!(written, format!("\"{}\"", Reason::NAMES[i]));
+        reads_back(reason);
+    }
+    // The snapshot a loaded trace sends every page, and the one a lagging page gets (no reason).
+    for moved in [Some(Reason::Loaded), None] {
+        let message = ServerMessage::Snapshot {
+            snapshot: faulty_run(3, false).remove(0),
+            moved,
+        };
+        let text = serde_json::to_string(&message).unwrap();
+        assert_eq!(text.contains("\"moved\""), moved.is_some());
+        same_as_serde::<ServerMessage>(&text);
+    }
+}
+
 fn highlights() -> [Highlight; 5] {
     [
         Highlight::Node { node: NodeId(2) },
