@@ -97,3 +97,22 @@ test("a teacher's file with a mistake is refused with its line number", async ()
   assert.equal(await $('lesson-caption').innerText(), 'Watch the election.');
   await $('lesson-close').click();
 });
+
+test('on a phone, a lesson opened from the picker is brought into view', async () => {
+  // A lesson left open by an earlier test: close it, so that this one is newly opened.
+  await fetch(`${backend.url}/api/lesson/close`, { method: 'POST' });
+  await until(async () => (await $('lesson-panel').count()) === 0, { what: 'no lesson open' });
+  await page.setViewportSize({ width: 390, height: 844 });
+  await page.evaluate(() => window.scrollTo(0, 0));
+  await $('lessons-open').click();
+  await until(() => $('lesson-first-election').count(), { what: 'the built-in lessons' });
+  await $('lesson-first-election').click();
+  await until(() => $('lesson-panel').count(), { what: 'the lesson panel' });
+  // Stacked under the ring, the panel would be out of sight: the page scrolls to it.
+  await until(async () => {
+    const box = await $('lesson-panel').boundingBox();
+    return box && box.y < 844 && box.y + box.height > 0;
+  }, { what: 'the lesson panel in view' });
+  await shot(page, 'lessons-phone-in-view');
+  await $('lesson-close').click().catch(() => {});
+});

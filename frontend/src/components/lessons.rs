@@ -219,9 +219,6 @@ pub fn LessonPicker() -> impl IntoView {
     }
 }
 
-/// Widest window with the one-column layout (style.css, `max-width: 1100px`).
-const ONE_COLUMN_MAX_PX: f64 = 1100.0;
-
 /// The open lesson: heading, caption, the question, and the buttons to move on.
 #[component]
 pub fn LessonPanel() -> impl IntoView {
@@ -236,24 +233,30 @@ pub fn LessonPanel() -> impl IntoView {
             // A sandbox is the student's own: the class's lesson goes on without it.
             .filter(|_| ctx.engine.get().has_lessons())
     };
-    // A lesson just opened on a one-column page (a phone, a narrow window): the panel is below
-    // the ring, out of sight, and the page only looked paused. Bring it into view, once per
-    // lesson (not at each step: the reader may be looking at the ring).
+    // A lesson just opened where its panel is out of sight (on a one-column page, a phone or a
+    // narrow window, it is below the ring) looked only like a paused run. Bring it into view,
+    // once per lesson (not at each step: the reader may be looking at the ring).
     let opened = Memo::new(move |_| v().map(|v| (v.name, v.title)));
     Effect::new(move |previous: Option<Option<(String, String)>>| {
         let now = opened.get();
-        let narrow = web_sys::window()
-            .and_then(|w| w.inner_width().ok())
-            .and_then(|w| w.as_f64())
-            .is_some_and(|w| w <= ONE_COLUMN_MAX_PX);
-        if now.is_some() && previous.is_some_and(|p| p != now) && narrow {
+        if now.is_some() && previous.is_some_and(|p| p != now) {
             request_animation_frame(|| {
-                if let Some(panel) = web_sys::window().and_then(|w| w.document()).and_then(|d| {
+                let window = web_sys::window();
+                let height = window
+                    .as_ref()
+                    .and_then(|w| w.inner_height().ok())
+                    .and_then(|h| h.as_f64())
+                    .unwrap_or(f64::MAX);
+                let panel = window.and_then(|w| w.document()).and_then(|d| {
                     d.query_selector("[data-testid=lesson-panel]")
                         .ok()
                         .flatten()
-                }) {
-                    panel.scroll_into_view_with_bool(true);
+                });
+                if let Some(panel) = panel {
+                    let rect = panel.get_bounding_client_rect();
+                    if rect.top() >= height || rect.bottom() <= 0.0 {
+                        panel.scroll_into_view_with_bool(true);
+                    }
                 }
             });
         }
