@@ -259,12 +259,7 @@ impl ClusterView {
                 narration::recovered_cluster(nodes, seed, terms, entries)
             }
             Resync::Same => {
-                fresh.requests = std::mem::take(&mut self.requests);
-                let mut leaders = std::mem::take(&mut self.leaders_by_term);
-                leaders.append(&mut fresh.leaders_by_term);
-                fresh.leaders_by_term = leaders;
-                // What vanished from a log in between was not seen going: show it as a ghost.
-                fresh.bury_vanished(self);
+                fresh.go_on_from(self);
                 "Resynchronised with the server".to_string()
             }
         };
@@ -315,14 +310,7 @@ impl ClusterView {
         match jump {
             // The same run taken back: what was told after that instant has not happened.
             Jump::Back => fresh.forget_after(fresh.seq),
-            Jump::Ahead => {
-                fresh.requests = std::mem::take(&mut self.requests);
-                let mut leaders = std::mem::take(&mut self.leaders_by_term);
-                leaders.append(&mut fresh.leaders_by_term);
-                fresh.leaders_by_term = leaders;
-                // What vanished from a log in between was not seen going: show it as a ghost.
-                fresh.bury_vanished(self);
-            }
+            Jump::Ahead => fresh.go_on_from(self),
             // Another run: nothing of this one was lost in it, and its requests are not ours.
             Jump::Another(_) => {}
         }
@@ -331,6 +319,17 @@ impl ClusterView {
         }
         *self = fresh;
         Resync::Same
+    }
+
+    /// This snapshot continues the run `before` showed, later: keep its waiting requests and
+    /// who led which term, and show what vanished from a log in between (not seen going) as a
+    /// ghost.
+    fn go_on_from(&mut self, before: &mut ClusterView) {
+        self.requests = std::mem::take(&mut before.requests);
+        let mut leaders = std::mem::take(&mut before.leaders_by_term);
+        leaders.append(&mut self.leaders_by_term);
+        self.leaders_by_term = leaders;
+        self.bury_vanished(before);
     }
 
     /// Drop the sentences about events after `seq` (a run taken back to that instant: what they
