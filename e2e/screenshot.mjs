@@ -8,7 +8,7 @@ import { ROOT, startBackend, launch, until, api, cluster } from './lib.mjs';
 const backend = await startBackend(['--speed', '0.05', '--seed', '21']);
 const browser = await launch();
 try {
-  const page = await browser.newPage({ viewport: { width: 1600, height: 1000 } });
+  const page = await browser.newPage({ viewport: { width: 1920, height: 1080 } });
   await page.goto(backend.url);
   const leaderOf = async () => (await cluster(backend.url)).nodes.find((n) => n.up && n.role === 'leader');
   const leader = await until(leaderOf, { what: 'a leader', timeoutMs: 60000 });
