@@ -116,3 +116,38 @@ test('on a phone, a lesson opened from the picker is brought into view', async (
   await shot(page, 'lessons-phone-in-view');
   await $('lesson-close').click().catch(() => {});
 });
+
+test('at the projector (1280x720, presenter view) a clicker drives a lesson and its buttons stay in sight', async () => {
+  await fetch(`${backend.url}/api/lesson/close`, { method: 'POST' });
+  await until(async () => (await $('lesson-panel').count()) === 0, { what: 'no lesson open' });
+  await page.setViewportSize({ width: 1280, height: 720 });
+  await page.keyboard.press('p');
+  await until(async () => (await page.locator('.app.presenter').count()) === 1, { what: 'the presenter view' });
+  await $('lessons-open').click();
+  await until(() => $('lesson-leader-crash').count(), { what: 'the built-in lessons' });
+  await $('lesson-leader-crash').click();
+  await until(() => $('lesson-panel').count(), { what: 'the lesson panel' });
+  const inView = async (id) => {
+    const b = await $(id).boundingBox();
+    return b !== null && b.y >= 0 && b.y + b.height <= 720 && b.x >= 0 && b.x + b.width <= 1280;
+  };
+  // PageDown (what a presentation clicker sends) moves on to the question.
+  await until(async () => {
+    if (await $('lesson-reveal').count()) return true;
+    if (!(await $('lesson-next').isDisabled())) await page.keyboard.press('PageDown');
+    return false;
+  }, { what: 'the question, by PageDown', timeoutMs: 15000, intervalMs: 500 });
+  assert.ok(await inView('lesson-reveal'), 'Reveal is on the screen');
+  assert.ok(await inView('lesson-close'), 'Close is on the screen');
+  // The next PageDown reveals; the answer and Next are on the screen.
+  await page.keyboard.press('PageDown');
+  await until(() => $('lesson-why').count(), { what: 'the answer' });
+  await until(() => inView('lesson-why'), { what: 'the answer in sight' });
+  assert.ok(await inView('lesson-next'), 'Next is on the screen');
+  await shot(page, 'lessons-presenter-1280-revealed');
+  // PageUp goes back.
+  const step = await page.locator('.lesson-panel, [data-testid=lesson-panel]').innerText();
+  await page.keyboard.press('PageUp');
+  await until(async () => (await $('lesson-panel').innerText()) !== step, { what: 'PageUp to go back' });
+  await page.keyboard.press('p');
+});

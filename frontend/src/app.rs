@@ -175,7 +175,7 @@ fn is_typing(ev: &web_sys::KeyboardEvent) -> bool {
         })
 }
 
-fn on_key(ctx: Ctx, ev: web_sys::KeyboardEvent) {
+fn on_key(ctx: Ctx, lessons: Lessons, ev: web_sys::KeyboardEvent) {
     if ev.ctrl_key() || ev.meta_key() || ev.alt_key() {
         return;
     }
@@ -214,6 +214,22 @@ fn on_key(ctx: Ctx, ev: web_sys::KeyboardEvent) {
                 "add 1"
             };
             ctx.append(command, None, Origin::Keyboard);
+        }
+        // A presentation clicker sends PageDown / PageUp: it drives an open lesson (a
+        // viewer's page has no lesson buttons, and its keys change nothing).
+        "PageDown" | "n" | "N" | "PageUp" | "b" | "B" => {
+            let forward = matches!(key.as_str(), "PageDown" | "n" | "N");
+            if !ctx.may_control() || !ctx.engine.get_untracked().has_lessons() {
+                return;
+            }
+            let moved = if forward {
+                lessons.forward()
+            } else {
+                lessons.backward()
+            };
+            if moved {
+                ev.prevent_default();
+            }
         }
         "k" | "K" => {
             // Crash the leader; with no leader, restart the lowest-numbered crashed server.
@@ -296,7 +312,7 @@ pub fn App() -> impl IntoView {
     start_animation_loop(ctx);
     classroom::start_broadcast(ctx);
 
-    let keys = window_event_listener(leptos::ev::keydown, move |ev| on_key(ctx, ev));
+    let keys = window_event_listener(leptos::ev::keydown, move |ev| on_key(ctx, lessons, ev));
     on_cleanup(move || keys.remove());
 
     let keyboard_reply = move || {

@@ -115,6 +115,32 @@ impl Lessons {
         });
     }
 
+    /// A presentation clicker's "next" (PageDown, or `n`): reveal the answer at a question,
+    /// else on to the next pause point. False when no lesson is open here (the key is then
+    /// the page's own: PageDown scrolls).
+    pub fn forward(self) -> bool {
+        let Some(v) = self.open.get_untracked() else {
+            return false;
+        };
+        if v.asking() {
+            self.post("/api/lesson/reveal".into(), None);
+        } else if v.can_next() {
+            self.post("/api/lesson/next".into(), None);
+        }
+        true
+    }
+
+    /// The clicker's "previous" (PageUp, or `b`): back to the previous pause point.
+    pub fn backward(self) -> bool {
+        let Some(v) = self.open.get_untracked() else {
+            return false;
+        };
+        if v.can_back() {
+            self.post("/api/lesson/back".into(), None);
+        }
+        true
+    }
+
     fn close(self) {
         self.open.set(None);
         self.picked.set(None);
@@ -261,6 +287,27 @@ pub fn LessonPanel() -> impl IntoView {
             });
         }
         now
+    });
+    // A revealed answer is at the panel's foot: where the panel scrolls inside a short screen
+    // (the presenter's side column at 1280x720) it would stay hidden under the question. Show
+    // it (the panel is drawn anew at each step, scrolled to its top).
+    let revealed = Memo::new(move |_| {
+        v().and_then(|v| v.question)
+            .is_some_and(|q| q.answer.is_some())
+    });
+    Effect::new(move |_| {
+        if revealed.get() {
+            request_animation_frame(|| {
+                let panel = web_sys::window().and_then(|w| w.document()).and_then(|d| {
+                    d.query_selector("[data-testid=lesson-panel]")
+                        .ok()
+                        .flatten()
+                });
+                if let Some(panel) = panel {
+                    panel.set_scroll_top(panel.scroll_height());
+                }
+            });
+        }
     });
     view! {
         {move || v().map(|v| {

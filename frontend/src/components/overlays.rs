@@ -14,7 +14,7 @@ use shared::types::Term;
 /// Keyboard shortcuts, listed once here and handled in `app` (the timeline's in
 /// `components::timeline`): `(key, what it does, changes the cluster)`. A viewer's page (a
 /// student's) lists only the keys that do not change the cluster: the others are refused there.
-pub const SHORTCUTS: [(&str, &str, bool); 14] = [
+pub const SHORTCUTS: [(&str, &str, bool); 16] = [
     ("space  or  .", "pause / resume", true),
     ("s", "step: advance to the next event", true),
     (
@@ -29,6 +29,12 @@ pub const SHORTCUTS: [(&str, &str, bool); 14] = [
     ),
     ("k", "crash the leader (or restart a crashed server)", true),
     ("p", "presenter view: large text, all on one screen", false),
+    (
+        "PageDown  or  n",
+        "in a lesson: reveal, then next (a presentation clicker)",
+        true,
+    ),
+    ("PageUp  or  b", "in a lesson: back", true),
     ("?", "this help", false),
     ("Esc", "close panels, clear the highlight", false),
     ("Enter", "on a focused server: open its panel", false),
