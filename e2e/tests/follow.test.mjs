@@ -66,6 +66,16 @@ test('a viewer sees no controls, and its keys and raw WebSocket commands are ref
   await viewer.keyboard.press('Space');
   await $(viewer, 'error-playback').waitFor();
   assert.match(await $(viewer, 'error-playback').innerText(), /read-only/);
+  // "u" (and Ctrl+Z) would undo: the same sentence, and nothing asked of the server.
+  const branchesBefore = (await (await fetch(`${backend.url}/api/trace/branches`)).json()).result.length;
+  await $(viewer, 'key-error').click(); // clicked away, so that the next one is u's
+  await until(async () => (await $(viewer, 'key-error').count()) === 0, { what: "k's refusal to go" });
+  await viewer.keyboard.press('u');
+  await $(viewer, 'key-error').waitFor();
+  assert.match(await $(viewer, 'key-error').innerText(), /read-only/);
+  assert.equal(await $(viewer, 'error-history').count(), 0, 'no developer message under the timeline');
+  const branchesAfter = (await (await fetch(`${backend.url}/api/trace/branches`)).json()).result.length;
+  assert.equal(branchesAfter, branchesBefore, 'no undo reached the server');
   // Said for a few seconds, then gone (the toast covered the story until clicked).
   await until(async () => (await $(viewer, 'key-error').count()) === 0
     && (await $(viewer, 'error-playback').count()) === 0, { what: 'the refusals to go by themselves', timeoutMs: 15000 });

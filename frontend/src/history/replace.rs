@@ -77,6 +77,11 @@ impl History {
         body: Option<String>,
         then: impl FnOnce(bool) + 'static,
     ) {
+        // A student's `u` or Ctrl+Z (a viewer has no history buttons): said as a refused key,
+        // which goes by itself; the server would refuse it in a developer's words.
+        if !ctx.may_control() {
+            return ctx.local_error(Origin::Keyboard, crate::state::READ_ONLY.to_string());
+        }
         if self.busy.get_untracked() {
             let text = "wait a moment: the last change to the run is still being made";
             return ctx.local_error(Origin::History, text.to_string());
