@@ -132,3 +132,31 @@ test('a viewer answers the question, the presenter sees the tally live and the r
   await until(async () => (await $(viewer, 'viewer-lesson').count()) === 0, { what: 'the lesson to close on the viewer' });
   assert.deepEqual(errors, []);
 });
+
+test("a student's page in the presenter's layout shows the question and still reaches the cluster", async (t) => {
+  errors = [];
+  const presenter = await open(presenterUrl(), PRESENTER);
+  const LAPTOP = { width: 1024, height: 768 };
+  const viewer = await open(backend.url, LAPTOP);
+  t.after(() => Promise.all([presenter, viewer].map((p) => p.context().close())));
+  await presenter.keyboard.press('p');
+  await until(() => viewer.locator('.app.presenter').count(), { what: "the viewer to follow the presenter's layout" });
+  await $(presenter, 'lessons-open').click();
+  await $(presenter, 'lesson-first-election').click();
+  await $(viewer, 'viewer-question').waitFor();
+  // The question and the step above the cluster: the page scrolls down to it (it was fixed to
+  // the window, the ring and the logs below its edge, out of reach).
+  const ring = viewer.locator('[data-testid=ring]');
+  await ring.scrollIntoViewIfNeeded();
+  const box = await ring.boundingBox();
+  assert.ok(box.y >= 0 && box.y + box.height <= LAPTOP.height + 1,
+    `the ring can be brought on the screen (${Math.round(box.y)}..${Math.round(box.y + box.height)})`);
+  assert.ok(box.height >= 0.4 * LAPTOP.height, `the ring keeps the projector's size (${Math.round(box.height)} px)`);
+  const row = await viewer.locator('[data-testid=log-committed]').boundingBox();
+  assert.ok(row && row.y + row.height <= LAPTOP.height + 1, 'with the committed row beside it');
+  await shot(viewer, 'predict-viewer-presenter-layout');
+  await presenter.keyboard.press('p');
+  await $(presenter, 'lesson-close').click();
+  await until(async () => (await $(viewer, 'viewer-lesson').count()) === 0, { what: 'the lesson to close on the viewer' });
+  assert.deepEqual(errors, []);
+});

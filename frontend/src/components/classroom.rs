@@ -207,8 +207,12 @@ fn ViewerBar() -> impl IntoView {
                 <span class="sandbox-status" data-testid="sandbox-status" role="status">{text}</span>
             })}
         </div>
-        <crate::components::lessons::ViewerLesson/>
-        <ViewerQuestion/>
+        // Side by side where the window is wide enough (classroom.css): the step read along,
+        // and the question answered.
+        <div class="viewer-cards">
+            <crate::components::lessons::ViewerLesson/>
+            <ViewerQuestion/>
+        </div>
     }
 }
 
