@@ -238,3 +238,36 @@ for (const size of NORMAL_SIZES) {
     await close();
   });
 }
+
+test('resized to the projector, the log rows follow the newest entry again', async () => {
+  const { page, errors, close } = await open({ width: 1920, height: 1080 });
+  for (let i = 0; i < 8; i++) {
+    await until(async () => (await api(backend.url, { type: 'append', command: `add ${i}` })).ok, { what: 'an append' });
+  }
+  await api(backend.url, { type: 'resume' });
+  await page.keyboard.press('p');
+  await until(async () => (await page.locator('.app.presenter').count()) === 1, { what: 'the presenter view' });
+  const newest = async () => (await (await fetch(`${backend.url}/api/cluster`)).json()).nodes
+    .reduce((m, n) => Math.max(m, n.log_len), 0);
+  const last = await until(async () => {
+    const n = await newest();
+    return (await page.locator(`[data-testid=entry-c-${n}]`).count()) ? n : 0;
+  }, { what: 'the newest entry committed' });
+  await api(backend.url, { type: 'pause' });
+  // Plugged into the projector: the same page at 1024x768.
+  await page.setViewportSize({ width: 1024, height: 768 });
+  await until(async () => {
+    const pane = await page.locator('.logs-scroll').boundingBox();
+    const cell = page.locator(`[data-testid=entry-c-${last}]`);
+    if (!(await cell.count())) return false; // not drawn: out of the pane's window
+    const box = await cell.boundingBox();
+    return box.x >= pane.x - 1 && box.x + box.width <= pane.x + pane.width + 1;
+  }, { what: `entry ${last} in the narrower pane`, timeoutMs: 5000 }).catch(async (e) => {
+    const pane = await page.locator('.logs-scroll').evaluate((el) => [el.scrollLeft, el.clientWidth, el.scrollWidth]);
+    const drawn = await page.locator('[data-testid^=entry-c-]').evaluateAll((els) => els.map((x) => x.dataset.testid));
+    throw new Error(`${e.message}; pane scrollLeft/clientWidth/scrollWidth ${pane}; drawn ${drawn.join(' ')}`);
+  });
+  await shot(page, 'layout-resized-to-projector');
+  assert.deepEqual(errors, []);
+  await close();
+});

@@ -188,6 +188,11 @@ pub fn LogTable() -> impl IntoView {
         }
     });
 
+    // Where this page last scrolled the pane to follow the end. A scroll event can come after
+    // more entries arrived (appends in quick succession): the pane is then short of the new end
+    // but still where the page put it, and it goes on following; a scroll back by the user
+    // leaves both behind.
+    let followed_to = StoredValue::new(f64::MAX);
     let measure = move || {
         if let Some(el) = scroller.get_untracked() {
             viewport.set(el.client_width() as f64);
@@ -196,14 +201,19 @@ pub fn LogTable() -> impl IntoView {
                 max_index.get_untracked().get(),
                 el.client_width() as f64,
                 CELL_PX,
-            );
+            )
+            .min(followed_to.get_value());
             follow.set(el.scroll_left() as f64 >= target - CELL_PX / 2.0);
         }
     };
+    // A window resized (a laptop plugged into the projector) changes the pane's width: the
+    // newest entries are followed again, not left beyond the narrower pane's right edge.
+    let resized = Trigger::new();
     let resize = window_event_listener(leptos::ev::resize, move |_| {
         if let Some(el) = scroller.get_untracked() {
             viewport.set(el.client_width() as f64);
         }
+        resized.notify();
     });
     on_cleanup(move || resize.remove());
 
@@ -212,6 +222,7 @@ pub fn LogTable() -> impl IntoView {
         let _ = max_index.get();
         // The presenter view changes the pane's width without resizing the window.
         let _ = ctx.presenter.get();
+        resized.track();
         if !follow.get_untracked() {
             return;
         }
@@ -227,6 +238,7 @@ pub fn LogTable() -> impl IntoView {
                 if el.scroll_left() != target as i32 {
                     el.set_scroll_left(target as i32);
                 }
+                followed_to.set_value(el.scroll_left() as f64);
                 viewport.set(el.client_width() as f64);
                 scroll_left.set(el.scroll_left() as f64);
             }
@@ -269,6 +281,7 @@ pub fn LogTable() -> impl IntoView {
                 CELL_PX,
             );
             el.set_scroll_left(target as i32);
+            followed_to.set_value(el.scroll_left() as f64);
         }
     };
 
