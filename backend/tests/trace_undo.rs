@@ -120,6 +120,15 @@ async fn undo_right_after_a_fork_brings_back_the_run_left_without_a_new_branch()
         after_fork,
         "the forked run, a prefix of the run left, is not kept as a branch"
     );
+    // The branch brought back is the live run now: the list says so.
+    let list = get(&s, "/api/trace/branches").await;
+    let live: Vec<(u64, bool)> = list["result"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| (b["id"].as_u64().unwrap(), b["live"].as_bool().unwrap()))
+        .collect();
+    assert_eq!(live.last(), Some(&(left, true)), "{list}");
 
     // Undo again: the last action of the run brought back goes, as after any undo.
     let (status, body) = undo(&s).await;
@@ -244,6 +253,50 @@ async fn undo_after_undoing_a_fork_with_nothing_left_names_no_branch() {
     assert!(
         error.starts_with("nothing to undo") && !error.contains("branch"),
         "{body}"
+    );
+    s.stop().await;
+}
+
+/// New cluster after new cluster, nothing done in between: one such empty run is kept (for
+/// Undo), not a list of them.
+#[tokio::test]
+async fn runs_in_which_nobody_did_anything_are_kept_one_at_a_time() {
+    let s = TestServer::start(Options::default()).await;
+    s.command(json!({"type": "crash", "node": 1})).await;
+    for seed in [21, 22, 23] {
+        s.command(json!({"type": "reset", "nodes": 3, "seed": seed}))
+            .await;
+    }
+    let list = get(&s, "/api/trace/branches").await;
+    let seeds: Vec<(u64, u64)> = list["result"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| (b["seed"].as_u64().unwrap(), b["inputs"].as_u64().unwrap()))
+        .collect();
+    assert_eq!(
+        seeds.len(),
+        2,
+        "the run with a crash, and the newest empty one: {list}"
+    );
+    assert!(seeds[0].1 >= 1, "the run with the crash is kept: {list}");
+    assert_eq!(
+        seeds[1].0, 22,
+        "the empty run left last (seed 22) is the one kept: {list}"
+    );
+    // trace.jsonl forgot the dropped ones too: a restarted server lists the same branches.
+    let dir = s.stop_keeping_dir().await;
+    let s = TestServer::start_in(dir, Options::default()).await;
+    let again = get(&s, "/api/trace/branches").await;
+    let again: Vec<u64> = again["result"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["seed"].as_u64().unwrap())
+        .collect();
+    assert_eq!(
+        again,
+        seeds.iter().map(|(seed, _)| *seed).collect::<Vec<_>>()
     );
     s.stop().await;
 }

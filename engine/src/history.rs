@@ -239,8 +239,13 @@ impl Session {
     pub(super) fn set_aside(&mut self, reason: Reason) -> u64 {
         let h = &mut self.history;
         h.next_branch_id += 1;
-        h.branches
-            .push_back((h.next_branch_id, reason, self.sim.trace()));
+        let trace = self.sim.trace();
+        // Runs in which nobody did anything (a New cluster… after another) are kept one at a
+        // time: the newest, for Undo; a list of them was only clutter.
+        if !undo::has_actions(&trace) {
+            h.branches.retain(|(_, _, t)| undo::has_actions(t));
+        }
+        h.branches.push_back((h.next_branch_id, reason, trace));
         while h.branches.len() > BRANCHES_MAX {
             h.branches.pop_front();
         }
@@ -248,10 +253,11 @@ impl Session {
     }
 
     fn branch_list(&self) -> Vec<BranchInfo> {
+        let live = self.sim.trace();
         let branches = &self.history.branches;
         branches
             .iter()
-            .map(|(id, reason, trace)| BranchInfo::of(*id, *reason, trace))
+            .map(|(id, reason, trace)| BranchInfo::of(*id, *reason, trace, &live))
             .collect()
     }
 

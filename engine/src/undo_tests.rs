@@ -167,3 +167,40 @@ fn nothing_to_undo_is_a_conflict_as_on_the_server() {
     assert_eq!(status, 409, "{refusal}");
     assert_eq!(refusal["ok"], Value::Bool(false));
 }
+
+#[test]
+fn runs_in_which_nobody_did_anything_are_kept_one_at_a_time() {
+    let (mut s, wall, _) = recorded_run();
+    for seed in [21, 22, 23] {
+        command(
+            &mut s,
+            wall,
+            json!({"type": "reset", "nodes": 3, "seed": seed}),
+        );
+    }
+    let (status, list) = ask(&mut s, "GET", "api/trace/branches", None, wall);
+    assert_eq!(status, 200, "{list}");
+    let seeds: Vec<u64> = list["result"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["seed"].as_u64().unwrap())
+        .collect();
+    assert_eq!(
+        seeds,
+        vec![9, 22],
+        "the recorded run, and the newest empty one: {list}"
+    );
+    // Undo brings back the empty seed-22 run and keeps the seed-23 one it leaves, in its place.
+    let (status, _) = ask(&mut s, "POST", "api/undo", None, wall);
+    assert_eq!(status, 200);
+    assert_eq!(s.sim().trace().config.seed, 22);
+    let (_, list) = ask(&mut s, "GET", "api/trace/branches", None, wall);
+    let seeds: Vec<u64> = list["result"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["seed"].as_u64().unwrap())
+        .collect();
+    assert_eq!(seeds, vec![9, 23], "{list}");
+}

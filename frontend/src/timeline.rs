@@ -461,6 +461,8 @@ pub struct BranchRow {
     pub end_ms: u64,
     /// Its last input, described ("crash S2").
     pub last_input: Option<String>,
+    /// The live run holds all of it (just brought back): returning would change nothing.
+    pub live: bool,
 }
 
 impl FromJson for BranchRow {
@@ -474,6 +476,7 @@ impl FromJson for BranchRow {
             inputs: f.get("inputs")?,
             end_ms: f.get("end_ms")?,
             last_input: f.get("last_input")?,
+            live: f.or_default("live")?,
         })
     }
 }
@@ -500,8 +503,9 @@ pub fn branch_text(b: &BranchRow) -> String {
         1 => "1 input".to_string(),
         n => format!("{n} inputs"),
     };
+    let live = if b.live { " · the run you are on" } else { "" };
     format!(
-        "Branch {} · {why} · {} servers, seed {} · {inputs} up to {}{last}",
+        "Branch {} · {why} · {} servers, seed {} · {inputs} up to {}{last}{live}",
         b.id,
         b.nodes,
         b.seed,

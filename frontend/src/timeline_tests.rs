@@ -481,6 +481,7 @@ fn a_branch_says_why_it_was_kept_and_where_it_ends() {
         inputs: 12,
         end_ms: 14_200,
         last_input: Some("crash S2".into()),
+        live: false,
     };
     assert_eq!(
         branch_text(&row),
@@ -490,7 +491,10 @@ fn a_branch_says_why_it_was_kept_and_where_it_ends() {
     let one = BranchRow {
         inputs: 1,
         last_input: None,
-        ..row
+        ..row.clone()
     };
     assert!(branch_text(&one).ends_with("· 1 input up to t=14.2 s"));
+    // Just brought back (Return, or an undone fork): the list says so.
+    let live = BranchRow { live: true, ..row };
+    assert!(branch_text(&live).ends_with("· last: crash S2 · the run you are on"));
 }

@@ -70,7 +70,7 @@ impl Driver {
         // but not continued on these files byte for byte: keep it as a branch — unless nothing
         // was done in it (restarting an idle server must not push real branches out).
         if let Some((_, before)) = stored.current.filter(|_| stored.inputs_added > 0) {
-            self.push_branch(Reason::Recovered, before);
+            self.push_branch(Reason::Recovered, before); // trace.jsonl is rewritten below
         }
         self.segment_reason = if recovered {
             Reason::Recovered
@@ -87,9 +87,10 @@ impl Driver {
 
     /// The branches, oldest first.
     pub(super) fn branch_list(&self) -> Vec<BranchInfo> {
+        let live = self.current_trace();
         self.branches
             .iter()
-            .map(|b| BranchInfo::of(b.id, b.reason, &b.trace))
+            .map(|b| BranchInfo::of(b.id, b.reason, &b.trace, &live))
             .collect()
     }
 
@@ -271,8 +272,11 @@ impl Driver {
     /// Keep the current run's trace as a branch; returns its id.
     pub(super) fn set_aside(&mut self, reason: Reason) -> u64 {
         let trace = self.current_trace();
-        let id = self.push_branch(reason, trace);
-        if let Some(branch) = self.branches.last() {
+        let (id, dropped) = self.push_branch(reason, trace);
+        if dropped {
+            // trace.jsonl forgets the dropped ones too (the rewrite holds the new branch).
+            self.compact_trace_file();
+        } else if let Some(branch) = self.branches.last() {
             if let Err(e) = self.trace_file.branch(branch) {
                 tracing::warn!(error = %e, "could not write a branch to trace.jsonl");
             }
@@ -292,14 +296,23 @@ impl Driver {
         }
     }
 
-    fn push_branch(&mut self, reason: Reason, trace: Trace) -> u64 {
+    /// Keep `trace` as a branch: its id, and whether older branches were dropped for it (then
+    /// trace.jsonl is to be rewritten, not appended to).
+    fn push_branch(&mut self, reason: Reason, trace: Trace) -> (u64, bool) {
         let id = self.next_branch_id;
         self.next_branch_id += 1;
+        // Runs in which nobody did anything (a New cluster… after another) are kept one at a
+        // time: the newest, for Undo; a list of them was only clutter.
+        let before = self.branches.len();
+        if !undo::has_actions(&trace) {
+            self.branches.retain(|b| undo::has_actions(&b.trace));
+        }
+        let dropped = self.branches.len() != before;
         self.branches.push(Branch { id, reason, trace });
         if self.branches.len() > BRANCHES_MAX {
             self.branches.remove(0);
         }
-        id
+        (id, dropped)
     }
 
     fn compact_trace_file(&mut self) {

@@ -59,7 +59,8 @@ pub fn BranchList(branches: Branches) -> impl IntoView {
                                 <li data-testid="branch" data-branch-id=id.to_string()
                                     data-reason=b.reason.clone()>
                                     <span class="branch-text">{branch_text(&b)}</span>
-                                    <button class="btn chip" data-testid="branch-return" disabled=busy
+                                    <button class="btn chip" data-testid="branch-return"
+                                        disabled=move || busy() || b.live
                                         title="Make this run the live one again"
                                         on:click=move |_| branches.ask_return(ctx, history, id)>"Return"</button>
                                     <Show when=asking>

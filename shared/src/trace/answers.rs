@@ -213,11 +213,16 @@ pub struct BranchInfo {
     pub end_ms: u64,
     /// The last input, described ("crash S2").
     pub last_input: Option<String>,
+    /// The live run holds everything in it (it was just brought back, by Return or by an
+    /// undone fork): returning to it would change nothing.
+    #[serde(default)]
+    pub live: bool,
 }
 
 impl BranchInfo {
-    /// The list entry of the branch `id`, set aside for `reason`, whose run is `trace`.
-    pub fn of(id: u64, reason: Reason, trace: &Trace) -> BranchInfo {
+    /// The list entry of the branch `id`, set aside for `reason`, whose run is `trace`, beside
+    /// the `live` run.
+    pub fn of(id: u64, reason: Reason, trace: &Trace, live: &Trace) -> BranchInfo {
         BranchInfo {
             id,
             reason,
@@ -226,6 +231,7 @@ impl BranchInfo {
             inputs: trace.inputs.len(),
             end_ms: trace.end_ms,
             last_input: trace.inputs.last().map(|i| i.input.describe()),
+            live: !super::undo::adds_to(trace, live),
         }
     }
 }

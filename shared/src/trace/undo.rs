@@ -147,6 +147,11 @@ pub fn holder<'a>(
         .map(|(id, _)| RunLeft::InBranch(id))
 }
 
+/// True when people did something in `trace` (an input other than pause and speed).
+pub fn has_actions(trace: &Trace) -> bool {
+    actions(trace).next().is_some()
+}
+
 /// True when returning to `branch` would bring back something `live` does not have: an action
 /// the live run does not also hold, or time past where it stands. The refusal of an undo with
 /// nothing to take back names the newest branch only then (after an undone fork, that branch
