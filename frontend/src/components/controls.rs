@@ -39,7 +39,10 @@ pub fn TopBar() -> impl IntoView {
                 LogModel::State => "state changes",
             };
             [
-                format!("{} servers ·", v.nodes.len()),
+                format!(
+                    "{} ·",
+                    crate::model::count(v.nodes.len() as u64, "server", "servers")
+                ),
                 format!("seed {} ·", v.seed),
                 format!("log {model}"),
             ]
@@ -165,6 +168,18 @@ pub fn ClientPanel() -> impl IntoView {
     let ctx = use_ctx();
     let target = RwSignal::new(String::from("leader"));
     let n = ctx.live.node_count;
+    // "There is no leader right now" stayed under the form long after one was elected: a
+    // refusal is about the cluster as it was, and a new leader changes that.
+    Effect::new(move |previous: Option<Option<NodeId>>| {
+        let leader = ctx.live.leader.get();
+        let refused = ctx
+            .replies
+            .with_untracked(|r| matches!(r.get(&Origin::Append), Some(Err(_))));
+        if leader.is_some() && previous.is_some_and(|p| p != leader) && refused {
+            ctx.clear_reply(Origin::Append);
+        }
+        leader
+    });
     let parse_error = move || {
         let text = ctx.append_text.get();
         if text.trim().is_empty() {
@@ -444,7 +459,9 @@ pub fn ResetDialog() -> impl IntoView {
         view! {
             <label class="field">
                 <span>{label}</span>
+                // Left empty, a field keeps the current cluster's value.
                 <input type="number" min=min max=max data-testid=testid prop:value=move || sig.get()
+                    placeholder="as now"
                     on:input=move |ev| sig.set(event_target_value(&ev))/>
             </label>
         }
@@ -461,6 +478,7 @@ pub fn ResetDialog() -> impl IntoView {
                         <span>"Seed"</span>
                         <span class="with-button">
                             <input type="number" min="0" data-testid="reset-seed" prop:value=move || seed.get()
+                                placeholder="as now"
                                 on:input=move |ev| seed.set(event_target_value(&ev))/>
                             <button type="button" class="btn" data-testid="random-seed" on:click=random_seed
                                 title="A random seed" aria-label="A random seed">
