@@ -31,6 +31,15 @@ async fn branch_ids(s: &TestServer) -> Vec<u64> {
     list.iter().map(|b| b["id"].as_u64().unwrap()).collect()
 }
 
+/// Each branch's seed and number of inputs, oldest first.
+async fn seeds_and_inputs(s: &TestServer) -> Vec<(u64, u64)> {
+    let list = get(s, "/api/trace/branches").await;
+    let list = list["result"].as_array().expect("a list").clone();
+    list.iter()
+        .map(|b| (b["seed"].as_u64().unwrap(), b["inputs"].as_u64().unwrap()))
+        .collect()
+}
+
 async fn undo(s: &TestServer) -> (u16, Value) {
     s.post_to("/api/undo", String::new()).await
 }
@@ -267,13 +276,8 @@ async fn runs_in_which_nobody_did_anything_are_kept_one_at_a_time() {
         s.command(json!({"type": "reset", "nodes": 3, "seed": seed}))
             .await;
     }
-    let list = get(&s, "/api/trace/branches").await;
-    let seeds: Vec<(u64, u64)> = list["result"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|b| (b["seed"].as_u64().unwrap(), b["inputs"].as_u64().unwrap()))
-        .collect();
+    let seeds = seeds_and_inputs(&s).await;
+    let list = format!("{seeds:?}");
     assert_eq!(
         seeds.len(),
         2,
@@ -287,16 +291,6 @@ async fn runs_in_which_nobody_did_anything_are_kept_one_at_a_time() {
     // trace.jsonl forgot the dropped ones too: a restarted server lists the same branches.
     let dir = s.stop_keeping_dir().await;
     let s = TestServer::start_in(dir, Options::default()).await;
-    let again = get(&s, "/api/trace/branches").await;
-    let again: Vec<u64> = again["result"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|b| b["seed"].as_u64().unwrap())
-        .collect();
-    assert_eq!(
-        again,
-        seeds.iter().map(|(seed, _)| *seed).collect::<Vec<_>>()
-    );
+    assert_eq!(seeds_and_inputs(&s).await, seeds);
     s.stop().await;
 }

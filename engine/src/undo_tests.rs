@@ -178,29 +178,22 @@ fn runs_in_which_nobody_did_anything_are_kept_one_at_a_time() {
             json!({"type": "reset", "nodes": 3, "seed": seed}),
         );
     }
-    let (status, list) = ask(&mut s, "GET", "api/trace/branches", None, wall);
-    assert_eq!(status, 200, "{list}");
-    let seeds: Vec<u64> = list["result"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|b| b["seed"].as_u64().unwrap())
-        .collect();
     assert_eq!(
-        seeds,
+        branch_seeds(&mut s, wall),
         vec![9, 22],
-        "the recorded run, and the newest empty one: {list}"
+        "the recorded run, and the newest empty one"
     );
     // Undo brings back the empty seed-22 run and keeps the seed-23 one it leaves, in its place.
     let (status, _) = ask(&mut s, "POST", "api/undo", None, wall);
     assert_eq!(status, 200);
     assert_eq!(s.sim().trace().config.seed, 22);
-    let (_, list) = ask(&mut s, "GET", "api/trace/branches", None, wall);
-    let seeds: Vec<u64> = list["result"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|b| b["seed"].as_u64().unwrap())
-        .collect();
-    assert_eq!(seeds, vec![9, 23], "{list}");
+    assert_eq!(branch_seeds(&mut s, wall), vec![9, 23]);
+}
+
+/// The seeds of the branch list, oldest first.
+fn branch_seeds(s: &mut Session, wall: f64) -> Vec<u64> {
+    let (status, list) = ask(s, "GET", "api/trace/branches", None, wall);
+    assert_eq!(status, 200, "{list}");
+    let list = list["result"].as_array().expect("a list").clone();
+    list.iter().map(|b| b["seed"].as_u64().unwrap()).collect()
 }
