@@ -128,6 +128,8 @@ test('a viewer answers the question, the presenter sees the tally live and the r
   await $(presenter, 'lesson-next').click();
   await until(async () => (await $(viewer, 'viewer-question').count()) === 0, { what: 'the card to go' });
   await until(async () => /Step 2 of 2/.test(await $(viewer, 'viewer-lesson').innerText()), { what: 'the step on the viewer' });
+  // The last stop: the student's card says the lesson is over, as the projector does.
+  await $(viewer, 'viewer-lesson-end').waitFor();
   await $(presenter, 'lesson-close').click();
   await until(async () => (await $(viewer, 'viewer-lesson').count()) === 0, { what: 'the lesson to close on the viewer' });
   assert.deepEqual(errors, []);

@@ -402,6 +402,10 @@ pub fn ViewerLesson() -> impl IntoView {
                 {(!v.caption.is_empty()).then(|| view! {
                     <p class="lesson-caption" data-testid="viewer-lesson-caption">{v.caption.clone()}</p>
                 })}
+                // The last stop, as the projector says it (a student's card just stayed put).
+                {(!v.asking() && !v.can_next()).then(|| view! {
+                    <p class="lesson-end" data-testid="viewer-lesson-end">"The end of this lesson."</p>
+                })}
             </section>
         })
     }

@@ -29,6 +29,7 @@ fn main() {
     };
     let snapshot = ServerMessage::Snapshot {
         snapshot: sim.snapshot(),
+        moved: None,
     };
     for (what, message) in [("events", events), ("snapshot", snapshot)] {
         let text = serde_json::to_string(&message).expect("a message serializes");
