@@ -243,6 +243,20 @@ fn replicas_that_compute_different_values_are_called_out() {
     assert!(f.view.is_divergent(LogIndex(1)));
     assert!(f.said("Replicas disagree! After entry 1 S3 holds 42 but S1 holds 17"));
     assert_eq!(f.view.narration[0].tone, Tone::Warning);
+    // Entry 2 is computed from different values: told as the same disagreement going on, not
+    // as if entry 2 caused it.
+    for (node, value) in [(1, 34), (3, 84)] {
+        f.ev(Event::EntryApplied {
+            node: NodeId(node),
+            index: LogIndex(2),
+            value,
+        });
+    }
+    assert!(f.view.is_divergent(LogIndex(2)));
+    assert_eq!(
+        f.view.narration[0].text,
+        "Replicas still disagree after entry 2: S3 holds 84, S1 34, as they have since entry 1"
+    );
 }
 
 #[test]

@@ -256,7 +256,17 @@ impl ClusterView {
         }
         self.changes.committed = true;
         let what = self.committed_entry(index).map(|e| e.command.clone());
-        let text = narration::replicas_disagree(index, what.as_deref(), node, value, first);
+        // Replicas that disagreed at the entry before still do: every later entry is computed
+        // from a different value. Say since which entry, so this one does not read as the cause.
+        let mut since = index;
+        while since.get() > 1 && self.divergent.contains(&LogIndex(since.get() - 1)) {
+            since = LogIndex(since.get() - 1);
+        }
+        let since = (since != index).then(|| {
+            let cause = self.committed_entry(since).map(|e| e.command.clone());
+            (since, cause)
+        });
+        let text = narration::replicas_disagree(index, what.as_deref(), node, value, first, since);
         self.say(at, text, Focus::Entry(index), Tone::Warning);
     }
 

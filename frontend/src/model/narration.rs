@@ -422,20 +422,31 @@ pub(super) fn committed(first: LogIndex, last: LogIndex, what: &str) -> String {
     }
 }
 
-/// Two replicas computed different values after `index` (`what` names its command, if known).
+/// Two replicas computed different values after `index` (`what` names its command, if known);
+/// `since`: they already disagreed from that entry on (and its command, if known).
 pub(super) fn replicas_disagree(
     index: LogIndex,
     what: Option<&str>,
     node: NodeId,
     value: i64,
     first: (NodeId, i64),
+    since: Option<(LogIndex, Option<String>)>,
 ) -> String {
     let what = what.map(|c| format!(" ({c})")).unwrap_or_default();
     let (first_node, first_value) = first;
-    format!(
-        "Replicas disagree! After entry {index}{what} S{node} holds {value} but S{first_node} \
-         holds {first_value}: each replica ran the request itself"
-    )
+    match since {
+        Some((since, cause)) => {
+            let cause = cause.map(|c| format!(" ({c})")).unwrap_or_default();
+            format!(
+                "Replicas still disagree after entry {index}{what}: S{node} holds {value}, \
+                 S{first_node} {first_value}, as they have since entry {since}{cause}"
+            )
+        }
+        None => format!(
+            "Replicas disagree! After entry {index}{what} S{node} holds {value} but S{first_node} \
+             holds {first_value}: each replica ran the request itself"
+        ),
+    }
 }
 
 pub(super) fn client_sent(node: NodeId, command: &str) -> String {
