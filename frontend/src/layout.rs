@@ -93,7 +93,8 @@ pub struct Ring {
 }
 
 impl Ring {
-    /// The ring for `n` servers: S1 at the top, then clockwise.
+    /// The ring for `n` servers: S1 at the top (half a step clockwise of it for 4 or 8), then
+    /// clockwise.
     pub fn new(n: u64) -> Ring {
         let n = n.max(1);
         let radius = if n == 1 { 0.0 } else { RING_VIEW * 0.335 };
@@ -122,8 +123,16 @@ impl Ring {
     /// The centre of server `id` (1-based).
     pub fn node(&self, id: NodeId) -> Point {
         let c = self.centre();
-        let angle = -std::f64::consts::FRAC_PI_2
-            + 2.0 * std::f64::consts::PI * (id.get().saturating_sub(1)) as f64 / self.n as f64;
+        let step = 2.0 * std::f64::consts::PI / self.n as f64;
+        // With 4 or 8 servers two would sit level with the centre's words, left and right, and
+        // crowd them: the ring turns half a step (a square, not a diamond).
+        let turn = if matches!(self.n, 4 | 8) {
+            step / 2.0
+        } else {
+            0.0
+        };
+        let angle =
+            -std::f64::consts::FRAC_PI_2 + turn + step * (id.get().saturating_sub(1)) as f64;
         Point {
             x: c.x + self.radius * math::cos(angle),
             y: c.y + self.radius * math::sin(angle),
@@ -319,6 +328,17 @@ mod tests {
                         "n={n}: S{id} touches S{other}"
                     );
                 }
+            }
+        }
+        // With 4 and 8 servers none sits level with the centre's words.
+        for n in [4, 8] {
+            let ring = Ring::new(n);
+            for id in NodeId::all(n) {
+                let dy = (ring.node(id).y - ring.centre().y).abs();
+                assert!(
+                    dy > ring.node_radius,
+                    "n={n}: S{id} is level with the centre"
+                );
             }
         }
         let ring = Ring::new(5);
