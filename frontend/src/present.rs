@@ -75,13 +75,36 @@ pub fn centre_text(view: &ClusterView) -> CentreText {
     }
 }
 
-/// The centre's line under the title while the class waits for an election timer, counted down
-/// in wall-clock seconds at the current speed: at 1/100× a timer of 150–300 ms takes 15–30 s to
-/// run out, and a room should see that something is coming (and that the speed slider brings it
-/// sooner). `now_ms` is the animated virtual time. `None` (keep `centre_text`'s line) when a
-/// leader leads, someone is already standing, the run is paused or at full speed, or no timer is
-/// due.
-pub fn timeout_countdown(view: &ClusterView, now_ms: f64) -> Option<String> {
+/// The election timer the class waits for: when it runs out (virtual ms), at what speed the run
+/// goes, and the line's words around the count. Read from the view only when it changes; the
+/// count itself ([`NextTimeout::text`]) is arithmetic on the animated clock, every frame.
+#[derive(Clone, Debug, PartialEq)]
+pub struct NextTimeout {
+    /// When the first running timer runs out (virtual ms).
+    pub due_ms: u64,
+    /// Virtual ms per wall ms.
+    pub speed: f64,
+    /// "first timeout" or "term 3 · next timeout".
+    pub what: String,
+}
+
+impl NextTimeout {
+    /// "first timeout in 12 s", counted in wall-clock seconds at `now_ms` (animated virtual
+    /// time), rounded up; `None` once it is due (its event is on its way).
+    pub fn text(&self, now_ms: f64) -> Option<String> {
+        let left_ms = self.due_ms as f64 - now_ms;
+        (left_ms > 0.0).then(|| {
+            let wall_s = (left_ms / self.speed / 1000.0).ceil() as u64;
+            format!("{} in {wall_s} s", self.what)
+        })
+    }
+}
+
+/// The timer the centre counts down to while the class waits for an election: at 1/100× a timer
+/// of 150–300 ms takes 15–30 s to run out, and a room should see that something is coming (and
+/// that the speed slider brings it sooner). `None` (keep `centre_text`'s line) when a leader
+/// leads, someone is already standing, the run is paused or at full speed, or no timer runs.
+pub fn next_timeout(view: &ClusterView) -> Option<NextTimeout> {
     if view.paused || view.speed <= 0.0 || view.leader().is_some() {
         return None;
     }
@@ -95,19 +118,22 @@ pub fn timeout_countdown(view: &ClusterView, now_ms: f64) -> Option<String> {
         .filter(|n| n.up)
         .filter_map(|n| n.election_deadline_ms)
         .min()?;
-    let left_ms = due_ms as f64 - now_ms;
-    if left_ms <= 0.0 {
-        return None;
-    }
-    let wall_s = (left_ms / view.speed / 1000.0).ceil() as u64;
-    if view.nodes.iter().all(|n| n.current_term == 0) {
-        Some(format!("first timeout in {wall_s} s"))
+    let what = if view.nodes.iter().all(|n| n.current_term == 0) {
+        "first timeout".to_string()
     } else {
-        Some(format!(
-            "term {} · next timeout in {wall_s} s",
-            view.majority_term()
-        ))
-    }
+        format!("term {} · next timeout", view.majority_term())
+    };
+    Some(NextTimeout {
+        due_ms,
+        speed: view.speed,
+        what,
+    })
+}
+
+/// The centre's line under the title at `now_ms` while the class waits for an election timer
+/// ([`next_timeout`], counted down by [`NextTimeout::text`]).
+pub fn timeout_countdown(view: &ClusterView, now_ms: f64) -> Option<String> {
+    next_timeout(view)?.text(now_ms)
 }
 
 /// True when server `id` acts as leader of a term the cluster has left behind.

@@ -11,7 +11,7 @@ use shared::types::{NodeId, Role, Term};
 use crate::layout::{term_colour, term_text_colour, Ring, CUT_MARK_R, PAUSE_BADGE, RING_VIEW};
 use crate::live::Part;
 use crate::model::{link_blocked, link_cut, FlightLook, Focus, GhostLook};
-use crate::present::{centre_text, timeout_countdown};
+use crate::present::{centre_text, next_timeout};
 use crate::state::{use_ctx, Ctx, Selection};
 
 use super::ring_messages::{GhostGlyph, MessageGlyph};
@@ -137,14 +137,16 @@ fn CentreInfo(ring: Memo<Ring>) -> impl IntoView {
             )
             .unwrap_or_default()
     });
-    // Recomputed every frame (the animated clock) but changes once a second.
-    let countdown = Memo::new(move |_| {
-        let now_ms = ctx.now.get();
+    // The timer waited for is read from the view when it changes; only while there is one does
+    // the count follow the animated clock (every frame, changing once a second).
+    let waiting = Memo::new(move |_| {
         ctx.live
-            .read(&[Part::AllNodes, Part::Control], |v| {
-                timeout_countdown(v, now_ms)
-            })
+            .read(&[Part::AllNodes, Part::Control], next_timeout)
             .flatten()
+    });
+    let countdown = Memo::new(move |_| {
+        let next = waiting.get()?;
+        next.text(ctx.now.get())
     });
     let sub = move || countdown.get().unwrap_or_else(|| text.get().sub);
     let paused = move || ctx.live.paused.get();
