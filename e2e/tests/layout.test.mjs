@@ -21,8 +21,9 @@ before(async () => {
   await api(backend.url, { type: 'reset', nodes: 5, seed: 11, log_model: 'command' });
   await api(backend.url, { type: 'speed', speed: 1 });
   await api(backend.url, { type: 'resume' });
-  for (let i = 0; i < 8; i++) {
-    await until(async () => (await api(backend.url, { type: 'append', command: `add ${i}` })).ok, { what: 'an append' });
+  // Texts of 5, 6 and 7 characters: the presenter's cells must show each whole.
+  for (const command of ['add 0', 'add 1', 'add 10', 'add 3', 'set 100', 'add 5', 'add 6', 'add 7']) {
+    await until(async () => (await api(backend.url, { type: 'append', command })).ok, { what: 'an append' });
   }
   await until(async () => {
     const c = await (await fetch(`${backend.url}/api/cluster`)).json();
@@ -88,6 +89,17 @@ function inside(b, w, h, what) {
     `${what} (${Math.round(b.x)},${Math.round(b.y)} ${Math.round(b.width)}x${Math.round(b.height)}) is inside ${w}x${h}`);
 }
 
+/** Log cells whose text is cut (an ellipsis) or drawn beyond the cell's border. */
+function cutTexts(page) {
+  return page.evaluate(() => [...document.querySelectorAll('.logs .cell .cell-text')].filter((el) => {
+    if (el.getClientRects().length === 0 || !el.textContent.trim()) return false;
+    const text = el.getBoundingClientRect();
+    const cell = el.closest('.cell').getBoundingClientRect();
+    const cut = getComputedStyle(el).overflow !== 'visible' && el.scrollWidth > el.clientWidth + 1;
+    return cut || text.left < cell.left + 1 || text.right > cell.right - 1;
+  }).map((el) => el.textContent));
+}
+
 /** The smallest text drawn in the ring and in the log cells, in CSS px. */
 function smallestText(page) {
   return page.evaluate(() => {
@@ -112,7 +124,7 @@ const PRESENTER_SIZES = [
   { width: 1280, height: 720, name: '1280x720', fonts: true },
   { width: 1024, height: 768, name: '1024x768' },
   { width: 1024, height: 576, scale: 1.25, name: '1280x720 at 125 %' },
-  { width: 1920, height: 1080, name: '1920x1080' },
+  { width: 1920, height: 1080, name: '1920x1080', big: true },
 ];
 
 for (const size of PRESENTER_SIZES) {
@@ -172,6 +184,13 @@ for (const size of PRESENTER_SIZES) {
     await page.locator('[data-testid=legend-toggle]').click();
     await until(() => page.locator('[data-testid=legend]').isVisible(), { what: 'the legend to unfold' });
     await page.locator('[data-testid=legend-toggle]').click();
+    // Up to 8 characters ("add 10", "set 100") are read whole from the back of the room.
+    assert.deepEqual(await cutTexts(page), [], 'log cells whose text is cut');
+    if (size.big) {
+      // A big projector draws the log larger, as it draws the ring (style.css: zoom).
+      const cell = await box(page, '[data-testid=log-1] .cell');
+      assert.ok(cell.width >= 75, `a log cell is ${cell.width.toFixed(1)} px wide at ${size.name}`);
+    }
     if (size.fonts) {
       const { min, which } = await smallestText(page);
       assert.ok(min >= 14, `the smallest text in the ring and the log cells is ${min.toFixed(1)} px: ${which}`);
@@ -233,6 +252,7 @@ for (const size of NORMAL_SIZES) {
       if (b && b.x >= pane.x - 0.5 && b.x + b.width <= pane.x + pane.width + 0.5) shown++;
     }
     assert.ok(shown >= Math.min(5, cells.length), `${shown} entries in view`);
+    assert.deepEqual(await cutTexts(page), [], 'log cells whose text is cut');
     await shot(page, `layout-normal-${size.name}`);
     assert.deepEqual(errors, []);
     await close();

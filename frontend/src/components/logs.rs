@@ -536,10 +536,13 @@ fn Cell(cell: CellLook, node: Option<NodeId>, ctx: Ctx) -> impl IntoView {
         if cell.divergent { " divergent" } else { "" },
     );
     let text = cell.short.clone();
-    let text_class = if text.chars().count() > 6 {
-        "cell-text long"
-    } else {
-        "cell-text"
+    // Three widths of text (style.css sizes each): up to 6 characters ("add 10") at full size;
+    // 7 or 8 ("add rand", "x = 105") smaller, or on a projector squeezed to the cell; longer
+    // ones cut with an ellipsis (the whole command is in the cell's tooltip).
+    let text_class = match text.chars().count() {
+        0..=6 => "cell-text",
+        7..=8 => "cell-text long",
+        _ => "cell-text long longer",
     };
     let click = move |_| {
         let focus = match node {
