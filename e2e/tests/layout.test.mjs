@@ -7,7 +7,7 @@
 // side of the screen.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startBackend, launch, until, api, shot } from '../lib.mjs';
+import { startBackend, launch, until, api, cluster, shot } from '../lib.mjs';
 
 let backend;
 let browser;
@@ -290,4 +290,42 @@ test('resized to the projector, the log rows follow the newest entry again', asy
   await shot(page, 'layout-resized-to-projector');
   assert.deepEqual(errors, []);
   await close();
+});
+
+test('nine servers on a 720 or 768 px projector: every log row and the newest line of the story on the screen', async () => {
+  // Last in this file: it replaces the cluster the tests above share.
+  await api(backend.url, { type: 'reset', nodes: 9, seed: 11, log_model: 'command' });
+  await api(backend.url, { type: 'resume' });
+  for (const command of ['add 1', 'add 10', 'set 100']) {
+    await until(async () => (await api(backend.url, { type: 'append', command })).ok, { what: 'an append' });
+  }
+  await until(async () => (await cluster(backend.url)).nodes.every((n) => n.commit_index >= 4), { what: 'the entries to commit' });
+  await api(backend.url, { type: 'pause' });
+  for (const [w, h] of [[1280, 720], [1024, 768]]) {
+    const context = await browser.newContext({ viewport: { width: w, height: h } });
+    const page = await context.newPage();
+    const errors = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    await page.goto(backend.url);
+    await until(async () => (await page.locator('[data-testid=app]').getAttribute('data-paused')) === 'true', { what: 'paused' });
+    await page.keyboard.press('p');
+    await until(async () => (await page.locator('.app.presenter').count()) === 1, { what: 'the presenter view' });
+    for (let id = 1; id <= 9; id++) {
+      inside(await box(page, `[data-testid=row-${id}]`), w, h, `S${id}'s row label at ${w}x${h}`);
+    }
+    const committed = await box(page, '[data-testid=log-committed]');
+    inside({ ...committed, x: 0, width: 1 }, w, h, `the committed row at ${w}x${h}`);
+    // The newest line whole: inside the screen and inside the story's list, which clips it.
+    const line = await page.locator('[data-testid=narration] li').first().boundingBox();
+    inside(line, w, h, `the story's newest line at ${w}x${h}`);
+    const list = await box(page, '.narration-list');
+    assert.ok(line.y + line.height <= list.y + list.height + 0.5,
+      `the story's newest line (bottom ${Math.round(line.y + line.height)}) is not cut by its list (bottom ${Math.round(list.y + list.height)}) at ${w}x${h}`);
+    assert.deepEqual(await cutTexts(page), [], 'log cells whose text is cut');
+    const { min, which } = await smallestText(page);
+    assert.ok(min >= 12, `the smallest text in the ring and the log is ${min.toFixed(1)} px: ${which}`);
+    await shot(page, `layout-presenter-nine-${w}x${h}`);
+    assert.deepEqual(errors, []);
+    await context.close();
+  }
 });

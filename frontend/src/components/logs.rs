@@ -285,8 +285,10 @@ pub fn LogTable() -> impl IntoView {
         }
     };
 
+    // Eight or nine servers: the presenter's rows get shorter on a short screen (style.css).
+    let many = move || n.get() >= 8;
     view! {
-        <div class="logs" data-testid="logs">
+        <div class="logs" class:many=many data-testid="logs">
             <div class="logs-labels">
                 <div class="ruler-label">"index"</div>
                 <For each=move || NodeId::all(n.get()) key=|id| *id let:id>
