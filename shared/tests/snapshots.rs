@@ -198,7 +198,8 @@ fn nodes_whose_storage_failed_show_what_they_last_had_and_appends_say_why_no_lea
         .expect_err("nobody can lead")
         .to_string();
     assert!(err.contains("every node is down"), "{err}");
-    assert!(!err.contains("election is probably under way"), "{err}");
+    assert!(!err.contains("stands for election"), "{err}");
+    assert!(!err.contains("wait for an election timer"), "{err}");
 
     // The disk is back: a restart clears the mark.
     broken.set(false);
@@ -208,4 +209,32 @@ fn nodes_whose_storage_failed_show_what_they_last_had_and_appends_say_why_no_lea
     let err = sim.propose(None, Command::Add(1)).unwrap_err().to_string();
     assert!(err.contains("only 1 of 3 nodes run"), "{err}");
     assert!(err.contains("a leader needs 2"), "{err}");
+}
+
+/// With a majority running and no leader, a refused append says what the servers are doing:
+/// waiting for a timer before the first election, then the candidate and its term.
+#[test]
+fn a_refused_append_says_whether_an_election_is_under_way() {
+    let mut sim: Sim<MemStorage> = Sim::new(config(3, 7)).unwrap();
+    let err = sim.propose(None, Command::Add(1)).unwrap_err().to_string();
+    assert!(
+        err.contains("the servers wait for an election timer to run out"),
+        "{err}"
+    );
+    // Step until a candidate stands (before it wins, no leader yet).
+    let mut stepped = 0;
+    let (id, term) = loop {
+        if let Some(c) = sim.candidate() {
+            break c;
+        }
+        assert!(sim.step(), "the simulator runs on");
+        stepped += 1;
+        assert!(stepped < 10_000, "a candidate within 10,000 steps");
+    };
+    assert!(sim.leader().is_none());
+    let err = sim.propose(None, Command::Add(1)).unwrap_err().to_string();
+    assert!(
+        err.contains(&format!("S{id} stands for election in term {term}")),
+        "{err}"
+    );
 }

@@ -354,9 +354,16 @@ impl<S: Storage> Sim<S> {
                  a leader needs {majority}; restart one of {} first",
                 down.join(", ")
             )
+        } else if let Some((id, term)) = self.candidate() {
+            format!(
+                "there is no leader right now: S{id} stands for election in term {term}; try \
+                 again in a moment"
+            )
         } else {
-            "there is no leader right now (an election is probably under way); try again in a \
-             moment"
+            // No candidate: the followers wait for an election timer to run out (the first
+            // election, or the next after a leader was lost).
+            "there is no leader right now: the servers wait for an election timer to run out, \
+             then one stands for election; try again in a moment"
                 .to_string()
         }
     }

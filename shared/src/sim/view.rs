@@ -111,6 +111,16 @@ impl<S: Storage> Sim<S> {
             .max_by_key(|r| r.current_term())
             .map(|r| r.id())
     }
+    /// A running candidate and its term: the one with the highest term (several may stand at
+    /// once).
+    pub fn candidate(&self) -> Option<(NodeId, Term)> {
+        self.nodes
+            .iter()
+            .filter_map(|n| n.raft.as_ref())
+            .filter(|r| r.role() == Role::Candidate)
+            .max_by_key(|r| r.current_term())
+            .map(|r| (r.id(), r.current_term()))
+    }
     /// Messages in flight, by id.
     pub fn messages_in_flight(&self) -> impl Iterator<Item = &InFlight> {
         self.in_flight.values().map(|(m, _)| m)
