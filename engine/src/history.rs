@@ -240,11 +240,8 @@ impl Session {
         let h = &mut self.history;
         h.next_branch_id += 1;
         let trace = self.sim.trace();
-        // Runs in which nobody did anything (a New cluster… after another) are kept one at a
-        // time: the newest, for Undo; a list of them was only clutter.
-        if !undo::has_actions(&trace) {
-            h.branches.retain(|(_, _, t)| undo::has_actions(t));
-        }
+        h.branches
+            .retain(|(_, _, kept)| undo::stays_beside(kept, &trace));
         h.branches.push_back((h.next_branch_id, reason, trace));
         while h.branches.len() > BRANCHES_MAX {
             h.branches.pop_front();

@@ -301,12 +301,9 @@ impl Driver {
     fn push_branch(&mut self, reason: Reason, trace: Trace) -> (u64, bool) {
         let id = self.next_branch_id;
         self.next_branch_id += 1;
-        // Runs in which nobody did anything (a New cluster… after another) are kept one at a
-        // time: the newest, for Undo; a list of them was only clutter.
         let before = self.branches.len();
-        if !undo::has_actions(&trace) {
-            self.branches.retain(|b| undo::has_actions(&b.trace));
-        }
+        self.branches
+            .retain(|b| undo::stays_beside(&b.trace, &trace));
         let dropped = self.branches.len() != before;
         self.branches.push(Branch { id, reason, trace });
         if self.branches.len() > BRANCHES_MAX {

@@ -148,8 +148,15 @@ pub fn holder<'a>(
 }
 
 /// True when people did something in `trace` (an input other than pause and speed).
-pub fn has_actions(trace: &Trace) -> bool {
+fn has_actions(trace: &Trace) -> bool {
     actions(trace).next().is_some()
+}
+
+/// Whether the branch `kept` stays when the run `new` is set aside beside it. Runs in which
+/// nobody did anything (a New cluster… after another) are kept one at a time: the newest, for
+/// Undo; a list of them was only clutter. The server's and the engine's branch lists both ask.
+pub fn stays_beside(kept: &Trace, new: &Trace) -> bool {
+    has_actions(kept) || has_actions(new)
 }
 
 /// True when returning to `branch` would bring back something `live` does not have: an action
