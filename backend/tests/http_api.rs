@@ -33,7 +33,7 @@ async fn bad_http_input_gets_specific_errors_and_the_server_keeps_serving() {
             "",
             r#"{"type":"reset","node":3}"#.into(),
             400,
-            "unknown field \"node\" for reset: it takes election_timeout_ms_max",
+            "unknown field \"node\" for reset: it takes default_settings, election_timeout_ms_max",
         ),
         (
             "",

@@ -26,7 +26,7 @@ after(async () => {
 
 beforeEach(async () => {
   // A known cluster for every test: 5 servers, a fixed seed, a clean network, real-time speed.
-  await api(backend.url, { type: 'reset', nodes: 5, seed: 11, log_model: 'command' });
+  await api(backend.url, { type: 'reset', nodes: 5, seed: 11, log_model: 'command', default_settings: true });
   await api(backend.url, { type: 'heal' });
   await api(backend.url, { type: 'network', loss_probability: 0, duplicate_probability: 0, latency_ms_min: 5, latency_ms_max: 15 });
   await api(backend.url, { type: 'speed', speed: SPEED });
@@ -348,6 +348,41 @@ test('the reset dialog starts a new cluster: 3 servers logging state changes', a
   assert.match(await $(`entry-2-${index}`).getAttribute('title'), /value = 5/);
   await until(async () => (await rowNumber(3, 'data-value')) === 5, { what: 'S3 to apply the value' });
   await shot(page, '12-state-model');
+});
+
+test('a new cluster after a lesson\'s settings starts from the defaults unless unticked', async () => {
+  // What a lesson leaves: a rule switched off, slow timers, a fixed latency.
+  await api(backend.url, { type: 'break_rules', rules: { forget_vote_on_restart: true } });
+  await api(backend.url, { type: 'reset', election_timeout_ms_min: 400, election_timeout_ms_max: 600 });
+  await api(backend.url, { type: 'network', latency_ms_min: 5, latency_ms_max: 5 });
+  await until(() => page.locator('[data-testid=break-raft].danger').count(), { what: 'the page to show the rule off' });
+  await until(async () => (await $('latency-max').inputValue()) === '5', { what: 'the page to show the latency' });
+  await $('reset-open').click();
+  const offer = $('reset-defaults');
+  await offer.waitFor();
+  assert.match(await offer.textContent(), /forget vote on restart; election timeout 400–600 ms; latency 5–5 ms/);
+  // Ticked (the default): the timer fields show the defaults; unticked, the cluster's own.
+  assert.equal(await $('reset-et-min').inputValue(), '150');
+  await offer.locator('input').uncheck();
+  assert.equal(await $('reset-et-min').inputValue(), '400');
+  await offer.locator('input').check();
+  assert.equal(await $('reset-et-max').inputValue(), '300');
+  await shot(page, '12b-new-cluster-defaults');
+  await $('reset-submit').click();
+  await until(async () => (await $('reset-dialog').count()) === 0, { what: 'the dialog to close' });
+  const fresh = await until(async () => {
+    const c = await cluster(backend.url);
+    return c.safety?.broken_rules?.forget_vote_on_restart === false ? c : null;
+  }, { what: 'every rule back on' });
+  assert.deepEqual([fresh.timing.election_timeout_ms_min, fresh.timing.election_timeout_ms_max], [150, 300]);
+  assert.deepEqual([fresh.network.latency_ms_min, fresh.network.latency_ms_max], [5, 15]);
+  assert.equal(fresh.nodes.length, 5, 'the size stays');
+  // With every setting at its default there is nothing to offer.
+  await until(async () => (await page.locator('[data-testid=break-raft].danger').count()) === 0, { what: 'the page to show every rule on' });
+  await $('reset-open').click();
+  await $('reset-dialog').waitFor();
+  assert.equal(await offer.count(), 0);
+  await page.keyboard.press('Escape');
 });
 
 test('clicking a sentence of the narration highlights what it is about', async () => {

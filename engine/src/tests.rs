@@ -267,6 +267,7 @@ fn reset_sends_a_new_snapshot_before_its_reply() {
         election_timeout_ms_min: None,
         election_timeout_ms_max: None,
         heartbeat_interval_ms: None,
+        default_settings: false,
     });
     let at = |f: &dyn Fn(&ServerMessage) -> bool| out.iter().position(f).expect("sent");
     let snap = at(&|m| matches!(m, ServerMessage::Snapshot { .. }));
@@ -284,6 +285,7 @@ fn reset_sends_a_new_snapshot_before_its_reply() {
         election_timeout_ms_min: None,
         election_timeout_ms_max: None,
         heartbeat_interval_ms: None,
+        default_settings: false,
     });
     assert!(page.reply(id).unwrap().is_err());
 }

@@ -1,11 +1,17 @@
 //! What the page says and does that is neither the reducer's story nor geometry: the words in
 //! the centre of the ring (who leads, and which leader is out of date), the advice of the
-//! offline screen (for whom is the server unreachable), and when the help overlay pauses the run.
+//! offline screen (for whom is the server unreachable), when the help overlay pauses the run, and
+//! what a new cluster would keep of a lesson's settings.
 //! Plain functions of the view model and of the page's address, unit-tested natively; must not
 //! change the model or touch the browser.
 
 use shared::types::{LogIndex, NodeId, Role};
 
+use shared::protocol::{NetworkView, Timing};
+use shared::raft::BrokenRules;
+use shared::sim::SimConfig;
+
+use crate::decimal::Fixed;
 use crate::model::ClusterView;
 
 /// The centre of the ring: a title, a line under it, and a warning line when a server still
@@ -259,9 +265,83 @@ pub fn sandbox_notice(at_ms: u64) -> String {
     )
 }
 
+/// What a reset would keep that the *New cluster* dialog has no field for, or that a lesson set:
+/// Raft rules switched off, the network's latency, loss and duplication, and election timeouts
+/// or a heartbeat other than the defaults. Empty when every one is the default. The dialog
+/// offers to start from the default settings when it is not (`default_settings` of `reset`).
+pub fn settings_left(timing: &Timing, network: &NetworkView, rules: &BrokenRules) -> Vec<String> {
+    let defaults = SimConfig::default();
+    let mut left = Vec::new();
+    let off = rules.names();
+    if !off.is_empty() {
+        let words: Vec<String> = off.iter().map(|n| n.replace('_', " ")).collect();
+        left.push(format!("Raft rules off: {}", words.join(", ")));
+    }
+    let t = defaults.timing;
+    if (
+        timing.election_timeout_ms_min,
+        timing.election_timeout_ms_max,
+    ) != (t.election_timeout_ms_min, t.election_timeout_ms_max)
+    {
+        left.push(format!(
+            "election timeout {}–{} ms",
+            timing.election_timeout_ms_min, timing.election_timeout_ms_max
+        ));
+    }
+    if timing.heartbeat_interval_ms != t.heartbeat_interval_ms {
+        left.push(format!("heartbeat {} ms", timing.heartbeat_interval_ms));
+    }
+    let n = defaults.network;
+    if (network.latency_ms_min, network.latency_ms_max) != (n.latency_ms_min, n.latency_ms_max) {
+        left.push(format!(
+            "latency {}–{} ms",
+            network.latency_ms_min, network.latency_ms_max
+        ));
+    }
+    for (what, p) in [
+        ("loss", network.loss_probability),
+        ("duplication", network.duplicate_probability),
+    ] {
+        if p > 0.0 {
+            left.push(format!("{what} {} %", Fixed(p * 100.0, 0)));
+        }
+    }
+    left
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_new_cluster_names_what_a_lesson_left_behind() {
+        let defaults = SimConfig::default();
+        let network = |latency_ms_min, latency_ms_max, loss_probability| NetworkView {
+            partitions: Vec::new(),
+            cut_links: Vec::new(),
+            loss_probability,
+            duplicate_probability: 0.0,
+            latency_ms_min,
+            latency_ms_max,
+        };
+        let rules = BrokenRules::default();
+        let usual = network(5, 15, 0.0);
+        assert!(settings_left(&defaults.timing, &usual, &rules).is_empty());
+        let mut broken = rules;
+        broken.forget_vote_on_restart = true;
+        let mut slow = defaults.timing;
+        slow.election_timeout_ms_min = 30_000;
+        slow.election_timeout_ms_max = 40_000;
+        assert_eq!(
+            settings_left(&slow, &network(5, 5, 0.2), &broken),
+            vec![
+                "Raft rules off: forget vote on restart".to_string(),
+                "election timeout 30000–40000 ms".to_string(),
+                "latency 5–5 ms".to_string(),
+                "loss 20 %".to_string(),
+            ]
+        );
+    }
 
     #[test]
     fn the_sandbox_says_from_when_and_that_it_is_private() {

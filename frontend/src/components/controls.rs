@@ -4,7 +4,7 @@
 
 use crate::decimal::{fixed, Fixed};
 use leptos::prelude::*;
-use shared::protocol::ClientCommand;
+use shared::protocol::{ClientCommand, Timing};
 use shared::types::{LogModel, NodeId};
 
 use crate::components::reply::ReplyLine;
@@ -381,24 +381,56 @@ pub fn ResetDialog() -> impl IntoView {
     let et_max = RwSignal::new(String::new());
     let heartbeat = RwSignal::new(String::new());
     let waiting = RwSignal::new(false);
+    // What the new cluster would keep that is not the default (a lesson's slow timers, a rule
+    // switched off), and whether to start from the defaults instead: yes unless unticked, so
+    // that a demo after a lesson is plain Raft again.
+    let left = RwSignal::new(Vec::<String>::new());
+    let from_defaults = RwSignal::new(true);
+    let current_timing = StoredValue::new(Timing::default());
+    let fill_timing = move |t: Timing| {
+        et_min.set(t.election_timeout_ms_min.to_string());
+        et_max.set(t.election_timeout_ms_max.to_string());
+        heartbeat.set(t.heartbeat_interval_ms.to_string());
+    };
     // Fill the form from the current cluster whenever it opens.
     Effect::new(move |_| {
         if !ctx.reset_open.get() {
             return;
         }
         ctx.clear_reply(Origin::Reset);
-        let current = ctx
-            .live
-            .peek(|v| (v.nodes.len(), v.seed, v.log_model, v.timing));
-        if let Some((n, s, m, t)) = current {
+        let current = ctx.live.peek(|v| {
+            (
+                v.nodes.len(),
+                v.seed,
+                v.log_model,
+                v.timing,
+                v.network.clone(),
+            )
+        });
+        if let Some((n, s, m, t, network)) = current {
             nodes.set(n.to_string());
             seed.set(s.to_string());
             model.set(m.to_string());
-            et_min.set(t.election_timeout_ms_min.to_string());
-            et_max.set(t.election_timeout_ms_max.to_string());
-            heartbeat.set(t.heartbeat_interval_ms.to_string());
+            let rules = ctx.safety.with_untracked(|s| s.broken_rules);
+            left.set(crate::present::settings_left(&t, &network, &rules));
+            from_defaults.set(true);
+            current_timing.set_value(t);
+            let shown = if left.with_untracked(Vec::is_empty) {
+                t
+            } else {
+                Timing::default()
+            };
+            fill_timing(shown);
         }
     });
+    let choose_defaults = move |on: bool| {
+        from_defaults.set(on);
+        fill_timing(if on {
+            Timing::default()
+        } else {
+            current_timing.get_value()
+        });
+    };
     // Close once the server accepted it.
     Effect::new(move |_| {
         let ok = ctx
@@ -437,6 +469,8 @@ pub fn ResetDialog() -> impl IntoView {
                 election_timeout_ms_min: number(et_min, "the election timeout")?,
                 election_timeout_ms_max: number(et_max, "the election timeout")?,
                 heartbeat_interval_ms: number(heartbeat, "the heartbeat interval")?,
+                default_settings: from_defaults.get_untracked()
+                    && !left.with_untracked(Vec::is_empty),
             })
         })();
         match parsed {
@@ -503,6 +537,14 @@ pub fn ResetDialog() -> impl IntoView {
                             on:change=move |_| model.set("state".into())/>
                             " state changes (\u{201c}value = 5\u{201d}): only the leader runs them"</label>
                     </fieldset>
+                    <Show when=move || !left.with(Vec::is_empty)>
+                        <label class="radio defaults" data-testid="reset-defaults">
+                            <input type="checkbox" prop:checked=move || from_defaults.get()
+                                on:change=move |ev| choose_defaults(event_target_checked(&ev))/>
+                            " Start from the default settings. Unticked, the new cluster keeps: "
+                            <strong>{move || left.get().join("; ")}</strong>
+                        </label>
+                    </Show>
                     <div class="field-row">
                         {field("Election timeout min (ms)", et_min, "reset-et-min", "1", "100000")}
                         {field("max (ms)", et_max, "reset-et-max", "1", "100000")}

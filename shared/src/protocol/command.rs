@@ -151,6 +151,11 @@ pub enum ClientCommand {
         /// Timings.
         #[serde(default)]
         heartbeat_interval_ms: Option<u64>,
+        /// Start from the default settings — timings, network, every Raft rule on — rather than
+        /// the current cluster's (a lesson's or the lab's); the fields given still replace them.
+        /// The servers, seed and log model left out stay as now either way.
+        #[serde(default)]
+        default_settings: bool,
     },
 }
 

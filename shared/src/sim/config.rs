@@ -115,6 +115,8 @@ pub struct ConfigPatch {
     pub log_model: Option<LogModel>,
     /// New timings.
     pub timing: TimingPatch,
+    /// Start from the default timings, network and Raft rules instead of the current ones.
+    pub default_settings: bool,
 }
 
 impl NetworkSettings {
@@ -166,6 +168,12 @@ impl SimConfig {
     /// end along).
     pub fn patched(&self, patch: &ConfigPatch) -> Result<SimConfig, SimError> {
         let mut c = self.clone();
+        if patch.default_settings {
+            let defaults = SimConfig::default();
+            c.timing = defaults.timing;
+            c.network = defaults.network;
+            c.broken_rules = defaults.broken_rules;
+        }
         if let Some(n) = patch.nodes {
             c.nodes = n;
         }
@@ -216,6 +224,7 @@ impl TryFrom<&ClientCommand> for ConfigPatch {
                 election_timeout_ms_min,
                 election_timeout_ms_max,
                 heartbeat_interval_ms,
+                default_settings,
             } => Ok(ConfigPatch {
                 nodes,
                 seed,
@@ -225,6 +234,7 @@ impl TryFrom<&ClientCommand> for ConfigPatch {
                     election_timeout_ms_max,
                     heartbeat_interval_ms,
                 },
+                default_settings,
             }),
             _ => Err(SimError::BadConfig(
                 "only a reset command carries a cluster configuration".to_string(),
@@ -468,6 +478,7 @@ mod tests {
                 heartbeat_interval_ms: Some(20),
                 ..TimingPatch::default()
             },
+            default_settings: false,
         };
         let patched = c.patched(&patch).expect("valid");
         assert_eq!((patched.nodes, patched.seed), (3, 42));
@@ -534,6 +545,7 @@ mod tests {
             election_timeout_ms_min: Some(100),
             election_timeout_ms_max: None,
             heartbeat_interval_ms: None,
+            default_settings: false,
         };
         let patched = control(&c, reset).expect("valid");
         assert_eq!(patched.nodes, 7);

@@ -112,11 +112,19 @@ pub fn reset_config(current: &SimConfig, command: &ClientCommand) -> Option<SimC
         election_timeout_ms_min,
         election_timeout_ms_max,
         heartbeat_interval_ms,
+        default_settings,
     } = *command
     else {
         return None;
     };
     let mut cluster = current.clone();
+    if default_settings {
+        // What a lesson or the lab leaves behind goes; the cluster's size, seed and model stay.
+        let defaults = SimConfig::default();
+        cluster.timing = defaults.timing;
+        cluster.network = defaults.network;
+        cluster.broken_rules = defaults.broken_rules;
+    }
     cluster.nodes = nodes.unwrap_or(cluster.nodes);
     cluster.seed = seed.unwrap_or(cluster.seed);
     cluster.log_model = log_model.unwrap_or(cluster.log_model);
@@ -183,6 +191,7 @@ mod tests {
             election_timeout_ms_min: None,
             election_timeout_ms_max: None,
             heartbeat_interval_ms: Some(40),
+            default_settings: false,
         };
         let next = reset_config(&current, &asked).expect("a reset");
         assert_eq!(next.nodes, 3);
@@ -193,5 +202,49 @@ mod tests {
             current.timing.election_timeout_ms_min
         );
         assert!(reset_config(&current, &ClientCommand::Heal).is_none());
+    }
+
+    /// After a lesson: a broken rule, slow timers and a fixed latency are what the lesson
+    /// wanted, not the next demo. `default_settings` drops them and keeps the cluster's size,
+    /// seed and model; a field given still wins.
+    #[test]
+    fn a_reset_from_the_default_settings_drops_what_a_lesson_left() {
+        let mut current = SimConfig {
+            nodes: 3,
+            seed: 77,
+            ..SimConfig::default()
+        };
+        current.broken_rules.forget_vote_on_restart = true;
+        current.timing.election_timeout_ms_min = 30_000;
+        current.timing.election_timeout_ms_max = 40_000;
+        current.network.latency_ms_max = 5;
+        let reset = |default_settings| ClientCommand::Reset {
+            nodes: None,
+            seed: None,
+            log_model: None,
+            election_timeout_ms_min: None,
+            election_timeout_ms_max: None,
+            heartbeat_interval_ms: Some(40),
+            default_settings,
+        };
+        let kept = reset_config(&current, &reset(false)).expect("a reset");
+        assert!(kept.broken_rules.forget_vote_on_restart);
+        assert_eq!(kept.timing.election_timeout_ms_min, 30_000);
+        let fresh = reset_config(&current, &reset(true)).expect("a reset");
+        let defaults = SimConfig::default();
+        assert!(!fresh.broken_rules.any());
+        assert_eq!(fresh.network, defaults.network);
+        assert_eq!(
+            (
+                fresh.timing.election_timeout_ms_min,
+                fresh.timing.election_timeout_ms_max
+            ),
+            (
+                defaults.timing.election_timeout_ms_min,
+                defaults.timing.election_timeout_ms_max
+            )
+        );
+        assert_eq!(fresh.timing.heartbeat_interval_ms, 40);
+        assert_eq!((fresh.nodes, fresh.seed), (3, 77));
     }
 }

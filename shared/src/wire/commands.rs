@@ -119,6 +119,7 @@ fn command(f: &Fields, json: &Json) -> Result<ClientCommand, String> {
             election_timeout_ms_min: f.or_default("election_timeout_ms_min")?,
             election_timeout_ms_max: f.or_default("election_timeout_ms_max")?,
             heartbeat_interval_ms: f.or_default("heartbeat_interval_ms")?,
+            default_settings: f.or_default("default_settings")?,
         },
         other => return Err(unknown_variant(other, &COMMAND_TYPES)),
     })

@@ -133,6 +133,7 @@ fn every_command() -> Vec<ClientCommand> {
             election_timeout_ms_min: None,
             election_timeout_ms_max: None,
             heartbeat_interval_ms: None,
+            default_settings: false,
         },
         ClientCommand::Reset {
             nodes: Some(3),
@@ -141,6 +142,7 @@ fn every_command() -> Vec<ClientCommand> {
             election_timeout_ms_min: Some(150),
             election_timeout_ms_max: Some(300),
             heartbeat_interval_ms: Some(50),
+            default_settings: true,
         },
     ]
 }
