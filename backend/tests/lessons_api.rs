@@ -201,3 +201,60 @@ async fn every_page_hears_why_the_run_was_replaced_but_not_for_a_lesson_stop() {
         assert_eq!(v.moves[seen - 1], why, "{path}");
     }
 }
+
+/// A lecturer's own run outlives a lesson: each of a lesson's stops nobody acted in takes the
+/// place of the last such stop in the branch list, instead of filling it (20 branches) and
+/// pushing out the runs people made. A stop somebody acted in is kept like any run.
+#[tokio::test]
+async fn a_lessons_stops_do_not_push_the_lecturers_run_out_of_the_branches() {
+    let s = TestServer::start(Options::default()).await;
+    s.leader().await;
+    s.command(serde_json::json!({"type": "crash", "node": 2}))
+        .await;
+    for name in ["first-election", "leader-crash", "catch-up"] {
+        let (status, v) = post(&s, &format!("/api/lessons/{name}/open"), "").await;
+        assert_eq!(status, 200, "{name}: {v}");
+        // Every stop of the lesson, then back and forth once.
+        for path in ["reveal", "next", "reveal", "next", "back", "next"] {
+            post(&s, &format!("/api/lesson/{path}"), "").await;
+        }
+        post(&s, "/api/lesson/close", "").await;
+    }
+    let kept = kept_crashes(&s).await;
+    assert!(
+        kept.iter().any(|c| c == &[2]),
+        "the lecturer's run is kept: {kept:?}"
+    );
+    assert!(
+        kept.len() <= 2,
+        "the lecturer's run and the last lesson stop only: {kept:?}"
+    );
+    // Acting in a stop keeps it beside the others.
+    post(&s, "/api/lessons/first-election/open", "").await;
+    s.command(serde_json::json!({"type": "crash", "node": 3}))
+        .await;
+    post(&s, "/api/lesson/reveal", "").await;
+    let kept = kept_crashes(&s).await;
+    assert!(kept.iter().any(|c| c == &[2]), "{kept:?}");
+    assert!(kept.iter().any(|c| c.contains(&3)), "{kept:?}");
+    s.stop().await;
+}
+
+/// The servers crashed in each kept branch, one list per branch.
+async fn kept_crashes(s: &TestServer) -> Vec<Vec<u64>> {
+    let list = get(s, "/api/trace/branches").await.1["result"].clone();
+    let mut kept = Vec::new();
+    for branch in list.as_array().unwrap() {
+        let id = branch["id"].as_u64().unwrap();
+        let trace = get(s, &format!("/api/trace/branches/{id}")).await.1;
+        let inputs = trace["inputs"].as_array().cloned().unwrap_or_default();
+        kept.push(
+            inputs
+                .iter()
+                .filter(|i| i["input"]["type"] == "crash")
+                .filter_map(|i| i["input"]["node"].as_u64())
+                .collect(),
+        );
+    }
+    kept
+}

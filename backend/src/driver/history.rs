@@ -70,7 +70,7 @@ impl Driver {
         // but not continued on these files byte for byte: keep it as a branch — unless nothing
         // was done in it (restarting an idle server must not push real branches out).
         if let Some((_, before)) = stored.current.filter(|_| stored.inputs_added > 0) {
-            self.push_branch(Reason::Recovered, before); // trace.jsonl is rewritten below
+            self.push_branch(Reason::Recovered, before, None); // trace.jsonl is rewritten below
         }
         self.segment_reason = if recovered {
             Reason::Recovered
@@ -156,6 +156,7 @@ impl Driver {
     pub(super) fn stage(&mut self, trace: Trace) -> Result<ForkReply, CommandError> {
         let reply = self.move_to(trace, None, Reason::Loaded, Leaving::ForLesson)?;
         self.last_move = None;
+        self.lesson_stop = Some((self.run, self.sim.last_undoable()));
         Ok(reply)
     }
 
@@ -269,10 +270,22 @@ impl Driver {
         RunLeft::Kept(self.set_aside(reason))
     }
 
-    /// Keep the current run's trace as a branch; returns its id.
+    /// Keep the current run's trace as a branch; returns its id. A lesson's stop nobody acted
+    /// in is kept in place of the last such stop: each Next and Reveal leaves one, and a lesson
+    /// of ten stops filled the list and pushed out the runs people made (the lesson can stage
+    /// its stops again).
     pub(super) fn set_aside(&mut self, reason: Reason) -> u64 {
         let trace = self.current_trace();
-        let (id, dropped) = self.push_branch(reason, trace);
+        let untouched = self.lesson_stop == Some((self.run, self.sim.last_undoable()));
+        let replacing = if untouched {
+            self.lesson_branch.take()
+        } else {
+            None
+        };
+        let (id, dropped) = self.push_branch(reason, trace, replacing);
+        if untouched {
+            self.lesson_branch = Some(id);
+        }
         if dropped {
             // trace.jsonl forgets the dropped ones too (the rewrite holds the new branch).
             self.compact_trace_file();
@@ -296,14 +309,14 @@ impl Driver {
         }
     }
 
-    /// Keep `trace` as a branch: its id, and whether older branches were dropped for it (then
-    /// trace.jsonl is to be rewritten, not appended to).
-    fn push_branch(&mut self, reason: Reason, trace: Trace) -> (u64, bool) {
+    /// Keep `trace` as a branch (in place of branch `replacing`): its id, and whether older
+    /// branches were dropped for it (then trace.jsonl is to be rewritten, not appended to).
+    fn push_branch(&mut self, reason: Reason, trace: Trace, replacing: Option<u64>) -> (u64, bool) {
         let id = self.next_branch_id;
         self.next_branch_id += 1;
         let before = self.branches.len();
         self.branches
-            .retain(|b| undo::stays_beside(&b.trace, &trace));
+            .retain(|b| Some(b.id) != replacing && undo::stays_beside(&b.trace, &trace));
         let dropped = self.branches.len() != before;
         self.branches.push(Branch { id, reason, trace });
         if self.branches.len() > BRANCHES_MAX {

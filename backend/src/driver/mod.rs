@@ -388,6 +388,11 @@ struct Driver {
     /// (`shared::trace::undo`). Kept in memory only: after a restart of the server it is `None`
     /// (the recovered run was made by no move), and Undo steps back over inputs as before.
     last_move: Option<shared::trace::undo::LastMove>,
+    /// The live run when a lesson staged it (its run number and last undoable input then): while
+    /// both are unchanged nobody acted in it, and the lesson can stage it again.
+    lesson_stop: Option<(u64, Option<usize>)>,
+    /// The branch that holds the last such untouched lesson stop: the next one takes its place.
+    lesson_branch: Option<u64>,
     /// The live safety checker and its verdict.
     safety: safety::Safety,
     /// What the timeline marks, kept from the event stream (`GET /api/trace/markers`).
@@ -430,6 +435,8 @@ impl Driver {
             next_branch_id: 1,
             segment_reason: Reason::New,
             last_move: None,
+            lesson_stop: None,
+            lesson_branch: None,
             safety,
             marks,
         }
