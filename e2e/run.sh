@@ -18,7 +18,7 @@ if [[ ! -f "$ROOT/dist/index.html" ]]; then
   echo "e2e: dist/ is missing; build the page with: scripts/build-page.sh (or trunk build --release)" >&2
   exit 1
 fi
-if [[ ! -d node_modules/playwright-core ]]; then
+if [[ ! -d node_modules/playwright-core || ! -d node_modules/puppeteer-core ]]; then
   npm ci --no-audit --no-fund
 fi
 

@@ -3,7 +3,8 @@
 # has. Idempotent. Usage: scripts/setup.sh [--browser] [--trunk] [--no-wasm-bindgen]
 #   (always) the wasm32 target, the wasm-bindgen CLI that matches Cargo.lock, and Debian's
 #            `brotli` when apt-get may be used (root, or sudo without a password);
-#   --browser  what the browser tests need: Debian's chromium and the npm packages under e2e/;
+#   --browser  what the browser tests need: Debian's chromium and the npm packages under e2e/,
+#              and Debian's firefox-esr for e2e/tests/firefox.test.mjs when apt-get may be used;
 #   --trunk    trunk, for the development loop (`trunk serve`); compiling it takes ~9 minutes on
 #              two cores, which is why scripts/run.sh and scripts/test.sh do without it;
 #   --no-wasm-bindgen  leave the CLI to the caller (scripts/run.sh installs it in parallel with
@@ -79,7 +80,18 @@ if [ "$BROWSER" = 1 ]; then
     say "installing node and npm"
     apt_install nodejs npm
   fi
-  if [ -f e2e/package.json ] && [ ! -d e2e/node_modules/playwright-core ]; then
+  # Firefox ESR for the Firefox smoke test (e2e/tests/firefox.test.mjs, driven by puppeteer-core,
+  # which downloads no browser). Where apt-get cannot be used, say so and go on: that file fails.
+  if [ ! -x "${FIREFOX:-/usr/bin/firefox-esr}" ]; then
+    if can_apt; then
+      say "installing Debian's firefox-esr for the Firefox smoke test"
+      apt_install firefox-esr || say "could not install firefox-esr: e2e/tests/firefox.test.mjs will fail"
+    else
+      say "firefox-esr is missing and apt-get cannot be used here (absent, or sudo wants a password):" \
+        "e2e/tests/firefox.test.mjs will fail until it is installed (apt-get install firefox-esr)"
+    fi
+  fi
+  if [ -f e2e/package.json ] && { [ ! -d e2e/node_modules/playwright-core ] || [ ! -d e2e/node_modules/puppeteer-core ]; }; then
     say "installing the browser-test packages (e2e/)"
     (cd e2e && if [ -f package-lock.json ]; then npm ci --no-audit --no-fund; else npm install --no-audit --no-fund; fi)
   fi
