@@ -246,3 +246,30 @@ async fn restarting_a_crashed_node_whose_log_was_emptied_is_refused() {
     handle.shutdown().await;
     thread.join().await;
 }
+
+/// A hard state written with a term no election can follow (u64::MAX; a checksum that holds):
+/// the first election overflowed the term and killed the server, on every restart. Refused at
+/// start with the node and the way out.
+#[tokio::test]
+async fn a_term_with_no_room_for_an_election_is_refused_at_start() {
+    use backend::storage::FileStorage;
+    use shared::storage::Storage;
+    use shared::{HardState, Term};
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("data");
+    run_until_leader(&dir).await;
+    {
+        let (mut storage, _) = FileStorage::open(dir.join("node-3")).unwrap();
+        storage
+            .set_hard_state(HardState {
+                current_term: Term(u64::MAX),
+                voted_for: None,
+            })
+            .unwrap();
+    }
+    let err = start_error(&dir).await;
+    assert!(err.contains("S3's files cannot be run"), "{err}");
+    assert!(err.contains("above 4294967295"), "{err}");
+    assert!(err.contains("--fresh"), "{err}");
+    start_fresh(&dir).await;
+}

@@ -78,6 +78,12 @@ fn each_impossible_start_disk_is_refused_with_a_sentence() {
             "names S4, but the cluster has 3",
         ),
         (vec![disk(0, 1, None, &[])], "names S0"),
+        // A term with no room for an election: the first one overflowed (QA's 2026-12-02 probe).
+        (vec![disk(1, u64::MAX, None, &[])], "above 4294967295"),
+        (
+            vec![disk(1, u64::MAX, None, &[u64::MAX])],
+            "the highest term a disk may hold",
+        ),
         (
             vec![disk(1, 1, None, &[]), disk(1, 1, None, &[])],
             "gives S1 twice",

@@ -184,6 +184,17 @@ pub enum DriverError {
     /// The trace to start from (`--trace`) could not be loaded.
     #[error("cannot start from the trace: {0}")]
     Trace(String),
+    /// A node's files hold what the simulator cannot run from.
+    #[error(
+        "S{node}'s files cannot be run: {reason} (restore them, or start with --fresh to wipe \
+         the cluster)"
+    )]
+    Disk {
+        /// The node.
+        node: NodeId,
+        /// What is wrong.
+        reason: String,
+    },
 }
 
 /// What the driver found when it started.
@@ -310,10 +321,13 @@ fn open_cluster(
             data_dir.create_node(id)?
         };
         // What the disks hold is where this run's trace starts (an empty disk is no state).
-        disks.extend(
-            node_disk(id, &mut storage)
-                .filter(|d| !d.log.is_empty() || d.hard_state != shared::HardState::default()),
-        );
+        let disk = node_disk(id, &mut storage)
+            .filter(|d| !d.log.is_empty() || d.hard_state != shared::HardState::default());
+        if let Some(disk) = &disk {
+            shared::trace::check_terms(disk)
+                .map_err(|reason| DriverError::Disk { node: id, reason })?;
+        }
+        disks.extend(disk);
         storages.push(storage);
         recovery.push((id, report));
     }

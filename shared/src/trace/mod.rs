@@ -37,6 +37,7 @@ pub use control::{broken_rules_reply, control_input, control_reply, reset_config
 pub use input::{apply, TraceInput, CONTROL_TYPE};
 pub use record::{Recorded, INPUTS_MAX};
 pub use replay::{is_marker, Position, Replay, Summary};
+pub use start::{check_terms, TERM_MAX};
 pub use timeline::{Timeline, CHECKPOINTS_MAX, CHECKPOINT_BYTES_MAX, CHECKPOINT_EVERY_MS};
 
 /// The longest run a trace read from outside may hold, in virtual ms: 12 hours. A 50-minute

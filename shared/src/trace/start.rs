@@ -38,8 +38,29 @@ impl Start {
     }
 }
 
+/// The highest term a disk may hold. Each election adds one to a term, and the core does that
+/// without a check: a disk at `u64::MAX` made the first election panic (and, in a release
+/// build, would wrap to term 0 and break Election Safety). No lesson or run gets near it: at one
+/// election every 150 ms, it takes twenty years.
+pub const TERM_MAX: Term = Term(u32::MAX as u64);
+
+/// The terms on `disk` (its `current_term`, its log's last term) leave room for elections.
+/// Asked of a trace's start disks and of the disks a server recovers from its files.
+pub fn check_terms(disk: &NodeDisk) -> Result<(), String> {
+    let last = disk.log.last().map_or(Term(0), |e| e.term);
+    let highest = disk.hard_state.current_term.max(last);
+    if highest > TERM_MAX {
+        return Err(format!(
+            "it holds term {highest}, above {TERM_MAX}, the highest term a disk may hold here \
+             (each election adds one to it)"
+        ));
+    }
+    Ok(())
+}
+
 /// One disk on its own.
 fn check_disk(disk: &NodeDisk, nodes: u64) -> Result<(), String> {
+    check_terms(disk)?;
     let term = disk.hard_state.current_term;
     if let Some(v) = disk.hard_state.voted_for {
         if v == 0 || v > nodes {
