@@ -128,6 +128,8 @@ test('the presenter shows the viewer URL and its QR code; viewers follow, leave 
   await $(presenter, 'share-bar').waitFor();
   assert.equal(await $(presenter, 'viewer-bar').count(), 0, 'the presenter is not read-only');
   assert.equal(await $(presenter, 'viewer-url').innerText(), `${backend.url}/`);
+  // Served on 127.0.0.1 only (the default --bind): the strip says students cannot open it.
+  assert.match(await $(presenter, 'viewer-url-warning').innerText(), /only this computer.*--bind 0\.0\.0\.0/);
   await $(presenter, 'qr-open').click();
   await $(presenter, 'qr').waitFor();
   const d = await $(presenter, 'qr').locator('path').getAttribute('d');

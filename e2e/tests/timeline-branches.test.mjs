@@ -76,6 +76,20 @@ test('after a fork, the old run is a branch: return to it and its later entries 
   await until(() => page.locator('[data-testid=branch][data-reason=restored]').count(), { what: 'the left run listed' });
 });
 
+test('a move made elsewhere (another page, the API) updates this page\'s branch count', async () => {
+  page = await openPage(browser, backend.url, errors);
+  await leader(page);
+  await appendCommitted('add 3');
+  const count = async () => Number(/\((\d+)\)/.exec(await $('branches-toggle').textContent())[1]);
+  const before = await until(async () => {
+    const n = await count();
+    return Number.isInteger(n) ? { n } : null;
+  }, { what: 'the branch count' });
+  const r = await fetch(`${backend.url}/api/fork`, { method: 'POST', body: JSON.stringify({ at_ms: 0 }) });
+  assert.equal(r.status, 200, await r.text());
+  await until(async () => (await count()) === before.n + 1, { what: 'the count to grow by the fork made elsewhere' });
+});
+
 test('returning loses nothing right after a fork: no question asked', async () => {
   page = await openPage(browser, backend.url, errors);
   await forkedRun();

@@ -296,6 +296,15 @@ pub fn App() -> impl IntoView {
             ctx.conn.set(state);
         }),
         on_reply: Rc::new(move |ReplyOutcome { origin, result }| {
+            // What a server did is a fact of an instant: dated, it stays true after log repair
+            // takes the entry away, or while the timeline shows an earlier instant.
+            let result = match result {
+                Ok(m) if matches!(origin, Origin::Append | Origin::Node) => {
+                    let at = ctx.live.peek(|v| v.time_ms).unwrap_or_default();
+                    Ok(format!("At {}: {m}", crate::timeline::format_instant(at)))
+                }
+                other => other,
+            };
             ctx.replies.update(|r| {
                 r.insert(origin, result);
             });

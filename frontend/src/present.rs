@@ -190,6 +190,22 @@ pub fn is_loopback(hostname: &str) -> bool {
     h == "localhost" || h.ends_with(".localhost") || h == "::1" || h.starts_with("127.")
 }
 
+/// What the presenter's strip adds to a viewer URL students cannot open: the server was started
+/// on this machine's loopback address only (the default `--bind 127.0.0.1`), so the URL and its
+/// QR code lead every other machine nowhere.
+pub fn viewer_url_warning(url: &str) -> Option<&'static str> {
+    let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    // The host, without the port (an IPv6 address keeps its brackets).
+    let host = match authority.rsplit_once(':') {
+        Some((host, port)) if !port.contains(']') => host,
+        _ => authority,
+    };
+    is_loopback(host).then_some(
+        "only this computer can open it: for students, start the server with --bind 0.0.0.0",
+    )
+}
+
 /// The offline advice for a page served from `hostname`, opened with a presenter token or not.
 /// On this machine, whoever reads it can start the server; a viewer on another machine cannot,
 /// and is told it is the presenter's server that cannot be reached.
@@ -312,6 +328,24 @@ pub fn settings_left(timing: &Timing, network: &NetworkView, rules: &BrokenRules
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_loopback_viewer_url_is_said_to_reach_no_student() {
+        for url in [
+            "http://127.0.0.1:7878/",
+            "http://localhost:7878/",
+            "http://[::1]:7878/",
+        ] {
+            assert!(viewer_url_warning(url).is_some(), "{url}");
+        }
+        for url in [
+            "http://192.168.1.20:7878/",
+            "http://lab-pc.local:7878/",
+            "http://[fe80::1]:7878/",
+        ] {
+            assert_eq!(viewer_url_warning(url), None, "{url}");
+        }
+    }
 
     #[test]
     fn a_new_cluster_names_what_a_lesson_left_behind() {

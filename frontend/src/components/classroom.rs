@@ -240,6 +240,7 @@ fn ShareBar(url: String) -> impl IntoView {
     let qr = qr_svg(&url);
     let href = url.clone();
     let big_url = url.clone();
+    let warning = crate::present::viewer_url_warning(&url);
     // Esc closes it, as it closes the page's other panels (the help says so).
     let esc = window_event_listener(leptos::ev::keydown, move |ev| {
         if ev.key() == "Escape" && open.get_untracked() {
@@ -251,6 +252,9 @@ fn ShareBar(url: String) -> impl IntoView {
         <div class="classroom-bar share-bar" data-testid="share-bar">
             <span class="notice">"Students open "</span>
             <a class="viewer-url" data-testid="viewer-url" href=href target="_blank" rel="noopener">{url}</a>
+            {warning.map(|w| view! {
+                <span class="unreachable" data-testid="viewer-url-warning">{w}</span>
+            })}
             <span class="hint">"· they follow what you select and highlight"</span>
             <button class="btn chip" data-testid="qr-open" on:click=move |_| open.set(true)>"QR code"</button>
             // The relay's errors (e.g. too many view changes at once); success says nothing.
@@ -268,6 +272,9 @@ fn ShareBar(url: String) -> impl IntoView {
                         </svg>
                     })}
                     <p class="qr-url">{big_url.clone()}</p>
+                    {warning.map(|w| view! {
+                        <p class="unreachable">{format!("Careful: {w}.")}</p>
+                    })}
                     <p class="hint">"Click anywhere or press Esc to close"</p>
                 </div>
             </div>

@@ -27,7 +27,7 @@ pub const SHORTCUTS: [(&str, &str, bool); 16] = [
         "client request to the leader (the append box's text)",
         true,
     ),
-    ("k", "crash the leader (or restart a crashed server)", true),
+    ("k", "crash the leader; when there is none, restart a crashed server", true),
     ("p", "presenter view: large text, all on one screen", false),
     (
         "PageDown  or  n",

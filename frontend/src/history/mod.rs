@@ -89,8 +89,8 @@ pub struct History {
     pub busy: RwSignal<bool>,
     /// The last share link made, shown for copying by hand.
     pub link: RwSignal<Option<String>>,
-    /// Counts the run's replacements made from this page (fork, undo, load, return to a
-    /// branch): what shows the branches refetches on a change.
+    /// Counts the run's replacements (fork, undo, load, return to a branch, reset, a lesson's
+    /// stop), made from this page or another: what shows the branches refetches on a change.
     pub moves: RwSignal<u64>,
     /// Presses of `u` that came while a change was under way: each undoes once more after it.
     undos_waiting: StoredValue<u32>,
@@ -140,6 +140,11 @@ impl History {
     /// A message from the WebSocket: passed on while the live run is shown; while the past is
     /// shown, applied to the kept live view instead (replies and a protocol mismatch pass on).
     pub fn intercept(self, ctx: Ctx, message: ServerMessage) -> Option<ServerMessage> {
+        // Every page's branch count follows a move another page made (a student's page showed
+        // "Branches (0)" beside the presenter's "Branches (1)").
+        if matches!(message, ServerMessage::Snapshot { .. }) {
+            self.moves.update(|m| *m += 1);
+        }
         let expected = self.expecting.with_value(Option::is_some);
         if expected && self.past.get_untracked().is_none() {
             if let ServerMessage::Snapshot { snapshot, .. } = message {
