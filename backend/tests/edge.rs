@@ -81,6 +81,56 @@ async fn silent_slow_and_stalled_connections_are_closed() {
     server.stop().await;
 }
 
+/// A body dribbled in a byte at a time, each byte well within the body timeout of the one
+/// before: the body as a whole has the timeout, then the answer (400) closes the connection.
+/// Before, each byte restarted the timeout and the 400 left the connection open (QA, 2026-12-02).
+#[tokio::test]
+async fn a_body_dribbled_in_is_answered_and_its_connection_closed() {
+    let server = TestServer::start(Options {
+        limits: quick(),
+        ..Options::default()
+    })
+    .await;
+    let mut stream = TcpStream::connect(server.handle.local_addr())
+        .await
+        .expect("connects");
+    stream
+        .write_all(
+            b"POST /api/commands HTTP/1.1\r\nHost: 127.0.0.1\r\n\
+              Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n",
+        )
+        .await
+        .expect("write");
+    let (mut reader, mut writer) = stream.into_split();
+    let dribble = tokio::spawn(async move {
+        // A byte every 100 ms (the body timeout is 300 ms), up to 10 s.
+        for _ in 0..100 {
+            if writer.write_all(b" ").await.is_err() {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    });
+    let start = Instant::now();
+    let mut received = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        match tokio::time::timeout(DEADLINE, reader.read(&mut buf)).await {
+            Err(_) => panic!("the dribbled request was never closed"),
+            Ok(Ok(0)) | Ok(Err(_)) => break,
+            Ok(Ok(n)) => received.extend_from_slice(&buf[..n]),
+        }
+    }
+    let took = start.elapsed();
+    dribble.abort();
+    let text = String::from_utf8_lossy(&received);
+    assert!(text.starts_with("HTTP/1.1 400"), "{text}");
+    assert!(text.contains("did not arrive within 0.3 s"), "{text}");
+    assert!(took < Duration::from_secs(3), "closed after {took:?}");
+    server.cluster().await;
+    server.stop().await;
+}
+
 #[tokio::test]
 async fn a_websocket_that_never_answers_pings_is_closed() {
     let server = TestServer::start(Options {
@@ -97,6 +147,41 @@ async fn a_websocket_that_never_answers_pings_is_closed() {
     let (text, took) = until_closed(&server, handshake.as_bytes()).await;
     assert!(text.starts_with("HTTP/1.1 101"), "upgraded: {text:.80}");
     assert!(took < Duration::from_secs(10), "idle WebSocket: {took:?}");
+    server.stop().await;
+}
+
+/// Pings faster than any client needs: each queued a pong, and one that never read them grew
+/// the server by hundreds of MB in seconds (QA, 2026-12-02). Closed with 1008 past the budget.
+#[tokio::test]
+async fn a_ping_flood_gets_a_1008_close() {
+    let server = TestServer::start(Options::default()).await;
+    let mut flood = Viewer::connect(&server).await;
+    for _ in 0..200 {
+        if flood
+            .ws
+            .send(Message::Ping(vec![0u8; 125].into()))
+            .await
+            .is_err()
+        {
+            break;
+        }
+    }
+    let close = loop {
+        match tokio::time::timeout(DEADLINE, flood.ws.next()).await {
+            Ok(Some(Ok(Message::Close(frame)))) => break frame,
+            Ok(Some(Ok(_))) => continue,
+            Ok(Some(Err(e))) => panic!("the close frame must arrive, not {e}"),
+            Ok(None) => panic!("the connection ended without a close frame"),
+            Err(_) => panic!("the flood should be closed"),
+        }
+    };
+    let close = close.expect("a close frame with a code");
+    assert_eq!(u16::from(close.code), 1008);
+    assert!(close.reason.contains("too many pings"), "{}", close.reason);
+    // A client that pings now and then is served as before.
+    let mut calm = Viewer::connect(&server).await;
+    calm.ws.send(Message::Ping(vec![1].into())).await.unwrap();
+    server.cluster().await;
     server.stop().await;
 }
 

@@ -19,6 +19,9 @@ pub struct Limits {
     /// Largest WebSocket message read at all: above it the connection is closed (1009), since
     /// the server would have to buffer it first.
     pub ws_message_bytes_hard_max: usize,
+    /// Bytes a WebSocket's write buffer may hold for a client that does not read (on top of
+    /// what the kernel holds): past it the connection is closed.
+    pub ws_write_buffer_bytes_max: usize,
     /// WebSocket connections served at once.
     pub ws_connections_max: usize,
     /// Appends per second per WebSocket connection, and per IP address over HTTP.
@@ -66,6 +69,7 @@ impl Default for Limits {
         Limits {
             body_bytes_max: 64 * 1024,
             ws_message_bytes_hard_max: 1024 * 1024,
+            ws_write_buffer_bytes_max: 4 * 1024 * 1024,
             ws_connections_max: 2000,
             appends_per_second: 50.0,
             append_burst: 50.0,

@@ -7,6 +7,7 @@
 //! address (bind port 0 in tests) and a graceful shutdown.
 
 mod access;
+mod body_deadline;
 mod embedded;
 mod error;
 mod history;
@@ -32,7 +33,7 @@ use shared::protocol::{ClientCommand, CommandOk, Reply, ServerMessage};
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
-use tower_http::timeout::{RequestBodyTimeoutLayer, TimeoutLayer};
+use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::driver::{
@@ -427,7 +428,10 @@ fn router(state: AppState, config: &ServerConfig) -> Router {
             state.clone(),
             access::check,
         ))
-        .layer(RequestBodyTimeoutLayer::new(limits.body_timeout))
+        .layer(axum::middleware::from_fn_with_state(
+            limits.body_timeout,
+            body_deadline::limit,
+        ))
         .with_state(state)
         .layer(TraceLayer::new_for_http())
 }

@@ -107,6 +107,10 @@ pub(super) async fn upgrade(
     Ok(ws
         .max_message_size(hard_max)
         .max_frame_size(hard_max)
+        // What waits in the socket's write buffer for a client that does not read: past this
+        // the connection fails instead of growing (the outbox already bounds the messages; this
+        // bounds the pongs and close frames the protocol answers with on its own).
+        .max_write_buffer_size(inner.limits.ws_write_buffer_bytes_max)
         .read_buffer_size(READ_BUFFER_BYTES)
         .on_upgrade(move |socket| async move {
             tracing::debug!(%addr, ?role, "viewer connected");

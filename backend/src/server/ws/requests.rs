@@ -32,6 +32,9 @@ pub(super) struct Requests {
     seat: Option<Seat>,
     /// A viewer's budget of answers.
     answer_budget: follow::Budget,
+    /// Pings the client may send: each one queues a pong, and a client that pings without
+    /// reading made the server's write buffer grow by hundreds of MB in seconds (QA, 2026-12-02).
+    ping_budget: follow::Budget,
 }
 
 /// What one message from the viewer leads to.
@@ -50,6 +53,7 @@ impl Requests {
             view_budget: follow::Budget::new(now),
             seat: viewer.then(|| state.inner.lessons.predictions.seat()),
             answer_budget: follow::Budget::new(now),
+            ping_budget: follow::Budget::new(now),
             buckets: ClientBuckets::new(limits, now),
             in_flight: Arc::new(Semaphore::new(limits.ws_in_flight_max)),
             state: state.clone(),
@@ -76,6 +80,12 @@ impl Requests {
                     "binary messages are not supported: send each request as JSON text",
                 )),
             )),
+            Some(Ok(Message::Ping(_))) if !self.ping_budget.take(Instant::now()) => {
+                Heard::End(End::Close(
+                    close_code::POLICY,
+                    "too many pings: at most 10 a second (a burst of 20)",
+                ))
+            }
             Some(Ok(Message::Ping(_) | Message::Pong(_))) => Heard::Nothing,
         }
     }
