@@ -61,6 +61,16 @@ async fn a_request_for_another_host_name_is_refused_unless_allowed() {
     assert_eq!(status, 200);
     let (status, _) = raw_http(&server, &get("localhost:7878")).await;
     assert_eq!(status, 200);
+    // A name the check cannot read, and a second Host after an allowed one, were let through
+    // (QA, 2026-12-02): refused now.
+    let (status, text) = raw_http(&server, &get("\u{e9}vil.example")).await;
+    assert_eq!(status, 400, "{text}");
+    assert!(text.contains("once, in ASCII"), "{text}");
+    let twice = "GET /api/health HTTP/1.1\r\nHost: localhost\r\nHost: evil.example\r\n\
+                 Connection: close\r\n\r\n";
+    let (status, text) = raw_http(&server, twice).await;
+    assert_eq!(status, 400, "{text}");
+    assert!(text.contains("once, in ASCII"), "{text}");
     server.stop().await;
 }
 

@@ -201,6 +201,20 @@ pub(crate) fn random_token() -> std::io::Result<String> {
 pub(crate) async fn check(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let access = &state.inner.access;
     let headers = request.headers();
+    // A Host or Origin this check cannot read, or given twice, is refused rather than skipped:
+    // `Host: évil.com` and a second Host after an allowed one got through (QA, 2026-12-02).
+    // Browsers send names in ASCII (punycode), once.
+    for name in [header::HOST, header::ORIGIN] {
+        let mut values = headers.get_all(&name).iter();
+        let unreadable = values.next().is_some_and(|v| v.to_str().is_err());
+        if unreadable || values.next().is_some() {
+            return ServerError::new(
+                StatusCode::BAD_REQUEST,
+                format!("a request gives its {name} header once, in ASCII"),
+            )
+            .into_response();
+        }
+    }
     let host = headers.get(header::HOST).and_then(|h| h.to_str().ok());
     if let Some(host) = host {
         if !access.host_allowed(host) {

@@ -24,6 +24,9 @@ use tower_http::services::ServeDir;
 
 use super::ServerError;
 
+/// The longest file name Linux and macOS file systems take (`NAME_MAX`).
+const NAME_BYTES_MAX: usize = 255;
+
 /// Serve `request` from `dir` (which holds an `index.html`).
 pub(super) async fn serve(dir: &Path, request: Request) -> Result<Response, ServerError> {
     let path = percent_decode(request.uri().path());
@@ -88,6 +91,9 @@ fn is_safe(dir: &Path, path: &str) -> bool {
     let relative = PathBuf::from(path.trim_start_matches('/'));
     for component in relative.components() {
         match component {
+            // A name longer than any file's (NAME_MAX) is no file of the page: the file system
+            // refused it with an error, which was answered 500 and logged as one.
+            Component::Normal(name) if name.len() > NAME_BYTES_MAX => return false,
             Component::Normal(name) if !name.to_string_lossy().starts_with('.') => {}
             _ => return false, // "..", a root, or a dotfile such as .env or .git
         }
