@@ -127,9 +127,9 @@ test('at the projector (1280x720, presenter view) a clicker drives a lesson and 
   await until(() => $('lesson-leader-crash').count(), { what: 'the built-in lessons' });
   await $('lesson-leader-crash').click();
   await until(() => $('lesson-panel').count(), { what: 'the lesson panel' });
-  const inView = async (id) => {
+  const inView = async (id, width = 1280, height = 720) => {
     const b = await $(id).boundingBox();
-    return b !== null && b.y >= 0 && b.y + b.height <= 720 && b.x >= 0 && b.x + b.width <= 1280;
+    return b !== null && b.y >= 0 && b.y + b.height <= height && b.x >= 0 && b.x + b.width <= width;
   };
   // PageDown (what a presentation clicker sends) moves on to the question.
   await until(async () => {
@@ -145,6 +145,17 @@ test('at the projector (1280x720, presenter view) a clicker drives a lesson and 
   await until(() => inView('lesson-why'), { what: 'the answer in sight' });
   assert.ok(await inView('lesson-next'), 'Next is on the screen');
   await shot(page, 'lessons-presenter-1280-revealed');
+  // On a 1920x1080 projector (the column drawn 1.3 times larger) the lesson has the column:
+  // beside the story it had 293 px, and the room's tally showed one bar of three.
+  await page.setViewportSize({ width: 1920, height: 1080 });
+  await until(async () => page.evaluate(() => {
+    const panel = document.querySelector('[data-testid=lesson-panel]');
+    const story = document.querySelector('.side > .narration');
+    return panel.clientHeight >= 340 && (!story || getComputedStyle(story).display === 'none');
+  }), { what: 'the lesson to have the side column at 1920x1080' });
+  await until(() => inView('lesson-why', 1920, 1080), { what: 'the answer in sight at 1920x1080' });
+  await shot(page, 'lessons-presenter-1920-revealed');
+  await page.setViewportSize({ width: 1280, height: 720 });
   // PageUp goes back.
   const step = await page.locator('.lesson-panel, [data-testid=lesson-panel]').innerText();
   await page.keyboard.press('PageUp');
