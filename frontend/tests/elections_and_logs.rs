@@ -4,7 +4,7 @@
 mod common;
 
 use common::{entry, flight, Feed};
-use logscope_frontend::model::{Focus, Tone};
+use logscope_frontend::model::{ClusterView, Focus, Tone};
 use shared::protocol::RequestVoteResponse;
 use shared::protocol::{Event, MessageBody, PeerProgress};
 use shared::types::Role;
@@ -235,12 +235,28 @@ fn replicas_that_compute_different_values_are_called_out() {
         value: 17,
     });
     assert!(!f.view.is_divergent(LogIndex(1)));
+    assert_eq!(f.view.first_divergent(), None);
     f.ev(Event::EntryApplied {
         node: NodeId(3),
         index: LogIndex(1),
         value: 42,
     });
     assert!(f.view.is_divergent(LogIndex(1)));
+    // What the safety panel's note names.
+    assert_eq!(f.view.first_divergent(), Some(LogIndex(1)));
+    // After a jump (a lesson's stop) the page has no events, only each server's value: two
+    // servers that applied as many entries and hold different values.
+    let mut snap = common::snapshot(3, 9);
+    for (n, (applied, value)) in snap.nodes.iter_mut().zip([(3, 10), (3, 41), (2, 7)]) {
+        n.last_applied = LogIndex(applied);
+        n.value = value;
+    }
+    assert_eq!(
+        ClusterView::from_snapshot(snap.clone()).first_divergent(),
+        Some(LogIndex(3))
+    );
+    snap.nodes[1].value = 10;
+    assert_eq!(ClusterView::from_snapshot(snap).first_divergent(), None);
     assert!(f.said("Replicas disagree! After entry 1 S3 holds 42 but S1 holds 17"));
     assert_eq!(f.view.narration[0].tone, Tone::Warning);
     // Entry 2 is computed from different values: told as the same disagreement going on, not

@@ -5,6 +5,7 @@
 
 use leptos::prelude::*;
 
+use crate::live::Part;
 use crate::state::use_ctx;
 use crate::ws::Origin;
 
@@ -21,6 +22,14 @@ pub fn SafetyPanel() -> impl IntoView {
     };
     let rewind = move || ctx.safety.with(|s| s.rewind());
     let broken = move || ctx.safety.with(|s| s.broken_rules.any());
+    // Green lights beside servers holding different values (`add rand` in the request model)
+    // looked like a contradiction: say what the properties are about.
+    let divergent = move || {
+        ctx.live
+            .read(&[Part::Committed, Part::AllNodes], |v| v.first_divergent())
+            .flatten()
+            .filter(|_| !red())
+    };
     view! {
         <section class="panel safety" class:red=red aria-label="Safety" data-testid="safety"
             data-state=move || if red() { "red" } else { "green" }>
@@ -59,6 +68,11 @@ pub fn SafetyPanel() -> impl IntoView {
                     </li>
                 }}).collect_view()}
             </ul>
+            {move || divergent().map(|i| view! {
+                <p class="safety-note" data-testid="safety-divergent">
+                    {format!("The servers hold different values (since entry {i}), and yet these properties hold: they are about which entries each server applies, in order. A request that is not deterministic, like add rand, gives each server its own result: log the state change instead.")}
+                </p>
+            })}
             {move || headline().map(|h| view! {
                 <div class="safety-violation" role="alert">
                     <p class="headline" data-testid="safety-headline">{h}</p>

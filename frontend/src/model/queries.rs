@@ -202,6 +202,21 @@ impl ClusterView {
         self.divergent.contains(&index)
     }
 
+    /// The first entry after which replicas computed different values, if any did: seen as
+    /// they applied it, or, after a jump (a snapshot), two servers that applied as many entries
+    /// and hold different values.
+    pub fn first_divergent(&self) -> Option<LogIndex> {
+        self.divergent.first().copied().or_else(|| {
+            self.nodes
+                .iter()
+                .filter(|n| n.last_applied > LogIndex(0))
+                .flat_map(|n| self.nodes.iter().map(move |m| (n, m)))
+                .filter(|(n, m)| n.last_applied == m.last_applied && n.value != m.value)
+                .map(|(n, _)| n.last_applied)
+                .min()
+        })
+    }
+
     /// Message `id` if it is in flight or a ghost, and which.
     pub fn find_message(&self, id: MessageId) -> Option<(&InFlight, FlightStatus)> {
         if let Some(m) = self.messages.get(&id) {
