@@ -51,6 +51,8 @@ test('a scenario opens from the picker, asks, and the reveal runs it and says wh
   await until(() => $('lesson-panel').count(), { what: 'the lesson panel' });
   assert.equal(await $('lesson-picker').count(), 0, 'the picker closes');
   assert.match(await $('lesson-question').innerText(), /Which server will become the first leader\?/);
+  // What to look at to answer comes with the question (it waited for the reveal before).
+  assert.match(await $('lesson-caption').innerText(), /Look at the rings/);
   const paused = await cluster(backend.url);
   assert.equal(paused.result?.paused ?? paused.paused, true, 'a lesson opens paused');
   assert.equal(await $('lesson-reveal').count(), 1);

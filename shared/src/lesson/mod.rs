@@ -57,6 +57,9 @@ pub struct Step {
     pub title: String,
     /// What to look at once the step has run (`say` lines, joined).
     pub caption: String,
+    /// The `say` lines before the step's `ask`, joined: what to look at to answer, shown with
+    /// the question (the caption after the `ask` belongs to the outcome, shown on reveal).
+    pub setup: String,
     /// Asked *before* the step's actions run; the reveal runs them.
     pub question: Option<Question>,
     /// What the step does, in order.

@@ -50,7 +50,8 @@ pub struct LessonView {
     pub kind: StopKind,
     /// The step's heading.
     pub heading: String,
-    /// What to look at (empty at an `ask` stop: the caption belongs to the outcome).
+    /// What to look at: at an `ask` stop, only the `say` lines written before the `ask` (what
+    /// to look at to answer); the rest belongs to the outcome.
     pub caption: String,
     /// The step's question, if it has one.
     pub question: Option<QuestionView>,
@@ -228,7 +229,7 @@ impl OpenLesson {
             caption: if shown {
                 step.caption.clone()
             } else {
-                String::new()
+                step.setup.clone()
             },
             question: step.question.as_ref().map(|q| QuestionView {
                 text: q.text.clone(),
@@ -304,14 +305,19 @@ mod tests {
     }
 
     #[test]
-    fn an_ask_stop_hides_the_answer_and_the_caption() {
+    fn an_ask_stop_hides_the_answer_and_the_caption_after_the_question() {
         let open = OpenLesson::builtin("first-election").expect("stages");
         let json = serde_json::to_string(&open.view()).expect("serializes");
-        if open.stop().kind == StopKind::Ask {
-            assert!(json.contains(r#""kind":"ask""#), "{json}");
-            assert!(json.contains(r#""answer":null,"why":null"#), "{json}");
-            assert!(json.contains(r#""caption":"""#), "{json}");
-        }
+        assert_eq!(open.stop().kind, StopKind::Ask);
+        assert!(json.contains(r#""kind":"ask""#), "{json}");
+        assert!(json.contains(r#""answer":null,"why":null"#), "{json}");
+        // What to look at to answer is said with the question (the rings' timers).
+        assert!(json.contains("Look at the rings"), "{json}");
+        // A `say` after the `ask` waits for the reveal.
+        let text = "title t\nnodes 3\n\nstep s\nsay Before.\nask Q?\ncorrect a\nchoice b\n\
+                    why w\nsay After.\ntimeout S1\nrun until leader elected\n";
+        let open = OpenLesson::uploaded(text.as_bytes()).expect("a lesson");
+        assert_eq!(open.view().caption, "Before.");
         assert!(json.starts_with(r#"{"name":"first-election","title":"#));
     }
 }

@@ -230,6 +230,7 @@ fn step_line(
                      they run, and the reveal runs them)",
                 ));
             }
+            step.setup = step.caption.clone();
             step.question = Some(Question {
                 text: need_text(rest, line, "ask", "the question")?,
                 choices: Vec::new(),
