@@ -82,8 +82,12 @@ async function leaderChange() {
 
 test('scrubbing to before a leader change shows the old leader and its log; keys step; back to live', async () => {
   const { first, second, index, crashAt } = await leaderChange();
+  const seconds = async () => Number(/t=([\d.]+) s/.exec(await $('track-end').textContent())[1]);
+  const endBefore = await seconds();
   // Aim a little before the crash: the first leader still leads and holds the entry.
   await scrubTo(Math.max(0, crashAt - 40));
+  // The track's end still says where the live run is, not the instant shown nor an older end.
+  assert.ok((await seconds()) >= endBefore, `track end ${await seconds()} s, was ${endBefore} s`);
   assert.match(await $('past-time').textContent(), /^Viewing t=\d+\.\d s$/);
   const old = await leader();
   assert.equal(old.id, first.id);

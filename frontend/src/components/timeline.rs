@@ -135,6 +135,12 @@ pub fn Timeline() -> impl IntoView {
         None => ctx.now.get(),
     };
     let head = move || format!("left: {}%", Fixed(fraction(shown_ms(), span()) * 100.0, 3));
+    // Where the live run is: the clock while it is shown; while the past is, the kept live view's
+    // time (the clock then shows the past, and the end said "t=9.5 s" where it had said 11.3).
+    let live_end_ms = move || match history.past.get() {
+        Some(_) => history.live_end(ctx).map_or(0, |(_, t)| t),
+        None => ctx.now.get() as u64,
+    };
 
     let dragging = StoredValue::new(false);
     let track_ref = NodeRef::<leptos::html::Div>::new();
@@ -234,7 +240,7 @@ pub fn Timeline() -> impl IntoView {
                 // which are asked for every few seconds, and the label lagged the clock by as
                 // much (a student read "t=0.0 s" next to a clock at 2.6 s).
                 <span class="tl-end" data-testid="track-end">
-                    {move || format_instant(span().max(ctx.now.get() as u64))}
+                    {move || format_instant(span().max(live_end_ms()))}
                 </span>
             </div>
             <div class="timeline-tools">
