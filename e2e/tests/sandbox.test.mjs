@@ -91,3 +91,22 @@ test("a viewer following the presenter's scrub forks at that past instant", asyn
   await shot(viewer, 'sandbox-viewer-phone');
   assert.deepEqual(errors, []);
 });
+
+test("a share link opened on a viewer's page opens in the viewer's own sandbox", async (t) => {
+  errors = [];
+  const presenter = await open(`${backend.url}/?token=${TOKEN}`, { width: 1280, height: 720 });
+  t.after(() => presenter.context().close());
+  await until(() => leaderOf(presenter), { what: 'a leader' });
+  const link = await (await fetch(`${backend.url}/api/trace/link`)).json();
+  assert.equal(link.ok, true, JSON.stringify(link));
+  // A student opens a link a classmate copied: the class's run is the presenter's to change.
+  const viewer = await open(`${backend.url}/#trace=${link.result.fragment}&t=0.500`, { width: 1280, height: 720 });
+  t.after(() => viewer.context().close());
+  await $(viewer, 'sandbox-bar').waitFor();
+  assert.equal(await engine(viewer), 'sandbox');
+  assert.match(await text(viewer, 'sandbox-notice'), /as it was at t=0\.5 s/);
+  assert.equal((await cluster(backend.url)).paused, false, "the class's run goes on");
+  assert.equal(await $(viewer, 'key-error').count(), 0, 'no refusal shown');
+  await shot(viewer, 'sandbox-from-link');
+  assert.deepEqual(errors, []);
+});

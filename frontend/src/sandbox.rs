@@ -27,6 +27,19 @@ const NO_ENGINE: &str = "This page was built without the in-browser engine (scri
 /// Start a sandbox from the instant the page shows now (the live end, or the past instant the
 /// timeline shows). Progress and refusals are told through `ctx.sandbox_status`.
 pub fn start(ctx: Ctx, history: Option<History>) {
+    begin(ctx, history, None);
+}
+
+/// A share link opened on a viewer's page: the class's run is the presenter's to change, so the
+/// link's run (`trace`, a trace's JSON) opens in the student's own sandbox, at the link's
+/// instant `at_ms` (its end when `None`). Before, the page asked the server to load it and was
+/// refused ("only the presenter can change it").
+pub fn start_from_link(ctx: Ctx, history: Option<History>, trace: String, at_ms: Option<u64>) {
+    begin(ctx, history, Some((trace, at_ms)));
+}
+
+/// A sandbox of `given` (a trace and the instant to start at), or of the class's run.
+fn begin(ctx: Ctx, history: Option<History>, given: Option<(String, Option<u64>)>) {
     if ctx.sandbox_busy.get_untracked() {
         return;
     }
@@ -34,16 +47,29 @@ pub fn start(ctx: Ctx, history: Option<History>) {
         ctx.sandbox_status.set(Some(NO_ENGINE.to_string()));
         return;
     };
-    let at_ms = ctx.past_ms.get_value();
+    let at_ms = match &given {
+        Some((_, at_ms)) => *at_ms,
+        None => ctx.past_ms.get_value(),
+    };
     ctx.sandbox_busy.set(true);
-    ctx.sandbox_status
-        .set(Some("Copying the class's cluster…".to_string()));
+    ctx.sandbox_status.set(Some(
+        if given.is_some() {
+            "Opening the link's run in your own sandbox…"
+        } else {
+            "Copying the class's cluster…"
+        }
+        .to_string(),
+    ));
     let fail = move |text: String| {
         ctx.sandbox_busy.set(false);
         ctx.sandbox_status.set(Some(text));
     };
     wasm_bindgen_futures::spawn_local(async move {
-        let trace = match crate::http::request("GET", "api/trace", None).await {
+        let fetched = match given {
+            Some((trace, _)) => Ok((200, trace)),
+            None => crate::http::request("GET", "api/trace", None).await,
+        };
+        let trace = match fetched {
             Ok((200, body)) => body,
             Ok((status, body)) => {
                 let why = crate::lesson::read_reply::<crate::wire::Json>(&body)

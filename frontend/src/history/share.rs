@@ -13,7 +13,7 @@ use crate::timeline::{parse_share, share_fragment, TraceView};
 use crate::transport::EngineKind;
 use crate::wire::{Fields, FromJson, Json};
 use crate::ws::Origin;
-use shared::protocol::ClientCommand;
+use shared::protocol::{ClientCommand, ConnectionRole};
 use shared::trace::link;
 
 impl History {
@@ -81,6 +81,26 @@ impl History {
                 );
             }
         };
+        // The role comes with the first state (`hello`; the page's own engine gives none): wait
+        // for it. A student's page may not change the class's run, so the link opens in the
+        // student's own sandbox instead.
+        let started = StoredValue::new(false);
+        Effect::new(move |_| {
+            let role = ctx.role.get();
+            if ctx.live.snapshots.get() == 0 || started.get_value() {
+                return;
+            }
+            started.set_value(true);
+            if role == Some(ConnectionRole::Viewer) {
+                let at_ms = share.t_ms;
+                return crate::sandbox::start_from_link(ctx, Some(self), json.clone(), at_ms);
+            }
+            self.load_link(ctx, json.clone(), share.t_ms);
+        });
+    }
+
+    /// Load a link's run (`json`) as the live one, paused, showing instant `t_ms` if given.
+    fn load_link(self, ctx: Ctx, json: String, t_ms: Option<u64>) {
         spawn_local(async move {
             // Paused first, so that the loaded run waits at the instant the link names instead
             // of running on from it (a loaded run goes on as the old one went). Should the
@@ -93,7 +113,7 @@ impl History {
                     if was_paused == Some(false) {
                         spawn_local(command_now(ctx, ClientCommand::Resume));
                     }
-                } else if let Some(t) = share.t_ms {
+                } else if let Some(t) = t_ms {
                     self.show(ctx, At::Ms(t));
                 }
             });
