@@ -248,6 +248,11 @@ test('bug 9: the help pauses the run and resumes it on close, but leaves a pause
   await until(() => paused(), { what: 'paused by hand' });
   await $('help-open').click();
   await $('help').waitFor();
+  // The help is taller than the screen: its Close stays whole in sight (it was cut at the
+  // bottom at 1920x1080).
+  const close = await $('help-close').boundingBox();
+  const height = page.viewportSize().height;
+  assert.ok(close.y >= 0 && close.y + close.height <= height, `Close at ${close.y}+${close.height} of ${height}`);
   await $('help-close').click();
   await until(async () => (await $('help').count()) === 0, { what: 'the help to close' });
   assert.equal(await paused(), true, 'a run paused by hand stays paused');
