@@ -226,12 +226,15 @@ impl Ring {
 
 /// Where to scroll the log pane to follow the newest entry: the last entry's right edge at the
 /// pane's right edge, with half a column of room for the commit bar (never past the entries
-/// into the blank columns after them, whatever the pane's width).
+/// into the blank columns after them, whatever the pane's width), moved on to the next whole
+/// column so that the first one shown is whole too (at 1024x768 the first entry read "-op").
 pub fn follow_scroll_left(max_index: u64, viewport_px: f64, cell_px: f64) -> f64 {
     let last_start = max_index.saturating_sub(1) as f64 * cell_px;
-    ((max_index as f64 + 0.5) * cell_px - viewport_px)
-        .min(last_start)
-        .max(0.0)
+    let end_in_view = (max_index as f64 + 0.5) * cell_px - viewport_px;
+    if end_in_view <= 0.0 || cell_px <= 0.0 {
+        return 0.0;
+    }
+    ((end_in_view / cell_px).ceil() * cell_px).min(last_start)
 }
 
 /// Which log indexes to draw: those in the scrolled-to window plus a margin, so thousands of
@@ -449,6 +452,11 @@ mod tests {
                 assert!(
                     end <= left + viewport,
                     "{max_index} entries, {viewport} px: ends off screen"
+                );
+                assert_eq!(
+                    left % cell,
+                    0.0,
+                    "{max_index} entries, {viewport} px: the first column shown is cut"
                 );
             }
         }
