@@ -290,7 +290,11 @@ pub fn LogTable() -> impl IntoView {
     view! {
         <div class="logs" class:many=many data-testid="logs">
             <div class="logs-labels">
-                <div class="ruler-label">"index"</div>
+                // The "= N" column is named: in the projector's layout, without the line under
+                // each name, a follower's "= 0" beside committed entries read as a mistake.
+                <div class="ruler-label">"index"
+                    <span class="ruler-value" title="Each server's state machine: the value after the entries it has applied. A follower applies an entry once it hears it is committed (the leader's next AppendEntries says so).">"value"</span>
+                </div>
                 <For each=move || NodeId::all(n.get()) key=|id| *id let:id>
                     <RowLabel id/>
                 </For>
