@@ -521,3 +521,47 @@ fn the_entries_read_at_open_serve_one_load_only_until_something_is_written() {
         .unwrap();
     assert!(matches!(s.load(), Err(StorageError::Corrupt(_))));
 }
+
+/// What QA put in place of a node's files (2026-12-02): a log with 2 GB after its records (read
+/// whole into memory before a word), a link to /dev/zero (read without end), a FIFO for the hard
+/// state (the start hung). Each is refused at once, naming the file.
+#[test]
+fn a_file_that_is_not_a_small_regular_file_is_refused_at_once() {
+    let tmp = tempfile::tempdir().unwrap();
+    let fresh = |name: &str| {
+        let dir = tmp.path().join(name);
+        drop(FileStorage::open(&dir).expect("a new node"));
+        dir
+    };
+    let refused = |dir: &Path| match FileStorage::open(dir) {
+        Ok(_) => panic!("{} was opened", dir.display()),
+        Err(e) => e.to_string(),
+    };
+    let huge = fresh("huge");
+    OpenOptions::new()
+        .write(true)
+        .open(huge.join(LOG_FILE))
+        .unwrap()
+        .set_len(backend::storage::LOG_BYTES_MAX + 1) // sparse: nothing is written
+        .unwrap();
+    let e = refused(&huge);
+    assert!(e.contains("more than the 1073741824"), "{e}");
+    assert!(e.contains("--fresh"), "{e}");
+
+    let device = fresh("device");
+    fs::remove_file(device.join(LOG_FILE)).unwrap();
+    std::os::unix::fs::symlink("/dev/zero", device.join(LOG_FILE)).unwrap();
+    let e = refused(&device);
+    assert!(e.contains("is not a regular file"), "{e}");
+
+    let fifo = fresh("fifo");
+    let path = fifo.join(HARD_STATE_FILE);
+    let _ = fs::remove_file(&path);
+    let made = std::process::Command::new("mkfifo")
+        .arg(&path)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let e = refused(&fifo);
+    assert!(e.contains("is not a regular file"), "{e}");
+}

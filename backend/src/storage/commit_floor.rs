@@ -66,6 +66,7 @@ pub struct CommitFloor {
 /// Read the file in `dir` without changing anything (for the check before recovery repairs).
 pub fn read(dir: &Path) -> Result<FloorFound, StorageError> {
     let path = dir.join(COMMIT_INDEX_FILE);
+    super::file::check_readable(&path, super::file::SMALL_FILE_BYTES_MAX)?;
     match std::fs::read(&path) {
         Ok(bytes) => Ok(decode(&bytes).map_or_else(FloorFound::Unreadable, FloorFound::Read)),
         Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(FloorFound::Missing),

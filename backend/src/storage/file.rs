@@ -77,6 +77,7 @@ impl FileStorage {
         }
 
         let log_path = dir.join(LOG_FILE);
+        check_readable(&log_path, LOG_BYTES_MAX)?;
         let log_existed = log_path.exists();
         // Before anything is created or repaired: a log without all the entries this node
         // recorded as committed was damaged by hand, and recovering it would let Raft overwrite
@@ -522,10 +523,38 @@ fn recover_hard_state(dir: &Path) -> Result<(HardState, TempHardState), StorageE
 }
 
 fn read_if_exists(path: &Path) -> Result<Option<Vec<u8>>, StorageError> {
+    check_readable(path, SMALL_FILE_BYTES_MAX)?;
     match fs::read(path) {
         Ok(bytes) => Ok(Some(bytes)),
         Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
         Err(e) => Err(io_error("cannot read", path, e)),
+    }
+}
+
+/// The largest log file a node recovers from: a run of days at the append rate limit stays far
+/// below it. A bigger one (2 GB of garbage after the records) took all memory before a word.
+pub const LOG_BYTES_MAX: u64 = 1 << 30;
+/// The largest hard-state or commit-index file read (each holds one small record).
+pub(super) const SMALL_FILE_BYTES_MAX: u64 = 64 * 1024;
+
+/// Refuse to read `path` unless it is a regular file of at most `max` bytes (or absent): a device
+/// (a link to /dev/zero) is read without end, and a FIFO hangs the start with no message.
+pub(super) fn check_readable(path: &Path, max: u64) -> Result<(), StorageError> {
+    let refused = |what: String| {
+        Err(StorageError::Corrupt(format!(
+            "{} {what}: restore the node's files, or start with --fresh to wipe the cluster",
+            path.display()
+        )))
+    };
+    match fs::metadata(path) {
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(io_error("cannot read", path, e)),
+        Ok(m) if !m.is_file() => refused("is not a regular file".to_string()),
+        Ok(m) if m.len() > max => refused(format!(
+            "holds {} bytes, more than the {max} such a file may hold",
+            m.len()
+        )),
+        Ok(_) => Ok(()),
     }
 }
 

@@ -55,7 +55,7 @@ mod report;
 
 pub use codec::{Damage, TailDamage, HEADER_BYTES, PAYLOAD_BYTES_MAX};
 pub use commit_floor::{FloorFound, COMMIT_INDEX_FILE};
-pub use file::{FileStorage, HARD_STATE_FILE, HARD_STATE_TMP_FILE, LOG_FILE};
+pub use file::{FileStorage, HARD_STATE_FILE, HARD_STATE_TMP_FILE, LOG_BYTES_MAX, LOG_FILE};
 pub use report::{RecoveryReport, TempHardState};
 
 /// Make a create, rename or removal in `dir` durable: fsync the directory itself. Every writer
