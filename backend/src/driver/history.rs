@@ -52,7 +52,12 @@ impl Driver {
         } else {
             Default::default()
         };
-        if !stored.damaged_lines.is_empty() {
+        if let Some(why) = &stored.unreadable {
+            tracing::warn!(
+                "trace.jsonl could not be read ({why}): the history and branches of the runs \
+                 before this start are not available; it is rewritten from this run on"
+            );
+        } else if !stored.damaged_lines.is_empty() {
             tracing::warn!(
                 lines = ?stored.damaged_lines,
                 "trace.jsonl is damaged: these lines could not be read and were skipped, so a \

@@ -64,6 +64,9 @@ pub struct Stored {
     pub bad_lines: usize,
     /// The numbers (from 1) of unreadable lines other than the last: damage, not a torn write.
     pub damaged_lines: Vec<usize>,
+    /// Why the file as a whole could not be read (not text, not a regular file, far over its
+    /// cap); `None` when it was read or is missing.
+    pub unreadable: Option<String>,
 }
 
 /// The open trace file.
@@ -87,8 +90,25 @@ impl TraceFile {
     /// Read what the file holds (nothing when it is missing).
     pub fn read(root: &Path) -> Stored {
         let mut stored = Stored::default();
-        let Ok(text) = fs::read_to_string(root.join(TRACE_FILE)) else {
-            return stored;
+        let path = root.join(TRACE_FILE);
+        // Compaction keeps it under its cap; far over it, it is not this server's writing.
+        match fs::metadata(&path) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return stored,
+            Ok(m) if !m.is_file() || m.len() > 4 * TRACE_FILE_BYTES_MAX => {
+                stored.unreadable = Some(format!(
+                    "not a regular file of at most {} bytes",
+                    4 * TRACE_FILE_BYTES_MAX
+                ));
+                return stored;
+            }
+            _ => {}
+        }
+        let text = match fs::read_to_string(&path) {
+            Ok(text) => text,
+            Err(e) => {
+                stored.unreadable = Some(e.to_string());
+                return stored;
+            }
         };
         let last = text
             .lines()
@@ -270,5 +290,22 @@ mod tests {
         let stored = TraceFile::read(dir.path());
         assert_eq!(stored.damaged_lines, vec![1]);
         assert_eq!(stored.bad_lines, 2);
+        assert_eq!(stored.unreadable, None);
+
+        // Not text at all: said, not skipped in silence (QA, 2026-12-02).
+        fs::write(dir.path().join(TRACE_FILE), [0xff, 0xfe, 0x00, 0x80]).unwrap();
+        let stored = TraceFile::read(dir.path());
+        assert!(stored.unreadable.is_some());
+        assert!(stored.current.is_none() && stored.branches.is_empty());
+        // A directory in its place.
+        fs::remove_file(dir.path().join(TRACE_FILE)).unwrap();
+        fs::create_dir(dir.path().join(TRACE_FILE)).unwrap();
+        let stored = TraceFile::read(dir.path());
+        assert!(stored
+            .unreadable
+            .is_some_and(|why| why.contains("regular file")));
+        // Missing: nothing to say.
+        fs::remove_dir(dir.path().join(TRACE_FILE)).unwrap();
+        assert_eq!(TraceFile::read(dir.path()).unreadable, None);
     }
 }
