@@ -385,6 +385,26 @@ test('a new cluster after a lesson\'s settings starts from the defaults unless u
   await page.keyboard.press('Escape');
 });
 
+test('the legend lists every term the logs show, not only the current one', async () => {
+  const first = await leader();
+  await appendFromUi('add 1');
+  await api(backend.url, { type: 'crash', node: first.id });
+  const second = await leader({ above: first.term });
+  await api(backend.url, { type: 'restart', node: first.id });
+  // Every server at the new term with the new leader's no-op: term 1 is left only in the
+  // older entries' colour.
+  await until(async () => {
+    const c = await cluster(backend.url);
+    const top = Math.max(...c.nodes.map((n) => n.log_len));
+    return c.nodes.every((n) => n.current_term === second.term && n.log_len === top);
+  }, { what: 'every server caught up in the new term' });
+  const chips = page.locator('[data-testid=legend] .chip-term');
+  await until(async () => {
+    const texts = await chips.allTextContents();
+    return texts.some((t) => t.startsWith(`term ${first.term} `)) && texts.some((t) => t.startsWith(`term ${second.term} `));
+  }, { what: `the legend to list term ${first.term} and term ${second.term}` });
+});
+
 test('clicking a sentence of the narration highlights what it is about', async () => {
   const l = await leader();
   const index = await appendFromUi('add 4');

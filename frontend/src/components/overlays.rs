@@ -179,18 +179,28 @@ pub fn ConnectionOverlay() -> impl IntoView {
 #[component]
 pub fn Legend() -> impl IntoView {
     let ctx = use_ctx();
-    // The terms on screen: servers' current terms and the terms of their newest entries (an
-    // isolated server's runaway term shows up without hiding the others).
+    // The terms on screen: servers' current terms and the terms of the entries their rows show
+    // (a log of t1, t3 and t4 colours listed only the current term), the newest few if there
+    // are more than colours (an isolated server's runaway term shows up without hiding the
+    // others).
     let terms_in_use = Memo::new(move |_| {
         let mut terms: Vec<Term> = ctx
             .live
             .read(&[Part::AllNodes], |v| {
-                v.nodes
-                    .iter()
-                    .flat_map(|n| [Some(n.current_term), n.term_at(n.last_index())])
-                    .flatten()
-                    .filter(|t| *t > 0)
-                    .collect()
+                let mut terms = Vec::new();
+                for n in &v.nodes {
+                    terms.push(n.current_term);
+                    // A log's terms never decrease: one push per run of equal terms.
+                    let mut last = None;
+                    for e in &n.log {
+                        if last != Some(e.term) {
+                            terms.push(e.term);
+                            last = Some(e.term);
+                        }
+                    }
+                }
+                terms.retain(|t| *t > 0);
+                terms
             })
             .unwrap_or_default();
         shared::tree::sort_small_by_key(&mut terms, |t| *t);
