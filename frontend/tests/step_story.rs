@@ -63,3 +63,48 @@ fn a_hand_step_tells_what_arrived_and_what_was_synced() {
     append(&mut f, 5, vec![]);
     assert_eq!(f.view.narration.len(), before, "running again: quiet");
 }
+
+/// A step whose only events are a leader's heartbeat sends (its timer fired) said nothing
+/// (lecturer's review, 2026-12-02): one sentence names the round's receivers.
+#[test]
+fn a_hand_step_that_only_sends_heartbeats_is_told_in_one_sentence() {
+    let mut f = Feed::new(5);
+    let heartbeat = |id: u64, to: u64| Event::MessageSent {
+        message: flight(
+            id,
+            1,
+            to,
+            MessageBody::AppendEntries(AppendEntries {
+                prev_log_index: LogIndex(3),
+                prev_log_term: Term(2),
+                entries: vec![],
+                leader_commit: LogIndex(3),
+            }),
+        ),
+    };
+    f.at(100);
+    f.ev(heartbeat(1, 2));
+    assert!(!f.said("sent a heartbeat"), "running: quiet");
+    paused(&mut f, true);
+    f.at(150);
+    let before = f.view.narration.len();
+    for (id, to) in [(2, 2), (3, 3), (4, 4)] {
+        f.ev(heartbeat(id, to));
+    }
+    assert_eq!(
+        f.view.narration.len(),
+        before + 1,
+        "one sentence for the round"
+    );
+    assert_eq!(
+        f.view.narration[0].text,
+        "S1 sent a heartbeat (term 2) to S2, S3 and S4"
+    );
+    // The next round, later, is a sentence of its own.
+    f.at(200);
+    f.ev(heartbeat(5, 2));
+    assert_eq!(
+        f.view.narration[0].text,
+        "S1 sent a heartbeat (term 2) to S2"
+    );
+}

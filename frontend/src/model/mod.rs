@@ -439,6 +439,9 @@ impl ClusterView {
         if let (true, Event::EntriesPersisted { node, synced_index }) = (self.paused, &ev.event) {
             self.tell_sync(at, *node, *synced_index);
         }
+        if let (true, Event::MessageSent { message }) = (self.paused, &ev.event) {
+            self.tell_heartbeat_sent(at, message);
+        }
         if !matches!(ev.event, Event::EntriesTruncated { .. }) {
             let why = self.key_moment_of(&ev.event, commit_before);
             self.note_key_moment(ev.seq, ev.time_ms, why);

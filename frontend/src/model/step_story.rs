@@ -70,6 +70,31 @@ impl ClusterView {
         }
     }
 
+    /// A leader's heartbeat sent during a hand step (its timer fired; the sends were the step's
+    /// only events, and the story said nothing). The sends of one round come one event each, at
+    /// one instant: they make one sentence, "S1 sent a heartbeat (term 2) to S2, S3 and S4".
+    pub(super) fn tell_heartbeat_sent(&mut self, at: Stamp, flight: &InFlight) {
+        let MessageBody::AppendEntries(a) = &flight.message.body else {
+            return;
+        };
+        if !a.entries.is_empty() {
+            return;
+        }
+        let (from, to, term) = (flight.from, flight.to, flight.message.term);
+        let head = format!("S{from} sent a heartbeat (term {term}) to ");
+        if let Some(last) = self.narration.front_mut() {
+            if last.time_ms == at.time_ms && last.text.starts_with(&head) {
+                // "… to S2" → "… to S2 and S3" → "… to S2, S3 and S4".
+                let listed = last.text[head.len()..].replace(" and ", ", ");
+                last.text = format!("{head}{listed} and S{to}");
+                last.seq = at.seq;
+                self.changes.narration = true;
+                return;
+            }
+        }
+        self.say(at, format!("{head}S{to}"), Focus::Node(from), Tone::Control);
+    }
+
     /// A disk sync finished during a hand step.
     pub(super) fn tell_sync(&mut self, at: Stamp, node: NodeId, synced_index: LogIndex) {
         let text = format!("S{node}'s disk synced its log up to entry {synced_index}");
