@@ -63,11 +63,18 @@ async function open({ width, height, scale = 1, mobile = false }) {
       throw new Error(`${e.message}; paused ${c.paused}; ${nodes.join('; ')}; markers ${markers.join(', ')}`);
     });
   await page.locator('[data-testid=pause]').click();
-  await until(paused, { what: 'paused' }).catch(async (e) => {
+  // Seen twice in a loaded run and never alone: the click did not pause. What the page said
+  // meanwhile is collected as it shows (a refusal clears itself after 6 s).
+  const seen = new Set();
+  await until(async () => {
+    for (const t of await page.locator('.reply, .error, [role=alert]').allTextContents()) if (t.trim()) seen.add(t.trim());
+    return paused();
+  }, { what: 'paused' }).catch(async (e) => {
     const c = await (await fetch(`${backend.url}/api/cluster`)).json();
-    const said = await page.locator('.reply, .error, [role=alert]').allTextContents();
     const button = await page.locator('[data-testid=pause]').textContent();
-    throw new Error(`${e.message}; the server paused: ${c.paused}; button ${button}; page says ${JSON.stringify(said)}`);
+    const conn = await page.locator('[data-testid=conn]').getAttribute('class');
+    throw new Error(`${e.message}; the server paused: ${c.paused}; button ${button}; conn ${conn}; `
+      + `page said ${JSON.stringify([...seen])}`);
   });
   await until(async () => {
     await page.locator('[data-testid=append-input]').fill('add 100');

@@ -406,6 +406,28 @@ test('the legend lists every term the logs show, not only the current one', asyn
   }, { what: `the legend to list term ${first.term} and term ${second.term}` });
 });
 
+test('the presenter view has its own append box (the client panel folds away there)', async () => {
+  await leader();
+  assert.equal(await $('quick-append').isVisible(), false, 'not in the normal layout');
+  await page.keyboard.press('p');
+  await until(async () => (await page.locator('.app.presenter').count()) === 1, { what: 'the presenter view' });
+  assert.equal(await $('quick-append').isVisible(), true);
+  await $('quick-append-input').fill('add 3');
+  await $('quick-append-submit').click();
+  await until(() => page.locator('[data-testid=log-committed] .cell', { hasText: 'add 3' }).count(),
+    { what: '"add 3" committed', timeoutMs: 15000 });
+  // A refusal is said beside it (the panel that says it elsewhere is folded away).
+  await $('quick-append-input').fill('div 2');
+  await $('quick-append-submit').click();
+  await until(() => page.locator('[data-testid=quick-append] .reply.error').count(), { what: 'the refusal' });
+  await shot(page, '14-presenter-quick-append');
+  await page.keyboard.press('Escape');
+  await $('quick-append-input').fill('');
+  await page.locator('body').click({ position: { x: 5, y: 300 } });
+  await page.keyboard.press('p');
+  await until(async () => (await page.locator('.app.presenter').count()) === 0, { what: 'the normal view' });
+});
+
 test('clicking a sentence of the narration highlights what it is about', async () => {
   const l = await leader();
   const index = await appendFromUi('add 4');

@@ -91,6 +91,7 @@ pub fn TopBar() -> impl IntoView {
                 </label>
                 <crate::components::auto_pause::AutoPauseToggle/>
             </div>
+            <QuickAppend/>
             <div class="meta" data-testid="meta">
                 {move || meta().map(|pieces| {
                     // Each piece keeps its dot (a line may end after one, never start with it);
@@ -118,6 +119,31 @@ pub fn TopBar() -> impl IntoView {
             <div class="topbar-reply"><ReplyLine origin=Origin::Playback errors_only=true/></div>
             <crate::components::auto_pause::AutoPauseReason/>
         </header>
+    }
+}
+
+/// The presenter view's own append box (style.css shows it there only, on a screen wide enough):
+/// the client panel folds away in that layout, and appending is the demo's most frequent click.
+/// The same text as the panel's box (`c` sends it too); a refusal is said beside it.
+#[component]
+fn QuickAppend() -> impl IntoView {
+    let ctx = use_ctx();
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        ctx.append(&ctx.append_text.get_untracked(), None, Origin::Append);
+    };
+    view! {
+        <form class="quick-append" data-testid="quick-append" on:submit=submit>
+            <input type="text" class="text" aria-label="Request to append: add N, mul N, set N or add rand"
+                data-testid="quick-append-input" placeholder="add 5" autocomplete="off" spellcheck="false"
+                prop:value=move || ctx.append_text.get()
+                on:input=move |ev| {
+                    ctx.append_text.set(event_target_value(&ev));
+                    ctx.clear_reply(Origin::Append);
+                }/>
+            <button class="btn primary" type="submit" data-testid="quick-append-submit">"Append"</button>
+            <ReplyLine origin=Origin::Append errors_only=true/>
+        </form>
     }
 }
 
