@@ -70,6 +70,16 @@ test('a scenario opens from the picker, asks, and the reveal runs it and says wh
   await until(() => page.locator('[data-testid=node-1][data-role=leader]').count(), { what: 'S1 drawn as leader' });
   await shot(page, 'lesson-revealed');
 
+  // The reveal jumped there; "Watch the step" plays the instants in between from the history:
+  // S1 is seen as a candidate on the way, then the live run (S1 leading) comes back.
+  await $('lesson-replay').click();
+  await $('past-banner').waitFor();
+  await until(() => page.locator('[data-testid=node-1][data-role=candidate]').count(),
+    { what: 'S1 seen as a candidate while the step plays', intervalMs: 20 });
+  await shot(page, 'lesson-replay-candidate');
+  await until(async () => (await $('past-banner').count()) === 0, { what: 'back to live after the step' });
+  await until(() => page.locator('[data-testid=node-1][data-role=leader]').count(), { what: 'S1 leading again' });
+
   // Next: the following step's caption; Back returns to the reveal.
   await $('lesson-next').click();
   await until(async () => (await $('lesson-heading').innerText()) === "The leader's first entry", { what: 'step 2' });

@@ -40,6 +40,10 @@ pub struct LessonView {
     pub caption: String,
     /// The step's question.
     pub question: Option<QuestionView>,
+    /// Virtual time of the pause point (ms).
+    pub time_ms: u64,
+    /// At a revealed step: the time of its question's pause point, where the step's run began.
+    pub step_from_ms: Option<u64>,
 }
 
 /// A question; `answer` and `why` once revealed.
@@ -117,6 +121,8 @@ impl FromJson for LessonView {
             heading: f.get("heading")?,
             caption: f.or_default("caption")?,
             question: f.get("question")?,
+            time_ms: f.or_default("time_ms")?,
+            step_from_ms: f.or_default("step_from_ms")?,
         })
     }
 }
@@ -198,9 +204,13 @@ mod tests {
             .replace(
                 r#""answer":null,"why":null"#,
                 r#""answer":1,"why":"timers""#,
-            );
+            )
+            .replace(r#""time_ms":0"#, r#""time_ms":180,"step_from_ms":0"#);
         let v: LessonView = read_reply(&text).unwrap();
         assert!(v.can_next() && v.can_back());
+        // Where the step's run began, for "Watch the step".
+        assert_eq!((v.step_from_ms, v.time_ms), (Some(0), 180));
+        assert_eq!(read_reply::<LessonView>(ASK).unwrap().step_from_ms, None);
         assert_eq!(v.verdict(Some(1)).unwrap(), "Right: S2.");
         assert_eq!(v.verdict(Some(0)).unwrap(), "Not quite. The answer: S2.");
         assert_eq!(v.verdict(None).unwrap(), "The answer: S2.");

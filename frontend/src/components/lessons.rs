@@ -10,6 +10,7 @@ use shared::protocol::ConnectionRole;
 use wasm_bindgen::JsCast;
 
 use crate::components::prediction::PresenterTally;
+use crate::history::History;
 use crate::lesson::{read_current, read_reply, LessonView, Listed};
 use crate::state::use_ctx;
 
@@ -309,10 +310,23 @@ pub fn LessonPanel() -> impl IntoView {
             });
         }
     });
+    // "Watch the step": the reveal jumped to the step's outcome; the timeline can show the
+    // instants in between (history::play). Only where the run has a timeline.
+    let history = use_context::<History>();
+    let playing = move || history.is_some_and(|h| h.playing.get());
     view! {
         {move || v().map(|v| {
             let asking = v.asking();
             let (can_back, can_next) = (v.can_back(), v.can_next());
+            let timeline = history.filter(|_| ctx.engine.get_untracked().has_timeline());
+            let replay = v.step_from_ms.zip(timeline).map(|(from, history)| {
+                let to = v.time_ms;
+                view! {
+                    <button class="btn" data-testid="lesson-replay" disabled=playing
+                        title="Play the step again, slowly, from the run's history; then back to where it ended"
+                        on:click=move |_| history.play(ctx, from, to)>"Watch the step"</button>
+                }
+            });
             // The last stop: no greyed-out Next to wonder about; the panel says it is over.
             let at_end = !asking && !can_next;
             let verdict = move || l.open.get().and_then(|v| v.verdict(l.picked.get()));
@@ -369,6 +383,7 @@ pub fn LessonPanel() -> impl IntoView {
                         } else {
                             ().into_any()
                         }}
+                        {replay}
                         <button class="btn" class:primary=at_end data-testid="lesson-close"
                             on:click=move |_| l.close()>"Close"</button>
                     </div>

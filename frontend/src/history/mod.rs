@@ -18,6 +18,7 @@ use crate::timeline::{Marker, MarkersReply};
 use crate::ws::Origin;
 
 mod branches;
+mod play;
 mod replace;
 mod share;
 
@@ -109,6 +110,8 @@ pub struct History {
     expecting: StoredValue<Option<Expected>>,
     /// Wall time and cost of the last marker refresh.
     markers_wall: StoredValue<(f64, f64)>,
+    /// A stretch of the past is being played (`play`): its button waits.
+    pub playing: RwSignal<bool>,
 }
 
 fn wall_ms() -> f64 {
@@ -134,6 +137,7 @@ impl History {
             loading: RwSignal::new(None),
             expecting: StoredValue::new(None),
             markers_wall: StoredValue::new((f64::MIN, 0.0)),
+            playing: RwSignal::new(false),
         }
     }
 

@@ -57,6 +57,11 @@ pub struct LessonView {
     pub question: Option<QuestionView>,
     /// Virtual time the cluster stands at (ms).
     pub time_ms: u64,
+    /// At the `shown` stop of a step with a question: the time of its `ask` stop, where the
+    /// step's run began, so that a page can play the step again from the run's history (the
+    /// reveal jumps there in one move). Absent otherwise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub step_from_ms: Option<u64>,
 }
 
 /// A question; the answer and why only once revealed.
@@ -238,6 +243,11 @@ impl OpenLesson {
                 why: shown.then(|| q.why.clone()),
             }),
             time_ms: stop.at_ms,
+            // A step with a question pauses twice: its ask stop comes right before.
+            step_from_ms: (shown && step.question.is_some())
+                .then(|| self.at.checked_sub(1))
+                .flatten()
+                .map(|before| self.staged.stops[before].at_ms),
         }
     }
 }
@@ -302,6 +312,20 @@ mod tests {
         assert_eq!(e.status(), 400);
         assert!(e.to_string().starts_with("line 5:"), "{e}");
         assert_eq!(OpenLesson::uploaded(&[0xff]).unwrap_err(), Refusal::NotText);
+    }
+
+    #[test]
+    fn a_revealed_step_says_where_its_run_began() {
+        let mut open = OpenLesson::builtin("first-election").expect("stages");
+        let asked_at = open.view().time_ms;
+        assert_eq!(open.view().step_from_ms, None, "not at the ask stop");
+        open.at = open.revealed().expect("a question to reveal");
+        let view = open.view();
+        assert_eq!(view.step_from_ms, Some(asked_at));
+        assert!(view.time_ms > asked_at, "the step ran");
+        // The next step has no question: nothing to play again.
+        open.at = open.moved(1).expect("a next step");
+        assert_eq!(open.view().step_from_ms, None);
     }
 
     #[test]
