@@ -127,6 +127,13 @@ async fn a_body_dribbled_in_is_answered_and_its_connection_closed() {
     assert!(text.starts_with("HTTP/1.1 400"), "{text}");
     assert!(text.contains("did not arrive within 0.3 s"), "{text}");
     assert!(took < Duration::from_secs(3), "closed after {took:?}");
+    // A big body has time for its size (100,000 bytes: 1.8 s here), but a pause longer than
+    // the body timeout between two pieces still ends it, and closes the connection too.
+    let stalled = b"POST /api/commands HTTP/1.1\r\nHost: 127.0.0.1\r\n\
+        Content-Type: application/json\r\nContent-Length: 100000\r\n\r\n{\"type\":";
+    let (text, took) = until_closed(&server, stalled).await;
+    assert!(text.starts_with("HTTP/1.1 400"), "{text}");
+    assert!(took < Duration::from_millis(1500), "closed after {took:?}");
     server.cluster().await;
     server.stop().await;
 }

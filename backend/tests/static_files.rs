@@ -64,8 +64,13 @@ async fn static_files_stay_inside_the_directory_and_carry_the_right_headers() {
         // No file has a name this long: 404, not 500 and an error in the log (QA, 2026-12-02).
         &format!("/{}", "a".repeat(256)),
         &format!("/x/{}.js", "b".repeat(300)),
+        // Its precompressed sibling's name would be too long (QA's review, 2026-12-02)…
+        &format!("/{}", "c".repeat(253)),
+        // …and a path longer than any file system takes.
+        &"/d".repeat(2100),
     ] {
-        let r = get(&server, path, None).await;
+        // As a browser asks: the precompressed siblings are looked for too.
+        let r = get(&server, path, Some("br, gzip")).await;
         assert_eq!(r.status(), 404, "{path}");
         let body = r.text().await.unwrap();
         assert!(

@@ -104,7 +104,7 @@ test("a share link opened on a viewer's page opens in the viewer's own sandbox",
   t.after(() => viewer.context().close());
   await $(viewer, 'sandbox-bar').waitFor();
   assert.equal(await engine(viewer), 'sandbox');
-  assert.match(await text(viewer, 'sandbox-notice'), /as it was at t=0\.5 s/);
+  assert.match(await text(viewer, 'sandbox-notice'), /the run of the link you opened, as it was at t=0\.5 s/);
   assert.equal((await cluster(backend.url)).paused, false, "the class's run goes on");
   assert.equal(await $(viewer, 'key-error').count(), 0, 'no refusal shown');
   await shot(viewer, 'sandbox-from-link');

@@ -351,33 +351,44 @@ test('the reset dialog starts a new cluster: 3 servers logging state changes', a
   await shot(page, '12-state-model');
 });
 
-test('a new cluster after a lesson\'s settings starts from the defaults unless unticked', async () => {
-  // What a lesson leaves: a rule switched off, slow timers, a fixed latency.
+test('New cluster after the lab keeps its rule; after a lesson it offers the defaults, ticked', async () => {
+  // The break-Raft lab stages a scenario: a rule switched off, then a new cluster. The dialog
+  // names what the new cluster keeps and keeps it unless told.
   await api(backend.url, { type: 'break_rules', rules: { forget_vote_on_restart: true } });
-  await api(backend.url, { type: 'reset', election_timeout_ms_min: 400, election_timeout_ms_max: 600 });
   await api(backend.url, { type: 'network', latency_ms_min: 5, latency_ms_max: 5 });
   await until(() => page.locator('[data-testid=break-raft].danger').count(), { what: 'the page to show the rule off' });
   await until(async () => (await $('latency-max').inputValue()) === '5', { what: 'the page to show the latency' });
   await $('reset-open').click();
   const offer = $('reset-defaults');
   await offer.waitFor();
-  assert.match(await offer.textContent(), /forget vote on restart; election timeout 400–600 ms; latency 5–5 ms/);
-  // Ticked (the default): the timer fields show the defaults; unticked, the cluster's own.
+  assert.match(await offer.textContent(), /forget vote on restart; latency 5–5 ms/);
+  assert.equal(await offer.locator('input').isChecked(), false, 'after the lab: kept unless told');
+  await $('reset-submit').click();
+  await until(async () => (await $('reset-dialog').count()) === 0, { what: 'the dialog to close' });
+  await until(async () => (await cluster(backend.url)).safety?.broken_rules?.forget_vote_on_restart === true
+    && (await cluster(backend.url)).time_ms < 5000, { what: 'the new cluster, with the rule still off' });
+
+  // A lesson leaves its own settings (60 ms fsyncs here, which no field of the dialog shows).
+  await fetch(`${backend.url}/api/lessons/crash-vs-power-loss/open`, { method: 'POST' });
+  await until(() => $('lesson-panel').count(), { what: 'the lesson on the page' });
+  await $('lesson-close').click();
+  await until(async () => (await $('lesson-panel').count()) === 0, { what: 'the lesson closed' });
+  await $('reset-open').click();
+  await offer.waitFor();
+  assert.match(await offer.textContent(), /fsync 60 ms/);
+  assert.equal(await offer.locator('input').isChecked(), true, 'after a lesson: the defaults, ticked');
+  // Ticked, the timer fields show the defaults; unticked, the cluster's own.
   assert.equal(await $('reset-et-min').inputValue(), '150');
-  await offer.locator('input').uncheck();
-  assert.equal(await $('reset-et-min').inputValue(), '400');
-  await offer.locator('input').check();
-  assert.equal(await $('reset-et-max').inputValue(), '300');
   await shot(page, '12b-new-cluster-defaults');
   await $('reset-submit').click();
   await until(async () => (await $('reset-dialog').count()) === 0, { what: 'the dialog to close' });
   const fresh = await until(async () => {
     const c = await cluster(backend.url);
-    return c.safety?.broken_rules?.forget_vote_on_restart === false ? c : null;
-  }, { what: 'every rule back on' });
-  assert.deepEqual([fresh.timing.election_timeout_ms_min, fresh.timing.election_timeout_ms_max], [150, 300]);
+    return c.timing.fsync_ms === 2 ? c : null;
+  }, { what: 'the default fsync back' });
+  assert.equal(fresh.safety?.broken_rules?.forget_vote_on_restart ?? false, false, 'every rule back on');
   assert.deepEqual([fresh.network.latency_ms_min, fresh.network.latency_ms_max], [5, 15]);
-  assert.equal(fresh.nodes.length, 5, 'the size stays');
+  assert.equal(fresh.nodes.length, 3, "the size stays (the lesson's three servers)");
   // With every setting at its default there is nothing to offer.
   await until(async () => (await page.locator('[data-testid=break-raft].danger').count()) === 0, { what: 'the page to show every rule on' });
   await $('reset-open').click();
@@ -408,7 +419,7 @@ test('the legend lists every term the logs show, not only the current one', asyn
 
 test('the presenter view has its own append box (the client panel folds away there)', async () => {
   await leader();
-  assert.equal(await $('quick-append').isVisible(), false, 'not in the normal layout');
+  assert.equal(await $('quick-append').count(), 0, 'not in the normal layout');
   await page.keyboard.press('p');
   await until(async () => (await page.locator('.app.presenter').count()) === 1, { what: 'the presenter view' });
   assert.equal(await $('quick-append').isVisible(), true);

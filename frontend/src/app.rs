@@ -61,10 +61,10 @@ fn handle_server_message(ctx: Ctx, message: ServerMessage) {
                 // The sandbox's one `Hello`: the class's run forked at the instant shown, run
                 // by this browser. Neither a reconnection ("resynchronised with the server")
                 // nor a restart: the class's story up to that instant stays, then says so.
-                EngineKind::Sandbox { at_ms } if connected => {
+                EngineKind::Sandbox { at_ms, link } if connected => {
                     ctx.live.change(|v| {
                         v.replaced(snapshot, true);
-                        v.note(crate::present::sandbox_notice(at_ms), Tone::Control);
+                        v.note(crate::present::sandbox_notice(at_ms, link), Tone::Control);
                     });
                     Resync::Same
                 }
@@ -285,7 +285,9 @@ pub fn App() -> impl IntoView {
                     EngineKind::Browser => {
                         "No server answered: the cluster runs in your browser".to_string()
                     }
-                    EngineKind::Sandbox { at_ms } => crate::present::sandbox_notice(at_ms),
+                    EngineKind::Sandbox { at_ms, link } => {
+                        crate::present::sandbox_notice(at_ms, link)
+                    }
                     _ => "Connected to the server".to_string(),
                 };
                 ctx.live.change(|v| v.note(text, Tone::Control));
@@ -297,10 +299,11 @@ pub fn App() -> impl IntoView {
         }),
         on_reply: Rc::new(move |ReplyOutcome { origin, result }| {
             // What a server did is a fact of an instant: dated, it stays true after log repair
-            // takes the entry away, or while the timeline shows an earlier instant.
+            // takes the entry away, or while the timeline shows an earlier instant. The live
+            // run's time (not the past instant on the screen).
             let result = match result {
                 Ok(m) if matches!(origin, Origin::Append | Origin::Node) => {
-                    let at = ctx.live.peek(|v| v.time_ms).unwrap_or_default();
+                    let at = history.live_end(ctx).map_or(0, |(_, t)| t);
                     Ok(format!("At {}: {m}", crate::timeline::format_instant(at)))
                 }
                 other => other,

@@ -32,13 +32,15 @@ pub fn start(ctx: Ctx, history: Option<History>) {
 
 /// A share link opened on a viewer's page: the class's run is the presenter's to change, so the
 /// link's run (`trace`, a trace's JSON) opens in the student's own sandbox, at the link's
-/// instant `at_ms` (its end when `None`). Before, the page asked the server to load it and was
-/// refused ("only the presenter can change it").
+/// instant `at_ms` (its end when `None`): a sandbox has no timeline to show the instant in, so
+/// it starts there, as "Try it yourself" starts at the instant shown. Before, the page asked the
+/// server to load it and was refused ("only the presenter can change it").
 pub fn start_from_link(ctx: Ctx, history: Option<History>, trace: String, at_ms: Option<u64>) {
     begin(ctx, history, Some((trace, at_ms)));
 }
 
-/// A sandbox of `given` (a trace and the instant to start at), or of the class's run.
+/// A sandbox of `given` (a link's trace and the instant to start at), or of the class's run at
+/// the instant the page shows.
 fn begin(ctx: Ctx, history: Option<History>, given: Option<(String, Option<u64>)>) {
     if ctx.sandbox_busy.get_untracked() {
         return;
@@ -47,6 +49,7 @@ fn begin(ctx: Ctx, history: Option<History>, given: Option<(String, Option<u64>)
         ctx.sandbox_status.set(Some(NO_ENGINE.to_string()));
         return;
     };
+    let link = given.is_some();
     let at_ms = match &given {
         Some((_, at_ms)) => *at_ms,
         None => ctx.past_ms.get_value(),
@@ -92,7 +95,7 @@ fn begin(ctx: Ctx, history: Option<History>, given: Option<(String, Option<u64>)
                     ServerMessage::Hello { snapshot, .. } => snapshot.time_ms,
                     _ => at_ms.unwrap_or(0),
                 };
-                take_over(ctx, history, engine, at);
+                take_over(ctx, history, engine, at, link);
                 (handlers.on_state)(ConnState::Open);
             }
             on_message(message);
@@ -111,7 +114,7 @@ fn begin(ctx: Ctx, history: Option<History>, given: Option<(String, Option<u64>)
 }
 
 /// The sandbox speaks: the server is let go and the page becomes the sandbox's.
-fn take_over(ctx: Ctx, history: Option<History>, engine: BrowserEngine, at_ms: u64) {
+fn take_over(ctx: Ctx, history: Option<History>, engine: BrowserEngine, at_ms: u64, link: bool) {
     ctx.connection.with_value(|c| {
         if let Some(c) = c {
             c.close();
@@ -126,7 +129,7 @@ fn take_over(ctx: Ctx, history: Option<History>, engine: BrowserEngine, at_ms: u
     ctx.presenter.set(false);
     ctx.sandbox_busy.set(false);
     ctx.sandbox_status.set(None);
-    ctx.engine.set(EngineKind::Sandbox { at_ms });
+    ctx.engine.set(EngineKind::Sandbox { at_ms, link });
 }
 
 /// Leave the sandbox: the page starts again as the viewer it was.

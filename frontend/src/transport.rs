@@ -21,8 +21,9 @@ pub enum EngineKind {
     /// This browser, with nothing else running (the engine's worker).
     Browser,
     /// A viewer's private copy of the class's cluster ("Try it yourself"), run by the engine's
-    /// worker in this browser: `at_ms` is the instant it was forked at.
-    Sandbox { at_ms: u64 },
+    /// worker in this browser: `at_ms` is the instant it was forked at. With `link`, the run of
+    /// a share link the viewer opened instead, forked at the link's instant.
+    Sandbox { at_ms: u64, link: bool },
 }
 
 impl EngineKind {

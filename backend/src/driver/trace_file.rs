@@ -64,8 +64,8 @@ pub struct Stored {
     pub bad_lines: usize,
     /// The numbers (from 1) of unreadable lines other than the last: damage, not a torn write.
     pub damaged_lines: Vec<usize>,
-    /// Why the file as a whole could not be read (not text, not a regular file, far over its
-    /// cap); `None` when it was read or is missing.
+    /// Why the file as a whole could not be read (not a regular file, far over its cap, an I/O
+    /// error); `None` when it was read or is missing.
     pub unreadable: Option<String>,
 }
 
@@ -103,24 +103,26 @@ impl TraceFile {
             }
             _ => {}
         }
-        let text = match fs::read_to_string(&path) {
-            Ok(text) => text,
+        let bytes = match fs::read(&path) {
+            Ok(bytes) => bytes,
             Err(e) => {
                 stored.unreadable = Some(e.to_string());
                 return stored;
             }
         };
-        let last = text
-            .lines()
-            .enumerate()
-            .filter(|(_, l)| !l.trim().is_empty())
-            .map(|(number, _)| number)
-            .last();
-        for (number, line) in text.lines().enumerate() {
-            if line.trim().is_empty() {
+        // Line by line, each decoded on its own: a last line torn inside a multi-byte
+        // character is one bad line, not a file that is no text (which lost every branch).
+        let lines: Vec<&[u8]> = bytes.split(|b| *b == b'\n').collect();
+        let blank = |l: &[u8]| l.iter().all(u8::is_ascii_whitespace);
+        let last = lines.iter().rposition(|l| !blank(l));
+        for (number, line) in lines.into_iter().enumerate() {
+            if blank(line) {
                 continue;
             }
-            match serde_json::from_str::<Line>(line) {
+            let read = std::str::from_utf8(line)
+                .map_err(|e| e.to_string())
+                .and_then(|l| serde_json::from_str::<Line>(l).map_err(|e| e.to_string()));
+            match read {
                 Ok(Line::Segment { reason, trace }) => {
                     stored.current = Some((reason, trace));
                     stored.inputs_added = 0;
@@ -292,11 +294,19 @@ mod tests {
         assert_eq!(stored.bad_lines, 2);
         assert_eq!(stored.unreadable, None);
 
-        // Not text at all: said, not skipped in silence (QA, 2026-12-02).
-        fs::write(dir.path().join(TRACE_FILE), [0xff, 0xfe, 0x00, 0x80]).unwrap();
+        // A last line torn inside a multi-byte character is one bad line: the line before it is
+        // kept (the whole file was refused as "not text").
+        let good = text.lines().next().unwrap().replacen('#', "{", 1);
+        let mut torn = format!("{good}\n").into_bytes();
+        torn.extend_from_slice(&[b'{', 0xc3]);
+        fs::write(dir.path().join(TRACE_FILE), torn).unwrap();
         let stored = TraceFile::read(dir.path());
-        assert!(stored.unreadable.is_some());
-        assert!(stored.current.is_none() && stored.branches.is_empty());
+        assert_eq!(stored.unreadable, None);
+        assert!(
+            stored.current.is_some() || stored.branches.len() == 1,
+            "the line before the torn one"
+        );
+        assert_eq!((stored.bad_lines, stored.damaged_lines.len()), (1, 0));
         // A directory in its place.
         fs::remove_file(dir.path().join(TRACE_FILE)).unwrap();
         fs::create_dir(dir.path().join(TRACE_FILE)).unwrap();

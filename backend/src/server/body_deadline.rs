@@ -1,8 +1,10 @@
-//! The deadline of a request's whole body, and the connection closed when it passes. A timeout
-//! between two pieces of a body (tower-http's) let a client that sends a byte every few seconds
-//! hold a request, and its connection, for as long as it liked; and the 400 that answered a body
-//! cut short left the connection open. Owns that deadline; must not read the body itself (the
-//! handlers' extractors do, and say what was wrong with it).
+//! The deadline of a request's whole body, and the connection closed when reading it fails. A
+//! timeout between two pieces of a body alone (tower-http's, still there under this) let a
+//! client that sends a byte every few seconds hold a request, and its connection, for as long as
+//! it liked; and the 400 that answered a body cut short left the connection open. The deadline
+//! grows with the body's announced size, at a slow classroom Wi-Fi's pace: a trace of megabytes
+//! has the time it needs. Owns that deadline; must not read the body itself (the handlers'
+//! extractors do, and say what was wrong with it).
 
 use std::future::Future;
 use std::pin::Pin;
@@ -19,10 +21,22 @@ use axum::response::Response;
 use futures_util::Stream;
 use tokio::time::Sleep;
 
-/// Middleware: the body of `request` must have arrived `limit` after the request did; past it,
-/// reading the body fails (the handler answers 400) and the answer closes the connection.
+/// The slowest pace a body is given time for (512 kbit/s), past the first `limit`.
+pub const BODY_BYTES_PER_S_MIN: u64 = 64 * 1024;
+
+/// Middleware: the body of `request` must have arrived `limit` after the request did, plus the
+/// time its `Content-Length` takes at [`BODY_BYTES_PER_S_MIN`]; past it, reading the body fails
+/// (the handler answers 400). When reading the body failed, for this or any other reason (a
+/// gap between two pieces longer than the per-piece timeout), the answer closes the connection.
 pub async fn limit(State(limit): State<Duration>, request: Request, next: Next) -> Response {
     let expired = Arc::new(AtomicBool::new(false));
+    let announced = request
+        .headers()
+        .get(axum::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok())
+        .unwrap_or(0);
+    let limit = limit + Duration::from_secs_f64(announced as f64 / BODY_BYTES_PER_S_MIN as f64);
     let (parts, body) = request.into_parts();
     let body = Body::from_stream(Deadline {
         inner: body.into_data_stream(),
@@ -64,6 +78,9 @@ where
         }
         // What has arrived is handed on first, even at the deadline.
         if let Poll::Ready(item) = Pin::new(&mut this.inner).poll_next(cx) {
+            if matches!(item, Some(Err(_))) {
+                this.expired.store(true, Ordering::Relaxed);
+            }
             this.done = item.is_none();
             return Poll::Ready(item);
         }
@@ -76,7 +93,7 @@ where
             std::io::ErrorKind::TimedOut,
             format!(
                 "the request body did not arrive within {} s",
-                this.limit.as_secs_f64()
+                (this.limit.as_secs_f64() * 10.0).round() / 10.0
             ),
         );
         Poll::Ready(Some(Err(axum::Error::new(error))))

@@ -33,7 +33,7 @@ use shared::protocol::{ClientCommand, CommandOk, Reply, ServerMessage};
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
-use tower_http::timeout::TimeoutLayer;
+use tower_http::timeout::{RequestBodyTimeoutLayer, TimeoutLayer};
 use tower_http::trace::TraceLayer;
 
 use crate::driver::{
@@ -428,10 +428,13 @@ fn router(state: AppState, config: &ServerConfig) -> Router {
             state.clone(),
             access::check,
         ))
+        // The whole body's deadline sees what the per-piece timeout (outside it, so first to
+        // wrap the body) reports, and closes the connection after either.
         .layer(axum::middleware::from_fn_with_state(
             limits.body_timeout,
             body_deadline::limit,
         ))
+        .layer(RequestBodyTimeoutLayer::new(limits.body_timeout))
         .with_state(state)
         .layer(TraceLayer::new_for_http())
 }

@@ -24,8 +24,12 @@ use tower_http::services::ServeDir;
 
 use super::ServerError;
 
-/// The longest file name Linux and macOS file systems take (`NAME_MAX`).
-const NAME_BYTES_MAX: usize = 255;
+/// The longest file name served: Linux's and macOS's `NAME_MAX` (255) less the `.br` or `.gz`
+/// that the precompressed sibling adds (ServeDir opens `name.br` too, and a 253-byte name made
+/// that one too long: a 500 again).
+const NAME_BYTES_MAX: usize = 255 - 3;
+/// The longest path served: far beyond any file of the page, well within `PATH_MAX`.
+const PATH_BYTES_MAX: usize = 1024;
 
 /// Serve `request` from `dir` (which holds an `index.html`).
 pub(super) async fn serve(dir: &Path, request: Request) -> Result<Response, ServerError> {
@@ -88,6 +92,9 @@ fn not_found() -> Response {
 /// True when `path` names nothing hidden and, with symlinks resolved, stays inside `dir` (also
 /// for the `.br`/`.gz` siblings and the `index.html` a directory stands for).
 fn is_safe(dir: &Path, path: &str) -> bool {
+    if path.len() > PATH_BYTES_MAX {
+        return false;
+    }
     let relative = PathBuf::from(path.trim_start_matches('/'));
     for component in relative.components() {
         match component {

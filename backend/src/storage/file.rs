@@ -531,8 +531,11 @@ fn read_if_exists(path: &Path) -> Result<Option<Vec<u8>>, StorageError> {
     }
 }
 
-/// The largest log file a node recovers from: a run of days at the append rate limit stays far
-/// below it. A bigger one (2 GB of garbage after the records) took all memory before a word.
+/// The largest log file a node recovers from (the whole file is read at start). A bigger one
+/// (2 GB of garbage after the records) took all memory before a word. A class never comes near
+/// it; appending without pause at one connection's rate limit (50 a second, ~90 bytes each)
+/// reaches it in about three days, and such a cluster is then refused at its next start
+/// (docs/api.md).
 pub const LOG_BYTES_MAX: u64 = 1 << 30;
 /// The largest hard-state or commit-index file read (each holds one small record).
 pub(super) const SMALL_FILE_BYTES_MAX: u64 = 64 * 1024;

@@ -221,7 +221,7 @@ fn ViewerBar() -> impl IntoView {
 fn SandboxBar() -> impl IntoView {
     let ctx = use_ctx();
     let notice = move || match ctx.engine.get() {
-        EngineKind::Sandbox { at_ms } => crate::present::sandbox_notice(at_ms),
+        EngineKind::Sandbox { at_ms, link } => crate::present::sandbox_notice(at_ms, link),
         _ => String::new(),
     };
     view! {

@@ -132,7 +132,10 @@ fn QuickAppend() -> impl IntoView {
         ev.prevent_default();
         ctx.append(&ctx.append_text.get_untracked(), None, Origin::Append);
     };
+    // Only in the presenter view: elsewhere the client panel has the box (and the refusal's
+    // line, whose test id this one shares).
     view! {
+        <Show when=move || ctx.presenter.get()>
         <form class="quick-append" data-testid="quick-append" on:submit=submit>
             <input type="text" class="text" aria-label="Request to append: add N, mul N, set N or add rand"
                 data-testid="quick-append-input" placeholder="add 5" autocomplete="off" spellcheck="false"
@@ -144,6 +147,7 @@ fn QuickAppend() -> impl IntoView {
             <button class="btn primary" type="submit" data-testid="quick-append-submit">"Append"</button>
             <ReplyLine origin=Origin::Append errors_only=true/>
         </form>
+        </Show>
     }
 }
 
@@ -408,8 +412,11 @@ pub fn ResetDialog() -> impl IntoView {
     let heartbeat = RwSignal::new(String::new());
     let waiting = RwSignal::new(false);
     // What the new cluster would keep that is not the default (a lesson's slow timers, a rule
-    // switched off), and whether to start from the defaults instead: yes unless unticked, so
-    // that a demo after a lesson is plain Raft again.
+    // switched off), and whether to start from the defaults instead: ticked after a lesson, so
+    // that the demo after it is plain Raft again; unticked otherwise (the break-Raft lab stages
+    // a scenario by switching a rule off, then starting a new cluster).
+    let lessons = use_context::<crate::components::lessons::Lessons>();
+    let lesson_seen = move || lessons.is_some_and(|l| l.seen_since_reset.get_value());
     let left = RwSignal::new(Vec::<String>::new());
     let from_defaults = RwSignal::new(true);
     let current_timing = StoredValue::new(Timing::default());
@@ -439,14 +446,10 @@ pub fn ResetDialog() -> impl IntoView {
             model.set(m.to_string());
             let rules = ctx.safety.with_untracked(|s| s.broken_rules);
             left.set(crate::present::settings_left(&t, &network, &rules));
-            from_defaults.set(true);
+            let ticked = lesson_seen() && !left.with_untracked(Vec::is_empty);
+            from_defaults.set(ticked);
             current_timing.set_value(t);
-            let shown = if left.with_untracked(Vec::is_empty) {
-                t
-            } else {
-                Timing::default()
-            };
-            fill_timing(shown);
+            fill_timing(if ticked { Timing::default() } else { t });
         }
     });
     let choose_defaults = move |on: bool| {
@@ -503,6 +506,9 @@ pub fn ResetDialog() -> impl IntoView {
             Ok(cmd) => {
                 waiting.set(true);
                 ctx.send(cmd, Origin::Reset);
+                if let Some(l) = lessons {
+                    l.seen_since_reset.set_value(false);
+                }
             }
             Err(e) => ctx.local_error(Origin::Reset, e),
         }
@@ -567,7 +573,7 @@ pub fn ResetDialog() -> impl IntoView {
                         <label class="radio defaults" data-testid="reset-defaults">
                             <input type="checkbox" prop:checked=move || from_defaults.get()
                                 on:change=move |ev| choose_defaults(event_target_checked(&ev))/>
-                            " Start from the default settings. Unticked, the new cluster keeps: "
+                            " Start from the default settings (every Raft rule on, the default timings and network). Unticked, the new cluster keeps: "
                             <strong>{move || left.get().join("; ")}</strong>
                         </label>
                     </Show>

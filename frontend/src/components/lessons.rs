@@ -31,6 +31,11 @@ pub struct Lessons {
     busy: RwSignal<bool>,
     /// The last `refresh` asked: an older answer arriving after it is not shown.
     asked: StoredValue<u64>,
+    /// A lesson was open since the page last started a new cluster: what the cluster's
+    /// settings differ in is most likely the lesson's, and the New cluster dialog offers to
+    /// drop it, ticked (after the break-Raft lab, unticked: "turn a rule off, then start a new
+    /// cluster" is how the lab stages a scenario).
+    pub seen_since_reset: StoredValue<bool>,
 }
 
 impl Lessons {
@@ -46,6 +51,7 @@ impl Lessons {
             picked: RwSignal::new(None),
             busy: RwSignal::new(false),
             asked: StoredValue::new(0),
+            seen_since_reset: StoredValue::new(false),
         }
     }
 
@@ -64,6 +70,9 @@ impl Lessons {
                 // A snapshot and the notice of one change ask twice; answers may cross.
                 if self.asked.get_value() != asked {
                     return;
+                }
+                if current.is_some() {
+                    self.seen_since_reset.set_value(true);
                 }
                 if self.open.get_untracked() != current {
                     if current.as_ref().is_none_or(|v| v.asking()) {
@@ -320,11 +329,10 @@ pub fn LessonPanel() -> impl IntoView {
             let (can_back, can_next) = (v.can_back(), v.can_next());
             let timeline = history.filter(|_| ctx.engine.get_untracked().has_timeline());
             let replay = v.step_from_ms.zip(timeline).map(|(from, history)| {
-                let to = v.time_ms;
                 view! {
                     <button class="btn" data-testid="lesson-replay" disabled=playing
                         title="Play the step again, slowly, from the run's history; then back to where it ended"
-                        on:click=move |_| history.play(ctx, from, to)>"Watch the step"</button>
+                        on:click=move |_| history.play(ctx, from)>"Watch the step"</button>
                 }
             });
             // The last stop: no greyed-out Next to wonder about; the panel says it is over.

@@ -91,7 +91,8 @@ pub struct History {
     /// The last share link made, shown for copying by hand.
     pub link: RwSignal<Option<String>>,
     /// Counts the run's replacements (fork, undo, load, return to a branch, reset, a lesson's
-    /// stop), made from this page or another: what shows the branches refetches on a change.
+    /// stop), made from this page or another, and new connections: what shows the branches
+    /// refetches on a change; a stretch of the past being played stops at one (`play`).
     pub moves: RwSignal<u64>,
     /// Presses of `u` that came while a change was under way: each undoes once more after it.
     undos_waiting: StoredValue<u32>,
@@ -145,8 +146,15 @@ impl History {
     /// shown, applied to the kept live view instead (replies and a protocol mismatch pass on).
     pub fn intercept(self, ctx: Ctx, message: ServerMessage) -> Option<ServerMessage> {
         // Every page's branch count follows a move another page made (a student's page showed
-        // "Branches (0)" beside the presenter's "Branches (1)").
-        if matches!(message, ServerMessage::Snapshot { .. }) {
+        // "Branches (0)" beside the presenter's "Branches (1)"): a replaced run says why, a
+        // lesson's stop is announced, a new connection may have missed either. Not a snapshot
+        // resent to a page that fell behind (at speed 0, often): the list did not change.
+        if matches!(
+            message,
+            ServerMessage::Snapshot { moved: Some(_), .. }
+                | ServerMessage::LessonChanged
+                | ServerMessage::Hello { .. }
+        ) {
             self.moves.update(|m| *m += 1);
         }
         let expected = self.expecting.with_value(Option::is_some);

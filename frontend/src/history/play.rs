@@ -1,8 +1,9 @@
 //! "Watch the step": a lesson's step played again from the run's history. The reveal moves the
 //! cluster to the step's outcome in one jump, and the class never saw the candidate, the
-//! RequestVotes or the votes; this shows the past instants in between, one every few tenths of a
-//! second, then the live run again. Students following the presenter follow the instants too.
-//! Owns the pacing; the instants are fetched and drawn as any scrub's (`History::show`).
+//! RequestVotes or the votes; this shows the instants in between, event after event (a quiet
+//! stretch of waiting for a timer is skipped, as it has none), a few a second, then the live run
+//! again. Students following the presenter follow the instants too. Owns the pacing; the
+//! instants are fetched and drawn as any scrub's (`History::show`).
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -11,43 +12,67 @@ use wasm_bindgen::JsCast;
 use super::{At, History};
 use crate::state::Ctx;
 
-/// The most instants a step is played in (a long step is played in bigger strides)…
-const FRAMES_MAX: u64 = 40;
-/// …and the smallest stride between two of them (virtual ms): a message's flight is a few.
-const STRIDE_MS_MIN: u64 = 2;
+/// The most instants a step is played in: a longer step is played in bigger strides of events.
+const FRAMES_MAX: u64 = 60;
 /// Wall time each instant stays on the screen once drawn.
 const FRAME_WALL_MS: i32 = 180;
+/// Longest wait for one instant's answer before the playing stops.
+const ANSWER_WAIT_MS: i32 = 5_000;
 
 impl History {
-    /// Show the run's past from `from_ms` to `to_ms`, then return to the live run. Stops where
-    /// it is when the person takes the timeline over (another instant, back to live).
-    pub fn play(self, ctx: Ctx, from_ms: u64, to_ms: u64) {
-        if to_ms <= from_ms || self.playing.get_untracked() {
+    /// Show the run's past from `from_ms` up to the live run's end (where the step ended), then
+    /// the live run again. Stops where it is when the person takes the timeline over (another
+    /// instant, back to live), when the run is replaced (the lesson's Next or Back, another
+    /// page's move), or when an instant cannot be shown.
+    pub fn play(self, ctx: Ctx, from_ms: u64) {
+        let Some((end_seq, _)) = self.live_end(ctx) else {
+            return;
+        };
+        if self.playing.get_untracked() || self.past.get_untracked().is_some() {
             return;
         }
         self.playing.set(true);
+        let moves = self.moves.get_untracked();
         spawn_local(async move {
-            let span = to_ms - from_ms;
-            let frames = (span / STRIDE_MS_MIN).clamp(1, FRAMES_MAX);
-            let mut shown = None;
-            for i in 0..=frames {
-                // Someone scrubbed or went back to live meanwhile: theirs is the timeline.
-                if shown.is_some() && self.wanted.get_value() != shown {
-                    return self.playing.set(false);
+            let ours = move |at: At| {
+                self.moves.get_untracked() == moves
+                    && self.past.get_untracked().is_some_and(|p| p.at == at)
+            };
+            let start = At::Ms(from_ms);
+            if self.shown(ctx, start).await && ours(start) {
+                let first_seq = self.past.get_untracked().map_or(end_seq, |p| p.seq);
+                let events = end_seq.saturating_sub(first_seq);
+                let frames = events.min(FRAMES_MAX);
+                let mut all_shown = true;
+                for i in 1..=frames {
+                    let at = At::Seq(first_seq + events * i / frames);
+                    if !(self.shown(ctx, at).await && ours(at)) {
+                        all_shown = false;
+                        break;
+                    }
                 }
-                let at = At::Ms(from_ms + span * i / frames);
-                self.show(ctx, at);
-                shown = Some(at);
-                while self.loading.get_untracked().is_some() {
-                    sleep_ms(20).await;
+                if all_shown {
+                    self.back_to_live(ctx);
                 }
-                sleep_ms(FRAME_WALL_MS).await;
-            }
-            if self.wanted.get_value() == shown {
-                self.back_to_live(ctx);
             }
             self.playing.set(false);
         });
+    }
+
+    /// Ask for instant `at`, wait for it to be drawn and leave it on the screen a moment; false
+    /// when no answer came in time.
+    async fn shown(self, ctx: Ctx, at: At) -> bool {
+        self.show(ctx, at);
+        let mut waited = 0;
+        while self.loading.get_untracked().is_some() {
+            if waited >= ANSWER_WAIT_MS {
+                return false;
+            }
+            sleep_ms(20).await;
+            waited += 20;
+        }
+        sleep_ms(FRAME_WALL_MS).await;
+        true
     }
 }
 

@@ -163,17 +163,27 @@ impl TimingPatch {
 }
 
 impl SimConfig {
+    /// This cluster (its size, seed and log model) with the default timings, network and Raft
+    /// rules: what a reset's `default_settings` starts from, dropping what a lesson or the
+    /// break-Raft lab set.
+    pub fn with_default_settings(&self) -> SimConfig {
+        SimConfig {
+            nodes: self.nodes,
+            seed: self.seed,
+            log_model: self.log_model,
+            ..SimConfig::default()
+        }
+    }
+
     /// This configuration with `patch` applied, checked as a whole with [`validate`]. An election
     /// timeout range set upside down is refused (only the network's latency range moves its other
     /// end along).
     pub fn patched(&self, patch: &ConfigPatch) -> Result<SimConfig, SimError> {
-        let mut c = self.clone();
-        if patch.default_settings {
-            let defaults = SimConfig::default();
-            c.timing = defaults.timing;
-            c.network = defaults.network;
-            c.broken_rules = defaults.broken_rules;
-        }
+        let mut c = if patch.default_settings {
+            self.with_default_settings()
+        } else {
+            self.clone()
+        };
         if let Some(n) = patch.nodes {
             c.nodes = n;
         }
@@ -551,6 +561,27 @@ mod tests {
         assert_eq!(patched.nodes, 7);
         assert_eq!(patched.timing.election_timeout_ms_min, 100);
         assert_eq!(patched.seed, c.seed);
+        // From the default settings: a broken rule and a slow fsync go, the size stays.
+        let mut lesson = c.clone();
+        lesson.broken_rules.forget_vote_on_restart = true;
+        lesson.timing.fsync_ms = 60;
+        let fresh = ClientCommand::Reset {
+            nodes: Some(7),
+            seed: None,
+            log_model: None,
+            election_timeout_ms_min: Some(100),
+            election_timeout_ms_max: None,
+            heartbeat_interval_ms: None,
+            default_settings: true,
+        };
+        let patched = control(&lesson, fresh).expect("valid");
+        assert!(!patched.broken_rules.any());
+        assert_eq!(patched.timing.fsync_ms, Timing::default().fsync_ms);
+        assert_eq!(
+            patched.timing.election_timeout_ms_min, 100,
+            "a field given wins"
+        );
+        assert_eq!(patched.nodes, 7);
 
         // The wrong command is refused, not read as an empty patch.
         assert!(NetworkPatch::try_from(&ClientCommand::Heal).is_err());

@@ -117,14 +117,12 @@ pub fn reset_config(current: &SimConfig, command: &ClientCommand) -> Option<SimC
     else {
         return None;
     };
-    let mut cluster = current.clone();
-    if default_settings {
-        // What a lesson or the lab leaves behind goes; the cluster's size, seed and model stay.
-        let defaults = SimConfig::default();
-        cluster.timing = defaults.timing;
-        cluster.network = defaults.network;
-        cluster.broken_rules = defaults.broken_rules;
-    }
+    // What a lesson or the lab leaves behind goes; the cluster's size, seed and model stay.
+    let mut cluster = if default_settings {
+        current.with_default_settings()
+    } else {
+        current.clone()
+    };
     cluster.nodes = nodes.unwrap_or(cluster.nodes);
     cluster.seed = seed.unwrap_or(cluster.seed);
     cluster.log_model = log_model.unwrap_or(cluster.log_model);

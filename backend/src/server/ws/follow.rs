@@ -12,10 +12,11 @@ use tokio::sync::watch;
 
 use crate::driver::{to_json, CommandError};
 
-/// View changes a presenter may send in a burst (clicking through narration lines)…
-const BURST: f64 = 20.0;
+/// View changes a presenter may send in a burst (clicking through narration lines)… (the same
+/// budget bounds a client's pings and a viewer's answers)
+pub(super) const BURST: f64 = 20.0;
 /// …and per second after it. A page sends one per click, far below this.
-const PER_SECOND: f64 = 10.0;
+pub(super) const PER_SECOND: f64 = 10.0;
 
 /// A token bucket for one presenter connection's view changes.
 pub(super) struct Budget {
@@ -113,6 +114,12 @@ pub(super) fn newest(
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn the_ping_close_reason_says_the_budget_it_enforces() {
+        let said = format!("too many pings: at most {PER_SECOND} a second (a burst of {BURST})");
+        assert_eq!(super::super::requests::TOO_MANY_PINGS, said);
+    }
+
     use super::*;
     use std::time::Duration;
 

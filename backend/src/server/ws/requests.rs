@@ -18,6 +18,10 @@ use crate::server::limits::ClientBuckets;
 use crate::server::tally::Seat;
 use crate::server::{parse_command, reply_json, AppState};
 
+/// The close reason past the ping budget (`follow::Budget`: `PER_SECOND`, `BURST`; a test
+/// checks the numbers agree).
+pub(super) const TOO_MANY_PINGS: &str = "too many pings: at most 10 a second (a burst of 20)";
+
 /// One connection's request admission: its budgets and what it may do.
 pub(super) struct Requests {
     state: AppState,
@@ -81,10 +85,7 @@ impl Requests {
                 )),
             )),
             Some(Ok(Message::Ping(_))) if !self.ping_budget.take(Instant::now()) => {
-                Heard::End(End::Close(
-                    close_code::POLICY,
-                    "too many pings: at most 10 a second (a burst of 20)",
-                ))
+                Heard::End(End::Close(close_code::POLICY, TOO_MANY_PINGS))
             }
             Some(Ok(Message::Ping(_) | Message::Pong(_))) => Heard::Nothing,
         }
