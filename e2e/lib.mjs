@@ -126,3 +126,15 @@ export async function openPage(browser, url, errors, viewport = { width: 1600, h
   await until(() => p.locator('[data-testid=conn].open').count(), { what: 'the page to connect' });
   return p;
 }
+
+/** Log cells whose text is cut (an ellipsis) or drawn beyond the cell's border: their texts.
+ *  `page` is Playwright's or puppeteer's (both evaluate a function in the page). */
+export function cutTexts(page) {
+  return page.evaluate(() => [...document.querySelectorAll('.logs .cell .cell-text')].filter((el) => {
+    if (el.getClientRects().length === 0 || !el.textContent.trim()) return false;
+    const text = el.getBoundingClientRect();
+    const cell = el.closest('.cell').getBoundingClientRect();
+    const cut = getComputedStyle(el).overflow !== 'visible' && el.scrollWidth > el.clientWidth + 1;
+    return cut || text.left < cell.left + 1 || text.right > cell.right - 1;
+  }).map((el) => el.textContent));
+}

@@ -12,7 +12,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, symlinkSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { ROOT, freePort, startBackend, until, shot } from '../lib.mjs';
+import { ROOT, freePort, startBackend, until, shot, cutTexts } from '../lib.mjs';
 
 const FIREFOX = process.env.FIREFOX || '/usr/bin/firefox-esr';
 const SITE = resolve(process.env.STATIC_DIR || join(ROOT, 'dist-static'));
@@ -154,14 +154,6 @@ test('Firefox: with no server the engine runs in a worker, commits, and a reload
   await close();
 });
 
-/** Log cells whose text is cut (an ellipsis) or drawn beyond the cell's border (layout.test.mjs). */
-const cutTexts = (page) => page.evaluate(() => [...document.querySelectorAll('.logs .cell .cell-text')].filter((el) => {
-  if (el.getClientRects().length === 0 || !el.textContent.trim()) return false;
-  const t = el.getBoundingClientRect();
-  const cell = el.closest('.cell').getBoundingClientRect();
-  const cut = getComputedStyle(el).overflow !== 'visible' && el.scrollWidth > el.clientWidth + 1;
-  return cut || t.left < cell.left + 1 || t.right > cell.right - 1;
-}).map((el) => el.textContent));
 
 /** Whether the committed row's entry `n` is drawn wholly inside the log pane. */
 const inPane = (page, n) => page.evaluate((n) => {

@@ -7,7 +7,7 @@
 // side of the screen.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startBackend, launch, until, api, cluster, shot } from '../lib.mjs';
+import { startBackend, launch, until, api, cluster, shot, cutTexts } from '../lib.mjs';
 
 let backend;
 let browser;
@@ -94,17 +94,6 @@ function inside(b, w, h, what) {
   assert.ok(b, `${what} is drawn`);
   assert.ok(b.x >= -0.5 && b.y >= -0.5 && b.x + b.width <= w + 0.5 && b.y + b.height <= h + 0.5,
     `${what} (${Math.round(b.x)},${Math.round(b.y)} ${Math.round(b.width)}x${Math.round(b.height)}) is inside ${w}x${h}`);
-}
-
-/** Log cells whose text is cut (an ellipsis) or drawn beyond the cell's border. */
-function cutTexts(page) {
-  return page.evaluate(() => [...document.querySelectorAll('.logs .cell .cell-text')].filter((el) => {
-    if (el.getClientRects().length === 0 || !el.textContent.trim()) return false;
-    const text = el.getBoundingClientRect();
-    const cell = el.closest('.cell').getBoundingClientRect();
-    const cut = getComputedStyle(el).overflow !== 'visible' && el.scrollWidth > el.clientWidth + 1;
-    return cut || text.left < cell.left + 1 || text.right > cell.right - 1;
-  }).map((el) => el.textContent));
 }
 
 /** The smallest text drawn in the ring and in the log cells, in CSS px. */

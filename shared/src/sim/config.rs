@@ -548,16 +548,16 @@ mod tests {
             ),
             (3, 3)
         );
-        let reset = ClientCommand::Reset {
+        let reset = |default_settings| ClientCommand::Reset {
             nodes: Some(7),
             seed: None,
             log_model: None,
             election_timeout_ms_min: Some(100),
             election_timeout_ms_max: None,
             heartbeat_interval_ms: None,
-            default_settings: false,
+            default_settings,
         };
-        let patched = control(&c, reset).expect("valid");
+        let patched = control(&c, reset(false)).expect("valid");
         assert_eq!(patched.nodes, 7);
         assert_eq!(patched.timing.election_timeout_ms_min, 100);
         assert_eq!(patched.seed, c.seed);
@@ -565,16 +565,7 @@ mod tests {
         let mut lesson = c.clone();
         lesson.broken_rules.forget_vote_on_restart = true;
         lesson.timing.fsync_ms = 60;
-        let fresh = ClientCommand::Reset {
-            nodes: Some(7),
-            seed: None,
-            log_model: None,
-            election_timeout_ms_min: Some(100),
-            election_timeout_ms_max: None,
-            heartbeat_interval_ms: None,
-            default_settings: true,
-        };
-        let patched = control(&lesson, fresh).expect("valid");
+        let patched = control(&lesson, reset(true)).expect("valid");
         assert!(!patched.broken_rules.any());
         assert_eq!(patched.timing.fsync_ms, Timing::default().fsync_ms);
         assert_eq!(
