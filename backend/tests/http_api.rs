@@ -42,6 +42,13 @@ async fn bad_http_input_gets_specific_errors_and_the_server_keeps_serving() {
             "heal: it takes no fields",
         ),
         ("", r#"{"type":7}"#.into(), 400, "\"type\" must be a string"),
+        // serde_json keeps the last of two equal keys: this crashed S2 (QA, 2026-12-02).
+        (
+            "",
+            r#"{"type":"crash","node":1,"node":2}"#.into(),
+            400,
+            "the key \"node\" is given twice",
+        ),
         (
             "",
             r#"{"type":"crash","node":true}"#.into(),

@@ -11,6 +11,7 @@ mod body_deadline;
 mod embedded;
 mod error;
 mod history;
+mod json_once;
 mod lessons;
 mod limits;
 mod listener;

@@ -215,7 +215,7 @@ pub(super) async fn commands(
         )
         .into());
     }
-    let value: serde_json::Value = serde_json::from_slice(&body)
+    let value = super::json_once::read(&body)
         .map_err(|e| CommandError::invalid(format!("invalid JSON: {e}")))?;
     let command = parse_command(value)?;
     let is_append = matches!(command, crate::driver::Input::Append(_));

@@ -107,7 +107,7 @@ impl Requests {
                 )),
             );
         }
-        let value: serde_json::Value = match serde_json::from_str(text) {
+        let value = match crate::server::json_once::read(text.as_bytes()) {
             Ok(v) => v,
             Err(e) => return refuse(0, CommandError::invalid(format!("invalid JSON: {e}"))),
         };
