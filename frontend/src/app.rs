@@ -9,12 +9,13 @@ use shared::protocol::{ClientCommand, ServerMessage, PROTOCOL_VERSION};
 
 use crate::components::break_raft::BreakRaftPanel;
 use crate::components::classroom::{self, ClassroomBar};
-use crate::components::controls::{ClientPanel, NetworkPanel, ResetDialog, TopBar};
+use crate::components::controls::{ClientPanel, NetworkPanel, TopBar};
 use crate::components::inspector::Inspector;
 use crate::components::lessons::{LessonPanel, LessonPicker, Lessons};
 use crate::components::logs::LogTable;
 use crate::components::narration::NarrationPanel;
 use crate::components::overlays::{ConnectionOverlay, HelpOverlay, Legend};
+use crate::components::reset_dialog::ResetDialog;
 use crate::components::ring::ClusterRing;
 use crate::components::safety::SafetyPanel;
 use crate::components::timeline::Timeline;

@@ -14,6 +14,7 @@ pub mod narration;
 pub mod overlays;
 pub mod prediction;
 pub mod reply;
+pub mod reset_dialog;
 pub mod ring;
 pub mod ring_messages;
 pub mod safety;
