@@ -162,7 +162,7 @@ fn CentreInfo(ring: Memo<Ring>) -> impl IntoView {
         <Show when=paused>
             <g class="pause-glyph" data-testid="pause-badge" pointer-events="none"
                 transform=format!("translate({},{})", Fixed(PAUSE_BADGE.x, 1), Fixed(PAUSE_BADGE.y, 1))>
-                <rect class="badge" x="-16" y="-20" width="124" height="40" rx="10"/>
+                <rect class="badge" x="-16" y="-20" width="130" height="40" rx="10"/>
                 <rect x="-6" y="-11" width="7" height="22" rx="2"/>
                 <rect x="5" y="-11" width="7" height="22" rx="2"/>
                 <text class="badge-text" x="22" y="7">"paused"</text>
