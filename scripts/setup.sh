@@ -4,7 +4,8 @@
 #   (always) the wasm32 target, the wasm-bindgen CLI that matches Cargo.lock, and Debian's
 #            `brotli` when apt-get may be used (root, or sudo without a password);
 #   --browser  what the browser tests need: Debian's chromium and the npm packages under e2e/,
-#              and Debian's firefox-esr for e2e/tests/firefox.test.mjs when apt-get may be used;
+#              and, when apt-get may be used, Debian's firefox-esr for e2e/tests/firefox.test.mjs
+#              and webkit2gtk-driver and xvfb for e2e/tests/webkit.test.mjs;
 #   --trunk    trunk, for the development loop (`trunk serve`); compiling it takes ~9 minutes on
 #              two cores, which is why scripts/run.sh and scripts/test.sh do without it;
 #   --no-wasm-bindgen  leave the CLI to the caller (scripts/run.sh installs it in parallel with
@@ -89,6 +90,20 @@ if [ "$BROWSER" = 1 ]; then
     else
       say "firefox-esr is missing and apt-get cannot be used here (absent, or sudo wants a password):" \
         "e2e/tests/firefox.test.mjs will fail until it is installed (apt-get install firefox-esr)"
+    fi
+  fi
+  # WebKitGTK's WebDriver and MiniBrowser (Safari's engine), and an X server for its window, for
+  # the WebKit smoke test (e2e/tests/webkit.test.mjs; xauth for xvfb-run, to look by hand).
+  # 183 packages, 156 MB to download (462 MB on disk) on a Debian 12 that already had chromium
+  # and firefox-esr; two thirds of it are recommended packages (GStreamer's plugins, ghostscript,
+  # spelling): 51 packages, 60 MB with --no-install-recommends, which no test has run on yet.
+  if [ ! -x "${WEBKIT_DRIVER:-/usr/bin/WebKitWebDriver}" ] || ! command -v Xvfb >/dev/null 2>&1; then
+    if can_apt; then
+      say "installing Debian's webkit2gtk-driver and xvfb for the WebKit smoke test"
+      apt_install webkit2gtk-driver xvfb xauth || say "could not install webkit2gtk-driver: e2e/tests/webkit.test.mjs will fail"
+    else
+      say "webkit2gtk-driver or xvfb is missing and apt-get cannot be used here (absent, or sudo wants a password):" \
+        "e2e/tests/webkit.test.mjs will fail until they are installed (apt-get install webkit2gtk-driver xvfb xauth)"
     fi
   fi
   if [ -f e2e/package.json ] && { [ ! -d e2e/node_modules/playwright-core ] || [ ! -d e2e/node_modules/puppeteer-core ]; }; then
