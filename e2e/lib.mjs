@@ -13,6 +13,8 @@ export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 export const ARTIFACTS = join(ROOT, 'artifacts', 'e2e');
 export const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 export const BINARY = process.env.LOGSCOPE_BIN || join(ROOT, 'target', 'release', 'logscope');
+/** The page the backend serves (DIST_DIR overrides: a page built elsewhere). */
+export const DIST = resolve(process.env.DIST_DIR || join(ROOT, 'dist'));
 
 /** A free TCP port on 127.0.0.1. */
 export function freePort() {
@@ -53,13 +55,13 @@ export async function startBackend(args = []) {
   if (!existsSync(BINARY)) {
     throw new Error(`${BINARY} is missing: build it with cargo build --release -p logscope-backend --bin logscope`);
   }
-  if (!existsSync(join(ROOT, 'dist', 'index.html'))) {
-    throw new Error('dist/index.html is missing: build the page with scripts/build-page.sh (or trunk build --release)');
+  if (!existsSync(join(DIST, 'index.html'))) {
+    throw new Error(`${DIST}/index.html is missing: build the page with scripts/build-page.sh (or trunk build --release)`);
   }
   const port = await freePort();
   const dataDir = mkdtempSync(join(tmpdir(), 'logscope-e2e-'));
   const child = spawn(BINARY, [
-    '--static-dir', join(ROOT, 'dist'), '--data-dir', dataDir, '--port', String(port), '--fresh',
+    '--static-dir', DIST, '--data-dir', dataDir, '--port', String(port), '--fresh',
     ...args,
   ], { stdio: ['ignore', 'pipe', 'pipe'] });
   let log = '';

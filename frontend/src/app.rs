@@ -184,11 +184,16 @@ fn on_key(ctx: Ctx, lessons: Lessons, ev: web_sys::KeyboardEvent) {
     if key == "Escape" {
         ctx.set_help(false);
         ctx.reset_open.set(false);
+        lessons.picker.set(false);
         ctx.selection.set(Selection::None);
         ctx.highlight.set(Focus::None);
         return;
     }
-    if is_typing(&ev) || ctx.reset_open.get_untracked() {
+    if is_typing(&ev) || ctx.reset_open.get_untracked() || lessons.picker.get_untracked() {
+        return;
+    }
+    // Behind the open help, a letter must not crash the leader: only `?` (which closes it) acts.
+    if ctx.help_open.get_untracked() && key != "?" {
         return;
     }
     match key.as_str() {
@@ -373,6 +378,7 @@ pub fn App() -> impl IntoView {
             <main class="main">
                 <section class="stage" aria-label="The cluster">
                     <ClusterRing/>
+                    <crate::components::ring::Announcer/>
                     <Legend/>
                 </section>
                 <aside class="side">

@@ -1,7 +1,7 @@
 //! What the page says and does that is neither the reducer's story nor geometry: the words in
-//! the centre of the ring (who leads, and which leader is out of date), the advice of the
-//! offline screen (for whom is the server unreachable), when the help overlay pauses the run, and
-//! what a new cluster would keep of a lesson's settings.
+//! the centre of the ring (who leads, and which leader is out of date) and their sentence for a
+//! screen reader, the advice of the offline screen (for whom is the server unreachable), when the
+//! help overlay pauses the run, and what a new cluster would keep of a lesson's settings.
 //! Plain functions of the view model and of the page's address, unit-tested natively; must not
 //! change the model or touch the browser.
 
@@ -103,6 +103,32 @@ impl NextTimeout {
             let wall_s = (left_ms / self.speed / 1000.0).ceil() as u64;
             format!("{} in {wall_s} s", self.what)
         })
+    }
+}
+
+/// What a screen reader is told when the cluster's state changes (the page's polite live
+/// region): who leads in which term, and which servers are down. Only these: a sentence per
+/// message or commit would drown the listener at any speed.
+pub fn announcement(view: &ClusterView) -> String {
+    let who = match view.leader() {
+        Some(l) => {
+            let term = view
+                .node(l)
+                .map_or(view.majority_term(), |n| n.current_term);
+            format!("S{l} leads term {term}.")
+        }
+        None => format!("No leader in term {}.", view.majority_term()),
+    };
+    let down: Vec<String> = view
+        .nodes
+        .iter()
+        .filter(|n| !n.up)
+        .map(|n| format!("S{}", n.id))
+        .collect();
+    match down.as_slice() {
+        [] => who,
+        [one] => format!("{who} {one} is down."),
+        many => format!("{who} {} are down.", many.join(", ")),
     }
 }
 

@@ -359,6 +359,17 @@ pub fn key_action(
     }
 }
 
+/// What an arrow key does on the focused track (`role="slider"`, so a keyboard or screen-reader
+/// user expects the arrows): left or down goes one event back, right or up one forward, which
+/// exists only in the past (live is the newest instant).
+pub fn track_key(key: &str, viewing_past: bool) -> Option<KeyAction> {
+    match key {
+        "ArrowLeft" | "ArrowDown" => Some(KeyAction::StepBack),
+        "ArrowRight" | "ArrowUp" if viewing_past => Some(KeyAction::StepForward),
+        _ => None,
+    }
+}
+
 /// The seq to ask for to go one event back from the snapshot at `seq`, on attempt `attempt`
 /// (0, 1, …): a step can emit several events, and `?seq=S` lands after the whole step that
 /// emitted S, so when that is not earlier the page asks again further back (1, 2, 4, … events).

@@ -498,3 +498,16 @@ fn a_branch_says_why_it_was_kept_and_where_it_ends() {
     let live = BranchRow { live: true, ..row };
     assert!(branch_text(&live).ends_with("· last: crash S2 · the run you are on"));
 }
+
+#[test]
+fn the_tracks_arrows_step_like_the_brackets() {
+    for key in ["ArrowLeft", "ArrowDown"] {
+        assert_eq!(track_key(key, false), Some(KeyAction::StepBack));
+        assert_eq!(track_key(key, true), Some(KeyAction::StepBack));
+    }
+    for key in ["ArrowRight", "ArrowUp"] {
+        assert_eq!(track_key(key, false), None, "nothing is newer than live");
+        assert_eq!(track_key(key, true), Some(KeyAction::StepForward));
+    }
+    assert_eq!(track_key("a", true), None);
+}

@@ -6,7 +6,7 @@ mod common;
 
 use common::{entry, fresh_snapshot, snapshot, Feed};
 use logscope_frontend::model::ClusterView;
-use logscope_frontend::present::{centre_text, is_stale_leader, timeout_countdown};
+use logscope_frontend::present::{announcement, centre_text, is_stale_leader, timeout_countdown};
 use shared::protocol::Event;
 use shared::types::Role;
 use shared::{LogIndex, NodeId, Term};
@@ -303,5 +303,23 @@ fn the_wait_for_an_election_timer_is_counted_down_in_wall_seconds() {
     assert_eq!(
         timeout_countdown(&f.view, 300.0).as_deref(),
         Some("term 1 · next timeout in 30 s")
+    );
+}
+
+#[test]
+fn a_screen_reader_hears_who_leads_and_who_is_down() {
+    let mut f = Feed::new(3);
+    assert_eq!(announcement(&f.view), "No leader in term 1.");
+    elect(&mut f, 2, 1);
+    for n in [1, 3] {
+        follow(&mut f, n, 1, Some(2));
+    }
+    assert_eq!(announcement(&f.view), "S2 leads term 1.");
+    f.ev(Event::NodeCrashed { node: NodeId(3) });
+    assert_eq!(announcement(&f.view), "S2 leads term 1. S3 is down.");
+    f.ev(Event::NodeCrashed { node: NodeId(2) });
+    assert_eq!(
+        announcement(&f.view),
+        "No leader in term 1. S2, S3 are down."
     );
 }

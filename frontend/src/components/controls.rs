@@ -53,7 +53,7 @@ pub fn TopBar() -> impl IntoView {
         <header class="topbar">
             <div class="brand">
                 <span class="logo" aria-hidden="true">"◉"</span>
-                <span class="name">"logscope"</span>
+                <h1 class="name">"logscope"</h1>
             </div>
             <ConnBadge/>
             <div class="clock" data-testid="clock" title="Virtual time of the simulated cluster">
@@ -77,6 +77,7 @@ pub fn TopBar() -> impl IntoView {
                     <input type="range" min="0" max="3" step="0.01" data-testid="speed"
                         aria-label="Speed, from 1/1000 to 1 times real time"
                         prop:value=move || fixed(slider_value(), 2)
+                        aria-valuetext=speed_label
                         on:input=move |ev| {
                             if let Some(v) = slider_number(&ev) {
                                 dragging.set(Some(v));
@@ -356,6 +357,7 @@ pub fn NetworkPanel() -> impl IntoView {
                 <span>"Message loss"</span>
                 <input type="range" min="0" max="0.5" step="0.01" data-testid="loss"
                     prop:value=move || fixed(loss(), 2)
+                    aria-valuetext=move || format!("{}%", Fixed(loss() * 100.0, 0))
                     on:change=move |ev| {
                         if let Some(p) = slider_number(&ev) {
                             ctx.send(ClientCommand::Network { loss_probability: Some(p), duplicate_probability: None, latency_ms_min: None, latency_ms_max: None }, Origin::Network);
@@ -367,6 +369,7 @@ pub fn NetworkPanel() -> impl IntoView {
                 <span>"Duplication"</span>
                 <input type="range" min="0" max="0.5" step="0.01" data-testid="duplication"
                     prop:value=move || fixed(duplication(), 2)
+                    aria-valuetext=move || format!("{}%", Fixed(duplication() * 100.0, 0))
                     on:change=move |ev| {
                         if let Some(p) = slider_number(&ev) {
                             ctx.send(ClientCommand::Network { loss_probability: None, duplicate_probability: Some(p), latency_ms_min: None, latency_ms_max: None }, Origin::Network);
@@ -378,6 +381,7 @@ pub fn NetworkPanel() -> impl IntoView {
                 <span>"Latency min"</span>
                 <input type="range" min="0" max="200" step="1" data-testid="latency-min"
                     prop:value=move || lat_min().to_string()
+                    aria-valuetext=move || format!("{} ms", lat_min())
                     on:change=move |ev| {
                         if let Ok(v) = event_target_value(&ev).parse::<u64>() {
                             ctx.send(ClientCommand::Network { loss_probability: None, duplicate_probability: None, latency_ms_min: Some(v), latency_ms_max: None }, Origin::Network);
@@ -389,6 +393,7 @@ pub fn NetworkPanel() -> impl IntoView {
                 <span>"Latency max"</span>
                 <input type="range" min="0" max="200" step="1" data-testid="latency-max"
                     prop:value=move || lat_max().to_string()
+                    aria-valuetext=move || format!("{} ms", lat_max())
                     on:change=move |ev| {
                         if let Ok(v) = event_target_value(&ev).parse::<u64>() {
                             ctx.send(ClientCommand::Network { loss_probability: None, duplicate_probability: None, latency_ms_min: None, latency_ms_max: Some(v) }, Origin::Network);

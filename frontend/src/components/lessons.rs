@@ -219,7 +219,8 @@ pub fn LessonPicker() -> impl IntoView {
         <Show when=move || l.picker.get()>
             <div class="overlay" on:click=move |_| l.picker.set(false)>
                 <div class="dialog lesson-picker" data-testid="lesson-picker" role="dialog"
-                    aria-label="Lessons" on:click=|ev| ev.stop_propagation()>
+                    aria-modal="true" tabindex="-1" aria-label="Lessons" on:click=|ev| ev.stop_propagation()>
+                    <crate::components::modal::ModalFocus of="lesson-picker"/>
                     <h2>"Lessons"</h2>
                     <p class="hint">"Each lesson stages a scenario step by step, pausing to ask what will happen."</p>
                     <ul class="lesson-list">
@@ -298,6 +299,13 @@ pub fn LessonPanel() -> impl IntoView {
         }
         now
     });
+    // Each step draws the panel anew, dropping the focus of whoever pressed Reveal or Next.
+    let step = Memo::new(move |_| v().map(|v| (v.progress(), v.question.and_then(|q| q.answer))));
+    Effect::new(move |_| {
+        if step.get().is_some() {
+            crate::components::modal::refocus_if_lost(&["lesson-verdict", "lesson-heading"]);
+        }
+    });
     // A revealed answer is at the panel's foot: where the panel scrolls inside a short screen
     // (the presenter's side column at 1280x720) it would stay hidden under the question. Show
     // it (the panel is drawn anew at each step, scrolled to its top).
@@ -355,7 +363,7 @@ pub fn LessonPanel() -> impl IntoView {
                             }).collect_view()}
                         </div>
                         <PresenterTally/>
-                        {verdict().map(|t| view! { <p class="lesson-verdict" data-testid="lesson-verdict">{t}</p> })}
+                        {verdict().map(|t| view! { <p class="lesson-verdict" data-testid="lesson-verdict" role="status" tabindex="-1">{t}</p> })}
                         {why.map(|w| view! { <p class="lesson-why" data-testid="lesson-why">{w}</p> })}
                     </div>
                 }
@@ -363,7 +371,7 @@ pub fn LessonPanel() -> impl IntoView {
             view! {
                 <section class="panel lesson" aria-label="Lesson" data-testid="lesson-panel">
                     <h2>{v.title.clone()} " " <span class="hint">{v.progress()}</span></h2>
-                    <h3 class="lesson-heading" data-testid="lesson-heading">{v.heading.clone()}</h3>
+                    <h3 class="lesson-heading" data-testid="lesson-heading" tabindex="-1">{v.heading.clone()}</h3>
                     {(!v.caption.is_empty()).then(|| view! {
                         <p class="lesson-caption" data-testid="lesson-caption">{v.caption.clone()}</p>
                     })}

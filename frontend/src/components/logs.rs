@@ -315,7 +315,9 @@ pub fn LogTable() -> impl IntoView {
                     </span>
                 </div>
             </div>
-            <div class="logs-scroll" node_ref=scroller on:scroll=move |_| measure()>
+            // Focusable, so that a keyboard scrolls it along the indexes (the arrow keys).
+            <div class="logs-scroll" node_ref=scroller on:scroll=move |_| measure()
+                tabindex="0" role="region" aria-label="Each server's log, by index">
                 <div class="logs-canvas" style=width>
                     {highlight_band}
                     <div class="ruler">

@@ -10,6 +10,7 @@ pub mod inspector;
 pub mod lessons;
 pub mod log_ghosts;
 pub mod logs;
+pub mod modal;
 pub mod narration;
 pub mod overlays;
 pub mod prediction;

@@ -65,8 +65,9 @@ pub fn HelpOverlay() -> impl IntoView {
     view! {
         <Show when=move || ctx.help_open.get()>
             <div class="overlay" on:click=move |_| ctx.set_help(false)>
-                <div class="dialog help" data-testid="help" role="dialog" aria-label="Keyboard shortcuts"
-                    on:click=|ev| ev.stop_propagation()>
+                <div class="dialog help" data-testid="help" role="dialog" aria-modal="true" tabindex="-1"
+                    aria-label="Keyboard shortcuts" on:click=|ev| ev.stop_propagation()>
+                    <crate::components::modal::ModalFocus of="help"/>
                     <h2>"Keyboard"</h2>
                     <table class="keys">
                         {move || {

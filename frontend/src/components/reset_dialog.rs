@@ -137,6 +137,7 @@ pub fn ResetDialog() -> impl IntoView {
                 <span>{label}</span>
                 // Left empty, a field keeps the current cluster's value.
                 <input type="number" min=min max=max data-testid=testid prop:value=move || sig.get()
+                    data-autofocus=(testid == "reset-nodes").then_some("")
                     placeholder="as now"
                     on:input=move |ev| sig.set(event_target_value(&ev))/>
             </label>
@@ -146,7 +147,9 @@ pub fn ResetDialog() -> impl IntoView {
         <Show when=move || ctx.reset_open.get()>
             <div class="overlay" on:click=move |_| ctx.reset_open.set(false)>
                 <form class="dialog" data-testid="reset-dialog" on:submit=submit novalidate=true
+                    role="dialog" aria-modal="true" tabindex="-1" aria-label="Start a new cluster"
                     on:click=|ev| ev.stop_propagation()>
+                    <crate::components::modal::ModalFocus of="reset-dialog"/>
                     <h2>"Start a new cluster"</h2>
                     <p class="hint">"The current run and its disks are replaced. Everything below is reproducible from the seed."</p>
                     {field("Servers (1–9)", nodes, "reset-nodes", "1", "9")}

@@ -11,7 +11,7 @@ use shared::types::{NodeId, Role, Term};
 use crate::layout::{term_colour, term_text_colour, Ring, CUT_MARK_R, PAUSE_BADGE, RING_VIEW};
 use crate::live::Part;
 use crate::model::{link_blocked, link_cut, FlightLook, Focus, GhostLook};
-use crate::present::{centre_text, next_timeout};
+use crate::present::{announcement, centre_text, next_timeout};
 use crate::state::{use_ctx, Ctx, Selection};
 
 use super::ring_messages::{GhostGlyph, MessageGlyph};
@@ -87,7 +87,9 @@ pub fn ClusterRing() -> impl IntoView {
         Fixed(RING_VIEW, 0)
     );
     view! {
-        <svg class="ring" viewBox=view_box data-testid="ring" role="img"
+        // A group, not an image: an image's children are hidden from screen readers, and each
+        // server is a button.
+        <svg class="ring" viewBox=view_box data-testid="ring" role="group"
             aria-label="Servers on a ring with the messages between them"
             on:click=move |_| {
                 ctx.selection.set(Selection::None);
@@ -495,5 +497,21 @@ fn NodeGlyph(id: NodeId, ring: Memo<Ring>) -> impl IntoView {
                 }}</tspan>
             </text>
         </g>
+    }
+}
+
+/// Words for a screen reader, said when they change: who leads in which term and which
+/// servers are down (`present::announcement`). Hidden on screen, where the ring says it.
+#[component]
+pub fn Announcer() -> impl IntoView {
+    let ctx = use_ctx();
+    let words = Memo::new(move |_| {
+        let _ = ctx.live.leader.get();
+        ctx.live
+            .read(&[Part::AllNodes, Part::Control], announcement)
+            .unwrap_or_default()
+    });
+    view! {
+        <p class="visually-hidden" aria-live="polite" data-testid="announce">{move || words.get()}</p>
     }
 }

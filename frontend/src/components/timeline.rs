@@ -14,8 +14,8 @@ use crate::history::{viewing, At, Branches, History};
 use crate::http::file_text;
 use crate::state::{use_ctx, Ctx};
 use crate::timeline::{
-    format_instant, fraction, key_action, thin, time_at, trace_file_name, KeyAction, Lane, Mods,
-    TraceView,
+    format_instant, fraction, key_action, thin, time_at, trace_file_name, track_key, KeyAction,
+    Lane, Mods, TraceView,
 };
 use crate::transport::EngineKind;
 use crate::ws::Origin;
@@ -34,8 +34,11 @@ fn is_typing(ev: &web_sys::KeyboardEvent) -> bool {
         })
 }
 
-fn on_key(ctx: Ctx, history: History, ev: web_sys::KeyboardEvent) {
-    if is_typing(&ev) || ctx.reset_open.get_untracked() || ctx.help_open.get_untracked() {
+fn on_key(ctx: Ctx, history: History, picker: Option<RwSignal<bool>>, ev: web_sys::KeyboardEvent) {
+    let dialog_open = ctx.reset_open.get_untracked()
+        || ctx.help_open.get_untracked()
+        || picker.is_some_and(|p| p.get_untracked());
+    if is_typing(&ev) || dialog_open {
         return;
     }
     let mods = Mods {
@@ -49,6 +52,10 @@ fn on_key(ctx: Ctx, history: History, ev: web_sys::KeyboardEvent) {
         return;
     };
     ev.prevent_default();
+    act(ctx, history, action);
+}
+
+fn act(ctx: Ctx, history: History, action: KeyAction) {
     match action {
         KeyAction::StepBack => history.step_back(ctx),
         KeyAction::StepForward => history.step_forward(ctx),
@@ -90,7 +97,11 @@ pub fn Timeline() -> impl IntoView {
     });
     history.open_share_link(ctx);
 
-    let keys = window_event_listener(leptos::ev::keydown, move |ev| on_key(ctx, history, ev));
+    // The lesson picker, a dialog: the timeline's keys wait while it is open.
+    let picker = use_context::<crate::components::lessons::Lessons>().map(|l| l.picker);
+    let keys = window_event_listener(leptos::ev::keydown, move |ev| {
+        on_key(ctx, history, picker, ev)
+    });
     // Drag and drop a trace file anywhere on the page.
     let dropping = RwSignal::new(false);
     let over = window_event_listener(leptos::ev::dragover, move |ev| {
@@ -183,9 +194,19 @@ pub fn Timeline() -> impl IntoView {
             <div class="timeline-row">
                 <span class="tl-end">"0 s"</span>
                 <div class="track" node_ref=track_ref data-testid="track" tabindex="0"
-                    role="slider" aria-label="Instant shown: drag to look at the past ([ and ] step)"
+                    role="slider" aria-label="Instant shown: drag to look at the past (the arrows, [ and ] step)"
                     aria-valuemin="0" aria-valuemax=move || span().to_string()
                     aria-valuenow=move || fixed(shown_ms(), 0)
+                    aria-valuetext=move || format_instant(shown_ms() as u64)
+                    on:keydown=move |ev| {
+                        let past = history.past.get_untracked().is_some();
+                        if let Some(action) = track_key(&ev.key(), past) {
+                            // The page's own keys must not act on it a second time.
+                            ev.prevent_default();
+                            ev.stop_propagation();
+                            act(ctx, history, action);
+                        }
+                    }
                     data-end-ms=move || span().to_string()
                     on:pointerdown=move |ev| {
                         dragging.set_value(true);
