@@ -2,9 +2,9 @@
 # Runs every test of logscope: formatting and lints, the Rust tests of all crates (paper, scenario,
 # randomized simulation, storage, server integration and real-process crash tests), the wasm32
 # build of shared/, the release frontend build, smoke runs of the experiment commands, and the
-# browser end-to-end tests in headless Chromium, and a smoke test in headless Firefox (against the
-# precompressed page scripts/run.sh serves, and the static site). Installs whatever is missing
-# first.
+# browser end-to-end tests in headless Chromium, and smoke tests in headless Firefox and in WebKit
+# under Xvfb (against the precompressed page scripts/run.sh serves, and the static site). Installs
+# whatever is missing first.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="${CARGO_HOME:-$HOME/.cargo}/bin:$HOME/.cargo/bin:$PATH"

@@ -36,13 +36,14 @@ pub const SHORTCUTS: [(&str, &str, bool); 16] = [
     ),
     ("PageUp  or  b", "in a lesson: back", true),
     ("?", "this help", false),
-    ("Esc", "close panels, clear the highlight", false),
+    ("Esc", "close dialogs and panels, clear the highlight", false),
     ("Enter", "on a focused server: open its panel", false),
     (
         "[  /  ]",
         "timeline: one event back / forward in the past",
         false,
     ),
+    ("←  /  →", "on the focused timeline: the same", false),
     (",", "one event back (while paused, or in the past)", false),
     (
         "u  or  Ctrl+Z",
