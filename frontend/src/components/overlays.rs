@@ -14,7 +14,7 @@ use shared::types::Term;
 /// Keyboard shortcuts, listed once here and handled in `app` (the timeline's in
 /// `components::timeline`): `(key, what it does, changes the cluster)`. A viewer's page (a
 /// student's) lists only the keys that do not change the cluster: the others are refused there.
-pub const SHORTCUTS: [(&str, &str, bool); 16] = [
+pub const SHORTCUTS: [(&str, &str, bool); 17] = [
     ("space  or  .", "pause / resume", true),
     ("s", "step: advance to the next event", true),
     (

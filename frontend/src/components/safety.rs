@@ -65,6 +65,8 @@ pub fn SafetyPanel() -> impl IntoView {
                         title=if holds { "holds so far" } else { "violated" }>
                         <span class="light" aria-hidden="true">{if holds { "●" } else { "✖" }}</span>
                         {name}
+                        // The light's meaning, for a screen reader (the tooltip is the mouse's).
+                        <span class="visually-hidden">{if holds { ": holds" } else { ": violated" }}</span>
                     </li>
                 }}).collect_view()}
             </ul>
