@@ -140,3 +140,30 @@ export function cutTexts(page) {
     return cut || text.left < cell.left + 1 || text.right > cell.right - 1;
   }).map((el) => el.textContent));
 }
+
+/** In the page (pass it to Playwright's or puppeteer's `page.evaluate`, or a WebDriver script):
+ *  the elements of the side panels drawn past the right edge of their panel (or of the screen),
+ *  as short descriptions; what a scrolling or clipping box holds is drawn within it and left out. */
+export function sidePanelsPastTheEdge() {
+  const screen = document.documentElement.clientWidth;
+  const name = (el) => `${el.tagName.toLowerCase()}${el.classList.length ? `.${[...el.classList].join('.')}` : ''}`
+    + `${el.dataset.testid ? `[${el.dataset.testid}]` : ''} "${el.textContent.trim().slice(0, 20)}"`;
+  const found = [];
+  for (const panel of document.querySelectorAll('aside.side > .panel')) {
+    if (panel.getClientRects().length === 0) continue;
+    const edge = panel.getBoundingClientRect().right;
+    if (edge > screen + 0.5) found.push(`${name(panel)} right ${edge.toFixed(0)} past the screen's ${screen}`);
+    for (const el of panel.querySelectorAll('*')) {
+      const b = el.getBoundingClientRect();
+      if (el.getClientRects().length === 0 || b.width === 0) continue;
+      let clipped = false;
+      for (let up = el.parentElement; up && up !== panel; up = up.parentElement) {
+        if (getComputedStyle(up).overflowX !== 'visible') { clipped = true; break; }
+      }
+      if (!clipped && b.right > edge + 0.5) {
+        found.push(`${name(el)} right ${b.right.toFixed(0)} past ${panel.getAttribute('aria-label')}'s ${edge.toFixed(0)}`);
+      }
+    }
+  }
+  return found;
+}

@@ -12,7 +12,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, symlinkSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { ROOT, freePort, startBackend, until, shot, cutTexts } from '../lib.mjs';
+import { ROOT, freePort, startBackend, until, shot, cutTexts, sidePanelsPastTheEdge } from '../lib.mjs';
 
 const FIREFOX = process.env.FIREFOX || '/usr/bin/firefox-esr';
 const SITE = resolve(process.env.STATIC_DIR || join(ROOT, 'dist-static'));
@@ -199,31 +199,7 @@ test('Firefox: the presenter view at 1920x1080 shows log cells whole and follows
   await close();
 });
 
-/** Elements of the side panels drawn past the right edge of their panel (or of the screen);
- * what a scrolling or clipping box holds is drawn within it and left out. */
-const pastTheEdge = (page) => page.evaluate(() => {
-  const screen = document.documentElement.clientWidth;
-  const name = (el) => `${el.tagName.toLowerCase()}${el.classList.length ? `.${[...el.classList].join('.')}` : ''}`
-    + `${el.dataset.testid ? `[${el.dataset.testid}]` : ''} "${el.textContent.trim().slice(0, 20)}"`;
-  const found = [];
-  for (const panel of document.querySelectorAll('aside.side > .panel')) {
-    if (panel.getClientRects().length === 0) continue;
-    const edge = panel.getBoundingClientRect().right;
-    if (edge > screen + 0.5) found.push(`${name(panel)} right ${edge.toFixed(0)} past the screen's ${screen}`);
-    for (const el of panel.querySelectorAll('*')) {
-      const b = el.getBoundingClientRect();
-      if (el.getClientRects().length === 0 || b.width === 0) continue;
-      let clipped = false;
-      for (let up = el.parentElement; up && up !== panel; up = up.parentElement) {
-        if (getComputedStyle(up).overflowX !== 'visible') { clipped = true; break; }
-      }
-      if (!clipped && b.right > edge + 0.5) {
-        found.push(`${name(el)} right ${b.right.toFixed(0)} past ${panel.getAttribute('aria-label')}'s ${edge.toFixed(0)}`);
-      }
-    }
-  }
-  return found;
-});
+const pastTheEdge = (page) => page.evaluate(sidePanelsPastTheEdge);
 
 /** The network panel's sliders whose value (the `output`) is drawn past the panel's right edge,
  * with the slider's grid columns and the range input's width: the reason when it is. */

@@ -15,7 +15,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, symlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { ROOT, ARTIFACTS, freePort, startBackend, until } from '../lib.mjs';
+import { ROOT, ARTIFACTS, freePort, startBackend, until, sidePanelsPastTheEdge } from '../lib.mjs';
 
 const DRIVER = process.env.WEBKIT_DRIVER || '/usr/bin/WebKitWebDriver';
 const MINIBROWSER = process.env.MINIBROWSER || '/usr/lib/x86_64-linux-gnu/webkit2gtk-4.1/MiniBrowser';
@@ -247,31 +247,7 @@ test('WebKit: the server\'s page connects, commits, and a crashed leader is repl
   assert.deepEqual(await problems(s), []);
 });
 
-/** Elements of the side panels drawn past the right edge of their panel (or of the screen);
- * what a scrolling or clipping box holds is drawn within it and left out (as in Firefox's). */
-const pastTheEdge = (s) => s.js(() => {
-  const screen = document.documentElement.clientWidth;
-  const name = (el) => `${el.tagName.toLowerCase()}${el.classList.length ? `.${[...el.classList].join('.')}` : ''}`
-    + `${el.dataset.testid ? `[${el.dataset.testid}]` : ''} "${el.textContent.trim().slice(0, 20)}"`;
-  const found = [];
-  for (const panel of document.querySelectorAll('aside.side > .panel')) {
-    if (panel.getClientRects().length === 0) continue;
-    const edge = panel.getBoundingClientRect().right;
-    if (edge > screen + 0.5) found.push(`${name(panel)} right ${edge.toFixed(0)} past the screen's ${screen}`);
-    for (const el of panel.querySelectorAll('*')) {
-      const b = el.getBoundingClientRect();
-      if (el.getClientRects().length === 0 || b.width === 0) continue;
-      let clipped = false;
-      for (let up = el.parentElement; up && up !== panel; up = up.parentElement) {
-        if (getComputedStyle(up).overflowX !== 'visible') { clipped = true; break; }
-      }
-      if (!clipped && b.right > edge + 0.5) {
-        found.push(`${name(el)} right ${b.right.toFixed(0)} past ${panel.getAttribute('aria-label')}'s ${edge.toFixed(0)}`);
-      }
-    }
-  }
-  return found;
-});
+const pastTheEdge = (s) => s.js(sidePanelsPastTheEdge);
 
 for (const where of ['the server\'s presenter page', 'the static site']) {
   test(`WebKit at 390x844, ${where}: nothing runs past the right edge of a side panel`, async (t) => {
