@@ -289,14 +289,15 @@ pub fn App() -> impl IntoView {
             if state == ConnState::Open {
                 let text = match ctx.engine.get_untracked() {
                     EngineKind::Browser => {
-                        "No server answered: the cluster runs in your browser".to_string()
+                        Some("No server answered: the cluster runs in your browser")
                     }
-                    EngineKind::Sandbox { at_ms, link } => {
-                        crate::present::sandbox_notice(at_ms, link)
-                    }
-                    _ => "Connected to the server".to_string(),
+                    // Its `Hello` says it, after the class's story (it was said twice).
+                    EngineKind::Sandbox { .. } => None,
+                    _ => Some("Connected to the server"),
                 };
-                ctx.live.change(|v| v.note(text, Tone::Control));
+                if let Some(text) = text {
+                    ctx.live.change(|v| v.note(text.to_string(), Tone::Control));
+                }
             } else if ctx.conn.get_untracked() == ConnState::Open {
                 let text = "Lost the connection to the server; reconnecting…".to_string();
                 ctx.live.change(|v| v.note(text, Tone::Warning));

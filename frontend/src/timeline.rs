@@ -370,6 +370,12 @@ pub fn track_key(key: &str, viewing_past: bool) -> Option<KeyAction> {
     }
 }
 
+/// Whether a finger that moved (`dx`, `dy`) CSS px since it touched the track is scrubbing
+/// (moving sideways, past a tap's wobble) rather than scrolling the page.
+pub fn is_sideways(dx: f64, dy: f64) -> bool {
+    dx.abs() > 8.0 && dx.abs() > dy.abs()
+}
+
 /// The seq to ask for to go one event back from the snapshot at `seq`, on attempt `attempt`
 /// (0, 1, …): a step can emit several events, and `?seq=S` lands after the whole step that
 /// emitted S, so when that is not earlier the page asks again further back (1, 2, 4, … events).

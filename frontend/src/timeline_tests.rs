@@ -511,3 +511,13 @@ fn the_tracks_arrows_step_like_the_brackets() {
     }
     assert_eq!(track_key("a", true), None);
 }
+
+#[test]
+fn a_finger_scrubs_only_when_it_moves_sideways() {
+    assert!(!is_sideways(0.0, 0.0), "a touch alone");
+    assert!(!is_sideways(5.0, 1.0), "a tap's wobble");
+    assert!(!is_sideways(12.0, 30.0), "a scroll of the page");
+    assert!(!is_sideways(-12.0, -30.0), "a scroll the other way");
+    assert!(is_sideways(12.0, 3.0));
+    assert!(is_sideways(-20.0, 10.0));
+}

@@ -124,6 +124,38 @@ pub fn TopBar() -> impl IntoView {
     }
 }
 
+/// The handlers of a field that holds a suggestion ("add 5", the last request): focusing it
+/// selects its text, so that typing replaces it. A student who tapped it and typed "add 7" sent
+/// "add 5add 7". When a press of the mouse (or a tap) is what focuses it, its release would put
+/// the caret back: that one release is let go without its default. (`focus`, `mousedown`,
+/// `mouseup`.)
+pub(crate) fn select_on_focus() -> (
+    impl Fn(leptos::ev::FocusEvent) + Copy + 'static,
+    impl Fn(leptos::ev::MouseEvent) + Copy + 'static,
+    impl Fn(leptos::ev::MouseEvent) + Copy + 'static,
+) {
+    let pressed_to_focus = StoredValue::new(false);
+    let focus = move |ev: leptos::ev::FocusEvent| {
+        let input: web_sys::HtmlInputElement = event_target(&ev);
+        input.select();
+    };
+    let mousedown = move |ev: leptos::ev::MouseEvent| {
+        let input: web_sys::HtmlInputElement = event_target(&ev);
+        let focused = web_sys::window()
+            .and_then(|w| w.document())
+            .and_then(|d| d.active_element())
+            .is_some_and(|a| a == **input);
+        pressed_to_focus.set_value(!focused);
+    };
+    let mouseup = move |ev: leptos::ev::MouseEvent| {
+        if pressed_to_focus.get_value() {
+            pressed_to_focus.set_value(false);
+            ev.prevent_default();
+        }
+    };
+    (focus, mousedown, mouseup)
+}
+
 /// The presenter view's own append box (style.css shows it there only, on a screen wide enough):
 /// the client panel folds away in that layout, and appending is the demo's most frequent click.
 /// The same text as the panel's box (`c` sends it too); a refusal is said beside it.
@@ -134,6 +166,7 @@ fn QuickAppend() -> impl IntoView {
         ev.prevent_default();
         ctx.append(&ctx.append_text.get_untracked(), None, Origin::Append);
     };
+    let (focus, mousedown, mouseup) = select_on_focus();
     // Only in the presenter view: elsewhere the client panel has the box (and the refusal's
     // line, whose test id this one shares).
     view! {
@@ -142,6 +175,7 @@ fn QuickAppend() -> impl IntoView {
             <input type="text" class="text" aria-label="Request to append: add N, mul N, set N or add rand"
                 data-testid="quick-append-input" placeholder="add 5" autocomplete="off" spellcheck="false"
                 prop:value=move || ctx.append_text.get()
+                on:focus=focus on:mousedown=mousedown on:mouseup=mouseup
                 on:input=move |ev| {
                     ctx.append_text.set(event_target_value(&ev));
                     ctx.clear_reply(Origin::Append);
@@ -198,6 +232,7 @@ fn ConnBadge() -> impl IntoView {
 #[component]
 pub fn ClientPanel() -> impl IntoView {
     let ctx = use_ctx();
+    let (focus, mousedown, mouseup) = select_on_focus();
     let target = RwSignal::new(String::from("leader"));
     let n = ctx.live.node_count;
     // "There is no leader right now" stayed under the form long after one was elected: a
@@ -247,6 +282,7 @@ pub fn ClientPanel() -> impl IntoView {
                     data-testid="append-input" aria-label="Request: add N, mul N, set N or add rand"
                     placeholder="add 5" autocomplete="off" spellcheck="false"
                     prop:value=move || ctx.append_text.get()
+                    on:focus=focus on:mousedown=mousedown on:mouseup=mouseup
                     on:input=move |ev| {
                         ctx.append_text.set(event_target_value(&ev));
                         ctx.clear_reply(Origin::Append);

@@ -63,7 +63,8 @@ impl NodeFacts {
 
 /// Bring a panel that just opened into view when it opened off screen: in the stacked layout
 /// (tablets, narrow laptops) the side panels sit under the ring, a screen or more below the
-/// server that was clicked. (On phones it is a sheet over the screen's bottom, always in view.)
+/// server that was clicked. On phones it is a sheet over the screen's bottom, always in view:
+/// there the ring is brought up above it.
 fn reveal(testid: &'static str) {
     request_animation_frame(move || {
         let Some(window) = web_sys::window() else {
@@ -79,7 +80,25 @@ fn reveal(testid: &'static str) {
         };
         let height = height.as_f64().unwrap_or(0.0);
         let rect = panel.get_bounding_client_rect();
-        if rect.top() > height - 80.0 || rect.bottom() < 80.0 {
+        let width = window
+            .inner_width()
+            .ok()
+            .and_then(|w| w.as_f64())
+            .unwrap_or(0.0);
+        if width <= 700.0 {
+            // A phone: the panel is a sheet over the screen's bottom (style.css), always in
+            // view. The ring is what it may hide: bring the ring up above it, so that a crash
+            // is seen happening.
+            let ring = window
+                .document()
+                .and_then(|d| d.query_selector("[data-testid=ring]").ok().flatten());
+            if let Some(ring) = ring {
+                let r = ring.get_bounding_client_rect();
+                if r.top() < 0.0 || r.bottom() > rect.top() {
+                    window.scroll_by_with_x_and_y(0.0, r.top() - 8.0);
+                }
+            }
+        } else if rect.top() > height - 80.0 || rect.bottom() < 80.0 {
             window.scroll_by_with_x_and_y(0.0, rect.top() - height * 0.25);
         }
     });
@@ -150,6 +169,7 @@ fn NodePanel(id: NodeId) -> impl IntoView {
             send(ClientCommand::Isolate { node: id })
         }
     };
+    let (focus, mousedown, mouseup) = super::controls::select_on_focus();
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         ctx.append(&ctx.append_text.get_untracked(), Some(id), Origin::Node);
@@ -255,6 +275,7 @@ fn NodePanel(id: NodeId) -> impl IntoView {
             <form class="inline-form" on:submit=submit>
                 <input type="text" class="text" aria-label="Request to send to this server"
                     prop:value=move || ctx.append_text.get()
+                    on:focus=focus on:mousedown=mousedown on:mouseup=mouseup
                     on:input=move |ev| ctx.append_text.set(event_target_value(&ev))/>
                 <button class="btn primary" type="submit" disabled=move || !up() data-testid="node-send">
                     {format!("Send to S{id}")}

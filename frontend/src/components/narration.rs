@@ -64,6 +64,9 @@ fn NarrationItem(item: Narration) -> impl IntoView {
             focus
         };
         ctx.highlight.set(next);
+        if next != Focus::None {
+            show_on_screen(next);
+        }
         if let Focus::Message(id) = focus {
             if ctx
                 .live
@@ -83,4 +86,35 @@ fn NarrationItem(item: Narration) -> impl IntoView {
             </button>
         </li>
     }
+}
+
+/// On a one-column page (a phone, a tablet) the story is a screen or two below the ring and the
+/// logs: a sentence tapped there highlighted something out of sight. Bring it into view, if
+/// it is not: the logs for an entry, the ring for a server, a message or a link.
+fn show_on_screen(focus: Focus) {
+    let testid = match focus {
+        Focus::Entry(_) | Focus::NodeEntry(..) => "logs",
+        _ => "ring",
+    };
+    request_animation_frame(move || {
+        let Some(window) = web_sys::window() else {
+            return;
+        };
+        let height = window
+            .inner_height()
+            .ok()
+            .and_then(|h| h.as_f64())
+            .unwrap_or(0.0);
+        let target = window.document().and_then(|d| {
+            d.query_selector(&format!("[data-testid={testid}]"))
+                .ok()
+                .flatten()
+        });
+        if let Some(target) = target {
+            let r = target.get_bounding_client_rect();
+            if r.bottom() < 40.0 || r.top() > height - 40.0 {
+                target.scroll_into_view_with_bool(true);
+            }
+        }
+    });
 }

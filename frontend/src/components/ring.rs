@@ -235,9 +235,13 @@ fn Link(a: NodeId, b: NodeId, ring: Memo<Ring>) -> impl IntoView {
             ctx.send(ClientCommand::Cut { from: b, to: a }, Origin::Network);
         }
     };
+    // A student's page changes nothing: its tooltips do not offer to.
+    let viewer = move || ctx.role.get() == Some(shared::protocol::ConnectionRole::Viewer);
     let title = move || match look.get() {
+        Some(l) if (l.ab_cut || l.ba_cut) && viewer() => format!("S{a} ↔ S{b} is cut"),
         Some(l) if l.ab_cut || l.ba_cut => format!("S{a} ↔ S{b} is cut: click to restore it"),
         Some(l) if l.ab || l.ba => format!("S{a} ↔ S{b}: blocked by a partition"),
+        _ if viewer() => format!("S{a} ↔ S{b}: connected"),
         _ => format!("S{a} ↔ S{b}: click to cut this link"),
     };
     // A one-way cut shows which way with an arrowhead near the receiver that cannot hear.
@@ -456,7 +460,14 @@ fn NodeGlyph(id: NodeId, ring: Memo<Ring>) -> impl IntoView {
                     ctx.selection.set(Selection::Node(id));
                 }
             }>
-            <title>{move || format!("S{id}: {}, term {} — click for its state and actions", role_name(), look.get().map(|l| l.term).unwrap_or_default())}</title>
+            <title>{move || {
+                let what = if ctx.role.get() == Some(shared::protocol::ConnectionRole::Viewer) {
+                    "click for its state"
+                } else {
+                    "click for its state and actions"
+                };
+                format!("S{id}: {}, term {} — {what}", role_name(), look.get().map(|l| l.term).unwrap_or_default())
+            }}</title>
             <circle class="halo" r=move || fixed(r() + 20.0, 1)/>
             <circle class="timer-track" r=move || fixed(timer_r(), 1)/>
             {move || timer_dash().map(|d| view! {

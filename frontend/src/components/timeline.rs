@@ -14,8 +14,8 @@ use crate::history::{viewing, At, Branches, History};
 use crate::http::file_text;
 use crate::state::{use_ctx, Ctx};
 use crate::timeline::{
-    format_instant, fraction, key_action, thin, time_at, trace_file_name, track_key, KeyAction,
-    Lane, Mods, TraceView,
+    format_instant, fraction, is_sideways, key_action, thin, time_at, trace_file_name, track_key,
+    KeyAction, Lane, Mods, TraceView,
 };
 use crate::transport::EngineKind;
 use crate::ws::Origin;
@@ -161,8 +161,19 @@ pub fn Timeline() -> impl IntoView {
         };
         let rect = el.get_bounding_client_rect();
         let t = time_at(client_x, rect.left(), rect.width(), span());
+        // A student who looks at another instant is no longer following the presenter (whose
+        // next move would have pulled the page back); the bar offers to follow again.
+        if ctx.following.get_untracked()
+            && ctx.role.get_untracked() == Some(shared::protocol::ConnectionRole::Viewer)
+        {
+            ctx.following.set(false);
+        }
         history.show(ctx, At::Ms(t));
     };
+    // A finger on the track may be scrolling the page (the track lets the browser pan
+    // vertically): it scrubs only once it has moved sideways, or on a tap. A mouse or a pen
+    // scrubs from the press.
+    let touch_start = StoredValue::new(None::<(f64, f64)>);
 
     let past_text = move || history.past.get().map(viewing).unwrap_or_default();
     let branches = Branches::new();
@@ -209,6 +220,10 @@ pub fn Timeline() -> impl IntoView {
                     }
                     data-end-ms=move || span().to_string()
                     on:pointerdown=move |ev| {
+                        if ev.pointer_type() == "touch" {
+                            touch_start.set_value(Some((ev.client_x() as f64, ev.client_y() as f64)));
+                            return;
+                        }
                         dragging.set_value(true);
                         if let Some(el) = track_ref.get_untracked() {
                             let _ = el.set_pointer_capture(ev.pointer_id());
@@ -216,12 +231,33 @@ pub fn Timeline() -> impl IntoView {
                         scrub_to(ev.client_x() as f64);
                     }
                     on:pointermove=move |ev| {
+                        let (x, y) = (ev.client_x() as f64, ev.client_y() as f64);
+                        if let Some((x0, y0)) = touch_start.get_value().filter(|_| !dragging.get_value()) {
+                            if !is_sideways(x - x0, y - y0) {
+                                return;
+                            }
+                            dragging.set_value(true);
+                            if let Some(el) = track_ref.get_untracked() {
+                                let _ = el.set_pointer_capture(ev.pointer_id());
+                            }
+                        }
                         if dragging.get_value() {
-                            scrub_to(ev.client_x() as f64);
+                            scrub_to(x);
                         }
                     }
-                    on:pointerup=move |_| dragging.set_value(false)
-                    on:pointercancel=move |_| dragging.set_value(false)>
+                    on:pointerup=move |_| {
+                        // A tap: the instant under the finger.
+                        if let Some((x0, _)) = touch_start.get_value().filter(|_| !dragging.get_value()) {
+                            scrub_to(x0);
+                        }
+                        touch_start.set_value(None);
+                        dragging.set_value(false);
+                    }
+                    on:pointercancel=move |_| {
+                        // The browser took the finger to scroll the page: nothing is shown.
+                        touch_start.set_value(None);
+                        dragging.set_value(false);
+                    }>
                     <div class="lane-line"></div>
                     <For each=move || drawn.get().into_iter().enumerate()
                         key=|(i, (x, m))| (*i, m.at_ms, (*x * 1e6) as u64)
