@@ -99,13 +99,19 @@ test('the lesson picker closes with Escape; after Reveal the focus is on the ver
   await $('lesson-close').click();
 });
 
-test('the timeline track steps back with the left arrow', async () => {
+test('the timeline track steps back with the left arrow; Escape on a dialog there leaves the past alone', async () => {
   await until(async () => leaderId(), { what: 'a leader' });
   await api(backend.url, { type: 'pause' });
   await $('track').focus();
   await page.keyboard.press('ArrowLeft');
   await $('past-banner').waitFor();
   assert.match(await $('track').getAttribute('aria-valuetext'), /^t=/);
+  // Escape closes a dialog opened over the past, and only the dialog.
+  await page.locator('body').press('?');
+  await $('help').waitFor();
+  await page.keyboard.press('Escape');
+  await until(async () => (await $('help').count()) === 0, { what: 'the help to close' });
+  assert.equal(await $('past-banner').count(), 1, 'still in the past');
   await $('back-to-live').click();
   await until(async () => (await $('past-banner').count()) === 0, { what: 'back to live' });
 });

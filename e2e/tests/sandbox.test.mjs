@@ -45,12 +45,12 @@ test('a viewer forks the class into a sandbox, breaks it alone, and comes back',
   await $(viewer, 'sandbox-bar').waitFor();
   assert.equal(await engine(viewer), 'sandbox');
   assert.match(await text(viewer, 'sandbox-notice'), /the class's cluster as it was at t=\d/);
-  // The story says it once (the connection and the sandbox's first state both said it).
-  await until(async () => (await viewer.locator('[data-testid=narration] li', { hasText: "the class's cluster as it was" }).count()) === 1,
-    { what: 'the sandbox told once in the story' });
   assert.equal(await $(viewer, 'viewer-bar').count(), 0);
   assert.equal(await viewer.locator('[data-testid=app]').getAttribute('data-paused'), 'true');
   await until(() => leaderOf(viewer), { what: 'the leader in the sandbox' });
+  // The story says it once (the connection and the sandbox's first state both said it).
+  assert.equal(await viewer.locator('[data-testid=narration] li', { hasText: "the class's cluster as it was" }).count(), 1,
+    'the sandbox told once in the story');
   const sandboxLeader = await leaderOf(viewer);
 
   // The viewer commands its own copy: k crashes its leader. The class's cluster is untouched.

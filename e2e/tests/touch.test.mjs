@@ -82,9 +82,10 @@ test('tapping the append box and typing replaces the suggestion', async (t) => {
 
 test('a tapped server opens a sheet that leaves the ring in sight', async (t) => {
   const page = await open(t, phone);
-  await page.evaluate(() => window.scrollTo(0, document.scrollingElement.scrollHeight));
-  await by(page, 'logs').scrollIntoViewIfNeeded();
-  await page.evaluate(() => document.querySelector('[data-testid=ring]').scrollIntoView());
+  // The ring low on the screen (its top 500 px down), where the sheet would open over it.
+  await page.evaluate(() => window.scrollBy(0, document.querySelector('[data-testid=ring]').getBoundingClientRect().top - 500));
+  const low = await by(page, 'node-2').boundingBox();
+  assert.ok(low.y > 844 * 0.55, `S2 starts low on the screen (at ${low.y} px)`);
   await by(page, 'node-2').tap();
   const sheet = by(page, 'node-panel');
   await sheet.waitFor();

@@ -182,6 +182,14 @@ fn on_key(ctx: Ctx, lessons: Lessons, ev: web_sys::KeyboardEvent) {
     }
     let key = ev.key();
     if key == "Escape" {
+        let dialog_open = ctx.help_open.get_untracked()
+            || ctx.reset_open.get_untracked()
+            || lessons.picker.get_untracked();
+        if dialog_open {
+            // This Escape is the dialog's: the timeline's own listener, next, must not also
+            // take it as "back to live".
+            ev.stop_immediate_propagation();
+        }
         ctx.set_help(false);
         ctx.reset_open.set(false);
         lessons.picker.set(false);

@@ -124,36 +124,57 @@ pub fn TopBar() -> impl IntoView {
     }
 }
 
-/// The handlers of a field that holds a suggestion ("add 5", the last request): focusing it
-/// selects its text, so that typing replaces it. A student who tapped it and typed "add 7" sent
-/// "add 5add 7". When a press of the mouse (or a tap) is what focuses it, its release would put
-/// the caret back: that one release is let go without its default. (`focus`, `mousedown`,
-/// `mouseup`.)
-pub(crate) fn select_on_focus() -> (
-    impl Fn(leptos::ev::FocusEvent) + Copy + 'static,
-    impl Fn(leptos::ev::MouseEvent) + Copy + 'static,
-    impl Fn(leptos::ev::MouseEvent) + Copy + 'static,
-) {
-    let pressed_to_focus = StoredValue::new(false);
-    let focus = move |ev: leptos::ev::FocusEvent| {
-        let input: web_sys::HtmlInputElement = event_target(&ev);
-        input.select();
-    };
-    let mousedown = move |ev: leptos::ev::MouseEvent| {
-        let input: web_sys::HtmlInputElement = event_target(&ev);
-        let focused = web_sys::window()
+/// A field that holds a suggestion ("add 5", the last request): focusing it selects its text,
+/// so that typing replaces it. A student who tapped it and typed "add 7" sent "add 5add 7".
+/// When a press of the mouse (or a tap) is what focuses it, its release would put the caret
+/// back: that one release is let go without its default. A focus that only comes back with the
+/// window (the lecturer went to the slides and back) keeps the text as it was.
+#[derive(Clone, Copy)]
+pub(crate) struct SuggestionField {
+    pressed_to_focus: StoredValue<bool>,
+    window_left: StoredValue<bool>,
+}
+
+impl SuggestionField {
+    pub(crate) fn new() -> Self {
+        SuggestionField {
+            pressed_to_focus: StoredValue::new(false),
+            window_left: StoredValue::new(false),
+        }
+    }
+
+    fn is_active(input: &web_sys::HtmlInputElement) -> bool {
+        web_sys::window()
             .and_then(|w| w.document())
             .and_then(|d| d.active_element())
-            .is_some_and(|a| a == **input);
-        pressed_to_focus.set_value(!focused);
-    };
-    let mouseup = move |ev: leptos::ev::MouseEvent| {
-        if pressed_to_focus.get_value() {
-            pressed_to_focus.set_value(false);
+            .is_some_and(|a| a == ***input)
+    }
+
+    pub(crate) fn focus(self, ev: leptos::ev::FocusEvent) {
+        if self.window_left.get_value() {
+            self.window_left.set_value(false);
+            return;
+        }
+        event_target::<web_sys::HtmlInputElement>(&ev).select();
+    }
+
+    /// Still the document's focused element while blurred: the whole window lost the focus.
+    pub(crate) fn blur(self, ev: leptos::ev::FocusEvent) {
+        let input: web_sys::HtmlInputElement = event_target(&ev);
+        self.window_left.set_value(Self::is_active(&input));
+    }
+
+    pub(crate) fn mousedown(self, ev: leptos::ev::MouseEvent) {
+        let input: web_sys::HtmlInputElement = event_target(&ev);
+        self.pressed_to_focus.set_value(!Self::is_active(&input));
+    }
+
+    pub(crate) fn mouseup(self, ev: leptos::ev::MouseEvent) {
+        if self.pressed_to_focus.get_value() {
+            self.pressed_to_focus.set_value(false);
             ev.prevent_default();
         }
-    };
-    (focus, mousedown, mouseup)
+    }
 }
 
 /// The presenter view's own append box (style.css shows it there only, on a screen wide enough):
@@ -166,7 +187,7 @@ fn QuickAppend() -> impl IntoView {
         ev.prevent_default();
         ctx.append(&ctx.append_text.get_untracked(), None, Origin::Append);
     };
-    let (focus, mousedown, mouseup) = select_on_focus();
+    let field = SuggestionField::new();
     // Only in the presenter view: elsewhere the client panel has the box (and the refusal's
     // line, whose test id this one shares).
     view! {
@@ -175,7 +196,8 @@ fn QuickAppend() -> impl IntoView {
             <input type="text" class="text" aria-label="Request to append: add N, mul N, set N or add rand"
                 data-testid="quick-append-input" placeholder="add 5" autocomplete="off" spellcheck="false"
                 prop:value=move || ctx.append_text.get()
-                on:focus=focus on:mousedown=mousedown on:mouseup=mouseup
+                on:focus=move |ev| field.focus(ev) on:blur=move |ev| field.blur(ev)
+                on:mousedown=move |ev| field.mousedown(ev) on:mouseup=move |ev| field.mouseup(ev)
                 on:input=move |ev| {
                     ctx.append_text.set(event_target_value(&ev));
                     ctx.clear_reply(Origin::Append);
@@ -232,7 +254,7 @@ fn ConnBadge() -> impl IntoView {
 #[component]
 pub fn ClientPanel() -> impl IntoView {
     let ctx = use_ctx();
-    let (focus, mousedown, mouseup) = select_on_focus();
+    let field = SuggestionField::new();
     let target = RwSignal::new(String::from("leader"));
     let n = ctx.live.node_count;
     // "There is no leader right now" stayed under the form long after one was elected: a
@@ -282,7 +304,8 @@ pub fn ClientPanel() -> impl IntoView {
                     data-testid="append-input" aria-label="Request: add N, mul N, set N or add rand"
                     placeholder="add 5" autocomplete="off" spellcheck="false"
                     prop:value=move || ctx.append_text.get()
-                    on:focus=focus on:mousedown=mousedown on:mouseup=mouseup
+                    on:focus=move |ev| field.focus(ev) on:blur=move |ev| field.blur(ev)
+                on:mousedown=move |ev| field.mousedown(ev) on:mouseup=move |ev| field.mouseup(ev)
                     on:input=move |ev| {
                         ctx.append_text.set(event_target_value(&ev));
                         ctx.clear_reply(Origin::Append);

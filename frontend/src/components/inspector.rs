@@ -64,8 +64,10 @@ impl NodeFacts {
 /// Bring a panel that just opened into view when it opened off screen: in the stacked layout
 /// (tablets, narrow laptops) the side panels sit under the ring, a screen or more below the
 /// server that was clicked. On phones it is a sheet over the screen's bottom, always in view:
-/// there the ring is brought up above it.
-fn reveal(testid: &'static str) {
+/// there the ring is brought up above it, unless the page only follows the presenter's
+/// selection (`bring_ring` false): a student reading the story is not pulled away at each click
+/// made at the projector.
+fn reveal(testid: &'static str, bring_ring: bool) {
     request_animation_frame(move || {
         let Some(window) = web_sys::window() else {
             return;
@@ -85,10 +87,15 @@ fn reveal(testid: &'static str) {
             .ok()
             .and_then(|w| w.as_f64())
             .unwrap_or(0.0);
-        if width <= 700.0 {
-            // A phone: the panel is a sheet over the screen's bottom (style.css), always in
-            // view. The ring is what it may hide: bring the ring up above it, so that a crash
-            // is seen happening.
+        // A sheet (style.css, phones): the whole width, down to the screen's bottom.
+        let sheet =
+            rect.left() <= 1.0 && rect.right() >= width - 1.0 && rect.bottom() >= height - 1.0;
+        if sheet {
+            // Always in view. The ring is what it may hide: bring the ring up above it, so
+            // that a crash is seen happening.
+            if !bring_ring {
+                return;
+            }
             let ring = window
                 .document()
                 .and_then(|d| d.query_selector("[data-testid=ring]").ok().flatten());
@@ -111,9 +118,11 @@ pub fn Inspector() -> impl IntoView {
     Effect::new(move |before: Option<Selection>| {
         let now = ctx.selection.get();
         if before != Some(now) {
+            let following = ctx.following.get_untracked()
+                && ctx.role.get_untracked() == Some(shared::protocol::ConnectionRole::Viewer);
             match now {
-                Selection::Node(_) => reveal("node-panel"),
-                Selection::Message(_) => reveal("message-panel"),
+                Selection::Node(_) => reveal("node-panel", !following),
+                Selection::Message(_) => reveal("message-panel", !following),
                 Selection::None => {}
             }
         }
@@ -169,7 +178,7 @@ fn NodePanel(id: NodeId) -> impl IntoView {
             send(ClientCommand::Isolate { node: id })
         }
     };
-    let (focus, mousedown, mouseup) = super::controls::select_on_focus();
+    let field = super::controls::SuggestionField::new();
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         ctx.append(&ctx.append_text.get_untracked(), Some(id), Origin::Node);
@@ -275,7 +284,8 @@ fn NodePanel(id: NodeId) -> impl IntoView {
             <form class="inline-form" on:submit=submit>
                 <input type="text" class="text" aria-label="Request to send to this server"
                     prop:value=move || ctx.append_text.get()
-                    on:focus=focus on:mousedown=mousedown on:mouseup=mouseup
+                    on:focus=move |ev| field.focus(ev) on:blur=move |ev| field.blur(ev)
+                    on:mousedown=move |ev| field.mousedown(ev) on:mouseup=move |ev| field.mouseup(ev)
                     on:input=move |ev| ctx.append_text.set(event_target_value(&ev))/>
                 <button class="btn primary" type="submit" disabled=move || !up() data-testid="node-send">
                     {format!("Send to S{id}")}

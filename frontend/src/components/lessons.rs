@@ -299,10 +299,14 @@ pub fn LessonPanel() -> impl IntoView {
         }
         now
     });
-    // Each step draws the panel anew, dropping the focus of whoever pressed Reveal or Next.
+    // Each step draws the panel anew, dropping the focus of whoever pressed Back, Reveal or
+    // Next: it is put back. Only after a press of those buttons: a clicker's PageDown leaves the
+    // focus where it was (moving it drew a focus ring around the heading on the projector).
+    let pressed = StoredValue::new(false);
     let step = Memo::new(move |_| v().map(|v| (v.progress(), v.question.and_then(|q| q.answer))));
     Effect::new(move |_| {
-        if step.get().is_some() {
+        if step.get().is_some() && pressed.get_value() {
+            pressed.set_value(false);
             crate::components::modal::refocus_if_lost(&["lesson-verdict", "lesson-heading"]);
         }
     });
@@ -384,17 +388,17 @@ pub fn LessonPanel() -> impl IntoView {
                     })}
                     <div class="lesson-buttons">
                         <button class="btn" data-testid="lesson-back" disabled=move || !can_back || l.busy.get()
-                            on:click=move |_| l.post("/api/lesson/back".into(), None)>"Back"</button>
+                            on:click=move |_| { pressed.set_value(true); l.post("/api/lesson/back".into(), None) }>"Back"</button>
                         {if asking {
                             view! {
                                 <button class="btn primary" data-testid="lesson-reveal" disabled=move || l.busy.get()
                                     title="Run the step and show the answer"
-                                    on:click=move |_| l.post("/api/lesson/reveal".into(), None)>"Reveal"</button>
+                                    on:click=move |_| { pressed.set_value(true); l.post("/api/lesson/reveal".into(), None) }>"Reveal"</button>
                             }.into_any()
                         } else if !at_end {
                             view! {
                                 <button class="btn primary" data-testid="lesson-next" disabled=move || !can_next || l.busy.get()
-                                    on:click=move |_| l.post("/api/lesson/next".into(), None)>"Next"</button>
+                                    on:click=move |_| { pressed.set_value(true); l.post("/api/lesson/next".into(), None) }>"Next"</button>
                             }.into_any()
                         } else {
                             ().into_any()

@@ -37,11 +37,8 @@ pub fn ModalFocus(
     of: &'static str,
 ) -> impl IntoView {
     // Wrapped: cleanups must be `Send`, and this page has one thread.
-    let opener = SendWrapper::new(
-        document()
-            .and_then(|d| d.active_element())
-            .and_then(|el| el.dyn_into::<web_sys::HtmlElement>().ok()),
-    );
+    // An element, not only an HTML one: a server on the ring (SVG) can have opened it.
+    let opener = SendWrapper::new(document().and_then(|d| d.active_element()));
     // After this frame the dialog is in the document. The focus goes to its field marked
     // `data-autofocus` (New cluster's first number), else to the dialog itself (which has
     // `tabindex="-1"`): a screen reader then reads the dialog's name, and Tab goes on inside it.
@@ -94,7 +91,8 @@ pub fn ModalFocus(
         if let Some(opener) = opener.take() {
             // The opener may be gone (the picker's lesson button after a lesson opened):
             // focusing a detached element does nothing.
-            let _ = opener.focus();
+            // `focus` is the same method on SVG elements.
+            let _ = opener.unchecked_ref::<web_sys::HtmlElement>().focus();
         }
     });
 }

@@ -55,7 +55,20 @@ fn on_key(ctx: Ctx, history: History, picker: Option<RwSignal<bool>>, ev: web_sy
     act(ctx, history, action);
 }
 
+/// A student who looks at another instant is no longer following the presenter (whose next
+/// move would pull the page back); the bar offers to follow again.
+fn stop_following(ctx: Ctx) {
+    if ctx.following.get_untracked()
+        && ctx.role.get_untracked() == Some(shared::protocol::ConnectionRole::Viewer)
+    {
+        ctx.following.set(false);
+    }
+}
+
 fn act(ctx: Ctx, history: History, action: KeyAction) {
+    if matches!(action, KeyAction::StepBack | KeyAction::StepForward) {
+        stop_following(ctx);
+    }
     match action {
         KeyAction::StepBack => history.step_back(ctx),
         KeyAction::StepForward => history.step_forward(ctx),
@@ -161,13 +174,7 @@ pub fn Timeline() -> impl IntoView {
         };
         let rect = el.get_bounding_client_rect();
         let t = time_at(client_x, rect.left(), rect.width(), span());
-        // A student who looks at another instant is no longer following the presenter (whose
-        // next move would have pulled the page back); the bar offers to follow again.
-        if ctx.following.get_untracked()
-            && ctx.role.get_untracked() == Some(shared::protocol::ConnectionRole::Viewer)
-        {
-            ctx.following.set(false);
-        }
+        stop_following(ctx);
         history.show(ctx, At::Ms(t));
     };
     // A finger on the track may be scrolling the page (the track lets the browser pan
