@@ -225,7 +225,9 @@ test('bug 8: the quorum counter counts the disks that hold the entry, and says s
     try {
       await until(async () => (await $('app').getAttribute('data-seq')) !== seq, { what: 'a step' });
     } catch (e) {
-      // Once seen in CI and never here: say what the page and the server showed, for next time.
+      // Seen in CI once: a Step that processed a silent queue item (a heartbeat waiting behind
+      // the leader's fsync) showed nothing; `Sim::step_to_event` now steps past those. Should a
+      // Step show nothing again, say what the page and the server showed.
       await shot(page, 'bug8-step-showed-nothing');
       const conn = await $('conn').getAttribute('class');
       const health = await fetch(`${backend.url}/api/health`).then((r) => r.json()).catch((x) => String(x));

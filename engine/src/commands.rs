@@ -121,7 +121,7 @@ impl Session {
             }
             ClientCommand::Step => {
                 self.set_control(true, self.speed, wall_ms);
-                if self.sim.step() {
+                if self.sim.step_to_event() {
                     self.rebase(wall_ms);
                     done(format!("stepped to {} ms", self.sim.now_ms()))
                 } else {

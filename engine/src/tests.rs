@@ -218,6 +218,10 @@ fn pause_stops_time_step_moves_it_and_a_bad_speed_is_refused() {
         .message
         .unwrap()
         .starts_with("stepped to"));
+    assert!(
+        page.events().len() > seen,
+        "a step shows at least one event"
+    );
     let (id, _) = page.send(ClientCommand::Speed { speed: 7.0 });
     assert!(page
         .reply(id)

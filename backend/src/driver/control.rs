@@ -221,7 +221,7 @@ impl Driver {
             }
             ClientCommand::Step => {
                 self.set_control(true, self.speed);
-                if self.sim.step() {
+                if self.sim.step_to_event() {
                     self.check_safety();
                     self.rebase(Instant::now());
                     done(format!("stepped to {} ms", self.sim.now_ms()))

@@ -91,6 +91,9 @@ pub enum SimError {
 /// that even those are appended and applied once when the network duplicates a forward.
 pub const ANONYMOUS_CLIENT: u64 = 0;
 
+/// The most queue items one Step processes looking for an event ([`Sim::step_to_event`]).
+const STEP_TO_EVENT_ITEMS_MAX: usize = 1_000;
+
 /// What an accepted client request became.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct AppendAccepted {
@@ -245,6 +248,27 @@ impl<S: Storage> Sim<S> {
             Item::SyncDone { node, incarnation } => self.sync_done(node, incarnation),
         }
         true
+    }
+
+    /// What a person's Step does: process queue items until one of them emits an event, so that
+    /// every press shows something. Some items show nothing on their own: a leader's heartbeat
+    /// due while its log is still being synced waits behind the fsync (its messages leave, in
+    /// order, when the sync completes). False when nothing is queued.
+    pub fn step_to_event(&mut self) -> bool {
+        let before = self.event_seq;
+        // Bounded, although a silent item is always followed by one that speaks (the fsync it
+        // waited for, a timer): a bug here must stop a Step, not hang the driver.
+        let mut stepped = false;
+        for _ in 0..STEP_TO_EVENT_ITEMS_MAX {
+            if !self.step() {
+                break;
+            }
+            stepped = true;
+            if self.event_seq != before {
+                break;
+            }
+        }
+        stepped
     }
 
     /// Process every item due at or before `time_ms`, then set the clock to `time_ms`.

@@ -153,6 +153,11 @@ impl<S: Storage> Recorded<S> {
         self.sim.step()
     }
 
+    /// [`Sim::step_to_event`]: a person's Step.
+    pub fn step_to_event(&mut self) -> bool {
+        self.sim.step_to_event()
+    }
+
     /// [`Sim::run_until`].
     pub fn run_until(&mut self, time_ms: u64) {
         self.sim.run_until(time_ms);

@@ -4,8 +4,8 @@
 //! even where its own assertions look elsewhere. Owns no production code.
 //!
 //! One test binary, one module per theme: `crashes` (crashes, restarts, power loss),
-//! `network_faults` (partitions, stale leaders, duplicated messages), `cluster_sizes` and
-//! `bad_inputs`. The helpers below are shared by all of them.
+//! `network_faults` (partitions, stale leaders, duplicated messages), `cluster_sizes`,
+//! `bad_inputs` and `stepping` (what a Step by hand processes). The helpers below are shared by all of them.
 
 #[path = "../common/mod.rs"]
 mod common;
@@ -14,6 +14,7 @@ mod bad_inputs;
 mod cluster_sizes;
 mod crashes;
 mod network_faults;
+mod stepping;
 
 use common::Checked;
 use shared::{LogIndex, NodeId, SimConfig};
