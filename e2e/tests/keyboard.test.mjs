@@ -126,3 +126,28 @@ test('a screen reader is told who leads and who is down', async () => {
   await until(async () => (await live.textContent()).includes(`S${lead} is down.`),
     { what: `S${lead} down announced` });
 });
+
+test('Space presses a control reached by Tab; after a click it pauses, as before', async () => {
+  await until(async () => leaderId(), { what: 'a leader' });
+  const paused = async () => (await $('app').getAttribute('data-paused')) === 'true';
+  // Reached by the keyboard: Space opens the help, the button's own action.
+  await $('help-open').focus();
+  await page.keyboard.press('Shift+Tab');
+  await page.keyboard.press('Tab');
+  assert.equal(await focused(), 'help-open');
+  assert.ok(await page.evaluate(() => document.activeElement.matches(':focus-visible')), 'a keyboard focus ring');
+  await page.keyboard.press(' ');
+  await $('help').waitFor();
+  await page.keyboard.press('Escape');
+  await until(async () => (await $('help').count()) === 0, { what: 'the help to close' });
+  await until(async () => !(await paused()), { what: 'the help to resume the run' });
+  // Clicked with the mouse: Space is the page's pause key, not a second click.
+  await page.keyboard.press('.');
+  await until(paused, { what: 'paused by "."' });
+  const seq = await $('app').getAttribute('data-seq');
+  await $('step').click();
+  await until(async () => (await $('app').getAttribute('data-seq')) !== seq, { what: 'the click to step' });
+  assert.equal(await focused(), 'step');
+  await page.keyboard.press(' ');
+  await until(async () => !(await paused()), { what: 'Space to resume the run' });
+});

@@ -11,6 +11,7 @@ use crate::components::break_raft::BreakRaftPanel;
 use crate::components::classroom::{self, ClassroomBar};
 use crate::components::controls::{ClientPanel, NetworkPanel, TopBar};
 use crate::components::inspector::Inspector;
+use crate::components::keys;
 use crate::components::lessons::{LessonPanel, LessonPicker, Lessons};
 use crate::components::logs::LogTable;
 use crate::components::narration::NarrationPanel;
@@ -163,24 +164,14 @@ fn start_animation_loop(ctx: Ctx) {
     request_animation_frame(move || frame(ctx));
 }
 
-fn is_typing(ev: &web_sys::KeyboardEvent) -> bool {
-    use wasm_bindgen::JsCast;
-    ev.target()
-        .and_then(|t| t.dyn_into::<web_sys::Element>().ok())
-        .is_some_and(|el| {
-            let tag = el.tag_name().to_ascii_lowercase();
-            // The speed slider keeps the focus after a drag; its keys are the arrows, so the
-            // page's letters (k, c, space…) still act.
-            let slider = el.get_attribute("type").as_deref() == Some("range");
-            (tag == "input" && !slider) || tag == "textarea" || tag == "select"
-        })
-}
-
 fn on_key(ctx: Ctx, lessons: Lessons, ev: web_sys::KeyboardEvent) {
     if ev.ctrl_key() || ev.meta_key() || ev.alt_key() {
         return;
     }
     let key = ev.key();
+    if key == "Tab" {
+        keys::tab_pressed();
+    }
     if key == "Escape" {
         let dialog_open = ctx.help_open.get_untracked()
             || ctx.reset_open.get_untracked()
@@ -197,7 +188,7 @@ fn on_key(ctx: Ctx, lessons: Lessons, ev: web_sys::KeyboardEvent) {
         ctx.highlight.set(Focus::None);
         return;
     }
-    if is_typing(&ev) || ctx.reset_open.get_untracked() || lessons.picker.get_untracked() {
+    if keys::is_typing(&ev) || ctx.reset_open.get_untracked() || lessons.picker.get_untracked() {
         return;
     }
     // Behind the open help, a letter must not crash the leader: only `?` (which closes it) acts.
@@ -205,6 +196,8 @@ fn on_key(ctx: Ctx, lessons: Lessons, ev: web_sys::KeyboardEvent) {
         return;
     }
     match key.as_str() {
+        // Space on a control reached by Tab presses it (`keys::space_presses_control`).
+        " " if keys::space_presses_control(&ev) => {}
         " " | "." => {
             ev.prevent_default();
             ctx.toggle_pause();
@@ -339,8 +332,12 @@ pub fn App() -> impl IntoView {
     start_animation_loop(ctx);
     classroom::start_broadcast(ctx);
 
-    let keys = window_event_listener(leptos::ev::keydown, move |ev| on_key(ctx, lessons, ev));
-    on_cleanup(move || keys.remove());
+    let shortcuts = window_event_listener(leptos::ev::keydown, move |ev| on_key(ctx, lessons, ev));
+    let pointer = window_event_listener(leptos::ev::pointerdown, |_| keys::pointer_pressed());
+    on_cleanup(move || {
+        shortcuts.remove();
+        pointer.remove();
+    });
 
     let keyboard_reply = move || {
         ctx.replies

@@ -7,6 +7,7 @@ pub mod break_raft;
 pub mod classroom;
 pub mod controls;
 pub mod inspector;
+pub mod keys;
 pub mod lessons;
 pub mod log_ghosts;
 pub mod logs;

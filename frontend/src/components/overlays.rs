@@ -15,7 +15,11 @@ use shared::types::Term;
 /// `components::timeline`): `(key, what it does, changes the cluster)`. A viewer's page (a
 /// student's) lists only the keys that do not change the cluster: the others are refused there.
 pub const SHORTCUTS: [(&str, &str, bool); 17] = [
-    ("space  or  .", "pause / resume", true),
+    (
+        "space  or  .",
+        "pause / resume (space on a button reached with Tab presses it)",
+        true,
+    ),
     ("s", "step: advance to the next event", true),
     (
         "+  /  −",

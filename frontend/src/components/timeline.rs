@@ -6,9 +6,9 @@
 use crate::decimal::{fixed, Fixed};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use wasm_bindgen::JsCast;
 
 use crate::components::branches::{BranchList, BranchesChip};
+use crate::components::keys;
 use crate::components::reply::ReplyLine;
 use crate::history::{viewing, At, Branches, History};
 use crate::http::file_text;
@@ -25,20 +25,11 @@ use crate::ws::Origin;
 const TRACK_UNITS: f64 = 1_000.0;
 const MARKER_GAP: f64 = 3.0;
 
-fn is_typing(ev: &web_sys::KeyboardEvent) -> bool {
-    ev.target()
-        .and_then(|t| t.dyn_into::<web_sys::Element>().ok())
-        .is_some_and(|el| {
-            let tag = el.tag_name().to_ascii_lowercase();
-            tag == "input" || tag == "textarea" || tag == "select"
-        })
-}
-
 fn on_key(ctx: Ctx, history: History, picker: Option<RwSignal<bool>>, ev: web_sys::KeyboardEvent) {
     let dialog_open = ctx.reset_open.get_untracked()
         || ctx.help_open.get_untracked()
         || picker.is_some_and(|p| p.get_untracked());
-    if is_typing(&ev) || dialog_open {
+    if keys::is_typing(&ev) || dialog_open {
         return;
     }
     let mods = Mods {
