@@ -58,14 +58,24 @@ test('a finger on the timeline: a swipe up scrolls the page, a drag sideways scr
   await api(backend.url, { type: 'pause' });
   const box = await by(page, 'track').boundingBox();
   const [x, y] = [box.x + box.width * 0.6, box.y + box.height / 2];
+  // A scrub asks the server for the instant (`GET /api/trace/at`) from the finger's move
+  // itself: counted, so that a wrong scrub is seen without waiting for what it would draw.
+  const asked = [];
+  page.on('request', (r) => { if (r.url().includes('/api/trace/at')) asked.push(r.url()); });
   await swipe(page, x, y, 0, -300);
   await until(() => page.evaluate(() => window.scrollY > 100), { what: 'the swipe to scroll the page' });
-  // A scrub shows within a request's time; the wait only gives a wrong one its chance.
-  await page.waitForTimeout(500);
+  // The swipe's fling goes on for a moment: wait until the page stands still two frames.
+  await until(() => page.evaluate(() => new Promise((done) => {
+    const y0 = window.scrollY;
+    requestAnimationFrame(() => requestAnimationFrame(() => done(window.scrollY === y0)));
+  })), { what: 'the fling to end' });
+  assert.deepEqual(asked, [], 'a swipe up asked for no instant of the past');
   assert.equal(await by(page, 'past-banner').count(), 0, 'a swipe up did not show the past');
   await page.evaluate(() => window.scrollTo(0, 0));
+  await until(() => page.evaluate(() => window.scrollY === 0), { what: 'the page back at its top' });
   await swipe(page, x, y, -100, 4);
   await by(page, 'past-banner').waitFor({ timeout: 10000 });
+  assert.ok(asked.length > 0, 'the sideways drag asked for an instant: the count above can see one');
   await by(page, 'back-to-live').click();
   await until(async () => (await by(page, 'past-banner').count()) === 0, { what: 'back to live' });
   await api(backend.url, { type: 'resume' });

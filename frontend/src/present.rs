@@ -291,8 +291,12 @@ pub fn help_pause(open: bool, paused: bool, paused_by_help: bool) -> (HelpPause,
     match (open, paused, paused_by_help) {
         (true, false, _) => (HelpPause::Pause, true),
         (true, true, by_help) => (HelpPause::Nothing, by_help),
-        // Resumed by hand while the help was open: nothing left to undo.
-        (false, false, _) => (HelpPause::Nothing, false),
+        // Closed before the help's own pause was seen (`?` pressed twice within a round trip),
+        // or resumed by hand while it was open: resume. The resume follows the pause on the
+        // same connection, so the run ends as it was; a run already going does not notice it.
+        // (Left alone, the late pause stopped the class's run with nothing on screen to say why.)
+        (false, false, true) => (HelpPause::Resume, false),
+        (false, false, false) => (HelpPause::Nothing, false),
         (false, true, true) => (HelpPause::Resume, false),
         (false, true, false) => (HelpPause::Nothing, false),
     }
@@ -524,7 +528,9 @@ mod tests {
             help_pause(false, true, by_help),
             (HelpPause::Nothing, false)
         );
-        // Resumed by hand while the help was open: closing does not pause or resume.
-        assert_eq!(help_pause(false, false, true), (HelpPause::Nothing, false));
+        // Closed before its pause was seen, or resumed by hand meanwhile: closing resumes
+        // (harmless for a run already going).
+        assert_eq!(help_pause(false, false, true), (HelpPause::Resume, false));
+        assert_eq!(help_pause(false, false, false), (HelpPause::Nothing, false));
     }
 }

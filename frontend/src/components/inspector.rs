@@ -12,6 +12,7 @@ use leptos::prelude::*;
 use shared::protocol::{ClientCommand, InFlight, MessageBody, PeerProgress};
 use shared::types::{LogIndex, NodeId, Role, Term};
 
+use crate::components::on_screen;
 use crate::components::reply::ReplyLine;
 use crate::live::Part;
 use crate::model::{capitalize, describe_kind, NodeState};
@@ -72,15 +73,10 @@ fn reveal(testid: &'static str, bring_ring: bool) {
         let Some(window) = web_sys::window() else {
             return;
         };
-        let panel = window.document().and_then(|d| {
-            d.query_selector(&format!("[data-testid={testid}]"))
-                .ok()
-                .flatten()
-        });
-        let (Some(panel), Ok(height)) = (panel, window.inner_height()) else {
+        let Some(panel) = on_screen::by_testid(testid) else {
             return;
         };
-        let height = height.as_f64().unwrap_or(0.0);
+        let height = on_screen::window_height();
         let rect = panel.get_bounding_client_rect();
         let width = window
             .inner_width()
@@ -96,10 +92,7 @@ fn reveal(testid: &'static str, bring_ring: bool) {
             if !bring_ring {
                 return;
             }
-            let ring = window
-                .document()
-                .and_then(|d| d.query_selector("[data-testid=ring]").ok().flatten());
-            if let Some(ring) = ring {
+            if let Some(ring) = on_screen::by_testid("ring") {
                 let r = ring.get_bounding_client_rect();
                 if r.top() < 0.0 || r.bottom() > rect.top() {
                     window.scroll_by_with_x_and_y(0.0, r.top() - 8.0);

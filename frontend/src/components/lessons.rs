@@ -9,6 +9,7 @@ use leptos::prelude::*;
 use shared::protocol::ConnectionRole;
 use wasm_bindgen::JsCast;
 
+use crate::components::on_screen;
 use crate::components::prediction::PresenterTally;
 use crate::history::History;
 use crate::lesson::{read_current, read_reply, LessonView, Listed};
@@ -277,25 +278,7 @@ pub fn LessonPanel() -> impl IntoView {
     Effect::new(move |previous: Option<Option<(String, String)>>| {
         let now = opened.get();
         if now.is_some() && previous.is_some_and(|p| p != now) {
-            request_animation_frame(|| {
-                let window = web_sys::window();
-                let height = window
-                    .as_ref()
-                    .and_then(|w| w.inner_height().ok())
-                    .and_then(|h| h.as_f64())
-                    .unwrap_or(f64::MAX);
-                let panel = window.and_then(|w| w.document()).and_then(|d| {
-                    d.query_selector("[data-testid=lesson-panel]")
-                        .ok()
-                        .flatten()
-                });
-                if let Some(panel) = panel {
-                    let rect = panel.get_bounding_client_rect();
-                    if rect.top() >= height || rect.bottom() <= 0.0 {
-                        panel.scroll_into_view_with_bool(true);
-                    }
-                }
-            });
+            on_screen::bring_into_view("lesson-panel", 0.0);
         }
         now
     });

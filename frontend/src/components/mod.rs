@@ -13,6 +13,7 @@ pub mod log_ghosts;
 pub mod logs;
 pub mod modal;
 pub mod narration;
+pub mod on_screen;
 pub mod overlays;
 pub mod prediction;
 pub mod reply;

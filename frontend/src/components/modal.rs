@@ -8,6 +8,8 @@ use leptos::prelude::*;
 use send_wrapper::SendWrapper;
 use wasm_bindgen::JsCast;
 
+use crate::components::on_screen;
+
 /// What Tab may land on inside a dialog.
 const FOCUSABLE: &str = "input:not([type=hidden]):not([disabled]), select:not([disabled]), \
      textarea:not([disabled]), button:not([disabled]), a[href], [tabindex]:not([tabindex='-1'])";
@@ -18,9 +20,7 @@ fn document() -> Option<web_sys::Document> {
 
 /// The dialog `[data-testid=testid]` and the elements Tab may land on inside it, in order.
 fn dialog_and_stops(testid: &str) -> Option<(web_sys::Element, Vec<web_sys::HtmlElement>)> {
-    let dialog = document()?
-        .query_selector(&format!("[data-testid={testid}]"))
-        .ok()??;
+    let dialog = on_screen::by_testid(testid)?;
     let list = dialog.query_selector_all(FOCUSABLE).ok()?;
     let stops = (0..list.length())
         .filter_map(|i| list.item(i)?.dyn_into::<web_sys::HtmlElement>().ok())
@@ -44,7 +44,7 @@ pub fn ModalFocus(
     // `tabindex="-1"`): a screen reader then reads the dialog's name, and Tab goes on inside it.
     // Not to its first button: the picker's list of lessons may not have arrived yet.
     request_animation_frame(move || {
-        let Some((dialog, _)) = dialog_and_stops(of) else {
+        let Some(dialog) = on_screen::by_testid(of) else {
             return;
         };
         let target = dialog
@@ -112,11 +112,7 @@ pub fn refocus_if_lost(testids: &'static [&'static str]) {
         if !lost {
             return;
         }
-        let target = testids.iter().find_map(|id| {
-            d.query_selector(&format!("[data-testid={id}]"))
-                .ok()
-                .flatten()
-        });
+        let target = testids.iter().find_map(|id| on_screen::by_testid(id));
         if let Some(target) = target.and_then(|t| t.dyn_into::<web_sys::HtmlElement>().ok()) {
             let options = web_sys::FocusOptions::new();
             options.set_prevent_scroll(true);

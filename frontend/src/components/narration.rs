@@ -4,6 +4,7 @@
 use crate::decimal::Fixed;
 use leptos::prelude::*;
 
+use crate::components::on_screen;
 use crate::live::Part;
 use crate::model::{Focus, Narration, Tone};
 use crate::state::{use_ctx, Selection};
@@ -96,25 +97,5 @@ fn show_on_screen(focus: Focus) {
         Focus::Entry(_) | Focus::NodeEntry(..) => "logs",
         _ => "ring",
     };
-    request_animation_frame(move || {
-        let Some(window) = web_sys::window() else {
-            return;
-        };
-        let height = window
-            .inner_height()
-            .ok()
-            .and_then(|h| h.as_f64())
-            .unwrap_or(0.0);
-        let target = window.document().and_then(|d| {
-            d.query_selector(&format!("[data-testid={testid}]"))
-                .ok()
-                .flatten()
-        });
-        if let Some(target) = target {
-            let r = target.get_bounding_client_rect();
-            if r.bottom() < 40.0 || r.top() > height - 40.0 {
-                target.scroll_into_view_with_bool(true);
-            }
-        }
-    });
+    on_screen::bring_into_view(testid, 40.0);
 }
