@@ -162,12 +162,23 @@ test('an isolated server misses entries and catches up after healing', async () 
   const second = await appendFromUi('add 3');
   await everyRowHas(second, [1, 2, 3, 4, 5].filter((i) => i !== f));
   assert.ok((await rowNumber(f, 'data-last-index')) < first, 'the isolated server has not received the entries');
+  // A clicked entry's caption reads its index across the servers: the isolated one has none.
+  await $(`entry-${l.id}-${second}`).click();
+  const caption = $('column-caption');
+  await until(async () => (await caption.count()) && (await caption.innerText()).includes(`no entry: S${f}`),
+    { what: `the caption to say S${f} has no entry ${second}` });
+  assert.match(await caption.innerText(), new RegExp(`^Index ${second}: `));
+  assert.match(await caption.innerText(), /t\d+ add 3: S/);
   await shot(page, '05-isolated');
 
   await $('heal').click();
   await until(async () => (await page.locator('[data-testid^=link-]:not([data-blocked=none])').count()) === 0, { what: 'links restored' });
   await everyRowHas(second, [f]);
+  // The caption follows the run: after the catch-up every server holds the entry.
+  await until(async () => !(await caption.innerText()).includes('no entry'), { what: 'the caption to follow the catch-up' });
   await shot(page, '06-healed');
+  await caption.getByRole('button', { name: 'Close the caption' }).click();
+  await until(async () => (await caption.count()) === 0, { what: 'the caption to close' });
 });
 
 test('pause stops time and step advances one event', async () => {

@@ -9,6 +9,7 @@ use shared::protocol::{ClientCommand, ServerMessage, PROTOCOL_VERSION};
 
 use crate::components::break_raft::BreakRaftPanel;
 use crate::components::classroom::{self, ClassroomBar};
+use crate::components::column_caption::ColumnCaption;
 use crate::components::controls::{ClientPanel, NetworkPanel, TopBar};
 use crate::components::inspector::Inspector;
 use crate::components::keys;
@@ -403,6 +404,7 @@ pub fn App() -> impl IntoView {
                 </aside>
                 <section class="logs-section" aria-label="The logs">
                     <LogTable/>
+                    <ColumnCaption/>
                 </section>
             </main>
             <Show when=move || keyboard_reply().is_some()>

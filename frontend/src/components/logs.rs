@@ -9,13 +9,12 @@
 use crate::decimal::Fixed;
 use leptos::html;
 use leptos::prelude::*;
-use shared::protocol::LogEntryView;
 use shared::types::{EntryData, LogIndex, NodeId, Role, Term};
 
 use super::log_ghosts::GhostCells;
 use crate::layout::{follow_scroll_left, term_colour, term_text_colour, visible_indexes};
 use crate::live::Part;
-use crate::model::{ClusterView, Focus};
+use crate::model::{entry_text, ClusterView, Focus};
 use crate::older::Fetches;
 use crate::present::quorum_title;
 use crate::state::{use_ctx, Ctx, Selection};
@@ -62,15 +61,6 @@ struct RowLook {
     synced_index: LogIndex,
 }
 
-/// The tooltip: the entry in full, and in the *state* model the request the leader ran to get
-/// the value ("value = 41, from add rand"), for which the cell has no room.
-fn full_text(e: &LogEntryView) -> String {
-    match &e.data {
-        EntryData::Value { command, .. } => format!("{}, from {command}", e.command),
-        _ => e.command.clone(),
-    }
-}
-
 /// The text drawn in a cell: what the entry holds ("add 5", "no-op"), with "value = 5" drawn as
 /// "= 5" so that the value itself fits; the tooltip has the full text.
 fn short_text(data: &EntryData) -> String {
@@ -97,7 +87,7 @@ fn cells_of(
             Some(CellLook {
                 index: i,
                 term: e.term,
-                text: full_text(e),
+                text: entry_text(e),
                 short: short_text(&e.data),
                 committed: i <= n.commit_index,
                 synced: i <= n.synced_index,
@@ -487,7 +477,7 @@ fn CommittedRow(range: Memo<std::ops::RangeInclusive<LogIndex>>) -> impl IntoVie
                         Some(CellLook {
                             index: i,
                             term: e.term,
-                            text: full_text(e),
+                            text: entry_text(e),
                             short: short_text(&e.data),
                             committed: true,
                             synced: true,

@@ -5,6 +5,7 @@ pub mod auto_pause;
 pub mod branches;
 pub mod break_raft;
 pub mod classroom;
+pub mod column_caption;
 pub mod controls;
 pub mod inspector;
 pub mod keys;

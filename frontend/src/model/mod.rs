@@ -6,13 +6,14 @@
 //! The rooms: this file holds the state and dispatches each event; `events` has one small
 //! handler per event; `narration` the story and its sentences; `network` the links and how a
 //! network change is told; `node` one server; `messages` messages and ghosts as drawn;
-//! `queries` read-only questions; `changes` what changed since the page last looked;
+//! `queries` read-only questions; `column` one index read across the servers; `changes` what changed since the page last looked;
 //! `log_ghosts` the entries a server lost (overwritten, or never synced), drawn for a while;
 //! `moments` the key moments a teacher may pause at, `auto_pause` whether the run slows down or
 //! pauses there; `step_story` the sentences of a hand step.
 
 mod auto_pause;
 mod changes;
+mod column;
 mod events;
 mod log_ghosts;
 mod messages;
@@ -36,6 +37,7 @@ use narration::Jump;
 
 pub use auto_pause::{slow_speed, AtKeyMoments, AutoPause, SLOW_FOR_MS};
 pub use changes::Changes;
+pub use column::{entry_text, Column, ColumnEntry};
 pub use log_ghosts::{GhostCause, LogGhost, LOG_GHOSTS_MAX, LOG_GHOST_KEEP_MS};
 pub use messages::{flight_fraction, FlightLook, FlightStatus, Ghost, GhostLook, Shape};
 pub use moments::KeyMoment;
