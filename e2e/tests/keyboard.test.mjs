@@ -151,3 +151,24 @@ test('Space presses a control reached by Tab; after a click it pauses, as before
   await page.keyboard.press(' ');
   await until(async () => !(await paused()), { what: 'Space to resume the run' });
 });
+
+test('the arrow keys walk the log table, and the caption says what each index holds', async () => {
+  const lead = await until(async () => leaderId(), { what: 'a leader' });
+  await api(backend.url, { type: 'append', command: 'add 4' });
+  await until(async () => (await cluster(backend.url)).nodes.every((n) => n.commit_index >= 2), { what: 'two committed entries' });
+  await api(backend.url, { type: 'pause' });
+  const last = Math.max(...(await cluster(backend.url)).nodes.map((n) => n.log_len));
+  await page.locator('[data-testid=logs] .logs-scroll').focus();
+  await page.keyboard.press('ArrowLeft');
+  const caption = $('column-caption');
+  assert.equal(await caption.getAttribute('role'), 'status', 'a screen reader hears it');
+  await until(async () => (await caption.innerText()).startsWith(`Index ${last}: committed`), { what: `the caption of index ${last}` });
+  await page.keyboard.press('ArrowLeft');
+  await until(async () => (await caption.innerText()).startsWith(`Index ${last - 1}: `), { what: 'one index back' });
+  await page.keyboard.press('ArrowDown');
+  await page.keyboard.press('ArrowDown');
+  assert.equal(await $('app').getAttribute('data-paused'), 'true', 'the arrows did not reach the page\'s keys');
+  assert.match(await caption.innerText(), new RegExp(`S${lead}`));
+  await page.keyboard.press('Escape');
+  await until(async () => (await caption.count()) === 0, { what: 'Escape to close the caption' });
+});

@@ -61,3 +61,60 @@ fn a_committed_index_held_by_every_server_that_reaches_it() {
     let first = view().column(LogIndex(1));
     assert_eq!(first.lines()[0], "t1 add 1: S1, S2, S3, S4");
 }
+
+#[test]
+fn the_arrow_keys_walk_the_log_table() {
+    use logscope_frontend::model::{grid_move, Focus};
+    use shared::NodeId;
+    let (n, last) = (5, LogIndex(6));
+    let cell = |node, i| Focus::NodeEntry(NodeId(node), LogIndex(i));
+    // From nothing: the newest index; Home the first.
+    assert_eq!(
+        grid_move(Focus::None, "ArrowLeft", n, last),
+        Some(Focus::Entry(last))
+    );
+    assert_eq!(
+        grid_move(Focus::Node(NodeId(2)), "Home", n, last),
+        Some(Focus::Entry(LogIndex(1)))
+    );
+    assert_eq!(grid_move(Focus::None, "a", n, last), None);
+    // Along a row, stopping at either end.
+    assert_eq!(
+        grid_move(cell(2, 3), "ArrowLeft", n, last),
+        Some(cell(2, 2))
+    );
+    assert_eq!(
+        grid_move(cell(2, 1), "ArrowLeft", n, last),
+        Some(cell(2, 1))
+    );
+    assert_eq!(
+        grid_move(cell(2, 6), "ArrowRight", n, last),
+        Some(cell(2, 6))
+    );
+    assert_eq!(grid_move(cell(2, 3), "End", n, last), Some(cell(2, 6)));
+    // Across the servers: from the whole index down to S1, up from S1 back to the index.
+    assert_eq!(
+        grid_move(Focus::Entry(LogIndex(4)), "ArrowDown", n, last),
+        Some(cell(1, 4))
+    );
+    assert_eq!(
+        grid_move(cell(1, 4), "ArrowDown", n, last),
+        Some(cell(2, 4))
+    );
+    assert_eq!(
+        grid_move(cell(5, 4), "ArrowDown", n, last),
+        Some(cell(5, 4))
+    );
+    assert_eq!(grid_move(cell(2, 4), "ArrowUp", n, last), Some(cell(1, 4)));
+    assert_eq!(
+        grid_move(cell(1, 4), "ArrowUp", n, last),
+        Some(Focus::Entry(LogIndex(4)))
+    );
+    // A highlight past the end (the log was cut back) moves from the end; no log, no move.
+    assert_eq!(
+        grid_move(cell(3, 9), "ArrowLeft", n, last),
+        Some(cell(3, 5))
+    );
+    assert_eq!(grid_move(Focus::None, "ArrowLeft", n, LogIndex(0)), None);
+    assert_eq!(grid_move(cell(2, 3), "Enter", n, last), None);
+}

@@ -14,7 +14,7 @@ use shared::types::{EntryData, LogIndex, NodeId, Role, Term};
 use super::log_ghosts::GhostCells;
 use crate::layout::{follow_scroll_left, term_colour, term_text_colour, visible_indexes};
 use crate::live::Part;
-use crate::model::{entry_text, ClusterView, Focus};
+use crate::model::{entry_text, grid_move, ClusterView, Focus};
 use crate::older::Fetches;
 use crate::present::quorum_title;
 use crate::state::{use_ctx, Ctx, Selection};
@@ -305,9 +305,19 @@ pub fn LogTable() -> impl IntoView {
                     </span>
                 </div>
             </div>
-            // Focusable, so that a keyboard scrolls it along the indexes (the arrow keys).
+            // Focusable: the arrow keys walk its cells (`grid_move`), highlighting each, and
+            // the caption under the table (a status region) says what the index holds.
             <div class="logs-scroll" node_ref=scroller on:scroll=move |_| measure()
-                tabindex="0" role="region" aria-label="Each server's log, by index">
+                on:keydown=move |ev| {
+                    let to = grid_move(ctx.highlight.get_untracked(), &ev.key(), n.get_untracked(),
+                        max_index.get_untracked());
+                    if let Some(to) = to {
+                        ev.prevent_default();
+                        ctx.highlight.set(to);
+                    }
+                }
+                tabindex="0" role="region"
+                aria-label="Each server's log, by index: the arrow keys move from entry to entry">
                 <div class="logs-canvas" style=width>
                     {highlight_band}
                     <div class="ruler">

@@ -1,12 +1,13 @@
 //! What the servers hold at one index, read down the log rows: the caption under the logs when
 //! an entry is clicked or tapped. It says what the cells' tooltips say (which a phone cannot
 //! show, and a projector shows too small), grouped so that Log Matching can be read off it: the
-//! same term at the same index is the same entry. Reads the view; changes nothing.
+//! same term at the same index is the same entry; and where the arrow keys move the highlighted
+//! cell (`grid_move`). Reads the view; changes nothing.
 
 use shared::protocol::LogEntryView;
 use shared::types::{EntryData, LogIndex, NodeId, Term};
 
-use super::ClusterView;
+use super::{ClusterView, Focus};
 
 /// The servers that hold one same entry (its term and contents) at the index.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -149,4 +150,44 @@ impl Column {
         }
         lines
     }
+}
+
+/// Where an arrow key moves the highlighted cell in the focused log table (`nodes` servers,
+/// indexes `1..=last`): left and right along the log, up and down across the servers, Home and
+/// End to the first and last index. From no cell, the newest index; from a whole index, its
+/// first server's cell. `None`: the key is not the table's (or there is no entry yet).
+pub fn grid_move(focus: Focus, key: &str, nodes: u64, last: LogIndex) -> Option<Focus> {
+    if last == LogIndex(0) || nodes == 0 {
+        return None;
+    }
+    let (node, index) = match focus {
+        Focus::NodeEntry(n, i) => (Some(n), i.min(last)),
+        Focus::Entry(i) => (None, i.min(last)),
+        _ => {
+            return matches!(
+                key,
+                "ArrowLeft" | "ArrowRight" | "ArrowUp" | "ArrowDown" | "End"
+            )
+            .then_some(Focus::Entry(last))
+            .or_else(|| (key == "Home").then_some(Focus::Entry(LogIndex(1))));
+        }
+    };
+    let at = |i: LogIndex| match node {
+        Some(n) => Focus::NodeEntry(n, i),
+        None => Focus::Entry(i),
+    };
+    let row = |n: u64| Focus::NodeEntry(NodeId(n), index);
+    Some(match key {
+        "ArrowLeft" => at(LogIndex(index.get().saturating_sub(1).max(1))),
+        "ArrowRight" => at((index + 1).min(last)),
+        "Home" => at(LogIndex(1)),
+        "End" => at(last),
+        "ArrowDown" => row(node.map_or(1, |n| (n.get() + 1).min(nodes))),
+        "ArrowUp" => match node {
+            Some(n) if n.get() > 1 => row(n.get() - 1),
+            // Above the first server: the whole index again.
+            _ => Focus::Entry(index),
+        },
+        _ => return None,
+    })
 }

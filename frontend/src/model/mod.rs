@@ -37,7 +37,7 @@ use narration::Jump;
 
 pub use auto_pause::{slow_speed, AtKeyMoments, AutoPause, SLOW_FOR_MS};
 pub use changes::Changes;
-pub use column::{entry_text, Column, ColumnEntry};
+pub use column::{entry_text, grid_move, Column, ColumnEntry};
 pub use log_ghosts::{GhostCause, LogGhost, LOG_GHOSTS_MAX, LOG_GHOST_KEEP_MS};
 pub use messages::{flight_fraction, FlightLook, FlightStatus, Ghost, GhostLook, Shape};
 pub use moments::KeyMoment;
