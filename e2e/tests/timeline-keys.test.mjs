@@ -43,6 +43,17 @@ async function inputs() {
   return (await (await fetch(`${backend.url}/api/trace`)).json()).inputs.length;
 }
 
+test('Back to live takes the past\'s refusal away at once', async () => {
+  await leader(page);
+  await until(async () => Number(await $('track').getAttribute('data-end-ms')) > 1500, { what: 'a second and a half of run' });
+  await scrubTo(page, 1000);
+  await page.keyboard.press('k');
+  await until(async () => /looking at the past/.test(await $('key-error').textContent()), { what: 'the refusal of k' });
+  await $('back-to-live').click();
+  // Well before the 6 s a refusal otherwise stays up.
+  await until(async () => (await $('key-error').count()) === 0, { what: 'the refusal to go with the past', timeoutMs: 2000 });
+});
+
 test('while the past is shown, keys and buttons that act on the run are refused; r resumes from there', async () => {
   const l = await leader(page);
   await until(async () => Number(await $('track').getAttribute('data-end-ms')) > 1500, { what: 'a second and a half of run' });

@@ -443,6 +443,9 @@ pub fn parse_share(hash: &str) -> Option<Share> {
         .map(|fragment| Share { fragment, t_ms })
 }
 
+/// How [`while_past`]'s refusal begins: going back to live takes such refusals away.
+pub const PAST_REFUSAL: &str = "You are looking at the past";
+
 /// While the page shows a past instant, whether a command may go to the live run. Every
 /// command that changes the run (append, crash, network, pause, speed, step, reset, …) is
 /// refused with a sentence saying how to act from the instant shown: the teacher is looking at
@@ -452,8 +455,8 @@ pub fn parse_share(hash: &str) -> Option<Share> {
 pub fn while_past(command: &ClientCommand, past_ms: Option<u64>) -> Result<(), String> {
     match past_ms {
         Some(t) if !matches!(command, ClientCommand::PresenterView(_)) => Err(format!(
-            "You are looking at the past ({}): press Resume from here (r) to act from this \
-             instant, or Back to live (Esc)",
+            "{PAST_REFUSAL} ({}): press Resume from here (r) to act from this instant, or Back \
+             to live (Esc)",
             format_instant(t)
         )),
         _ => Ok(()),

@@ -392,6 +392,12 @@ impl History {
         }
         ctx.past_ms.set_value(None);
         self.past.set(None);
+        // "You are looking at the past…" is no longer true: not left up for its few seconds.
+        ctx.replies.update(|r| {
+            r.retain(
+                |_, reply| !matches!(reply, Err(e) if e.starts_with(crate::timeline::PAST_REFUSAL)),
+            )
+        });
         let Some(view) = self.saved.try_update_value(|v| v.take()).flatten() else {
             ctx.reconnect_now();
             return;
