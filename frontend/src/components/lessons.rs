@@ -293,26 +293,33 @@ pub fn LessonPanel() -> impl IntoView {
             crate::components::modal::refocus_if_lost(&["lesson-verdict", "lesson-heading"]);
         }
     });
-    // A revealed answer is at the panel's foot: where the panel scrolls inside a short screen
-    // (the presenter's side column at 1280x720) it would stay hidden under the question. Show
-    // it (the panel is drawn anew at each step, scrolled to its top).
+    // Where the panel scrolls inside a short screen (the presenter's side column at 1280x720),
+    // a new step starts at its top (the panel keeps its scroll across steps: after a reveal the
+    // last step of Figure 8 opened mid-sentence), and a revealed answer, at the panel's foot, is
+    // scrolled up only as far as it takes to show it, keeping as much of the question and the
+    // room's tally in sight as fits.
     let revealed = Memo::new(move |_| {
         v().and_then(|v| v.question)
             .is_some_and(|q| q.answer.is_some())
     });
     Effect::new(move |_| {
-        if revealed.get() {
-            request_animation_frame(|| {
-                let panel = web_sys::window().and_then(|w| w.document()).and_then(|d| {
-                    d.query_selector("[data-testid=lesson-panel]")
-                        .ok()
-                        .flatten()
-                });
-                if let Some(panel) = panel {
-                    panel.set_scroll_top(panel.scroll_height());
-                }
-            });
+        if step.get().is_none() {
+            return;
         }
+        let revealed = revealed.get_untracked();
+        request_animation_frame(move || {
+            let Some(panel) = on_screen::by_testid("lesson-panel") else {
+                return;
+            };
+            match on_screen::by_testid("lesson-verdict").filter(|_| revealed) {
+                Some(verdict) => {
+                    let options = web_sys::ScrollIntoViewOptions::new();
+                    options.set_block(web_sys::ScrollLogicalPosition::Nearest);
+                    verdict.scroll_into_view_with_scroll_into_view_options(&options);
+                }
+                None => panel.set_scroll_top(0),
+            }
+        });
     });
     // "Watch the step": the reveal jumped to the step's outcome; the timeline can show the
     // instants in between (history::play). Only where the run has a timeline.
