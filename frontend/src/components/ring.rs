@@ -126,6 +126,13 @@ pub fn ClusterRing() -> impl IntoView {
     }
 }
 
+/// A filter whose flood fills the box of the text it is put on, under the text: a card sized to
+/// the words whatever their length and font size. Written as text: `view!` wraps a filter's
+/// children in `<g>`s, which breaks it (the text then is not drawn at all).
+const STALE_CARD: &str = "<filter id=\"stale-card\" x=\"-0.04\" y=\"-0.06\" width=\"1.08\" \
+     height=\"1.12\"><feFlood flood-color=\"#fff7ed\" flood-opacity=\"0.92\"/><feComposite \
+     in=\"SourceGraphic\" operator=\"over\"/></filter>";
+
 #[component]
 fn CentreInfo(ring: Memo<Ring>) -> impl IntoView {
     let ctx = use_ctx();
@@ -178,8 +185,12 @@ fn CentreInfo(ring: Memo<Ring>) -> impl IntoView {
                 <text class="centre-sub" x=fixed(c, 1) y=fixed(c + 20.0, 1) text-anchor="middle" data-testid="centre-sub">
                     {sub}
                 </text>
+                // On a pale card the size of its two lines (`STALE_CARD`): the dashed lines of a
+                // partition crossed it between the letters.
                 {move || stale_lines().map(|(a, b)| view! {
-                    <text class="centre-stale" x=fixed(c, 1) y=fixed(c + 46.0, 1) text-anchor="middle" data-testid="centre-stale">
+                    <defs inner_html=STALE_CARD/>
+                    <text class="centre-stale" x=fixed(c, 1) y=fixed(c + 46.0, 1) text-anchor="middle" data-testid="centre-stale"
+                        filter="url(#stale-card)">
                         <tspan x=fixed(c, 1)>{a}</tspan>
                         <tspan x=fixed(c, 1) dy="1.2em">{b}</tspan>
                     </text>
