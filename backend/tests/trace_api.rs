@@ -92,6 +92,33 @@ async fn a_posted_trace_becomes_the_live_run_and_bad_ones_change_nothing() {
     s.stop().await;
 }
 
+/// QA: nine servers with 1 ms timers and every message duplicated, 392 bytes, within every
+/// bound a trace has, held the driver (and `/api/health`) for minutes. A move is held to a
+/// wall-clock budget: refused once it runs out, the live run untouched.
+#[tokio::test]
+async fn a_trace_too_busy_to_re_execute_in_time_is_refused_and_changes_nothing() {
+    let s = TestServer::start(Options {
+        replay_wall_max: std::time::Duration::from_millis(300),
+        ..Options::default()
+    })
+    .await;
+    s.command(json!({"type": "pause"})).await;
+    let before = trace_of(&s).await;
+    let busy = include_str!("../../shared/tests/probes/qa-busy9.json").to_string();
+    let (status, body) = send(&s, "/api/trace", busy).await;
+    assert_eq!(status, 400, "{body}");
+    let error = body["error"].as_str().unwrap();
+    assert!(
+        error.contains("re-executing the trace was stopped: it took more than 0.3 s"),
+        "{error}"
+    );
+    let r = s.http.get(s.url("/api/health")).send().await.unwrap();
+    assert_eq!(r.status(), 200, "the driver answers again");
+    let after = trace_of(&s).await;
+    assert_eq!((after.config, after.inputs), (before.config, before.inputs));
+    s.stop().await;
+}
+
 #[tokio::test]
 async fn undo_steps_back_over_the_last_input_and_a_branch_comes_back() {
     let s = TestServer::start(Options::default()).await;

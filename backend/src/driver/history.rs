@@ -12,7 +12,7 @@
 //! a branch — but for an undo that brings a branch back when a branch already holds all the run
 //! being left did (`shared::trace::undo`).
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use shared::sim::{AppendAccepted, SimError};
 use shared::trace::undo::{self, LastMove, RunLeft, Undo};
@@ -192,7 +192,8 @@ impl Driver {
         let mut replay = Replay::new(trace.clone())
             .map_err(|e| CommandError::invalid(e.to_string()))?
             .with_checker()
-            .keeping_markers();
+            .keeping_markers()
+            .with_budget(wall_budget(self.replay_wall_max));
         replay
             .run_to(position.unwrap_or(Position::End))
             .map_err(|e| CommandError::invalid(e.to_string()))?;
@@ -404,4 +405,20 @@ fn write_unsynced_tail(
         files.set_hard_state(memory.hard_state()).map_err(fail)?;
     }
     Ok(files)
+}
+
+/// A [`shared::trace::Budget`] that says no once `max` of wall time has passed.
+fn wall_budget(max: Duration) -> shared::trace::Budget {
+    let deadline = Instant::now() + max;
+    std::sync::Arc::new(move || {
+        if Instant::now() < deadline {
+            Ok(())
+        } else {
+            Err(format!(
+                "it took more than {} s while the live run waited; cut it shorter or make its \
+                 cluster less busy (longer timers, fewer servers)",
+                max.as_secs_f64()
+            ))
+        }
+    })
 }

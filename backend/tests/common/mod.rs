@@ -39,6 +39,8 @@ pub struct Options {
     pub token: Option<String>,
     /// `--allow-host` names.
     pub allowed_hosts: Vec<String>,
+    /// [`DriverConfig::replay_wall_max`].
+    pub replay_wall_max: std::time::Duration,
 }
 
 impl Default for Options {
@@ -51,6 +53,7 @@ impl Default for Options {
             static_dir: None,
             token: None,
             allowed_hosts: Vec::new(),
+            replay_wall_max: backend::driver::REPLAY_WALL_MAX,
         }
     }
 }
@@ -79,6 +82,7 @@ impl TestServer {
                 },
                 speed: options.speed,
                 broadcast_capacity: options.broadcast_capacity,
+                replay_wall_max: options.replay_wall_max,
                 ..DriverConfig::default()
             },
             limits: options.limits,

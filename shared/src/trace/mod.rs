@@ -36,7 +36,7 @@ use crate::types::{Entry, HardState, NodeId};
 pub use control::{broken_rules_reply, control_input, control_reply, reset_config};
 pub use input::{apply, TraceInput, CONTROL_TYPE};
 pub use record::{Recorded, INPUTS_MAX};
-pub use replay::{is_marker, Position, Replay, Summary};
+pub use replay::{is_marker, Budget, Position, Replay, Summary};
 pub use start::{check_terms, TERM_MAX};
 pub use timeline::{Timeline, CHECKPOINTS_MAX, CHECKPOINT_BYTES_MAX, CHECKPOINT_EVERY_MS};
 
@@ -168,6 +168,9 @@ pub enum TraceError {
     /// Re-execution went differently from what the trace recorded.
     #[error("re-executing the trace diverged from it: {0}")]
     Diverged(String),
+    /// Re-execution was stopped by its budget ([`Budget`]).
+    #[error("re-executing the trace was stopped: {0}")]
+    Stopped(String),
 }
 
 impl Trace {

@@ -73,7 +73,18 @@ pub struct Replay {
     started: bool,
     /// The most steps run for a trace that does not give `end_steps` ([`END_STEPS_MAX`]).
     steps_max: u64,
+    /// Asked every [`BUDGET_EVERY_STEPS`] steps whether to go on ([`Replay::with_budget`]).
+    budget: Option<Budget>,
 }
+
+/// Whether a re-execution may go on: `Err` says why not ("it took more than 10 s"). The driver
+/// of a live class holds a loaded trace to a wall-clock budget: the step bound alone let a
+/// small, busy trace (nine servers, 1 ms timers) hold the live run for minutes.
+pub type Budget = Arc<dyn Fn() -> Result<(), String> + Send + Sync>;
+
+/// How often a [`Budget`] is asked: often enough to stop within a few ms, rarely enough to cost
+/// nothing.
+const BUDGET_EVERY_STEPS: u64 = 4_096;
 
 /// What a summary counts as the run goes.
 #[derive(Clone, Debug, Default)]
@@ -162,6 +173,7 @@ impl Replay {
             refused: Vec::new(),
             started: false,
             steps_max: END_STEPS_MAX,
+            budget: None,
         };
         Ok(replay)
     }
@@ -176,6 +188,13 @@ impl Replay {
     /// reaches a small bound in milliseconds).
     pub fn with_steps_max(mut self, steps: u64) -> Self {
         self.steps_max = steps;
+        self
+    }
+
+    /// Ask `budget` now and then whether to go on; when it says no, the replay stops with
+    /// [`TraceError::Stopped`] and its reason.
+    pub fn with_budget(mut self, budget: Budget) -> Self {
+        self.budget = Some(budget);
         self
     }
 
@@ -384,6 +403,19 @@ impl Replay {
             }
             if beyond(t) {
                 return Ok(Advanced::Stopped);
+            }
+            if let Some(budget) = self
+                .budget
+                .as_ref()
+                .filter(|_| self.sim.stats().steps.is_multiple_of(BUDGET_EVERY_STEPS))
+            {
+                budget().map_err(|why| {
+                    TraceError::Stopped(format!(
+                        "{why} (it had reached {} ms of its {} ms)",
+                        self.sim.now_ms(),
+                        self.trace.end_ms
+                    ))
+                })?;
             }
             self.sim.step();
         } else if let Some(input) = self.trace.inputs.get(self.next) {
