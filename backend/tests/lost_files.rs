@@ -125,6 +125,26 @@ async fn a_missing_manifest_is_refused_and_the_logs_are_kept() {
     thread.join().await;
 }
 
+/// QA: a `cluster.json` edited to name 2 of the 3 servers started a 2-server cluster and
+/// silently left S3's files aside: a majority of 2 could overwrite what S2 and S3 committed.
+#[tokio::test]
+async fn a_manifest_naming_fewer_servers_than_hold_files_is_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("data");
+    run_until_leader(&dir).await;
+    let manifest = dir.join(MANIFEST_FILE);
+    let text = std::fs::read_to_string(&manifest).unwrap();
+    assert!(text.contains("\"nodes\": 3"), "{text}");
+    std::fs::write(&manifest, text.replace("\"nodes\": 3", "\"nodes\": 2")).unwrap();
+
+    let err = start_error(&dir).await;
+    assert!(err.contains("describes a cluster of 2 servers"), "{err}");
+    assert!(err.contains("also holds the files of S3"), "{err}");
+    assert!(err.contains("--fresh"), "{err}");
+    assert!(dir.join("node-3/hard_state").exists(), "nothing was wiped");
+    start_fresh(&dir).await;
+}
+
 #[tokio::test]
 async fn a_node_that_lost_its_hard_state_or_directory_is_refused() {
     let tmp = tempfile::tempdir().unwrap();

@@ -178,6 +178,25 @@ pub enum DataDirError {
         /// Nodes whose files were found.
         nodes: Vec<NodeId>,
     },
+    /// `cluster.json` names fewer servers than the directory holds files of: started as it
+    /// says, a smaller majority could overwrite what the others committed.
+    #[error(
+        "{manifest} describes a cluster of {described} servers, but {root} also holds the files \
+         of {}: started with {described}, a majority of them could overwrite entries the others \
+         committed. Restore cluster.json from a backup to recover the cluster, or start with \
+         --fresh to wipe it and start a new one",
+        list_nodes(extra)
+    )]
+    ExtraNodes {
+        /// The manifest.
+        manifest: PathBuf,
+        /// The data directory.
+        root: PathBuf,
+        /// How many servers the manifest names.
+        described: u64,
+        /// Servers beyond those, whose files are there.
+        extra: Vec<NodeId>,
+    },
     /// A node of a stored cluster has lost its files (deleted directory or hard state).
     #[error(
         "S{node} of the stored cluster lost its files: {} missing in {path}. A node that forgot \
@@ -338,6 +357,26 @@ impl DataDir {
             manifest: self.root.join(MANIFEST_FILE),
             root: self.root.clone(),
             nodes,
+        })
+    }
+
+    /// With a manifest of `described` servers: `Ok` unless files of servers beyond them are
+    /// here ([`DataDirError::ExtraNodes`]). Moves to a smaller cluster remove those (a wipe, a
+    /// fork's last step), so they come from a manifest edited or restored by hand.
+    pub fn check_no_extra_nodes(&self, described: u64) -> Result<(), DataDirError> {
+        let extra: Vec<NodeId> = self
+            .nodes_with_files()?
+            .into_iter()
+            .filter(|id| id.get() > described)
+            .collect();
+        if extra.is_empty() {
+            return Ok(());
+        }
+        Err(DataDirError::ExtraNodes {
+            manifest: self.root.join(MANIFEST_FILE),
+            root: self.root.clone(),
+            described,
+            extra,
         })
     }
 

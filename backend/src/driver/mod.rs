@@ -309,7 +309,10 @@ fn open_cluster(
         data_dir.wipe()?;
     }
     let (cluster, recovered) = match data_dir.read_manifest()? {
-        Some(manifest) => (manifest.to_config(), true),
+        Some(manifest) => {
+            data_dir.check_no_extra_nodes(manifest.nodes)?;
+            (manifest.to_config(), true)
+        }
         None => {
             shared::sim::validate(&requested)?;
             // The manifest is always written before the node directories, so node files without
