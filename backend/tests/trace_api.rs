@@ -243,6 +243,21 @@ async fn any_instant_and_the_markers_without_touching_the_live_run() {
         assert_eq!(snapshot.time_ms, replay.sim().now_ms(), "{query}");
         assert_eq!(body["result"]["inputs_applied"], replay.inputs_applied());
     }
+    // A class asking at once: more than `PAST_READS_MAX` answers wait their turn, and every
+    // one is the instant asked for.
+    let asks = (0..12u64).map(|i| {
+        let url = s.url(&format!("/api/trace/at?at_ms={}", 1_000 + i * 40));
+        let http = s.http.clone();
+        async move {
+            let r = http.get(url).send().await.unwrap();
+            assert_eq!(r.status(), 200);
+            r.json::<Value>().await.unwrap()["result"]["snapshot"]["time_ms"].clone()
+        }
+    });
+    let times = futures_util::future::join_all(asks).await;
+    for (i, t) in times.iter().enumerate() {
+        assert_eq!(t, &json!(1_000 + i as u64 * 40), "answer {i}");
+    }
     assert_eq!(
         s.cluster().await.nodes,
         live_before.nodes,

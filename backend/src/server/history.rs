@@ -365,18 +365,33 @@ fn refused(r: Refusal) -> ServerError {
     }
 }
 
+/// How many answers re-execute from the timeline at once (a machine of the class has two
+/// cores); more wait their turn. Unbounded, 200 students' instants at once took both cores
+/// and left `/api/health` seconds behind (QA, debug build).
+pub(super) const PAST_READS_MAX: usize = 2;
+
 /// Answer from the run's timeline covering `position`, off the async threads (re-executing
-/// from a checkpoint takes milliseconds).
+/// from a checkpoint takes milliseconds), [`PAST_READS_MAX`] at a time.
 async fn from_timeline<T: Send + 'static>(
     state: &AppState,
     position: Position,
     answer: impl FnOnce(&Timeline) -> Result<T, Refusal> + Send + 'static,
 ) -> Result<T, ServerError> {
     let timeline = timeline(state, Some(position)).await?;
-    tokio::task::spawn_blocking(move || answer(&timeline))
+    let permit = state
+        .inner
+        .past_reads
+        .clone()
+        .acquire_owned()
         .await
-        .map_err(|e| ServerError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?
-        .map_err(refused)
+        .map_err(|e| ServerError::new(StatusCode::SERVICE_UNAVAILABLE, e.to_string()))?;
+    tokio::task::spawn_blocking(move || {
+        let _turn = permit;
+        answer(&timeline)
+    })
+    .await
+    .map_err(|e| ServerError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?
+    .map_err(refused)
 }
 
 /// `GET /api/trace/at?at_ms=T` (or `seq=S`, `before_input=I`; `&full=true`): the cluster at an

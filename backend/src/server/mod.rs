@@ -250,6 +250,8 @@ pub(crate) struct Inner {
     page: PageFiles,
     /// Checkpoints of the run's trace for `GET /api/trace/at` and `/markers`.
     timelines: history::TimelineCache,
+    /// Re-executions from those checkpoints under way ([`history::PAST_READS_MAX`] at most).
+    past_reads: Arc<Semaphore>,
     /// The open lesson (docs/lessons.md).
     lessons: Arc<lessons::Lessons>,
     /// The URL students open (LAN address), when the server listens beyond loopback; told to
@@ -285,6 +287,7 @@ impl AppState {
                 shutdown,
                 page,
                 timelines: Default::default(),
+                past_reads: Arc::new(Semaphore::new(history::PAST_READS_MAX)),
                 lessons: Default::default(),
                 viewer_url,
                 presenter_view: tokio::sync::watch::Sender::new(None),

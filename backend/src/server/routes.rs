@@ -80,7 +80,9 @@ pub(super) async fn cluster(
     } else {
         state.inner.driver.snapshot().await?
     };
-    Ok(json_text(String::from(snapshot.json().as_str())))
+    // The snapshot's text itself, shared, not a copy per request: a full one can be megabytes,
+    // and a class may ask for it at once.
+    Ok(json_text(axum::body::Bytes::from(snapshot.json())))
 }
 
 /// The query string, or a 400 saying why it cannot be read.
