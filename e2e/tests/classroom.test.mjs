@@ -93,6 +93,13 @@ test('bug 1 and 4: on a phone the log pane shows the newest entries and a tapped
   assert.ok(newest.x >= pane.x - 1 && newest.x + newest.width <= pane.x + pane.width + 1,
     `the newest entry (x ${newest.x}..${newest.x + newest.width}) is inside the pane (x ${pane.x}..${pane.x + pane.width})`);
   await shot(phone, 'c01-phone-logs');
+  // The start of the log is out of sight: a button says where it is, and goes there.
+  await $('logs-first', phone).tap();
+  await until(async () => {
+    const first = await $('entry-c-1', phone).boundingBox().catch(() => null);
+    return first && first.x >= pane.x - 1 && first.x + first.width <= pane.x + pane.width + 1;
+  }, { what: 'entry 1 in the pane' });
+  await until(async () => (await $('logs-first', phone).count()) === 0, { what: 'the button to go at the start' });
 
   await phone.evaluate(() => window.scrollTo(0, 0));
   await $('node-2', phone).locator('.body').tap();

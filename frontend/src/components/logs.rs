@@ -285,6 +285,7 @@ pub fn LogTable() -> impl IntoView {
         }
     };
 
+    let scrolled_back = move || scroll_left.get() > 1.0;
     // Eight or nine servers: the presenter's rows get shorter on a short screen (style.css).
     let many = move || n.get() >= 8;
     view! {
@@ -331,9 +332,21 @@ pub fn LogTable() -> impl IntoView {
                     <CommittedRow range/>
                 </div>
             </div>
-            <Show when=move || !follow.get()>
-                <button class="jump-end" on:click=jump_to_end title="Scroll to the newest entries">"newest →"</button>
-            </Show>
+            // Where the log starts out of sight (a phone shows two or three indexes), say so.
+            <div class="jumps">
+                <Show when=scrolled_back>
+                    <button class="jump-end" data-testid="logs-first" title="Scroll to the first entries"
+                        on:click=move |_| {
+                            follow.set(false);
+                            if let Some(el) = scroller.get_untracked() {
+                                el.set_scroll_left(0);
+                            }
+                        }>"← 1"</button>
+                </Show>
+                <Show when=move || !follow.get()>
+                    <button class="jump-end" on:click=jump_to_end title="Scroll to the newest entries">"newest →"</button>
+                </Show>
+            </div>
         </div>
     }
 }
