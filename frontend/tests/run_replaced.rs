@@ -255,3 +255,35 @@ fn an_undone_fork_and_a_branch_brought_back_say_so() {
         Resync::NewCluster
     );
 }
+
+/// QA: a lesson's steps often told only "Jumped ahead to t=0.351 s": a split network, an
+/// election with no winner yet and entries not committed are told too.
+#[test]
+fn a_jump_tells_a_split_network_an_unfinished_election_and_uncommitted_entries() {
+    let mut f = Feed::new(3);
+    let mut split = snapshot(3, 300);
+    split.time_ms = 351;
+    split.network.partitions = vec![vec![NodeId(1)], vec![NodeId(2), NodeId(3)]];
+    for n in &mut split.nodes {
+        n.current_term = Term(3);
+    }
+    split.nodes[1].role = Role::Candidate;
+    split.nodes[0].log = vec![LogEntryView::from(&entry(1, 1, 7))];
+    split.nodes[0].log_len = LogIndex(1);
+    f.view.moved(split, None);
+    assert_eq!(
+        f.view.narration[0].text,
+        "Jumped ahead to t=0.351 s: the network is split into S1 | S2 and S3; no leader yet: \
+         S2 stands for term 3; S1's log reaches entry 1, not committed"
+    );
+    let mut healed = later(400, 900, 1);
+    healed.network.partitions = vec![];
+    f.view.moved(healed, None);
+    assert!(
+        f.view.narration[0]
+            .text
+            .contains("the network is whole again"),
+        "{}",
+        f.view.narration[0].text
+    );
+}

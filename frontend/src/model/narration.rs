@@ -290,11 +290,47 @@ pub(super) fn jumped(before: &ClusterView, after: &ClusterView, jump: Jump) -> O
             view.node(leader).map_or(Term(0), |n| n.current_term),
         ))
     };
+    // Partitions first: what a lesson's "the network splits" step did.
+    match (
+        before.network.partitions.is_empty(),
+        after.network.partitions.is_empty(),
+    ) {
+        (true, false) => parts.push(format!(
+            "the network is split into {}",
+            after
+                .network
+                .partitions
+                .iter()
+                .map(|g| names(g.clone()).0)
+                .collect::<Vec<_>>()
+                .join(" | ")
+        )),
+        (false, true) => parts.push("the network is whole again".to_string()),
+        _ => {}
+    }
     match (leading(before), leading(after)) {
         (was, Some((now, term))) if was != Some((now, term)) => {
             parts.push(format!("S{now} leads term {term}"));
         }
         (Some(_), None) => parts.push("no leader".to_string()),
+        // No leader before or after: the elections in between still moved the terms on.
+        (None, None) if after.max_term() > before.max_term() => {
+            let candidates: Vec<String> = after
+                .nodes
+                .iter()
+                .filter(|n| n.up && n.role == Role::Candidate)
+                .map(|n| format!("S{}", n.id))
+                .collect();
+            parts.push(match candidates.is_empty() {
+                true => format!("no leader yet, at term {}", after.max_term()),
+                false => format!(
+                    "no leader yet: {} {} for term {}",
+                    candidates.join(" and "),
+                    plural(candidates.len() as u64, "stands", "stand"),
+                    after.max_term()
+                ),
+            });
+        }
         _ => {}
     }
     let committed = after.commit_index();
@@ -303,6 +339,21 @@ pub(super) fn jumped(before: &ClusterView, after: &ClusterView, jump: Jump) -> O
             committed.get(),
             "committed entry",
             "committed entries",
+        ));
+    }
+    // Entries appended and not committed (what a lesson's question is often about).
+    let longest = |v: &ClusterView| v.nodes.iter().map(|n| n.last_index()).max();
+    if let Some(last) = longest(after).filter(|l| *l > committed && Some(*l) != longest(before)) {
+        let holders: Vec<NodeId> = after
+            .nodes
+            .iter()
+            .filter(|n| n.last_index() == last)
+            .map(|n| n.id)
+            .collect();
+        let (who, n) = names(holders);
+        parts.push(format!(
+            "{who}'s {} entry {last}, not committed",
+            plural(n as u64, "log reaches", "logs reach")
         ));
     }
     match parts.is_empty() {
