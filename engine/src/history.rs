@@ -57,13 +57,54 @@ pub(super) struct Replayed {
     pub violation: Option<SafetyViolation>,
 }
 
+/// The longest a move may re-execute in the worker before it is refused: the server's
+/// `REPLAY_WALL_MAX`. Meanwhile the worker answers nothing (the page says the engine is busy).
+pub(super) const REPLAY_WALL_MAX_MS: f64 = 10_000.0;
+
+/// Wall-clock ms: the worker's clock in the browser, the process's in native tests.
+fn wall_ms_now() -> f64 {
+    #[cfg(target_arch = "wasm32")]
+    {
+        js_sys::Date::now()
+    }
+    #[cfg(not(target_arch = "wasm32"))]
+    {
+        use std::time::{SystemTime, UNIX_EPOCH};
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0.0, |d| d.as_secs_f64() * 1000.0)
+    }
+}
+
 /// Re-execute `trace` to `position`: the cluster as it was then, recording on from the inputs
 /// that led there (a fork keeps what led to its instant).
 pub(super) fn replayed(trace: Trace, position: Position) -> Result<Replayed, Refusal> {
+    replayed_within(trace, position, REPLAY_WALL_MAX_MS)
+}
+
+/// [`replayed`], refused once it has taken `max_ms` of wall time.
+pub(super) fn replayed_within(
+    trace: Trace,
+    position: Position,
+    max_ms: f64,
+) -> Result<Replayed, Refusal> {
     trace.reaches(position).map_err(Refusal::Invalid)?;
+    let deadline = wall_ms_now() + max_ms;
+    let budget: shared::trace::Budget = std::sync::Arc::new(move || {
+        if wall_ms_now() < deadline {
+            Ok(())
+        } else {
+            Err(format!(
+                "it took more than {} s; cut it shorter or make its cluster less busy (longer \
+                 timers, fewer servers)",
+                max_ms / 1000.0
+            ))
+        }
+    });
     let mut replay = Replay::new(trace.clone())
         .map_err(|e| Refusal::Invalid(e.to_string()))?
-        .with_checker();
+        .with_checker()
+        .with_budget(budget);
     replay
         .run_to(position)
         .map_err(|e| Refusal::Invalid(e.to_string()))?;

@@ -355,3 +355,20 @@ fn a_paced_run_keeps_its_timeline_warm_and_speed_0_does_not() {
         "warming goes on after the question"
     );
 }
+
+/// QA: nine servers with 1 ms timers, 392 bytes within every bound a trace has, re-executed for
+/// minutes. Held to a wall-clock budget, the move is refused with the reason.
+#[test]
+fn a_trace_too_busy_to_re_execute_in_time_is_refused() {
+    use shared::trace::{Position, Trace};
+    let busy = include_str!("../../shared/tests/probes/qa-busy9.json");
+    let trace = Trace::from_json(busy).expect("a valid trace");
+    let refused = super::history::replayed_within(trace, Position::End, 50.0)
+        .err()
+        .expect("refused");
+    let why = refused.to_string();
+    assert!(
+        why.contains("re-executing the trace was stopped: it took more than 0.05 s"),
+        "{why}"
+    );
+}
