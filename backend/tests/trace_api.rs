@@ -104,7 +104,7 @@ async fn a_trace_too_busy_to_re_execute_in_time_is_refused_and_changes_nothing()
     .await;
     s.command(json!({"type": "pause"})).await;
     let before = trace_of(&s).await;
-    let busy = include_str!("../../shared/tests/probes/qa-busy9.json").to_string();
+    let busy = include_str!("../../shared/tests/busy/qa-busy9.json").to_string();
     let (status, body) = send(&s, "/api/trace", busy).await;
     assert_eq!(status, 400, "{body}");
     let error = body["error"].as_str().unwrap();

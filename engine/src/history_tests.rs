@@ -361,7 +361,7 @@ fn a_paced_run_keeps_its_timeline_warm_and_speed_0_does_not() {
 #[test]
 fn a_trace_too_busy_to_re_execute_in_time_is_refused() {
     use shared::trace::{Position, Trace};
-    let busy = include_str!("../../shared/tests/probes/qa-busy9.json");
+    let busy = include_str!("../../shared/tests/busy/qa-busy9.json");
     let trace = Trace::from_json(busy).expect("a valid trace");
     let refused = super::history::replayed_within(trace, Position::End, 50.0)
         .err()
