@@ -97,7 +97,8 @@ pub(super) fn replayed_within(
             Err(format!(
                 "it took more than {} s; cut it shorter or make its cluster less busy (longer \
                  timers, fewer servers)",
-                max_ms / 1000.0
+                // Not `{}` of an f64: core's float printer stays out of the module.
+                shared::shortest::Shortest(max_ms / 1000.0)
             ))
         }
     });
